@@ -1,0 +1,106 @@
+# Set-up, run and test svcproc. `make run` and `make test` work on a fresh Debian 12 machine.
+#
+# Every install step is a file target (or a stamp inside an ignored directory), so a second
+# `make install` only re-checks the Debian packages with dpkg and does nothing else.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+
+# The interpreter the virtualenv is created from (Debian's python3 on a fresh machine).
+PYTHON ?= python3
+VENV := .venv
+PIP_STAMP := $(VENV)/.pip-installed
+
+# Extra arguments for pytest, e.g. make test PYTEST_ARGS='-x -k tender'.
+PYTEST_ARGS ?=
+POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+# Debian packages: venv support, Chromium for the browser tests, a CJK font and the
+# Pango/HarfBuzz libraries WeasyPrint needs for Chinese PDFs, gettext for catalog work.
+APT_PACKAGES := python3-venv chromium fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 \
+                libharfbuzz-subset0 gettext
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+VENDOR_FILES := static/vendor/htmx.min.js static/vendor/axe.min.js
+
+PO_FILES := $(wildcard svcproc/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: help install system-packages run test test-postgres bench clean
+
+help:
+	@echo "make run            install everything, create the database, load demo data once, serve on http://127.0.0.1:5000"
+	@echo "make test           install everything and run the whole test suite (SQLite unless TEST_DATABASE_URL is set)"
+	@echo "make test-postgres  the same on PostgreSQL ($(POSTGRES_TEST_URL))"
+	@echo "make install        only install (Debian packages, .venv, front-end files, compiled translations)"
+	@echo "make bench          run every bench/*.py"
+	@echo "make clean          remove .venv and generated files (keeps instance/)"
+
+install: system-packages $(PIP_STAMP) $(VENDOR_FILES) $(MO_FILES)
+
+# Cheap enough to run every time (dpkg only); apt-get runs only when something is missing.
+system-packages:
+	@if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "dpkg not found: not a Debian system, install these yourself: $(APT_PACKAGES) nodejs npm" >&2; \
+	  exit 0; \
+	fi; \
+	missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg -s "$$pkg" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/bin/python: | system-packages
+	$(PYTHON) -m venv $(VENV)
+
+$(PIP_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -e '.[test]'
+	touch $@
+
+# npm runs in a temporary directory: static/ is served by Flask, so node_modules never lives there.
+$(VENDOR_FILES) &: static/package.json static/package-lock.json | system-packages
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cp static/package.json static/package-lock.json "$$tmp/"; \
+	(cd "$$tmp" && npm ci --include=dev --ignore-scripts --no-audit --no-fund); \
+	mkdir -p static/vendor; \
+	cp "$$tmp/node_modules/htmx.org/dist/htmx.min.js" static/vendor/htmx.min.js; \
+	cp "$$tmp/node_modules/axe-core/axe.min.js" static/vendor/axe.min.js; \
+	touch $(VENDOR_FILES)
+	rm -rf static/node_modules
+
+# pybabel skips a catalog whose header is still marked fuzzy and exits 0; fail instead.
+svcproc/translations/%/LC_MESSAGES/messages.mo: svcproc/translations/%/LC_MESSAGES/messages.po | $(PIP_STAMP)
+	rm -f $@
+	$(VENV)/bin/pybabel compile -d svcproc/translations -l $*
+	@test -f $@ || { echo "$< was not compiled: remove '#, fuzzy' from its header or fix the errors above" >&2; exit 1; }
+
+run: install
+	$(VENV)/bin/svcproc db upgrade
+	$(VENV)/bin/svcproc demo --if-empty
+	$(VENV)/bin/svcproc run --host 127.0.0.1 --port 5000
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	@for script in bench/*.py; do \
+	  [ -e "$$script" ] || continue; \
+	  echo "== $$script"; \
+	  $(VENV)/bin/python "$$script"; \
+	done
+
+# instance/ (database, secret key, uploads) is data, not build output: clean leaves it alone.
+clean:
+	rm -rf $(VENV) static/vendor static/node_modules .pytest_cache build dist *.egg-info .install-stamp
+	rm -f svcproc/translations/*/LC_MESSAGES/*.mo
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,113 @@
+"""svcproc: tracking government-purchased social work services from need to assessment report."""
+from __future__ import annotations
+
+import secrets
+from importlib.metadata import PackageNotFoundError, version as _pkg_version
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import ROOT, load_config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+try:
+    __version__ = _pkg_version("svcproc")
+except PackageNotFoundError:  # running from a checkout without an install
+    __version__ = "0.0.0"
+
+
+def _sqlite_transactions(engine) -> None:
+    """Let SQLite run real transactions with savepoints (pysqlite's own handling breaks them)."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    config = load_config(overrides)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=config["INSTANCE_PATH"],
+    )
+    app.config.update(config)
+    app.config["VERSION"] = __version__
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from .core import i18n
+
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(ROOT / "svcproc" / "translations"),
+    )
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_transactions(db.engine)
+
+    # Import models so metadata is complete for Alembic and the schema test.
+    from . import models  # noqa: F401
+
+    from .accounts import auth
+    from .accounts.views import bp as accounts_bp
+    from .audit.views import bp as audit_bp
+    from .core import errors_web, formatting, templating
+    from .main import bp as main_bp
+    from .registry.views import bp as registry_bp
+
+    auth.init_app(app)
+    formatting.init_app(app)
+    templating.init_app(app)
+    errors_web.init_app(app)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(registry_bp)
+    app.register_blueprint(audit_bp)
+
+    @app.before_request
+    def _nonce():
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.after_request
+    def _security_headers(response):
+        nonce = getattr(g, "csp_nonce", "")
+        cdn = app.config.get("HTMX_CDN_URL") or ""
+        cdn_origin = "/".join(cdn.split("/")[:3]) if cdn.startswith("https://") else ""
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}' {cdn_origin}; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.headers.get("HX-Request"):
+            response.headers.setdefault("Vary", "HX-Request")
+        return response
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,1 @@
+"""People who log in: accounts, roles, login, passwords."""

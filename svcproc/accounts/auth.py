@@ -1,0 +1,36 @@
+"""Flask-Login wiring: loading the person behind a session, refusing ended sessions."""
+from __future__ import annotations
+
+from flask import redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db, login_manager
+from .models import User
+
+
+def init_app(app) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(user_key: str):
+        user_id, _, token = user_key.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or user.session_token != token:
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        if request.headers.get("HX-Request"):
+            response = app.response_class("", 401)
+            response.headers["HX-Redirect"] = url_for("accounts.login", next=request.full_path)
+            return response
+        from flask import flash
+
+        flash(str(login_manager.login_message), "info")
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))

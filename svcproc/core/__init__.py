@@ -1,0 +1,1 @@
+"""Shared building blocks: base types, permissions, errors, clock, htmx and formatting helpers."""

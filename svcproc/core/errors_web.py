@@ -1,0 +1,63 @@
+"""Maps errors to answers: 403, 404, 409 for a stale save or a broken rule, 422 for bad input."""
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+from .errors import DomainError, PermissionDenied
+from .web import is_htmx
+
+
+def _answer(status: int, title: str, message: str):
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=title, message=message), status
+    template = "errors/_message.html" if is_htmx() else "errors/error.html"
+    response = render_template(template, status=status, title=title, message=message), status
+    return response
+
+
+def init_app(app) -> None:
+    @app.errorhandler(PermissionDenied)
+    def _forbidden(_exc):
+        db.session.rollback()
+        return _answer(403, _("Not allowed"), _("You do not have permission to do this."))
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_exc):
+        db.session.rollback()
+        return _answer(
+            409,
+            _("Changed by someone else"),
+            _("Someone else saved this record after you opened it. Your changes were not saved; "
+              "reload the page to see the current version, then make your changes again."),
+        )
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        db.session.rollback()
+        return _answer(exc.status_code, _("Not possible"), exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc):
+        return _answer(400, _("Form expired"),
+                       _("The form had expired or was sent from elsewhere. Reload the page and try again."))
+
+    @app.errorhandler(404)
+    def _not_found(_exc):
+        return _answer(404, _("Not found"), _("There is no such page or record."))
+
+    @app.errorhandler(405)
+    def _not_allowed(_exc):
+        return _answer(405, _("Method not allowed"), _("This address does not accept that request."))
+
+    @app.errorhandler(413)
+    def _too_large(_exc):
+        return _answer(413, _("File too large"), _("The upload is larger than the allowed size."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return _answer(exc.code or 500, exc.name, exc.description or "")

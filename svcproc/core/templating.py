@@ -1,0 +1,71 @@
+"""What every template can use: permission predicates, navigation, vendor scripts, locale."""
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app, g, url_for
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_login import current_user
+
+from ..accounts import permissions as account_perms
+from ..audit import permissions as audit_perms
+from ..registry import permissions as registry_perms
+from .permissions import Role
+
+PREDICATE_MODULES = (account_perms, audit_perms, registry_perms)
+
+
+@lru_cache(maxsize=8)
+def _sri(path: str) -> str | None:
+    file = Path(path)
+    if not file.exists():
+        return None
+    digest = hashlib.sha384(file.read_bytes()).digest()
+    return "sha384-" + base64.b64encode(digest).decode()
+
+
+def navigation(user) -> list[tuple[str, str, str]]:
+    """(endpoint, label, url) entries the person may use, in menu order."""
+    if not user.is_authenticated:
+        return []
+    items = [("main.home", _l("Home"), url_for("main.home"))]
+    if registry_perms.can_view_registry(user):
+        items.append(("registry.organizations", _l("Organizations"), url_for("registry.organizations")))
+        items.append(("registry.workers", _l("Social workers"), url_for("registry.workers")))
+        items.append(("registry.areas", _l("Areas"), url_for("registry.areas")))
+    if account_perms.can_manage_users(user):
+        items.append(("accounts.users", _l("Users"), url_for("accounts.users")))
+    if audit_perms.can_view_audit(user):
+        items.append(("audit.events", _l("Audit trail"), url_for("audit.events")))
+    return items
+
+
+def init_app(app) -> None:
+    for module in PREDICATE_MODULES:
+        for name in dir(module):
+            if name.startswith("can_"):
+                app.jinja_env.globals[name] = getattr(module, name)
+    app.jinja_env.globals["Role"] = Role
+    from ..accounts.forms import ROLE_LABELS
+
+    from . import clock
+
+    app.jinja_env.globals["now_utc"] = clock.now
+    # (value, label) pairs for a select, from a {enum member: label} mapping.
+    app.jinja_env.globals["options"] = lambda labels: [(k.value, str(v)) for k, v in labels.items()]
+    app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS.get(Role(role), role)
+
+    @app.context_processor
+    def _globals():
+        vendor = Path(current_app.static_folder) / "vendor" / "htmx.min.js"
+        return {
+            "nav_items": navigation(current_user),
+            "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+            "htmx_cdn_url": current_app.config.get("HTMX_CDN_URL"),
+            "htmx_sri": _sri(str(vendor)),
+            "csp_nonce": getattr(g, "csp_nonce", ""),
+            "app_version": current_app.config["VERSION"],
+        }

@@ -1,0 +1,74 @@
+"""Helpers views share: htmx detection, paginated queries, full page or fragment answers."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+from flask import current_app, make_response, redirect, render_template, request
+
+from ..extensions import db
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def hx_target() -> str:
+    return request.headers.get("HX-Target", "")
+
+
+def redirect_to(url: str):
+    """303 for a normal form post; HX-Redirect for htmx so the whole page changes."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
+
+
+def render_form_error(template: str, status: int = 422, **context):
+    """A form that failed validation: its fragment for htmx, the whole page otherwise."""
+    return render_template(template, **context), status
+
+
+@dataclass
+class Page:
+    items: Sequence[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(stmt: sa.Select, per_page: int | None = None) -> Page:
+    """Two queries whatever the row count: one count, one page of rows."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    ).scalar_one()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(page, pages)
+    items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

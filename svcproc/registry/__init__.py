@@ -1,0 +1,1 @@
+"""The registry: areas, organizations and their social workers."""

@@ -1,0 +1,406 @@
+"""Pages for areas, organizations and social workers: lists that filter as you type, forms."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..core.errors import StaleObject, ValidationError, check_version
+from ..core.permissions import ORG_ROLES, has_permission, require
+from ..core.web import is_htmx, like_pattern, paginate, redirect_to
+from ..extensions import db
+from . import services
+from .forms import (AREA_LEVEL_LABELS, CERTIFICATION_LABELS, ORG_KIND_LABELS, RATING_LABELS,
+                    REGISTRATION_TYPE_LABELS, STATUS_LABELS, AreaForm, OrganizationForm, OrgStatusForm,
+                    WorkerForm)
+from .models import (Area, AreaLevel, CertificationLevel, Organization, OrgKind, OrgRating, OrgStatus,
+                     SocialWorker)
+from .permissions import (can_add_workers, can_create_organization, can_edit_organization, can_edit_worker, can_manage_areas,
+                          can_manage_workers, can_set_org_status, can_view_registry, can_view_workers)
+
+bp = Blueprint("registry", __name__, url_prefix="/registry")
+
+LABELS = {
+    "area_levels": AREA_LEVEL_LABELS, "org_kinds": ORG_KIND_LABELS, "ratings": RATING_LABELS,
+    "statuses": STATUS_LABELS, "registration_types": REGISTRATION_TYPE_LABELS,
+    "certifications": CERTIFICATION_LABELS,
+}
+
+
+@bp.context_processor
+def _labels():
+    return LABELS
+
+
+def _enum_arg(name: str, enum_cls):
+    value = request.args.get(name, "")
+    return enum_cls(value) if value in {m.value for m in enum_cls} else None
+
+
+def _apply_error(form, exc: ValidationError, default: str) -> None:
+    field = getattr(form, exc.field or default, None) or getattr(form, default)
+    field.errors = list(field.errors) + [exc.message]
+
+
+# --- areas ------------------------------------------------------------------------------------
+
+
+@bp.route("/areas")
+@login_required
+def areas():
+    require(can_view_registry(current_user))
+    q = request.args.get("q", "").strip()
+    level = _enum_arg("level", AreaLevel)
+    stmt = sa.select(Area).order_by(Area.code)
+    if q:
+        pattern = like_pattern(q)
+        stmt = stmt.where(sa.or_(Area.name.ilike(pattern, escape="\\"), Area.code.ilike(pattern, escape="\\")))
+    if level:
+        stmt = stmt.where(Area.level == level)
+    page = paginate(stmt)
+    template = "registry/_area_table.html" if is_htmx() else "registry/areas.html"
+    return render_template(template, page=page, q=q, level=level.value if level else "")
+
+
+def _parent_candidates():
+    return db.session.execute(
+        sa.select(Area).where(Area.level != AreaLevel.GRID).order_by(Area.code)
+    ).unique().scalars().all()
+
+
+def _area_from_id(value) -> Area | None:
+    if not value:
+        return None
+    area = db.session.get(Area, int(value)) if str(value).isdigit() else None
+    if area is None:
+        raise ValidationError(_("Choose an area from the list."), "parent_id")
+    return area
+
+
+@bp.route("/areas/new", methods=["GET", "POST"])
+@login_required
+def area_new():
+    require(can_manage_areas(current_user))
+    form = AreaForm()
+    form.fill_choices(_parent_candidates())
+    if request.method == "GET" and request.args.get("parent", "").isdigit():
+        parent = db.session.get(Area, int(request.args["parent"]))
+        if parent is not None:
+            form.parent_id.data = str(parent.id)
+            form.level.data = {AreaLevel.DISTRICT: AreaLevel.STREET, AreaLevel.STREET: AreaLevel.COMMUNITY,
+                               AreaLevel.COMMUNITY: AreaLevel.GRID}.get(parent.level, AreaLevel.GRID).value
+    if form.validate_on_submit():
+        try:
+            area = services.create_area(current_user, level=AreaLevel(form.level.data), code=form.code.data,
+                                        name=form.name.data, parent=_area_from_id(form.parent_id.data))
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_error(form, exc, "code")
+        else:
+            db.session.commit()
+            flash(_("Area %(n)s added.", n=area.name), "success")
+            return redirect_to(url_for("registry.areas"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("registry/area_form.html", form=form, area=None), status
+
+
+@bp.route("/areas/<int:area_id>/edit", methods=["GET", "POST"])
+@login_required
+def area_edit(area_id: int):
+    area = db.get_or_404(Area, area_id)
+    require(can_manage_areas(current_user))
+    form = AreaForm(obj=area) if request.method == "GET" else AreaForm()
+    form.fill_choices([a for a in _parent_candidates() if a.id != area.id])
+    form.level.data = area.level.value  # the level of an existing area is fixed
+    if request.method == "GET":
+        form.parent_id.data = str(area.parent_id or "")
+        form.version.data = str(area.version)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            check_version(area, form.version.data)
+            services.update_area(current_user, area, code=form.code.data, name=form.name.data,
+                                 parent=_area_from_id(form.parent_id.data))
+        except StaleObject as exc:
+            db.session.rollback()
+            return render_template("registry/area_form.html", form=form, area=area, stale=exc.message), 409
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_error(form, exc, "code")
+        else:
+            db.session.commit()
+            flash(_("Area %(n)s saved.", n=area.name), "success")
+            return redirect_to(url_for("registry.areas"))
+    if request.method == "POST":
+        status = 422
+    return render_template("registry/area_form.html", form=form, area=area), status
+
+
+# --- organizations ----------------------------------------------------------------------------
+
+
+@bp.route("/organizations")
+@login_required
+def organizations():
+    require(can_view_registry(current_user))
+    q = request.args.get("q", "").strip()
+    status = _enum_arg("status", OrgStatus)
+    rating = _enum_arg("rating", OrgRating)
+    kind = _enum_arg("kind", OrgKind)
+    stmt = sa.select(Organization).order_by(Organization.name)
+    if q:
+        pattern = like_pattern(q)
+        stmt = stmt.where(sa.or_(Organization.name.ilike(pattern, escape="\\"),
+                                 Organization.credit_code.ilike(pattern, escape="\\")))
+    if status:
+        stmt = stmt.where(Organization.status == status)
+    if rating:
+        stmt = stmt.where(Organization.rating == rating)
+    if kind:
+        stmt = stmt.where(Organization.kind == kind)
+    page = paginate(stmt)
+    ids = [o.id for o in page.items]
+    counts = dict(db.session.execute(
+        sa.select(SocialWorker.organization_id, sa.func.count(SocialWorker.id))
+        .where(SocialWorker.organization_id.in_(ids), SocialWorker.active.is_(True))
+        .group_by(SocialWorker.organization_id)
+    ).all()) if ids else {}
+    template = "registry/_org_table.html" if is_htmx() else "registry/organizations.html"
+    return render_template(template, page=page, counts=counts, q=q,
+                           status=status.value if status else "", rating=rating.value if rating else "",
+                           kind=kind.value if kind else "")
+
+
+@bp.route("/organizations/<int:org_id>")
+@login_required
+def organization(org_id: int):
+    org = db.get_or_404(Organization, org_id)
+    require(can_view_registry(current_user))
+    workers = []
+    if can_view_workers(current_user) and (has_permission(current_user, "workers.read_all")
+                                           or current_user.organization_id == org.id):
+        workers = db.session.execute(
+            sa.select(SocialWorker).where(SocialWorker.organization_id == org.id).order_by(SocialWorker.name)
+        ).unique().scalars().all()
+    status_form = OrgStatusForm()
+    status_form.fill_choices()
+    return render_template("registry/organization.html", org=org, workers=workers, status_form=status_form)
+
+
+def _areas_for_orgs():
+    return db.session.execute(
+        sa.select(Area).where(Area.level.in_([AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.COMMUNITY]))
+        .order_by(Area.code)
+    ).unique().scalars().all()
+
+
+def _area_or_none(value) -> Area | None:
+    if not value:
+        return None
+    area = db.session.get(Area, int(value)) if str(value).isdigit() else None
+    if area is None:
+        raise ValidationError(_("Choose an area from the list."), "area_id")
+    return area
+
+
+@bp.route("/organizations/new", methods=["GET", "POST"])
+@login_required
+def organization_new():
+    require(can_create_organization(current_user))
+    form = OrganizationForm()
+    form.fill_choices(_areas_for_orgs())
+    if form.validate_on_submit():
+        try:
+            org = services.create_organization(
+                current_user, name=form.name.data, credit_code=form.credit_code.data,
+                kind=OrgKind(form.kind.data), registration_type=form.registration_type.data,
+                rating=OrgRating(form.rating.data), area=_area_or_none(form.area_id.data),
+                address=form.address.data or "", contact_name=form.contact_name.data or "",
+                contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "",
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(_("Organization %(n)s registered.", n=org.name), "success")
+            return redirect_to(url_for("registry.organization", org_id=org.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("registry/organization_form.html", form=form, org=None), status
+
+
+@bp.route("/organizations/<int:org_id>/edit", methods=["GET", "POST"])
+@login_required
+def organization_edit(org_id: int):
+    org = db.get_or_404(Organization, org_id)
+    require(can_edit_organization(current_user, org))
+    bureau = can_set_org_status(current_user, org)
+    form = OrganizationForm(obj=org) if request.method == "GET" else OrganizationForm()
+    form.fill_choices(_areas_for_orgs())
+    if request.method == "GET":
+        form.kind.data, form.rating.data = org.kind.value, org.rating.value
+        form.registration_type.data = org.registration_type.value
+        form.area_id.data = str(org.area_id or "")
+        form.version.data = str(org.version)
+    if not bureau:
+        # Organizations keep their profile; code, kind and rating are the bureau's record.
+        form.credit_code.data, form.kind.data, form.rating.data = org.credit_code, org.kind.value, org.rating.value
+    if form.validate_on_submit():
+        values = dict(name=form.name.data, registration_type=form.registration_type.data,
+                      address=form.address.data or "", contact_name=form.contact_name.data or "",
+                      contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "")
+        if bureau:
+            values.update(credit_code=form.credit_code.data, kind=form.kind.data, rating=form.rating.data)
+        try:
+            check_version(org, form.version.data)
+            values["area_id"] = (a.id if (a := _area_or_none(form.area_id.data)) else None)
+            services.update_organization(current_user, org, may_set_status=bureau, **values)
+        except StaleObject as exc:
+            db.session.rollback()
+            return render_template("registry/organization_form.html", form=form, org=org, bureau=bureau,
+                                   stale=exc.message), 409
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(_("Organization %(n)s saved.", n=org.name), "success")
+            return redirect_to(url_for("registry.organization", org_id=org.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("registry/organization_form.html", form=form, org=org, bureau=bureau), status
+
+
+@bp.route("/organizations/<int:org_id>/status", methods=["POST"])
+@login_required
+def organization_status(org_id: int):
+    org = db.get_or_404(Organization, org_id)
+    require(can_set_org_status(current_user, org))
+    form = OrgStatusForm()
+    form.fill_choices()
+    if form.validate_on_submit():
+        try:
+            services.set_organization_status(current_user, org, OrgStatus(form.status.data), form.reason.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            form.reason.errors = [exc.message]
+        else:
+            db.session.commit()
+            flash(_("Status of %(n)s changed.", n=org.name), "success")
+            return redirect_to(url_for("registry.organization", org_id=org.id))
+    return render_template("registry/_status_form.html", org=org, status_form=form), 422
+
+
+# --- social workers ---------------------------------------------------------------------------
+
+
+def _scoped_workers(stmt: sa.Select) -> sa.Select:
+    """Bureau and auditors see every organization's workers; org staff only their own."""
+    if has_permission(current_user, "workers.read_all"):
+        return stmt
+    return stmt.where(SocialWorker.organization_id == current_user.organization_id)
+
+
+@bp.route("/workers")
+@login_required
+def workers():
+    require(can_view_workers(current_user))
+    q = request.args.get("q", "").strip()
+    certification = _enum_arg("certification", CertificationLevel)
+    active = request.args.get("active", "")
+    org_id = request.args.get("org", "")
+    stmt = _scoped_workers(sa.select(SocialWorker).order_by(SocialWorker.name, SocialWorker.id))
+    if q:
+        pattern = like_pattern(q)
+        stmt = stmt.where(sa.or_(SocialWorker.name.ilike(pattern, escape="\\"),
+                                 SocialWorker.certificate_number.ilike(pattern, escape="\\")))
+    if certification:
+        stmt = stmt.where(SocialWorker.certification_level == certification)
+    if active in ("1", "0"):
+        stmt = stmt.where(SocialWorker.active.is_(active == "1"))
+    if org_id.isdigit():
+        stmt = stmt.where(SocialWorker.organization_id == int(org_id))
+    page = paginate(stmt)
+    organizations = []
+    if has_permission(current_user, "workers.read_all"):
+        organizations = [(str(i), name) for i, name in db.session.execute(
+            sa.select(Organization.id, Organization.name).where(Organization.kind == OrgKind.SERVICE)
+            .order_by(Organization.name))]
+    template = "registry/_worker_table.html" if is_htmx() else "registry/workers.html"
+    return render_template(template, page=page, q=q, certification=certification.value if certification else "",
+                           active=active, org_id=org_id, organizations=organizations)
+
+
+def _worker_orgs():
+    if has_permission(current_user, "workers.manage"):
+        return db.session.execute(
+            sa.select(Organization).where(Organization.kind == OrgKind.SERVICE).order_by(Organization.name)
+        ).unique().scalars().all()
+    if current_user.role in ORG_ROLES and current_user.organization is not None:
+        return [current_user.organization]
+    return []
+
+
+@bp.route("/workers/new", methods=["GET", "POST"])
+@login_required
+def worker_new():
+    require(can_add_workers(current_user))
+    orgs = _worker_orgs()
+    form = WorkerForm()
+    form.fill_choices(orgs)
+    if request.method == "GET":
+        form.organization_id.data = request.args.get("org") or (str(orgs[0].id) if len(orgs) == 1 else "")
+    if form.validate_on_submit():
+        org = next((o for o in orgs if str(o.id) == form.organization_id.data), None)
+        if org is None:
+            form.organization_id.errors = [_("Choose an organization from the list.")]
+        else:
+            require(can_manage_workers(current_user, org))
+            try:
+                worker = services.create_worker(
+                    current_user, org, name=form.name.data,
+                    certification_level=CertificationLevel(form.certification_level.data),
+                    certificate_number=form.certificate_number.data or "", phone=form.phone.data or "",
+                    active=form.active.data)
+            except ValidationError as exc:
+                db.session.rollback()
+                _apply_error(form, exc, "name")
+            else:
+                db.session.commit()
+                flash(_("Social worker %(n)s added.", n=worker.name), "success")
+                return redirect_to(url_for("registry.workers"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("registry/worker_form.html", form=form, worker=None), status
+
+
+@bp.route("/workers/<int:worker_id>/edit", methods=["GET", "POST"])
+@login_required
+def worker_edit(worker_id: int):
+    worker = db.get_or_404(SocialWorker, worker_id)
+    require(can_edit_worker(current_user, worker))
+    form = WorkerForm(obj=worker) if request.method == "GET" else WorkerForm()
+    form.fill_choices([worker.organization])
+    form.organization_id.data = str(worker.organization_id)
+    if request.method == "GET":
+        form.certification_level.data = worker.certification_level.value
+        form.version.data = str(worker.version)
+    if form.validate_on_submit():
+        try:
+            check_version(worker, form.version.data)
+            services.update_worker(current_user, worker, name=form.name.data,
+                                   certification_level=CertificationLevel(form.certification_level.data),
+                                   certificate_number=form.certificate_number.data or "",
+                                   phone=form.phone.data or "", active=form.active.data)
+        except StaleObject as exc:
+            db.session.rollback()
+            return render_template("registry/worker_form.html", form=form, worker=worker,
+                                   stale=exc.message), 409
+        except ValidationError as exc:
+            db.session.rollback()
+            _apply_error(form, exc, "name")
+        else:
+            db.session.commit()
+            flash(_("Social worker %(n)s saved.", n=worker.name), "success")
+            return redirect_to(url_for("registry.workers"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("registry/worker_form.html", form=form, worker=worker), status
