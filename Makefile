@@ -104,3 +104,47 @@ clean:
 	rm -rf $(VENV) static/vendor static/node_modules .pytest_cache build dist *.egg-info .install-stamp
 	rm -f svcproc/translations/*/LC_MESSAGES/*.mo
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+# Refresh the message catalogs after adding or changing user-facing strings: extract every marked
+# string into a temporary template, merge it into each catalog (new entries come in empty, never
+# fuzzy-matched to old ones), copy the English source text into empty `en` entries and list the
+# Chinese entries that still need a translation. Translate those in
+# svcproc/translations/zh_Hans_CN/LC_MESSAGES/messages.po, then `make install` compiles the catalogs
+# and `.venv/bin/pytest tests/test_translations.py` checks them.
+# The Chinese catalog lives in zh_Hans_CN, not zh_CN: Flask-Babel parses the zh_CN locale into
+# Babel's zh_Hans_CN and looks for a directory of that name. Keep BABEL_KEYWORDS in step with
+# tests/test_translations.py.
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2
+TRANSLATION_LOCALES := zh_Hans_CN en
+
+define FILL_CATALOGS
+from babel.messages.pofile import read_po, write_po
+def load(locale):
+    path = f"svcproc/translations/{locale}/LC_MESSAGES/messages.po"
+    with open(path, "rb") as fh:
+        return path, read_po(fh, locale=locale)
+def empty(msg):
+    strings = msg.string if isinstance(msg.string, (list, tuple)) else [msg.string]
+    return not all(strings)
+path, en = load("en")
+for msg in en:
+    if msg.id and empty(msg):
+        msg.string = msg.id
+with open(path, "wb") as fh:
+    write_po(fh, en, width=76)
+path, zh = load("zh_Hans_CN")
+todo = [msg.id for msg in zh if msg.id and (empty(msg) or msg.fuzzy)]
+print(f"{path}: {len(todo)} entries to translate" + "".join(f"\n  {m!r}" for m in todo))
+endef
+export FILL_CATALOGS
+
+.PHONY: translations
+translations: | $(PIP_STAMP)
+	tmp=$$(mktemp --suffix=.pot); trap 'rm -f "$$tmp"' EXIT; \
+	$(VENV)/bin/pybabel extract -F svcproc/babel.cfg $(BABEL_KEYWORDS) -c TRANSLATORS: \
+	  --add-location=file --project=svcproc --ignore-dirs='.* ._ node_modules tests' -o "$$tmp" .; \
+	for locale in $(TRANSLATION_LOCALES); do \
+	  $(VENV)/bin/pybabel update -i "$$tmp" -d svcproc/translations -l "$$locale" \
+	    --init-missing --no-fuzzy-matching; \
+	done
+	$(VENV)/bin/python -c "$$FILL_CATALOGS"

@@ -46,6 +46,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Base64 32-byte key for data encrypted at rest; generated into instance/data_key when unset.
+        "DATA_KEY": os.environ.get("DATA_KEY") or None,
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         # Sessions end after two idle hours; every request renews the cookie.
         "PERMANENT_SESSION_LIFETIME": timedelta(
@@ -69,6 +71,13 @@ def load_config(overrides: dict | None = None) -> dict:
         "HTMX_CDN_URL": os.environ.get(
             "HTMX_CDN_URL", "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
         ),
+        # A tender with fewer valid bids than this fails (流标). Single-source procurement has, by
+        # definition, one supplier.
+        "MIN_VALID_BIDS": {"public_tender": 3, "competitive_consultation": 2, "competitive_negotiation": 2,
+                           "inquiry": 2, "single_source": 1},
+        # Experts without a conflict needed to finish scoring.
+        "MIN_EXPERTS": {"public_tender": 3, "competitive_consultation": 3, "competitive_negotiation": 3,
+                        "inquiry": 3, "single_source": 1},
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
     }
     if overrides:

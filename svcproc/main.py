@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_login import current_user
 
 from .core.i18n import LANG_COOKIE, supported
+from .core.web import is_local_url
 from .extensions import db
 
 bp = Blueprint("main", __name__)
@@ -39,7 +40,7 @@ def set_language(locale: str):
         set_locale(current_user, chosen)
         db.session.commit()
     target = request.form.get("next") or url_for("main.home")
-    if not target.startswith("/") or target.startswith("//"):
+    if not is_local_url(target):
         target = url_for("main.home")
     response = redirect(target, code=303)
     response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,

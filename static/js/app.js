@@ -13,7 +13,10 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var status = event.detail.xhr && event.detail.xhr.status;
     if (status === 422 || status === 409) {
-      var invalid = event.detail.target.querySelector('[aria-invalid="true"], .flash-error');
+      var target = event.detail.target;
+      // An outerHTML swap has replaced the target: look in the element that took its place.
+      if (!target.isConnected) target = (target.id && document.getElementById(target.id)) || document.body;
+      var invalid = target.querySelector('[aria-invalid="true"], .flash-error');
       if (invalid) {
         if (!invalid.hasAttribute("tabindex") && !/INPUT|SELECT|TEXTAREA/.test(invalid.tagName)) {
           invalid.setAttribute("tabindex", "-1");
@@ -38,5 +41,48 @@
   document.addEventListener("DOMContentLoaded", function () {
     var menu = document.querySelector(".nav-menu");
     if (menu && window.matchMedia("(max-width: 720px)").matches) menu.removeAttribute("open");
+  });
+})();
+
+// Deadlines: <time datetime="…" data-countdown> gains "(2 d 3 h left)" in the page's language.
+(function () {
+  "use strict";
+  var strings = {};
+  function t(key, values) {
+    var text = strings[key] || key;
+    Object.keys(values || {}).forEach(function (k) { text = text.replace("%(" + k + ")s", values[k]); });
+    return text;
+  }
+  function left(ms) {
+    if (ms <= 0) return t("passed");
+    var m = Math.floor(ms / 60000), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), mm = m % 60;
+    var parts = [d ? t("days", {n: d}) : "", h ? t("hours", {n: h}) : "", !d ? t("minutes", {n: mm}) : ""];
+    return t("left", {time: parts.filter(Boolean).join(" ")});
+  }
+  function tick() {
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var span = el.nextElementSibling && el.nextElementSibling.classList.contains("countdown")
+        ? el.nextElementSibling : null;
+      if (!span) {
+        span = document.createElement("span");
+        span.className = "countdown";
+        el.after(span);
+      }
+      span.textContent = " (" + left(at - Date.now()) + ")";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var node = document.getElementById("i18n-strings");
+    try { strings = JSON.parse(node ? node.textContent : "{}"); } catch (e) { strings = {}; }
+    tick();
+    setInterval(tick, 30000);
+  });
+  document.addEventListener("htmx:afterSettle", tick);
+  // Criteria rows: remove a row without a round trip.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-remove-row]");
+    if (button) button.closest("tr").remove();
   });
 })();

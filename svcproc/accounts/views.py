@@ -1,8 +1,6 @@
 """Login, logout, password change, and the administrators' user pages."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -10,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..core.errors import ValidationError
 from ..core.permissions import Role, require
-from ..core.web import is_htmx, like_pattern, paginate, redirect_to
+from ..core.web import is_htmx, is_local_url, like_pattern, paginate, redirect_to
 from ..extensions import db
 from ..registry.models import Organization
 from . import services
@@ -35,10 +33,7 @@ def _force_password_change():
 
 
 def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("main.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if not is_local_url(target):
         return url_for("main.home")
     return target
 
@@ -88,10 +83,14 @@ def change_password():
             services.change_password(current_user, form.current_password.data, form.new_password.data)
         except ValidationError as exc:
             db.session.rollback()
-            getattr(form, exc.field or "new_password").errors.append(exc.message)
+            # The password rules name the field "password"; this form calls it new_password.
+            getattr(form, exc.field or "new_password", form.new_password).errors.append(exc.message)
         else:
             db.session.commit()
-            login_user(current_user)  # the session token changed; keep this session alive
+            # The session token changed; keep this session alive. Pass the user itself: given the
+            # current_user proxy, Flask-Login would store the proxy as the user and resolve it
+            # into itself forever.
+            login_user(current_user._get_current_object())
             flash(_("Your password has been changed."), "success")
             return redirect_to(url_for("main.home"))
     status = 422 if request.method == "POST" else 200

@@ -64,6 +64,17 @@ def events():
     return render_template(template, page=page, args=args, object_types=object_types)
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); actor names
+# come from the login form, typed by anyone.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 CSV_COLUMNS = ("seq", "occurred_at_utc", "occurred_at_local", "actor", "action", "object_type", "object_id",
                "changes", "client_ip", "prev_hash", "hash")
 
@@ -81,12 +92,12 @@ def export_csv():
         buffer.write("\ufeff")  # so spreadsheet programs read the Chinese text as UTF-8
         writer.writerow(CSV_COLUMNS)
         for event in db.session.execute(stmt).scalars():
-            writer.writerow([
+            writer.writerow([_cell(value) for value in (
                 event.seq, event.occurred_at.isoformat(), local_datetime(event.occurred_at, "%Y-%m-%d %H:%M:%S"),
                 event.actor_name, event.action, event.object_type, event.object_id,
                 json.dumps(event.changes, ensure_ascii=False, sort_keys=True), event.client_ip,
                 event.prev_hash, event.hash,
-            ])
+            )])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

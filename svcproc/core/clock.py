@@ -16,6 +16,11 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def frozen() -> datetime | None:
+    """The moment now() is pinned to, if any (to restore it after moving time temporarily)."""
+    return _frozen
+
+
 def freeze(moment: datetime | None) -> None:
     """Pin now() to a moment (aware; naive is taken as UTC). None releases it."""
     global _frozen

@@ -28,7 +28,62 @@ def mask_phone(phone: str | None) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
+def points(value) -> str:
+    """Scores and weights without trailing zeros: 30.00 -> 30, 12.50 -> 12.5."""
+    from decimal import Decimal
+
+    if value is None or value == "":
+        return ""
+    number = Decimal(str(value)).normalize()
+    return format(number, "f")
+
+
 def init_app(app) -> None:
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["points"] = points
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.filters["mask_phone"] = mask_phone
+
+
+def parse_money(text) -> int | None:
+    """'12,345.6' or '¥12345.60' (yuan) -> 1234560 fen; None when it is not an amount."""
+    from decimal import Decimal, InvalidOperation
+
+    if text is None:
+        return None
+    cleaned = str(text).strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace(" ", "")
+    if not cleaned:
+        return None
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        return None
+    return int(amount * 100)
+
+
+def fen_to_yuan_text(fen: int | None) -> str:
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{yuan}.{cents:02d}"
+
+
+def parse_local_datetime(text):
+    """A datetime-local field ('2026-11-21T09:30'), read as Asia/Shanghai time, returned in UTC."""
+    from datetime import datetime, timezone
+
+    if not text:
+        return None
+    try:
+        naive = datetime.strptime(str(text).strip()[:16], "%Y-%m-%dT%H:%M")
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=clock.LOCAL_TZ).astimezone(timezone.utc)
+
+
+def local_input(moment) -> str:
+    local = clock.to_local(moment)
+    return local.strftime("%Y-%m-%dT%H:%M") if local else ""

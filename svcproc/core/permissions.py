@@ -35,8 +35,13 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "workers.read_all",
         "registry.read",
         "audit.read",
+        "procurement.read",
     }),
     Role.PROCUREMENT: frozenset({
+        "procurement.read",
+        "needs.manage",
+        "plans.manage",
+        "tenders.manage",
         "orgs.manage",
         "orgs.set_status",
         "workers.manage",
@@ -45,11 +50,13 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     }),
     Role.EXPERT: frozenset({
         "registry.read",
+        "tenders.score",
     }),
     Role.ORG_MANAGER: frozenset({
         "registry.read",
         "orgs.edit_own",
         "workers.manage_own",
+        "tenders.bid",
     }),
     Role.SOCIAL_WORKER: frozenset({
         "registry.read",
@@ -61,6 +68,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "registry.read",
         "workers.read_all",
         "audit.read",
+        "procurement.read",
     }),
 }
 
@@ -69,6 +77,11 @@ def has_permission(user, permission: str) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return permission in PERMISSIONS.get(Role(user.role), frozenset())
+
+
+def is_system(actor) -> bool:
+    """No person: the command line or the demo loader acting for the bureau."""
+    return actor is None
 
 
 def require(allowed: bool) -> None:

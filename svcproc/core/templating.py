@@ -13,6 +13,7 @@ from flask_login import current_user
 from ..accounts import permissions as account_perms
 from ..audit import permissions as audit_perms
 from ..registry import permissions as registry_perms
+from .i18n import locale_code
 from .permissions import Role
 
 PREDICATE_MODULES = (account_perms, audit_perms, registry_perms)
@@ -63,7 +64,7 @@ def init_app(app) -> None:
         vendor = Path(current_app.static_folder) / "vendor" / "htmx.min.js"
         return {
             "nav_items": navigation(current_user),
-            "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+            "current_locale": locale_code(get_locale()),
             "htmx_cdn_url": current_app.config.get("HTMX_CDN_URL"),
             "htmx_sri": _sri(str(vendor)),
             "csp_nonce": getattr(g, "csp_nonce", ""),

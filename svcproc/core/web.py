@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, make_response, redirect, render_template, request
@@ -17,6 +18,20 @@ def is_htmx() -> bool:
 
 def hx_target() -> str:
     return request.headers.get("HX-Target", "")
+
+
+def is_local_url(target: str | None) -> bool:
+    """Whether a redirect to `target` (e.g. a `next` parameter) stays on this site.
+
+    Browsers drop tabs and newlines from a URL and read "\\" as "/", so "/\\evil.example" or
+    "/<tab>/evil.example" would lead to another host: refuse any control character or backslash.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
 
 
 def redirect_to(url: str):

@@ -1,0 +1,169 @@
+"""Uploaded files: checked by size and by content, stored outside the web root under generated names."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import uuid
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from . import clock, crypto
+from .errors import ValidationError
+from .types import UTCDateTime
+
+
+class StoredFile(db.Model):
+    __tablename__ = "stored_file"
+    audit_type = "file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(sa.String(40))
+    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    encrypted: Mapped[bool] = mapped_column(default=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    @property
+    def mimetype(self) -> str:
+        return MIMETYPES[self.kind]
+
+
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+}
+EXTENSIONS = {"pdf": "pdf", "png": "png", "jpg": "jpg", "jpeg": "jpg", "docx": "docx", "xlsx": "xlsx",
+              "doc": "doc", "xls": "xls"}
+DOCUMENTS = frozenset({"pdf", "docx", "doc", "xlsx", "xls"})
+IMAGES = frozenset({"png", "jpg"})
+
+
+def sniff(head: bytes, data: bytes) -> str | None:
+    """The file's real kind from its bytes, whatever its name says."""
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"  # legacy Word or Excel; told apart by the name
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+        except zipfile.BadZipFile:
+            return None
+        if "[Content_Types].xml" in names:
+            if "word/document.xml" in names:
+                return "docx"
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+    return None
+
+
+def _folder() -> Path:
+    path = Path(current_app.config["UPLOAD_FOLDER"]).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _path_for(stored_name: str) -> Path:
+    # Generated names only: hex and a dot-free suffix, so no path can escape the folder.
+    if not stored_name.isalnum():
+        raise ValueError("bad stored name")
+    return _folder() / stored_name[:2] / stored_name
+
+
+def _pending(session) -> list[Path]:
+    return session.info.setdefault("svcproc_pending_files", [])
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _files_kept(session):
+    session.info.pop("svcproc_pending_files", None)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _files_dropped(session, previous_transaction):
+    # A failed request leaves no orphan files: what it wrote goes with its rollback.
+    if previous_transaction.parent is None:
+        for path in session.info.pop("svcproc_pending_files", []):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+@dataclass
+class UploadRule:
+    kinds: frozenset[str]
+    max_bytes: int | None = None
+
+
+def store(upload, *, purpose: str, rule: UploadRule, actor=None, encrypt_purpose: str | None = None) -> StoredFile:
+    """Check an uploaded file (werkzeug FileStorage) and keep it; refuses with a clear message."""
+    original = (upload.filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255]
+    if not original:
+        raise ValidationError(_("Choose a file to upload."), "file")
+    max_bytes = rule.max_bytes or current_app.config["MAX_CONTENT_LENGTH"]
+    data = upload.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValidationError(
+            _("%(name)s is larger than the allowed %(mb)s MB.", name=original, mb=round(max_bytes / 1048576, 1)),
+            "file")
+    if not data:
+        raise ValidationError(_("%(name)s is empty.", name=original), "file")
+    ext = original.rsplit(".", 1)[-1].lower() if "." in original else ""
+    claimed = EXTENSIONS.get(ext)
+    found = sniff(data[:16], data)
+    if found == "ole" and claimed in ("doc", "xls"):
+        found = claimed
+    allowed = ", ".join(sorted(rule.kinds))
+    if claimed is None or claimed not in rule.kinds:
+        raise ValidationError(_("%(name)s: only these file types are accepted: %(types)s.", name=original,
+                                types=allowed), "file")
+    if found != claimed:
+        raise ValidationError(_("%(name)s does not contain what its name says (%(ext)s); the file was refused.",
+                                name=original, ext=ext), "file")
+    digest = hashlib.sha256(data).hexdigest()
+    stored_name = uuid.uuid4().hex
+    payload = crypto.encrypt(encrypt_purpose, data) if encrypt_purpose else data
+    path = _path_for(stored_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(payload)
+    os.chmod(path, 0o600)
+    _pending(db.session).append(path)
+    record = StoredFile(purpose=purpose, stored_name=stored_name, original_name=original, kind=claimed,
+                        size=len(data), sha256=digest, encrypted=bool(encrypt_purpose), uploaded_at=clock.now(),
+                        uploaded_by_id=getattr(actor, "id", None))
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def read(stored: StoredFile, decrypt_purpose: str | None = None) -> bytes:
+    data = _path_for(stored.stored_name).read_bytes()
+    if stored.encrypted:
+        if decrypt_purpose is None:
+            raise PermissionError("encrypted file read without its purpose")
+        data = crypto.decrypt(decrypt_purpose, data)
+    return data

@@ -1,0 +1,217 @@
+"""Demo procurement: residents' needs, plans and tenders in every stage, run through the workflow.
+
+The clock is moved step by step so every tender's dates, bids, scores and publicity are as they
+would be had the bureau run them over the past months.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from io import BytesIO
+
+import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+
+from .accounts.models import User
+from .core import clock
+from .extensions import db
+from .procurement import needs as need_services
+from .procurement import workflow
+from .procurement.models import ServiceCategory, Tender, TenderMethod
+from .registry.models import Area, Organization, OrgRating
+
+DAY = timedelta(days=1)
+
+# (community code, category, description, contact name, phone)
+NEEDS = (
+    ("510107001001", ServiceCategory.ELDERLY, "社区内独居老人较多，子女不在身边，希望有人定期上门探访、陪同就医。", "王阿姨", "13900001111"),
+    ("510107001002", ServiceCategory.ELDERLY, "高龄老人用智能手机困难，希望社区开设手机使用课程。", "", ""),
+    ("510107001003", ServiceCategory.ELDERLY, "独居老人夜间突发疾病无人知晓，希望建立紧急联络和探访机制。", "李大爷", "13900002222"),
+    ("510107001004", ServiceCategory.ELDERLY, "希望为独居老人提供定期探访和心理慰藉服务。", "", ""),
+    ("510107002001", ServiceCategory.CHILDREN, "双职工家庭孩子放学后无人照看，希望有四点半课堂。", "张女士", "13900003333"),
+    ("510107002002", ServiceCategory.CHILDREN, "留守儿童学习和情绪问题突出，需要专业社工陪伴。", "", ""),
+    ("510107002003", ServiceCategory.CHILDREN, "困境儿童家庭需要个案跟进和资源链接。", "社区工作者刘", "13900004444"),
+    ("510107003001", ServiceCategory.COMMUNITY_BUILDING, "老旧院落停车和垃圾分类矛盾多，希望开展院落议事。", "", ""),
+    ("510107003002", ServiceCategory.COMMUNITY_BUILDING, "居民参与社区事务少，希望培育志愿者队伍。", "", ""),
+    ("510107003003", ServiceCategory.DISABILITY, "残疾人缺少社区康复场所和康复指导。", "赵先生", "13900005555"),
+    ("510107002004", ServiceCategory.FAMILY, "家庭矛盾调解需求多，希望有家庭服务。", "", ""),
+    ("510107003004", ServiceCategory.OTHER, "希望小区门口增加路灯。", "", ""),
+    ("510107003003", ServiceCategory.DISABILITY, "社区残疾人康复服务不足，希望有康复师定期指导。", "", ""),
+)
+
+TARGETS_ELDERLY = dict(target_cases=30, target_groups=8, target_group_sessions=48, target_events=12,
+                       target_person_times=2400, target_people=600, target_service_hours=1800, target_satisfaction=90)
+TARGETS_CHILDREN = dict(target_cases=25, target_groups=10, target_group_sessions=60, target_events=10,
+                        target_person_times=2000, target_people=450, target_service_hours=1500, target_satisfaction=90)
+TARGETS_COMMUNITY = dict(target_cases=5, target_groups=6, target_group_sessions=30, target_events=16,
+                         target_person_times=3000, target_people=900, target_service_hours=1200, target_satisfaction=85)
+TARGETS_DISABILITY = dict(target_cases=40, target_groups=6, target_group_sessions=36, target_events=8,
+                          target_person_times=1600, target_people=300, target_service_hours=1600, target_satisfaction=90)
+TARGETS_FAMILY = dict(target_cases=20, target_groups=4, target_group_sessions=24, target_events=8,
+                      target_person_times=1200, target_people=350, target_service_hours=900, target_satisfaction=90)
+TARGETS_YOUTH = dict(target_cases=15, target_groups=6, target_group_sessions=36, target_events=10,
+                     target_person_times=1800, target_people=500, target_service_hours=1000, target_satisfaction=90)
+
+# (key, fiscal year offset from the start year, title, category, budget yuan, communities, need indexes, targets)
+PLANS = (
+    ("elderly", 0, "玉林街道独居老人关爱服务项目", ServiceCategory.ELDERLY, 480000,
+     ("510107001001", "510107001002", "510107001003", "510107001004"), (0, 2, 3), TARGETS_ELDERLY),
+    ("children", 0, "浆洗街道困境儿童成长守护项目", ServiceCategory.CHILDREN, 360000,
+     ("510107002001", "510107002002", "510107002003"), (4, 5, 6), TARGETS_CHILDREN),
+    ("community", 0, "红牌楼街道社区营造与院落微治理项目", ServiceCategory.COMMUNITY_BUILDING, 300000,
+     ("510107003001", "510107003002"), (7, 8), TARGETS_COMMUNITY),
+    ("disability", 0, "武侯区残疾人社区康复服务项目", ServiceCategory.DISABILITY, 420000,
+     ("510107003003", "510107003004"), (9,), TARGETS_DISABILITY),
+    ("youth", 1, "武侯区青少年社区成长支持项目", ServiceCategory.YOUTH, 320000,
+     ("510107001001", "510107002001", "510107003001"), (), TARGETS_YOUTH),
+    ("family", 1, "浆洗街道家庭综合服务项目", ServiceCategory.FAMILY, 260000,
+     ("510107002004",), (10,), TARGETS_FAMILY),
+)
+
+CRITERIA = (("服务方案的针对性与可行性", 30, "需求分析准确，目标清晰，活动设计可行"),
+            ("项目团队与专业资质", 25, "持证社工比例、督导配置、人员稳定性"),
+            ("同类项目经验与成效", 15, "近三年同类项目数量与评估结果"),
+            ("项目管理与质量保障", 10, "制度、台账、风险预案"))
+
+# How strong each organization's bids are (fraction of full marks) and how it prices (of the ceiling).
+STRENGTH = {0: Decimal("0.90"), 1: Decimal("0.84"), 2: Decimal("0.80"), 4: Decimal("0.76")}
+PRICING = {0: Decimal("0.97"), 1: Decimal("0.93"), 2: Decimal("0.95"), 4: Decimal("0.92")}
+EXPERT_LEAN = {"expert": Decimal("0.00"), "expert2": Decimal("-0.03"), "expert3": Decimal("0.02")}
+
+# (plan key, method, bidders (org indexes), stage, days before "now" the tender was published)
+TENDERS = (
+    ("elderly", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "awarded", 150),
+    ("children", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 140),
+    ("community", TenderMethod.PUBLIC_TENDER, (2, 0, 4), "awarded_after_objection", 130),
+    ("disability", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "in_publicity", 32),
+    ("youth", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "open", 5),
+    ("family", TenderMethod.COMPETITIVE_NEGOTIATION, (), "draft", 2),
+)
+
+
+def _pdf(title: str) -> FileStorage:
+    body = f"%PDF-1.4\n% svcproc demo: {title}\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".encode("utf-8")
+    return FileStorage(stream=BytesIO(body), filename=f"{title}.pdf", content_type="application/pdf")
+
+
+def _points(weight: int, strength: Decimal, lean: Decimal) -> Decimal:
+    value = Decimal(weight) * min(Decimal(1), strength + lean)
+    return (value * 2).quantize(Decimal(1), rounding=ROUND_HALF_UP) / 2  # half points
+
+
+def _user(username: str) -> User:
+    return db.session.execute(sa.select(User).where(User.username == username)).unique().scalar_one()
+
+
+def _manager_of(org: Organization) -> User:
+    return db.session.execute(sa.select(User).where(User.organization_id == org.id, User.role == "org_manager")
+                              .order_by(User.id)).unique().scalars().first()
+
+
+def _at(moment: datetime) -> None:
+    clock.freeze(moment)
+
+
+START_DAYS_AGO = 160
+
+
+def load_procurement_demo(orgs: list[Organization], now: datetime) -> None:
+    """Create needs, plans and tenders; `now` is the real present the demo leads up to.
+
+    The caller has the clock frozen at the demo's start and releases it afterwards.
+    """
+    staff = _user("procurement")
+    experts = [_user(name) for name in ("expert", "expert2", "expert3")]
+    areas = {a.code: a for a in db.session.execute(sa.select(Area)).unique().scalars()}
+    start = now - START_DAYS_AGO * DAY
+    year = clock.to_local(start).year
+
+    _at(start)
+    need_rows = []
+    for i, (community, category, text, contact, phone) in enumerate(NEEDS):
+        _at(start + i * timedelta(hours=7))
+        need_rows.append(need_services.submit_need(community=areas[community], category=category, description=text,
+                                                   contact_name=contact, contact_phone=phone))
+    _at(start + 4 * DAY)
+    need_services.merge_need(staff, need_rows[12], need_rows[9])
+    need_services.decline_need(staff, need_rows[11], "路灯建设不属于社会工作服务范围，已转交街道城管科处理。")
+    need_services.address_need(staff, need_rows[1], "社区已联合志愿者开设老年人智能手机课堂，每周三下午开课。")
+
+    plans = {}
+    for key, year_offset, title, category, budget, communities, need_indexes, targets in PLANS:
+        _at(start + 6 * DAY)
+        plans[key] = need_services.create_plan(
+            staff, fiscal_year=year + year_offset, title=title, category=category, budget_fen=budget * 100,
+            description=f"{title}：回应社区居民需求，由专业社会工作机构提供服务。",
+            communities=[areas[c] for c in communities], needs=[need_rows[i] for i in need_indexes], targets=targets)
+
+    for key, method, bidders, stage, published_days_ago in TENDERS:
+        plan = plans[key]
+        published = now - published_days_ago * DAY if stage in ("open", "in_publicity", "draft") \
+            else start + (START_DAYS_AGO - published_days_ago + 10) * DAY
+        _run_tender(plan, method, [orgs[i] for i in bidders], list(bidders), stage, published, now, staff, experts)
+
+
+def _run_tender(plan, method, bidder_orgs, bidder_indexes, stage, published, now, staff, experts) -> Tender:
+    _at(published - DAY)
+    ceiling = plan.budget_fen
+    tender = workflow.create_tender(
+        staff, plan, title=plan.title, method=method, ceiling_fen=ceiling,
+        min_rating=OrgRating.A3, price_weight=Decimal(20),
+        description="服务内容：" + plan.description + "\n服务期限：合同签订之日起12个月。",
+        clarification_deadline=published + 8 * DAY, bid_deadline=published + 15 * DAY,
+        opening_at=published + 15 * DAY + timedelta(hours=1), publicity_days=7)
+    workflow.set_criteria(staff, tender, [{"name": n, "weight": w, "description": d} for n, w, d in CRITERIA])
+    if stage == "draft":
+        return tender
+    workflow.add_tender_document(staff, tender, _pdf(f"{tender.number}招标文件"), "招标文件")
+    _at(published)
+    workflow.publish_tender(staff, tender)
+    for expert in experts:
+        workflow.assign_expert(staff, tender, expert)
+    _at(published + DAY)
+    question = workflow.ask_question(_manager_of(bidder_orgs[0]), tender, "服务人员是否要求全部持有社会工作者职业资格证书？")
+    _at(published + 2 * DAY)
+    workflow.answer_question(staff, question, "项目团队中持证社工比例不低于60%，项目负责人须持有中级及以上证书。")
+    for n, (org, index) in enumerate(zip(bidder_orgs, bidder_indexes)):
+        _at(published + 3 * DAY + n * timedelta(hours=8))
+        price = int((Decimal(ceiling) * PRICING[index]).quantize(Decimal(100)))
+        workflow.submit_bid(_manager_of(org), tender, price_fen=price, declaration="我单位承诺所提交投标文件真实、完整。",
+                            declaration_accepted=True, uploads=[_pdf(f"{org.name}投标文件")])
+    if stage == "open":
+        return tender
+    _at(tender.opening_at + timedelta(minutes=5))
+    workflow.open_bids(staff, tender)
+    _at(tender.opening_at + DAY)
+    _score(tender, experts, {org.id: i for org, i in zip(bidder_orgs, bidder_indexes)})
+    workflow.finish_scoring(staff, tender)
+    _at(tender.opening_at + DAY + timedelta(hours=2))
+    workflow.propose_award(staff, tender)
+    if stage == "in_publicity":
+        _at(now - 2 * DAY)
+        workflow.start_publicity(staff, tender)
+        return tender
+    workflow.start_publicity(staff, tender)
+    if stage == "awarded_after_objection":
+        loser = next(b for b in tender.bids if b.rank == 2)
+        _at(tender.publicity_starts_at + 2 * DAY)
+        objection = workflow.file_objection(_manager_of(loser.organization), tender,
+                                            "我单位认为中标候选人的项目团队持证比例不满足招标文件要求，请予复核。", [])
+        _at(tender.publicity_starts_at + 4 * DAY)
+        workflow.answer_objection(staff, objection, upheld=False,
+                                  answer="经复核，中标候选人项目团队持证社工比例为67%，满足招标文件要求，质疑不成立。")
+    _at(tender.publicity_ends_at + timedelta(hours=1))
+    workflow.confirm_award(staff, tender)
+    return tender
+
+
+def _score(tender: Tender, experts: list[User], index_by_org: dict[int, int]) -> None:
+    for expert in experts:
+        member = next(m for m in tender.experts if m.user_id == expert.id)
+        workflow.declare_conflicts(expert, member, [], "")
+        for bid in workflow.scorable_bids(tender):
+            strength = STRENGTH[index_by_org[bid.organization_id]]
+            for criterion in tender.criteria:
+                points = _points(int(criterion.weight), strength, EXPERT_LEAN[expert.username])
+                workflow.save_score(expert, member, bid, criterion, points, "")
+        workflow.submit_scores(expert, member)

@@ -1,0 +1,1 @@
+"""Procurement: community needs, project plans, tenders, sealed bids, expert scoring, awards."""

@@ -1,0 +1,21 @@
+"""Whether an organization may bid in a tender, with each reason stated so the bidder can act on it."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ..registry.models import Organization, OrgKind, OrgStatus
+
+
+def eligibility_problems(org: Organization, tender) -> list[str]:
+    problems = []
+    if org.kind != OrgKind.SERVICE:
+        problems.append(_("Only social work organizations can bid."))
+    if org.status == OrgStatus.SUSPENDED:
+        problems.append(_("%(org)s is suspended and cannot bid (%(why)s).", org=org.name, why=org.status_reason or "—"))
+    elif org.status == OrgStatus.DISHONEST:
+        problems.append(_("%(org)s is on the list of seriously dishonest entities and cannot bid.", org=org.name))
+    if org.rating.rank < tender.min_rating.rank:
+        problems.append(_("This tender requires a rating of %(need)s or better; %(org)s is rated %(has)s.",
+                          need=tender.min_rating.value, org=org.name,
+                          has=org.rating.value if org.rating.rank else _("not rated")))
+    return problems

@@ -1,0 +1,350 @@
+"""Needs, plans, tenders, bids, expert panels and objections."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.targets import TargetsMixin
+from ..core.types import UTCDateTime, enum_column
+from ..extensions import db
+from ..registry.models import OrgRating
+
+
+class ServiceCategory(str, enum.Enum):
+    ELDERLY = "elderly"
+    CHILDREN = "children"
+    DISABILITY = "disability"
+    LOW_INCOME = "low_income"
+    FAMILY = "family"
+    YOUTH = "youth"
+    COMMUNITY_BUILDING = "community_building"
+    OTHER = "other"
+
+
+class NeedStatus(str, enum.Enum):
+    SUBMITTED = "submitted"
+    ADOPTED = "adopted"
+    DECLINED = "declined"
+    ADDRESSED = "addressed"
+    MERGED = "merged"
+
+
+class CommunityNeed(db.Model):
+    __tablename__ = "community_need"
+    audit_type = "need"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"), index=True)
+    category: Mapped[ServiceCategory] = mapped_column(enum_column(ServiceCategory, "service_category"))
+    description: Mapped[str] = mapped_column(sa.Text)
+    contact_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[NeedStatus] = mapped_column(enum_column(NeedStatus, "need_status"), default=NeedStatus.SUBMITTED)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("community_need.id"))
+    plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("project_plan.id"), index=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    community = relationship("Area", lazy="joined")
+    merged_into: Mapped[CommunityNeed | None] = relationship(remote_side=[id])
+    plan = relationship("ProjectPlan", back_populates="needs")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+plan_community = sa.Table(
+    "plan_community",
+    db.metadata,
+    sa.Column("plan_id", sa.ForeignKey("project_plan.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("area_id", sa.ForeignKey("area.id"), primary_key=True),
+)
+
+
+class ProjectPlan(TargetsMixin, db.Model):
+    __tablename__ = "project_plan"
+    audit_type = "plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    category: Mapped[ServiceCategory] = mapped_column(enum_column(ServiceCategory, "service_category"))
+    budget_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    communities = relationship("Area", secondary=plan_community, order_by="Area.code")
+    needs: Mapped[list[CommunityNeed]] = relationship(back_populates="plan", order_by="CommunityNeed.id")
+    tenders: Mapped[list[Tender]] = relationship(back_populates="plan", order_by="Tender.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TenderMethod(str, enum.Enum):
+    PUBLIC_TENDER = "public_tender"                      # 公开招标
+    COMPETITIVE_CONSULTATION = "competitive_consultation"  # 竞争性磋商
+    COMPETITIVE_NEGOTIATION = "competitive_negotiation"    # 竞争性谈判
+    INQUIRY = "inquiry"                                  # 询价
+    SINGLE_SOURCE = "single_source"                      # 单一来源
+
+
+class TenderStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    BIDDING_CLOSED = "bidding_closed"
+    OPENED = "opened"
+    SCORED = "scored"
+    AWARD_PROPOSED = "award_proposed"
+    IN_PUBLICITY = "in_publicity"
+    AWARDED = "awarded"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+PUBLIC_STATUSES = frozenset(set(TenderStatus) - {TenderStatus.DRAFT})
+
+
+class Tender(db.Model):
+    __tablename__ = "tender"
+    audit_type = "tender"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("project_plan.id"), index=True)
+    number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    method: Mapped[TenderMethod] = mapped_column(enum_column(TenderMethod, "tender_method"))
+    ceiling_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    min_rating: Mapped[OrgRating] = mapped_column(enum_column(OrgRating, "org_rating"), default=OrgRating.NONE)
+    price_weight: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clarification_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    bid_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    opening_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    publicity_days: Mapped[int] = mapped_column(default=7)
+    status: Mapped[TenderStatus] = mapped_column(enum_column(TenderStatus, "tender_status"),
+                                                 default=TenderStatus.DRAFT, index=True)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proposed_bid_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("bid.id", use_alter=True, name="fk_tender_proposed_bid_id_bid"))
+    publicity_round: Mapped[int] = mapped_column(default=0)
+    publicity_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    publicity_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    awarded_bid_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("bid.id", use_alter=True, name="fk_tender_awarded_bid_id_bid"))
+    awarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    plan: Mapped[ProjectPlan] = relationship(back_populates="tenders", lazy="joined")
+    criteria: Mapped[list[TenderCriterion]] = relationship(
+        back_populates="tender", order_by="TenderCriterion.position", cascade="all, delete-orphan")
+    documents: Mapped[list[TenderDocument]] = relationship(back_populates="tender", order_by="TenderDocument.id")
+    bids: Mapped[list[Bid]] = relationship(back_populates="tender", foreign_keys="Bid.tender_id",
+                                           order_by="Bid.id")
+    experts: Mapped[list[TenderExpert]] = relationship(back_populates="tender", order_by="TenderExpert.id")
+    proposed_bid: Mapped[Bid | None] = relationship(foreign_keys=[proposed_bid_id], post_update=True)
+    awarded_bid: Mapped[Bid | None] = relationship(foreign_keys=[awarded_bid_id], post_update=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in PUBLIC_STATUSES
+
+
+class TenderCriterion(db.Model):
+    __tablename__ = "tender_criterion"
+    audit_type = "tender_criterion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    weight: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+
+    tender: Mapped[Tender] = relationship(back_populates="criteria")
+
+
+class TenderDocument(db.Model):
+    __tablename__ = "tender_document"
+    audit_type = "tender_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
+
+    tender: Mapped[Tender] = relationship(back_populates="documents")
+    file = relationship("StoredFile", lazy="joined")
+
+
+class Clarification(db.Model):
+    """A bidder's question and the bureau's answer; published without naming who asked."""
+
+    __tablename__ = "clarification"
+    audit_type = "clarification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"))
+    asked_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    question: Mapped[str] = mapped_column(sa.Text)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[str] = mapped_column(sa.Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+
+class BidStatus(str, enum.Enum):
+    SUBMITTED = "submitted"
+    WITHDRAWN = "withdrawn"
+
+
+class Bid(db.Model):
+    """A sealed bid. Price, declaration and documents stay encrypted until the opening."""
+
+    __tablename__ = "bid"
+    audit_type = "bid"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    status: Mapped[BidStatus] = mapped_column(enum_column(BidStatus, "bid_status"), default=BidStatus.SUBMITTED)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    submissions: Mapped[int] = mapped_column(default=1)
+    sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    receipt_code: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    # Filled at the opening, from the decrypted contents.
+    price_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    digest_verified: Mapped[bool | None] = mapped_column()
+    valid: Mapped[bool | None] = mapped_column()
+    invalid_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # Filled when scoring is finished.
+    technical_score: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    price_score: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    total_score: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    rank: Mapped[int | None] = mapped_column()
+    version: Mapped[int] = mapped_column(default=1)
+
+    tender: Mapped[Tender] = relationship(back_populates="bids", foreign_keys=[tender_id])
+    organization = relationship("Organization", lazy="joined")
+    documents: Mapped[list[BidDocument]] = relationship(back_populates="bid", order_by="BidDocument.id",
+                                                        cascade="all, delete-orphan")
+
+    __table_args__ = (sa.UniqueConstraint("tender_id", "organization_id", name="uq_bid_tender_org"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class BidDocument(db.Model):
+    __tablename__ = "bid_document"
+    audit_type = "bid_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(sa.ForeignKey("bid.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
+
+    bid: Mapped[Bid] = relationship(back_populates="documents")
+    file = relationship("StoredFile", lazy="joined")
+
+
+class TenderExpert(db.Model):
+    """An expert on a tender's panel, their conflict declaration and their submission."""
+
+    __tablename__ = "tender_expert"
+    audit_type = "tender_expert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    related_org_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    declaration_note: Mapped[str] = mapped_column(sa.Text, default="")
+    conflicted: Mapped[bool] = mapped_column(default=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tender: Mapped[Tender] = relationship(back_populates="experts")
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+    scores: Mapped[list[ExpertScore]] = relationship(back_populates="panel_member", cascade="all, delete-orphan")
+
+    __table_args__ = (sa.UniqueConstraint("tender_id", "user_id", name="uq_tender_expert_tender_user"),)
+
+
+class ExpertScore(db.Model):
+    __tablename__ = "expert_score"
+    audit_type = "expert_score"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_expert_id: Mapped[int] = mapped_column(sa.ForeignKey("tender_expert.id", ondelete="CASCADE"), index=True)
+    bid_id: Mapped[int] = mapped_column(sa.ForeignKey("bid.id"), index=True)
+    criterion_id: Mapped[int] = mapped_column(sa.ForeignKey("tender_criterion.id"))
+    points: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    panel_member: Mapped[TenderExpert] = relationship(back_populates="scores")
+
+    __table_args__ = (sa.UniqueConstraint("tender_expert_id", "bid_id", "criterion_id",
+                                          name="uq_expert_score_cell"),)
+
+
+class ObjectionStatus(str, enum.Enum):
+    OPEN = "open"
+    DISMISSED = "dismissed"
+    UPHELD = "upheld"
+
+
+class Objection(db.Model):
+    """A bidder's objection (质疑) to the proposed award, filed during publicity."""
+
+    __tablename__ = "objection"
+    audit_type = "objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"))
+    filed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    publicity_round: Mapped[int] = mapped_column()
+    reasons: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[ObjectionStatus] = mapped_column(enum_column(ObjectionStatus, "objection_status"),
+                                                    default=ObjectionStatus.OPEN)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[str] = mapped_column(sa.Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # What was done about an upheld objection: the tender went back to scoring, or was cancelled.
+    resolution: Mapped[str] = mapped_column(sa.String(20), default="")
+
+    organization = relationship("Organization", lazy="joined")
+    documents: Mapped[list[ObjectionDocument]] = relationship(back_populates="objection")
+
+
+class ObjectionDocument(db.Model):
+    __tablename__ = "objection_document"
+    audit_type = "objection_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objection_id: Mapped[int] = mapped_column(sa.ForeignKey("objection.id"), index=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
+
+    objection: Mapped[Objection] = relationship(back_populates="documents")
+    file = relationship("StoredFile", lazy="joined")

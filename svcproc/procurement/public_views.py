@@ -1,0 +1,106 @@
+"""Pages anyone can use without an account: submit and follow a need, read public notices."""
+from __future__ import annotations
+
+from io import BytesIO
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from ..core import files
+from ..core.errors import ValidationError
+from ..core.web import is_htmx, paginate, redirect_to
+from ..extensions import db
+from ..registry.models import Area, AreaLevel
+from . import labels, needs
+from .forms import NeedForm
+from .models import Clarification, ServiceCategory, Tender, TenderDocument, TenderStatus
+
+bp = Blueprint("public", __name__)
+
+PUBLIC_TENDER_STATUSES = [s for s in TenderStatus if s != TenderStatus.DRAFT]
+
+
+@bp.app_context_processor
+def _labels():
+    return {"category_labels": labels.CATEGORY_LABELS, "need_status_labels": labels.NEED_STATUS_LABELS,
+            "method_labels": labels.METHOD_LABELS, "tender_status_labels": labels.TENDER_STATUS_LABELS,
+            "target_labels": labels.TARGET_LABELS, "bid_status_labels": labels.BID_STATUS_LABELS,
+            "objection_status_labels": labels.OBJECTION_STATUS_LABELS}
+
+
+def _communities():
+    return db.session.execute(
+        sa.select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)).unique().scalars().all()
+
+
+@bp.route("/needs/new", methods=["GET", "POST"])
+def need_new():
+    form = NeedForm()
+    form.fill_choices(_communities())
+    if form.validate_on_submit():
+        community = db.session.get(Area, int(form.community_id.data)) if form.community_id.data.isdigit() else None
+        try:
+            need = needs.submit_need(community=community, category=ServiceCategory(form.category.data),
+                                     description=form.description.data, contact_name=form.contact_name.data or "",
+                                     contact_phone=form.contact_phone.data or "")
+        except ValidationError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "description").errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Your need has been received. Keep the receipt code %(code)s to follow it.",
+                    code=need.receipt_code), "success")
+            return redirect_to(url_for("public.need_track", code=need.receipt_code))
+    status = 422 if request.method == "POST" else 200
+    return render_template("public/need_form.html", form=form), status
+
+
+@bp.route("/needs/track")
+def need_track():
+    code = request.args.get("code", "").strip()
+    need = needs.find_by_receipt(code) if code else None
+    shown = needs.effective_need(need) if need else None
+    status = 404 if code and need is None else 200
+    return render_template("public/need_track.html", code=code, need=need, shown=shown), status
+
+
+@bp.route("/notices")
+def notices():
+    kind = request.args.get("kind", "")
+    stmt = sa.select(Tender).where(Tender.status.in_(PUBLIC_TENDER_STATUSES))
+    if kind == "open":
+        stmt = stmt.where(Tender.status == TenderStatus.PUBLISHED)
+    elif kind == "awards":
+        stmt = stmt.where(Tender.status.in_([TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED]))
+    stmt = stmt.order_by(Tender.status_changed_at.desc(), Tender.id.desc())
+    page = paginate(stmt)
+    template = "public/_notice_list.html" if is_htmx() else "public/notices.html"
+    return render_template(template, page=page, kind=kind)
+
+
+def _public_tender(tender_id: int) -> Tender:
+    tender = db.get_or_404(Tender, tender_id)
+    if tender.status == TenderStatus.DRAFT:
+        abort(404)
+    return tender
+
+
+@bp.route("/notices/tenders/<int:tender_id>")
+def tender_notice(tender_id: int):
+    tender = _public_tender(tender_id)
+    answered = db.session.execute(
+        sa.select(Clarification).where(Clarification.tender_id == tender.id, Clarification.answered_at.is_not(None))
+        .order_by(Clarification.answered_at)).scalars().all()
+    return render_template("public/tender_notice.html", tender=tender, answered=answered)
+
+
+@bp.route("/notices/tenders/<int:tender_id>/documents/<int:document_id>")
+def tender_document(tender_id: int, document_id: int):
+    tender = _public_tender(tender_id)
+    document = db.get_or_404(TenderDocument, document_id)
+    if document.tender_id != tender.id:
+        abort(404)
+    data = files.read(document.file)
+    return send_file(BytesIO(data), mimetype=document.file.mimetype, as_attachment=True,
+                     download_name=document.file.original_name)

@@ -1,0 +1,697 @@
+"""Tender transitions, sealed bids, the expert panel and the award: the only code that writes a
+tender's, bid's or objection's status. Each function checks who acts and the business rules,
+records one audit event and flushes; the view commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..audit.services import created, diff, jsonable, record, snapshot
+from ..core import clock, files
+from ..core.errors import DomainError, PermissionDenied, ValidationError
+from ..core.formatting import local_datetime, money
+from ..core.permissions import Role, is_system, require
+from ..extensions import db
+from ..registry.models import Organization, OrgRating
+from . import permissions as perms
+from . import sealing
+from .eligibility import eligibility_problems
+from .models import (Bid, BidDocument, BidStatus, Clarification, ExpertScore, Objection, ObjectionDocument,
+                     ObjectionStatus, ProjectPlan, Tender, TenderCriterion, TenderDocument, TenderExpert,
+                     TenderMethod, TenderStatus)
+from .scoring import BidInput, rank_bids
+
+S = TenderStatus
+TENDER_FIELDS = ("title", "method", "ceiling_fen", "min_rating", "price_weight", "description",
+                 "clarification_deadline", "bid_deadline", "opening_at", "publicity_days")
+FINISHED = (S.AWARDED, S.CANCELLED, S.FAILED)
+# Price weight bounds for service procurement by comprehensive scoring (MOF Order No. 87 art. 55).
+PRICE_WEIGHT_BOUNDS = {
+    TenderMethod.PUBLIC_TENDER: (Decimal(10), Decimal(30)),
+    TenderMethod.COMPETITIVE_CONSULTATION: (Decimal(10), Decimal(30)),
+}
+BID_DOCUMENT_RULE = files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES)
+
+
+def _allow(actor, allowed: bool) -> None:
+    if not is_system(actor):
+        require(allowed)
+
+
+def min_valid_bids(method: TenderMethod) -> int:
+    return int(current_app.config["MIN_VALID_BIDS"][method.value])
+
+
+def min_experts(method: TenderMethod) -> int:
+    return int(current_app.config["MIN_EXPERTS"][method.value])
+
+
+def _status(actor, tender: Tender, new: TenderStatus, action: str, reason: str = "", **extra) -> None:
+    """Status and its timestamp change together, with one audit event."""
+    old = tender.status
+    now = clock.now()
+    tender.status = new
+    tender.status_changed_at = now
+    if reason:
+        tender.status_reason = reason
+    db.session.flush()
+    changes = {"status": [old.value, new.value]}
+    if reason:
+        changes["reason"] = [None, reason]
+    changes.update({k: [None, jsonable(v)] for k, v in extra.items()})
+    record(action, actor=actor, obj=tender, changes=changes)
+
+
+def _refuse_unless(tender: Tender, *allowed: TenderStatus) -> None:
+    if tender.status not in allowed:
+        raise DomainError(_("Not possible while the tender is %(status)s.", status=status_label(tender.status)))
+
+
+def status_label(status: TenderStatus) -> str:
+    from .labels import TENDER_STATUS_LABELS
+
+    return str(TENDER_STATUS_LABELS[status])
+
+
+# --- tenders: drafting ------------------------------------------------------------------------
+
+
+def _next_number(plan: ProjectPlan) -> str:
+    prefix = f"{plan.fiscal_year}-ZB-"
+    count = db.session.execute(sa.select(sa.func.count(Tender.id)).where(Tender.number.like(prefix + "%"))).scalar_one()
+    return f"{prefix}{count + 1:03d}"
+
+
+def _committed_ceilings(plan: ProjectPlan, exclude: Tender | None = None) -> int:
+    return sum(t.ceiling_fen for t in plan.tenders
+               if t is not exclude and t.status not in (S.CANCELLED, S.FAILED))
+
+
+def _check_tender_values(plan: ProjectPlan, values: dict, tender: Tender | None = None) -> None:
+    if not (values.get("title") or "").strip():
+        raise ValidationError(_("Give the tender a title."), "title")
+    ceiling = values["ceiling_fen"]
+    if ceiling is None or ceiling <= 0:
+        raise ValidationError(_("The ceiling price must be more than zero."), "ceiling")
+    available = plan.budget_fen - _committed_ceilings(plan, exclude=tender)
+    if ceiling > available:
+        raise ValidationError(
+            _("The ceiling price %(c)s exceeds what is left of the plan's budget (%(a)s).",
+              c=money(ceiling), a=money(available)), "ceiling")
+    weight = values["price_weight"]
+    if weight is None or not Decimal(0) < weight <= Decimal(100):
+        raise ValidationError(_("The price weight is between 0 and 100 points."), "price_weight")
+    bounds = PRICE_WEIGHT_BOUNDS.get(TenderMethod(values["method"]))
+    if bounds and not bounds[0] <= weight <= bounds[1]:
+        raise ValidationError(_("For service procurement by this method the price weight must be %(lo)s to %(hi)s points.",
+                                lo=bounds[0], hi=bounds[1]), "price_weight")
+    clar, deadline, opening = values["clarification_deadline"], values["bid_deadline"], values["opening_at"]
+    if None in (clar, deadline, opening):
+        raise ValidationError(_("Give the clarification deadline, bid deadline and opening time."), "bid_deadline")
+    if not clar < deadline:
+        raise ValidationError(_("Questions must close before the bid deadline."), "clarification_deadline")
+    if not deadline <= opening:
+        raise ValidationError(_("Bids are opened at or after the bid deadline."), "opening_at")
+    if not 1 <= int(values.get("publicity_days", 7)) <= 30:
+        raise ValidationError(_("The publicity period is 1 to 30 days."), "publicity_days")
+
+
+def create_tender(actor, plan: ProjectPlan, **values) -> Tender:
+    _allow(actor, perms.can_manage_tenders(actor))
+    values["method"] = TenderMethod(values["method"])
+    values["min_rating"] = OrgRating(values.get("min_rating") or OrgRating.NONE)
+    _check_tender_values(plan, values)
+    now = clock.now()
+    tender = Tender(plan_id=plan.id, number=_next_number(plan), status=S.DRAFT, status_changed_at=now,
+                    created_at=now, created_by_id=getattr(actor, "id", None),
+                    **{k: values[k] for k in TENDER_FIELDS if k in values})
+    tender.title = tender.title.strip()
+    db.session.add(tender)
+    db.session.flush()
+    record("tender.created", actor=actor, obj=tender, changes=created(tender, ("number", "plan_id") + TENDER_FIELDS))
+    return tender
+
+
+def update_tender(actor, tender: Tender, **values) -> Tender:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.DRAFT)
+    values["method"] = TenderMethod(values["method"])
+    values["min_rating"] = OrgRating(values.get("min_rating") or OrgRating.NONE)
+    _check_tender_values(tender.plan, values, tender)
+    before = snapshot(tender, TENDER_FIELDS)
+    for key in TENDER_FIELDS:
+        if key in values:
+            setattr(tender, key, values[key])
+    tender.title = tender.title.strip()
+    changes = diff(before, snapshot(tender, TENDER_FIELDS))
+    if changes:
+        db.session.flush()
+        record("tender.updated", actor=actor, obj=tender, changes=changes)
+    return tender
+
+
+def _decimal(value, field: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_("Enter a number of points."), field) from None
+    if not number.is_finite() or number != number.quantize(Decimal("0.01")):
+        raise ValidationError(_("Points have at most two decimals."), field)
+    return number
+
+
+def set_criteria(actor, tender: Tender, rows: list[dict]) -> None:
+    """Replace the non-price criteria: [{name, weight, description}]. Only while drafting."""
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.DRAFT)
+    cleaned = []
+    for index, row in enumerate(rows):
+        name = (row.get("name") or "").strip()
+        if not name and not str(row.get("weight") or "").strip():
+            continue  # an empty row left in the form
+        if not name:
+            raise ValidationError(_("Criterion %(n)d needs a name.", n=index + 1), "criteria")
+        weight = _decimal(row.get("weight"), "criteria")
+        if weight <= 0:
+            raise ValidationError(_("Criterion %(name)s needs a weight above zero.", name=name), "criteria")
+        cleaned.append((name, weight, (row.get("description") or "").strip()))
+    before = [[c.name, str(c.weight)] for c in tender.criteria]
+    tender.criteria.clear()
+    db.session.flush()
+    for position, (name, weight, description) in enumerate(cleaned):
+        tender.criteria.append(TenderCriterion(position=position, name=name, weight=weight, description=description))
+    db.session.flush()
+    after = [[name, str(weight)] for name, weight, _d in cleaned]
+    if before != after:
+        record("tender.criteria_set", actor=actor, obj=tender, changes={"criteria": [before, after]})
+
+
+def weights_problem(tender: Tender) -> str | None:
+    if not tender.criteria:
+        return _("Add at least one scoring criterion besides price.")
+    total = sum((c.weight for c in tender.criteria), Decimal(0)) + Decimal(tender.price_weight)
+    if total != Decimal(100):
+        return _("The criteria weights and the price weight must add up to 100 points; now they add up to %(t)s.",
+                 t=total.normalize())
+    return None
+
+
+def add_tender_document(actor, tender: Tender, upload, title: str) -> TenderDocument:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.DRAFT, S.PUBLISHED)
+    if tender.status == S.PUBLISHED and clock.now() >= tender.bid_deadline:
+        raise DomainError(_("The bid deadline has passed; the tender documents can no longer change."))
+    stored = files.store(upload, purpose="tender", rule=files.UploadRule(kinds=files.DOCUMENTS), actor=actor)
+    document = TenderDocument(tender_id=tender.id, title=(title or stored.original_name).strip()[:200],
+                              file_id=stored.id)
+    db.session.add(document)
+    db.session.flush()
+    record("tender.document_added", actor=actor, obj=tender,
+           changes={"document": [None, document.title], "sha256": [None, stored.sha256]})
+    return document
+
+
+# --- tenders: publication to opening ----------------------------------------------------------
+
+
+def publish_tender(actor, tender: Tender) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.DRAFT)
+    problem = weights_problem(tender)
+    if problem:
+        raise DomainError(problem)
+    now = clock.now()
+    if tender.clarification_deadline <= now:
+        raise DomainError(_("The clarification deadline has already passed; set new dates before publishing."))
+    _check_tender_values(tender.plan, {k: getattr(tender, k) for k in TENDER_FIELDS}, tender)
+    tender.publish_at = now
+    _status(actor, tender, S.PUBLISHED, "tender.published", publish_at=now)
+
+
+def close_bidding(actor, tender: Tender) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.PUBLISHED)
+    if clock.now() < tender.bid_deadline:
+        raise DomainError(_("Bidding closes at the deadline, %(t)s.", t=local_datetime(tender.bid_deadline)))
+    _status(actor, tender, S.BIDDING_CLOSED, "tender.bidding_closed")
+
+
+def open_bids(actor, tender: Tender) -> None:
+    """Unseal every bid, check it against its receipt digest and record prices and digests."""
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.PUBLISHED, S.BIDDING_CLOSED)
+    now = clock.now()
+    if now < tender.bid_deadline or now < tender.opening_at:
+        raise DomainError(_("Bids are opened at %(t)s, not before.", t=local_datetime(max(tender.opening_at, tender.bid_deadline))))
+    opened = []
+    for bid in tender.bids:
+        if bid.status != BidStatus.SUBMITTED:
+            continue
+        content = sealing.unseal(bid.sealed)
+        document_hashes = []
+        for document in bid.documents:
+            data = files.read(document.file, decrypt_purpose=sealing.PURPOSE)
+            document_hashes.append(hashlib.sha256(data).hexdigest())
+        recomputed = sealing.digest(tender.id, bid.organization_id, jsonable(bid.submitted_at),
+                                    sealing.SealedContent(content.price_fen, content.declaration, content.salt,
+                                                          document_hashes))
+        bid.price_fen = content.price_fen
+        bid.digest_verified = recomputed == bid.digest
+        if not bid.digest_verified:
+            bid.valid = False
+            bid.invalid_reason = _("The stored bid does not match the digest on its receipt.")
+        opened.append({"organization": bid.organization.name, "price_fen": bid.price_fen, "digest": bid.digest,
+                       "digest_verified": bid.digest_verified})
+    tender.opened_at = now
+    db.session.flush()
+    verified = [o for o in opened if o["digest_verified"]]
+    _status(actor, tender, S.OPENED, "tender.opened", opening_record=opened)
+    needed = min_valid_bids(tender.method)
+    if len(verified) < needed:
+        _status(actor, tender, S.FAILED, "tender.failed",
+                reason=_("Too few valid bids: %(n)d received, at least %(m)d needed.", n=len(verified), m=needed))
+
+
+def cancel_tender(actor, tender: Tender, reason: str, objection: Objection | None = None) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    if tender.status in FINISHED:
+        raise DomainError(_("Not possible while the tender is %(status)s.", status=status_label(tender.status)))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for cancelling the tender; it is published."), "reason")
+    if objection is not None:
+        objection.resolution = "cancel"
+    _status(actor, tender, S.CANCELLED, "tender.cancelled", reason=reason)
+
+
+# --- clarifications ---------------------------------------------------------------------------
+
+
+def ask_question(actor, tender: Tender, question: str) -> Clarification:
+    _allow(actor, perms.can_bid(actor))
+    _refuse_unless(tender, S.PUBLISHED)
+    if clock.now() >= tender.clarification_deadline:
+        raise DomainError(_("Questions closed at %(t)s.", t=local_datetime(tender.clarification_deadline)))
+    question = (question or "").strip()
+    if len(question) < 5:
+        raise ValidationError(_("Write the question in a few words at least."), "question")
+    item = Clarification(tender_id=tender.id, organization_id=actor.organization_id, asked_by_id=actor.id,
+                         question=question, asked_at=clock.now())
+    db.session.add(item)
+    db.session.flush()
+    record("clarification.asked", actor=actor, obj=item, changes={"tender_id": [None, tender.id]})
+    return item
+
+
+def answer_question(actor, item: Clarification, answer: str) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    tender = db.session.get(Tender, item.tender_id)
+    _refuse_unless(tender, S.PUBLISHED, S.BIDDING_CLOSED)
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationError(_("Write the answer."), "answer")
+    if tender.status == S.PUBLISHED and clock.now() >= tender.bid_deadline:
+        raise DomainError(_("The bid deadline has passed; answers can no longer change what bidders offer."))
+    before = item.answer
+    item.answer, item.answered_at, item.answered_by_id = answer, clock.now(), getattr(actor, "id", None)
+    db.session.flush()
+    record("clarification.answered", actor=actor, obj=item, changes={"answer": [before or None, answer]})
+
+
+# --- sealed bids ------------------------------------------------------------------------------
+
+
+def _bidding_open(tender: Tender) -> None:
+    _refuse_unless(tender, S.PUBLISHED)
+    now = clock.now()
+    if tender.publish_at and now < tender.publish_at:
+        raise DomainError(_("Bidding has not started."))
+    if now >= tender.bid_deadline:
+        raise DomainError(_("The bid deadline (%(t)s) has passed; bids can no longer be submitted, withdrawn or changed.",
+                            t=local_datetime(tender.bid_deadline)))
+
+
+def check_eligible(org: Organization, tender: Tender) -> None:
+    problems = eligibility_problems(org, tender)
+    if problems:
+        raise DomainError(" ".join(problems))
+
+
+def _parse_price(price_fen) -> int:
+    if price_fen is None or int(price_fen) <= 0:
+        raise ValidationError(_("The bid price must be more than zero."), "price")
+    return int(price_fen)
+
+
+def submit_bid(actor, tender: Tender, *, price_fen: int, declaration: str, declaration_accepted: bool,
+               uploads: list) -> Bid:
+    """Seal and store a bid; resubmits a withdrawn one. Returns the bid with its receipt."""
+    _allow(actor, perms.can_bid(actor))
+    org = db.session.get(Organization, actor.organization_id)
+    _bidding_open(tender)
+    check_eligible(org, tender)
+    price_fen = _parse_price(price_fen)
+    if price_fen > tender.ceiling_fen:
+        raise ValidationError(_("The price %(p)s is above the ceiling price %(c)s.", p=money(price_fen),
+                                c=money(tender.ceiling_fen)), "price")
+    if not declaration_accepted:
+        raise ValidationError(_("Confirm the declaration to submit a bid."), "declaration_accepted")
+    uploads = [u for u in uploads if u and getattr(u, "filename", "")]
+    if not uploads:
+        raise ValidationError(_("Attach the bid documents."), "documents")
+    existing = db.session.execute(
+        sa.select(Bid).where(Bid.tender_id == tender.id, Bid.organization_id == org.id)).scalar_one_or_none()
+    if existing is not None and existing.status == BidStatus.SUBMITTED:
+        raise DomainError(_("Your organization already has a bid in this tender; withdraw it to submit a new one."))
+    stored = [files.store(u, purpose="bid", rule=BID_DOCUMENT_RULE, actor=actor, encrypt_purpose=sealing.PURPOSE)
+              for u in uploads]
+    now = clock.now()
+    content = sealing.new_content(price_fen, declaration.strip(), [s.sha256 for s in stored])
+    digest = sealing.digest(tender.id, org.id, jsonable(now), content)
+    receipt = "BID-" + secrets.token_hex(6).upper()
+    if existing is None:
+        bid = Bid(tender_id=tender.id, organization_id=org.id, submissions=1)
+        db.session.add(bid)
+        action = "bid.submitted"
+    else:
+        bid = existing
+        bid.submissions += 1
+        bid.documents.clear()
+        action = "bid.resubmitted"
+    bid.status, bid.status_changed_at, bid.submitted_at = BidStatus.SUBMITTED, now, now
+    bid.submitted_by_id, bid.sealed, bid.digest, bid.receipt_code = actor.id, sealing.seal(content), digest, receipt
+    db.session.flush()
+    for s in stored:
+        bid.documents.append(BidDocument(file_id=s.id))
+    db.session.flush()
+    # The trail says that a bid arrived and when, never what it offers.
+    record(action, actor=actor, obj=bid, changes={"tender_id": [None, tender.id], "receipt": [None, receipt]})
+    return bid
+
+
+def withdraw_bid(actor, bid: Bid) -> None:
+    _allow(actor, perms.is_bidder_manager(actor, bid.organization_id))
+    _bidding_open(bid.tender)
+    if bid.status != BidStatus.SUBMITTED:
+        raise DomainError(_("This bid is already withdrawn."))
+    bid.status, bid.status_changed_at = BidStatus.WITHDRAWN, clock.now()
+    db.session.flush()
+    record("bid.withdrawn", actor=actor, obj=bid, changes={"status": ["submitted", "withdrawn"]})
+
+
+def own_bid_content(actor, bid: Bid) -> sealing.SealedContent:
+    """The bid as its organization submitted it, readable by that organization at any time."""
+    require(perms.can_view_bid_content(actor, bid))
+    return sealing.unseal(bid.sealed)
+
+
+def read_bid_document(actor, document: BidDocument) -> bytes:
+    require(perms.can_view_bid_content(actor, document.bid))
+    return files.read(document.file, decrypt_purpose=sealing.PURPOSE)
+
+
+# --- the expert panel -------------------------------------------------------------------------
+
+
+def assign_expert(actor, tender: Tender, expert) -> TenderExpert:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.DRAFT, S.PUBLISHED, S.BIDDING_CLOSED, S.OPENED)
+    if expert.role != Role.EXPERT or not expert.active:
+        raise ValidationError(_("Only active bid evaluation experts can sit on a panel."), "expert")
+    if any(m.user_id == expert.id for m in tender.experts):
+        raise ValidationError(_("%(n)s is already on this panel.", n=expert.full_name or expert.username), "expert")
+    member = TenderExpert(tender_id=tender.id, user_id=expert.id, assigned_at=clock.now(),
+                          assigned_by_id=getattr(actor, "id", None), related_org_ids=[])
+    tender.experts.append(member)
+    db.session.flush()
+    record("tender.expert_assigned", actor=actor, obj=tender, changes={"expert": [None, expert.username]})
+    return member
+
+
+def remove_expert(actor, member: TenderExpert) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    tender = member.tender
+    _refuse_unless(tender, S.DRAFT, S.PUBLISHED, S.BIDDING_CLOSED, S.OPENED)
+    if member.submitted_at is not None:
+        raise DomainError(_("An expert who has submitted scores stays on the panel."))
+    username = member.user.username
+    tender.experts.remove(member)
+    db.session.delete(member)
+    db.session.flush()
+    record("tender.expert_removed", actor=actor, obj=tender, changes={"expert": [username, None]})
+
+
+def bidders(tender: Tender) -> list[Organization]:
+    return [b.organization for b in tender.bids if b.status == BidStatus.SUBMITTED]
+
+
+def declare_conflicts(actor, member: TenderExpert, related_org_ids: list[int], note: str = "") -> None:
+    """The expert's declaration, made after the opening and before seeing any bid."""
+    _allow(actor, member.user_id == getattr(actor, "id", None))
+    tender = member.tender
+    _refuse_unless(tender, S.OPENED)
+    if member.declared_at is not None:
+        raise DomainError(_("You have already made your declaration for this tender."))
+    bidder_ids = {o.id for o in bidders(tender)}
+    related = sorted({int(i) for i in related_org_ids} & bidder_ids)
+    employer = member.user.organization_id
+    member.related_org_ids = related
+    member.declaration_note = (note or "").strip()
+    member.declared_at = clock.now()
+    member.conflicted = bool(related) or (employer is not None and employer in bidder_ids)
+    db.session.flush()
+    record("tender.expert_declared", actor=actor, obj=tender,
+           changes={"expert": [None, member.user.username], "related_org_ids": [None, related],
+                    "conflicted": [None, member.conflicted]})
+
+
+def _active_member(actor, member: TenderExpert) -> Tender:
+    _allow(actor, member.user_id == getattr(actor, "id", None))
+    tender = member.tender
+    _refuse_unless(tender, S.OPENED)
+    if member.declared_at is None:
+        raise DomainError(_("Make your conflict declaration before scoring."))
+    if member.conflicted:
+        raise DomainError(_("You declared a relation with a bidder (or work for one) and cannot score this tender."))
+    if member.submitted_at is not None:
+        raise DomainError(_("You have submitted your scores; they can no longer change."))
+    return tender
+
+
+def scorable_bids(tender: Tender) -> list[Bid]:
+    return [b for b in tender.bids
+            if b.status == BidStatus.SUBMITTED and b.digest_verified and b.valid is not False]
+
+
+def save_score(actor, member: TenderExpert, bid: Bid, criterion: TenderCriterion, points, comment: str = "") -> ExpertScore:
+    tender = _active_member(actor, member)
+    if bid.tender_id != tender.id or criterion.tender_id != tender.id:
+        raise DomainError(_("That bid or criterion belongs to another tender."))
+    if bid not in scorable_bids(tender):
+        raise DomainError(_("This bid has been ruled invalid and is not scored."))
+    value = _decimal(points, "points")
+    if not Decimal(0) <= value <= Decimal(criterion.weight):
+        raise ValidationError(_("Give %(name)s between 0 and %(max)s points.", name=criterion.name,
+                                max=Decimal(criterion.weight).normalize()), "points")
+    score = db.session.execute(sa.select(ExpertScore).where(
+        ExpertScore.tender_expert_id == member.id, ExpertScore.bid_id == bid.id,
+        ExpertScore.criterion_id == criterion.id)).scalar_one_or_none()
+    before = None if score is None else str(score.points)
+    if score is None:
+        score = ExpertScore(tender_expert_id=member.id, bid_id=bid.id, criterion_id=criterion.id, points=value)
+        db.session.add(score)
+    score.points, score.comment, score.updated_at = value, (comment or "").strip(), clock.now()
+    db.session.flush()
+    if before != str(value):
+        record("tender.score_saved", actor=actor, obj=tender,
+               changes={"bid_id": [None, bid.id], "criterion_id": [None, criterion.id], "points": [before, str(value)]})
+    return score
+
+
+def missing_scores(member: TenderExpert) -> int:
+    tender = member.tender
+    have = {(s.bid_id, s.criterion_id) for s in member.scores}
+    return sum(1 for b in scorable_bids(tender) for c in tender.criteria if (b.id, c.id) not in have)
+
+
+def submit_scores(actor, member: TenderExpert) -> None:
+    tender = _active_member(actor, member)
+    missing = missing_scores(member)
+    if missing:
+        raise DomainError(_("%(n)d scores are still missing; score every criterion of every valid bid.", n=missing))
+    member.submitted_at = clock.now()
+    db.session.flush()
+    record("tender.expert_submitted", actor=actor, obj=tender, changes={"expert": [None, member.user.username]})
+
+
+def rule_bid_invalid(actor, bid: Bid, reason: str) -> None:
+    """The panel (or procurement staff for it) rules a bid invalid, e.g. ineligible or missing documents."""
+    tender = bid.tender
+    member = perms.panel_member(actor, tender) if actor is not None else None
+    on_panel = member is not None and member.declared_at is not None and not member.conflicted
+    _allow(actor, perms.can_manage_tenders(actor) or on_panel)
+    _refuse_unless(tender, S.OPENED)
+    if bid.status != BidStatus.SUBMITTED or bid.valid is False:
+        raise DomainError(_("This bid is not in the running."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason the bid is invalid."), "reason")
+    bid.valid, bid.invalid_reason = False, reason
+    db.session.flush()
+    record("bid.ruled_invalid", actor=actor, obj=bid, changes={"valid": [None, False], "reason": [None, reason]})
+
+
+def finish_scoring(actor, tender: Tender) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.OPENED)
+    panel = [m for m in tender.experts if not m.conflicted]
+    undeclared = [m for m in panel if m.declared_at is None]
+    if undeclared:
+        raise DomainError(_("Waiting for the conflict declaration of: %(names)s.",
+                            names=", ".join(m.user.full_name or m.user.username for m in undeclared)))
+    pending = [m for m in panel if m.submitted_at is None]
+    if pending:
+        raise DomainError(_("Waiting for the scores of: %(names)s.",
+                            names=", ".join(m.user.full_name or m.user.username for m in pending)))
+    needed = min_experts(tender.method)
+    if len(panel) < needed:
+        raise DomainError(_("At least %(n)d experts without a conflict must score this tender; %(m)d did.",
+                            n=needed, m=len(panel)))
+    candidates = scorable_bids(tender)
+    if len(candidates) < min_valid_bids(tender.method):
+        for bid in candidates:
+            bid.valid = True
+        _status(actor, tender, S.FAILED, "tender.failed",
+                reason=_("Too few valid bids: %(n)d valid, at least %(m)d needed.", n=len(candidates),
+                         m=min_valid_bids(tender.method)))
+        return
+    totals: dict[int, list[Decimal]] = {b.id: [] for b in candidates}
+    for member in panel:
+        per_bid: dict[int, Decimal] = {}
+        for score in member.scores:
+            if score.bid_id in totals:
+                per_bid[score.bid_id] = per_bid.get(score.bid_id, Decimal(0)) + Decimal(score.points)
+        for bid_id in totals:
+            totals[bid_id].append(per_bid.get(bid_id, Decimal(0)))
+    order = sorted(candidates, key=lambda b: b.submitted_at)
+    results = rank_bids([BidInput(b.id, b.price_fen, tuple(totals[b.id]), order.index(b)) for b in candidates],
+                        Decimal(tender.price_weight))
+    by_id = {b.id: b for b in candidates}
+    for result in results:
+        bid = by_id[result.bid_id]
+        bid.valid = True
+        bid.technical_score, bid.price_score, bid.total_score, bid.rank = (
+            result.technical, result.price, result.total, result.rank)
+    tender.scored_at = clock.now()
+    _status(actor, tender, S.SCORED, "tender.scored",
+            ranking=[[by_id[r.bid_id].organization.name, str(r.total), r.rank] for r in results])
+
+
+# --- award, publicity, objections -------------------------------------------------------------
+
+
+def propose_award(actor, tender: Tender) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.SCORED)
+    top = next((b for b in tender.bids if b.rank == 1 and b.valid), None)
+    if top is None:
+        raise DomainError(_("There is no ranked bid to propose."))
+    tender.proposed_bid_id = top.id
+    _status(actor, tender, S.AWARD_PROPOSED, "tender.award_proposed", proposed=top.organization.name)
+
+
+def start_publicity(actor, tender: Tender) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.AWARD_PROPOSED)
+    now = clock.now()
+    tender.publicity_round += 1
+    tender.publicity_starts_at = now
+    tender.publicity_ends_at = now + timedelta(days=tender.publicity_days)
+    _status(actor, tender, S.IN_PUBLICITY, "tender.publicity_started", publicity_ends_at=tender.publicity_ends_at)
+
+
+def file_objection(actor, tender: Tender, reasons: str, uploads: list) -> Objection:
+    _allow(actor, perms.can_bid(actor))
+    _refuse_unless(tender, S.IN_PUBLICITY)
+    if clock.now() >= tender.publicity_ends_at:
+        raise DomainError(_("The publicity period ended at %(t)s; objections are no longer accepted.",
+                            t=local_datetime(tender.publicity_ends_at)))
+    if not any(b.organization_id == actor.organization_id and b.status == BidStatus.SUBMITTED for b in tender.bids):
+        raise PermissionDenied()
+    reasons = (reasons or "").strip()
+    if len(reasons) < 10:
+        raise ValidationError(_("State the reasons for the objection."), "reasons")
+    objection = Objection(tender_id=tender.id, organization_id=actor.organization_id, filed_by_id=actor.id,
+                          filed_at=clock.now(), publicity_round=tender.publicity_round, reasons=reasons,
+                          status=ObjectionStatus.OPEN, status_changed_at=clock.now())
+    db.session.add(objection)
+    db.session.flush()
+    for upload in [u for u in uploads if u and getattr(u, "filename", "")]:
+        stored = files.store(upload, purpose="objection", rule=BID_DOCUMENT_RULE, actor=actor)
+        db.session.add(ObjectionDocument(objection_id=objection.id, file_id=stored.id))
+    db.session.flush()
+    record("objection.filed", actor=actor, obj=objection, changes={"tender_id": [None, tender.id]})
+    return objection
+
+
+def answer_objection(actor, objection: Objection, *, upheld: bool, answer: str) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    if objection.status != ObjectionStatus.OPEN:
+        raise DomainError(_("This objection has already been answered."))
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationError(_("Write the answer to the objection; the bidder receives it."), "answer")
+    new = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
+    objection.status, objection.status_changed_at = new, clock.now()
+    objection.answer, objection.answered_at, objection.answered_by_id = answer, clock.now(), getattr(actor, "id", None)
+    db.session.flush()
+    record(f"objection.{new.value}", actor=actor, obj=objection, changes={"status": ["open", new.value]})
+
+
+def blocking_objections(tender: Tender) -> list[Objection]:
+    """Open or upheld (and not yet acted on) objections of the current publicity round."""
+    return list(db.session.execute(sa.select(Objection).where(
+        Objection.tender_id == tender.id, Objection.publicity_round == tender.publicity_round,
+        sa.or_(Objection.status == ObjectionStatus.OPEN,
+               sa.and_(Objection.status == ObjectionStatus.UPHELD, Objection.resolution == "")),
+    )).scalars())
+
+
+def return_to_scoring(actor, tender: Tender, objection: Objection) -> None:
+    """An upheld objection sends the tender back to the panel: results and submissions are cleared."""
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.IN_PUBLICITY, S.AWARD_PROPOSED)
+    if objection.tender_id != tender.id or objection.status != ObjectionStatus.UPHELD or objection.resolution:
+        raise DomainError(_("Only an upheld objection not yet acted on can send the tender back to scoring."))
+    objection.resolution = "rescore"
+    for bid in tender.bids:
+        bid.technical_score = bid.price_score = bid.total_score = bid.rank = None
+        if bid.valid is True:
+            bid.valid = None
+    for member in tender.experts:
+        member.submitted_at = None
+    tender.proposed_bid_id = None
+    tender.scored_at = None
+    _status(actor, tender, S.OPENED, "tender.returned_to_scoring", objection=objection.id)
+
+
+def confirm_award(actor, tender: Tender) -> None:
+    _allow(actor, perms.can_manage_tenders(actor))
+    _refuse_unless(tender, S.IN_PUBLICITY)
+    now = clock.now()
+    if now < tender.publicity_ends_at:
+        raise DomainError(_("The publicity period runs until %(t)s; the award can be confirmed after it.",
+                            t=local_datetime(tender.publicity_ends_at)))
+    blocking = blocking_objections(tender)
+    if blocking:
+        raise DomainError(_("%(n)d objection(s) must be answered and resolved before the award.", n=len(blocking)))
+    tender.awarded_bid_id = tender.proposed_bid_id
+    tender.awarded_at = now
+    _status(actor, tender, S.AWARDED, "tender.awarded", awarded=tender.proposed_bid.organization.name)

@@ -1,0 +1,216 @@
+"""The audit trail's hash chain: intact chains verify, edited, deleted or reordered events are found."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from flask_babel import gettext
+
+from svcproc.audit.models import AuditChainHead, AuditEvent
+from svcproc.audit.services import GENESIS, compute_hash, verify_chain
+from svcproc.core.permissions import Role
+from svcproc.extensions import db
+from svcproc.registry import services
+from svcproc.registry.models import AreaLevel
+from tests.factories import UserFactory
+from tests.helpers import audit_events, in_page, login
+
+EVENTS = 5
+
+
+@pytest.fixture
+def chain(clock):
+    """Five events written by real service calls, a minute apart."""
+    actor = UserFactory(role=Role.ADMIN, username="chief")
+    district = services.create_area(actor, level=AreaLevel.DISTRICT, code="510107", name="武侯区", parent=None)
+    for i in range(1, EVENTS - 1):
+        clock.advance(minutes=1)
+        services.create_area(actor, level=AreaLevel.STREET, code=f"51010700{i}", name=f"街道{i}", parent=district)
+    clock.advance(minutes=1)
+    services.update_area(actor, district, code="510107", name="武侯区（新）", parent=None)
+    db.session.flush()
+    events = audit_events()
+    assert [e.seq for e in events] == list(range(1, EVENTS + 1))
+    return events
+
+
+def _sql(statement: str, **params) -> None:
+    db.session.execute(sa.text(statement), params)
+    db.session.expire_all()
+
+
+# --- an intact chain ----------------------------------------------------------------------------
+
+
+def test_an_intact_chain_verifies(chain):
+    report = verify_chain()
+
+    assert report.ok
+    assert report.checked == EVENTS
+
+
+def test_the_chain_starts_empty():
+    report = verify_chain()
+
+    assert report.ok and report.checked == 0
+    head = db.session.get(AuditChainHead, 1)
+    assert (head.last_seq, head.last_hash) == (0, GENESIS)
+
+
+def test_each_event_links_to_the_one_before(chain):
+    previous = GENESIS
+    for event in chain:
+        assert event.prev_hash == previous
+        assert event.hash == compute_hash(event)
+        previous = event.hash
+    head = db.session.get(AuditChainHead, 1)
+    assert (head.last_seq, head.last_hash) == (EVENTS, previous)
+
+
+def test_events_record_who_what_and_before_after(chain):
+    last = chain[-1]
+
+    assert (last.actor_name, last.action, last.object_type) == ("chief", "area.updated", "area")
+    assert last.changes == {"name": ["武侯区", "武侯区（新）"]}
+    assert chain[0].changes["code"] == [None, "510107"]
+
+
+def test_the_chain_survives_a_database_round_trip(chain):
+    db.session.expire_all()  # read every event back from the database
+
+    assert all(compute_hash(event) == event.hash for event in audit_events())
+
+
+# --- tampering ----------------------------------------------------------------------------------
+
+
+def test_an_edited_change_is_detected(chain):
+    target = chain[2]
+    db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == target.id)
+                       .values(changes={"name": [None, "伪造的名字"]}))
+    db.session.expire_all()
+
+    report = verify_chain()
+
+    assert not report.ok
+    assert (report.bad_seq, report.bad_id, report.checked) == (3, target.id, 2)
+    assert "hash" in report.reason
+
+
+def test_an_edited_actor_is_detected(chain):
+    _sql("UPDATE audit_event SET actor_name = 'someone-else', actor_id = NULL WHERE seq = 2")
+
+    report = verify_chain()
+
+    assert not report.ok and report.bad_seq == 2
+
+
+def test_an_edited_action_is_detected(chain):
+    _sql("UPDATE audit_event SET action = 'area.viewed' WHERE seq = 4")
+
+    report = verify_chain()
+
+    assert not report.ok and report.bad_seq == 4
+
+
+def test_a_deleted_middle_event_is_detected(chain):
+    _sql("DELETE FROM audit_event WHERE seq = 3")
+
+    report = verify_chain()
+
+    assert not report.ok
+    assert (report.bad_seq, report.checked) == (4, 2)
+
+
+def test_a_deleted_middle_event_with_the_rest_renumbered_is_detected(chain):
+    _sql("DELETE FROM audit_event WHERE seq = 3")
+    for seq in range(4, EVENTS + 1):
+        _sql("UPDATE audit_event SET seq = :new WHERE seq = :old", new=seq - 1, old=seq)
+    _sql("UPDATE audit_chain_head SET last_seq = :n", n=EVENTS - 1)
+
+    report = verify_chain()
+
+    assert not report.ok
+    assert (report.bad_seq, report.checked) == (3, 2)
+
+
+def test_a_deleted_last_event_is_detected(chain):
+    _sql("DELETE FROM audit_event WHERE seq = :s", s=EVENTS)
+
+    report = verify_chain()
+
+    assert not report.ok
+    assert (report.bad_seq, report.bad_id, report.checked) == (EVENTS, None, EVENTS - 1)
+
+
+def test_swapped_events_are_detected(chain):
+    _sql("UPDATE audit_event SET seq = -1 WHERE seq = 2")
+    _sql("UPDATE audit_event SET seq = 2 WHERE seq = 3")
+    _sql("UPDATE audit_event SET seq = 3 WHERE seq = -1")
+
+    report = verify_chain()
+
+    assert not report.ok
+    assert (report.bad_seq, report.checked) == (2, 1)
+
+
+def test_a_forged_event_appended_without_the_head_is_detected(chain):
+    last = chain[-1]
+    forged = AuditEvent(seq=EVENTS + 1, occurred_at=last.occurred_at, actor_id=None, actor_name="intruder",
+                        action="area.updated", object_type="area", object_id="1", changes={}, client_ip="",
+                        prev_hash=last.hash)
+    forged.hash = compute_hash(forged)
+    db.session.add(forged)
+    db.session.flush()
+
+    report = verify_chain()
+
+    assert not report.ok
+
+
+# --- the command and the page -------------------------------------------------------------------
+
+
+def test_audit_verify_command_reports_an_intact_chain(cli, chain):
+    result = cli("audit", "verify")
+
+    assert result.exit_code == 0
+    assert f"{EVENTS} events" in result.output
+
+
+def test_audit_verify_command_names_the_first_bad_event(cli, chain):
+    _sql("UPDATE audit_event SET actor_name = 'x' WHERE seq = 4")
+
+    result = cli("audit", "verify")
+
+    assert result.exit_code == 1
+    assert f"#4 (id {chain[3].id})" in result.output
+    assert "3 events before it are intact" in result.output
+
+
+def test_audit_verify_command_reports_a_removed_tail(cli, chain):
+    _sql("DELETE FROM audit_event WHERE seq = :s", s=EVENTS)
+
+    result = cli("audit", "verify")
+
+    assert result.exit_code == 1
+    assert f"#{EVENTS}" in result.output
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.AUDITOR])
+def test_verify_page_reports_the_result(client, chain, role):
+    login(client, UserFactory(role=role))  # the login itself adds an event
+    intact = client.get("/audit/verify", headers={"HX-Request": "true"})
+    _sql("UPDATE audit_event SET changes = :c WHERE seq = 2", c=json.dumps({"forged": True}))
+
+    broken = client.get("/audit/verify", headers={"HX-Request": "true"})
+
+    assert intact.status_code == broken.status_code == 200
+    assert "flash-success" in intact.get_data(as_text=True)
+    report = verify_chain()
+    expected = in_page(lambda: gettext(
+        "The audit chain is broken at event #%(seq)s: %(reason)s (%(n)d events before it are intact).",
+        seq=report.bad_seq, reason=report.reason, n=report.checked))
+    html = broken.get_data(as_text=True)
+    assert "flash-error" in html and expected in html and "<html" not in html

@@ -1,0 +1,232 @@
+"""Browser-test fixtures: the app served from its own database on a free port, and Chromium.
+
+Self-contained on purpose: nothing here relies on tests/conftest.py, and every fixture name is
+distinct (`live_server`, `chromium_browser`, `browser_page`, ...) so the two sets can live side by side.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from .helpers import DEFAULT_TIMEOUT_MS, DEMO_PASSWORD, REPORT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+SECRET_KEY = "e2e-fixed-secret-key-not-for-production"
+LOCK_WAIT_SECONDS = 180
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPORT:
+        terminalreporter.section("e2e timings")
+        for line in REPORT:
+            terminalreporter.write_line(line)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+    ids: dict = field(default_factory=dict)
+    password: str = DEMO_PASSWORD
+
+    def __call__(self, path: str = "/") -> str:
+        return self.url + path
+
+    @contextmanager
+    def db_session(self):
+        """A fresh session in the test thread, for asserting what the server did."""
+        from svcproc.extensions import db
+
+        with self.app.app_context():
+            try:
+                yield db.session
+            finally:
+                db.session.rollback()
+
+
+# --- the database -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _postgres_database(base_url: str):
+    """A database named after TEST_DATABASE_URL plus `_e2e`, created if missing, schema reset.
+
+    A session-long advisory lock on the server keeps two e2e runs (say, two engineers' `make
+    test-postgres`) from resetting the schema under each other.
+    """
+    import psycopg
+    from psycopg import sql
+
+    url = sa.engine.make_url(base_url)
+    if "test" not in (url.database or "").lower():
+        pytest.exit(f"TEST_DATABASE_URL names database {url.database!r}; the e2e suite only resets "
+                    "databases whose name says they are for tests", returncode=2)
+    name = f"{url.database}_e2e"
+    params = {k: v for k, v in dict(host=url.host, port=url.port, user=url.username,
+                                    password=url.password).items() if v is not None}
+    admin = psycopg.connect(dbname="postgres", autocommit=True, **params)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while not admin.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()[0]:
+            if time.monotonic() > deadline:
+                pytest.fail(f"another e2e run has held database {name} for {LOCK_WAIT_SECONDS}s")
+            time.sleep(1)
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        # Connections a killed earlier run left behind would block the schema reset.
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        with psycopg.connect(dbname=name, autocommit=True, **params) as conn:
+            conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        yield url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    finally:
+        admin.close()  # ends the advisory lock too
+
+
+@contextmanager
+def _database_url(tmp: Path):
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        with _postgres_database(base) as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp / 'e2e.db'}"
+
+
+def _build_app(database_url: str, instance: Path):
+    from svcproc import create_app
+
+    previous = os.environ.get("SVCPROC_INSTANCE")
+    os.environ["SVCPROC_INSTANCE"] = str(instance)
+    try:
+        return create_app({
+            "TESTING": True,
+            "SECRET_KEY": SECRET_KEY,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": True,
+            "SERVER_NAME": None,
+        })
+    finally:
+        # Other suites in the same pytest run read this variable too; don't leak ours.
+        if previous is None:
+            os.environ.pop("SVCPROC_INSTANCE", None)
+        else:
+            os.environ["SVCPROC_INSTANCE"] = previous
+
+
+def _load_schema_and_demo(app) -> dict:
+    """Real migrations, the demo dataset, and the ids the tests navigate to."""
+    import flask_migrate
+
+    from svcproc.accounts.models import User
+    from svcproc.demo import load_demo
+    from svcproc.extensions import db
+    from svcproc.registry.models import Organization, SocialWorker
+
+    with app.app_context():
+        flask_migrate.upgrade()
+        load_demo(DEMO_PASSWORD)
+        db.session.commit()
+
+        def one(stmt):
+            return db.session.execute(stmt).unique().scalar_one()
+
+        ids = {
+            "org_yangguang": one(sa.select(Organization.id).where(Organization.name.contains("阳光"))),
+            "worker": one(sa.select(SocialWorker.id).where(SocialWorker.name == "周婷")),
+            "user_orgmanager": one(sa.select(User.id).where(User.username == "orgmanager")),
+        }
+        db.session.remove()
+        db.engine.dispose()  # the server's threads open their own connections
+    return ids
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs):
+            pass
+
+    with tempfile.TemporaryDirectory(prefix="svcproc-e2e-") as tmp, _database_url(Path(tmp)) as db_url:
+        instance = Path(tmp) / "instance"
+        started = time.monotonic()
+        app = _build_app(db_url, instance)
+        ids = _load_schema_and_demo(app)
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+        thread.start()
+        REPORT.append(f"live server ({app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}) ready in "
+                      f"{time.monotonic() - started:.1f}s at http://127.0.0.1:{server.server_port}")
+        try:
+            yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, ids=ids)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+            from svcproc.extensions import db
+
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+# --- the browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(playwright_instance):
+    """Debian's Chromium, launched once for the whole run."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (make install puts it there)")
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_browser_context(chromium_browser, live_server):
+    """Factory for fresh browser contexts (own cookies), closed after the test."""
+    contexts = []
+
+    def make(**kwargs):
+        kwargs.setdefault("base_url", live_server.url)
+        context = chromium_browser.new_context(**kwargs)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def browser_page(new_browser_context):
+    """A page in a fresh context with the real Content-Security-Policy in force."""
+    return new_browser_context().new_page()

@@ -1,0 +1,37 @@
+"""What the browser tests share: logging in and out through the real forms, the language switch."""
+from __future__ import annotations
+
+from pathlib import Path
+
+DEMO_PASSWORD = "E2e-Demo-Pass-7"  # passes the password rules for every demo user name
+AXE_JS = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
+# Playwright's own timeouts, in ms: generous enough for a loaded CI box, short enough to fail fast.
+DEFAULT_TIMEOUT_MS = 10_000
+# Lines printed under "e2e timings" at the end of the run (conftest's pytest_terminal_summary).
+REPORT: list[str] = []
+
+
+def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Log in through the real form (the header's language buttons are submit buttons too)."""
+    page.goto("/login")
+    form = page.locator("main form")
+    form.locator("[name=username]").fill(username)
+    form.locator("[name=password]").fill(password)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert page.locator("nav.main-nav").count() == 1, f"{username} did not get logged in: {page.url}"
+
+
+def logout(page) -> None:
+    with page.expect_navigation():
+        page.locator("nav.main-nav .account button[type=submit]").click()
+    assert page.locator("nav.main-nav").count() == 0
+
+
+def html_lang(page) -> str:
+    return page.locator("html").get_attribute("lang")
+
+
+def switch_language(page, label: str) -> None:
+    with page.expect_navigation():
+        page.locator(".lang-switch button", has_text=label).click()
