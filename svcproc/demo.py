@@ -1,10 +1,13 @@
 """A deterministic demo dataset (areas, organizations, social workers, users) built through the services."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from .accounts import passwords
 from .accounts.services import create_user
+from .core import clock
 from .core.permissions import Role
 from .extensions import db
 from .registry import creditcode
@@ -114,6 +117,8 @@ USERS = (
     ("expert3", Role.EXPERT, "赵立新", "expert3@example.org", None),
     ("orgmanager", Role.ORG_MANAGER, SERVICE_ORGS[0][6], SERVICE_ORGS[0][8], 0),
     ("orgmanager2", Role.ORG_MANAGER, SERVICE_ORGS[1][6], SERVICE_ORGS[1][8], 1),
+    ("orgmanager3", Role.ORG_MANAGER, SERVICE_ORGS[2][6], SERVICE_ORGS[2][8], 2),
+    ("orgmanager4", Role.ORG_MANAGER, SERVICE_ORGS[4][6], SERVICE_ORGS[4][8], 4),
     ("socialworker", Role.SOCIAL_WORKER, WORKERS[LINKED_WORKER][1], "socialworker@example.org",
      WORKERS[LINKED_WORKER][0]),
     ("evaluator", Role.EVALUATOR, "周慧敏", "evaluator@example.org", "evaluation"),
@@ -199,8 +204,19 @@ def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
     if password is not None:
         for username, *_rest in USERS:
             passwords.check_strength(password, username)
-    areas = _load_areas()
-    orgs, evaluation = _load_organizations(areas)
-    credentials, user_ids = _load_users(orgs, evaluation, password)
-    _load_workers(orgs, user_ids["socialworker"])
+    from .demo_procurement import START_DAYS_AGO, load_procurement_demo
+
+    now = clock.now()
+    # The demo's history starts months ago and is played forward to the present, so dates,
+    # deadlines and the audit trail read as they would in a real district.
+    previous = clock.frozen()
+    clock.freeze(now - timedelta(days=START_DAYS_AGO + 1))
+    try:
+        areas = _load_areas()
+        orgs, evaluation = _load_organizations(areas)
+        credentials, user_ids = _load_users(orgs, evaluation, password)
+        _load_workers(orgs, user_ids["socialworker"])
+        load_procurement_demo(orgs, now)
+    finally:
+        clock.freeze(previous)
     return credentials

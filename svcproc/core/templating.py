@@ -12,11 +12,12 @@ from flask_login import current_user
 
 from ..accounts import permissions as account_perms
 from ..audit import permissions as audit_perms
+from ..procurement import permissions as procurement_perms
 from ..registry import permissions as registry_perms
 from .i18n import locale_code
 from .permissions import Role
 
-PREDICATE_MODULES = (account_perms, audit_perms, registry_perms)
+PREDICATE_MODULES = (account_perms, audit_perms, procurement_perms, registry_perms)
 
 
 @lru_cache(maxsize=8)
@@ -28,11 +29,23 @@ def _sri(path: str) -> str | None:
     return "sha384-" + base64.b64encode(digest).decode()
 
 
+def public_navigation() -> list[tuple[str, str, str]]:
+    """What residents and the press can use without an account."""
+    return [("public.notices", _l("Public notices"), url_for("public.notices")),
+            ("public.need_new", _l("Raise a community need"), url_for("public.need_new")),
+            ("public.need_track", _l("Follow a need"), url_for("public.need_track"))]
+
+
 def navigation(user) -> list[tuple[str, str, str]]:
     """(endpoint, label, url) entries the person may use, in menu order."""
     if not user.is_authenticated:
         return []
     items = [("main.home", _l("Home"), url_for("main.home"))]
+    if procurement_perms.can_read_procurement(user):
+        items.append(("procurement.needs", _l("Needs"), url_for("procurement.needs")))
+        items.append(("procurement.plans", _l("Plans"), url_for("procurement.plans")))
+    if procurement_perms.can_read_procurement(user) or user.role in (Role.ORG_MANAGER, Role.EXPERT):
+        items.append(("procurement.tenders", _l("Tenders"), url_for("procurement.tenders")))
     if registry_perms.can_view_registry(user):
         items.append(("registry.organizations", _l("Organizations"), url_for("registry.organizations")))
         items.append(("registry.workers", _l("Social workers"), url_for("registry.workers")))
@@ -64,6 +77,7 @@ def init_app(app) -> None:
         vendor = Path(current_app.static_folder) / "vendor" / "htmx.min.js"
         return {
             "nav_items": navigation(current_user),
+            "public_nav_items": public_navigation(),
             "current_locale": locale_code(get_locale()),
             "htmx_cdn_url": current_app.config.get("HTMX_CDN_URL"),
             "htmx_sri": _sri(str(vendor)),

@@ -19,13 +19,15 @@ def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
     form.locator("[name=password]").fill(password)
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
-    assert page.locator("nav.main-nav").count() == 1, f"{username} did not get logged in: {page.url}"
+    assert page.locator("nav.main-nav .account").count() == 1, f"{username} did not get logged in: {page.url}"
 
 
 def logout(page) -> None:
     with page.expect_navigation():
         page.locator("nav.main-nav .account button[type=submit]").click()
-    assert page.locator("nav.main-nav").count() == 0
+    # Logged out: the public menu (notices, needs, log in) replaces the account menu.
+    assert page.locator("nav.main-nav .account").count() == 0
+    assert page.locator('nav.main-nav a[href="/login"]').count() == 1
 
 
 def html_lang(page) -> str:
