@@ -73,6 +73,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .audit.views import bp as audit_bp
     from .core import errors_web, formatting, templating
     from .main import bp as main_bp
+    from .contracts.views import bp as contracts_bp
+    from .delivery.views import bp as delivery_bp
     from .procurement.public_views import bp as public_bp
     from .procurement.views import bp as procurement_bp
     from .registry.views import bp as registry_bp
@@ -87,6 +89,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(procurement_bp)
+    app.register_blueprint(contracts_bp)
+    app.register_blueprint(delivery_bp)
 
     @app.before_request
     def _nonce():

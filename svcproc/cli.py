@@ -14,6 +14,9 @@ def register_commands(app) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(audit_group)
+    app.cli.add_command(remind_command)
+    app.cli.add_command(import_logs_command)
+    app.cli.add_command(worker_command)
 
 
 @click.command("create-user")
@@ -96,6 +99,120 @@ def audit_verify_command():
     click.echo(f"Audit chain BROKEN at {where}: {report.reason}. "
                f"{report.checked} events before it are intact.", err=True)
     sys.exit(1)
+
+
+@click.command("import-logs")
+@click.argument("contract_number")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Only check the file and print what would be created.")
+@with_appcontext
+def import_logs_command(contract_number, path, dry_run):
+    """Import a service ledger (.xlsx or .csv) into a contract; prints every row error."""
+    from pathlib import Path
+
+    from werkzeug.datastructures import FileStorage
+
+    from .contracts.models import Contract
+    from .delivery import ledger
+    from .extensions import db
+
+    contract = db.session.execute(sa.select(Contract).where(Contract.number == contract_number)).unique().scalar_one_or_none()
+    if contract is None:
+        raise click.ClickException(f"No contract has the number {contract_number}.")
+    file = Path(path)
+    with open(file, "rb") as fh:
+        try:
+            batch = ledger.create_batch(None, contract, FileStorage(stream=fh, filename=file.name))
+            result = ledger.run_check(None, batch)
+        except ledger.DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from exc
+    for error in batch.errors:
+        click.echo(f"row {error['row']}, {error['column']}: {error['message']}", err=True)
+    if result.error_count > len(batch.errors):
+        click.echo(f"... {result.error_count - len(batch.errors)} more errors", err=True)
+    click.echo(f"{result.rows_total} rows: {result.rows_new} new, {result.rows_duplicate} already recorded, "
+               f"{result.error_count} errors.")
+    if result.error_count:
+        db.session.rollback()
+        sys.exit(1)
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was written.")
+        return
+    try:
+        ledger.run_import(None, batch)
+    except ledger.DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Imported {batch.rows_new} entries into {contract.number}.")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker_command(burst):
+    """Run background jobs from Redis (REDIS_URL); without Redis, jobs run inside the web process."""
+    from flask import current_app
+
+    from .core.jobs import run_worker
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: jobs run inside the web process, no worker is needed.")
+    run_worker(burst=burst)
+
+
+@click.command("remind")
+@click.option("--days", default=7, show_default=True, help="How far ahead a milestone counts as due soon.")
+@click.option("--send", is_flag=True, help="Also e-mail each person their list (needs MAIL_SERVER).")
+@with_appcontext
+def remind_command(days, send):
+    """List, per person, milestones overdue, due soon or awaiting acceptance (for a daily cron job)."""
+    from flask import current_app
+
+    from .accounts.models import User
+    from .contracts.reminders import reminders_for
+    from .contracts.workflow import today
+    from .extensions import db
+
+    if send and not current_app.config.get("MAIL_SERVER"):
+        raise click.ClickException("--send needs MAIL_SERVER (and MAIL_FROM) in the environment.")
+    on = today()
+    users = db.session.execute(sa.select(User).where(User.active.is_(True)).order_by(User.username)).unique().scalars()
+    total = 0
+    for user in users:
+        items = reminders_for(user, on, days)
+        if not items:
+            continue
+        total += len(items)
+        lines = [f"{r.milestone.contract.number} {r.milestone.contract.title} | {r.milestone.title} | "
+                 f"due {r.milestone.due_date.isoformat()} | {r.kind}" for r in items]
+        click.echo(f"{user.username} ({user.role.value}): {len(items)}")
+        for line in lines:
+            click.echo(f"  {line}")
+        if send and user.email:
+            _send_mail(user.email, f"svcproc: {len(items)} milestone reminder(s)", "\n".join(lines))
+    if total == 0:
+        click.echo(f"Nothing overdue or due within {days} days.")
+
+
+def _send_mail(to: str, subject: str, body: str) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
+    from flask import current_app
+
+    cfg = current_app.config
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = cfg["MAIL_FROM"], to, subject
+    message.set_content(body)
+    with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT") or 25), timeout=30) as smtp:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)
 
 
 def _make_app():

@@ -48,6 +48,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # Base64 32-byte key for data encrypted at rest; generated into instance/data_key when unset.
         "DATA_KEY": os.environ.get("DATA_KEY") or None,
+        # The purchasing bureau, named as a party on contracts and reports.
+        "BUREAU_NAME": os.environ.get("BUREAU_NAME", "成都市武侯区民政局"),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         # Sessions end after two idle hours; every request renews the cookie.
         "PERMANENT_SESSION_LIFETIME": timedelta(
@@ -78,6 +80,13 @@ def load_config(overrides: dict | None = None) -> dict:
         # Experts without a conflict needed to finish scoring.
         "MIN_EXPERTS": {"public_tender": 3, "competitive_consultation": 3, "competitive_negotiation": 3,
                         "inquiry": 3, "single_source": 1},
+        # Reminder e-mails from `svcproc remind --send`; off unless a mail server is configured.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "0") == "1",
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "svcproc@localhost"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
     }
     if overrides:

@@ -217,6 +217,9 @@ def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
         credentials, user_ids = _load_users(orgs, evaluation, password)
         _load_workers(orgs, user_ids["socialworker"])
         load_procurement_demo(orgs, now)
+        from .demo_delivery import load_delivery_demo
+
+        load_delivery_demo(now)
     finally:
         clock.freeze(previous)
     return credentials

@@ -1,11 +1,14 @@
-"""Demo procurement: residents' needs, plans and tenders in every stage, run through the workflow.
+"""Demo procurement and contracts: needs, plans, tenders in every stage, contracts with their
+milestones, deliverables, amendments and payments, all run through the workflow.
 
-The clock is moved step by step so every tender's dates, bids, scores and publicity are as they
-would be had the bureau run them over the past months.
+Each tender's life is a generator that yields the moment its next step happens; the runner plays
+all of them forward in time order with the clock moved to each moment, so dates, deadlines and
+the audit trail read as they would had the bureau worked this way over the past months.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import heapq
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
 
@@ -13,6 +16,8 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 from .accounts.models import User
+from .contracts import workflow as contract_workflow
+from .contracts.models import DeliverableKind
 from .core import clock
 from .extensions import db
 from .procurement import needs as need_services
@@ -66,6 +71,10 @@ PLANS = (
      ("510107001001", "510107002001", "510107003001"), (), TARGETS_YOUTH),
     ("family", 1, "浆洗街道家庭综合服务项目", ServiceCategory.FAMILY, 260000,
      ("510107002004",), (10,), TARGETS_FAMILY),
+    ("summer", 0, "浆洗街道暑期困境儿童托管服务项目", ServiceCategory.CHILDREN, 120000,
+     ("510107002001", "510107002002"), (), dict(target_cases=5, target_groups=4, target_group_sessions=16,
+                                                target_events=4, target_person_times=600, target_people=80,
+                                                target_service_hours=320, target_satisfaction=90)),
 )
 
 CRITERIA = (("服务方案的针对性与可行性", 30, "需求分析准确，目标清晰，活动设计可行"),
@@ -86,7 +95,31 @@ TENDERS = (
     ("disability", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "in_publicity", 32),
     ("youth", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "open", 5),
     ("family", TenderMethod.COMPETITIVE_NEGOTIATION, (), "draft", 2),
+    ("summer", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 80),
 )
+
+# Contracts of awarded tenders: days after the award it is drawn up, signed, and the service starts
+# (negative: before now), term in days, and milestones (title, due days after start or "end",
+# tranche %, required deliverables, how far it has got).
+CONTRACTS = {
+    "elderly": dict(drawn=2, signed=6, start=10, term=364, amend=(60, 24000_00, {"target_people": 660},
+                    "新增玉林东路社区两个老旧院落的独居老人，服务人数增加60人。"),
+                    milestones=(("项目启动：服务方案与需求评估报告", 20, 20, "服务方案、需求评估报告", "paid"),
+                                ("第一季度服务台账与季度报告", 90, 25, "季度报告、签到表、活动照片", "submitted"),
+                                ("中期评估报告", 180, 25, "中期报告、台账", "pending"),
+                                ("末期评估与项目总结", "end", 30, "总结报告、审计报告", "pending"))),
+    "children": dict(drawn=3, signed=8, start=12, term=364, amend=None,
+                     milestones=(("项目启动：服务方案", 20, 20, "服务方案", "paid"),
+                                 ("第一季度服务台账与季度报告", 90, 30, "季度报告、签到表", "returned"),
+                                 ("末期评估与项目总结", "end", 50, "总结报告", "pending"))),
+    "community": dict(drawn=92, signed=95, start=115, term=364, amend=None,
+                      milestones=(("项目启动：院落议事方案", 30, 30, "服务方案", "pending"),
+                                  ("末期评估与项目总结", "end", 70, "总结报告", "pending"))),
+    "summer": dict(drawn=2, signed=5, start=8, term=40, amend=None,
+                   milestones=(("暑期托管前半程台账", 20, 50, "签到表、活动照片", "paid"),
+                               ("暑期托管总结报告", "end", 50, "总结报告、签到表", "paid"))),
+}
+
 
 
 def _pdf(title: str) -> FileStorage:
@@ -116,9 +149,9 @@ START_DAYS_AGO = 160
 
 
 def load_procurement_demo(orgs: list[Organization], now: datetime) -> None:
-    """Create needs, plans and tenders; `now` is the real present the demo leads up to.
+    """Create needs, plans, tenders and contracts; `now` is the real present the demo leads up to.
 
-    The caller has the clock frozen at the demo's start and releases it afterwards.
+    The caller has the clock frozen at the demo's start and restores it afterwards.
     """
     staff = _user("procurement")
     experts = [_user(name) for name in ("expert", "expert2", "expert3")]
@@ -138,22 +171,39 @@ def load_procurement_demo(orgs: list[Organization], now: datetime) -> None:
     need_services.address_need(staff, need_rows[1], "社区已联合志愿者开设老年人智能手机课堂，每周三下午开课。")
 
     plans = {}
+    _at(start + 6 * DAY)
     for key, year_offset, title, category, budget, communities, need_indexes, targets in PLANS:
-        _at(start + 6 * DAY)
         plans[key] = need_services.create_plan(
             staff, fiscal_year=year + year_offset, title=title, category=category, budget_fen=budget * 100,
             description=f"{title}：回应社区居民需求，由专业社会工作机构提供服务。",
             communities=[areas[c] for c in communities], needs=[need_rows[i] for i in need_indexes], targets=targets)
 
+    flows = []
     for key, method, bidders, stage, published_days_ago in TENDERS:
-        plan = plans[key]
-        published = now - published_days_ago * DAY if stage in ("open", "in_publicity", "draft") \
-            else start + (START_DAYS_AGO - published_days_ago + 10) * DAY
-        _run_tender(plan, method, [orgs[i] for i in bidders], list(bidders), stage, published, now, staff, experts)
+        flows.append(_tender_flow(plans[key], method, [orgs[i] for i in bidders], list(bidders), stage,
+                                  now - published_days_ago * DAY, now, staff, experts, CONTRACTS.get(key)))
+    _run(flows, now)
 
 
-def _run_tender(plan, method, bidder_orgs, bidder_indexes, stage, published, now, staff, experts) -> Tender:
-    _at(published - DAY)
+def _run(flows, now: datetime) -> None:
+    """Play the flows forward in time order; a step due after `now` has not happened yet."""
+    queue = []
+    for index, flow in enumerate(flows):
+        moment = next(flow, None)
+        if moment is not None:
+            heapq.heappush(queue, (moment, index, flow))
+    while queue:
+        moment, index, flow = heapq.heappop(queue)
+        if moment > now:
+            continue
+        _at(moment)
+        following = next(flow, None)
+        if following is not None:
+            heapq.heappush(queue, (max(following, moment), index, flow))
+
+
+def _tender_flow(plan, method, bidder_orgs, bidder_indexes, stage, published, now, staff, experts, contract_spec):
+    yield published - DAY
     ceiling = plan.budget_fen
     tender = workflow.create_tender(
         staff, plan, title=plan.title, method=method, ceiling_fen=ceiling,
@@ -163,46 +213,117 @@ def _run_tender(plan, method, bidder_orgs, bidder_indexes, stage, published, now
         opening_at=published + 15 * DAY + timedelta(hours=1), publicity_days=7)
     workflow.set_criteria(staff, tender, [{"name": n, "weight": w, "description": d} for n, w, d in CRITERIA])
     if stage == "draft":
-        return tender
+        return
     workflow.add_tender_document(staff, tender, _pdf(f"{tender.number}招标文件"), "招标文件")
-    _at(published)
+    yield published
     workflow.publish_tender(staff, tender)
     for expert in experts:
         workflow.assign_expert(staff, tender, expert)
-    _at(published + DAY)
+    yield published + DAY
     question = workflow.ask_question(_manager_of(bidder_orgs[0]), tender, "服务人员是否要求全部持有社会工作者职业资格证书？")
-    _at(published + 2 * DAY)
+    yield published + 2 * DAY
     workflow.answer_question(staff, question, "项目团队中持证社工比例不低于60%，项目负责人须持有中级及以上证书。")
     for n, (org, index) in enumerate(zip(bidder_orgs, bidder_indexes)):
-        _at(published + 3 * DAY + n * timedelta(hours=8))
+        yield published + 3 * DAY + n * timedelta(hours=8)
         price = int((Decimal(ceiling) * PRICING[index]).quantize(Decimal(100)))
         workflow.submit_bid(_manager_of(org), tender, price_fen=price, declaration="我单位承诺所提交投标文件真实、完整。",
                             declaration_accepted=True, uploads=[_pdf(f"{org.name}投标文件")])
     if stage == "open":
-        return tender
-    _at(tender.opening_at + timedelta(minutes=5))
+        return
+    yield tender.opening_at + timedelta(minutes=5)
     workflow.open_bids(staff, tender)
-    _at(tender.opening_at + DAY)
+    yield tender.opening_at + DAY
     _score(tender, experts, {org.id: i for org, i in zip(bidder_orgs, bidder_indexes)})
     workflow.finish_scoring(staff, tender)
-    _at(tender.opening_at + DAY + timedelta(hours=2))
+    yield tender.opening_at + DAY + timedelta(hours=2)
     workflow.propose_award(staff, tender)
     if stage == "in_publicity":
-        _at(now - 2 * DAY)
+        yield now - 2 * DAY
         workflow.start_publicity(staff, tender)
-        return tender
+        return
     workflow.start_publicity(staff, tender)
     if stage == "awarded_after_objection":
         loser = next(b for b in tender.bids if b.rank == 2)
-        _at(tender.publicity_starts_at + 2 * DAY)
+        yield tender.publicity_starts_at + 2 * DAY
         objection = workflow.file_objection(_manager_of(loser.organization), tender,
                                             "我单位认为中标候选人的项目团队持证比例不满足招标文件要求，请予复核。", [])
-        _at(tender.publicity_starts_at + 4 * DAY)
+        yield tender.publicity_starts_at + 4 * DAY
         workflow.answer_objection(staff, objection, upheld=False,
                                   answer="经复核，中标候选人项目团队持证社工比例为67%，满足招标文件要求，质疑不成立。")
-    _at(tender.publicity_ends_at + timedelta(hours=1))
+    yield tender.publicity_ends_at + timedelta(hours=1)
     workflow.confirm_award(staff, tender)
-    return tender
+    if contract_spec:
+        yield from _contract_flow(tender, contract_spec, staff)
+
+
+def _local_day(moment: datetime) -> date:
+    return clock.to_local(moment).date()
+
+
+def _contract_flow(tender: Tender, spec: dict, staff: User):
+    awarded = tender.awarded_at
+    manager = _manager_of(tender.awarded_bid.organization)
+    start_day = _local_day(awarded + spec["start"] * DAY)
+    end_day = start_day + timedelta(days=spec["term"])
+    yield awarded + spec["drawn"] * DAY
+    contract = contract_workflow.create_contract(
+        staff, tender, start_date=start_day, end_date=end_day,
+        service_content=tender.description,
+        quantity="按合同约定的绩效目标提供个案、小组、社区活动等服务，详见绩效目标表。",
+        quality="服务符合《社会工作服务指南》及招标文件要求；服务对象满意度不低于约定目标。",
+        settlement="按付款计划分期支付；每期在成果验收合格后15个工作日内支付。",
+        rights_obligations="采购人负责监督、验收与付款；服务机构按合同提供服务、如实记录服务台账、保护服务对象个人信息。",
+        breach_liability="服务机构未达到约定绩效目标的，按比例扣减服务费；严重违约的，采购人有权解除合同。")
+    milestones = []
+    for title, due, percent, required, _outcome in spec["milestones"]:
+        due_day = end_day if due == "end" else start_day + timedelta(days=due)
+        milestones.append({"title": title, "due_date": due_day, "required_deliverables": required,
+                           "tranche_percent": percent})
+    contract_workflow.set_milestones(staff, contract, milestones)
+    yield awarded + spec["signed"] * DAY
+    contract_workflow.sign_contract(staff, contract, _local_day(clock.now()))
+    yield datetime.combine(start_day, datetime.min.time(), tzinfo=clock.LOCAL_TZ) + timedelta(hours=9)
+    contract_workflow.start_contract(staff, contract)
+    steps = []
+    for milestone, (_title, _due, _pct, _req, outcome) in zip(contract.milestones, spec["milestones"]):
+        due_at = datetime.combine(milestone.due_date, datetime.min.time(), tzinfo=clock.LOCAL_TZ) + timedelta(hours=10)
+        steps.append((due_at, milestone, outcome))
+    amend = spec.get("amend")
+    voucher = 0
+    for due_at, milestone, outcome in steps:
+        if amend and due_at > datetime.combine(start_day, datetime.min.time(), tzinfo=clock.LOCAL_TZ) + amend[0] * DAY:
+            yield datetime.combine(start_day, datetime.min.time(), tzinfo=clock.LOCAL_TZ) + amend[0] * DAY + timedelta(hours=15)
+            days_after, added, targets, reason = amend
+            contract_workflow.amend_contract(staff, contract, reason=reason, amended_on=_local_day(clock.now()),
+                                             amount_fen=contract.amount_fen + added, **targets)
+            amend = None
+        if outcome == "pending":
+            continue
+        yield due_at - 3 * DAY
+        contract_workflow.add_deliverable(manager, milestone, _pdf(f"{milestone.title}"), DeliverableKind.REPORT)
+        contract_workflow.add_deliverable(manager, milestone, _pdf(f"{milestone.title}签到表"),
+                                          DeliverableKind.SIGN_IN_SHEET)
+        yield due_at - DAY
+        contract_workflow.submit_milestone(manager, milestone)
+        if outcome == "submitted":
+            continue
+        yield due_at + 2 * DAY
+        if outcome == "returned":
+            contract_workflow.return_milestone(staff, milestone, "签到表缺少服务对象签名，季度报告未附活动照片，请补充后重新提交。")
+            continue
+        contract_workflow.accept_milestone(staff, milestone, "成果齐全，验收合格。")
+        if outcome == "accepted":
+            continue
+        yield due_at + 5 * DAY
+        voucher += 1
+        contract_workflow.record_payment(staff, milestone, amount_fen=contract_workflow.tranche_amounts(contract)[milestone.id],
+                                         voucher_number=f"PZ{contract.number[-3:]}-{voucher:02d}",
+                                         paid_on=_local_day(clock.now()))
+    if all(outcome == "paid" for *_rest, outcome in spec["milestones"]):
+        yield clock.now() + DAY
+        contract_workflow.complete_contract(staff, contract)
+        yield clock.now() + DAY
+        contract_workflow.close_contract(staff, contract)
 
 
 def _score(tender: Tender, experts: list[User], index_by_org: dict[int, int]) -> None:

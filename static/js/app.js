@@ -80,9 +80,20 @@
     setInterval(tick, 30000);
   });
   document.addEventListener("htmx:afterSettle", tick);
-  // Criteria rows: remove a row without a round trip.
+  // Criteria and milestone rows, picked participants: remove without a round trip.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-remove-row]");
     if (button) button.closest("tr").remove();
+    var chip = event.target.closest("[data-remove-chip]");
+    if (chip) chip.closest(".chip").remove();
+  });
+  // A participant picked twice stays once.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "chosen") return;
+    var seen = {};
+    event.detail.target.querySelectorAll(".chip input[name=participants]").forEach(function (input) {
+      if (seen[input.value]) input.closest(".chip").remove();
+      seen[input.value] = true;
+    });
   });
 })();

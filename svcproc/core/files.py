@@ -1,6 +1,7 @@
 """Uploaded files: checked by size and by content, stored outside the web root under generated names."""
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import os
@@ -49,11 +50,13 @@ MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "doc": "application/msword",
     "xls": "application/vnd.ms-excel",
+    "csv": "text/csv",
 }
 EXTENSIONS = {"pdf": "pdf", "png": "png", "jpg": "jpg", "jpeg": "jpg", "docx": "docx", "xlsx": "xlsx",
-              "doc": "doc", "xls": "xls"}
+              "doc": "doc", "xls": "xls", "csv": "csv"}
 DOCUMENTS = frozenset({"pdf", "docx", "doc", "xlsx", "xls"})
 IMAGES = frozenset({"png", "jpg"})
+LEDGERS = frozenset({"xlsx", "csv"})
 
 
 def sniff(head: bytes, data: bytes) -> str | None:
@@ -77,6 +80,28 @@ def sniff(head: bytes, data: bytes) -> str | None:
             if "xl/workbook.xml" in names:
                 return "xlsx"
     return None
+
+
+def decodes_as(sample: bytes, encoding: str, complete: bool) -> bool:
+    """Whether `sample` is text in `encoding`; unless `complete`, a character cut at its end is fine.
+    (An incremental decoder, because utf-8-sig counts error positions after the BOM.)"""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(sample, final=complete)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:65536]
+    if b"\x00" in head:
+        return False
+    return any(decodes_as(head, encoding, len(head) == len(data)) for encoding in ("utf-8-sig", "gb18030"))
+
+
+def path_of(stored: StoredFile) -> Path:
+    """Where a stored (unencrypted) file lives, for readers that stream it."""
+    return _path_for(stored.stored_name)
 
 
 def _folder() -> Path:
@@ -136,6 +161,8 @@ def store(upload, *, purpose: str, rule: UploadRule, actor=None, encrypt_purpose
     found = sniff(data[:16], data)
     if found == "ole" and claimed in ("doc", "xls"):
         found = claimed
+    if found is None and claimed == "csv" and _looks_like_text(data):
+        found = "csv"
     allowed = ", ".join(sorted(rule.kinds))
     if claimed is None or claimed not in rule.kinds:
         raise ValidationError(_("%(name)s: only these file types are accepted: %(types)s.", name=original,

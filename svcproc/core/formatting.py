@@ -28,6 +28,14 @@ def mask_phone(phone: str | None) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
+def mask_name(name: str | None) -> str:
+    """The family name only: 王阿姨 -> 王**."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[:1] + "*" * (len(name) - 1) if len(name) > 1 else "*"
+
+
 def points(value) -> str:
     """Scores and weights without trailing zeros: 30.00 -> 30, 12.50 -> 12.5."""
     from decimal import Decimal
@@ -43,24 +51,21 @@ def init_app(app) -> None:
     app.jinja_env.filters["points"] = points
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["mask_name"] = mask_name
 
 
 def parse_money(text) -> int | None:
-    """'12,345.6' or '¥12345.60' (yuan) -> 1234560 fen; None when it is not an amount."""
-    from decimal import Decimal, InvalidOperation
+    """'12,345.6' or '¥12345.60' (yuan) -> 1234560 fen; None when it is not a plain amount."""
+    import re
 
     if text is None:
         return None
     cleaned = str(text).strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").replace(" ", "")
-    if not cleaned:
+    # Digits with at most two decimals: no signs, exponents ("1e5") or fractions of a fen.
+    match = re.fullmatch(r"(\d{1,13})(?:\.(\d{1,2}))?", cleaned)
+    if not match:
         return None
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        return None
-    return int(amount * 100)
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
 def fen_to_yuan_text(fen: int | None) -> str:

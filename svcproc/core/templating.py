@@ -12,12 +12,14 @@ from flask_login import current_user
 
 from ..accounts import permissions as account_perms
 from ..audit import permissions as audit_perms
+from ..contracts import permissions as contract_perms
+from ..delivery import permissions as delivery_perms
 from ..procurement import permissions as procurement_perms
 from ..registry import permissions as registry_perms
 from .i18n import locale_code
 from .permissions import Role
 
-PREDICATE_MODULES = (account_perms, audit_perms, procurement_perms, registry_perms)
+PREDICATE_MODULES = (account_perms, audit_perms, contract_perms, delivery_perms, procurement_perms, registry_perms)
 
 
 @lru_cache(maxsize=8)
@@ -46,6 +48,13 @@ def navigation(user) -> list[tuple[str, str, str]]:
         items.append(("procurement.plans", _l("Plans"), url_for("procurement.plans")))
     if procurement_perms.can_read_procurement(user) or user.role in (Role.ORG_MANAGER, Role.EXPERT):
         items.append(("procurement.tenders", _l("Tenders"), url_for("procurement.tenders")))
+    if contract_perms.can_list_contracts(user):
+        items.append(("contracts.contracts", _l("Contracts"), url_for("contracts.contracts")))
+        items.append(("contracts.reminders", _l("Reminders"), url_for("contracts.reminders")))
+    if delivery_perms.can_list_beneficiaries(user):
+        items.append(("delivery.beneficiaries", _l("Beneficiaries"), url_for("delivery.beneficiaries")))
+    if delivery_perms.can_view_red_flags(user):
+        items.append(("delivery.red_flags", _l("Red flags"), url_for("delivery.red_flags")))
     if registry_perms.can_view_registry(user):
         items.append(("registry.organizations", _l("Organizations"), url_for("registry.organizations")))
         items.append(("registry.workers", _l("Social workers"), url_for("registry.workers")))
@@ -55,6 +64,18 @@ def navigation(user) -> list[tuple[str, str, str]]:
     if audit_perms.can_view_audit(user):
         items.append(("audit.events", _l("Audit trail"), url_for("audit.events")))
     return items
+
+
+def _reminder_count() -> int:
+    """The menu badge: milestones overdue, due within a week, or waiting for acceptance."""
+    if not current_user.is_authenticated or not contract_perms.can_list_contracts(current_user):
+        return 0
+    if "reminder_count" not in g:
+        from ..contracts.reminders import badge_count
+        from ..contracts.workflow import today
+
+        g.reminder_count = badge_count(current_user, today())
+    return g.reminder_count
 
 
 def init_app(app) -> None:
@@ -69,7 +90,12 @@ def init_app(app) -> None:
 
     app.jinja_env.globals["now_utc"] = clock.now
     # (value, label) pairs for a select, from a {enum member: label} mapping.
-    app.jinja_env.globals["options"] = lambda labels: [(k.value, str(v)) for k, v in labels.items()]
+    app.jinja_env.globals["options"] = lambda labels: [(getattr(k, "value", k), str(v)) for k, v in labels.items()]
+    from ..contracts.labels import AMENDABLE_LABELS
+    from ..procurement.labels import TARGET_LABELS
+
+    app.jinja_env.globals["field_label"] = lambda name: (AMENDABLE_LABELS.get(name) or TARGET_LABELS.get(name)
+                                                         or name)
     app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS.get(Role(role), role)
 
     @app.context_processor
@@ -78,6 +104,7 @@ def init_app(app) -> None:
         return {
             "nav_items": navigation(current_user),
             "public_nav_items": public_navigation(),
+            "reminder_count": _reminder_count(),
             "current_locale": locale_code(get_locale()),
             "htmx_cdn_url": current_app.config.get("HTMX_CDN_URL"),
             "htmx_sri": _sri(str(vendor)),

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..core.formatting import parse_money
@@ -25,7 +25,8 @@ class MoneyField(StringField):
 
     def pre_validate(self, form):
         if self.data and parse_money(self.data) is None:
-            raise ValueError(str(_l("Enter an amount in yuan, e.g. 480000 or 480,000.00.")))
+            # WTForms 3 reports only its own ValidationError; a plain ValueError would be a 500.
+            raise ValidationError(str(_l("Enter an amount in yuan, e.g. 480000 or 480,000.00.")))
 
 
 class CheckboxList(SelectMultipleField):

@@ -51,6 +51,17 @@ def can_view_bid_content(user, bid) -> bool:
         return False
     if can_read_procurement(user):
         return True
+    return is_cleared_panel_member(user, tender)
+
+
+def can_view_opening_record(user, tender) -> bool:
+    """The opening record lists every bidder's price and documents: for experts, that is seeing
+    the bids, which comes only after a declaration without a conflict."""
+    return can_read_procurement(user) or is_cleared_panel_member(user, tender)
+
+
+def is_cleared_panel_member(user, tender) -> bool:
+    """On the tender's panel, declared, and without a conflict."""
     member = panel_member(user, tender)
     return member is not None and member.declared_at is not None and not member.conflicted
 

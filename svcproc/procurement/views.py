@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from ..accounts.models import User
 from ..core import clock
 from ..core.errors import DomainError, StaleObject, ValidationError, check_version
-from ..core.formatting import fen_to_yuan_text, local_datetime
+from ..core.formatting import fen_to_yuan_text, local_datetime, points
 from ..core.permissions import Role, require
 from ..core.targets import TARGET_FIELDS
 from ..core.web import is_htmx, like_pattern, paginate, redirect_to
@@ -23,13 +23,13 @@ from ..extensions import db
 from ..registry.models import Area, AreaLevel
 from . import needs as need_services
 from . import permissions as perms
-from . import sealing, workflow
+from . import workflow
 from .eligibility import eligibility_problems
 from .forms import (AnswerForm, AssignExpertForm, BidForm, DeclarationForm, DocumentForm, EmptyForm, MergeForm,
                     ObjectionAnswerForm, ObjectionForm, PlanForm, QuestionForm, ReasonForm, TenderForm)
 from .history import past_grades
-from .models import (Bid, BidDocument, BidStatus, Clarification, CommunityNeed, ExpertScore, NeedStatus, Objection,
-                     ObjectionStatus, ProjectPlan, ServiceCategory, Tender, TenderCriterion, TenderExpert,
+from .models import (Bid, BidDocument, BidStatus, Clarification, CommunityNeed, NeedStatus, Objection,
+                     ProjectPlan, ServiceCategory, Tender, TenderCriterion, TenderExpert,
                      TenderMethod, TenderStatus)
 
 bp = Blueprint("procurement", __name__, url_prefix="/procurement")
@@ -213,6 +213,8 @@ def plan_edit(plan_id: int):
                 need_services.link_need(current_user, item, n)
         except StaleObject as exc:
             db.session.rollback()
+            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
+            form.version.data = str(item.version)
             return render_template("procurement/plan_form.html", form=form, plan=item, stale=exc.message), 409
         except ValidationError as exc:
             db.session.rollback()
@@ -332,8 +334,13 @@ def _tender_context(tender: Tender) -> dict:
     eligibility = []
     if user.role == Role.ORG_MANAGER and user.organization is not None:
         eligibility = eligibility_problems(user.organization, tender)
+    contract = None
+    if tender.status == S.AWARDED:
+        from ..contracts.models import Contract
+
+        contract = db.session.execute(sa.select(Contract).where(Contract.tender_id == tender.id)).unique().scalar_one_or_none()
     return dict(
-        tender=tender, now=clock.now(), submitted_count=len(submitted), opened=opened, own_bid=own_bid,
+        contract=contract, tender=tender, now=clock.now(), submitted_count=len(submitted), opened=opened, own_bid=own_bid,
         own_content=own_content, member=member, questions=questions, objections=objections, ranking=ranking,
         opening_rows=submitted if opened and perms.can_read_procurement(user) else [],
         weights_problem=workflow.weights_problem(tender), action_form=EmptyForm(), reason_form=ReasonForm(),
@@ -410,11 +417,11 @@ def tender_edit(tender_id: int):
     if request.method == "GET":
         form.method.data, form.min_rating.data = item.method.value, item.min_rating.value
         form.ceiling.data = fen_to_yuan_text(item.ceiling_fen)
-        form.price_weight.data = str(Decimal(item.price_weight).normalize())
+        form.price_weight.data = points(item.price_weight)
         for name in ("clarification_deadline", "bid_deadline", "opening_at"):
             getattr(form, name).data = clock.to_local(getattr(item, name)).replace(tzinfo=None)
         form.version.data = str(item.version)
-        rows = [{"name": c.name, "weight": str(Decimal(c.weight).normalize()), "description": c.description}
+        rows = [{"name": c.name, "weight": points(c.weight), "description": c.description}
                 for c in item.criteria]
     else:
         rows = _criteria_rows()
@@ -425,6 +432,8 @@ def tender_edit(tender_id: int):
             workflow.set_criteria(current_user, item, rows)
         except StaleObject as exc:
             db.session.rollback()
+            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
+            form.version.data = str(item.version)
             return render_template("procurement/tender_form.html", form=form, plan=item.plan, tender=item, rows=rows,
                                    stale=exc.message), 409
         except ValidationError as exc:
@@ -503,6 +512,8 @@ def tender_cancel(tender_id: int):
     objection = None
     if request.form.get("objection", "").isdigit():
         objection = db.get_or_404(Objection, int(request.form["objection"]))
+        if objection.tender_id != item.id:
+            abort(404)  # else cancelling this tender would mark another tender's objection resolved
     workflow.cancel_tender(current_user, item, form.reason.data, objection)
     db.session.commit()
     flash(_("Tender cancelled."), "success")
@@ -513,7 +524,7 @@ def tender_cancel(tender_id: int):
 @login_required
 def opening_record(tender_id: int):
     item = db.get_or_404(Tender, tender_id)
-    require(perms.can_read_procurement(current_user) or perms.panel_member(current_user, item) is not None)
+    require(perms.can_view_opening_record(current_user, item))
     if item.opened_at is None:
         raise DomainError(_("The bids have not been opened yet."))
     rows = [b for b in item.bids if b.status == BidStatus.SUBMITTED]

@@ -17,6 +17,7 @@ from ..audit.services import created, diff, jsonable, record, snapshot
 from ..core import clock, files
 from ..core.errors import DomainError, PermissionDenied, ValidationError
 from ..core.formatting import local_datetime, money
+from ..core.formatting import points as points_text
 from ..core.permissions import Role, is_system, require
 from ..extensions import db
 from ..registry.models import Organization, OrgRating
@@ -129,7 +130,8 @@ def create_tender(actor, plan: ProjectPlan, **values) -> Tender:
     values["min_rating"] = OrgRating(values.get("min_rating") or OrgRating.NONE)
     _check_tender_values(plan, values)
     now = clock.now()
-    tender = Tender(plan_id=plan.id, number=_next_number(plan), status=S.DRAFT, status_changed_at=now,
+    # Through the relationship, so plan.tenders (the budget check) sees it within the same session.
+    tender = Tender(plan=plan, number=_next_number(plan), status=S.DRAFT, status_changed_at=now,
                     created_at=now, created_by_id=getattr(actor, "id", None),
                     **{k: values[k] for k in TENDER_FIELDS if k in values})
     tender.title = tender.title.strip()
@@ -160,9 +162,11 @@ def update_tender(actor, tender: Tender, **values) -> Tender:
 def _decimal(value, field: str) -> Decimal:
     try:
         number = Decimal(str(value).strip())
+        # quantize() itself refuses a number too large for the context (1e1000).
+        two_decimals = number.is_finite() and number == number.quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         raise ValidationError(_("Enter a number of points."), field) from None
-    if not number.is_finite() or number != number.quantize(Decimal("0.01")):
+    if not two_decimals:
         raise ValidationError(_("Points have at most two decimals."), field)
     return number
 
@@ -199,7 +203,7 @@ def weights_problem(tender: Tender) -> str | None:
     total = sum((c.weight for c in tender.criteria), Decimal(0)) + Decimal(tender.price_weight)
     if total != Decimal(100):
         return _("The criteria weights and the price weight must add up to 100 points; now they add up to %(t)s.",
-                 t=total.normalize())
+                 t=points_text(total))
     return None
 
 
@@ -377,7 +381,8 @@ def submit_bid(actor, tender: Tender, *, price_fen: int, declaration: str, decla
     digest = sealing.digest(tender.id, org.id, jsonable(now), content)
     receipt = "BID-" + secrets.token_hex(6).upper()
     if existing is None:
-        bid = Bid(tender_id=tender.id, organization_id=org.id, submissions=1)
+        # Through the relationship, so tender.bids (the opening) sees it within the same session.
+        bid = Bid(tender=tender, organization_id=org.id, submissions=1)
         db.session.add(bid)
         action = "bid.submitted"
     else:
@@ -499,7 +504,7 @@ def save_score(actor, member: TenderExpert, bid: Bid, criterion: TenderCriterion
     value = _decimal(points, "points")
     if not Decimal(0) <= value <= Decimal(criterion.weight):
         raise ValidationError(_("Give %(name)s between 0 and %(max)s points.", name=criterion.name,
-                                max=Decimal(criterion.weight).normalize()), "points")
+                                max=points_text(criterion.weight)), "points")
     score = db.session.execute(sa.select(ExpertScore).where(
         ExpertScore.tender_expert_id == member.id, ExpertScore.bid_id == bid.id,
         ExpertScore.criterion_id == criterion.id)).scalar_one_or_none()

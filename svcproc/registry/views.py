@@ -124,6 +124,8 @@ def area_edit(area_id: int):
                                  parent=_area_from_id(form.parent_id.data))
         except StaleObject as exc:
             db.session.rollback()
+            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
+            form.version.data = str(area.version)
             return render_template("registry/area_form.html", form=form, area=area, stale=exc.message), 409
         except ValidationError as exc:
             db.session.rollback()
@@ -258,6 +260,8 @@ def organization_edit(org_id: int):
             services.update_organization(current_user, org, may_set_status=bureau, **values)
         except StaleObject as exc:
             db.session.rollback()
+            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
+            form.version.data = str(org.version)
             return render_template("registry/organization_form.html", form=form, org=org, bureau=bureau,
                                    stale=exc.message), 409
         except ValidationError as exc:
@@ -393,6 +397,8 @@ def worker_edit(worker_id: int):
                                    phone=form.phone.data or "", active=form.active.data)
         except StaleObject as exc:
             db.session.rollback()
+            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
+            form.version.data = str(worker.version)
             return render_template("registry/worker_form.html", form=form, worker=worker,
                                    stale=exc.message), 409
         except ValidationError as exc:

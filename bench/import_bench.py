@@ -1,0 +1,249 @@
+"""Ledger import benchmark: 100,000 service-log rows through svcproc's import (dry run + all-or-nothing
+import), next to a plain bulk insert of the same rows into the same database.
+
+Prints rows per second and peak memory (maximum resident set size) of each phase, each run in a
+fresh process so one phase's memory does not hide another's. Usage:
+
+    .venv/bin/python bench/import_bench.py [--rows 100000] [--database-url URL]
+
+Without --database-url a temporary SQLite database is used; pass a PostgreSQL URL to measure there.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time as timer
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _app(database_url: str, instance: str):
+    os.environ["SVCPROC_INSTANCE"] = instance
+    from svcproc import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": database_url, "MAX_CONTENT_LENGTH": 200 * 1024 * 1024})
+
+
+def setup(database_url: str, instance: str, rows: int, csv_path: str) -> None:
+    """Schema, one contract with workers and 300 registered people, and the ledger file."""
+    import flask_migrate
+    import sqlalchemy as sa
+
+    from svcproc.accounts.models import User
+    from svcproc.contracts.models import Contract, ContractStatus
+    from svcproc.core import clock
+    from svcproc.core.permissions import Role
+    from svcproc.delivery import identity, services
+    from svcproc.delivery.models import ConsentBy, ConsentMethod, Gender
+    from svcproc.extensions import db
+    from svcproc.procurement.models import (Bid, BidStatus, ProjectPlan, ServiceCategory, Tender, TenderMethod,
+                                            TenderStatus)
+    from svcproc.registry import creditcode
+    from svcproc.registry.models import (Area, AreaLevel, CertificationLevel, Organization, OrgKind,
+                                         RegistrationType, SocialWorker)
+
+    app = _app(database_url, instance)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        flask_migrate.upgrade()
+        now = datetime.now(timezone.utc)
+        district = Area(level=AreaLevel.DISTRICT, code="510107", name="武侯区")
+        street = Area(level=AreaLevel.STREET, code="510107001", name="玉林街道", parent=district)
+        communities = [Area(level=AreaLevel.COMMUNITY, code=f"51010700100{i}", name=f"社区{i}", parent=street)
+                       for i in range(1, 5)]
+        org = Organization(name="基准测试社工机构", credit_code=creditcode.make("52", "510107", "MJ0K1A2B"),
+                           kind=OrgKind.SERVICE, registration_type=RegistrationType.SOCIAL_SERVICE_AGENCY,
+                           created_at=now)
+        db.session.add_all([district, street, *communities, org])
+        db.session.flush()
+        workers = [SocialWorker(name=f"社工{i}", organization_id=org.id, certification_level=CertificationLevel.NONE,
+                                created_at=now) for i in range(8)]
+        plan = ProjectPlan(fiscal_year=2025, title="基准", category=ServiceCategory.ELDERLY, budget_fen=10**8,
+                           created_at=now)
+        manager = User(username="bench-manager", role=Role.ORG_MANAGER, organization_id=org.id,
+                       password_hash="!", created_at=now)
+        db.session.add_all([*workers, plan, manager])
+        db.session.flush()
+        tender = Tender(plan_id=plan.id, number="B-1", title="基准", method=TenderMethod.SINGLE_SOURCE,
+                        ceiling_fen=10**8, price_weight=Decimal(20), clarification_deadline=now, bid_deadline=now,
+                        opening_at=now, status=TenderStatus.AWARDED, status_changed_at=now, created_at=now)
+        db.session.add(tender)
+        db.session.flush()
+        bid = Bid(tender_id=tender.id, organization_id=org.id, status=BidStatus.SUBMITTED, status_changed_at=now,
+                  submitted_at=now, submitted_by_id=manager.id, sealed=b"", digest="", receipt_code="B-1", price_fen=10**7)
+        db.session.add(bid)
+        db.session.flush()
+        contract = Contract(number="BENCH-001", tender_id=tender.id, bid_id=bid.id, organization_id=org.id,
+                            title="基准", original_amount_fen=10**7, amount_fen=10**7, start_date=date(2024, 1, 1),
+                            end_date=date(2026, 12, 31), status=ContractStatus.IN_PROGRESS, status_changed_at=now,
+                            created_at=now)
+        contract.workers = workers
+        db.session.add(contract)
+        db.session.flush()
+        clock.freeze(now)
+        numbers = []
+        for i in range(300):
+            number = identity.make(f"5101071950{(i % 12) + 1:02d}{(i % 28) + 1:02d}{i:03d}")
+            services.create_beneficiary(None, org.id, name=f"对象{i}", gender=Gender.FEMALE, id_number=number,
+                                        birth_year=None, community=communities[i % 4], categories=[], phone="",
+                                        consent_by=ConsentBy.SELF, guardian_name="",
+                                        consent_method=ConsentMethod.WRITTEN, consent_on=now.date())
+            numbers.append(number)
+        clock.freeze(None)
+        db.session.commit()
+    rng = random.Random(7)
+    with open(csv_path, "w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["日期", "开始时间", "结束时间", "服务类型", "社区", "地点", "社工", "服务对象身份证号", "其他参与人数",
+                         "服务时长", "小组名称", "节次", "主题", "成果", "备注"])
+        day = date(2024, 1, 1)
+        for n in range(rows):
+            if n % 40 == 0:
+                day += timedelta(days=1)
+            start = time(8 + (n % 40) // 4, 15 * (n % 4))
+            end = time(start.hour, start.minute + 10)
+            kind = ("个案", "社区活动", "微议事")[n % 3]
+            people = [numbers[rng.randrange(300)]] if kind == "个案" else rng.sample(numbers, 3)
+            writer.writerow([day.isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M"), kind,
+                             f"社区{(n % 4) + 1}", "活动室", f"社工{n % 8}", ";".join(people),
+                             "5" if kind == "社区活动" else "", "", "", "", "议事主题" if kind == "微议事" else "", "", ""])
+
+
+def phase_import(database_url: str, instance: str, csv_path: str) -> dict:
+    from werkzeug.datastructures import FileStorage
+
+    import sqlalchemy as sa
+    from svcproc.contracts.models import Contract
+    from svcproc.delivery import ledger
+    from svcproc.extensions import db
+
+    app = _app(database_url, instance)
+    with app.app_context():
+        contract = db.session.execute(sa.select(Contract).where(Contract.number == "BENCH-001")).unique().scalar_one()
+        started = timer.perf_counter()
+        with open(csv_path, "rb") as fh:
+            batch = ledger.create_batch(None, contract, FileStorage(stream=fh, filename="ledger.csv"))
+        ledger.run_check(None, batch)
+        checked = timer.perf_counter()
+        ledger.run_import(None, batch)
+        db.session.commit()
+        done = timer.perf_counter()
+        return {"rows": batch.rows_new, "errors": batch.error_count, "check_s": checked - started,
+                "import_s": done - checked, "total_s": done - started}
+
+
+def phase_plain(database_url: str, instance: str, csv_path: str) -> dict:
+    """The same rows straight into the same tables: no checks, no duplicates test, no flags, no audit."""
+    import sqlalchemy as sa
+    from svcproc.delivery import identity
+    from svcproc.delivery.models import (ActivityType, Beneficiary, ServiceActivity, activity_participant,
+                                         activity_worker)
+    from svcproc.contracts.models import Contract
+    from svcproc.extensions import db
+    from svcproc.registry.models import Area, SocialWorker
+
+    kinds = {"个案": ActivityType.CASE_WORK, "社区活动": ActivityType.COMMUNITY_EVENT, "微议事": ActivityType.DELIBERATION}
+    app = _app(database_url, instance)
+    with app.app_context():
+        db.session.execute(sa.delete(activity_worker))
+        db.session.execute(sa.delete(activity_participant))
+        db.session.execute(sa.text("UPDATE red_flag SET active = false"))
+        db.session.execute(sa.delete(ServiceActivity))
+        db.session.commit()
+        contract = db.session.execute(sa.select(Contract).where(Contract.number == "BENCH-001")).unique().scalar_one()
+        areas = {a.name: a.id for a in db.session.execute(sa.select(Area)).unique().scalars()}
+        workers = {w.name: w.id for w in db.session.execute(sa.select(SocialWorker)).unique().scalars()}
+        people = {k: i for i, k in db.session.execute(sa.select(Beneficiary.id, Beneficiary.id_match_key))}
+        now = datetime.now(timezone.utc)
+        started = timer.perf_counter()
+        count = 0
+        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader)
+            chunk = []
+
+            def flush():
+                ids = db.session.execute(sa.insert(ServiceActivity).returning(ServiceActivity.id,
+                                                                             sort_by_parameter_order=True),
+                                         [c[0] for c in chunk]).scalars().all()
+                db.session.execute(sa.insert(activity_worker), [{"activity_id": i, "social_worker_id": c[1]}
+                                                                 for i, c in zip(ids, chunk)])
+                db.session.execute(sa.insert(activity_participant), [{"activity_id": i, "beneficiary_id": p}
+                                                                      for i, c in zip(ids, chunk) for p in c[2]])
+                chunk.clear()
+
+            for row in reader:
+                day = date.fromisoformat(row[0])
+                start, end = time.fromisoformat(row[1]), time.fromisoformat(row[2])
+                chunk.append(({"contract_id": contract.id, "type": kinds[row[3]], "activity_date": day,
+                               "start_time": start, "end_time": end, "community_id": areas[row[4]], "place": row[5],
+                               "hours": Decimal("0.17"), "head_count": int(row[8] or 0), "topic": row[12],
+                               "outcome": "", "notes": "", "fingerprint": f"plain{count}", "revision": 1,
+                               "created_at": now, "updated_at": now, "version": 1},
+                              workers[row[6]], [people[identity.match_key(n)] for n in row[7].split(";")]))
+                count += 1
+                if len(chunk) >= 1000:
+                    flush()
+            if chunk:
+                flush()
+        db.session.commit()
+        return {"rows": count, "total_s": timer.perf_counter() - started}
+
+
+def _child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--database-url")
+    parser.add_argument("--phase", choices=["setup", "import", "plain"])
+    parser.add_argument("--instance")
+    parser.add_argument("--csv")
+    args = parser.parse_args()
+    if args.phase:
+        if args.phase == "setup":
+            setup(args.database_url, args.instance, args.rows, args.csv)
+            result = {}
+        elif args.phase == "import":
+            result = phase_import(args.database_url, args.instance, args.csv)
+        else:
+            result = phase_plain(args.database_url, args.instance, args.csv)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        csv_path = f"{tmp}/ledger.csv"
+        common = ["--database-url", url, "--instance", tmp, "--csv", csv_path]
+        setup_result = _child(["--phase", "setup", "--rows", str(args.rows), *common])
+        size_mb = os.path.getsize(csv_path) / 1048576
+        imported = _child(["--phase", "import", *common])
+        plain = _child(["--phase", "plain", *common])
+    dialect = url.split(":", 1)[0]
+    print(f"ledger import benchmark: {args.rows:,} rows ({size_mb:.1f} MB CSV) on {dialect}")
+    print(f"  svcproc import  : {imported['rows']:,} rows in {imported['total_s']:.1f} s "
+          f"(dry run {imported['check_s']:.1f} s + import {imported['import_s']:.1f} s) = "
+          f"{imported['rows'] / imported['total_s']:,.0f} rows/s, peak memory {imported['peak_rss_mb']:.0f} MB")
+    print(f"  plain bulk insert: {plain['rows']:,} rows in {plain['total_s']:.1f} s = "
+          f"{plain['rows'] / plain['total_s']:,.0f} rows/s, peak memory {plain['peak_rss_mb']:.0f} MB")
+    print(f"  (setup process peak memory {setup_result['peak_rss_mb']:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

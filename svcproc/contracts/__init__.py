@@ -1,0 +1,1 @@
+"""Contracts from awards: amendments, milestones, deliverables, payments and reminders."""

@@ -1,0 +1,62 @@
+"""What is due soon or overdue, for each person: the reminders page, the menu badge and `svcproc remind`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from ..core.permissions import ORG_ROLES, has_permission
+from ..extensions import db
+from .models import Contract, ContractStatus, Milestone, MilestoneStatus
+
+WINDOW_DAYS = 7
+ACTIVE = (ContractStatus.SIGNED, ContractStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    milestone: Milestone
+    kind: str          # "overdue", "due_soon" or "awaiting_review"
+    days: int          # days until due (negative when overdue)
+
+
+def _scope(user) -> sa.Select | None:
+    stmt = (sa.select(Milestone).join(Milestone.contract).options(contains_eager(Milestone.contract))
+            .where(Contract.status.in_(ACTIVE)))
+    if has_permission(user, "procurement.read"):
+        return stmt
+    if user.role in ORG_ROLES and user.organization_id:
+        return stmt.where(Contract.organization_id == user.organization_id)
+    return None
+
+
+def reminders_for(user, today: date, window: int = WINDOW_DAYS) -> list[Reminder]:
+    stmt = _scope(user)
+    if stmt is None:
+        return []
+    horizon = today + timedelta(days=window)
+    reviewer = has_permission(user, "contracts.manage")
+    stmt = stmt.where(sa.or_(
+        sa.and_(Milestone.status.in_([MilestoneStatus.PENDING, MilestoneStatus.RETURNED,
+                                      MilestoneStatus.SUBMITTED]), Milestone.due_date <= horizon),
+        sa.and_(sa.literal(reviewer), Milestone.status == MilestoneStatus.SUBMITTED),
+    )).order_by(Milestone.due_date, Milestone.id)
+    result = []
+    for m in db.session.execute(stmt).unique().scalars():
+        days = (m.due_date - today).days
+        if m.status == MilestoneStatus.SUBMITTED and reviewer:
+            kind = "awaiting_review"
+        elif m.status == MilestoneStatus.SUBMITTED:
+            continue  # the organization has done its part; the bureau reviews
+        elif days < 0:
+            kind = "overdue"
+        else:
+            kind = "due_soon"
+        result.append(Reminder(m, kind, days))
+    return result
+
+
+def badge_count(user, today: date) -> int:
+    return len(reminders_for(user, today))

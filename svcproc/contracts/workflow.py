@@ -1,0 +1,458 @@
+"""Contract, amendment, milestone and payment transitions: the only code that writes their status.
+
+Each function checks who acts and the rules (MOF Order No. 102 art. 23 contents, term limits,
+the 10 % cap on added amounts, tranches summing to 100 %, payments never above the contract
+amount), records one audit event and flushes; the view commits.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import flag_modified
+
+from ..audit.services import created, diff, jsonable, record, snapshot
+from ..core import clock, files
+from ..core.errors import DomainError, ValidationError
+from ..core.formatting import money, points
+from ..core.permissions import is_system, require
+from ..core.targets import TARGET_FIELDS
+from ..extensions import db
+from ..procurement.models import Tender, TenderStatus
+from . import permissions as perms
+from .models import (Amendment, Contract, ContractStatus, Deliverable, DeliverableKind, Milestone, MilestoneStatus,
+                     Payment)
+
+C = ContractStatus
+M = MilestoneStatus
+ART23_FIELDS = ("service_content", "quantity", "quality", "settlement", "rights_obligations", "breach_liability")
+CONTRACT_FIELDS = ("title", "start_date", "end_date", "long_term_reason") + ART23_FIELDS + TARGET_FIELDS
+AMENDABLE = ("amount_fen", "end_date", "service_content") + TARGET_FIELDS
+MAX_ADDED_SHARE = Decimal("0.10")
+DELIVERABLE_RULE = files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES)
+
+
+def _allow(actor, allowed: bool) -> None:
+    if not is_system(actor):
+        require(allowed)
+
+
+def today() -> date:
+    return clock.to_local(clock.now()).date()
+
+
+def _status(actor, contract: Contract, new: ContractStatus, action: str, reason: str = "", **extra) -> None:
+    old = contract.status
+    contract.status = new
+    contract.status_changed_at = clock.now()
+    if reason:
+        contract.status_reason = reason
+    db.session.flush()
+    changes = {"status": [old.value, new.value]}
+    if reason:
+        changes["reason"] = [None, reason]
+    changes.update({k: [None, jsonable(v)] for k, v in extra.items()})
+    record(action, actor=actor, obj=contract, changes=changes)
+
+
+def _refuse_unless(contract: Contract, *allowed: ContractStatus) -> None:
+    if contract.status not in allowed:
+        from .labels import CONTRACT_STATUS_LABELS
+
+        raise DomainError(_("Not possible while the contract is %(status)s.",
+                            status=CONTRACT_STATUS_LABELS[contract.status]))
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def check_term(start: date | None, end: date | None, long_term_reason: str) -> None:
+    """Normally a year at most; up to three years with a stated reason; never more."""
+    if start is None or end is None:
+        raise ValidationError(_("Give the start and end dates of the service term."), "start_date")
+    if end < start:
+        raise ValidationError(_("The term ends before it starts."), "end_date")
+    if end >= _add_years(start, 3):
+        raise ValidationError(_("A service contract runs for three years at most."), "end_date")
+    if end >= _add_years(start, 1) and not (long_term_reason or "").strip():
+        raise ValidationError(_("A term longer than one year needs a stated reason (for example a stable, "
+                                "recurring service)."), "long_term_reason")
+
+
+def _next_number(tender: Tender) -> str:
+    prefix = f"{tender.plan.fiscal_year}-HT-"
+    count = db.session.execute(sa.select(sa.func.count(Contract.id)).where(Contract.number.like(prefix + "%"))).scalar_one()
+    return f"{prefix}{count + 1:03d}"
+
+
+def create_contract(actor, tender: Tender, *, start_date: date, end_date: date, long_term_reason: str = "",
+                    **content) -> Contract:
+    """A draft contract from a confirmed award: no award, no contract."""
+    _allow(actor, perms.can_manage_contracts(actor))
+    if tender.status != TenderStatus.AWARDED or tender.awarded_bid is None:
+        raise DomainError(_("A contract can only be drawn up from a confirmed award."))
+    existing = db.session.execute(sa.select(Contract.id).where(Contract.tender_id == tender.id)).first()
+    if existing:
+        raise DomainError(_("This award already has its contract."))
+    check_term(start_date, end_date, long_term_reason)
+    bid = tender.awarded_bid
+    now = clock.now()
+    contract = Contract(
+        number=_next_number(tender), tender_id=tender.id, bid_id=bid.id, organization_id=bid.organization_id,
+        title=tender.title, original_amount_fen=bid.price_fen, amount_fen=bid.price_fen, start_date=start_date,
+        end_date=end_date, long_term_reason=(long_term_reason or "").strip(), status=C.DRAFT, status_changed_at=now,
+        created_at=now, created_by_id=getattr(actor, "id", None),
+        **{k: (content.get(k) or "").strip() for k in ART23_FIELDS},
+        **tender.plan.targets(),
+    )
+    db.session.add(contract)
+    db.session.flush()
+    record("contract.created", actor=actor, obj=contract,
+           changes=created(contract, ("number", "tender_id", "organization_id", "amount_fen") + CONTRACT_FIELDS))
+    return contract
+
+
+def update_contract(actor, contract: Contract, **values) -> Contract:
+    _allow(actor, perms.can_manage_contracts(actor))
+    _refuse_unless(contract, C.DRAFT)
+    if not (values.get("title") or contract.title).strip():
+        raise ValidationError(_("Give the contract a title."), "title")
+    check_term(values.get("start_date", contract.start_date), values.get("end_date", contract.end_date),
+               values.get("long_term_reason", contract.long_term_reason))
+    for name in TARGET_FIELDS:
+        if name in values and (values[name] is None or int(values[name]) < 0):
+            raise ValidationError(_("Targets cannot be negative."), name)
+    before = snapshot(contract, CONTRACT_FIELDS)
+    for key in CONTRACT_FIELDS:
+        if key in values:
+            value = values[key]
+            setattr(contract, key, value.strip() if isinstance(value, str) else value)
+    changes = diff(before, snapshot(contract, CONTRACT_FIELDS))
+    if changes:
+        db.session.flush()
+        record("contract.updated", actor=actor, obj=contract, changes=changes)
+    return contract
+
+
+def _percent(value) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_("Enter the tranche as a percentage, e.g. 30 or 12.5."), "milestones") from None
+    if not number.is_finite() or number != number.quantize(Decimal("0.01")):
+        raise ValidationError(_("Percentages have at most two decimals."), "milestones")
+    return number
+
+
+def set_milestones(actor, contract: Contract, rows: list[dict]) -> None:
+    """The payment schedule: [{title, due_date, required_deliverables, tranche_percent}] summing to 100 %."""
+    _allow(actor, perms.can_manage_contracts(actor))
+    _refuse_unless(contract, C.DRAFT)
+    cleaned = []
+    for index, row in enumerate(rows):
+        title = (row.get("title") or "").strip()
+        if not title and not row.get("due_date") and not str(row.get("tranche_percent") or "").strip():
+            continue
+        if not title:
+            raise ValidationError(_("Milestone %(n)d needs a title.", n=index + 1), "milestones")
+        due = row.get("due_date")
+        if not isinstance(due, date):
+            raise ValidationError(_("Milestone %(t)s needs a due date.", t=title), "milestones")
+        if not contract.start_date <= due <= contract.end_date:
+            raise ValidationError(_("Milestone %(t)s is due outside the contract term.", t=title), "milestones")
+        percent = _percent(row.get("tranche_percent"))
+        if percent < 0 or percent > 100:
+            raise ValidationError(_("A tranche is between 0 and 100 %."), "milestones")
+        cleaned.append((title, due, (row.get("required_deliverables") or "").strip(), percent))
+    if not cleaned:
+        raise ValidationError(_("Add at least one milestone with its payment tranche."), "milestones")
+    total = sum((p for *_rest, p in cleaned), Decimal(0))
+    if total != Decimal(100):
+        raise ValidationError(_("The payment tranches must add up to 100 %% of the contract amount; now they add up "
+                                "to %(t)s %%.", t=points(total)), "milestones")
+    if [d for _t, d, _r, _p in cleaned] != sorted(d for _t, d, _r, _p in cleaned):
+        raise ValidationError(_("List the milestones in the order they fall due."), "milestones")
+    before = [[m.title, m.due_date.isoformat(), points(m.tranche_percent), m.required_deliverables]
+              for m in contract.milestones]
+    contract.milestones.clear()
+    db.session.flush()
+    now = clock.now()
+    for position, (title, due, required, percent) in enumerate(cleaned):
+        contract.milestones.append(Milestone(position=position, title=title, due_date=due,
+                                             required_deliverables=required, tranche_percent=percent,
+                                             status=M.PENDING, status_changed_at=now))
+    db.session.flush()
+    after = [[t, d.isoformat(), points(p), r] for t, d, r, p in cleaned]
+    if before != after:
+        # The schedule lives in its own rows: mark the contract changed too, so its version moves
+        # and a save from a form opened before this one is refused as stale.
+        flag_modified(contract, "title")
+        db.session.flush()
+        record("contract.schedule_set", actor=actor, obj=contract, changes={"milestones": [before, after]})
+
+
+def _shares(total: int, milestones: list[Milestone]) -> dict[int, int]:
+    """Split `total` fen by the milestones' percentages, rounding the running total: the shares add
+    up exactly, none is negative, and each is within a fen of its percentage."""
+    weight = sum((Decimal(m.tranche_percent) for m in milestones), Decimal(0))
+    amounts, running, given = {}, Decimal(0), 0
+    for index, milestone in enumerate(milestones):
+        running += Decimal(milestone.tranche_percent)
+        if index == len(milestones) - 1:
+            upto = total
+        elif weight:
+            upto = int((Decimal(total) * running / weight).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        else:
+            upto = 0
+        amounts[milestone.id] = upto - given
+        given = upto
+    return amounts
+
+
+def tranche_amounts(contract: Contract) -> dict[int, int]:
+    """Each milestone's share of the current amount in fen, adding up exactly to that amount."""
+    milestones = list(contract.milestones)
+    amounts = _shares(contract.amount_fen, milestones)
+    paid = {m.id: sum(p.amount_fen for p in m.payments) for m in milestones if m.status == M.PAID}
+    if any(amounts[i] != fen for i, fen in paid.items()):
+        # An amendment changed the amount after some tranches were paid: those keep what they were
+        # paid, and the rest of the amount is spread over the milestones still to be paid.
+        still_open = [m for m in milestones if m.id not in paid]
+        amounts = {**paid, **_shares(contract.amount_fen - sum(paid.values()), still_open)}
+    return amounts
+
+
+def missing_contents(contract: Contract) -> list[str]:
+    from .labels import ART23_LABELS
+
+    return [str(ART23_LABELS[name]) for name in ART23_FIELDS if not (getattr(contract, name) or "").strip()]
+
+
+def sign_contract(actor, contract: Contract, signed_on: date) -> None:
+    _allow(actor, perms.can_manage_contracts(actor))
+    _refuse_unless(contract, C.DRAFT)
+    missing = missing_contents(contract)
+    if missing:
+        raise DomainError(_("A government procurement contract must state: %(fields)s.", fields="、".join(missing)))
+    check_term(contract.start_date, contract.end_date, contract.long_term_reason)
+    if not contract.milestones:
+        raise DomainError(_("Set the payment schedule (milestones and tranches) before signing."))
+    if signed_on is None or signed_on > today():
+        raise ValidationError(_("The signing date cannot be in the future."), "signed_on")
+    contract.signed_on = signed_on
+    _status(actor, contract, C.SIGNED, "contract.signed", signed_on=signed_on)
+
+
+def start_contract(actor, contract: Contract) -> None:
+    _allow(actor, perms.can_manage_contracts(actor))
+    _refuse_unless(contract, C.SIGNED)
+    if today() < contract.start_date:
+        raise DomainError(_("The service term starts on %(d)s.", d=contract.start_date.isoformat()))
+    _status(actor, contract, C.IN_PROGRESS, "contract.started")
+
+
+def complete_contract(actor, contract: Contract) -> None:
+    _allow(actor, perms.can_manage_contracts(actor))
+    _refuse_unless(contract, C.IN_PROGRESS)
+    open_items = [m.title for m in contract.milestones if m.status not in (M.ACCEPTED, M.PAID)]
+    if open_items:
+        raise DomainError(_("Every milestone must be accepted first; still open: %(t)s.", t="、".join(open_items)))
+    _status(actor, contract, C.COMPLETED, "contract.completed")
+
+
+def close_contract(actor, contract: Contract) -> None:
+    _allow(actor, perms.can_manage_contracts(actor))
+    _refuse_unless(contract, C.COMPLETED)
+    if contract.paid_fen != contract.amount_fen:
+        raise DomainError(_("The contract is closed once paid in full: %(p)s of %(a)s paid.",
+                            p=money(contract.paid_fen), a=money(contract.amount_fen)))
+    _status(actor, contract, C.CLOSED, "contract.closed")
+
+
+def terminate_contract(actor, contract: Contract, reason: str) -> None:
+    _allow(actor, perms.can_manage_contracts(actor))
+    _refuse_unless(contract, C.DRAFT, C.SIGNED, C.IN_PROGRESS)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for terminating the contract."), "reason")
+    _status(actor, contract, C.TERMINATED, "contract.terminated", reason=reason)
+
+
+# --- amendments -------------------------------------------------------------------------------
+
+
+def added_so_far(contract: Contract) -> int:
+    return sum(a.amount_added_fen for a in contract.amendments if a.amount_added_fen > 0)
+
+
+def amend_contract(actor, contract: Contract, *, reason: str, amended_on: date, **values) -> Amendment:
+    """Change amount, end date, targets or content; added amounts over the life stay within 10 %."""
+    _allow(actor, perms.can_manage_contracts(actor))
+    _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for the amendment."), "reason")
+    if amended_on is None or amended_on > today():
+        raise ValidationError(_("The amendment date cannot be in the future."), "amended_on")
+    before = snapshot(contract, AMENDABLE)
+    proposed = {k: v for k, v in values.items() if k in AMENDABLE and v is not None}
+    if isinstance(proposed.get("service_content"), str):
+        proposed["service_content"] = proposed["service_content"].strip()
+    changes = diff(before, {**before, **{k: jsonable(v) for k, v in proposed.items()}})
+    if not changes:
+        raise ValidationError(_("The amendment changes nothing."), "reason")
+    added = 0
+    if "amount_fen" in proposed:
+        new_amount = int(proposed["amount_fen"])
+        if new_amount <= 0:
+            raise ValidationError(_("The contract amount must stay above zero."), "amount")
+        if new_amount < contract.paid_fen:
+            raise ValidationError(_("The amount cannot fall below what has been paid (%(p)s).",
+                                    p=money(contract.paid_fen)), "amount")
+        added = new_amount - contract.amount_fen
+        cap = int((Decimal(contract.original_amount_fen) * MAX_ADDED_SHARE).quantize(Decimal(1), rounding=ROUND_FLOOR))
+        if added > 0 and added_so_far(contract) + added > cap:
+            raise ValidationError(
+                _("Amounts added over the contract's life may not exceed 10 %% of the original amount (%(cap)s); "
+                  "%(so_far)s has been added already, so at most %(left)s more.",
+                  cap=money(cap), so_far=money(added_so_far(contract)), left=money(max(0, cap - added_so_far(contract)))),
+                "amount")
+    if "end_date" in proposed:
+        # Extending past a year needs a reason: the amendment's own reason serves when none was given.
+        check_term(contract.start_date, proposed["end_date"], contract.long_term_reason or reason)
+    for name in TARGET_FIELDS:
+        if name in proposed and int(proposed[name]) < 0:
+            raise ValidationError(_("Targets cannot be negative."), name)
+    for key, value in proposed.items():
+        setattr(contract, key, value)
+    if "end_date" in proposed and not contract.long_term_reason and contract.end_date >= _add_years(contract.start_date, 1):
+        contract.long_term_reason = reason
+    amendment = Amendment(contract_id=contract.id, number=len(contract.amendments) + 1, reason=reason,
+                          amended_on=amended_on, changes=changes, amount_added_fen=added, created_at=clock.now(),
+                          created_by_id=getattr(actor, "id", None))
+    db.session.add(amendment)
+    contract.amendments.append(amendment)
+    db.session.flush()
+    record("contract.amended", actor=actor, obj=contract, changes={**changes, "amendment": [None, amendment.number],
+                                                                     "reason": [None, reason]})
+    return amendment
+
+
+# --- milestones, deliverables, payments -------------------------------------------------------
+
+
+def is_overdue(milestone: Milestone, on: date | None = None) -> bool:
+    return milestone.due_date < (on or today()) and milestone.status not in (M.ACCEPTED, M.PAID)
+
+
+def _milestone_status(actor, milestone: Milestone, new: MilestoneStatus, action: str, **extra) -> None:
+    old = milestone.status
+    milestone.status = new
+    milestone.status_changed_at = clock.now()
+    db.session.flush()
+    changes = {"status": [old.value, new.value]}
+    changes.update({k: [None, jsonable(v)] for k, v in extra.items()})
+    record(action, actor=actor, obj=milestone, changes=changes)
+
+
+def add_deliverable(actor, milestone: Milestone, upload, kind: DeliverableKind, title: str = "") -> Deliverable:
+    contract = milestone.contract
+    _allow(actor, perms.can_deliver(actor, contract))
+    _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS)
+    if milestone.status not in (M.PENDING, M.RETURNED):
+        raise DomainError(_("Deliverables are added before the milestone is submitted (or after it was returned)."))
+    stored = files.store(upload, purpose="deliverable", rule=DELIVERABLE_RULE, actor=actor)
+    item = Deliverable(kind=DeliverableKind(kind), title=(title or stored.original_name).strip()[:200],
+                       file_id=stored.id, uploaded_at=clock.now())
+    # Appended only (not also added to the session first): loading the collection would otherwise
+    # flush the new row and then list it twice.
+    milestone.deliverables.append(item)
+    db.session.flush()
+    record("milestone.deliverable_added", actor=actor, obj=milestone,
+           changes={"deliverable": [None, item.title], "kind": [None, item.kind.value], "sha256": [None, stored.sha256],
+                    "size": [None, stored.size]})
+    return item
+
+
+def submit_milestone(actor, milestone: Milestone) -> None:
+    contract = milestone.contract
+    _allow(actor, perms.can_deliver(actor, contract))
+    _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS)
+    if milestone.status not in (M.PENDING, M.RETURNED):
+        raise DomainError(_("This milestone has already been submitted."))
+    if not milestone.deliverables:
+        raise DomainError(_("Upload the required deliverables before submitting the milestone."))
+    milestone.submitted_at = clock.now()
+    _milestone_status(actor, milestone, M.SUBMITTED, "milestone.submitted")
+
+
+def accept_milestone(actor, milestone: Milestone, comment: str = "") -> None:
+    _allow(actor, perms.can_review_milestones(actor))
+    _refuse_unless(milestone.contract, C.SIGNED, C.IN_PROGRESS)
+    if milestone.status != M.SUBMITTED:
+        raise DomainError(_("Only a submitted milestone can be accepted."))
+    milestone.reviewed_at, milestone.reviewed_by_id = clock.now(), getattr(actor, "id", None)
+    milestone.review_comment = (comment or "").strip()
+    _milestone_status(actor, milestone, M.ACCEPTED, "milestone.accepted", comment=milestone.review_comment or None)
+
+
+def return_milestone(actor, milestone: Milestone, comment: str) -> None:
+    _allow(actor, perms.can_review_milestones(actor))
+    _refuse_unless(milestone.contract, C.SIGNED, C.IN_PROGRESS)
+    if milestone.status != M.SUBMITTED:
+        raise DomainError(_("Only a submitted milestone can be returned."))
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError(_("Say what must be fixed; the organization sees your comments."), "comment")
+    milestone.reviewed_at, milestone.reviewed_by_id, milestone.review_comment = (
+        clock.now(), getattr(actor, "id", None), comment)
+    _milestone_status(actor, milestone, M.RETURNED, "milestone.returned", comment=comment)
+
+
+def record_payment(actor, milestone: Milestone, *, amount_fen: int, voucher_number: str, paid_on: date) -> Payment:
+    contract = milestone.contract
+    _allow(actor, perms.can_record_payments(actor))
+    # Two payments recorded at once must not both pass the cap: hold the contract row (PostgreSQL).
+    db.session.refresh(contract, with_for_update=True)
+    _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS, C.COMPLETED)
+    if milestone.status != M.ACCEPTED:
+        raise DomainError(_("Payments are recorded against accepted milestones only."))
+    voucher_number = (voucher_number or "").strip()
+    if not voucher_number:
+        raise ValidationError(_("Give the payment voucher number."), "voucher_number")
+    if db.session.execute(sa.select(Payment.id).where(Payment.contract_id == contract.id,
+                                                      Payment.voucher_number == voucher_number)).first():
+        raise ValidationError(_("Voucher %(v)s is already recorded on this contract.", v=voucher_number),
+                              "voucher_number")
+    if paid_on is None or paid_on > today():
+        raise ValidationError(_("The payment date cannot be in the future."), "paid_on")
+    if amount_fen is None or amount_fen <= 0:
+        raise ValidationError(_("The payment must be more than zero."), "amount")
+    due = tranche_amounts(contract)[milestone.id]
+    paid_here = sum(p.amount_fen for p in milestone.payments)
+    if paid_here + amount_fen > due:
+        raise ValidationError(_("This milestone's tranche is %(due)s and %(paid)s is paid; at most %(left)s more.",
+                                due=money(due), paid=money(paid_here), left=money(due - paid_here)), "amount")
+    if contract.paid_fen + amount_fen > contract.amount_fen:
+        raise ValidationError(_("Payments may not exceed the contract amount of %(a)s (with amendments); %(p)s is paid.",
+                                a=money(contract.amount_fen), p=money(contract.paid_fen)), "amount")
+    payment = Payment(contract_id=contract.id, milestone_id=milestone.id, amount_fen=int(amount_fen),
+                      voucher_number=voucher_number, paid_on=paid_on, recorded_at=clock.now(),
+                      recorded_by_id=getattr(actor, "id", None))
+    db.session.add(payment)
+    milestone.payments.append(payment)
+    contract.payments.append(payment)
+    db.session.flush()
+    record("payment.recorded", actor=actor, obj=payment,
+           changes={"contract_id": [None, contract.id], "milestone_id": [None, milestone.id],
+                    "amount_fen": [None, payment.amount_fen], "voucher_number": [None, voucher_number],
+                    "paid_on": [None, paid_on]})
+    if paid_here + amount_fen == due:
+        _milestone_status(actor, milestone, M.PAID, "milestone.paid")
+    return payment

@@ -1,0 +1,204 @@
+"""Background jobs: RQ on Redis when REDIS_URL is set (`svcproc worker` runs them), otherwise a
+thread in this process. Jobs report progress and, when they fail, the reason.
+
+A job function is registered with @job_function("kind") and called as fn(job, progress) inside an
+app context; it commits its own work. Progress lives outside the job's transaction (RQ job meta on
+Redis, a dict in this process otherwise), so a page can show it while the work is uncommitted.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import traceback
+import uuid
+from datetime import datetime
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from . import clock
+from .errors import DomainError
+from .types import UTCDateTime, enum_column
+
+log = logging.getLogger(__name__)
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Job(db.Model):
+    __tablename__ = "job"
+    audit_type = "job"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus, "job_status"), default=JobStatus.QUEUED)
+    payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    result: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+JobFunction = Callable[["Job", "Progress"], dict]
+_FUNCTIONS: dict[str, JobFunction] = {}
+_local_progress: dict[str, tuple[int, str]] = {}
+_threads: list[threading.Thread] = []
+
+
+def job_function(kind: str):
+    def register(fn: JobFunction) -> JobFunction:
+        _FUNCTIONS[kind] = fn
+        return fn
+    return register
+
+
+class Progress:
+    """Reports how far a job has got, visible to other requests at once."""
+
+    def __init__(self, job_id: str, rq_job=None):
+        self.job_id = job_id
+        self.rq_job = rq_job
+        self.last = -1
+
+    def __call__(self, percent: float, message: str = "") -> None:
+        value = max(0, min(100, int(percent)))
+        if value == self.last and not message:
+            return
+        self.last = value
+        if self.rq_job is not None:
+            self.rq_job.meta["progress"] = value
+            self.rq_job.meta["message"] = message
+            self.rq_job.save_meta()
+        else:
+            _local_progress[self.job_id] = (value, message)
+
+
+def _redis():
+    from redis import Redis
+
+    return Redis.from_url(current_app.config["REDIS_URL"])
+
+
+def _queue():
+    from rq import Queue
+
+    return Queue("svcproc", connection=_redis(), default_timeout=3600)
+
+
+def create_job(kind: str, payload: dict, actor=None) -> Job:
+    """A queued job row (flushed). The view commits, then calls dispatch()."""
+    if kind not in _FUNCTIONS:
+        raise ValueError(f"unknown job kind {kind}")
+    job = Job(id=str(uuid.uuid4()), kind=kind, status=JobStatus.QUEUED, payload=payload,
+              created_by_id=getattr(actor, "id", None), created_at=clock.now())
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def dispatch(job: Job) -> None:
+    """Hand a committed job to the runner: RQ when Redis is configured, else a thread here."""
+    if current_app.config.get("REDIS_URL"):
+        _queue().enqueue("svcproc.core.jobs.execute_in_worker", job.id, job_id=job.id)
+        return
+    app = current_app._get_current_object()
+    thread = threading.Thread(target=_run_in_thread, args=(app, job.id), name=f"job-{job.id}", daemon=True)
+    _threads.append(thread)
+    thread.start()
+
+
+def wait_for_local_jobs(timeout: float = 60) -> None:
+    """Block until the in-process jobs started so far have finished (tests, CLI)."""
+    for thread in list(_threads):
+        thread.join(timeout)
+        if not thread.is_alive():
+            _threads.remove(thread)
+
+
+def _run_in_thread(app, job_id: str) -> None:
+    with app.app_context():
+        try:
+            execute(job_id, Progress(job_id))
+        finally:
+            db.session.remove()
+
+
+def execute_in_worker(job_id: str) -> None:
+    """Entry point for an RQ worker process."""
+    from flask import has_app_context
+    from rq import get_current_job
+
+    if has_app_context():  # a worker started inside the app (`svcproc worker`, tests)
+        execute(job_id, Progress(job_id, get_current_job()))
+        return
+    from .. import create_app
+
+    with create_app().app_context():
+        try:
+            execute(job_id, Progress(job_id, get_current_job()))
+        finally:
+            db.session.remove()
+
+
+def execute(job_id: str, progress: Progress) -> None:
+    job = db.session.get(Job, job_id)
+    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return
+    job.status, job.started_at = JobStatus.RUNNING, clock.now()
+    db.session.commit()
+    progress(0)
+    try:
+        result = _FUNCTIONS[job.kind](job, progress) or {}
+    except DomainError as exc:
+        db.session.rollback()
+        _finish(job_id, JobStatus.FAILED, error=exc.message)
+    except Exception as exc:  # the job failed; say why and keep the worker alive
+        db.session.rollback()
+        log.error("job %s (%s) failed:\n%s", job_id, job.kind, traceback.format_exc())
+        _finish(job_id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+    else:
+        _finish(job_id, JobStatus.DONE, result=result)
+        progress(100)
+
+
+def _finish(job_id: str, status: JobStatus, result: dict | None = None, error: str = "") -> None:
+    job = db.session.get(Job, job_id)
+    job.status, job.finished_at = status, clock.now()
+    job.result = result or {}
+    job.error = error
+    db.session.commit()
+
+
+def progress_of(job: Job) -> tuple[int, str]:
+    if job.status == JobStatus.DONE:
+        return 100, ""
+    if job.status == JobStatus.QUEUED:
+        return 0, ""
+    if current_app.config.get("REDIS_URL"):
+        try:
+            from rq.job import Job as RQJob
+
+            rq_job = RQJob.fetch(job.id, connection=_redis())
+            return int(rq_job.meta.get("progress", 0)), rq_job.meta.get("message", "")
+        except Exception:  # the RQ record expired or Redis is away: show what the row says
+            return 0, ""
+    return _local_progress.get(job.id, (0, ""))
+
+
+def run_worker(burst: bool = False) -> None:
+    """Work the queue inside this app (no fork: every job runs with this app's configuration)."""
+    from rq import SimpleWorker
+
+    worker = SimpleWorker([_queue()], connection=_redis())
+    worker.work(burst=burst)

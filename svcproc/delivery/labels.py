@@ -1,0 +1,42 @@
+"""Translatable names for service-delivery enumerations."""
+from flask_babel import lazy_gettext as _l
+
+from .models import ActivityType, ConsentBy, ConsentMethod, Gender, ImportStatus, RedFlagKind
+
+ACTIVITY_TYPE_LABELS = {
+    ActivityType.CASE_WORK: _l("Case work"),
+    ActivityType.GROUP_SESSION: _l("Group session"),
+    ActivityType.COMMUNITY_EVENT: _l("Community event"),
+    ActivityType.DELIBERATION: _l("Micro-deliberation meeting"),
+    ActivityType.VOLUNTEER_TRAINING: _l("Volunteer training"),
+}
+GENDER_LABELS = {Gender.FEMALE: _l("Female"), Gender.MALE: _l("Male")}
+CONSENT_BY_LABELS = {ConsentBy.SELF: _l("The person"), ConsentBy.GUARDIAN: _l("A guardian")}
+CONSENT_METHOD_LABELS = {
+    ConsentMethod.WRITTEN: _l("Signed form"),
+    ConsentMethod.ELECTRONIC: _l("Electronic confirmation"),
+    ConsentMethod.VERBAL_RECORDED: _l("Verbal, recorded"),
+}
+CATEGORY_LABELS = {
+    "elderly_alone": _l("Elderly living alone"),
+    "left_behind_child": _l("Left-behind child"),
+    "disability": _l("Person with disability"),
+    "low_income": _l("Low-income household"),
+    "veteran": _l("Veteran"),
+    "single_parent": _l("Single-parent family"),
+    "youth_at_risk": _l("Young person at risk"),
+    "other": _l("Other"),
+}
+IMPORT_STATUS_LABELS = {
+    ImportStatus.CHECKED: _l("Checked, waiting for confirmation"),
+    ImportStatus.IMPORTING: _l("Importing"),
+    ImportStatus.IMPORTED: _l("Imported"),
+    ImportStatus.FAILED: _l("Failed"),
+}
+RED_FLAG_LABELS = {
+    RedFlagKind.WORKER_OVERLAP: _l("Social worker in two overlapping activities"),
+    RedFlagKind.WORKER_HOURS: _l("More than 12 service hours by one worker in a day"),
+    RedFlagKind.OUTSIDE_PERIOD: _l("Activity outside the contract period or in the future"),
+    RedFlagKind.DOUBLE_COUNTED: _l("Same person counted by two contracts for the same service"),
+    RedFlagKind.DUPLICATE: _l("Duplicate entry"),
+}

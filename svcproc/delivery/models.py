@@ -1,0 +1,268 @@
+"""Beneficiaries, service activities (with their earlier versions), groups, cases, imports and red flags."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.types import UTCDateTime, enum_column
+from ..extensions import db
+
+
+class Gender(str, enum.Enum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class ConsentBy(str, enum.Enum):
+    SELF = "self"
+    GUARDIAN = "guardian"
+
+
+class ConsentMethod(str, enum.Enum):
+    WRITTEN = "written"
+    ELECTRONIC = "electronic"
+    VERBAL_RECORDED = "verbal_recorded"
+
+
+BENEFICIARY_CATEGORIES = ("elderly_alone", "left_behind_child", "disability", "low_income", "veteran",
+                          "single_parent", "youth_at_risk", "other")
+
+
+class Beneficiary(db.Model):
+    """A person an organization serves (服务对象). Identity number and phone are stored sealed."""
+
+    __tablename__ = "beneficiary"
+    audit_type = "beneficiary"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    gender: Mapped[Gender] = mapped_column(enum_column(Gender, "gender"))
+    birth_year: Mapped[int] = mapped_column()
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"), index=True)
+    categories: Mapped[list] = mapped_column(sa.JSON, default=list)
+    id_number_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    id_number_masked: Mapped[str] = mapped_column(sa.String(20), default="")
+    # HMAC of the number: the same person has the same key in every organization's register.
+    id_match_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    phone_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    phone_masked: Mapped[str] = mapped_column(sa.String(20), default="")
+    consent_by: Mapped[ConsentBy] = mapped_column(enum_column(ConsentBy, "consent_by"))
+    guardian_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    consent_method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod, "consent_method"))
+    consent_on: Mapped[date] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    community = relationship("Area", lazy="joined")
+    organization = relationship("Organization", lazy="joined")
+
+    __table_args__ = (sa.UniqueConstraint("organization_id", "id_match_key", name="uq_beneficiary_org_person"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ActivityType(str, enum.Enum):
+    CASE_WORK = "case_work"              # 个案
+    GROUP_SESSION = "group_session"      # 小组
+    COMMUNITY_EVENT = "community_event"  # 社区活动
+    DELIBERATION = "deliberation"        # 微议事
+    VOLUNTEER_TRAINING = "volunteer_training"
+
+
+contract_worker = sa.Table(
+    "contract_worker", db.metadata,
+    sa.Column("contract_id", sa.ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("social_worker_id", sa.ForeignKey("social_worker.id"), primary_key=True),
+)
+
+activity_worker = sa.Table(
+    "activity_worker", db.metadata,
+    sa.Column("activity_id", sa.ForeignKey("service_activity.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("social_worker_id", sa.ForeignKey("social_worker.id"), primary_key=True),
+)
+
+activity_participant = sa.Table(
+    "activity_participant", db.metadata,
+    sa.Column("activity_id", sa.ForeignKey("service_activity.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("beneficiary_id", sa.ForeignKey("beneficiary.id"), primary_key=True, index=True),
+)
+
+group_member = sa.Table(
+    "group_member", db.metadata,
+    sa.Column("group_id", sa.ForeignKey("service_group.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("beneficiary_id", sa.ForeignKey("beneficiary.id"), primary_key=True),
+)
+
+
+class ServiceGroup(db.Model):
+    """A work group (小组) that meets for numbered sessions."""
+
+    __tablename__ = "service_group"
+    audit_type = "service_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    planned_sessions: Mapped[int] = mapped_column(default=6)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    members = relationship("Beneficiary", secondary=group_member, order_by="Beneficiary.name")
+
+    __table_args__ = (sa.UniqueConstraint("contract_id", "name", name="uq_service_group_name"),)
+
+
+class ServiceCase(db.Model):
+    """A case (个案) with one beneficiary, served over several sessions."""
+
+    __tablename__ = "service_case"
+    audit_type = "service_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    beneficiary_id: Mapped[int] = mapped_column(sa.ForeignKey("beneficiary.id"), index=True)
+    opened_on: Mapped[date] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    beneficiary = relationship("Beneficiary", lazy="joined")
+
+    __table_args__ = (sa.UniqueConstraint("contract_id", "beneficiary_id", name="uq_service_case_person"),)
+
+
+class ServiceActivity(db.Model):
+    __tablename__ = "service_activity"
+    audit_type = "activity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType, "activity_type"), index=True)
+    activity_date: Mapped[date] = mapped_column(sa.Date, index=True)
+    start_time: Mapped[time] = mapped_column(sa.Time)
+    end_time: Mapped[time] = mapped_column(sa.Time)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"), index=True)
+    place: Mapped[str] = mapped_column(sa.String(200), default="")
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
+    head_count: Mapped[int] = mapped_column(default=0)     # people present beyond those named
+    topic: Mapped[str] = mapped_column(sa.String(300), default="")
+    outcome: Mapped[str] = mapped_column(sa.Text, default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_group.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_case.id"), index=True)
+    session_number: Mapped[int | None] = mapped_column()
+    # What makes two entries the same entry (date, type, times, place, people): duplicates share it.
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), index=True)
+    import_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batch.id"), index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    contract = relationship("Contract", lazy="joined")
+    community = relationship("Area", lazy="joined")
+    group = relationship("ServiceGroup", lazy="joined")
+    case = relationship("ServiceCase", lazy="joined")
+    workers = relationship("SocialWorker", secondary=activity_worker, order_by="SocialWorker.name")
+    participants = relationship("Beneficiary", secondary=activity_participant, order_by="Beneficiary.name")
+    evidence: Mapped[list[ActivityEvidence]] = relationship(back_populates="activity", order_by="ActivityEvidence.id")
+    revisions: Mapped[list[ActivityRevision]] = relationship(back_populates="activity",
+                                                             order_by="ActivityRevision.revision")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def person_times(self) -> int:
+        return len(self.participants) + (self.head_count or 0)
+
+
+class ActivityRevision(db.Model):
+    """An earlier version of a corrected activity, kept as it was."""
+
+    __tablename__ = "activity_revision"
+    audit_type = "activity_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("service_activity.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column()
+    data: Mapped[dict] = mapped_column(sa.JSON)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    activity: Mapped[ServiceActivity] = relationship(back_populates="revisions")
+
+
+class ActivityEvidence(db.Model):
+    __tablename__ = "activity_evidence"
+    audit_type = "activity_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("service_activity.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
+
+    activity: Mapped[ServiceActivity] = relationship(back_populates="evidence")
+    file = relationship("StoredFile", lazy="joined")
+
+
+class ImportStatus(str, enum.Enum):
+    CHECKED = "checked"        # dry run done, waiting for confirmation
+    IMPORTING = "importing"
+    IMPORTED = "imported"
+    FAILED = "failed"
+
+
+class ImportBatch(db.Model):
+    """One uploaded ledger file for a contract: its dry run and, once confirmed, its import."""
+
+    __tablename__ = "import_batch"
+    audit_type = "import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    status: Mapped[ImportStatus] = mapped_column(enum_column(ImportStatus, "import_status"))
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rows_total: Mapped[int] = mapped_column(default=0)
+    rows_new: Mapped[int] = mapped_column(default=0)
+    rows_duplicate: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list] = mapped_column(sa.JSON, default=list)     # the first errors, for the page
+    preview: Mapped[list] = mapped_column(sa.JSON, default=list)    # the first rows to be created
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    job_id: Mapped[str | None] = mapped_column(sa.String(36))
+
+    file = relationship("StoredFile", lazy="joined")
+
+
+class RedFlagKind(str, enum.Enum):
+    WORKER_OVERLAP = "worker_overlap"            # one worker in two overlapping activities
+    WORKER_HOURS = "worker_hours"                # more than 12 service hours by one worker in a day
+    OUTSIDE_PERIOD = "outside_period"            # outside the contract period or in the future
+    DOUBLE_COUNTED = "double_counted"            # same person, two contracts, same type, overlapping periods
+    DUPLICATE = "duplicate"                      # the same entry twice
+
+
+class RedFlag(db.Model):
+    __tablename__ = "red_flag"
+    audit_type = "red_flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[RedFlagKind] = mapped_column(enum_column(RedFlagKind, "red_flag_kind"), index=True)
+    # Stable identity of the finding, so an explanation survives recomputation.
+    key: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
+    activity_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(default=True)
+    explanation: Mapped[str] = mapped_column(sa.Text, default="")
+    explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    explained_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    contract = relationship("Contract", lazy="joined")

@@ -1,0 +1,411 @@
+"""The beneficiary register and service activities: recording, correcting (earlier versions kept),
+assigning workers to contracts. Every change is audited; identity numbers never enter the trail.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from ..audit.services import created, diff, record, snapshot
+from ..contracts.models import Contract, ContractStatus
+from ..core import clock, files
+from ..core.errors import DomainError, ValidationError
+from ..core.permissions import is_system, require
+from ..extensions import db
+from ..registry.models import Area, AreaLevel, SocialWorker
+from . import identity
+from . import permissions as perms
+from .models import (BENEFICIARY_CATEGORIES, ActivityEvidence, ActivityRevision, ActivityType, Beneficiary,
+                     ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup)
+
+BENEFICIARY_FIELDS = ("name", "gender", "birth_year", "community_id", "categories", "id_number_masked",
+                      "phone_masked", "consent_by", "guardian_name", "consent_method", "consent_on")
+ACTIVITY_FIELDS = ("type", "activity_date", "start_time", "end_time", "community_id", "place", "hours", "head_count",
+                   "topic", "outcome", "notes", "group_id", "case_id", "session_number")
+EVIDENCE_RULE = files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES)
+RECORDABLE = (ContractStatus.SIGNED, ContractStatus.IN_PROGRESS, ContractStatus.COMPLETED)
+CHILD_AGE = 14
+
+
+def _allow(actor, allowed: bool) -> None:
+    if not is_system(actor):
+        require(allowed)
+
+
+def today() -> date:
+    return clock.to_local(clock.now()).date()
+
+
+def identity_message(reason: str) -> str:
+    return {
+        "length": _("An identity number has 18 characters."),
+        "charset": _("An identity number has 17 digits followed by a digit or X."),
+        "birth_date": _("The birth date inside this identity number is not a real date."),
+        "check": _("The check character (the 18th) of this identity number is wrong: please check the number."),
+    }[reason]
+
+
+# --- beneficiaries ----------------------------------------------------------------------------
+
+
+def _check_beneficiary(values: dict, organization_id: int, exclude_id: int | None = None) -> dict:
+    name = (values.get("name") or "").strip()
+    if not name:
+        raise ValidationError(_("Give the person's name."), "name")
+    try:
+        gender = Gender(values.get("gender"))
+    except ValueError:
+        raise ValidationError(_("Choose the gender."), "gender") from None
+    number = identity.normalise(values.get("id_number") or "")
+    birth_year = values.get("birth_year")
+    if number:
+        try:
+            number = identity.validate(number)
+        except identity.IdentityNumberError as exc:
+            raise ValidationError(identity_message(exc.reason), "id_number") from None
+        born = identity.birth_date(number)
+        if birth_year and int(birth_year) != born.year:
+            raise ValidationError(_("The birth year does not match the identity number (%(y)d).", y=born.year),
+                                  "birth_year")
+        birth_year = born.year
+        match = identity.match_key(number)
+        stmt = sa.select(Beneficiary.id).where(Beneficiary.organization_id == organization_id,
+                                               Beneficiary.id_match_key == match)
+        if exclude_id is not None:
+            stmt = stmt.where(Beneficiary.id != exclude_id)
+        if db.session.execute(stmt).first():
+            raise ValidationError(_("This person is already in your register."), "id_number")
+    if not birth_year or not 1900 <= int(birth_year) <= today().year:
+        raise ValidationError(_("Give a birth year such as 1948."), "birth_year")
+    community = values.get("community")
+    if community is None or community.level not in (AreaLevel.COMMUNITY, AreaLevel.GRID):
+        raise ValidationError(_("Choose the person's community."), "community_id")
+    categories = sorted({c for c in values.get("categories") or [] if c in BENEFICIARY_CATEGORIES})
+    phone = (values.get("phone") or "").strip()
+    if phone and not phone.replace("-", "").replace(" ", "").isdigit():
+        raise ValidationError(_("A phone number has digits only."), "phone")
+    try:
+        consent_by = ConsentBy(values.get("consent_by"))
+        consent_method = ConsentMethod(values.get("consent_method"))
+    except ValueError:
+        raise ValidationError(_("Record who consented and how."), "consent_by") from None
+    consent_on = values.get("consent_on")
+    if not isinstance(consent_on, date) or consent_on > today():
+        raise ValidationError(_("Give the date of consent (not in the future)."), "consent_on")
+    guardian = (values.get("guardian_name") or "").strip()
+    age = today().year - int(birth_year)
+    if age < CHILD_AGE and (consent_by != ConsentBy.GUARDIAN or not guardian):
+        raise ValidationError(_("A child under 14 needs the consent of a guardian: record the guardian's name."),
+                              "guardian_name")
+    if consent_by == ConsentBy.GUARDIAN and not guardian:
+        raise ValidationError(_("Give the guardian's name."), "guardian_name")
+    return dict(name=name, gender=gender, birth_year=int(birth_year), community_id=community.id,
+                categories=categories, number=number, phone=phone, consent_by=consent_by, guardian_name=guardian,
+                consent_method=consent_method, consent_on=consent_on)
+
+
+def _apply_sensitive(person: Beneficiary, number: str, phone: str) -> None:
+    if number:
+        person.id_number_sealed = identity.seal_number(number)
+        person.id_number_masked = identity.mask(number)
+        person.id_match_key = identity.match_key(number)
+    if phone:
+        person.phone_sealed = identity.seal_phone(phone)
+        person.phone_masked = identity.mask_phone(phone)
+
+
+def create_beneficiary(actor, organization_id: int, **values) -> Beneficiary:
+    _allow(actor, perms.can_edit_beneficiary(actor, organization_id))
+    clean = _check_beneficiary(values, organization_id)
+    number, phone = clean.pop("number"), clean.pop("phone")
+    person = Beneficiary(organization_id=organization_id, created_at=clock.now(),
+                         created_by_id=getattr(actor, "id", None), **clean)
+    _apply_sensitive(person, number, phone)
+    db.session.add(person)
+    db.session.flush()
+    record("beneficiary.created", actor=actor, obj=person, changes=created(person, BENEFICIARY_FIELDS))
+    return person
+
+
+def update_beneficiary(actor, person: Beneficiary, **values) -> Beneficiary:
+    _allow(actor, perms.can_edit_beneficiary(actor, person.organization_id))
+    clean = _check_beneficiary(values, person.organization_id, exclude_id=person.id)
+    number, phone = clean.pop("number"), clean.pop("phone")
+    before = snapshot(person, BENEFICIARY_FIELDS)
+    for key, value in clean.items():
+        setattr(person, key, value)
+    _apply_sensitive(person, number, phone)
+    changes = diff(before, snapshot(person, BENEFICIARY_FIELDS))
+    if changes:
+        db.session.flush()
+        record("beneficiary.updated", actor=actor, obj=person, changes=changes)
+    return person
+
+
+def reveal_identity(actor, person: Beneficiary) -> tuple[str, str]:
+    """The full identity number and phone, for a person with the permission; audited every time."""
+    require(perms.can_reveal_identity(actor, person))
+    number = identity.unseal_number(person.id_number_sealed) if person.id_number_sealed else ""
+    phone = identity.unseal_phone(person.phone_sealed) if person.phone_sealed else ""
+    record("beneficiary.identity_revealed", actor=actor, obj=person)
+    return number, phone
+
+
+def same_person_elsewhere(person: Beneficiary) -> int:
+    """How many other organizations' registers hold the same person (by keyed hash only)."""
+    if not person.id_match_key:
+        return 0
+    return db.session.execute(sa.select(sa.func.count(sa.distinct(Beneficiary.organization_id))).where(
+        Beneficiary.id_match_key == person.id_match_key, Beneficiary.organization_id != person.organization_id)
+    ).scalar_one()
+
+
+# --- workers on contracts ---------------------------------------------------------------------
+
+
+def set_contract_workers(actor, contract: Contract, workers: list[SocialWorker]) -> None:
+    _allow(actor, perms.can_manage_delivery(actor, contract))
+    if any(w.organization_id != contract.organization_id for w in workers):
+        raise ValidationError(_("Only the organization's own social workers can be assigned."), "workers")
+    before = sorted(w.id for w in contract.workers)
+    contract.workers = list(workers)
+    after = sorted(w.id for w in workers)
+    if before != after:
+        db.session.flush()
+        record("contract.workers_set", actor=actor, obj=contract, changes={"workers": [before, after]})
+
+
+# --- activities -------------------------------------------------------------------------------
+
+
+def _hours(value) -> Decimal:
+    try:
+        hours = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_("Give the service hours as a number, e.g. 1.5."), "hours") from None
+    if not hours.is_finite() or hours <= 0 or hours > 24 or hours != hours.quantize(Decimal("0.01")):
+        raise ValidationError(_("Service hours are more than 0 and at most 24, with at most two decimals."), "hours")
+    return hours
+
+
+def fingerprint(contract_id: int, type_: ActivityType, day: date, start: time, end: time, community_id: int,
+                place: str, worker_ids, participant_ids, head_count: int, group_id, session_number) -> str:
+    """What makes two entries the same entry; a second one with this fingerprint is a duplicate."""
+    parts = [str(contract_id), type_.value, day.isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M"),
+             str(community_id), (place or "").strip(), ",".join(map(str, sorted(worker_ids))),
+             ",".join(map(str, sorted(participant_ids))), str(head_count or 0), str(group_id or ""),
+             str(session_number or "")]
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+
+
+def check_activity(contract: Contract, values: dict) -> dict:
+    """Validate one activity's values against the contract; returns the cleaned values.
+
+    Used by the form and by the ledger import, so both refuse the same things the same way.
+    """
+    try:
+        type_ = ActivityType(values.get("type"))
+    except ValueError:
+        raise ValidationError(_("Choose the kind of service."), "type") from None
+    day, start, end = values.get("activity_date"), values.get("start_time"), values.get("end_time")
+    if not isinstance(day, date):
+        raise ValidationError(_("Give the date of the activity."), "activity_date")
+    if day > today():
+        raise ValidationError(_("An activity cannot be recorded for a future date."), "activity_date")
+    if not contract.start_date <= day <= contract.end_date:
+        raise ValidationError(_("The date is outside the contract period (%(a)s – %(b)s).",
+                                a=contract.start_date.isoformat(), b=contract.end_date.isoformat()), "activity_date")
+    if not isinstance(start, time) or not isinstance(end, time):
+        raise ValidationError(_("Give the start and end times."), "start_time")
+    if end <= start:
+        raise ValidationError(_("The activity ends before it starts."), "end_time")
+    hours = values.get("hours")
+    if hours in (None, ""):  # the time from start to end, in hours to two decimals (20 minutes: 0.33)
+        seconds = (datetime.combine(day, end) - datetime.combine(day, start)).seconds
+        hours = (Decimal(seconds) / 3600).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    hours = _hours(hours)
+    community = values.get("community")
+    if community is None or community.level not in (AreaLevel.COMMUNITY, AreaLevel.GRID):
+        raise ValidationError(_("Choose the community where the service took place."), "community_id")
+    workers = list(values.get("workers") or [])
+    if not workers:
+        raise ValidationError(_("Name the social workers who delivered the service."), "workers")
+    assigned = {w.id for w in contract.workers}
+    strangers = [w.name for w in workers if w.id not in assigned]
+    if strangers:
+        raise ValidationError(_("Not assigned to this contract: %(names)s.", names="、".join(strangers)), "workers")
+    participants = list(values.get("participants") or [])
+    if any(p.organization_id != contract.organization_id for p in participants):
+        raise ValidationError(_("Participants come from your organization's register."), "participants")
+    head_count = int(values.get("head_count") or 0)
+    if head_count < 0:
+        raise ValidationError(_("The head-count cannot be negative."), "head_count")
+    group, case, session_number = values.get("group"), values.get("case"), values.get("session_number")
+    if type_ == ActivityType.CASE_WORK:
+        if len(participants) != 1:
+            raise ValidationError(_("Case work serves exactly one beneficiary."), "participants")
+        if head_count:
+            raise ValidationError(_("Case work has no head-count beyond the one beneficiary."), "head_count")
+    elif type_ == ActivityType.GROUP_SESSION:
+        if group is None:
+            raise ValidationError(_("Choose the group this session belongs to."), "group_id")
+        if not session_number or int(session_number) < 1:
+            raise ValidationError(_("Give the session number (1, 2, 3 …)."), "session_number")
+        if not participants:
+            raise ValidationError(_("Record who attended the group session."), "participants")
+    elif type_ == ActivityType.COMMUNITY_EVENT:
+        if not participants and head_count <= 0:
+            raise ValidationError(_("Record the participants or the head-count of the event."), "head_count")
+    elif type_ == ActivityType.DELIBERATION:
+        if not participants:
+            raise ValidationError(_("Record who took part in the deliberation."), "participants")
+        if not (values.get("topic") or "").strip():
+            raise ValidationError(_("Give the topic of the deliberation."), "topic")
+    else:  # volunteer training
+        if not participants and head_count <= 0:
+            raise ValidationError(_("Record the trainees or their number."), "head_count")
+    return dict(type=type_, activity_date=day, start_time=start, end_time=end, community_id=community.id,
+                place=(values.get("place") or "").strip(), hours=hours, head_count=head_count,
+                topic=(values.get("topic") or "").strip(), outcome=(values.get("outcome") or "").strip(),
+                notes=(values.get("notes") or "").strip(), group_id=group.id if group is not None else None,
+                case_id=case.id if case is not None else None,
+                session_number=int(session_number) if session_number else None,
+                workers=workers, participants=participants)
+
+
+def _case_for(actor, contract: Contract, person: Beneficiary, day: date) -> ServiceCase:
+    case = db.session.execute(sa.select(ServiceCase).where(ServiceCase.contract_id == contract.id,
+                                                           ServiceCase.beneficiary_id == person.id)).unique().scalar_one_or_none()
+    if case is None:
+        case = ServiceCase(contract_id=contract.id, beneficiary_id=person.id, opened_on=day, created_at=clock.now())
+        db.session.add(case)
+        db.session.flush()
+        record("service_case.opened", actor=actor, obj=case, changes={"contract_id": [None, contract.id]})
+    return case
+
+
+def _refuse_closed(contract: Contract) -> None:
+    if contract.status not in RECORDABLE:
+        raise DomainError(_("Services are recorded on signed contracts only."))
+
+
+def record_activity(actor, contract: Contract, values: dict, uploads: list = ()) -> ServiceActivity:
+    _allow(actor, perms.can_record_activity(actor, contract))
+    _refuse_closed(contract)
+    clean = check_activity(contract, values)
+    workers, participants = clean.pop("workers"), clean.pop("participants")
+    if clean["type"] == ActivityType.CASE_WORK and clean["case_id"] is None:
+        clean["case_id"] = _case_for(actor, contract, participants[0], clean["activity_date"]).id
+    now = clock.now()
+    activity = ServiceActivity(contract_id=contract.id, created_at=now, updated_at=now,
+                               created_by_id=getattr(actor, "id", None), **clean)
+    activity.workers, activity.participants = workers, participants
+    activity.fingerprint = fingerprint(contract.id, clean["type"], clean["activity_date"], clean["start_time"],
+                                       clean["end_time"], clean["community_id"], clean["place"],
+                                       [w.id for w in workers], [p.id for p in participants], clean["head_count"],
+                                       clean["group_id"], clean["session_number"])
+    db.session.add(activity)
+    db.session.flush()
+    for upload in [u for u in uploads if u and getattr(u, "filename", "")]:
+        stored = files.store(upload, purpose="evidence", rule=EVIDENCE_RULE, actor=actor)
+        activity.evidence.append(ActivityEvidence(file_id=stored.id))
+    db.session.flush()
+    record("activity.recorded", actor=actor, obj=activity,
+           changes={**created(activity, ACTIVITY_FIELDS), "workers": [None, sorted(w.id for w in workers)],
+                    "participants": [None, sorted(p.id for p in participants)]})
+    from .flags import refresh_flags
+
+    refresh_flags([contract.id], [activity.id])
+    return activity
+
+
+def _activity_snapshot(activity: ServiceActivity) -> dict:
+    data = snapshot(activity, ACTIVITY_FIELDS)
+    data["workers"] = sorted(w.id for w in activity.workers)
+    data["participants"] = sorted(p.id for p in activity.participants)
+    data["revision"] = activity.revision
+    return data
+
+
+def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str) -> ServiceActivity:
+    """Change a recorded activity; the version it replaces is kept as a revision."""
+    contract = activity.contract
+    _allow(actor, perms.can_record_activity(actor, contract))
+    _refuse_closed(contract)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the entry is corrected."), "reason")
+    clean = check_activity(contract, values)
+    workers, participants = clean.pop("workers"), clean.pop("participants")
+    before = _activity_snapshot(activity)
+    db.session.add(ActivityRevision(activity_id=activity.id, revision=activity.revision, data=before, reason=reason,
+                                    replaced_at=clock.now(), replaced_by_id=getattr(actor, "id", None)))
+    for key, value in clean.items():
+        if key == "case_id" and value is None and clean["type"] == ActivityType.CASE_WORK:
+            value = _case_for(actor, contract, participants[0], clean["activity_date"]).id
+        setattr(activity, key, value)
+    activity.workers, activity.participants = workers, participants
+    activity.fingerprint = fingerprint(contract.id, activity.type, activity.activity_date, activity.start_time,
+                                       activity.end_time, activity.community_id, activity.place,
+                                       [w.id for w in workers], [p.id for p in participants], activity.head_count,
+                                       activity.group_id, activity.session_number)
+    activity.revision += 1
+    activity.updated_at = clock.now()
+    db.session.flush()
+    after = _activity_snapshot(activity)
+    changes = diff(before, after)
+    changes["reason"] = [None, reason]
+    record("activity.corrected", actor=actor, obj=activity, changes=changes)
+    from .flags import refresh_flags
+
+    refresh_flags([contract.id], [activity.id])
+    return activity
+
+
+def create_group(actor, contract: Contract, name: str, planned_sessions: int, members: list[Beneficiary]) -> ServiceGroup:
+    _allow(actor, perms.can_record_activity(actor, contract))
+    _refuse_closed(contract)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("Give the group a name."), "name")
+    if db.session.execute(sa.select(ServiceGroup.id).where(ServiceGroup.contract_id == contract.id,
+                                                           ServiceGroup.name == name)).first():
+        raise ValidationError(_("This contract already has a group called %(n)s.", n=name), "name")
+    if not 1 <= int(planned_sessions or 0) <= 100:
+        raise ValidationError(_("Plan between 1 and 100 sessions."), "planned_sessions")
+    if any(m.organization_id != contract.organization_id for m in members):
+        raise ValidationError(_("Members come from your organization's register."), "members")
+    group = ServiceGroup(contract_id=contract.id, name=name, planned_sessions=int(planned_sessions),
+                         created_at=clock.now())
+    group.members = list(members)
+    db.session.add(group)
+    db.session.flush()
+    record("service_group.created", actor=actor, obj=group,
+           changes={"name": [None, name], "contract_id": [None, contract.id],
+                    "members": [None, sorted(m.id for m in members)]})
+    return group
+
+
+def parse_time(text) -> time | None:
+    if isinstance(text, time):
+        return text
+    if isinstance(text, datetime):
+        return text.time()
+    text = str(text or "").strip().replace("：", ":")
+    for fmt in ("%H:%M", "%H:%M:%S", "%H%M"):
+        try:
+            return datetime.strptime(text, fmt).time()
+        except ValueError:
+            continue
+    return None
+
+
+def areas_by_name() -> dict[str, Area]:
+    return {a.name: a for a in db.session.execute(
+        sa.select(Area).where(Area.level.in_([AreaLevel.COMMUNITY, AreaLevel.GRID]))).unique().scalars()}
+
+

@@ -1,0 +1,100 @@
+"""Pages issue a bounded number of SQL queries, however many contracts, milestones, deliverables,
+payments and amendments they show."""
+from __future__ import annotations
+
+import pytest
+
+from svcproc.contracts import workflow
+from svcproc.contracts.models import ContractStatus
+from svcproc.procurement.models import TenderStatus
+from tests.helpers import login
+
+from .builders import contract_in, deliver, local_today, pay_in_full, tender_in
+
+C = ContractStatus
+TEN = tuple((i * 30, "10") for i in range(1, 10)) + (("end", "10"),)
+
+
+def _queries(client, count_queries, url: str) -> int:
+    client.get(url)  # warm up: the first request of a client loads things once
+    with count_queries() as counted:
+        response = client.get(url)
+    assert response.status_code == 200
+    return counted.count
+
+
+def _busy(clock):
+    """A contract with ten milestones: six delivered, accepted and paid, one submitted; two amendments."""
+    setup = contract_in(C.IN_PROGRESS, clock, schedule=TEN)
+    for milestone in setup.milestones[:6]:
+        deliver(setup, milestone)
+        workflow.accept_milestone(setup.staff, milestone)
+        pay_in_full(setup, milestone)
+    deliver(setup, setup.milestones[6])
+    for people in (650, 700):
+        workflow.amend_contract(setup.staff, setup.contract, reason="增加服务人数。", amended_on=local_today(),
+                                target_people=people)
+    return setup
+
+
+@pytest.fixture
+def quiet_and_busy(clock):
+    quiet = contract_in(C.IN_PROGRESS, clock, schedule=(("end", "100"),))
+    return quiet, _busy(clock)
+
+
+@pytest.mark.parametrize("who", ["staff", "manager"])
+def test_the_contract_page(make_client, count_queries, quiet_and_busy, who):
+    counts = []
+    for setup in quiet_and_busy:
+        client = make_client()
+        login(client, getattr(setup, who))
+        counts.append(_queries(client, count_queries, f"/contracts/{setup.contract.id}"))
+
+    assert counts[0] == counts[1], counts
+
+
+def test_the_public_notice(client, count_queries, quiet_and_busy):
+    quiet, busy = quiet_and_busy
+
+    counts = [_queries(client, count_queries, f"/notices/contracts/{s.contract.id}") for s in (quiet, busy)]
+
+    assert counts[0] == counts[1], counts
+
+
+def test_the_contract_list_and_the_awards_waiting(client, clock, count_queries):
+    first = contract_in(C.SIGNED, clock)
+    tender_in(TenderStatus.AWARDED, clock)
+    login(client, first.staff)
+    few = _queries(client, count_queries, "/contracts")
+    for status in (C.DRAFT, C.IN_PROGRESS, C.CLOSED):
+        contract_in(status, clock)
+    for _ in range(2):
+        tender_in(TenderStatus.AWARDED, clock)
+
+    many = _queries(client, count_queries, "/contracts")
+
+    assert few == many
+
+
+def test_the_notice_list(client, clock, count_queries):
+    contract_in(C.SIGNED, clock)
+    few = _queries(client, count_queries, "/notices/contracts")
+    for status in (C.IN_PROGRESS, C.CLOSED, C.TERMINATED):
+        contract_in(status, clock)
+
+    many = _queries(client, count_queries, "/notices/contracts")
+
+    assert few == many
+
+
+@pytest.mark.parametrize("who", ["staff", "manager"])
+def test_the_reminders_page(make_client, clock, count_queries, quiet_and_busy, who):
+    clock.set(clock.now.replace(year=clock.now.year + 1))  # every open milestone is overdue by now
+    counts = []
+    for setup in quiet_and_busy:
+        client = make_client()
+        login(client, getattr(setup, who))
+        counts.append(_queries(client, count_queries, "/reminders"))
+
+    assert counts[0] == counts[1], counts
