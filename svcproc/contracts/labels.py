@@ -12,7 +12,7 @@ CONTRACT_STATUS_LABELS = {
     ContractStatus.TERMINATED: _l("Terminated"),
 }
 MILESTONE_STATUS_LABELS = {
-    MilestoneStatus.PENDING: _l("Pending"),
+    MilestoneStatus.PENDING: _l("Not yet submitted"),
     MilestoneStatus.SUBMITTED: _l("Submitted for acceptance"),
     MilestoneStatus.ACCEPTED: _l("Accepted"),
     MilestoneStatus.RETURNED: _l("Returned with comments"),

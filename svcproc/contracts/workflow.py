@@ -239,7 +239,8 @@ def sign_contract(actor, contract: Contract, signed_on: date) -> None:
     _refuse_unless(contract, C.DRAFT)
     missing = missing_contents(contract)
     if missing:
-        raise DomainError(_("A government procurement contract must state: %(fields)s.", fields="、".join(missing)))
+        raise DomainError(_("A government service purchase contract must state: %(fields)s.",
+                            fields="、".join(missing)))
     check_term(contract.start_date, contract.end_date, contract.long_term_reason)
     if not contract.milestones:
         raise DomainError(_("Set the payment schedule (milestones and tranches) before signing."))
@@ -253,7 +254,8 @@ def start_contract(actor, contract: Contract) -> None:
     _allow(actor, perms.can_manage_contracts(actor))
     _refuse_unless(contract, C.SIGNED)
     if today() < contract.start_date:
-        raise DomainError(_("The service term starts on %(d)s.", d=contract.start_date.isoformat()))
+        raise DomainError(_("The service cannot start before the term begins on %(d)s.",
+                            d=contract.start_date.isoformat()))
     _status(actor, contract, C.IN_PROGRESS, "contract.started")
 
 

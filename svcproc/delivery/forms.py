@@ -15,7 +15,7 @@ def _choices(labels: dict) -> list[tuple[str, str]]:
 
 
 class BeneficiaryForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     gender = SelectField(_l("Gender"), validators=[DataRequired()])
     id_number = StringField(_l("Identity number"), validators=[Optional(), Length(max=30)],
                             render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "text"})

@@ -31,7 +31,7 @@ IMPORT_STATUS_LABELS = {
     ImportStatus.CHECKED: _l("Checked, waiting for confirmation"),
     ImportStatus.IMPORTING: _l("Importing"),
     ImportStatus.IMPORTED: _l("Imported"),
-    ImportStatus.FAILED: _l("Failed"),
+    ImportStatus.FAILED: _l("Import failed"),
 }
 RED_FLAG_LABELS = {
     RedFlagKind.WORKER_OVERLAP: _l("Social worker in two overlapping activities"),

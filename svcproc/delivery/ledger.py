@@ -31,7 +31,7 @@ COLUMNS = (
     ("date", "日期", "date", _l("YYYY-MM-DD")),
     ("start", "开始时间", "start", _l("HH:MM")),
     ("end", "结束时间", "end", _l("HH:MM")),
-    ("type", "服务类型", "type", _l("个案, 小组, 社区活动, 微议事 or 志愿者培训")),
+    ("type", "服务类型", "type", _l("kind of service, in one of the words listed below")),
     ("community", "社区", "community", _l("name of the community")),
     ("place", "地点", "place", _l("where")),
     ("workers", "社工", "workers", _l("social workers' names, separated by 、")),
@@ -54,6 +54,7 @@ TYPE_WORDS = {
     "个案": ActivityType.CASE_WORK, "小组": ActivityType.GROUP_SESSION, "社区活动": ActivityType.COMMUNITY_EVENT,
     "微议事": ActivityType.DELIBERATION, "志愿者培训": ActivityType.VOLUNTEER_TRAINING,
 }
+TYPE_LIST = "、".join(TYPE_WORDS)
 TYPE_WORDS.update({t.value: t for t in ActivityType})
 MAX_CELL = 2000
 MAX_ERRORS_KEPT = 500
@@ -221,7 +222,7 @@ def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowRes
         problems.append(("end", _("Not a time; write it as 11:00.")))
     type_ = TYPE_WORDS.get(_text(_cell(cells, positions, "type")))
     if type_ is None:
-        problems.append(("type", _("Unknown kind of service; use 个案, 小组, 社区活动, 微议事 or 志愿者培训.")))
+        problems.append(("type", _("Unknown kind of service; use one of: %(words)s.", words=TYPE_LIST)))
     community = ctx.communities.get(_text(_cell(cells, positions, "community")))
     if community is None:
         problems.append(("community", _("No community of this name in the district.")))
@@ -440,7 +441,8 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
     for number, cells, positions in _rows(path, kind, max(1, check.rows_total), progress, (40, 100)):
         row = check_row(ctx, number, cells, positions)
         if row.errors:  # cannot happen after pass 1 unless the data changed under us
-            raise LedgerError(_("Row %(n)d changed during the import; nothing was imported.", n=number))
+            raise LedgerError(_("Row %(n)d no longer passes its checks (the register or the contract changed "
+                                "after the dry run); nothing was imported. Check the file again.", n=number))
         values = row.values
         if values.get("group_name"):
             values["group_id"] = groups[values["group_name"]]

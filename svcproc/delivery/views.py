@@ -481,7 +481,7 @@ def imports(contract_id: int):
     batches = db.session.execute(sa.select(ImportBatch).where(ImportBatch.contract_id == contract.id)
                                  .order_by(ImportBatch.id.desc()).limit(20)).unique().scalars().all()
     return render_template("delivery/imports.html", form=form, contract=contract, batches=batches,
-                           columns=ledger.COLUMNS)
+                           columns=ledger.COLUMNS, type_words=ledger.TYPE_LIST)
 
 
 @bp.route("/contracts/<int:contract_id>/imports/template.<kind>")
@@ -605,7 +605,16 @@ def red_flags():
         stmt = stmt.where(RedFlag.explanation != "")
     page = paginate(stmt)
     template = "delivery/_flag_table.html" if is_htmx() else "delivery/red_flags.html"
-    return render_template(template, page=page, kind=kind, state=state, explain_form=ExplainForm())
+    return render_template(template, page=page, kind=kind, state=state, explain_form=ExplainForm(),
+                           worker_names=_worker_names(page.items))
+
+
+def _worker_names(flags) -> dict[int, str]:
+    """Names of the social workers the flags are about, in one query."""
+    ids = {f.detail.get("worker_id") for f in flags if f.detail.get("worker_id")}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(SocialWorker.id, SocialWorker.name).where(SocialWorker.id.in_(ids))).all())
 
 
 @bp.route("/red-flags/<int:flag_id>/explain", methods=["POST"])
@@ -628,6 +637,7 @@ def contract_flags(contract_id: int):
     contract = _contract(contract_id)
     flags = db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == contract.id, RedFlag.active.is_(True))
                                .order_by(RedFlag.kind, RedFlag.id)).unique().scalars().all()
-    return render_template("delivery/contract_flags.html", contract=contract, flags=flags, explain_form=ExplainForm())
+    return render_template("delivery/contract_flags.html", contract=contract, flags=flags, explain_form=ExplainForm(),
+                           worker_names=_worker_names(flags))
 
 

@@ -169,7 +169,7 @@ def test_the_service_does_not_start_before_its_start_date(build, clock):
     setup = build(C.SIGNED)
     clock.set(at_local(setup.contract.start_date, 0) - timedelta(minutes=1))  # 23:59 local the day before
 
-    with refused("The service term starts on"):
+    with refused("The service cannot start before the term begins on"):
         workflow.start_contract(setup.staff, setup.contract)
 
 
