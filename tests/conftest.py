@@ -122,29 +122,78 @@ class _TestSession(sa.orm.Session):
         super().__init__(**kwargs)
 
 
+@contextmanager
+def _session_on(conn):
+    """db.session, for the duration, is a session bound to `conn` that joins its transaction."""
+    session = db._make_scoped_session({
+        "class_": _TestSession, "bind": conn, "join_transaction_mode": "create_savepoint",
+    })
+    original = db.session
+    db.session = session
+    try:
+        yield session
+    finally:
+        session.remove()
+        db.session = original
+
+
+@pytest.fixture(scope="module")
+def shared_connection(app):
+    """One connection whose transaction spans a whole module, for data built once for many tests.
+
+    A module opts in with `pytestmark = pytest.mark.usefixtures("shared_connection")` and builds
+    its data with `build_once`; each of its tests then runs in a SAVEPOINT on this connection,
+    rolled back after the test, so every test sees the module's data exactly as it was built.
+    (Every test of such a module must use it: on PostgreSQL another connection would wait on the
+    rows this transaction holds.)
+    """
+    with app.app_context():
+        conn = db.engine.connect()
+        trans = conn.begin()
+        try:
+            yield conn
+        finally:
+            trans.rollback()
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def build_once(app, shared_connection):
+    """build_once(builder) runs builder(clock) on the shared connection and keeps what it wrote."""
+
+    def run(builder):
+        frozen = Clock(DEFAULT_NOW)
+        try:
+            with app.app_context(), _session_on(shared_connection) as session:
+                result = builder(frozen)
+                session.commit()
+                return result
+        finally:
+            app_clock.freeze(None)
+
+    return run
+
+
 @pytest.fixture
-def db_session(app):
+def db_session(app, request):
     """Run the test inside one outer transaction, rolled back afterwards.
 
     Every session (the test's own and each request's) is bound to one connection and joins its
     transaction through a SAVEPOINT, so a view's commit releases a savepoint and its rollback only
     undoes its own work. The audit chain head (row 1, inserted by the migration) is rolled back too.
+    In a module using `shared_connection`, the test's transaction is a savepoint on that connection.
     """
+    shared = "shared_connection" in request.fixturenames
     with app.app_context():
-        conn = db.engine.connect()
-        trans = conn.begin()
-        session = db._make_scoped_session({
-            "class_": _TestSession, "bind": conn, "join_transaction_mode": "create_savepoint",
-        })
-        original = db.session
-        db.session = session
+        conn = request.getfixturevalue("shared_connection") if shared else db.engine.connect()
+        trans = conn.begin_nested() if shared else conn.begin()
         try:
-            yield session
+            with _session_on(conn) as session:
+                yield session
         finally:
-            session.remove()
-            db.session = original
             trans.rollback()
-            conn.close()
+            if not shared:
+                conn.close()
 
 
 @pytest.fixture(autouse=True)
@@ -251,7 +300,7 @@ def _count_statement(conn, cursor, statement, parameters, context, executemany):
         counter.append(statement)
 
 
-class QueryCounter:
+class CountedQueries:
     def __init__(self):
         self.statements: list[str] = []
 
@@ -259,14 +308,19 @@ class QueryCounter:
     def count(self) -> int:
         return len(self.statements)
 
+
+class QueryCounter:
+    """Each `with counter() as counted:` counts into its own CountedQueries, so two of them can be
+    compared afterwards (one shared list would make `few.count == many.count` always true)."""
+
     @contextmanager
     def __call__(self):
-        self.statements = []
-        _active_counters.append(self.statements)
+        counted = CountedQueries()
+        _active_counters.append(counted.statements)
         try:
-            yield self
+            yield counted
         finally:
-            _active_counters.remove(self.statements)
+            _active_counters.remove(counted.statements)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -86,3 +87,56 @@ def events_after(seq: int) -> list[AuditEvent]:
     """Audit events written after sequence number `seq` (take `last_seq()` before the call)."""
     return list(db.session.execute(
         sa.select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)).scalars())
+
+
+# Tables a procurement refusal must leave alone (besides the refused object's own fields).
+WATCHED_TABLES = ("community_need", "project_plan", "plan_community", "tender", "tender_criterion",
+                  "tender_document", "clarification", "bid", "bid_document", "tender_expert", "expert_score",
+                  "objection", "objection_document", "stored_file", "audit_event")
+
+
+def row_counts(tables=WATCHED_TABLES) -> dict[str, int]:
+    return {name: db.session.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in tables}
+
+
+def fields_of(obj) -> dict:
+    """An object's column values as the session has them (reloaded if expired)."""
+    return {attr.key: getattr(obj, attr.key) for attr in sa.inspect(obj).mapper.column_attrs}
+
+
+@contextmanager
+def unchanged(*objects):
+    """Asserts that what runs inside changed nothing: the objects' fields (in the session, which is
+    what a view would go on to commit), the watched tables' row counts, and the audit trail.
+
+        with unchanged(tender), pytest.raises(DomainError):
+            workflow.publish_tender(staff, tender)
+    """
+    db.session.flush()
+    before = [fields_of(obj) for obj in objects]
+    counts, seq = row_counts(), last_seq()
+    yield
+    assert not db.session.new, f"objects added: {db.session.new}"
+    for obj, was in zip(objects, before):
+        assert fields_of(obj) == was, f"{obj!r} changed"
+    assert row_counts() == counts
+    assert last_seq() == seq, [e.action for e in events_after(seq)]
+
+
+def every_get_url(app, values: dict, per_endpoint: dict | None = None, skip=("static",)) -> list[str]:
+    """A URL for every GET endpoint of the app, its parameters filled from `values`
+    (`per_endpoint[endpoint]` overrides them for one endpoint). A parameter nobody filled gets an
+    id no row has (0) or "x", so a new endpoint is still walked, if only to its 404."""
+    from flask import url_for
+    from werkzeug.routing import IntegerConverter
+
+    urls = []
+    with app.test_request_context():
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            if rule.endpoint in skip or "GET" not in rule.methods:
+                continue
+            params = {**values, **(per_endpoint or {}).get(rule.endpoint, {})}
+            for name in set(rule.arguments) - set(params):
+                params[name] = 0 if isinstance(rule._converters[name], IntegerConverter) else "x"
+            urls.append(url_for(rule.endpoint, **{name: params[name] for name in rule.arguments}))
+    return urls

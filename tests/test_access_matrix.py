@@ -8,14 +8,39 @@ POSTs carry no data and CSRF is off (as in the rest of the suite): an allowed ro
 answers 422; button-only forms (logout, deactivate, reset password) carry nothing but the token,
 so an allowed role's empty POST simply does the action (303, or 200 for the page showing the new
 password). Anonymous visitors are sent to /login (302) from every page that needs a login.
+
+Procurement URLs point at a tender in publicity, built once for the module through the real
+workflow: the org manager's organization bid in it (ranked second) and has filed an objection, the
+expert sits on its panel (declared no conflict, scored), a bidder's question was answered. So an
+allowed person gets past the permission check and meets the tender's state: 409 where the state
+refuses the action (editing a published tender, scoring after scoring ended, withdrawing a bid
+after the deadline), 422 where only the empty form stands in the way. The world is built once
+(`build_once`) and every test runs in a savepoint on top of it; a new domain's rows need its
+objects added to `_build` and their ids to `_url`.
+
+Contract and service-log URLs point at objects of the org manager's organization (see
+`_build_contracts`): a contract in progress whose first milestone was submitted with a report, the
+social worker assigned to it, a beneficiary, a group session with evidence, an overlapping entry
+that raised a red flag, a checked ledger import with its background job; besides, a draft contract
+(the edit form and the signing) and an award still waiting for its contract (the new-contract form).
+Org staff reach only their own organization's contracts and register (`test_another_organization_…`
+below); bureau staff and auditors read; procurement staff change contracts, accept and pay.
 """
 from __future__ import annotations
 
 import pytest
 
+from svcproc.accounts.models import User
 from svcproc.core.permissions import Role
-from tests.factories import AreaFactory, OrganizationFactory, SocialWorkerFactory, UserFactory, user_for_role
+from svcproc.extensions import db
+from svcproc.procurement import workflow
+from svcproc.procurement.models import Clarification, TenderStatus
+from svcproc.registry.models import Area, Organization, OrgRating, SocialWorker
+from tests.factories import (AreaFactory, OrganizationFactory, SocialWorkerFactory, UserFactory, submit_need,
+                             tender_in, user_for_role)
 from tests.helpers import login
+
+pytestmark = pytest.mark.usefixtures("shared_connection")
 
 ANON = "anonymous"
 COLUMNS = (ANON, "admin", "procurement", "expert", "org_manager", "social_worker", "evaluator", "auditor")
@@ -57,6 +82,119 @@ MATRIX = {
     ("audit.events", "GET"):                         (302, 200, 403, 403, 403, 403, 403, 200),
     ("audit.export_csv", "GET"):                     (302, 200, 403, 403, 403, 403, 403, 200),
     ("audit.verify", "GET"):                         (302, 200, 403, 403, 403, 403, 403, 200),
+    # --- public pages: no account needed --------------------------------------------------------
+    ("public.need_new", "GET"):                      (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.need_new", "POST"):                     (422, 422, 422, 422, 422, 422, 422, 422),
+    ("public.need_track", "GET"):                    (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.notices", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.tender_notice", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.tender_document", "GET"):               (200, 200, 200, 200, 200, 200, 200, 200),
+    # --- needs and plans: bureau staff and auditors read; procurement staff decide --------------
+    ("procurement.needs", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 200),
+    ("procurement.need", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
+    ("procurement.need_action", "POST"):             (302, 403, 303, 403, 403, 403, 403, 403),
+    ("procurement.plans", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 200),
+    ("procurement.plan", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
+    ("procurement.plan_new", "GET"):                 (302, 403, 200, 403, 403, 403, 403, 403),
+    ("procurement.plan_new", "POST"):                (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.plan_edit", "GET"):                (302, 403, 200, 403, 403, 403, 403, 403),
+    ("procurement.plan_edit", "POST"):               (302, 403, 422, 403, 403, 403, 403, 403),
+    # --- tenders: staff and auditors see all; bidders the public ones; experts their panel's ----
+    ("procurement.tenders", "GET"):                  (302, 200, 200, 200, 200, 403, 403, 200),
+    ("procurement.tenders_export", "GET"):           (302, 200, 200, 403, 403, 403, 403, 200),
+    ("procurement.tender", "GET"):                   (302, 200, 200, 200, 200, 403, 403, 200),
+    ("procurement.tender_new", "GET"):               (302, 403, 200, 403, 403, 403, 403, 403),
+    ("procurement.tender_new", "POST"):              (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.tender_edit", "GET"):              (302, 403, 409, 403, 403, 403, 403, 403),
+    ("procurement.tender_edit", "POST"):             (302, 403, 409, 403, 403, 403, 403, 403),
+    ("procurement.criterion_row", "GET"):            (302, 403, 200, 403, 403, 403, 403, 403),
+    ("procurement.tender_document_add", "POST"):     (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.tender_transition", "POST"):       (302, 403, 409, 403, 403, 403, 403, 403),
+    ("procurement.tender_cancel", "POST"):           (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.opening_record", "GET"):           (302, 200, 200, 200, 403, 403, 403, 200),
+    ("procurement.question_ask", "POST"):            (302, 403, 403, 403, 422, 403, 403, 403),
+    ("procurement.question_answer", "POST"):         (302, 403, 422, 403, 403, 403, 403, 403),
+    # --- the panel: staff assign; only the panel's own expert declares and scores ---------------
+    ("procurement.expert_assign", "POST"):           (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.expert_remove", "POST"):           (302, 403, 409, 403, 403, 403, 403, 403),
+    ("procurement.declare", "GET"):                  (302, 403, 403, 200, 403, 403, 403, 403),
+    ("procurement.declare", "POST"):                 (302, 403, 403, 422, 403, 403, 403, 403),
+    ("procurement.score", "GET"):                    (302, 403, 403, 200, 403, 403, 403, 403),
+    ("procurement.score_cell", "POST"):              (302, 403, 403, 409, 403, 403, 403, 403),
+    ("procurement.score_submit", "POST"):            (302, 403, 403, 409, 403, 403, 403, 403),
+    ("procurement.bid_invalid", "POST"):             (302, 403, 409, 409, 403, 403, 403, 403),
+    # --- bids: only the bidding organization's manager; after the opening the bureau, auditors
+    # and the declared panel read the documents ------------------------------------------------
+    ("procurement.bid_form", "GET"):                 (302, 403, 403, 403, 200, 403, 403, 403),
+    ("procurement.bid_form", "POST"):                (302, 403, 403, 403, 422, 403, 403, 403),
+    ("procurement.bid_receipt", "GET"):              (302, 403, 403, 403, 200, 403, 403, 403),
+    ("procurement.bid_withdraw", "POST"):            (302, 403, 403, 403, 409, 403, 403, 403),
+    ("procurement.bid_document", "GET"):             (302, 200, 200, 200, 200, 403, 403, 200),
+    ("procurement.my_bids", "GET"):                  (302, 403, 403, 403, 200, 403, 403, 403),
+    # --- objections: a bidder files during publicity; staff answer ------------------------------
+    ("procurement.objection_new", "GET"):            (302, 403, 403, 403, 200, 403, 403, 403),
+    ("procurement.objection_new", "POST"):           (302, 403, 403, 403, 422, 403, 403, 403),
+    ("procurement.objection_answer", "POST"):        (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.objection_rescore", "POST"):       (302, 403, 409, 403, 403, 403, 403, 403),
+    # --- contracts: bureau staff and auditors read every contract, org staff their own; only
+    # procurement staff draw up, sign, amend, accept and pay; the organization's manager delivers ---
+    ("contracts.contracts", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
+    ("contracts.reminders", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
+    ("contracts.contract", "GET"):                   (302, 200, 200, 403, 200, 200, 403, 200),
+    ("contracts.contract_new", "GET"):               (302, 403, 200, 403, 403, 403, 403, 403),
+    ("contracts.contract_new", "POST"):              (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.contract_edit", "GET"):              (302, 403, 200, 403, 403, 403, 403, 403),
+    ("contracts.contract_edit", "POST"):             (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.milestone_row", "GET"):              (302, 403, 200, 403, 403, 403, 403, 403),
+    ("contracts.contract_sign", "POST"):             (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.contract_transition", "POST"):       (302, 403, 409, 403, 403, 403, 403, 403),
+    ("contracts.contract_terminate", "POST"):        (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.contract_amend", "GET"):             (302, 403, 200, 403, 403, 403, 403, 403),
+    ("contracts.contract_amend", "POST"):            (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.deliverable_add", "POST"):           (302, 403, 403, 403, 422, 403, 403, 403),
+    ("contracts.deliverable_download", "GET"):       (302, 200, 200, 403, 200, 200, 403, 200),
+    ("contracts.milestone_submit", "POST"):          (302, 403, 403, 403, 409, 403, 403, 403),
+    ("contracts.milestone_review", "POST"):          (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.payment_add", "POST"):               (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.contract_notices", "GET"):           (200, 200, 200, 200, 200, 200, 200, 200),
+    ("contracts.contract_notice", "GET"):            (200, 200, 200, 200, 200, 200, 200, 200),
+    # --- the beneficiary register: the organization's own staff keep it, bureau staff and auditors
+    # read it; only the organization's manager reveals a full identity number (audited) ----------
+    ("delivery.beneficiaries", "GET"):               (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.beneficiary", "GET"):                 (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.beneficiary_new", "GET"):             (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.beneficiary_new", "POST"):            (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.beneficiary_edit", "GET"):            (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.beneficiary_edit", "POST"):           (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.beneficiary_reveal", "POST"):         (302, 403, 403, 403, 200, 403, 403, 403),
+    # --- service logs: whoever sees the contract reads them; its manager and assigned social
+    # workers record; the manager assigns workers and imports ledgers -----------------------------
+    ("delivery.activities", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.activity", "GET"):                    (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.evidence_download", "GET"):           (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.contract_progress", "GET"):           (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.activity_new", "GET"):                (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.activity_new", "POST"):               (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.activity_edit", "GET"):               (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.activity_edit", "POST"):              (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.participant_search", "GET"):          (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.participant_chip", "GET"):            (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.participant_quick_add", "POST"):      (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.group_new", "POST"):                  (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.contract_workers", "GET"):            (302, 403, 403, 403, 200, 403, 403, 403),
+    ("delivery.contract_workers", "POST"):           (302, 403, 403, 403, 303, 403, 403, 403),
+    ("delivery.imports", "GET"):                     (302, 403, 403, 403, 200, 403, 403, 403),
+    ("delivery.imports", "POST"):                    (302, 403, 403, 403, 422, 403, 403, 403),
+    ("delivery.import_template", "GET"):             (302, 403, 403, 403, 200, 403, 403, 403),
+    ("delivery.import_batch", "GET"):                (302, 403, 403, 403, 200, 403, 403, 403),
+    ("delivery.import_confirm", "POST"):             (302, 403, 403, 403, 303, 403, 403, 403),
+    # A background job: the person who started it, and bureau staff and auditors.
+    ("delivery.job_status", "GET"):                  (302, 200, 200, 403, 200, 403, 403, 200),
+    # --- red flags: the district list for bureau staff and auditors; a contract's own flags for
+    # whoever sees the contract; procurement staff and the organization's manager explain -------
+    ("delivery.red_flags", "GET"):                   (302, 200, 200, 403, 403, 403, 403, 200),
+    ("delivery.contract_flags", "GET"):              (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.red_flag_explain", "POST"):           (302, 403, 422, 403, 422, 403, 403, 403),
 }
 
 IGNORED_ENDPOINTS = {"static"}
@@ -67,33 +205,177 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def world():
-    """The objects the URLs point at; the org manager and social worker belong to `org`."""
-    org = OrganizationFactory()
+ROLE_USERS = ("admin", "procurement", "expert", "org_manager", "social_worker", "evaluator", "auditor")
+
+
+def _build(clock) -> dict:
+    """Everything the URLs point at, built once; returns ids (each test loads its own objects)."""
+    org = OrganizationFactory(rating=OrgRating.A4)
+    users = {who: user_for_role(Role(who), organization=org if who in ("org_manager", "social_worker") else None)
+             for who in ROLE_USERS}
+    orgs = [OrganizationFactory(rating=OrgRating.A4), org, OrganizationFactory(rating=OrgRating.A4)]
+    managers = [users["org_manager"] if o is org else UserFactory(role=Role.ORG_MANAGER, organization=o) for o in orgs]
+    setup = tender_in(TenderStatus.IN_PUBLICITY, clock, orgs=orgs, managers=managers,
+                      experts=[users["expert"], UserFactory(role=Role.EXPERT), UserFactory(role=Role.EXPERT)],
+                      staff=users["procurement"], questions=("服务人员是否要求全部持有社会工作者职业资格证书？",))
+    clock.advance(hours=1)
+    objection = workflow.file_objection(users["org_manager"], setup.tender,
+                                        "我单位认为中标候选人的项目团队持证比例不满足招标文件要求。", [])
+    bid = setup.bids[1]
     return {
-        "org": org,
-        "worker": SocialWorkerFactory(organization=org),
-        "area": AreaFactory(),
-        "target_user": UserFactory(role=Role.EXPERT),
+        "now": clock.now,
+        "users": {who: user.id for who, user in users.items()},
+        "org_id": org.id, "worker_id": SocialWorkerFactory(organization=org).id, "area_id": AreaFactory().id,
+        "user_id": UserFactory(role=Role.EXPERT).id,
+        "need_id": submit_need().id, "plan_id": setup.plan.id, "tender_id": setup.tender.id, "bid_id": bid.id,
+        "bid_document_id": bid.documents[0].id, "tender_document_id": setup.tender.documents[0].id,
+        "member_id": setup.member_of(users["expert"]).id, "criterion_id": setup.tender.criteria[0].id,
+        "question_id": db.session.execute(db.select(Clarification.id)).scalar_one(),
+        "objection_id": objection.id,
+        "contracts": _build_contracts(clock, users, org),
     }
 
 
+CONTRACT_CONTENTS = dict(
+    service_content="为玉林街道独居老人提供探访、个案、小组和社区活动服务。", quantity="个案30个、小组10个共60节。",
+    quality="服务符合《社会工作服务指南》。", settlement="按付款计划分期支付。",
+    rights_obligations="采购人监督、验收与付款；服务机构如实记录服务台账。", breach_liability="未达绩效目标的按比例扣减服务费。")
+
+
+def _build_contracts(clock, users: dict, org: Organization) -> dict:
+    """The org manager's organization's contracts and service logs, through the real workflows;
+    returns the URL parameters. Its history ends months before the tender above is in publicity
+    (the clock is put back where it was), so at request time the contract is well under way."""
+    from datetime import time, timedelta
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from svcproc.contracts import workflow as contracts
+    from svcproc.contracts.models import DeliverableKind
+    from svcproc.core import jobs
+    from svcproc.delivery import identity, ledger, services
+    from svcproc.delivery.models import ActivityType, ConsentBy, ConsentMethod, Gender, RedFlag
+    from svcproc.procurement.models import TenderMethod
+    from tests.factories import pdf_upload
+
+    resume = clock.now
+    clock.set(resume - timedelta(days=150))
+    staff, manager = users["procurement"], users["org_manager"]
+
+    def award():
+        # Single source: one bid (this organization's), one expert; the quickest real way to an award.
+        return tender_in(TenderStatus.AWARDED, clock, method=TenderMethod.SINGLE_SOURCE, orgs=[org],
+                         managers=[manager], experts=[UserFactory(role=Role.EXPERT)], staff=staff).tender
+
+    def draw_up(tender):
+        start = contracts.today()
+        contract = contracts.create_contract(staff, tender, start_date=start, end_date=start + timedelta(days=364),
+                                             **CONTRACT_CONTENTS)
+        contracts.set_milestones(staff, contract, [
+            {"title": title, "due_date": start + timedelta(days=days), "required_deliverables": "阶段报告、签到表",
+             "tranche_percent": percent} for title, days, percent in (("项目启动", 30, "30"), ("中期", 180, "30"),
+                                                                       ("末期", 364, "40"))])
+        return contract
+
+    contract = draw_up(award())
+    contracts.sign_contract(staff, contract, contracts.today())
+    contracts.start_contract(staff, contract)
+    worker = SocialWorkerFactory(organization=org, user_id=users["social_worker"].id)
+    services.set_contract_workers(manager, contract, [worker])
+    community = contract.tender.plan.communities[0]
+
+    clock.advance(days=20)
+    milestone = contract.milestones[0]
+    contracts.add_deliverable(manager, milestone, pdf_upload("启动报告.pdf"), DeliverableKind.REPORT)
+    contracts.submit_milestone(manager, milestone)
+    person = services.create_beneficiary(
+        manager, org.id, name="王秀英", gender=Gender.FEMALE, id_number=identity.make("51010719480312012"),
+        birth_year=None, community=community, categories=["elderly_alone"], phone="13900001234",
+        consent_by=ConsentBy.SELF, guardian_name="", consent_method=ConsentMethod.WRITTEN,
+        consent_on=contracts.today())
+    group = services.create_group(users["social_worker"], contract, "互助小组", 6, [person])
+    session = dict(type=ActivityType.GROUP_SESSION, activity_date=contracts.today() - timedelta(days=1),
+                   start_time=time(9, 0), end_time=time(10, 30), community=community, place="社区活动室",
+                   workers=[worker], participants=[person], head_count=0, group=group, session_number=1,
+                   topic="互助小组第一节")
+    activity = services.record_activity(users["social_worker"], contract, session, [pdf_upload("签到表.pdf")])
+    # The same worker booked elsewhere at the same time: a red flag.
+    services.record_activity(manager, contract, {**session, "type": ActivityType.COMMUNITY_EVENT, "group": None,
+                                                 "session_number": None, "head_count": 20,
+                                                 "start_time": time(10, 0), "end_time": time(11, 0)})
+    flag = db.session.execute(db.select(RedFlag).where(RedFlag.contract_id == contract.id)).scalars().first()
+    header = [zh for _key, zh, _en, _help in ledger.COLUMNS]
+    row = {"日期": (contracts.today() - timedelta(days=2)).isoformat(), "开始时间": "14:00", "结束时间": "15:30",
+           "服务类型": "社区活动", "社区": community.name, "地点": "社区广场", "社工": worker.name,
+           "其他参与人数": "30", "主题": "防诈骗知识讲座"}
+    text = ",".join(header) + "\n" + ",".join(row.get(h, "") for h in header) + "\n"
+    batch = ledger.create_batch(manager, contract, FileStorage(BytesIO(text.encode("utf-8")), filename="台账.csv"))
+    ledger.run_check(manager, batch)
+    assert batch.error_count == 0, batch.errors
+    job = jobs.create_job("ledger_check", {"batch_id": batch.id}, manager)  # never run: stays queued
+    draft = draw_up(award())
+    waiting = award()
+    clock.set(resume)
+    return {
+        "contract_id": contract.id, "milestone_id": milestone.id, "deliverable_id": milestone.deliverables[0].id,
+        "beneficiary_id": person.id, "activity_id": activity.id, "evidence_id": activity.evidence[0].id,
+        "batch_id": batch.id, "job_id": job.id, "flag_id": flag.id, "kind": "csv",
+        "draft_contract_id": draft.id, "waiting_tender_id": waiting.id,
+    }
+
+
+@pytest.fixture(scope="module")
+def built(build_once):
+    return build_once(_build)
+
+
+@pytest.fixture
+def world(built, clock):
+    """The objects the URLs point at (loaded in the test's session), with the clock in publicity."""
+    clock.set(built["now"])
+    return {
+        "org": db.session.get(Organization, built["org_id"]),
+        "worker": db.session.get(SocialWorker, built["worker_id"]),
+        "area": db.session.get(Area, built["area_id"]),
+        "target_user": db.session.get(User, built["user_id"]),
+        "users": {who: db.session.get(User, uid) for who, uid in built["users"].items()},
+        "ids": built,
+    }
+
+
+# The action a URL with an <action> part names: adopting the (new) need, confirming the award,
+# completing the contract (refused: its milestones are not accepted yet).
+ACTIONS = {"procurement.need_action": "adopt", "procurement.tender_transition": "confirm",
+           "contracts.contract_transition": "complete"}
+DOCUMENTS = {"procurement.bid_document": "bid_document_id", "public.tender_document": "tender_document_id"}
+# Pages of the draft contract (the others are of the contract in progress), and query strings.
+ON_THE_DRAFT = {"contracts.contract_edit", "contracts.contract_sign"}
+QUERIES = {"contracts.contract_new": lambda ids: {"tender": ids["contracts"]["waiting_tender_id"]}}
+
+
 def _url(app, endpoint: str, world: dict) -> str:
+    ids = world["ids"]
     values = {"org_id": world["org"].id, "worker_id": world["worker"].id, "area_id": world["area"].id,
-              "user_id": world["target_user"].id, "locale": "en"}
+              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint),
+              "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
+              **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
+                                     "question_id", "objection_id")},
+              **ids["contracts"]}
+    if endpoint in ON_THE_DRAFT:
+        values["contract_id"] = ids["contracts"]["draft_contract_id"]
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         from flask import url_for
 
-        return url_for(endpoint, **{name: values[name] for name in rule.arguments})
+        return url_for(endpoint, **{name: values[name] for name in rule.arguments},
+                       **QUERIES.get(endpoint, lambda ids: {})(ids))
 
 
 @pytest.mark.parametrize("endpoint, method, who, expected", CASES)
 def test_access(app, client, world, endpoint, method, who, expected):
     if who != ANON:
-        user = user_for_role(Role(who), organization=world["org"] if who in ("org_manager", "social_worker") else None)
-        assert login(client, user).status_code == 303
+        assert login(client, world["users"][who]).status_code == 303
     url = _url(app, endpoint, world)
 
     response = client.open(url, method=method, data={} if method == "POST" else None)
@@ -139,3 +421,58 @@ def test_org_manager_of_another_organization_cannot_add_workers_there(app, clien
 
     assert response.status_code in (403, 422)
     assert response.status_code != 303
+
+
+# --- org staff of another organization: nothing of this organization's contracts or register -------
+
+# Contract and service-log endpoints that point at no object of the organization: lists (scoped
+# elsewhere), new forms, the district's red flags and the public notices.
+NOT_OF_THE_ORGANIZATION = {
+    "contracts.contracts", "contracts.reminders", "contracts.contract_new", "contracts.milestone_row",
+    "contracts.contract_notices", "contracts.contract_notice", "delivery.beneficiaries", "delivery.beneficiary_new",
+    "delivery.red_flags",
+}
+OF_THE_ORGANIZATION = [
+    pytest.param(endpoint, method, id=f"{endpoint}-{method}") for endpoint, method in MATRIX
+    if endpoint.split(".")[0] in ("contracts", "delivery") and endpoint not in NOT_OF_THE_ORGANIZATION
+]
+OWN_OBJECTS = {"contract_id", "milestone_id", "deliverable_id", "activity_id", "evidence_id", "beneficiary_id",
+               "batch_id", "flag_id", "job_id"}
+
+
+def test_every_url_of_an_organizations_objects_is_walked_by_outsiders(app):
+    """Only the public notice names a contract without being walked below."""
+    walked = {endpoint for endpoint, _method in (p.values for p in OF_THE_ORGANIZATION)}
+    pointing = {r.endpoint for r in app.url_map.iter_rules() if set(r.arguments) & OWN_OBJECTS}
+
+    assert pointing - walked == {"contracts.contract_notice"}
+    assert all(set(r.arguments) & OWN_OBJECTS for r in app.url_map.iter_rules() if r.endpoint in walked)
+
+
+def _outsider(who: str) -> User:
+    other = OrganizationFactory(rating=OrgRating.A4)
+    user = user_for_role(Role(who), organization=other)
+    if who == "social_worker":
+        SocialWorkerFactory(organization=other, user_id=user.id)
+    return user
+
+
+@pytest.mark.parametrize("who", ["org_manager", "social_worker"])
+@pytest.mark.parametrize("endpoint, method", OF_THE_ORGANIZATION)
+def test_staff_of_another_organization_reach_nothing_of_this_one(app, client, world, endpoint, method, who):
+    """Every contract, milestone, deliverable, activity, beneficiary, import and flag URL of the
+    organization answers another organization's manager or social worker with 403 or 404, and
+    shows nothing of it."""
+    from svcproc.contracts.models import Contract
+    from svcproc.delivery.models import Beneficiary
+
+    ids = world["ids"]["contracts"]
+    contract = db.session.get(Contract, ids["contract_id"])
+    person = db.session.get(Beneficiary, ids["beneficiary_id"])
+    assert login(client, _outsider(who)).status_code == 303
+
+    response = client.open(_url(app, endpoint, world), method=method, data={} if method == "POST" else None)
+
+    assert response.status_code in (403, 404)
+    body = response.get_data(as_text=True)
+    assert contract.number not in body and contract.title not in body and person.name not in body

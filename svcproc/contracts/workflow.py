@@ -343,6 +343,11 @@ def amend_contract(actor, contract: Contract, *, reason: str, amended_on: date, 
     db.session.flush()
     record("contract.amended", actor=actor, obj=contract, changes={**changes, "amendment": [None, amendment.number],
                                                                      "reason": [None, reason]})
+    if "end_date" in changes:
+        # A shortened term can leave recorded services outside it: examine the logs again.
+        from ..delivery.flags import refresh_flags
+
+        refresh_flags([contract.id])
     return amendment
 
 
@@ -420,8 +425,12 @@ def return_milestone(actor, milestone: Milestone, comment: str) -> None:
 def record_payment(actor, milestone: Milestone, *, amount_fen: int, voucher_number: str, paid_on: date) -> Payment:
     contract = milestone.contract
     _allow(actor, perms.can_record_payments(actor))
-    # Two payments recorded at once must not both pass the cap: hold the contract row (PostgreSQL).
-    db.session.refresh(contract, with_for_update=True)
+    # Two payments recorded at once must not both pass the cap: hold the contract row (PostgreSQL;
+    # a plain select, since FOR UPDATE cannot cover the outer joins of the eager loads), then
+    # re-read the payments another transaction may have added before the lock was granted.
+    db.session.execute(sa.select(Contract.id).where(Contract.id == contract.id).with_for_update())
+    db.session.expire(contract, ["payments"])
+    db.session.expire(milestone, ["payments"])
     _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS, C.COMPLETED)
     if milestone.status != M.ACCEPTED:
         raise DomainError(_("Payments are recorded against accepted milestones only."))

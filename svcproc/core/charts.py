@@ -33,8 +33,8 @@ def progress_bars(bars: list[Bar], title: str, width: int = 640) -> str:
     height = pad * 2 + row * max(1, len(bars)) + 10
     plot_w = width - label_w - 190
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-             f'role="img" aria-labelledby="t" class="chart">',
-             f'<title id="t">{escape(title)}</title>']
+             f'role="img" aria-label="{escape(title)}" class="chart">',
+             f'<title>{escape(title)}</title>']
     for i, bar in enumerate(bars):
         y = pad + i * row
         target = _num(bar.target) if bar.target else 0.0
@@ -66,7 +66,7 @@ def column_chart(labels: list[str], series: dict[str, list[float]], title: str, 
     group_w = plot_w / n
     bar_w = max(4.0, (group_w - 8) / max(1, len(names)))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-             f'role="img" aria-labelledby="t" class="chart">', f'<title id="t">{escape(title)}</title>',
+             f'role="img" aria-label="{escape(title)}" class="chart">', f'<title>{escape(title)}</title>',
              f'<line x1="{left}" x2="{width - 10}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#8a94a3"/>']
     for s, name in enumerate(names):
         parts.append(f'<rect x="{left + s * 110}" y="4" width="12" height="12" fill="{PALETTE[s % len(PALETTE)]}"/>'
