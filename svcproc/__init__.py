@@ -111,8 +111,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.headers.get("HX-Request"):
-            response.headers.setdefault("Vary", "HX-Request")
+        # The same URL answers a full page or an htmx fragment: caches must keep them apart.
+        if response.mimetype == "text/html":
+            response.vary.add("HX-Request")
         return response
 
     from .cli import register_commands

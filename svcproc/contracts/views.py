@@ -362,7 +362,10 @@ def milestone_review(milestone_id: int):
     require(perms.can_review_milestones(current_user, milestone.contract))
     form = ReviewForm()
     if not form.validate_on_submit():
-        abort(400)
+        # Say what is wrong (no decision chosen, comments too long) rather than a bare 400.
+        if form.decision.errors:
+            raise ValidationError(_("Choose whether to accept the milestone or return it."), "decision")
+        raise ValidationError(" ".join(map(str, form.comment.errors)), "comment")
     if form.decision.data == "accept":
         workflow.accept_milestone(current_user, milestone, form.comment.data)
         message = _("Milestone accepted.")

@@ -127,7 +127,11 @@ def _build_app(database_url: str, instance: Path):
 
 
 def _load_schema_and_demo(app) -> dict:
-    """Real migrations, the demo dataset, and the ids the tests navigate to."""
+    """Real migrations, the demo dataset, and the ids the tests navigate to.
+
+    On top of the demo, three things the demo has no example of: a tender whose bids are opened and
+    whose panel is at work, a need still waiting for a decision, and an open objection.
+    """
     import flask_migrate
 
     from svcproc.accounts.models import User
@@ -148,9 +152,129 @@ def _load_schema_and_demo(app) -> dict:
             "worker": one(sa.select(SocialWorker.id).where(SocialWorker.name == "周婷")),
             "user_orgmanager": one(sa.select(User.id).where(User.username == "orgmanager")),
         }
+        ids.update(_procurement_ids(one))
+        ids["tender_opened"] = _add_opened_tender()
+        ids["need_submitted"] = _add_submitted_need()
+        _add_open_objection(ids["tender_publicity"])
+        # Contracts and service logs: the demo's, plus an award waiting for its contract and a draft.
+        from .contract_world import add_contract_world, contract_ids
+
+        ids.update(contract_ids())
+        ids.update(add_contract_world())
+        db.session.commit()
         db.session.remove()
         db.engine.dispose()  # the server's threads open their own connections
     return ids
+
+
+def _procurement_ids(one) -> dict:
+    """The demo's tenders by stage, and the pages around them the tests open."""
+    from svcproc.accounts.models import User
+    from svcproc.procurement.models import Bid, CommunityNeed, ProjectPlan, Tender, TenderStatus
+
+    def tender(status: TenderStatus, nth: int = 0) -> int:
+        return sa.select(Tender.id).where(Tender.status == status).order_by(Tender.id).offset(nth).limit(1)
+
+    orgmanager_org = one(sa.select(User.organization_id).where(User.username == "orgmanager"))
+    tender_open = one(tender(TenderStatus.PUBLISHED))
+    return {
+        "tender_open": tender_open,                                   # bidding runs (youth plan)
+        "tender_draft": one(tender(TenderStatus.DRAFT)),              # the family plan's draft
+        "tender_publicity": one(tender(TenderStatus.IN_PUBLICITY)),   # objections possible
+        "tender_awarded": one(tender(TenderStatus.AWARDED)),          # the first awarded tender
+        "plan": one(sa.select(ProjectPlan.id).order_by(ProjectPlan.id).limit(1)),
+        "need_receipt": one(sa.select(CommunityNeed.receipt_code).order_by(CommunityNeed.id).limit(1)),
+        "bid_open_orgmanager": one(sa.select(Bid.id).where(Bid.tender_id == tender_open,
+                                                           Bid.organization_id == orgmanager_org)),
+    }
+
+
+def _add_submitted_need() -> int:
+    """A need still waiting for the bureau's decision (every demo need has been decided)."""
+    from svcproc.extensions import db
+    from svcproc.procurement import needs as need_services
+    from svcproc.procurement.models import ServiceCategory
+    from svcproc.registry.models import Area
+
+    community = db.session.execute(sa.select(Area).where(Area.code == "510107001002")).unique().scalar_one()
+    return need_services.submit_need(community=community, category=ServiceCategory.ELDERLY,
+                                     description="小区没有电梯，行动不便的老人下楼困难，希望有助行和陪护志愿服务。",
+                                     contact_name="陈阿姨", contact_phone="13900006666").id
+
+
+def _add_open_objection(tender_id: int) -> None:
+    """orgmanager2 objects to the demo's proposed award in publicity, so the bureau's tender page
+    has an objection to answer (orgmanager, who bid too, can still object)."""
+    from svcproc.accounts.models import User
+    from svcproc.extensions import db
+    from svcproc.procurement import workflow
+    from svcproc.procurement.models import Tender
+
+    manager = db.session.execute(sa.select(User).where(User.username == "orgmanager2")).unique().scalar_one()
+    workflow.file_objection(manager, db.session.get(Tender, tender_id),
+                            "我单位认为中标候选人的同类项目业绩证明材料不完整，请予复核。", [])
+
+
+def _add_opened_tender() -> int:
+    """A tender whose bids were opened days ago and whose panel is at work: `expert` has not made
+    the conflict declaration, `expert2` has declared and given two scores, `expert3` has not
+    declared (the phone test declares and scores as expert3). The demo has no tender in this stage.
+
+    Built with the services, as the demo is, with the clock moved through its dates.
+    """
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from svcproc.accounts.models import User
+    from svcproc.core import clock
+    from svcproc.demo_procurement import CRITERIA, TARGETS_FAMILY, _pdf
+    from svcproc.extensions import db
+    from svcproc.procurement import needs as need_services
+    from svcproc.procurement import workflow
+    from svcproc.procurement.models import ServiceCategory, TenderMethod
+    from svcproc.registry.models import Area, OrgRating
+
+    def user(name: str) -> User:
+        return db.session.execute(sa.select(User).where(User.username == name)).unique().scalar_one()
+
+    day = timedelta(days=1)
+    previous = clock.frozen()
+    now = clock.now()
+    published = now - 19 * day
+    try:
+        clock.freeze(published - day)
+        staff = user("procurement")
+        community = db.session.execute(sa.select(Area).where(Area.code == "510107002003")).unique().scalar_one()
+        plan = need_services.create_plan(
+            staff, fiscal_year=clock.to_local(now).year, title="高升桥社区困境家庭支持服务项目",
+            category=ServiceCategory.FAMILY, budget_fen=220_000_00, description="困境家庭个案跟进与资源链接。",
+            communities=[community], needs=[], targets=TARGETS_FAMILY)
+        tender = workflow.create_tender(
+            staff, plan, title=plan.title, method=TenderMethod.PUBLIC_TENDER, ceiling_fen=plan.budget_fen,
+            min_rating=OrgRating.A3, price_weight=Decimal(20), description="服务内容：困境家庭个案跟进与资源链接。",
+            clarification_deadline=published + 3 * day, bid_deadline=published + 10 * day,
+            opening_at=published + 10 * day + timedelta(hours=1), publicity_days=5)
+        workflow.set_criteria(staff, tender, [{"name": n, "weight": w, "description": d} for n, w, d in CRITERIA])
+        workflow.add_tender_document(staff, tender, _pdf(f"{tender.number}招标文件"), "招标文件")
+        clock.freeze(published)
+        workflow.publish_tender(staff, tender)
+        members = {name: workflow.assign_expert(staff, tender, user(name)) for name in ("expert", "expert2", "expert3")}
+        for n, (manager, price) in enumerate((("orgmanager", 210_000_00), ("orgmanager2", 198_000_00),
+                                              ("orgmanager3", 205_000_00))):
+            clock.freeze(published + 2 * day + n * timedelta(hours=3))
+            workflow.submit_bid(user(manager), tender, price_fen=price, declaration="我单位承诺投标文件真实、完整。",
+                                declaration_accepted=True, uploads=[_pdf(f"{manager}投标文件")])
+        clock.freeze(tender.opening_at + timedelta(minutes=5))
+        workflow.open_bids(staff, tender)
+        clock.freeze(tender.opening_at + timedelta(hours=2))
+        expert2 = user("expert2")
+        workflow.declare_conflicts(expert2, members["expert2"], [], "")
+        first_bid = workflow.scorable_bids(tender)[0]
+        for criterion in tender.criteria[:2]:
+            workflow.save_score(expert2, members["expert2"], first_bid, criterion, Decimal(criterion.weight) - 2, "")
+        return tender.id
+    finally:
+        clock.freeze(previous)
 
 
 # --- the server ---------------------------------------------------------------------------------

@@ -38,6 +38,68 @@ PAGES = [
     ("admin", "/registry/organizations/999999"),
     # An organization manager sees their own organization's page without the bureau's controls.
     ("orgmanager", "/registry/organizations/{org}"),
+    # Procurement, public side: notices, a tender notice with its award, the need form and tracking.
+    ("anonymous", "/notices"),
+    ("anonymous", "/notices/tenders/{tender_awarded}"),
+    ("anonymous", "/needs/new"),
+    ("anonymous", "/needs/track?code={need_receipt}"),
+    # The bureau: needs, plans, tenders in each stage, the forms and the opening record.
+    ("procurement", "/procurement/needs"),
+    ("procurement", "/procurement/needs/{need_submitted}"),
+    ("procurement", "/procurement/plans"),
+    ("procurement", "/procurement/plans/{plan}"),
+    ("procurement", "/procurement/plans/new"),
+    ("procurement", "/procurement/plans/{plan}/tenders/new"),
+    ("procurement", "/procurement/tenders"),
+    ("procurement", "/procurement/tenders/{tender_draft}"),
+    ("procurement", "/procurement/tenders/{tender_draft}/edit"),
+    ("procurement", "/procurement/tenders/{tender_opened}"),
+    ("procurement", "/procurement/tenders/{tender_opened}/opening"),
+    ("procurement", "/procurement/tenders/{tender_publicity}"),
+    # Bidders: the open tender with a bid of one's own and without, the bid form, the receipt,
+    # the objection form of the tender in publicity.
+    ("orgmanager", "/procurement/tenders/{tender_open}"),
+    ("orgmanager", "/procurement/bids/{bid_open_orgmanager}/receipt"),
+    ("orgmanager", "/procurement/my-bids"),
+    ("orgmanager", "/procurement/tenders/{tender_publicity}/objections/new"),
+    ("orgmanager4", "/procurement/tenders/{tender_open}"),
+    ("orgmanager4", "/procurement/tenders/{tender_open}/bid"),
+    # Experts on the opened tender's panel: before the declaration, and scoring.
+    ("expert", "/procurement/tenders/{tender_opened}"),
+    ("expert", "/procurement/tenders/{tender_opened}/declare"),
+    ("expert2", "/procurement/tenders/{tender_opened}/score"),
+    # Contracts: the bureau's list (with the award waiting for its contract), the new-contract and
+    # edit forms with the payment schedule, a draft and a contract in progress (its milestone to
+    # review) as the bureau, the same contract as its organization (upload forms), the amendment form.
+    ("procurement", "/contracts"),
+    ("procurement", "/contracts/new?tender={tender_awaiting}"),
+    ("procurement", "/contracts/{contract_draft}"),
+    ("procurement", "/contracts/{contract_draft}/edit"),
+    ("procurement", "/contracts/{contract_running}"),
+    ("procurement", "/contracts/{contract_running}/amend"),
+    ("procurement", "/reminders"),
+    ("orgmanager", "/contracts"),
+    ("orgmanager", "/contracts/{contract_running}"),
+    ("orgmanager", "/reminders"),
+    ("anonymous", "/notices/contracts"),
+    ("anonymous", "/notices/contracts/{contract_running}"),
+    # Service delivery: the register, the service log and its forms, progress with its SVG charts,
+    # ledger imports, workers on the contract, red flags (the district's and one contract's).
+    ("orgmanager", "/beneficiaries"),
+    ("orgmanager", "/beneficiaries/{beneficiary}"),
+    ("orgmanager", "/beneficiaries/new"),
+    ("orgmanager", "/beneficiaries/{beneficiary}/edit"),
+    ("auditor", "/beneficiaries"),
+    ("orgmanager", "/contracts/{contract_running}/services"),
+    ("socialworker", "/contracts/{contract_running}/services/new"),
+    ("orgmanager", "/services/{activity_corrected}"),
+    ("orgmanager", "/services/{activity_corrected}/edit"),
+    ("procurement", "/contracts/{contract_running}/progress"),
+    ("orgmanager", "/contracts/{contract_running}/imports"),
+    ("orgmanager", "/imports/{import_batch}"),
+    ("orgmanager", "/contracts/{contract_running}/workers"),
+    ("auditor", "/red-flags"),
+    ("orgmanager", "/contracts/{contract_running}/red-flags"),
 ]
 
 MINOR_FINDINGS: Counter = Counter()
@@ -45,21 +107,23 @@ MINOR_FINDINGS: Counter = Counter()
 
 @pytest.fixture(scope="module")
 def axe_page(chromium_browser, live_server):
-    """One page per (language, person), logged in once and shared by the module's tests."""
+    """One page per person, logged in once and shared by the module's tests; the language cookie
+    is set before each use (the cookie, not the switch, so no account's saved language changes).
+    axe-core is injected into every document the page loads."""
     pages, contexts = {}, []
 
     def get(lang: str, who: str):
-        if (lang, who) not in pages:
+        if who not in pages:
             context = chromium_browser.new_context(base_url=live_server.url, bypass_csp=True)
             context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            context.add_init_script(path=str(AXE_JS))
             contexts.append(context)
-            # The cookie, not the switch, so no account's saved language changes.
-            context.add_cookies([{"name": "svcproc_lang", "value": lang, "url": live_server.url}])
             page = context.new_page()
             if who != "anonymous":
                 login(page, who)
-            pages[lang, who] = page
-        return pages[lang, who]
+            pages[who] = page
+        pages[who].context.add_cookies([{"name": "svcproc_lang", "value": lang, "url": live_server.url}])
+        return pages[who]
 
     yield get
     for context in contexts:
@@ -70,7 +134,8 @@ def axe_page(chromium_browser, live_server):
 
 
 def run_axe(page) -> list[dict]:
-    page.add_script_tag(path=str(AXE_JS))
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE_JS))
     return page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ['violations']});
         return result.violations.map(v => ({
@@ -98,22 +163,29 @@ def assert_no_serious_violations(page, where: str) -> None:
         pytest.fail("\n".join(lines), pytrace=False)
 
 
+def _url(live_server, path: str) -> str:
+    ids = live_server.ids
+    return path.format_map({**ids, "org": ids["org_yangguang"], "user": ids["user_orgmanager"]})
+
+
 @pytest.mark.parametrize("lang", list(LANGS))
 @pytest.mark.parametrize(("who", "path"), PAGES, ids=[f"{who}:{path}" for who, path in PAGES])
 def test_page_has_no_serious_accessibility_violations(axe_page, live_server, lang, who, path):
     page = axe_page(lang, who)
-    ids = live_server.ids
-    url = path.format(org=ids["org_yangguang"], worker=ids["worker"], user=ids["user_orgmanager"])
+    url = _url(live_server, path)
 
-    page.goto(url)
+    response = page.goto(url)
 
     assert html_lang(page) == LANGS[lang]
+    if path != "/no-such-page" and not path.endswith("/999999"):
+        assert response.status == 200, f"{url} as {who} answered {response.status}"
     assert_no_serious_violations(page, f"{url} ({lang}, {who})")
 
 
 @pytest.mark.parametrize("lang", list(LANGS))
 def test_form_errors_have_no_serious_accessibility_violations(axe_page, live_server, lang):
-    """The states a person meets after a mistake: a refused login, a status form swapped in by htmx."""
+    """The states a person meets after a mistake: a refused login, a status form and a score cell
+    swapped in by htmx with their errors."""
     page = axe_page(lang, "anonymous")
     page.goto("/login")
     page.locator("main form [name=username]").fill("nobody")
@@ -131,3 +203,57 @@ def test_form_errors_have_no_serious_accessibility_violations(axe_page, live_ser
         page.locator("#status-form button[type=submit]").click()
     page.locator("#reason-err").wait_for()
     assert_no_serious_violations(page, f"organization page with the status error swapped in ({lang})")
+
+    # A score above the criterion's maximum: htmx swaps the cell back with its error (nothing saved).
+    page = axe_page(lang, "expert2")
+    page.goto(f"/procurement/tenders/{live_server.ids['tender_opened']}/score")
+    page.wait_for_function("typeof window.htmx === 'object'")
+    cell = page.locator("section.bid-card").nth(1).locator("form.score-cell").first
+    cell_id = cell.get_attribute("id")
+    with page.expect_response(lambda r: r.request.method == "POST" and "/score/" in r.url) as answer:
+        page.locator(f"#{cell_id}-p").fill("999")
+        page.locator(f"#{cell_id}-p").press("Tab")
+    assert answer.value.status == 422
+    page.locator(f"#{cell_id}-err").wait_for()
+    assert_no_serious_violations(page, f"scoring page with a refused score swapped in ({lang})")
+
+
+@pytest.mark.parametrize("lang", list(LANGS))
+def test_contract_and_service_log_states_have_no_serious_accessibility_violations(axe_page, live_server, lang):
+    """What htmx and a refused save leave on the contract and service-log pages: the schedule
+    refused (tranches not adding up to 100), the participant picker with its results, a picked
+    person and the quick-add panel's error, and an identity number shown in full."""
+    ids = live_server.ids
+    page = axe_page(lang, "procurement")
+    page.goto(f"/contracts/{ids['contract_draft']}/edit")
+    page.locator("#milestone-rows [name=milestone_percent]").first.fill("10")
+    with page.expect_navigation() as refused:
+        page.locator("main form.wide-form button[type=submit]").click()
+    assert refused.value.status == 422
+    assert page.locator("main form .error[role=alert]").count() == 1
+    assert_no_serious_violations(page, f"contract edit form with the schedule refused ({lang})")
+
+    page = axe_page(lang, "socialworker")
+    page.goto(f"/contracts/{ids['contract_running']}/services/new")
+    page.wait_for_function("typeof window.htmx === 'object'")
+    with page.expect_response(lambda r: "/people?" in r.url):
+        page.locator("#people-q").fill("王")
+    results = page.locator("#people-results button")
+    results.first.wait_for()
+    with page.expect_response(lambda r: "/chip" in r.url):
+        results.first.click()
+    page.locator("#chosen .chip").first.wait_for()
+    page.locator("details.quick-add summary").click()
+    with page.expect_response(lambda r: r.url.endswith("/people/quick")) as answer:
+        page.locator("#quick-add button").click()
+    assert answer.value.status == 422
+    page.locator("#quick-add-error .error").wait_for()
+    assert_no_serious_violations(page, f"entry form with picker results, a chip and the quick-add error ({lang})")
+
+    page = axe_page(lang, "orgmanager")
+    page.goto(f"/beneficiaries/{ids['beneficiary']}")
+    page.wait_for_function("typeof window.htmx === 'object'")
+    with page.expect_response(lambda r: r.url.endswith("/reveal")):
+        page.locator("#revealed + form button").click()
+    page.locator("#revealed .muted").wait_for()
+    assert_no_serious_violations(page, f"beneficiary page with the identity number shown ({lang})")

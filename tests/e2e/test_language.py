@@ -9,11 +9,25 @@ from .helpers import html_lang, login, logout, switch_language
 
 pytestmark = pytest.mark.e2e
 
-# Only this test uses this account, because switching while logged in saves the choice on it.
+# Switching while logged in saves the choice on this account; the test clears it at the end.
 USER = "procurement"
 
 
-def test_language_choice_sticks_across_pages_and_logins(new_browser_context):
+@pytest.fixture
+def forget_saved_language(live_server):
+    """Afterwards the account has no saved language again, so the other tests that log in as
+    this user (in whatever order they run) get the language of their cookie."""
+    yield
+    import sqlalchemy as sa
+
+    from svcproc.accounts.models import User
+
+    with live_server.db_session() as session:
+        session.execute(sa.update(User).where(User.username == USER).values(locale=None))
+        session.commit()
+
+
+def test_language_choice_sticks_across_pages_and_logins(new_browser_context, forget_saved_language):
     page = new_browser_context().new_page()
     page.goto("/")
     assert html_lang(page) == "zh-CN"
