@@ -25,6 +25,9 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_START, CONTRACT_END = date(2024, 1, 1), date(2026, 12, 31)
+# The import runs "after" the term, so no entry is in the future whenever the bench is run.
+IMPORT_AT = datetime(2027, 1, 15, 2, 0, tzinfo=timezone.utc)
 sys.path.insert(0, str(ROOT))
 
 
@@ -38,7 +41,6 @@ def _app(database_url: str, instance: str):
 def setup(database_url: str, instance: str, rows: int, csv_path: str) -> None:
     """Schema, one contract with workers and 300 registered people, and the ledger file."""
     import flask_migrate
-    import sqlalchemy as sa
 
     from svcproc.accounts.models import User
     from svcproc.contracts.models import Contract, ContractStatus
@@ -87,8 +89,8 @@ def setup(database_url: str, instance: str, rows: int, csv_path: str) -> None:
         db.session.add(bid)
         db.session.flush()
         contract = Contract(number="BENCH-001", tender_id=tender.id, bid_id=bid.id, organization_id=org.id,
-                            title="基准", original_amount_fen=10**7, amount_fen=10**7, start_date=date(2024, 1, 1),
-                            end_date=date(2026, 12, 31), status=ContractStatus.IN_PROGRESS, status_changed_at=now,
+                            title="基准", original_amount_fen=10**7, amount_fen=10**7, start_date=CONTRACT_START,
+                            end_date=CONTRACT_END, status=ContractStatus.IN_PROGRESS, status_changed_at=now,
                             created_at=now)
         contract.workers = workers
         db.session.add(contract)
@@ -109,16 +111,18 @@ def setup(database_url: str, instance: str, rows: int, csv_path: str) -> None:
         writer = csv.writer(fh)
         writer.writerow(["日期", "开始时间", "结束时间", "服务类型", "社区", "地点", "社工", "服务对象身份证号", "其他参与人数",
                          "服务时长", "小组名称", "节次", "主题", "成果", "备注"])
-        day = date(2024, 1, 1)
+        # Spread over the contract term: each worker's entries a quarter-hour apart, never overlapping.
+        per_day = -(-rows // ((CONTRACT_END - CONTRACT_START).days + 1))
         for n in range(rows):
-            if n % 40 == 0:
-                day += timedelta(days=1)
-            start = time(8 + (n % 40) // 4, 15 * (n % 4))
+            day = CONTRACT_START + timedelta(days=n // per_day)
+            slot = n % per_day
+            minutes = 7 * 60 + (slot // 8) * 15
+            start = time(minutes // 60, minutes % 60)
             end = time(start.hour, start.minute + 10)
             kind = ("个案", "社区活动", "微议事")[n % 3]
             people = [numbers[rng.randrange(300)]] if kind == "个案" else rng.sample(numbers, 3)
             writer.writerow([day.isoformat(), start.strftime("%H:%M"), end.strftime("%H:%M"), kind,
-                             f"社区{(n % 4) + 1}", "活动室", f"社工{n % 8}", ";".join(people),
+                             f"社区{(n % 4) + 1}", "活动室", f"社工{slot % 8}", ";".join(people),
                              "5" if kind == "社区活动" else "", "", "", "", "议事主题" if kind == "微议事" else "", "", ""])
 
 
@@ -127,10 +131,12 @@ def phase_import(database_url: str, instance: str, csv_path: str) -> dict:
 
     import sqlalchemy as sa
     from svcproc.contracts.models import Contract
+    from svcproc.core import clock
     from svcproc.delivery import ledger
     from svcproc.extensions import db
 
     app = _app(database_url, instance)
+    clock.freeze(IMPORT_AT)
     with app.app_context():
         contract = db.session.execute(sa.select(Contract).where(Contract.number == "BENCH-001")).unique().scalar_one()
         started = timer.perf_counter()
@@ -204,7 +210,9 @@ def phase_plain(database_url: str, instance: str, csv_path: str) -> dict:
 
 
 def _child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"phase {args[1]} failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -51,25 +51,32 @@ def _findings(contract_ids: list[int], activity_ids: list[int] | None = None) ->
             kind=RedFlagKind.WORKER_OVERLAP, contract_id=contract_id, activity_ids=[a1, a2],
             detail={"worker_id": worker_id, "date": day.isoformat()})
 
-    # More than 12 service hours by one worker in a day.
+    # More than 12 service hours by one worker in a day, whichever contracts the hours were for: the
+    # days these contracts' workers served, then all of those workers' entries of those days.
+    worker_day = sa.tuple_(activity_worker.c.social_worker_id, ServiceActivity.activity_date)
+    days = (sa.select(activity_worker.c.social_worker_id, ServiceActivity.activity_date)
+            .join(ServiceActivity, ServiceActivity.id == activity_worker.c.activity_id)
+            .where(ServiceActivity.contract_id.in_(contract_ids)).distinct())
     rows = db.session.execute(
         sa.select(activity_worker.c.social_worker_id, ServiceActivity.activity_date,
-                  sa.func.sum(ServiceActivity.hours), sa.func.min(ServiceActivity.contract_id))
+                  sa.func.sum(ServiceActivity.hours))
         .join(ServiceActivity, ServiceActivity.id == activity_worker.c.activity_id)
-        .where(ServiceActivity.contract_id.in_(contract_ids))
+        .where(worker_day.in_(days))
         .group_by(activity_worker.c.social_worker_id, ServiceActivity.activity_date)
         .having(sa.func.sum(ServiceActivity.hours) > MAX_HOURS_PER_DAY))
     over = list(rows)
     if over:
-        ids = defaultdict(list)
-        for worker_id, day, activity_id in db.session.execute(
-                sa.select(activity_worker.c.social_worker_id, ServiceActivity.activity_date, ServiceActivity.id)
+        ids, contracts = defaultdict(list), defaultdict(set)
+        for worker_id, day, activity_id, contract_id in db.session.execute(
+                sa.select(activity_worker.c.social_worker_id, ServiceActivity.activity_date, ServiceActivity.id,
+                          ServiceActivity.contract_id)
                 .join(ServiceActivity, ServiceActivity.id == activity_worker.c.activity_id)
-                .where(ServiceActivity.contract_id.in_(contract_ids),
-                       sa.tuple_(activity_worker.c.social_worker_id, ServiceActivity.activity_date).in_(
-                           [(w, d) for w, d, _h, _c in over]))):
+                .where(worker_day.in_([(w, d) for w, d, _h in over]))):
             ids[(worker_id, day)].append(activity_id)
-        for worker_id, day, hours, contract_id in over:
+            contracts[(worker_id, day)].add(contract_id)
+        for worker_id, day, hours in over:
+            # Filed under one of the contracts examined, so re-examining that contract can clear it.
+            contract_id = min(contracts[(worker_id, day)] & set(contract_ids) or contracts[(worker_id, day)])
             found[f"hours:{worker_id}:{day.isoformat()}"] = dict(
                 kind=RedFlagKind.WORKER_HOURS, contract_id=contract_id, activity_ids=sorted(ids[(worker_id, day)]),
                 detail={"worker_id": worker_id, "date": day.isoformat(), "hours": str(hours)})
@@ -133,11 +140,15 @@ def refresh_flags(contract_ids: list[int], activity_ids: list[int] | None = None
         return
     db.session.flush()
     found = _findings(contract_ids, activity_ids)
-    existing = {f.key: f for f in db.session.execute(
-        sa.select(RedFlag).where(sa.or_(RedFlag.contract_id.in_(contract_ids), RedFlag.key.in_(list(found) or [""])))
-    ).unique().scalars()}
+    wanted = set(activity_ids or [])
+    known = [RedFlag.contract_id.in_(contract_ids), RedFlag.key.in_(list(found) or [""])]
+    if wanted and len(wanted) <= 100:
+        # Active findings naming a corrected entry, whichever contract they are filed under (a text
+        # match on the stored list, sifted exactly below).
+        listed = sa.cast(RedFlag.activity_ids, sa.String)
+        known.append(sa.and_(RedFlag.active.is_(True), sa.or_(*[listed.like(f"%{i}%") for i in sorted(wanted)])))
+    existing = {f.key: f for f in db.session.execute(sa.select(RedFlag).where(sa.or_(*known))).unique().scalars()}
     if activity_ids:
-        wanted = set(activity_ids)
         existing = {k: f for k, f in existing.items() if k in found or wanted & set(f.activity_ids or [])}
     now = clock.now()
     for key, data in found.items():
@@ -148,7 +159,8 @@ def refresh_flags(contract_ids: list[int], activity_ids: list[int] | None = None
             flag.active = True
             flag.activity_ids, flag.detail = data["activity_ids"], data["detail"]
     for key, flag in existing.items():
-        if key not in found and flag.contract_id in contract_ids:
+        # A finding involving a corrected entry may be filed under another contract (hours over two).
+        if key not in found and (flag.contract_id in contract_ids or wanted & set(flag.activity_ids or [])):
             flag.active = False
     db.session.flush()
 

@@ -61,6 +61,7 @@ MAX_ERRORS_KEPT = 500
 PREVIEW_ROWS = 50
 BATCH = 1000
 SPLIT = re.compile(r"[、,，;；/\s]+")
+FILE_PURPOSE = "ledger-file"
 
 
 class LedgerError(DomainError):
@@ -79,20 +80,24 @@ def column_label(key: str) -> str:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _csv_text(path: Path) -> io.TextIOBase:
-    raw = open(path, "rb")
-    head = raw.read(65536)
-    complete = not raw.read(1)
-    raw.seek(0)
+def _csv_text(data: bytes) -> io.TextIOBase:
+    head = data[:65536]
     # Not UTF-8: GB18030 is what Chinese Excel saves CSV as.
-    encoding = "utf-8-sig" if files.decodes_as(head, "utf-8-sig", complete) else "gb18030"
-    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+    encoding = "utf-8-sig" if files.decodes_as(head, "utf-8-sig", len(head) == len(data)) else "gb18030"
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
 
 
-def iter_rows(path: Path, kind: str) -> Iterator[tuple[int, list]]:
+def ledger_bytes(stored) -> bytes:
+    """A stored ledger's content. Ledgers are kept encrypted: they list participants' identity numbers."""
+    if stored.encrypted:
+        return files.read(stored, decrypt_purpose=FILE_PURPOSE)
+    return files.read(stored)
+
+
+def iter_rows(data: bytes, kind: str) -> Iterator[tuple[int, list]]:
     """(row number as the spreadsheet shows it, cells) for every row, header included, streamed."""
     if kind == "csv":
-        with _csv_text(path) as text:
+        with _csv_text(data) as text:
             try:
                 for number, cells in enumerate(csv.reader(text), start=1):
                     yield number, cells
@@ -102,7 +107,7 @@ def iter_rows(path: Path, kind: str) -> Iterator[tuple[int, list]]:
     import openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise LedgerError(_("The Excel file is damaged or not an .xlsx workbook (%(e)s).", e=str(exc)[:200])) from None
     try:
@@ -205,9 +210,9 @@ def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowRes
         text = _text(value)
         if len(text) > MAX_CELL:
             problems.append((key, _("The cell holds %(n)d characters; at most %(m)d are accepted.", n=len(text), m=MAX_CELL)))
-        elif text.startswith("=") and key not in ("notes", "outcome", "topic", "place"):
+        elif text.startswith("=") and len(text) > 1:  # never data, whatever follows ("=1+cmd|…")
             problems.append((key, _("Formulas are not accepted; paste the values instead.")))
-        elif text.startswith(("=", "+", "@")) and len(text) > 1 and not text[1:2].isdigit():
+        elif text.startswith(("+", "@")) and len(text) > 1 and not text[1:2].isdigit():
             problems.append((key, _("Formulas are not accepted; paste the values instead.")))
     if problems:
         return result
@@ -315,8 +320,8 @@ def _preview_row(number: int, values: dict) -> dict:
             "head_count": values["head_count"], "hours": str(values["hours"]), "group": values.get("group_name", "")}
 
 
-def _rows(path: Path, kind: str, total_hint: int | None, progress: Callable | None, share: tuple[int, int]):
-    rows = iter_rows(path, kind)
+def _rows(data: bytes, kind: str, total_hint: int | None, progress: Callable | None, share: tuple[int, int]):
+    rows = iter_rows(data, kind)
     try:
         _n, header = next(rows)
     except StopIteration:
@@ -331,19 +336,18 @@ def _rows(path: Path, kind: str, total_hint: int | None, progress: Callable | No
         yield number, cells, positions
 
 
-def estimate_rows(path: Path, kind: str) -> int:
+def estimate_rows(data: bytes, kind: str) -> int:
     """A cheap estimate for progress: bytes / typical row size, or the sheet's declared size."""
-    size = path.stat().st_size
-    return max(1, size // (90 if kind == "csv" else 40))
+    return max(1, len(data) // (90 if kind == "csv" else 40))
 
 
-def check_file(contract: Contract, path: Path, kind: str, progress: Callable | None = None,
+def check_file(contract: Contract, data: bytes, kind: str, progress: Callable | None = None,
                share: tuple[int, int] = (0, 100)) -> CheckResult:
     ctx = Context.load(contract)
     result = CheckResult()
     seen: set[str] = set()
-    hint = estimate_rows(path, kind)
-    for number, cells, positions in _rows(path, kind, hint, progress, share):
+    hint = estimate_rows(data, kind)
+    for number, cells, positions in _rows(data, kind, hint, progress, share):
         result.rows_total += 1
         row = check_row(ctx, number, cells, positions)
         if row.errors:
@@ -371,7 +375,8 @@ def create_batch(actor, contract: Contract, upload) -> ImportBatch:
 
     if not is_system(actor):
         require(perms.can_manage_delivery(actor, contract))
-    stored = files.store(upload, purpose="ledger", rule=files.UploadRule(kinds=files.LEDGERS), actor=actor)
+    stored = files.store(upload, purpose="ledger", rule=files.UploadRule(kinds=files.LEDGERS), actor=actor,
+                         encrypt_purpose=FILE_PURPOSE)
     batch = ImportBatch(contract_id=contract.id, file_id=stored.id, sha256=stored.sha256, status=ImportStatus.CHECKED,
                         status_changed_at=clock.now(), created_at=clock.now(), created_by_id=getattr(actor, "id", None))
     db.session.add(batch)
@@ -381,7 +386,7 @@ def create_batch(actor, contract: Contract, upload) -> ImportBatch:
 
 def run_check(actor, batch: ImportBatch, progress: Callable | None = None) -> CheckResult:
     contract = db.session.get(Contract, batch.contract_id)
-    result = check_file(contract, files.path_of(batch.file), batch.file.kind, progress)
+    result = check_file(contract, ledger_bytes(batch.file), batch.file.kind, progress)
     batch.rows_total, batch.rows_new, batch.rows_duplicate = result.rows_total, result.rows_new, result.rows_duplicate
     batch.error_count, batch.errors, batch.preview = result.error_count, result.errors, result.preview
     batch.status, batch.status_changed_at = ImportStatus.CHECKED, clock.now()
@@ -399,9 +404,9 @@ def run_check(actor, batch: ImportBatch, progress: Callable | None = None) -> Ch
 def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> ImportBatch:
     """All or nothing: any row error aborts before anything is kept. Entries already recorded are skipped."""
     contract = db.session.get(Contract, batch.contract_id)
-    path, kind = files.path_of(batch.file), batch.file.kind
+    data, kind = ledger_bytes(batch.file), batch.file.kind
     # Pass 1: check every row again (the register may have changed since the dry run).
-    check = check_file(contract, path, kind, progress, (0, 40))
+    check = check_file(contract, data, kind, progress, (0, 40))
     if check.error_count:
         raise LedgerError(ngettext_errors(check.error_count))
     ctx = Context.load(contract)
@@ -416,8 +421,8 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
         ctx.groups[name] = group.id
     cases = {bid: cid for cid, bid in db.session.execute(
         sa.select(ServiceCase.id, ServiceCase.beneficiary_id).where(ServiceCase.contract_id == contract.id))}
-    members = set(db.session.execute(sa.select(group_member.c.group_id, group_member.c.beneficiary_id)
-                                     .where(group_member.c.group_id.in_(list(groups.values()) or [-1]))).tuples())
+    members = set(tuple(row) for row in db.session.execute(sa.select(group_member.c.group_id, group_member.c.beneficiary_id)
+                                     .where(group_member.c.group_id.in_(list(groups.values()) or [-1]))).all())
     seen: set[str] = set()
     pending: list[tuple[dict, list[int], list[int]]] = []
     created = 0
@@ -438,7 +443,7 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
         created += len(pending)
         pending.clear()
 
-    for number, cells, positions in _rows(path, kind, max(1, check.rows_total), progress, (40, 100)):
+    for number, cells, positions in _rows(data, kind, max(1, check.rows_total), progress, (40, 100)):
         row = check_row(ctx, number, cells, positions)
         if row.errors:  # cannot happen after pass 1 unless the data changed under us
             raise LedgerError(_("Row %(n)d no longer passes its checks (the register or the contract changed "

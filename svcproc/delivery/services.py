@@ -62,6 +62,7 @@ def _check_beneficiary(values: dict, organization_id: int, exclude_id: int | Non
         raise ValidationError(_("Choose the gender."), "gender") from None
     number = identity.normalise(values.get("id_number") or "")
     birth_year = values.get("birth_year")
+    born = None
     if number:
         try:
             number = identity.validate(number)
@@ -97,7 +98,11 @@ def _check_beneficiary(values: dict, organization_id: int, exclude_id: int | Non
     if not isinstance(consent_on, date) or consent_on > today():
         raise ValidationError(_("Give the date of consent (not in the future)."), "consent_on")
     guardian = (values.get("guardian_name") or "").strip()
-    age = today().year - int(birth_year)
+    # Age on the day of consent: exact when the number gives the birth date, else by the year.
+    if born is not None:
+        age = consent_on.year - born.year - ((consent_on.month, consent_on.day) < (born.month, born.day))
+    else:
+        age = consent_on.year - int(birth_year)
     if age < CHILD_AGE and (consent_by != ConsentBy.GUARDIAN or not guardian):
         raise ValidationError(_("A child under 14 needs the consent of a guardian: record the guardian's name."),
                               "guardian_name")

@@ -297,9 +297,20 @@ def _activity_values(contract: Contract, form: ActivityForm) -> dict:
                 notes=form.notes.data)
 
 
-def _chosen_people() -> list[Beneficiary]:
+def _chosen_people(contract: Contract) -> list[Beneficiary]:
+    """The participants posted back, as chips for the form again: only the contract's own register
+    (an id typed into the request must not show another organization's person)."""
     ids = [int(i) for i in request.form.getlist("participants") if i.isdigit()]
-    return db.session.execute(sa.select(Beneficiary).where(Beneficiary.id.in_(ids))).unique().scalars().all() if ids else []
+    if not ids:
+        return []
+    return db.session.execute(sa.select(Beneficiary).where(
+        Beneficiary.id.in_(ids), Beneficiary.organization_id == contract.organization_id)).unique().scalars().all()
+
+
+def _local_or(default: str) -> str:
+    """The form's `next` when it stays on this site, else the default."""
+    target = request.form.get("next", "")
+    return target if is_local_url(target) else default
 
 
 @bp.route("/contracts/<int:contract_id>/services/new", methods=["GET", "POST"])
@@ -328,7 +339,7 @@ def activity_new(contract_id: int):
             return redirect_to(url_for("delivery.activities", contract_id=contract.id))
     status = 422 if request.method == "POST" else 200
     return render_template("delivery/activity_form.html", form=form, contract=contract, activity=None,
-                           chosen=_chosen_people() if request.method == "POST" else [],
+                           chosen=_chosen_people(contract) if request.method == "POST" else [],
                            quick=_quick_form()), status
 
 
@@ -371,7 +382,7 @@ def activity_edit(activity_id: int):
             # Keep what the person typed; a second save, made knowingly, replaces the newer version.
             form.version.data = str(item.version)
             return render_template("delivery/activity_form.html", form=form, contract=contract, activity=item,
-                                   chosen=_chosen_people(), quick=_quick_form(), stale=exc.message), 409
+                                   chosen=_chosen_people(contract), quick=_quick_form(), stale=exc.message), 409
         except ValidationError as exc:
             db.session.rollback()
             _field_error(form, exc, "type" if exc.field not in form else exc.field)
@@ -380,7 +391,7 @@ def activity_edit(activity_id: int):
             flash(_("Entry corrected; the earlier version is kept in its history."), "success")
             return redirect_to(url_for("delivery.activity", activity_id=item.id))
     status = 422 if request.method == "POST" else 200
-    chosen = list(item.participants) if request.method == "GET" else _chosen_people()
+    chosen = list(item.participants) if request.method == "GET" else _chosen_people(contract)
     return render_template("delivery/activity_form.html", form=form, contract=contract, activity=item, chosen=chosen,
                            quick=_quick_form()), status
 
@@ -408,7 +419,7 @@ def group_new(contract_id: int):
     services.create_group(current_user, contract, form.name.data, form.planned_sessions.data, [])
     db.session.commit()
     flash(_("Group %(n)s created.", n=form.name.data), "success")
-    return redirect_to(request.form.get("next") or url_for("delivery.activity_new", contract_id=contract.id))
+    return redirect_to(_local_or(url_for("delivery.activity_new", contract_id=contract.id)))
 
 
 @bp.route("/contracts/<int:contract_id>/workers", methods=["GET", "POST"])
@@ -628,7 +639,7 @@ def red_flag_explain(flag_id: int):
     explain_flag(current_user, flag, form.note.data)
     db.session.commit()
     flash(_("Explanation recorded."), "success")
-    return redirect_to(request.form.get("next") or url_for("delivery.red_flags"))
+    return redirect_to(_local_or(url_for("delivery.red_flags")))
 
 
 @bp.route("/contracts/<int:contract_id>/red-flags")

@@ -1,0 +1,395 @@
+"""Recording services: each kind's rules, who may record on which contract and when, evidence files,
+and corrections that keep the version they replace."""
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+
+import pytest
+from werkzeug.datastructures import FileStorage
+
+from svcproc.contracts import workflow as contract_workflow
+from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
+from svcproc.delivery import services
+from svcproc.delivery.models import ActivityRevision, ActivityType, ServiceActivity, ServiceCase, ServiceGroup
+from svcproc.extensions import db
+from tests.delivery.conftest import END, START, TODAY, unchanged
+from tests.factories import pdf_upload
+from tests.helpers import audit_events, count, in_page, stays_on_site
+
+pytestmark = pytest.mark.usefixtures("shared_connection")
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _form(world, **values) -> dict:
+    data = {"type": "community_event", "activity_date": "2025-06-10", "start_time": "09:00", "end_time": "10:30",
+            "community_id": str(world.communities[0].id), "place": "社区活动室", "hours": "",
+            "workers": [str(world.worker.id)], "participants": [str(world.people["elder"].id)], "head_count": "5",
+            "group_id": "", "session_number": "", "topic": "防诈骗知识讲座", "outcome": "", "notes": ""}
+    return {**data, **values}
+
+
+# --- each kind's rules ------------------------------------------------------------------------
+
+
+def _group(world):
+    return services.create_group(world.manager, world.contract, "独居老人互助小组", 6,
+                                 [world.people["elder"], world.people["second"]])
+
+
+REFUSED = {
+    "case work without anyone": (dict(type=ActivityType.CASE_WORK, participants=[], head_count=0), "participants"),
+    "case work with two": (dict(type=ActivityType.CASE_WORK, head_count=0), "participants"),
+    "case work with a head-count": (dict(type=ActivityType.CASE_WORK, head_count=3,
+                                         participants="one"), "head_count"),
+    "group session without a group": (dict(type=ActivityType.GROUP_SESSION, session_number=1), "group_id"),
+    "group session without a number": (dict(type=ActivityType.GROUP_SESSION, group="group"), "session_number"),
+    "group session without anyone": (dict(type=ActivityType.GROUP_SESSION, group="group", session_number=1,
+                                          participants=[]), "participants"),
+    "event without anyone": (dict(participants=[], head_count=0), "head_count"),
+    "deliberation without anyone": (dict(type=ActivityType.DELIBERATION, participants=[], head_count=20,
+                                         topic="停车秩序"), "participants"),
+    "deliberation without a topic": (dict(type=ActivityType.DELIBERATION, topic=" "), "topic"),
+    "training without trainees": (dict(type=ActivityType.VOLUNTEER_TRAINING, participants=[], head_count=0),
+                                  "head_count"),
+    "no social worker": (dict(workers=[]), "workers"),
+    "ends before it starts": (dict(start_time=time(11, 0), end_time=time(10, 0)), "end_time"),
+    "a negative head-count": (dict(head_count=-1), "head_count"),
+    "no community": (dict(community=None), "community_id"),
+    "hours not a number": (dict(hours="一个半"), "hours"),
+    "no hours": (dict(hours="0"), "hours"),
+    "more than a day": (dict(hours="24.5"), "hours"),
+    "three decimals": (dict(hours="1.255"), "hours"),
+}
+
+
+def _resolve(world, values: dict) -> dict:
+    if values.get("group") == "group":
+        values["group"] = _group(world)
+    if values.get("participants") == "one":
+        values["participants"] = [world.people["elder"]]
+    return values
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_each_kind_of_service_refuses_what_it_cannot_be(world, case):
+    values, field = REFUSED[case]
+    values = _resolve(world, dict(values))
+
+    with unchanged(world.contract), pytest.raises(ValidationError) as refused:
+        world.record(**values)
+
+    assert refused.value.field == field
+
+
+ACCEPTED = {
+    "case work with one person": dict(type=ActivityType.CASE_WORK, participants="one", head_count=0),
+    "group session": dict(type=ActivityType.GROUP_SESSION, group="group", session_number=1, head_count=0),
+    "event with a head-count only": dict(participants=[], head_count=40),
+    "event with people only": dict(head_count=0),
+    "deliberation": dict(type=ActivityType.DELIBERATION, topic="院落停车秩序议事", outcome="议定错峰停车"),
+    "training with a head-count": dict(type=ActivityType.VOLUNTEER_TRAINING, participants=[], head_count=12),
+    "training with named trainees": dict(type=ActivityType.VOLUNTEER_TRAINING, head_count=0),
+}
+
+
+@pytest.mark.parametrize("case", list(ACCEPTED))
+def test_each_kind_of_service_is_recorded_and_audited(world, case):
+    values = _resolve(world, dict(ACCEPTED[case]))
+
+    activity = world.record(**values)
+
+    assert activity.id and activity.revision == 1
+    event = audit_events("activity.recorded", object_id=str(activity.id))[0]
+    assert event.actor_id == world.manager.id
+    assert event.changes["participants"][1] == sorted(p.id for p in activity.participants)
+
+
+def test_case_work_opens_one_case_per_person_and_contract(world):
+    first = world.record(type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0)
+    second = world.record(type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0,
+                          activity_date=date(2025, 6, 12))
+
+    assert first.case_id == second.case_id
+    case = db.session.get(ServiceCase, first.case_id)
+    assert case.beneficiary_id == world.people["third"].id and case.opened_on == date(2025, 6, 10)
+
+
+@pytest.mark.parametrize("start, end, hours", [(time(9, 0), time(10, 30), "1.50"), (time(9, 0), time(9, 20), "0.33"),
+                                               (time(9, 0), time(9, 10), "0.17"), (time(8, 0), time(20, 0), "12.00")])
+def test_hours_left_empty_are_the_time_from_start_to_end(world, start, end, hours):
+    activity = world.record(start_time=start, end_time=end, hours="")
+    assert activity.hours == Decimal(hours)
+
+
+def test_hours_given_are_kept(world):
+    assert world.record(hours="0.75").hours == Decimal("0.75")
+
+
+def test_participants_come_from_the_contracts_own_register(world):
+    with unchanged(), pytest.raises(ValidationError) as refused:
+        world.record(participants=[world.people["elder"], world.people["other_only"]])
+    assert refused.value.field == "participants"
+
+
+def test_a_group_takes_members_of_the_own_register_only(world):
+    with unchanged(), pytest.raises(ValidationError):
+        services.create_group(world.manager, world.contract, "混合小组", 6, [world.people["other_only"]])
+
+
+def test_group_names_are_unique_per_contract(world):
+    _group(world)
+    with unchanged(), pytest.raises(ValidationError):
+        _group(world)
+
+
+# --- who records on which contract ------------------------------------------------------------
+
+
+def test_a_social_worker_not_assigned_to_the_contract_is_refused(world):
+    with unchanged(), pytest.raises(PermissionDenied):
+        world.record(actor=world.users["idle_worker"], workers=[world.workers["idle_worker"]])
+
+
+def test_an_assigned_social_worker_records(world):
+    activity = world.record(actor=world.users["worker"])
+    assert activity.created_by_id == world.users["worker"].id
+
+
+def test_only_assigned_workers_can_be_named(world):
+    with unchanged(), pytest.raises(ValidationError) as refused:
+        world.record(workers=[world.worker, world.workers["idle_worker"]])
+    assert refused.value.field == "workers"
+    assert "陈静" in refused.value.message
+
+
+def test_a_worker_taken_off_the_contract_can_no_longer_record(world):
+    services.set_contract_workers(world.manager, world.contract, [world.workers["second_worker"]])
+    with unchanged(), pytest.raises(PermissionDenied):
+        world.record(actor=world.users["worker"], workers=[world.workers["second_worker"]])
+
+
+def test_only_the_own_organizations_workers_are_assigned(world):
+    with unchanged(world.contract), pytest.raises(ValidationError):
+        services.set_contract_workers(world.manager, world.contract, [world.workers["other_worker"]])
+
+
+@pytest.mark.parametrize("who", ["other_manager", "other_worker", "procurement", "auditor"])
+def test_nobody_outside_the_organization_records_on_its_contract(world, who):
+    with unchanged(), pytest.raises(PermissionDenied):
+        world.record(actor=world.users[who])
+
+
+RECORD_PAGE = {"manager": 303, "worker": 303, "idle_worker": 403, "other_manager": 403, "other_worker": 403,
+               "procurement": 403, "admin": 403, "auditor": 403, "expert": 403, "evaluator": 403}
+
+
+@pytest.mark.parametrize("who", list(RECORD_PAGE))
+def test_the_record_form_answers_by_role(client, login_as, world, who):
+    login_as(who)
+    before = count(ServiceActivity)
+
+    page = client.get(f"/contracts/{world.contract.id}/services/new")
+    saved = client.post(f"/contracts/{world.contract.id}/services/new", data=_form(world))
+
+    expected = RECORD_PAGE[who]
+    assert page.status_code == (200 if expected == 303 else expected)
+    assert saved.status_code == expected
+    assert count(ServiceActivity) == before + (expected == 303)
+
+
+# --- when -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day, now", [
+    (date(2025, 3, 31), None),                      # the day before the contract starts
+    (date(2025, 6, 17), None),                      # tomorrow
+    (date(2026, 1, 5), datetime(2026, 1, 10, 2, tzinfo=timezone.utc)),  # after the contract ended
+])
+def test_a_date_outside_the_contract_period_or_in_the_future_is_refused(world, clock, day, now):
+    if now:
+        clock.set(now)
+
+    with unchanged(world.contract), pytest.raises(ValidationError) as refused:
+        world.record(activity_date=day)
+
+    assert refused.value.field == "activity_date"
+
+
+@pytest.mark.parametrize("day", [START, TODAY])
+def test_the_first_day_and_today_are_recordable(world, day):
+    assert world.record(activity_date=day).activity_date == day
+
+
+def test_the_last_day_is_recordable_once_it_has_come(world, clock):
+    clock.set(datetime(2026, 1, 2, 2, tzinfo=timezone.utc))
+    assert world.record(activity_date=END).activity_date == END
+
+
+@pytest.mark.parametrize("day, message", [
+    ("2025-03-31", lambda: services._("The date is outside the contract period (%(a)s – %(b)s).",
+                                      a=START.isoformat(), b=END.isoformat())),
+    ("2025-06-17", lambda: services._("An activity cannot be recorded for a future date.")),
+])
+def test_the_form_refuses_a_date_outside_the_period_and_writes_nothing(client, login_as, world, day, message):
+    login_as("worker")
+    before = count(ServiceActivity), count(ServiceCase)
+
+    response = client.post(f"/contracts/{world.contract.id}/services/new", data=_form(world, activity_date=day))
+
+    assert response.status_code == 422
+    assert in_page(message) in response.text
+    assert (count(ServiceActivity), count(ServiceCase)) == before
+
+
+def test_a_terminated_contract_takes_no_more_services(world):
+    contract_workflow.terminate_contract(world.users["procurement"], world.contract, "服务机构严重违约。")
+    with unchanged(), pytest.raises(DomainError):
+        world.record()
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+
+def test_evidence_files_are_kept_with_the_activity(client, login_as, world):
+    login_as("worker")
+    data = _form(world, evidence=[pdf_upload("签到表.pdf"), FileStorage(io.BytesIO(PNG), "现场照片.png")])
+
+    response = client.post(f"/contracts/{world.contract.id}/services/new", data=data,
+                           content_type="multipart/form-data")
+
+    assert response.status_code == 303
+    activity = db.session.execute(db.select(ServiceActivity).order_by(ServiceActivity.id.desc())).scalars().first()
+    assert sorted(e.file.original_name for e in activity.evidence) == ["现场照片.png", "签到表.pdf"]
+    download = client.get(f"/services/{activity.id}/evidence/{activity.evidence[0].id}")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("name, data", [("签到表.pdf", b"just text pretending"), ("照片.png", b"%PDF-1.4 not a png"),
+                                        ("setup.exe", b"MZ\x90\x00"), ("空文件.pdf", b"")])
+def test_evidence_is_checked_like_deliverables(client, login_as, world, name, data):
+    login_as("worker")
+    before = count(ServiceActivity), count(ServiceCase)
+
+    response = client.post(f"/contracts/{world.contract.id}/services/new",
+                           data=_form(world, evidence=[FileStorage(io.BytesIO(data), name)]),
+                           content_type="multipart/form-data")
+
+    assert response.status_code == 422
+    assert name in response.text
+    assert (count(ServiceActivity), count(ServiceCase)) == before
+
+
+# --- corrections ------------------------------------------------------------------------------
+
+
+def test_a_correction_keeps_the_earlier_version_and_is_audited(world, clock):
+    activity = world.record()
+    old = {"head_count": activity.head_count, "end_time": "10:30:00", "participants": sorted(
+        p.id for p in activity.participants)}
+    clock.advance(hours=2)
+
+    services.correct_activity(world.manager, activity, world.event(end_time=time(10, 0), head_count=14,
+                                                                   participants=[world.people["elder"]]),
+                              "签到表复核后更正。")
+
+    assert (activity.revision, activity.head_count, activity.end_time) == (2, 14, time(10, 0))
+    kept = activity.revisions[0]
+    assert kept.revision == 1 and kept.reason == "签到表复核后更正。"
+    assert kept.data["head_count"] == old["head_count"] and kept.data["end_time"] == old["end_time"]
+    assert kept.data["participants"] == old["participants"]
+    assert kept.replaced_by_id == world.manager.id
+    event = audit_events("activity.corrected", object_id=str(activity.id))[0]
+    assert event.changes["head_count"] == [10, 14]
+    assert event.changes["participants"] == [old["participants"], [world.people["elder"].id]]
+    assert event.changes["reason"] == [None, "签到表复核后更正。"]
+
+
+def test_every_correction_adds_a_version(world):
+    activity = world.record()
+    for n, head_count in enumerate((11, 12, 13), start=2):
+        services.correct_activity(world.manager, activity, world.event(head_count=head_count), f"第{n}次更正")
+
+    assert [r.revision for r in activity.revisions] == [1, 2, 3]
+    assert [r.data["head_count"] for r in activity.revisions] == [10, 11, 12]
+    assert activity.revision == 4
+
+
+def test_a_correction_needs_a_reason(world):
+    activity = world.record()
+    with unchanged(activity), pytest.raises(ValidationError) as refused:
+        services.correct_activity(world.manager, activity, world.event(head_count=11), "  ")
+    assert refused.value.field == "reason"
+
+
+def test_a_correction_obeys_the_same_rules(world):
+    activity = world.record()
+    with unchanged(activity), pytest.raises(ValidationError):
+        services.correct_activity(world.manager, activity, world.event(activity_date=date(2025, 3, 1)), "改日期")
+
+
+def test_a_worker_not_on_the_contract_cannot_correct(world):
+    activity = world.record()
+    with unchanged(activity), pytest.raises(PermissionDenied):
+        services.correct_activity(world.users["idle_worker"], activity, world.event(head_count=11), "更正")
+
+
+def test_the_correction_form_saves_and_the_page_shows_the_history(client, login_as, world):
+    activity = world.record()
+    login_as("worker")
+    version = client.get(f"/services/{activity.id}/edit")
+    assert version.status_code == 200
+
+    response = client.post(f"/services/{activity.id}/edit", data=_form(
+        world, head_count="9", reason="人数登记有误", version=str(activity.version),
+        participants=[str(world.people["elder"].id), str(world.people["second"].id)]))
+
+    assert response.status_code == 303
+    page = client.get(f"/services/{activity.id}").text
+    assert "人数登记有误" in page
+    assert db.session.get(ServiceActivity, activity.id).revision == 2
+
+
+def test_a_stale_correction_is_refused_keeping_what_was_typed(client, login_as, world):
+    activity = world.record()
+    stale = str(activity.version)
+    services.correct_activity(world.manager, activity, world.event(head_count=11), "先更正一次")
+    db.session.flush()
+    login_as("worker")
+    before = count(ActivityRevision), activity.revision, activity.head_count
+
+    response = client.post(f"/services/{activity.id}/edit", data=_form(
+        world, head_count="9", topic="我刚输入的主题", reason="人数登记有误", version=stale))
+
+    assert response.status_code == 409
+    assert "我刚输入的主题" in response.text and "人数登记有误" in response.text
+    activity = db.session.get(ServiceActivity, activity.id)
+    assert (count(ActivityRevision), activity.revision, activity.head_count) == before
+    assert activity.topic == "防诈骗知识讲座"
+
+
+def test_a_group_is_created_from_the_form_and_the_way_back_stays_on_the_site(client, login_as, world):
+    login_as("worker")
+
+    response = client.post(f"/contracts/{world.contract.id}/groups",
+                           data={"name": "亲子阅读小组", "planned_sessions": "8", "next": "https://evil.example/"})
+
+    assert response.status_code == 303
+    assert stays_on_site(response.headers["Location"])
+    group = db.session.execute(db.select(ServiceGroup).where(ServiceGroup.name == "亲子阅读小组")).scalar_one()
+    assert (group.contract_id, group.planned_sessions) == (world.contract.id, 8)
+
+
+def test_a_refused_form_shows_no_chip_for_another_organizations_person(client, login_as, world):
+    login_as("worker")
+    stranger = world.people["other_only"]
+
+    response = client.post(f"/contracts/{world.contract.id}/services/new", data=_form(
+        world, participants=[str(world.people["elder"].id), str(stranger.id)]))
+
+    assert response.status_code == 422
+    assert stranger.name not in response.text
+    assert f'value="{stranger.id}"' not in response.text
+    assert f'name="participants" value="{world.people["elder"].id}"' in response.text  # the own one kept

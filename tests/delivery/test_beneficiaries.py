@@ -1,0 +1,457 @@
+"""The beneficiary register: consent (a guardian for a child under 14), one person once per register
+but recognised across registers, who sees whom, and the audited reveal of a full number."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from flask_babel import gettext, ngettext
+
+from svcproc.core.errors import PermissionDenied, ValidationError
+from svcproc.delivery import identity, services
+from svcproc.delivery.models import Beneficiary, ConsentBy
+from svcproc.extensions import db
+from tests.delivery.conftest import TODAY, World, add_person, id_number, unchanged
+from tests.helpers import audit_events, count, in_page
+
+pytestmark = pytest.mark.usefixtures("shared_connection")
+
+OWN_ONLY, OTHER_ONLY = "王秀英", "孙凤英"   # one name in each register
+
+
+def _form(world: World, **values) -> dict:
+    data = {"name": "黄小明", "gender": "male", "id_number": "", "birth_year": "1950",
+            "community_id": str(world.communities[0].id), "phone": "", "consent_by": "self", "guardian_name": "",
+            "consent_method": "written", "consent_on": TODAY.isoformat()}
+    return {**data, **values}
+
+
+def _ids_linked(html: str) -> set[int]:
+    return {int(i) for i in re.findall(r"/beneficiaries/(\d+)", html)} | {
+        int(i) for i in re.findall(r"/people/(\d+)/chip", html)}
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("consent_by, guardian", [(ConsentBy.SELF, ""), (ConsentBy.GUARDIAN, ""),
+                                                  (ConsentBy.SELF, "刘强")])
+def test_a_child_under_14_needs_a_guardians_consent(world, consent_by, guardian):
+    with unchanged(), pytest.raises(ValidationError) as refused:
+        add_person(world.manager, world.org.id, "刘小雨", number=id_number(date(2015, 8, 8), 31),
+                   community=world.communities[0], guardian=guardian, consent_by=consent_by)
+    assert refused.value.field == "guardian_name"
+
+
+def test_a_child_with_a_guardians_consent_is_registered(world):
+    person = add_person(world.manager, world.org.id, "刘小雨", number=id_number(date(2015, 8, 8), 31),
+                        community=world.communities[0], guardian="刘强")
+
+    assert (person.consent_by, person.guardian_name, person.birth_year) == (ConsentBy.GUARDIAN, "刘强", 2015)
+    event = audit_events("beneficiary.created", object_id=str(person.id))[0]
+    assert event.changes["guardian_name"] == [None, "刘强"]
+    assert event.changes["consent_by"] == [None, "guardian"]
+
+
+@pytest.mark.parametrize("birth_year, allowed", [(TODAY.year - 14, True), (TODAY.year - 13, False)])
+def test_from_14_a_person_consents_alone(world, birth_year, allowed):
+    def add():
+        return add_person(world.manager, world.org.id, "周一鸣", birth_year=birth_year,
+                          community=world.communities[0], consent_by=ConsentBy.SELF)
+
+    if allowed:
+        assert add().consent_by == ConsentBy.SELF
+        return
+    with unchanged(), pytest.raises(ValidationError):
+        add()
+
+
+@pytest.mark.parametrize("born, consent_on, allowed", [
+    (date(2011, 6, 16), TODAY, True),               # 14 today
+    (date(2011, 6, 17), TODAY, False),              # 14 tomorrow
+    (date(2011, 12, 31), TODAY, False),             # born in the year that makes 14, still 13
+    (date(2010, 9, 1), date(2024, 6, 1), False),    # 14 now, but 13 when consent was given
+], ids=["14-today", "14-tomorrow", "13-late-in-the-year", "13-at-consent"])
+def test_with_a_number_the_age_is_exact_on_the_day_of_consent(world, born, consent_on, allowed):
+    def add():
+        return add_person(world.manager, world.org.id, "周一鸣", number=id_number(born, 41),
+                          community=world.communities[0], consent_by=ConsentBy.SELF, consent_on=consent_on)
+
+    if allowed:
+        assert add().consent_by == ConsentBy.SELF
+        return
+    with unchanged(), pytest.raises(ValidationError) as refused:
+        add()
+    assert refused.value.field == "guardian_name"
+
+
+def test_guardian_consent_names_the_guardian_at_any_age(world):
+    with unchanged(), pytest.raises(ValidationError) as refused:
+        add_person(world.manager, world.org.id, "周一鸣", birth_year=1940, community=world.communities[0],
+                   consent_by=ConsentBy.GUARDIAN)
+    assert refused.value.field == "guardian_name"
+
+
+def test_consent_cannot_be_dated_in_the_future(world):
+    with unchanged(), pytest.raises(ValidationError) as refused:
+        add_person(world.manager, world.org.id, "周一鸣", birth_year=1940, community=world.communities[0],
+                   consent_on=date(2025, 6, 17))
+    assert refused.value.field == "consent_on"
+
+
+def test_the_form_refuses_a_child_without_a_guardian(client, login_as, world):
+    login_as("manager")
+    before = count(Beneficiary)
+
+    response = client.post("/beneficiaries/new", data=_form(world, name="刘小雨", birth_year="2016",
+                                                            id_number=id_number(date(2016, 2, 2), 32)))
+
+    assert response.status_code == 422
+    assert in_page(lambda: gettext("A child under 14 needs the consent of a guardian: record the guardian's name.")) \
+        in response.text
+    assert count(Beneficiary) == before
+
+
+def test_the_form_adds_a_person_with_the_number_sealed_and_masked(client, login_as, world):
+    login_as("manager")
+    number = id_number(date(1950, 4, 4), 33)
+
+    response = client.post("/beneficiaries/new", data=_form(world, id_number=number, phone="13855556666",
+                                                            categories=["elderly_alone", "low_income"]))
+
+    assert response.status_code == 303
+    person = db.session.execute(sa.select(Beneficiary).where(Beneficiary.name == "黄小明")).unique().scalar_one()
+    assert person.organization_id == world.org.id
+    assert person.id_number_masked == identity.mask(number) and person.phone_masked == "138****6666"
+    assert identity.unseal_number(person.id_number_sealed) == number
+    assert person.categories == ["elderly_alone", "low_income"]
+    event = audit_events("beneficiary.created", object_id=str(person.id))[0]
+    assert event.actor_id == world.manager.id
+    assert number not in str(event.changes) and "13855556666" not in str(event.changes)
+
+
+@pytest.mark.parametrize("typed, reason", [("51010719480309011", "length"), ("510107194803090118", "check"),
+                                           ("510107194802300117", "birth_date"), ("51010719480309011Y", "charset")])
+def test_the_form_says_what_is_wrong_with_a_number(client, login_as, world, typed, reason):
+    login_as("manager")
+    before = count(Beneficiary)
+
+    response = client.post("/beneficiaries/new", data=_form(world, id_number=typed))
+
+    assert response.status_code == 422
+    assert in_page(lambda: services.identity_message(reason)) in response.text
+    assert count(Beneficiary) == before
+
+
+def test_the_birth_year_must_match_the_number(world):
+    with unchanged(), pytest.raises(ValidationError) as refused:
+        add_person(world.manager, world.org.id, "黄小明", number=id_number(date(1950, 4, 4), 33), birth_year=1951,
+                   community=world.communities[0])
+    assert refused.value.field == "birth_year"
+
+
+def test_the_birth_year_comes_from_the_number(world):
+    person = add_person(world.manager, world.org.id, "黄小明", number=id_number(date(1950, 4, 4), 33),
+                        community=world.communities[0])
+    assert person.birth_year == 1950
+
+
+# --- one person, one entry per register, recognised across registers --------------------------
+
+
+@pytest.mark.parametrize("variant", ["exact", "spaces", "lower"])
+def test_the_same_person_twice_in_one_register_is_refused(world, variant):
+    number = world.number("child")  # ends in X
+    typed = {"exact": number, "spaces": f" {number[:6]} {number[6:]} ", "lower": number.lower()}[variant]
+
+    with unchanged(), pytest.raises(ValidationError) as refused:
+        add_person(world.manager, world.org.id, "刘子涵", number=typed, community=world.communities[1],
+                   guardian="刘强")
+    assert refused.value.field == "id_number"
+
+
+def test_editing_someone_into_a_duplicate_is_refused(world):
+    second = world.people["second"]
+    values = dict(name=second.name, gender=second.gender, id_number=world.number("elder"), birth_year=None,
+                  community=second.community, categories=second.categories, phone="", consent_by=second.consent_by,
+                  guardian_name="", consent_method=second.consent_method, consent_on=second.consent_on)
+
+    with unchanged(second), pytest.raises(ValidationError):
+        services.update_beneficiary(world.manager, second, **values)
+
+
+def test_the_same_person_in_another_register_is_allowed_and_recognised(world):
+    elder = world.people["elder"]
+    assert services.same_person_elsewhere(elder) == 0
+
+    twin = add_person(world.users["other_manager"], world.other_org.id, "王秀英", number=world.number("elder"),
+                      community=world.communities[0])
+
+    assert twin.id_match_key == elder.id_match_key
+    assert services.same_person_elsewhere(elder) == 1
+    assert services.same_person_elsewhere(twin) == 1
+
+
+def test_people_without_a_number_are_never_matched(world):
+    assert services.same_person_elsewhere(world.people["no_number"]) == 0
+
+
+def test_the_detail_page_says_the_person_is_served_elsewhere(client, login_as, world):
+    login_as("manager")
+    message = in_page(lambda: ngettext(
+        "Registered by %(num)d other organization (matched without reading the number).",
+        "Registered by %(num)d other organizations (matched without reading the number).", 1))
+
+    shared = client.get(f"/beneficiaries/{world.people['shared'].id}")
+    alone = client.get(f"/beneficiaries/{world.people['elder'].id}")
+
+    assert message in shared.text
+    assert message not in alone.text
+    assert world.other_org.name not in shared.text   # which organization stays unsaid
+
+
+# --- who sees whom ----------------------------------------------------------------------------
+
+SEES = {"manager": "own", "worker": "own", "idle_worker": "own", "other_manager": "other", "other_worker": "other",
+        "procurement": "all", "admin": "all", "auditor": "all"}
+
+
+@pytest.mark.parametrize("who", list(SEES))
+def test_the_register_lists_the_own_organization_or_everyone_for_the_bureau(client, login_as, world, who):
+    login_as(who)
+
+    response = client.get("/beneficiaries")
+
+    assert response.status_code == 200
+    assert (OWN_ONLY in response.text) == (SEES[who] in ("own", "all"))
+    assert (OTHER_ONLY in response.text) == (SEES[who] in ("other", "all"))
+
+
+@pytest.mark.parametrize("who", ["manager", "other_manager"])
+def test_a_name_search_stays_inside_the_own_register(client, login_as, world, who):
+    login_as(who)
+    mine = world.people["shared" if who == "manager" else "other_shared"]
+    theirs = world.people["other_shared" if who == "manager" else "shared"]
+
+    response = client.get("/beneficiaries", query_string={"q": "陈玉珍"}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert mine.id in _ids_linked(response.text)
+    assert theirs.id not in _ids_linked(response.text)
+
+
+@pytest.mark.parametrize("who", ["expert", "evaluator"])
+@pytest.mark.parametrize("page", ["/beneficiaries", "/beneficiaries/new", "detail", "edit"])
+def test_experts_and_evaluators_never_see_beneficiaries(client, login_as, world, who, page):
+    login_as(who)
+    person = world.people["elder"]
+    url = {"detail": f"/beneficiaries/{person.id}", "edit": f"/beneficiaries/{person.id}/edit"}.get(page, page)
+
+    response = client.get(url)
+
+    assert response.status_code == 403
+    assert person.name not in response.text
+
+
+@pytest.mark.parametrize("page", ["/beneficiaries", "detail"])
+def test_anonymous_visitors_are_sent_to_log_in(client, world, page):
+    url = f"/beneficiaries/{world.people['elder'].id}" if page == "detail" else page
+    response = client.get(url)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+DETAIL = {"manager": 200, "worker": 200, "idle_worker": 200, "other_manager": 403, "other_worker": 403,
+          "procurement": 200, "admin": 200, "auditor": 200, "expert": 403, "evaluator": 403}
+EDIT = {"manager": 200, "worker": 200, "idle_worker": 200, "other_manager": 403, "other_worker": 403,
+        "procurement": 403, "admin": 403, "auditor": 403, "expert": 403, "evaluator": 403}
+
+
+@pytest.mark.parametrize("who", list(DETAIL))
+def test_a_persons_page_is_for_the_own_organization_the_bureau_and_auditors(client, login_as, world, who):
+    login_as(who)
+    person = world.people["elder"]
+
+    response = client.get(f"/beneficiaries/{person.id}")
+
+    assert response.status_code == DETAIL[who]
+    assert (person.name in response.text) == (DETAIL[who] == 200)
+
+
+@pytest.mark.parametrize("who", list(EDIT))
+def test_only_the_own_organizations_staff_edit_a_person(client, login_as, world, who):
+    login_as(who)
+    person = world.people["elder"]
+
+    page = client.get(f"/beneficiaries/{person.id}/edit")
+    saved = client.post(f"/beneficiaries/{person.id}/edit", data=_form(world, name="改名", birth_year="1948",
+                                                                       version=str(person.version)))
+
+    assert page.status_code == EDIT[who]
+    assert saved.status_code == (303 if EDIT[who] == 200 else 403)
+    assert (db.session.get(Beneficiary, person.id).name == "改名") == (EDIT[who] == 200)
+
+
+def test_an_edit_from_a_stale_form_is_refused(client, login_as, world):
+    login_as("manager")
+    person = world.people["elder"]
+    stale = str(person.version)
+    assert client.post(f"/beneficiaries/{person.id}/edit",
+                       data=_form(world, name="王秀英", birth_year="1948", version=stale)).status_code == 303
+
+    response = client.post(f"/beneficiaries/{person.id}/edit",
+                           data=_form(world, name="别的名字", birth_year="1948", version=stale))
+
+    assert response.status_code == 409
+    assert db.session.get(Beneficiary, person.id).name == "王秀英"
+
+
+def test_an_edit_without_a_number_keeps_the_sealed_one(client, login_as, world):
+    login_as("manager")
+    person = world.people["elder"]
+    sealed = person.id_number_sealed
+
+    response = client.post(f"/beneficiaries/{person.id}/edit",
+                           data=_form(world, name="王秀英", gender="female", birth_year="1948",
+                                      version=str(person.version), categories=["elderly_alone", "disability"]))
+
+    assert response.status_code == 303
+    person = db.session.get(Beneficiary, person.id)
+    assert person.id_number_sealed == sealed and person.categories == ["disability", "elderly_alone"]
+    event = audit_events("beneficiary.updated", object_id=str(person.id))[-1]
+    assert set(event.changes) == {"categories"}
+
+
+PICKER = {"manager": 200, "worker": 200, "idle_worker": 403, "other_manager": 403, "other_worker": 403,
+          "procurement": 403, "admin": 403, "auditor": 403, "expert": 403, "evaluator": 403}
+
+
+@pytest.mark.parametrize("who", list(PICKER))
+def test_the_participant_picker_is_for_those_who_record_on_the_contract(client, login_as, world, who):
+    login_as(who)
+    contract, person = world.contract, world.people["elder"]
+
+    search = client.get(f"/contracts/{contract.id}/people", query_string={"q": "王"})
+    chip = client.get(f"/contracts/{contract.id}/people/{person.id}/chip")
+
+    assert (search.status_code, chip.status_code) == (PICKER[who], PICKER[who])
+    assert (person.name in search.text) == (PICKER[who] == 200)
+
+
+@pytest.mark.parametrize("who", ["manager", "worker"])
+def test_the_picker_finds_only_the_contracts_own_register(client, login_as, world, who):
+    login_as(who)
+
+    response = client.get(f"/contracts/{world.contract.id}/people", query_string={"q": "陈"},
+                          headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert _ids_linked(response.text) == {world.people["shared"].id}
+    assert world.number("shared") not in response.text
+    assert world.people["shared"].id_number_masked in response.text
+
+
+def test_another_organizations_person_has_no_chip_here(client, login_as, world):
+    login_as("manager")
+
+    response = client.get(f"/contracts/{world.contract.id}/people/{world.people['other_only'].id}/chip")
+
+    assert response.status_code == 404
+    assert OTHER_ONLY not in response.text
+
+
+def test_the_other_organization_cannot_pick_from_this_contract(client, login_as, world):
+    login_as("other_worker")
+    response = client.get(f"/contracts/{world.other_contract.id}/people", query_string={"q": "王"})
+    assert response.status_code == 200
+    assert OWN_ONLY not in response.text
+
+
+def test_someone_new_is_added_from_the_activity_form_and_picked(client, login_as, world):
+    login_as("worker")
+    number = id_number(date(1951, 1, 1), 34)
+    data = {f"new-{k}": v for k, v in _form(world, name="黄新来", id_number=number, birth_year="").items()}
+
+    response = client.post(f"/contracts/{world.contract.id}/people/quick", data=data,
+                           headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    person = db.session.execute(sa.select(Beneficiary).where(Beneficiary.name == "黄新来")).unique().scalar_one()
+    assert person.organization_id == world.org.id
+    assert f'name="participants" value="{person.id}"' in response.text
+    assert number not in response.text
+
+
+def test_a_quick_add_with_a_wrong_number_says_why_and_adds_nobody(client, login_as, world):
+    login_as("worker")
+    before = count(Beneficiary)
+    data = {f"new-{k}": v for k, v in _form(world, name="黄新来", id_number="510107195101010349").items()}
+
+    response = client.post(f"/contracts/{world.contract.id}/people/quick", data=data,
+                           headers={"HX-Request": "true"})
+
+    assert response.status_code == 422
+    assert response.headers["HX-Retarget"] == "#quick-add-error"
+    assert in_page(lambda: services.identity_message("check")) in response.text
+    assert count(Beneficiary) == before
+
+
+# --- revealing a full number ------------------------------------------------------------------
+
+
+def test_the_org_manager_reveals_a_number_and_it_is_audited(client, login_as, world):
+    login_as("manager")
+    person = world.people["elder"]
+
+    response = client.post(f"/beneficiaries/{person.id}/reveal", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert world.number("elder") in response.text and world.phone("elder") in response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    events = audit_events("beneficiary.identity_revealed", object_id=str(person.id))
+    assert len(events) == 1
+    assert events[0].actor_id == world.manager.id and events[0].object_type == "beneficiary"
+    recorded = f"{events[0].changes} {events[0].actor_name} {events[0].object_id}"
+    assert world.number("elder") not in recorded and world.phone("elder") not in recorded
+
+
+def test_each_reveal_is_recorded(client, login_as, world):
+    login_as("manager")
+    person = world.people["elder"]
+
+    for _ in range(2):
+        assert client.post(f"/beneficiaries/{person.id}/reveal").status_code == 200
+
+    assert len(audit_events("beneficiary.identity_revealed", object_id=str(person.id))) == 2
+
+
+@pytest.mark.parametrize("who", ["worker", "idle_worker", "other_manager", "other_worker", "procurement", "admin",
+                                 "auditor", "expert", "evaluator"])
+def test_nobody_else_may_reveal_a_number(client, login_as, world, who):
+    login_as(who)
+    person = world.people["elder"]
+
+    with unchanged(person):
+        response = client.post(f"/beneficiaries/{person.id}/reveal")
+
+    assert response.status_code == 403
+    assert world.number("elder") not in response.text and world.phone("elder") not in response.text
+    assert audit_events("beneficiary.identity_revealed") == []
+
+
+def test_the_other_organizations_manager_cannot_reveal_their_twin_here(world):
+    with unchanged(), pytest.raises(PermissionDenied):
+        services.reveal_identity(world.users["other_manager"], world.people["shared"])
+
+
+@pytest.mark.parametrize("who, shown", [("manager", True), ("worker", False), ("auditor", False),
+                                        ("procurement", False)])
+def test_the_reveal_button_is_shown_only_to_who_may_use_it(client, login_as, world, who, shown):
+    login_as(who)
+    person = world.people["elder"]
+
+    response = client.get(f"/beneficiaries/{person.id}")
+
+    assert (f"/beneficiaries/{person.id}/reveal" in response.text) == shown
+    assert person.id_number_masked in response.text and person.phone_masked in response.text

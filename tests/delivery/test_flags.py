@@ -1,0 +1,362 @@
+"""Red flags in the service logs: each of the five kinds found, explained (and audited), kept with its
+explanation when the logs are examined again, and cleared when the entry is corrected."""
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+import sqlalchemy as sa
+
+from svcproc.contracts import workflow as contract_workflow
+from svcproc.core.errors import PermissionDenied, ValidationError
+from svcproc.delivery import flags, services
+from svcproc.delivery.models import ActivityType, RedFlag, RedFlagKind, ServiceActivity
+from svcproc.extensions import db
+from tests.delivery.conftest import build_world, unchanged
+from tests.helpers import audit_events, stays_on_site
+
+pytestmark = pytest.mark.usefixtures("shared_connection")
+
+
+@pytest.fixture(scope="module")
+def built(build_once):
+    """The world, and a second contract of the organization that the social worker 周婷 also serves."""
+    return build_once(lambda clock: build_world(clock, second_contract=True))
+
+
+def _active(kind=None) -> list[RedFlag]:
+    stmt = sa.select(RedFlag).where(RedFlag.active.is_(True)).order_by(RedFlag.id)
+    if kind is not None:
+        stmt = stmt.where(RedFlag.kind == kind)
+    return list(db.session.execute(stmt).unique().scalars())
+
+
+def _overlap(world):
+    first = world.record(start_time=time(9, 0), end_time=time(10, 30))
+    second = world.record(type=ActivityType.DELIBERATION, start_time=time(10, 0), end_time=time(11, 0),
+                          topic="院落停车秩序议事", head_count=0, place="居委会会议室")
+    return first, second
+
+
+def _long_day(world, end=time(21, 30)):
+    return [world.record(type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0,
+                         start_time=s, end_time=e, place="服务对象家中")
+            for s, e in ((time(7, 0), time(11, 30)), (time(12, 0), time(16, 30)), (time(17, 0), end))]
+
+
+def _twice(world):
+    return world.record(topic="入户走访"), world.record(topic="入户走访")
+
+
+def _double_counted(world):
+    mine = world.record(participants=[world.people["shared"]], head_count=0)
+    theirs = services.record_activity(world.users["other_manager"], world.other_contract, world.event(
+        workers=[world.workers["other_worker"]], participants=[world.people["other_shared"]], head_count=0,
+        activity_date=date(2025, 6, 12)))
+    return mine, theirs
+
+
+# --- each kind --------------------------------------------------------------------------------
+
+
+def test_a_worker_in_two_overlapping_activities_is_flagged(world):
+    first, second = _overlap(world)
+
+    found = _active(RedFlagKind.WORKER_OVERLAP)
+
+    assert [(f.activity_ids, f.detail["worker_id"], f.contract_id) for f in found] == [
+        ([first.id, second.id], world.worker.id, world.contract.id)]
+
+
+def test_back_to_back_activities_do_not_overlap(world):
+    world.record(start_time=time(9, 0), end_time=time(10, 0))
+    world.record(start_time=time(10, 0), end_time=time(11, 0), topic="另一场")
+    assert _active() == []
+
+
+def test_two_workers_at_the_same_time_are_no_overlap(world):
+    world.record(start_time=time(9, 0), end_time=time(10, 30))
+    world.record(start_time=time(9, 0), end_time=time(10, 30), workers=[world.workers["second_worker"]],
+                 topic="另一场")
+    assert _active() == []
+
+
+def test_more_than_12_hours_by_one_worker_in_a_day_is_flagged(world):
+    entries = _long_day(world)
+
+    found = _active(RedFlagKind.WORKER_HOURS)
+
+    assert len(found) == 1
+    assert found[0].activity_ids == sorted(a.id for a in entries)
+    assert found[0].detail == {"worker_id": world.worker.id, "date": "2025-06-10", "hours": "13.50"}
+
+
+def _split_day(world):
+    """Seven hours on each of the organization's two contracts, the same worker, the same day."""
+    first = world.record(type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0,
+                         start_time=time(7, 0), end_time=time(14, 0), place="服务对象家中")
+    second = services.record_activity(world.manager, world.second_contract, world.event(
+        type=ActivityType.CASE_WORK, participants=[world.people["child"]], head_count=0, start_time=time(14, 30),
+        end_time=time(21, 30), place="服务对象家中"))
+    return first, second
+
+
+def test_hours_on_two_contracts_of_the_organization_add_up(world):
+    first, second = _split_day(world)
+
+    found = _active(RedFlagKind.WORKER_HOURS)
+
+    assert [(f.activity_ids, f.detail["hours"]) for f in found] == [([first.id, second.id], "14.00")]
+
+
+@pytest.mark.parametrize("corrected", ["first", "second"])
+def test_correcting_either_contracts_entry_clears_a_long_day_across_contracts(world, corrected):
+    first, second = _split_day(world)
+    entry, person = (first, "third") if corrected == "first" else (second, "child")
+
+    services.correct_activity(world.manager, entry, world.event(
+        type=ActivityType.CASE_WORK, participants=[world.people[person]], head_count=0,
+        start_time=entry.start_time, end_time=time(entry.start_time.hour + 2, 0), place="服务对象家中"),
+        "结束时间登记有误。")
+
+    assert _active(RedFlagKind.WORKER_HOURS) == []
+
+
+def test_exactly_12_hours_is_no_flag(world):
+    _long_day(world, end=time(20, 0))  # 4.5 + 4.5 + 3
+    assert _active(RedFlagKind.WORKER_HOURS) == []
+
+
+def test_the_same_entry_twice_is_flagged_as_a_duplicate(world):
+    first, second = _twice(world)
+
+    found = _active(RedFlagKind.DUPLICATE)
+
+    assert [(f.activity_ids, f.detail) for f in found] == [([first.id, second.id], {"count": 2})]
+    assert _active(RedFlagKind.WORKER_OVERLAP) == []  # a copy is not a second place to be
+
+
+def test_the_same_person_counted_by_two_contracts_for_the_same_service_is_flagged(world):
+    mine, theirs = _double_counted(world)
+
+    found = _active(RedFlagKind.DOUBLE_COUNTED)
+
+    assert len(found) == 1
+    flag = found[0]
+    assert flag.contract_id == world.contract.id and flag.activity_ids == [mine.id, theirs.id]
+    assert flag.detail["other_contract_id"] == world.other_contract.id
+    assert flag.detail["type"] == "community_event"
+    assert "陈玉珍" not in str(flag.detail) and world.number("shared") not in str(flag.detail)
+
+
+def test_the_same_person_in_two_contracts_for_different_services_is_no_flag(world):
+    world.record(participants=[world.people["shared"]], head_count=0)
+    services.record_activity(world.users["other_manager"], world.other_contract, world.event(
+        type=ActivityType.DELIBERATION, workers=[world.workers["other_worker"]],
+        participants=[world.people["other_shared"]], head_count=0))
+
+    assert _active(RedFlagKind.DOUBLE_COUNTED) == []
+
+
+def test_an_entry_left_outside_a_shortened_contract_is_flagged(world):
+    late = world.record(activity_date=date(2025, 6, 12))
+    world.record(activity_date=date(2025, 5, 12), topic="五月")
+
+    contract_workflow.amend_contract(world.users["procurement"], world.contract, reason="服务提前结束。",
+                                     amended_on=date(2025, 6, 16), end_date=date(2025, 6, 1))
+
+    found = _active(RedFlagKind.OUTSIDE_PERIOD)
+    assert [(f.activity_ids, f.detail) for f in found] == [([late.id], {"date": "2025-06-12"})]
+
+
+def test_an_entry_dated_in_the_future_is_flagged(world):
+    entry = world.record()
+    # Only a direct change can put an entry in the future: every way in refuses it.
+    db.session.execute(sa.update(ServiceActivity).where(ServiceActivity.id == entry.id)
+                       .values(activity_date=date(2025, 7, 1)))
+
+    flags.refresh_flags([world.contract.id])
+
+    assert [f.activity_ids for f in _active(RedFlagKind.OUTSIDE_PERIOD)] == [[entry.id]]
+
+
+def test_clean_logs_raise_no_flag(world):
+    world.record()
+    world.record(activity_date=date(2025, 6, 11))
+    assert _active() == []
+
+
+# --- listing ----------------------------------------------------------------------------------
+
+LIST = {"procurement": 200, "admin": 200, "auditor": 200, "manager": 403, "worker": 403, "other_manager": 403,
+        "expert": 403, "evaluator": 403}
+
+
+@pytest.mark.parametrize("who", list(LIST))
+def test_red_flags_are_listed_for_the_bureau_and_auditors(client, login_as, world, who):
+    _twice(world)
+    login_as(who)
+
+    response = client.get("/red-flags")
+
+    assert response.status_code == LIST[who]
+    if LIST[who] == 200:
+        assert world.contract.number in response.text
+
+
+@pytest.mark.parametrize("who, status", [("manager", 200), ("procurement", 200), ("auditor", 200),
+                                         ("other_manager", 403), ("expert", 403)])
+def test_a_contracts_flags_are_shown_with_the_contract(client, login_as, world, who, status):
+    first, second = _twice(world)
+    login_as(who)
+
+    response = client.get(f"/contracts/{world.contract.id}/red-flags")
+
+    assert response.status_code == status
+    if status == 200:
+        assert f"/services/{second.id}" in response.text
+
+
+# --- explanations -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["procurement", "manager"])
+def test_a_flag_is_explained_with_a_note_and_audited(client, login_as, world, who):
+    _twice(world)
+    flag = _active()[0]
+    user = login_as(who)
+
+    response = client.post(f"/red-flags/{flag.id}/explain", data={"note": "网络不佳导致重复提交，已核实为同一场活动。"})
+
+    assert response.status_code == 303
+    flag = db.session.get(RedFlag, flag.id)
+    assert flag.explanation == "网络不佳导致重复提交，已核实为同一场活动。"
+    assert flag.explained_by_id == user.id and flag.explained_at is not None
+    event = audit_events("red_flag.explained", object_id=str(flag.id))[0]
+    assert event.actor_id == user.id
+    assert event.changes == {"explanation": [None, "网络不佳导致重复提交，已核实为同一场活动。"]}
+
+
+@pytest.mark.parametrize("who", ["auditor", "admin", "worker", "other_manager", "expert", "evaluator"])
+def test_others_cannot_explain_a_flag(client, login_as, world, who):
+    _twice(world)
+    flag = _active()[0]
+    login_as(who)
+
+    with unchanged(flag):
+        response = client.post(f"/red-flags/{flag.id}/explain", data={"note": "没问题"})
+
+    assert response.status_code == 403
+
+
+def test_an_explanation_cannot_be_empty(world):
+    _twice(world)
+    flag = _active()[0]
+    with unchanged(flag), pytest.raises(ValidationError):
+        flags.explain_flag(world.users["procurement"], flag, "   ")
+
+
+def test_the_other_organization_cannot_explain_through_the_service(world):
+    _twice(world)
+    flag = _active()[0]
+    with unchanged(flag), pytest.raises(PermissionDenied):
+        flags.explain_flag(world.users["other_manager"], flag, "不是我们的")
+
+
+def test_the_list_filters_open_and_explained_flags(client, login_as, world):
+    _twice(world)
+    _overlap(world)
+    duplicate = _active(RedFlagKind.DUPLICATE)[0]
+    flags.explain_flag(world.users["procurement"], duplicate, "已核实。")
+    login_as("auditor")
+
+    open_ = client.get("/red-flags?state=open", headers={"HX-Request": "true"}).text
+    explained = client.get("/red-flags?state=explained", headers={"HX-Request": "true"}).text
+
+    assert "已核实。" not in open_ and "已核实。" in explained
+    assert f"/red-flags/{duplicate.id}/explain" not in open_ + explained  # auditors have no explain form
+
+
+def test_an_explanation_survives_recomputation(world):
+    _twice(world)
+    flag = _active()[0]
+    flags.explain_flag(world.users["procurement"], flag, "已核实为同一场活动。")
+
+    flags.refresh_flags([world.contract.id])
+    world.record(activity_date=date(2025, 6, 11))  # recording anything re-examines the contract
+    flags.refresh_flags([world.contract.id, world.other_contract.id])
+
+    again = _active()
+    assert [(f.id, f.explanation, f.active) for f in again] == [(flag.id, "已核实为同一场活动。", True)]
+
+
+# --- corrections clear flags ------------------------------------------------------------------
+
+
+def test_correcting_a_duplicate_clears_its_flag(world):
+    first, second = _twice(world)
+    flag = _active()[0]
+
+    services.correct_activity(world.manager, second, world.event(topic="入户走访", start_time=time(14, 0),
+                                                                 end_time=time(15, 0)), "第二条是下午的走访。")
+
+    assert _active() == []
+    flag = db.session.get(RedFlag, flag.id)
+    assert flag.active is False and flag.kind == RedFlagKind.DUPLICATE  # kept, inactive
+
+
+def test_correcting_an_overlap_clears_its_flag(world):
+    first, second = _overlap(world)
+
+    services.correct_activity(world.manager, second, world.event(
+        type=ActivityType.DELIBERATION, start_time=time(10, 30), end_time=time(11, 30), topic="院落停车秩序议事",
+        head_count=0, place="居委会会议室"), "时间登记有误。")
+
+    assert _active() == []
+
+
+def test_correcting_a_long_day_clears_its_flag(world):
+    entries = _long_day(world)
+
+    services.correct_activity(world.manager, entries[2], world.event(
+        type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0, start_time=time(17, 0),
+        end_time=time(18, 0), place="服务对象家中"), "结束时间登记有误。")
+
+    assert _active() == []
+
+
+def test_a_cleared_flag_that_comes_back_keeps_its_explanation(world):
+    first, second = _twice(world)
+    flag = _active()[0]
+    flags.explain_flag(world.users["procurement"], flag, "已核实。")
+    moved = world.event(topic="入户走访", start_time=time(14, 0), end_time=time(15, 0))
+    services.correct_activity(world.manager, second, moved, "改时间")
+    assert _active() == []
+
+    services.correct_activity(world.manager, second, world.event(topic="入户走访"), "改回来")
+
+    assert [(f.id, f.explanation) for f in _active()] == [(flag.id, "已核实。")]
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/flags", "//evil.example", "/\\evil.example",
+                                    "/\t/evil.example"])
+def test_after_explaining_the_way_back_stays_on_the_site(client, login_as, world, target):
+    _twice(world)
+    flag = _active()[0]
+    login_as("procurement")
+
+    response = client.post(f"/red-flags/{flag.id}/explain", data={"note": "已核实。", "next": target})
+
+    assert response.status_code == 303
+    assert stays_on_site(response.headers["Location"])
+
+
+def test_after_explaining_a_local_way_back_is_followed(client, login_as, world):
+    _twice(world)
+    flag = _active()[0]
+    login_as("procurement")
+
+    response = client.post(f"/red-flags/{flag.id}/explain",
+                           data={"note": "已核实。", "next": f"/contracts/{world.contract.id}/red-flags"})
+
+    assert response.headers["Location"].endswith(f"/contracts/{world.contract.id}/red-flags")

@@ -1,0 +1,82 @@
+"""The register and the service log answer with a bounded number of SQL queries, however many rows."""
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from svcproc.delivery import services
+from svcproc.delivery.models import ActivityType, ServiceGroup
+from svcproc.extensions import db
+from tests.delivery.conftest import add_person, id_number
+
+pytestmark = pytest.mark.usefixtures("shared_connection")
+
+QUERY_BOUND = 12
+_made = {"people": 0, "entries": 0}
+
+
+@pytest.fixture(autouse=True)
+def _numbering():
+    _made.update(people=0, entries=0)
+
+
+def _people(world, n):
+    for _ in range(n):
+        i = _made["people"] = _made["people"] + 1
+        add_person(world.manager, world.org.id, f"服务对象{i:03d}", number=id_number(date(1940, 1, 1 + i % 28), 100 + i),
+                   community=world.communities[i % 2], categories=["elderly_alone"], phone=f"1390000{i:04d}")
+        add_person(world.users["other_manager"], world.other_org.id, f"乙对象{i:03d}", birth_year=1950,
+                   community=world.communities[0])
+
+
+def _entries(world, n):
+    group = db.session.execute(sa.select(ServiceGroup).where(ServiceGroup.contract_id == world.contract.id)
+                               ).unique().scalar_one_or_none()
+    if group is None:
+        group = services.create_group(world.manager, world.contract, "互助小组", 50,
+                                      [world.people["elder"], world.people["second"]])
+    for _ in range(n):
+        i = _made["entries"] = _made["entries"] + 1
+        day = date(2025, 5, 1) + timedelta(days=i % 28)
+        kind = i % 3
+        if kind == 0:
+            world.record(activity_date=day, topic=f"活动{i}")
+        elif kind == 1:
+            world.record(type=ActivityType.CASE_WORK, activity_date=day, participants=[world.people["third"]],
+                         head_count=0, start_time=time(14, 0), end_time=time(15, 0), topic=f"个案{i}")
+        else:
+            world.record(type=ActivityType.GROUP_SESSION, group=group, session_number=i, activity_date=day,
+                         participants=[world.people["elder"], world.people["second"]], head_count=0,
+                         start_time=time(16, 0), end_time=time(17, 0), workers=[world.workers["second_worker"]])
+
+
+LISTS = {
+    "register-manager": ("/beneficiaries", "manager", _people),
+    "register-auditor": ("/beneficiaries", "auditor", _people),
+    "register-search": ("/beneficiaries?q=对象&category=elderly_alone", "worker", _people),
+    "log-manager": ("/contracts/{contract}/services", "manager", _entries),
+    "log-auditor": ("/contracts/{contract}/services", "auditor", _entries),
+    "log-month": ("/contracts/{contract}/services?month=2025-05&type=case_work", "procurement", _entries),
+}
+
+
+@pytest.mark.parametrize("name", list(LISTS))
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
+def test_queries_do_not_grow_with_the_rows(client, login_as, world, count_queries, name, htmx):
+    url, who, make = LISTS[name]
+    url = url.format(contract=world.contract.id)
+    headers = {"HX-Request": "true"} if htmx else {}
+    login_as(who)
+    make(world, 3)  # one entry of each kind
+    with count_queries() as few:
+        assert client.get(url, headers=headers).status_code == 200
+    make(world, 12)
+
+    with count_queries() as many:
+        response = client.get(url, headers=headers)
+
+    assert response.status_code == 200
+    assert many.count == few.count, "\n".join(many.statements)
+    assert many.count <= QUERY_BOUND, "\n".join(many.statements)
