@@ -20,7 +20,7 @@ POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Debian packages: venv support, Chromium for the browser tests, a CJK font and the
 # Pango/HarfBuzz libraries WeasyPrint needs for Chinese PDFs, gettext for catalog work.
 APT_PACKAGES := python3-venv chromium fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 \
-                libharfbuzz-subset0 gettext
+                libharfbuzz-subset0 gettext redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 VENDOR_FILES := static/vendor/htmx.min.js static/vendor/axe.min.js
@@ -28,7 +28,7 @@ VENDOR_FILES := static/vendor/htmx.min.js static/vendor/axe.min.js
 PO_FILES := $(wildcard svcproc/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help install system-packages run test test-postgres bench clean
+.PHONY: help install system-packages run test test-postgres redis bench clean
 
 help:
 	@echo "make run            install everything, create the database, load demo data once, serve on http://127.0.0.1:5000"
@@ -86,11 +86,18 @@ run: install
 	$(VENV)/bin/svcproc demo --if-empty
 	$(VENV)/bin/svcproc run --host 127.0.0.1 --port 5000
 
-test: install
+test: install redis
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-postgres: install
+test-postgres: install redis
 	TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The job-runner tests run jobs both in-process and on RQ: start a local Redis when none answers.
+redis:
+	@if command -v redis-cli >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null; \
+	  for _ in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done; \
+	fi
 
 bench: install
 	@for script in bench/*.py; do \
