@@ -59,8 +59,8 @@ def _register(rng, org_id, communities, count, young: bool, on: date, start_seq:
     return people
 
 
-SLOTS = ((time(8, 30), time(10, 0)), (time(10, 0), time(11, 30)), (time(14, 0), time(15, 30)),
-         (time(15, 30), time(17, 0)), (time(18, 30), time(20, 0)))
+SLOTS = ((time(8, 30), time(10, 0)), (time(10, 0), time(11, 30)), (time(12, 30), time(14, 0)),
+         (time(14, 0), time(15, 30)), (time(15, 30), time(17, 0)), (time(18, 30), time(20, 0)))
 
 
 def _ledger_rows(rng, contract: Contract, people, workers, communities, until: date, numbers: dict) -> list[list]:
@@ -71,7 +71,7 @@ def _ledger_rows(rng, contract: Contract, people, workers, communities, until: d
     cases = rng.sample(people, min(30, len(people)))
     day = contract.start_date
     while day <= until:
-        busy = .95 if day.weekday() < 5 else .5
+        busy = .95 if day.weekday() < 5 else .8
         for start, end in SLOTS:
             free = list(workers)
             rng.shuffle(free)
