@@ -10,3 +10,6 @@ from .delivery.models import (ActivityEvidence, ActivityRevision, Beneficiary, I
 from .procurement.models import (Bid, BidDocument, Clarification, CommunityNeed, ExpertScore, Objection,  # noqa: F401
                                  ObjectionDocument, ProjectPlan, Tender, TenderCriterion, TenderDocument,
                                  TenderExpert)
+from .evaluations.models import (EvaluationEvidence, EvaluationParty, EvaluationRound, EvaluationScore,  # noqa: F401
+                                 Finding, IndicatorTemplate, RectificationItem, RectificationResponse,
+                                 ResponseFile, RoundEvaluator, SatisfactionSurvey, TemplateVersion)

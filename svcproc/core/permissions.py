@@ -36,6 +36,9 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "registry.read",
         "audit.read",
         "procurement.read",
+        "templates.manage",
+        "evaluations.read",
+        "evaluations.reopen",
     }),
     Role.PROCUREMENT: frozenset({
         "procurement.read",
@@ -50,6 +53,9 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "workers.manage",
         "workers.read_all",
         "registry.read",
+        "evaluations.read",
+        "evaluations.manage",
+        "rectification.review",
     }),
     Role.EXPERT: frozenset({
         "registry.read",
@@ -65,6 +71,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "delivery.record",
         "beneficiaries.reveal",
         "flags.explain",
+        "evaluations.respond",
     }),
     Role.SOCIAL_WORKER: frozenset({
         "registry.read",
@@ -72,12 +79,14 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     }),
     Role.EVALUATOR: frozenset({
         "registry.read",
+        "evaluations.score",
     }),
     Role.AUDITOR: frozenset({
         "registry.read",
         "workers.read_all",
         "audit.read",
         "procurement.read",
+        "evaluations.read",
     }),
 }
 

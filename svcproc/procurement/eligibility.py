@@ -18,4 +18,11 @@ def eligibility_problems(org: Organization, tender) -> list[str]:
         problems.append(_("This tender requires a rating of %(need)s or better; %(org)s is rated %(has)s.",
                           need=tender.min_rating.value, org=org.name,
                           has=org.rating.value if org.rating.rank else _("not rated")))
+    from ..evaluations.consequences import failed_final_rounds
+    from ..core.formatting import points
+
+    for round_ in failed_final_rounds(org.id, tender.plan.fiscal_year):
+        problems.append(_("%(org)s failed the final evaluation of %(project)s (%(score)s points) and cannot bid "
+                          "in fiscal year %(year)d.", org=org.name, project=round_.contract.title,
+                          score=points(round_.total), year=tender.plan.fiscal_year))
     return problems

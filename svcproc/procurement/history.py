@@ -13,9 +13,10 @@ class PastGrade:
 
 
 def past_grades(org) -> list[PastGrade]:
-    """Final evaluation grades of the organization's earlier contracts, newest first.
+    """Final evaluation grades of the organization's earlier contracts, newest first."""
+    from ..core.formatting import points
+    from ..evaluations.consequences import final_grades
+    from ..evaluations.labels import GRADE_LABELS
 
-    Evaluations arrive with the evaluation module; until an organization has a finished final
-    evaluation the list is empty and the scoring page says so.
-    """
-    return []
+    return [PastGrade(year, round_.contract.title, points(round_.total), str(GRADE_LABELS[round_.grade]))
+            for round_, year in final_grades(org.id)]

@@ -1,0 +1,32 @@
+"""What a finalized final evaluation means later: a failed one bars the organization from the next
+fiscal year's tenders; every grade is shown to the experts who score the organization's bids."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..contracts.models import Contract
+from ..extensions import db
+from ..procurement.models import ProjectPlan, Tender
+from .models import EvaluationRound, RoundKind, RoundStatus
+
+
+def _final_rounds(org_id: int):
+    return (sa.select(EvaluationRound, ProjectPlan.fiscal_year)
+            .join(Contract, Contract.id == EvaluationRound.contract_id)
+            .join(Tender, Tender.id == Contract.tender_id)
+            .join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
+            .where(Contract.organization_id == org_id, EvaluationRound.kind == RoundKind.FINAL,
+                   EvaluationRound.status == RoundStatus.FINALIZED))
+
+
+def failed_final_rounds(org_id: int, fiscal_year: int) -> list[EvaluationRound]:
+    """Failed final evaluations of projects of the fiscal year before `fiscal_year`."""
+    return list(db.session.execute(
+        _final_rounds(org_id).where(EvaluationRound.grade == "fail", ProjectPlan.fiscal_year == fiscal_year - 1)
+        .order_by(EvaluationRound.finalized_at)).scalars())
+
+
+def final_grades(org_id: int) -> list[tuple[EvaluationRound, int]]:
+    """(round, fiscal year) of every finalized final evaluation, newest project first."""
+    return list(db.session.execute(
+        _final_rounds(org_id).order_by(ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc())).all())
