@@ -75,6 +75,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .main import bp as main_bp
     from .contracts.views import bp as contracts_bp
     from .delivery.views import bp as delivery_bp
+    from .evaluations.views import bp as evaluations_bp
     from .procurement.public_views import bp as public_bp
     from .procurement.views import bp as procurement_bp
     from .registry.views import bp as registry_bp
@@ -91,6 +92,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(procurement_bp)
     app.register_blueprint(contracts_bp)
     app.register_blueprint(delivery_bp)
+    app.register_blueprint(evaluations_bp)
 
     @app.before_request
     def _nonce():

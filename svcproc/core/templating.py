@@ -14,12 +14,14 @@ from ..accounts import permissions as account_perms
 from ..audit import permissions as audit_perms
 from ..contracts import permissions as contract_perms
 from ..delivery import permissions as delivery_perms
+from ..evaluations import permissions as evaluation_perms
 from ..procurement import permissions as procurement_perms
 from ..registry import permissions as registry_perms
 from .i18n import locale_code
 from .permissions import Role
 
-PREDICATE_MODULES = (account_perms, audit_perms, contract_perms, delivery_perms, procurement_perms, registry_perms)
+PREDICATE_MODULES = (account_perms, audit_perms, contract_perms, delivery_perms, evaluation_perms, procurement_perms,
+                     registry_perms)
 
 
 @lru_cache(maxsize=8)
@@ -55,6 +57,12 @@ def navigation(user) -> list[tuple[str, str, str]]:
         items.append(("delivery.beneficiaries", _l("Beneficiaries"), url_for("delivery.beneficiaries")))
     if delivery_perms.can_view_red_flags(user):
         items.append(("delivery.red_flags", _l("Red flags"), url_for("delivery.red_flags")))
+    if evaluation_perms.can_list_evaluations(user):
+        items.append(("evaluations.rounds", _l("Evaluations"), url_for("evaluations.rounds")))
+    if evaluation_perms.can_list_rectification(user):
+        items.append(("evaluations.rectification", _l("Rectification"), url_for("evaluations.rectification")))
+    if evaluation_perms.can_manage_templates(user):
+        items.append(("evaluations.templates", _l("Indicator templates"), url_for("evaluations.templates")))
     if registry_perms.can_view_registry(user):
         items.append(("registry.organizations", _l("Organizations"), url_for("registry.organizations")))
         items.append(("registry.workers", _l("Social workers"), url_for("registry.workers")))

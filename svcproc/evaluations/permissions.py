@@ -30,6 +30,11 @@ def can_list_evaluations(user) -> bool:
             or has_permission(user, "evaluations.respond"))
 
 
+def can_list_rectification(user) -> bool:
+    """Rectification items: the bureau and auditors all of them, an organization's manager its own."""
+    return has_permission(user, "evaluations.read") or has_permission(user, "evaluations.respond")
+
+
 def can_view_round(user, round_) -> bool:
     """The bureau and auditors see every round; evaluators the rounds they are assigned to; an
     organization's manager the rounds of its own contracts."""
