@@ -13,3 +13,4 @@ from .procurement.models import (Bid, BidDocument, Clarification, CommunityNeed,
 from .evaluations.models import (EvaluationEvidence, EvaluationParty, EvaluationRound, EvaluationScore,  # noqa: F401
                                  Finding, IndicatorTemplate, RectificationItem, RectificationResponse,
                                  ResponseFile, RoundEvaluator, SatisfactionSurvey, TemplateVersion)
+from .reports.models import GeneratedReport  # noqa: F401

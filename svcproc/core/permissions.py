@@ -39,6 +39,8 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "templates.manage",
         "evaluations.read",
         "evaluations.reopen",
+        "reports.read",
+        "reports.generate",
     }),
     Role.PROCUREMENT: frozenset({
         "procurement.read",
@@ -56,6 +58,8 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "evaluations.read",
         "evaluations.manage",
         "rectification.review",
+        "reports.read",
+        "reports.generate",
     }),
     Role.EXPERT: frozenset({
         "registry.read",
@@ -87,6 +91,8 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "audit.read",
         "procurement.read",
         "evaluations.read",
+        "reports.read",
+        "reports.generate",
     }),
 }
 

@@ -1,0 +1,366 @@
+"""The data a report shows, gathered into plain JSON-ready dicts.
+
+The dict is the report: the PDF is drawn from it, it is attached inside the PDF, and its SHA-256
+is the verification code. So it holds only what the record says (codes, figures, dates), never the
+moment it was generated, and the same record always gives the same dict. Beneficiaries appear as
+aggregates only; scores only from finalized evaluation rounds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ..contracts.models import Contract, Milestone
+from ..core import clock
+from ..delivery import progress as progress_module
+from ..delivery.models import RedFlag
+from ..evaluations.indicators import tree_of
+from ..evaluations.models import EvaluationRound, Finding, RoundKind, RoundStatus
+from ..extensions import db
+from ..procurement.models import BidStatus, ProjectPlan, Tender
+from ..registry.models import Organization
+
+SCHEMA = 1
+
+
+# --- canonical form and codes ----------------------------------------------------------------
+
+
+def canonical(data: dict) -> bytes:
+    """The bytes that are hashed and attached: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def digest(data: dict) -> str:
+    return hashlib.sha256(canonical(data)).hexdigest()
+
+
+def code_of(sha256: str) -> str:
+    """The short code printed on every page: the first 64 bits of the hash, in four groups."""
+    head = sha256[:16].upper()
+    return "-".join(head[i:i + 4] for i in range(0, 16, 4))
+
+
+def normalise_code(text: str) -> str:
+    """What a person typed from paper, in the stored form (case and separators forgiven)."""
+    raw = "".join(ch for ch in (text or "").upper() if ch.isalnum())[:16]
+    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+def _header(kind: str, locale: str) -> dict:
+    from flask import current_app
+
+    return {"kind": kind, "schema": SCHEMA, "locale": locale, "bureau": current_app.config["BUREAU_NAME"]}
+
+
+def _day(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return clock.to_local(value).date().isoformat()
+    return value.isoformat()
+
+
+def _moment(value: datetime | None) -> str | None:
+    return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else None
+
+
+def _s(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _dec(value) -> str | None:
+    """A decimal as the database gives it back (two places), however the object was built."""
+    return None if value is None else f"{Decimal(str(value)):.2f}"
+
+
+def _enum(value) -> str | None:
+    return getattr(value, "value", value)
+
+
+# --- one contract ----------------------------------------------------------------------------
+
+
+def _load_contract(contract_id: int) -> Contract:
+    return db.session.execute(
+        sa.select(Contract).where(Contract.id == contract_id).options(
+            selectinload(Contract.milestones).selectinload(Milestone.deliverables),
+            selectinload(Contract.milestones).selectinload(Milestone.payments),
+            selectinload(Contract.amendments))).unique().scalar_one()
+
+
+def _procurement(contract: Contract) -> dict:
+    tender: Tender = contract.tender
+    plan: ProjectPlan = tender.plan
+    bids = list(tender.bids)
+    submitted = [b for b in bids if b.status == BidStatus.SUBMITTED]
+    winning = next((b for b in bids if b.id == contract.bid_id), None)
+    return {
+        "plan_title": plan.title, "fiscal_year": plan.fiscal_year, "category": _enum(plan.category),
+        "budget_fen": plan.budget_fen, "communities": [a.name for a in plan.communities],
+        "tender_number": tender.number, "method": _enum(tender.method), "ceiling_fen": tender.ceiling_fen,
+        "bidders": len(submitted), "valid_bids": sum(1 for b in submitted if b.valid),
+        "winning_price_fen": winning.price_fen if winning else None,
+        "winning_score": _dec(winning.total_score) if winning else None,
+        "published": _day(tender.publish_at), "bid_deadline": _moment(tender.bid_deadline),
+        "opened": _moment(tender.opened_at or tender.opening_at), "awarded": _day(tender.awarded_at),
+        "publicity_ends": _day(tender.publicity_ends_at),
+    }
+
+
+def _milestones(contract: Contract) -> list[dict]:
+    rows = []
+    for m in contract.milestones:
+        rows.append({
+            "title": m.title, "due_date": _day(m.due_date), "tranche_percent": _dec(m.tranche_percent),
+            "status": _enum(m.status), "reviewed": _day(m.reviewed_at), "review_comment": m.review_comment or "",
+            "deliverables": [{"title": d.title, "kind": _enum(d.kind), "file": d.file.original_name,
+                              "sha256": d.file.sha256} for d in m.deliverables],
+            "payments": [{"paid_on": _day(p.paid_on), "amount_fen": p.amount_fen, "voucher": p.voucher_number}
+                         for p in m.payments],
+        })
+    return rows
+
+
+def _outputs(contract: Contract, progress) -> dict:
+    return {
+        "against": [{"target": field, "actual": _s(actual), "planned": planned}
+                    for field, actual, planned in progress.against(contract)],
+        "activities": progress.activities, "deliberations": progress.deliberations,
+        "trainings": progress.trainings,
+        "by_month": {month: {"activities": v["activities"], "person_times": v["person_times"],
+                             "hours": _dec(v["hours"])} for month, v in progress.by_month.items()},
+        "by_community": [{"community": name, "activities": v["activities"], "person_times": v["person_times"],
+                          "hours": _dec(v["hours"])}
+                         # ties in the log's order would make the hash depend on the database's row order
+                         for name, v in sorted(progress.by_community.items(), key=lambda kv: (-kv[1]["person_times"],
+                                                                                              kv[0]))],
+    }
+
+
+def _profile(contract_id: int) -> dict:
+    raw = progress_module.profile(contract_id)
+    return {"total": raw["total"], "gender": dict(sorted(raw["gender"].items())),
+            "ages": dict(sorted(raw["ages"].items())), "categories": dict(sorted(raw["categories"].items()))}
+
+
+def _round_summary(round_: EvaluationRound) -> dict:
+    return {"id": round_.id, "kind": _enum(round_.kind), "title": round_.title, "status": _enum(round_.status)}
+
+
+def _evaluation(contract: Contract) -> dict:
+    """The latest finalized round (a final one before a mid-term); nothing of a round still open."""
+    rounds = db.session.execute(
+        sa.select(EvaluationRound).where(EvaluationRound.contract_id == contract.id)
+        .options(selectinload(EvaluationRound.parties),
+                 selectinload(EvaluationRound.findings).selectinload(Finding.items))
+        .order_by(EvaluationRound.id)).unique().scalars().all()
+    finalized = [r for r in rounds if r.status == RoundStatus.FINALIZED]
+    others = [_round_summary(r) for r in rounds if r.status != RoundStatus.FINALIZED]
+    if not finalized:
+        return {"finalized": False, "rounds": others}
+    chosen = max(finalized, key=lambda r: (r.kind == RoundKind.FINAL, r.finalized_at, r.id))
+    result = chosen.result or {}
+    top = tree_of(chosen.template_version.indicators)
+    names, leaves = {}, []
+
+    def walk(node, depth):
+        names[node.key] = node.name
+        if not node.children:
+            leaves.append(node.key)
+        for child in node.children:
+            walk(child, depth + 1)
+
+    for node in top:
+        walk(node, 0)
+    nodes = result.get("nodes", {})
+    by_party = result.get("by_party", {})
+    return {
+        "finalized": True,
+        "round": {**_round_summary(chosen), "evaluation_org": chosen.evaluation_org.name if chosen.evaluation_org
+                  else None, "template": chosen.template_version.label, "finalized": _day(chosen.finalized_at),
+                  "scheduled_start": _day(chosen.scheduled_start), "scheduled_end": _day(chosen.scheduled_end),
+                  "target_percent": chosen.target_percent},
+        "total": result.get("total"), "grade": result.get("grade"),
+        "first_level": [{"key": n.key, "name": n.name, "weight": _dec(n.weight), "points": nodes.get(n.key, "0")}
+                        for n in top],
+        "parties": [{"name": p.name, "weight": _dec(p.weight)} for p in chosen.parties],
+        "leaves": [{"key": k, "name": names[k], "points": nodes.get(k),
+                    "by_party": {p: by_party[p].get(k) for p in sorted(by_party)}} for k in leaves],
+        "findings": [{"text": f.text, "items": [{"action": i.action, "owner": i.owner, "deadline": _day(i.deadline),
+                                                 "status": _enum(i.status)} for i in f.items]}
+                     for f in chosen.findings],
+        "other_rounds": [_round_summary(r) for r in rounds if r.id != chosen.id],
+    }
+
+
+def _red_flags(contract_id: int) -> list[dict]:
+    flags = db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == contract_id)
+                               .order_by(RedFlag.found_at, RedFlag.id)).scalars().all()
+    # The detail names workers and people by id only; the report keeps the date and the count.
+    return [{"kind": _enum(f.kind), "found": _day(f.found_at), "active": f.active,
+             "date": (f.detail or {}).get("date"), "entries": len(f.activity_ids or []),
+             "explanation": f.explanation or "", "explained": _day(f.explained_at)} for f in flags]
+
+
+def assessment_data(contract_id: int, locale: str) -> dict:
+    contract = _load_contract(contract_id)
+    org: Organization = contract.organization
+    progress = progress_module.compute(contract.id)
+    evaluation = _evaluation(contract)
+    data = {
+        "report": _header("assessment", locale),
+        "contract": {
+            "id": contract.id, "number": contract.number, "title": contract.title, "status": _enum(contract.status),
+            "organization": org.name, "credit_code": org.credit_code,
+            "original_amount_fen": contract.original_amount_fen, "amount_fen": contract.amount_fen,
+            "paid_fen": contract.paid_fen, "start_date": _day(contract.start_date),
+            "end_date": _day(contract.end_date), "signed_on": _day(contract.signed_on),
+            "service_content": contract.service_content,
+            "targets": {k: v for k, v in contract.targets().items()},
+        },
+        "procurement": _procurement(contract),
+        "amendments": [{"number": a.number, "amended_on": _day(a.amended_on), "reason": a.reason,
+                        "amount_added_fen": a.amount_added_fen,
+                        "changes": {k: [_s(v[0]), _s(v[1])] if isinstance(v, (list, tuple)) else _s(v)
+                                    for k, v in sorted((a.changes or {}).items())}}
+                       for a in contract.amendments],
+        "milestones": _milestones(contract),
+        "outputs": _outputs(contract, progress),
+        "profile": _profile(contract.id),
+        "evaluation": evaluation,
+        "red_flags": _red_flags(contract.id),
+    }
+    data["sources"] = {
+        "service_entries": progress.activities,
+        "deliverables": sum(len(m["deliverables"]) for m in data["milestones"]),
+        "payments": sum(len(m["payments"]) for m in data["milestones"]),
+        "evaluation_round": evaluation["round"]["id"] if evaluation["finalized"] else None,
+    }
+    return data
+
+
+# --- the district's fiscal year --------------------------------------------------------------
+
+
+def portfolio_data(year: int, locale: str) -> dict:
+    plans = db.session.execute(sa.select(ProjectPlan).where(ProjectPlan.fiscal_year == year)
+                               .order_by(ProjectPlan.id)).unique().scalars().all()
+    plan_ids = [p.id for p in plans]
+    contracts = db.session.execute(
+        sa.select(Contract).join(Tender, Tender.id == Contract.tender_id).where(Tender.plan_id.in_(plan_ids))
+        .options(selectinload(Contract.payments)).order_by(Contract.number)).unique().scalars().all() \
+        if plan_ids else []
+    grades = _final_grades([c.id for c in contracts])
+    by_status, by_category = defaultdict(int), defaultdict(lambda: {"contracts": 0, "amount_fen": 0})
+    outputs = defaultdict(lambda: {"actual": Decimal(0), "planned": 0})
+    orgs: dict[str, dict] = {}
+    rows = []
+    for c in contracts:
+        category = _enum(c.tender.plan.category)
+        by_status[_enum(c.status)] += 1
+        by_category[category]["contracts"] += 1
+        by_category[category]["amount_fen"] += c.amount_fen
+        progress = progress_module.compute(c.id)
+        for field, actual, planned in progress.against(c):
+            outputs[field]["actual"] += Decimal(str(actual))
+            outputs[field]["planned"] += planned or 0
+        grade = grades.get(c.id)
+        rows.append({"number": c.number, "title": c.title, "organization": c.organization.name,
+                     "category": category, "status": _enum(c.status), "amount_fen": c.amount_fen,
+                     "paid_fen": c.paid_fen, "total": grade[0] if grade else None,
+                     "grade": grade[1] if grade else None})
+        entry = orgs.setdefault(c.organization.name, {"organization": c.organization.name, "contracts": 0,
+                                                      "amount_fen": 0, "scores": []})
+        entry["contracts"] += 1
+        entry["amount_fen"] += c.amount_fen
+        if grade:
+            entry["scores"].append(Decimal(grade[0]))
+    ranked = []
+    for entry in orgs.values():
+        scores = entry.pop("scores")
+        entry["mean_score"] = str((sum(scores) / len(scores)).quantize(Decimal("0.01"))) if scores else None
+        ranked.append(entry)
+    ranked.sort(key=lambda e: (e["mean_score"] is None, -Decimal(e["mean_score"] or 0), e["organization"]))
+    grade_counts = defaultdict(int)
+    for row in rows:
+        grade_counts[row["grade"] or "none"] += 1
+    return {
+        "report": _header("portfolio", locale),
+        "year": year,
+        "budget_fen": sum(p.budget_fen for p in plans), "plans": len(plans),
+        "awarded_fen": sum(c.amount_fen for c in contracts), "paid_fen": sum(c.paid_fen for c in contracts),
+        "by_status": dict(sorted(by_status.items())),
+        "by_category": {k: v for k, v in sorted(by_category.items())},
+        "outputs": [{"target": k, "actual": str(v["actual"]), "planned": v["planned"]} for k, v in outputs.items()],
+        "grades": dict(sorted(grade_counts.items())),
+        "organizations": ranked,
+        "contracts": rows,
+    }
+
+
+def _final_grades(contract_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """contract id -> (total, grade) of its latest finalized round (final before mid-term)."""
+    if not contract_ids:
+        return {}
+    rounds = db.session.execute(
+        sa.select(EvaluationRound.contract_id, EvaluationRound.kind, EvaluationRound.finalized_at,
+                  EvaluationRound.total, EvaluationRound.grade, EvaluationRound.id)
+        .where(EvaluationRound.contract_id.in_(contract_ids), EvaluationRound.status == RoundStatus.FINALIZED)).all()
+    best: dict[int, tuple] = {}
+    for contract_id, kind, finalized_at, total, grade, rid in rounds:
+        key = (kind == RoundKind.FINAL, finalized_at, rid)
+        if contract_id not in best or key > best[contract_id][0]:
+            best[contract_id] = (key, (str(total), grade))
+    return {cid: value for cid, (_key, value) in best.items()}
+
+
+# --- one organization over the years ---------------------------------------------------------
+
+
+def organization_data(org_id: int, locale: str) -> dict:
+    org = db.session.get(Organization, org_id)
+    contracts = db.session.execute(
+        sa.select(Contract).where(Contract.organization_id == org_id).options(selectinload(Contract.payments))
+        .order_by(Contract.start_date, Contract.number)).unique().scalars().all()
+    grades = _final_grades([c.id for c in contracts])
+    flag_counts = dict(db.session.execute(
+        sa.select(RedFlag.contract_id, sa.func.count()).where(RedFlag.contract_id.in_([c.id for c in contracts] or [0]))
+        .group_by(RedFlag.contract_id)).all())
+    open_flags = dict(db.session.execute(
+        sa.select(RedFlag.contract_id, sa.func.count()).where(RedFlag.contract_id.in_([c.id for c in contracts] or [0]),
+                                                              RedFlag.active.is_(True), RedFlag.explanation == "")
+        .group_by(RedFlag.contract_id)).all())
+    rows = []
+    for c in contracts:
+        grade = grades.get(c.id)
+        rows.append({"number": c.number, "title": c.title, "fiscal_year": c.tender.plan.fiscal_year,
+                     "status": _enum(c.status), "start_date": _day(c.start_date), "end_date": _day(c.end_date),
+                     "amount_fen": c.amount_fen, "paid_fen": c.paid_fen,
+                     "total": grade[0] if grade else None, "grade": grade[1] if grade else None,
+                     "red_flags": flag_counts.get(c.id, 0), "unexplained_flags": open_flags.get(c.id, 0)})
+    return {
+        "report": _header("organization", locale),
+        "organization": {"id": org.id, "name": org.name, "credit_code": org.credit_code,
+                         "rating": _enum(org.rating), "status": _enum(org.status)},
+        "contracts": rows,
+        "totals": {"contracts": len(rows), "amount_fen": sum(r["amount_fen"] for r in rows),
+                   "paid_fen": sum(r["paid_fen"] for r in rows),
+                   "red_flags": sum(r["red_flags"] for r in rows)},
+    }
+
+
+def data_for(kind: str, subject_id: int, locale: str) -> dict:
+    if kind == "assessment":
+        return assessment_data(subject_id, locale)
+    if kind == "portfolio":
+        return portfolio_data(subject_id, locale)
+    if kind == "organization":
+        return organization_data(subject_id, locale)
+    raise ValueError(f"unknown report kind {kind}")

@@ -1,0 +1,164 @@
+"""HTML templates to PDF/A-3b with WeasyPrint, the report's data attached, fetching nothing outside.
+
+Templates name what they need with the `svcproc:` scheme only — `svcproc:static/<path>` for the
+app's own static files and `svcproc:font/cjk` for the embedded Chinese font. The fetcher serves
+those and refuses every other URL (file:, http:, https:, data: ...), so nothing a person typed
+into a title or a finding can make the renderer read a local file or the network.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale, gettext as _
+
+from ..core import clock
+from . import assemble
+
+log = logging.getLogger(__name__)
+
+SCHEME = "svcproc:"
+CJK_FONT_URL = "svcproc:font/cjk"
+# fonts-wqy-microhei (see the Makefile's APT_PACKAGES); the config can point elsewhere.
+DEFAULT_CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+STATIC_SUFFIXES = {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
+ATTACHMENT_NAME = "report-data.json"
+
+
+class RefusedURL(ValueError):
+    """The report asked for something outside the app's own files."""
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class AppOnlyFetcher(URLFetcher):
+        """Serves the app's static files and the CJK font; refuses everything else."""
+
+        def __init__(self, static_folder: str, font_path: str):
+            super().__init__(allowed_protocols=("svcproc",), allow_redirects=False)
+            self.static_root = Path(static_folder).resolve()
+            self.font_path = Path(font_path)
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            try:
+                path, mime = resolve(url, self.static_root, self.font_path)
+            except RefusedURL:
+                self.refused.append(url)
+                raise
+            return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
+
+    return AppOnlyFetcher
+
+
+def resolve(url: str, static_root: Path, font_path: Path) -> tuple[Path, str]:
+    """The local file behind an allowed URL, or RefusedURL."""
+    if not isinstance(url, str) or not url.startswith(SCHEME):
+        raise RefusedURL(f"refused URL {url!r}: reports fetch only the app's own files")
+    rest = url[len(SCHEME):].split("?", 1)[0].split("#", 1)[0]
+    if rest == "font/cjk":
+        return font_path, "font/collection"
+    if rest.startswith("static/"):
+        candidate = (static_root / rest[len("static/"):]).resolve()
+        if static_root in candidate.parents and candidate.suffix in STATIC_SUFFIXES and candidate.is_file():
+            return candidate, STATIC_SUFFIXES[candidate.suffix]
+    raise RefusedURL(f"refused URL {url!r}: not one of the app's static files")
+
+
+def make_fetcher():
+    cls = _fetcher_class()
+    return cls(current_app.static_folder, current_app.config.get("REPORT_CJK_FONT") or DEFAULT_CJK_FONT)
+
+
+def counter_content(text: str) -> str:
+    """A translated "Page %(page)s of %(pages)s" as a CSS `content` value with page counters."""
+    parts, out = text.replace("\x01", "\x00page\x00").replace("\x02", "\x00pages\x00").split("\x00"), []
+    for part in parts:
+        if part in ("page", "pages"):
+            out.append(f"counter({part})")
+        elif part:
+            out.append('"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return " ".join(out)
+
+
+def chart_svgs(kind: str, data: dict) -> dict[str, str]:
+    """The report's charts, drawn by the same code as the web pages' (labels in the current locale)."""
+    from ..core import charts
+    from .labels import label
+
+    if kind == "assessment":
+        outputs = data["outputs"]
+        months = outputs["by_month"]
+        return {
+            "outputs": charts.progress_bars(
+                [charts.Bar(label("target", o["target"]), float(o["actual"]), o["planned"] or None)
+                 for o in outputs["against"]], _("Outputs against targets")),
+            "months": charts.column_chart(list(months), {_("Person-times"): [v["person_times"] for v in months.values()]},
+                                          _("Person-times by month")),
+        }
+    if kind == "portfolio":
+        return {
+            "outputs": charts.progress_bars(
+                [charts.Bar(label("target", o["target"]), float(o["actual"]), o["planned"] or None)
+                 for o in data["outputs"]], _("Outputs against targets")),
+            "grades": charts.column_chart([label("grade", g) for g in data["grades"]],
+                                          {_("Contracts"): list(data["grades"].values())}, _("Grade distribution")),
+        }
+    return {}
+
+
+def render_html(kind: str, data: dict, *, code: str, generated_at: datetime) -> str:
+    """The report as HTML, in the language its data was assembled for."""
+    from .labels import label
+
+    locale = data["report"]["locale"]
+    with force_locale(locale):
+        pages = counter_content(_("Page %(page)s of %(pages)s", page="\x01", pages="\x02"))
+        # Straight from the environment: a report depends on its data only, not on who is looking
+        # (no request, no navigation, no context processors), so jobs and the CLI render the same.
+        template = current_app.jinja_env.get_template(f"reports/pdf/{kind}.html")
+        return template.render(data=data, code=code, locale=locale,
+                               generated_at=clock.to_local(generated_at), page_counter=pages,
+                               sha256=assemble.digest(data), label=label, charts=chart_svgs(kind, data),
+                               bureau_name=data["report"].get("bureau", ""))
+
+
+def html_to_pdf(html: str, data: dict, *, generated_at: datetime, title: str = "") -> bytes:
+    """PDF/A-3b, A4 (set by the stylesheet), with the canonical data attached as JSON."""
+    from weasyprint import HTML, Attachment
+
+    fetcher = make_fetcher()
+    moment = generated_at.replace(tzinfo=None)
+    attachment = Attachment(string=assemble.canonical(data), url_fetcher=fetcher, name=ATTACHMENT_NAME,
+                            description="svcproc report data (SHA-256 = verification code)",
+                            created=moment, modified=moment, relationship="Data")
+    document = HTML(string=html, base_url="svcproc:static/", url_fetcher=fetcher)
+    pdf = document.write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment], uncompressed_pdf=False)
+    if fetcher.refused:
+        log.warning("report rendering refused %d URL(s): %s", len(fetcher.refused), fetcher.refused[:5])
+    return pdf
+
+
+def render_pdf(kind: str, data: dict, *, generated_at: datetime | None = None) -> tuple[bytes, str]:
+    """(PDF bytes, verification code) for assembled data."""
+    generated_at = generated_at or clock.now()
+    code = assemble.code_of(assemble.digest(data))
+    html = render_html(kind, data, code=code, generated_at=generated_at)
+    return html_to_pdf(html, data, generated_at=generated_at), code
+
+
+def read_attachment(pdf_bytes: bytes) -> bytes | None:
+    """The attached data of a report PDF, or None when there is none."""
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(pdf_bytes))
+        found = reader.attachments.get(ATTACHMENT_NAME)
+    except Exception:  # not a PDF, or a damaged one: nothing to verify
+        return None
+    return found[0] if found else None
