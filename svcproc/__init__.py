@@ -79,6 +79,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .procurement.public_views import bp as public_bp
     from .procurement.views import bp as procurement_bp
     from .registry.views import bp as registry_bp
+    from .reports.views import bp as reports_bp
 
     auth.init_app(app)
     formatting.init_app(app)
@@ -93,6 +94,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(contracts_bp)
     app.register_blueprint(delivery_bp)
     app.register_blueprint(evaluations_bp)
+    app.register_blueprint(reports_bp)
 
     @app.before_request
     def _nonce():

@@ -17,6 +17,7 @@ def register_commands(app) -> None:
     app.cli.add_command(remind_command)
     app.cli.add_command(import_logs_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(report_group)
 
 
 @click.command("create-user")
@@ -147,6 +148,67 @@ def import_logs_command(contract_number, path, dry_run):
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     click.echo(f"Imported {batch.rows_new} entries into {contract.number}.")
+
+
+@click.group("report")
+def report_group():
+    """Assessment reports: write one, or verify a PDF."""
+
+
+@report_group.command("assessment")
+@click.argument("contract_number")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the PDF.")
+@click.option("--locale", default=None, help="zh_CN (default) or en.")
+@with_appcontext
+def report_assessment_command(contract_number, output, locale):
+    """Write the assessment report of a contract (the stored copy when the data is unchanged)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .contracts.models import Contract
+    from .core import files
+    from .core.errors import DomainError
+    from .extensions import db
+    from .reports import services
+    from .reports.models import ReportKind
+
+    contract = db.session.execute(sa.select(Contract).where(Contract.number == contract_number)
+                                  ).unique().scalar_one_or_none()
+    if contract is None:
+        raise click.ClickException(f"No contract has the number {contract_number}.")
+    locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    if locale not in current_app.config["LANGUAGES"]:
+        raise click.ClickException(f"Unknown language {locale}.")
+    try:
+        report = services.generate(None, ReportKind.ASSESSMENT, contract.id, locale)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    Path(output).write_bytes(files.read(report.file))
+    click.echo(f"Wrote {output}: verification code {report.code}.")
+
+
+@report_group.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def report_verify_command(path):
+    """Check a report PDF: exit 0 when genuine, 1 when not (altered, or not from this system)."""
+    from pathlib import Path
+
+    from .core.formatting import local_datetime
+    from .reports import services
+
+    result = services.verify_pdf(Path(path).read_bytes())
+    if not result.genuine:
+        click.echo(f"NOT GENUINE: {result.reason}", err=True)
+        sys.exit(1)
+    report = result.report
+    click.echo(f"Genuine: {report.title}")
+    click.echo(f"Verification code {report.code}, generated {local_datetime(report.generated_at)}.")
+    click.echo("The record has changed since." if result.changed else "The record is unchanged since.")
 
 
 @click.command("worker")

@@ -14,6 +14,12 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def home():
+    from .core.permissions import Role
+
+    if current_user.is_authenticated and current_user.role == Role.AUDITOR:
+        from .reports.views import desk
+
+        return desk()  # an auditor's home is the auditor's desk
     return render_template("home.html")
 
 

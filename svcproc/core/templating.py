@@ -17,11 +17,12 @@ from ..delivery import permissions as delivery_perms
 from ..evaluations import permissions as evaluation_perms
 from ..procurement import permissions as procurement_perms
 from ..registry import permissions as registry_perms
+from ..reports import permissions as report_perms
 from .i18n import locale_code
 from .permissions import Role
 
 PREDICATE_MODULES = (account_perms, audit_perms, contract_perms, delivery_perms, evaluation_perms, procurement_perms,
-                     registry_perms)
+                     registry_perms, report_perms)
 
 
 @lru_cache(maxsize=8)
@@ -45,6 +46,8 @@ def navigation(user) -> list[tuple[str, str, str]]:
     if not user.is_authenticated:
         return []
     items = [("main.home", _l("Home"), url_for("main.home"))]
+    if report_perms.can_use_audit_desk(user):
+        items.append(("reports.desk", _l("Auditor's desk"), url_for("reports.desk")))
     if procurement_perms.can_read_procurement(user):
         items.append(("procurement.needs", _l("Needs"), url_for("procurement.needs")))
         items.append(("procurement.plans", _l("Plans"), url_for("procurement.plans")))

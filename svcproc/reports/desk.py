@@ -1,0 +1,130 @@
+"""The auditor's desk: what needs an auditor's eye across the district, and a contract's audit package."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+
+import sqlalchemy as sa
+
+from ..audit.models import AuditEvent
+from ..audit.views import CSV_COLUMNS, _cell
+from ..contracts.models import Amendment, Contract, Deliverable, Milestone, Payment
+from ..core import files
+from ..core.formatting import local_datetime
+from ..delivery.models import RedFlag, ServiceActivity
+from ..evaluations.models import EvaluationEvidence, EvaluationRound, Finding, ItemStatus, RectificationItem
+from ..extensions import db
+from .models import GeneratedReport, ReportKind
+
+DESK_ROWS = 200
+
+
+def overview() -> dict:
+    """A bounded number of queries, whatever the number of contracts."""
+    contracts = db.session.execute(sa.select(Contract).order_by(Contract.number.desc()).limit(DESK_ROWS)
+                                   ).unique().scalars().all()
+    ids = [c.id for c in contracts]
+    latest: dict[int, GeneratedReport] = {}
+    if ids:
+        for report in db.session.execute(
+                sa.select(GeneratedReport).where(GeneratedReport.kind == ReportKind.ASSESSMENT,
+                                                 GeneratedReport.subject_id.in_(ids))
+                .order_by(GeneratedReport.generated_at, GeneratedReport.id)).scalars():
+            latest[report.subject_id] = report
+    flags = db.session.execute(
+        sa.select(RedFlag).where(RedFlag.active.is_(True)).order_by(RedFlag.explanation != "", RedFlag.found_at.desc())
+        .limit(DESK_ROWS)).unique().scalars().all()
+    items = db.session.execute(
+        sa.select(RectificationItem, EvaluationRound)
+        .join(Finding, Finding.id == RectificationItem.finding_id)
+        .join(EvaluationRound, EvaluationRound.id == Finding.round_id)
+        .where(RectificationItem.status != ItemStatus.CLOSED)
+        .order_by(RectificationItem.deadline).limit(DESK_ROWS)).unique().all()
+    years = [y for (y,) in db.session.execute(
+        sa.text("SELECT DISTINCT fiscal_year FROM project_plan ORDER BY fiscal_year DESC"))]
+    object_types = [t for (t,) in db.session.execute(
+        sa.select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)) if t]
+    return {"contracts": contracts, "latest": latest, "flags": flags, "items": items, "years": years,
+            "object_types": object_types}
+
+
+def _object_keys(contract: Contract) -> list[tuple[str, list[str]]]:
+    """(audit object type, ids) of everything that belongs to the contract's record."""
+    def ids(stmt) -> list[str]:
+        return [str(i) for (i,) in db.session.execute(stmt)]
+
+    rounds = sa.select(EvaluationRound.id).where(EvaluationRound.contract_id == contract.id)
+    findings = sa.select(Finding.id).where(Finding.round_id.in_(rounds))
+    milestones = sa.select(Milestone.id).where(Milestone.contract_id == contract.id)
+    return [
+        ("contract", [str(contract.id)]),
+        ("tender", [str(contract.tender_id)]),
+        ("milestone", ids(milestones)),
+        ("amendment", ids(sa.select(Amendment.id).where(Amendment.contract_id == contract.id))),
+        ("payment", ids(sa.select(Payment.id).where(Payment.contract_id == contract.id))),
+        ("deliverable", ids(sa.select(Deliverable.id).where(Deliverable.milestone_id.in_(milestones)))),
+        ("activity", ids(sa.select(ServiceActivity.id).where(ServiceActivity.contract_id == contract.id))),
+        ("red_flag", ids(sa.select(RedFlag.id).where(RedFlag.contract_id == contract.id))),
+        ("evaluation_round", ids(rounds)),
+        ("finding", ids(findings)),
+        ("rectification_item", ids(sa.select(RectificationItem.id).where(RectificationItem.finding_id.in_(findings)))),
+        ("report", ids(sa.select(GeneratedReport.id).where(GeneratedReport.kind == ReportKind.ASSESSMENT,
+                                                           GeneratedReport.subject_id == contract.id))),
+    ]
+
+
+def events_csv(contract: Contract) -> bytes:
+    """The contract's audit events, formula-safe, in the columns of the audit trail's own export."""
+    clauses = [sa.and_(AuditEvent.object_type == kind, AuditEvent.object_id.in_(ids))
+               for kind, ids in _object_keys(contract) if ids]
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    stmt = sa.select(AuditEvent).where(sa.or_(*clauses)).order_by(AuditEvent.seq)
+    for event in db.session.execute(stmt).scalars():
+        writer.writerow([_cell(value) for value in (
+            event.seq, event.occurred_at.isoformat(), local_datetime(event.occurred_at, "%Y-%m-%d %H:%M:%S"),
+            event.actor_name, event.action, event.object_type, event.object_id,
+            json.dumps(event.changes, ensure_ascii=False, sort_keys=True), event.client_ip,
+            event.prev_hash, event.hash)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _files(contract: Contract) -> list[dict]:
+    rows = []
+    deliverables = db.session.execute(
+        sa.select(Deliverable, Milestone.title).join(Milestone, Milestone.id == Deliverable.milestone_id)
+        .where(Milestone.contract_id == contract.id).order_by(Deliverable.id)).unique().all()
+    for d, milestone_title in deliverables:
+        rows.append({"kind": "deliverable", "milestone": milestone_title, "title": d.title,
+                     "file": d.file.original_name, "size": d.file.size, "sha256": d.file.sha256})
+    evidence = db.session.execute(
+        sa.select(EvaluationEvidence, EvaluationRound.title).join(EvaluationRound)
+        .where(EvaluationRound.contract_id == contract.id).order_by(EvaluationEvidence.id)).unique().all()
+    for e, round_title in evidence:
+        rows.append({"kind": "evaluation_evidence", "round": round_title, "title": e.title,
+                     "file": e.file.original_name, "size": e.file.size, "sha256": e.file.sha256})
+    return rows
+
+
+def audit_package(contract: Contract, report: GeneratedReport) -> bytes:
+    """A ZIP: the report PDF, the contract's audit events (CSV) and a manifest of SHA-256 sums."""
+    pdf = files.read(report.file)
+    events = events_csv(contract)
+    manifest = {
+        "contract": {"id": contract.id, "number": contract.number, "title": contract.title},
+        "report": {"file": "report.pdf", "code": report.code, "data_sha256": report.data_sha256,
+                   "sha256": hashlib.sha256(pdf).hexdigest(), "generated_at": report.generated_at.isoformat()},
+        "audit_events": {"file": "audit-events.csv", "sha256": hashlib.sha256(events).hexdigest()},
+        "files": _files(contract),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("report.pdf", pdf)
+        archive.writestr("audit-events.csv", events)
+        archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
+    return buffer.getvalue()
