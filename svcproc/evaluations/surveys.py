@@ -93,6 +93,8 @@ def count_responses(data: bytes, kind: str) -> Counted:
 
 def import_responses(actor, round_: EvaluationRound, *, leaf_key: str, upload, surveyed_on=None) -> list[SatisfactionSurvey]:
     """Store the file, count it per group and add one survey per group; nothing when a row is bad."""
+    if upload is None or not getattr(upload, "filename", ""):
+        raise ValidationError(_("Choose a file to upload."), "file")
     stored = files.store(upload, purpose="satisfaction_survey", rule=SURVEY_RULE, actor=actor)
     counted = count_responses(files.read(stored), stored.kind)
     if counted.errors:

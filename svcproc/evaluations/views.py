@@ -271,10 +271,10 @@ def evaluator_add(round_id: int):
     return _round_page_error(round_, evaluator_form=form)
 
 
-@bp.route("/evaluators/<int:member_id>/remove", methods=["POST"])
+@bp.route("/evaluators/<int:evaluator_id>/remove", methods=["POST"])
 @login_required
-def evaluator_remove(member_id: int):
-    member = db.get_or_404(RoundEvaluator, member_id)
+def evaluator_remove(evaluator_id: int):
+    member = db.get_or_404(RoundEvaluator, evaluator_id)
     require(perms.can_manage_rounds(current_user, member.round))
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -347,10 +347,10 @@ def evidence_add(round_id: int):
     return _round_page_error(round_, evidence_form=form)
 
 
-@bp.route("/evidence/<int:evidence_id>")
+@bp.route("/evidence/<int:exhibit_id>")
 @login_required
-def evidence_file(evidence_id: int):
-    item = db.get_or_404(EvaluationEvidence, evidence_id)
+def evidence_file(exhibit_id: int):
+    item = db.get_or_404(EvaluationEvidence, exhibit_id)
     require(perms.can_view_round(current_user, item.round))
     return send_file(io.BytesIO(files.read(item.file)), mimetype=item.file.mimetype, as_attachment=True,
                      download_name=item.file.original_name)
