@@ -523,14 +523,18 @@ def test_org_manager_of_another_organization_cannot_add_workers_there(app, clien
 NOT_OF_THE_ORGANIZATION = {
     "contracts.contracts", "contracts.reminders", "contracts.contract_new", "contracts.milestone_row",
     "contracts.contract_notices", "contracts.contract_notice", "delivery.beneficiaries", "delivery.beneficiary_new",
-    "delivery.red_flags",
+    "delivery.red_flags", "evaluations.rounds", "evaluations.rectification", "evaluations.survey_template",
+    "evaluations.templates", "evaluations.template_new", "evaluations.template", "evaluations.template_edit",
+    "evaluations.template_new_version", "evaluations.version", "evaluations.version_edit", "evaluations.version_row",
+    "evaluations.version_check", "evaluations.version_publish", "evaluations.version_retire",
 }
 OF_THE_ORGANIZATION = [
     pytest.param(endpoint, method, id=f"{endpoint}-{method}") for endpoint, method in MATRIX
-    if endpoint.split(".")[0] in ("contracts", "delivery") and endpoint not in NOT_OF_THE_ORGANIZATION
+    if endpoint.split(".")[0] in ("contracts", "delivery", "evaluations") and endpoint not in NOT_OF_THE_ORGANIZATION
 ]
 OWN_OBJECTS = {"contract_id", "milestone_id", "deliverable_id", "activity_id", "evidence_id", "beneficiary_id",
-               "batch_id", "flag_id", "job_id"}
+               "batch_id", "flag_id", "job_id", "round_id", "evaluator_id", "exhibit_id", "survey_id", "finding_id",
+               "item_id", "response_id"}
 
 
 def test_every_url_of_an_organizations_objects_is_walked_by_outsiders(app):
