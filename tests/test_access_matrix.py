@@ -195,6 +195,51 @@ MATRIX = {
     ("delivery.red_flags", "GET"):                   (302, 200, 200, 403, 403, 403, 403, 200),
     ("delivery.contract_flags", "GET"):              (302, 200, 200, 403, 200, 200, 403, 200),
     ("delivery.red_flag_explain", "POST"):           (302, 403, 422, 403, 422, 403, 403, 403),
+    # --- evaluations: bureau, auditors read; staff run rounds; evaluators score theirs; orgs respond -
+    ("evaluations.rounds", "GET"):                   (302, 200, 200, 403, 200, 403, 200, 200),
+    ("evaluations.rectification", "GET"):            (302, 200, 200, 403, 200, 403, 403, 200),
+    ("evaluations.round_new", "GET"):                (302, 403, 200, 403, 403, 403, 403, 403),
+    ("evaluations.round_new", "POST"):               (302, 403, 422, 403, 403, 403, 403, 403),
+    ("evaluations.round", "GET"):                    (302, 200, 200, 403, 200, 403, 200, 200),
+    ("evaluations.round_schedule", "POST"):          (302, 403, 422, 403, 403, 403, 403, 403),
+    ("evaluations.round_parties", "POST"):           (302, 403, 409, 403, 403, 403, 403, 403),
+    ("evaluations.evaluator_add", "POST"):           (302, 403, 422, 403, 403, 403, 403, 403),
+    ("evaluations.evaluator_remove", "POST"):        (302, 403, 303, 403, 403, 403, 403, 403),
+    ("evaluations.round_transition", "POST"):        (302, 403, 409, 403, 403, 403, 403, 403),
+    ("evaluations.round_reason_transition", "POST"): (302, 409, 403, 403, 403, 403, 403, 403),
+    ("evaluations.evidence_add", "POST"):            (302, 403, 403, 403, 422, 403, 403, 403),
+    ("evaluations.evidence_file", "GET"):            (302, 200, 200, 403, 200, 403, 200, 200),
+    ("evaluations.survey_add", "POST"):              (302, 403, 422, 403, 403, 403, 403, 403),
+    ("evaluations.survey_import", "POST"):           (302, 403, 422, 403, 403, 403, 403, 403),
+    ("evaluations.survey_template", "GET"):          (302, 403, 200, 403, 403, 403, 403, 403),
+    ("evaluations.survey_remove", "POST"):           (302, 403, 409, 403, 403, 403, 403, 403),
+    ("evaluations.survey_file", "GET"):              (302, 200, 200, 403, 200, 403, 200, 200),
+    ("evaluations.declare", "GET"):                  (302, 403, 403, 403, 403, 403, 200, 403),
+    ("evaluations.declare", "POST"):                 (302, 403, 403, 403, 403, 403, 409, 403),
+    ("evaluations.score", "GET"):                    (302, 403, 403, 403, 403, 403, 200, 403),
+    ("evaluations.score_cell", "POST"):              (302, 403, 403, 403, 403, 403, 422, 403),
+    ("evaluations.score_submit", "POST"):            (302, 403, 403, 403, 403, 403, 409, 403),
+    ("evaluations.summary", "GET"):                  (302, 409, 409, 403, 409, 403, 409, 409),
+    ("evaluations.scores_csv", "GET"):               (302, 409, 409, 403, 409, 403, 409, 409),
+    ("evaluations.finding_add", "POST"):             (302, 403, 422, 403, 403, 403, 422, 403),
+    ("evaluations.item_add", "POST"):                (302, 403, 422, 403, 403, 403, 422, 403),
+    ("evaluations.item_respond", "POST"):            (302, 403, 403, 403, 422, 403, 403, 403),
+    ("evaluations.item_review", "POST"):             (302, 403, 303, 403, 403, 403, 403, 403),
+    ("evaluations.response_file", "GET"):            (302, 200, 200, 403, 200, 403, 200, 200),
+    # --- indicator templates: administrators keep them; the bureau, evaluators and auditors read -
+    ("evaluations.templates", "GET"):                (302, 200, 200, 403, 403, 403, 200, 200),
+    ("evaluations.template_new", "GET"):             (302, 200, 403, 403, 403, 403, 403, 403),
+    ("evaluations.template_new", "POST"):            (302, 422, 403, 403, 403, 403, 403, 403),
+    ("evaluations.template", "GET"):                 (302, 200, 200, 403, 403, 403, 200, 200),
+    ("evaluations.template_edit", "POST"):           (302, 422, 403, 403, 403, 403, 403, 403),
+    ("evaluations.template_new_version", "POST"):    (302, 409, 403, 403, 403, 403, 403, 403),
+    ("evaluations.version", "GET"):                  (302, 200, 200, 403, 403, 403, 200, 200),
+    ("evaluations.version_edit", "GET"):             (302, 200, 403, 403, 403, 403, 403, 403),
+    ("evaluations.version_edit", "POST"):            (302, 422, 403, 403, 403, 403, 403, 403),
+    ("evaluations.version_row", "GET"):              (302, 200, 403, 403, 403, 403, 403, 403),
+    ("evaluations.version_check", "POST"):           (302, 200, 403, 403, 403, 403, 403, 403),
+    ("evaluations.version_publish", "POST"):         (302, 303, 403, 403, 403, 403, 403, 403),
+    ("evaluations.version_retire", "POST"):          (302, 409, 403, 403, 403, 403, 403, 403),
 }
 
 IGNORED_ENDPOINTS = {"static"}
@@ -233,7 +278,7 @@ def _build(clock) -> dict:
         "question_id": db.session.execute(db.select(Clarification.id)).scalar_one(),
         "objection_id": objection.id,
         "contracts": _build_contracts(clock, users, org),
-    }
+    } | {"evaluations": _build_evaluations(clock, users, org)}
 
 
 CONTRACT_CONTENTS = dict(
@@ -325,6 +370,53 @@ def _build_contracts(clock, users: dict, org: Organization) -> dict:
     }
 
 
+def _build_evaluations(clock, users: dict, org: Organization) -> dict:
+    """A mid-term evaluation of the org manager's contract in progress, in scoring: the evaluator
+    assigned (declared no conflict, nothing submitted), a survey imported from a file, evidence,
+    a finding whose rectification item the organization has answered with a file; and an
+    administrator's draft template."""
+    from datetime import timedelta
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from svcproc.contracts.models import Contract, ContractStatus
+    from svcproc.evaluations import indicators, surveys
+    from svcproc.evaluations import workflow as evaluations
+    from svcproc.evaluations.models import RoundKind
+    from svcproc.registry.models import OrgKind
+    from tests.factories import pdf_upload
+
+    staff, manager, evaluator = users["procurement"], users["org_manager"], users["evaluator"]
+    contract = db.session.execute(db.select(Contract).where(Contract.organization_id == org.id,
+                                                            Contract.status == ContractStatus.IN_PROGRESS)).scalar_one()
+    from svcproc.contracts.workflow import today as local_today
+
+    today = local_today()
+    round_ = evaluations.create_round(
+        staff, contract, kind=RoundKind.MIDTERM, title="中期评估", template_version=indicators.default_version(),
+        evaluation_org=OrganizationFactory(kind=OrgKind.EVALUATION), scheduled_start=today,
+        scheduled_end=today + timedelta(days=7))
+    evaluations.set_parties(staff, round_, [("第三方", "70"), ("区民政局", "30")])
+    member = evaluations.assign_evaluator(staff, round_, evaluator, round_.parties[0])
+    evaluations.assign_evaluator(staff, round_, UserFactory(role=Role.EVALUATOR), round_.parties[1])
+    responses = "受访群体,是否满意\n服务对象,满意\n服务对象,不满意\n".encode("utf-8")
+    survey = surveys.import_responses(staff, round_, leaf_key="satisfaction.beneficiaries",
+                                      upload=FileStorage(BytesIO(responses), filename="满意度.csv"))[0]
+    exhibit = evaluations.add_evidence(manager, round_, pdf_upload("中期报告.pdf"), "中期自评报告")
+    evaluations.open_scoring(staff, round_)
+    evaluations.declare(evaluator, member, related=False)
+    finding = evaluations.add_finding(staff, round_, "服务台账签到表缺少服务对象签名。")
+    item = evaluations.add_item(staff, finding, action="补齐签到表签名", owner="项目主管",
+                                deadline=today + timedelta(days=30))
+    response = evaluations.respond(manager, item, "已补齐签名并复核台账。", [pdf_upload("签到表.pdf")])
+    template = indicators.create_template(users["admin"], name="居家养老服务评估指标")
+    return {"round_id": round_.id, "evaluator_id": member.id, "exhibit_id": exhibit.id, "survey_id": survey.id,
+            "finding_id": finding.id, "item_id": item.id, "response_id": response.id,
+            "file_id": response.files[0].file_id, "leaf_key": "management.plan",
+            "template_id": template.id, "version_id": template.versions[0].id}
+
+
 @pytest.fixture(scope="module")
 def built(build_once):
     return build_once(_build)
@@ -347,7 +439,8 @@ def world(built, clock):
 # The action a URL with an <action> part names: adopting the (new) need, confirming the award,
 # completing the contract (refused: its milestones are not accepted yet).
 ACTIONS = {"procurement.need_action": "adopt", "procurement.tender_transition": "confirm",
-           "contracts.contract_transition": "complete"}
+           "contracts.contract_transition": "complete", "evaluations.round_transition": "finalize",
+           "evaluations.round_reason_transition": "reopen", "evaluations.item_review": "close"}
 DOCUMENTS = {"procurement.bid_document": "bid_document_id", "public.tender_document": "tender_document_id"}
 # Pages of the draft contract (the others are of the contract in progress), and query strings.
 ON_THE_DRAFT = {"contracts.contract_edit", "contracts.contract_sign"}
@@ -361,7 +454,7 @@ def _url(app, endpoint: str, world: dict) -> str:
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
                                      "question_id", "objection_id")},
-              **ids["contracts"]}
+              **ids["contracts"], **ids["evaluations"]}
     if endpoint in ON_THE_DRAFT:
         values["contract_id"] = ids["contracts"]["draft_contract_id"]
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
@@ -430,14 +523,18 @@ def test_org_manager_of_another_organization_cannot_add_workers_there(app, clien
 NOT_OF_THE_ORGANIZATION = {
     "contracts.contracts", "contracts.reminders", "contracts.contract_new", "contracts.milestone_row",
     "contracts.contract_notices", "contracts.contract_notice", "delivery.beneficiaries", "delivery.beneficiary_new",
-    "delivery.red_flags",
+    "delivery.red_flags", "evaluations.rounds", "evaluations.rectification", "evaluations.survey_template",
+    "evaluations.templates", "evaluations.template_new", "evaluations.template", "evaluations.template_edit",
+    "evaluations.template_new_version", "evaluations.version", "evaluations.version_edit", "evaluations.version_row",
+    "evaluations.version_check", "evaluations.version_publish", "evaluations.version_retire",
 }
 OF_THE_ORGANIZATION = [
     pytest.param(endpoint, method, id=f"{endpoint}-{method}") for endpoint, method in MATRIX
-    if endpoint.split(".")[0] in ("contracts", "delivery") and endpoint not in NOT_OF_THE_ORGANIZATION
+    if endpoint.split(".")[0] in ("contracts", "delivery", "evaluations") and endpoint not in NOT_OF_THE_ORGANIZATION
 ]
 OWN_OBJECTS = {"contract_id", "milestone_id", "deliverable_id", "activity_id", "evidence_id", "beneficiary_id",
-               "batch_id", "flag_id", "job_id"}
+               "batch_id", "flag_id", "job_id", "round_id", "evaluator_id", "exhibit_id", "survey_id", "finding_id",
+               "item_id", "response_id"}
 
 
 def test_every_url_of_an_organizations_objects_is_walked_by_outsiders(app):

@@ -64,7 +64,7 @@ def navigation(user) -> list[tuple[str, str, str]]:
         items.append(("evaluations.rounds", _l("Evaluations"), url_for("evaluations.rounds")))
     if evaluation_perms.can_list_rectification(user):
         items.append(("evaluations.rectification", _l("Rectification"), url_for("evaluations.rectification")))
-    if evaluation_perms.can_manage_templates(user):
+    if evaluation_perms.can_view_templates(user):
         items.append(("evaluations.templates", _l("Indicator templates"), url_for("evaluations.templates")))
     if registry_perms.can_view_registry(user):
         items.append(("registry.organizations", _l("Organizations"), url_for("registry.organizations")))

@@ -10,12 +10,12 @@ from ..procurement.models import ProjectPlan, Tender
 from .models import EvaluationRound, RoundKind, RoundStatus
 
 
-def _final_rounds(org_id: int):
+def _final_rounds(*org_ids: int):
     return (sa.select(EvaluationRound, ProjectPlan.fiscal_year)
             .join(Contract, Contract.id == EvaluationRound.contract_id)
             .join(Tender, Tender.id == Contract.tender_id)
             .join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
-            .where(Contract.organization_id == org_id, EvaluationRound.kind == RoundKind.FINAL,
+            .where(Contract.organization_id.in_(org_ids), EvaluationRound.kind == RoundKind.FINAL,
                    EvaluationRound.status == RoundStatus.FINALIZED))
 
 
@@ -30,3 +30,19 @@ def final_grades(org_id: int) -> list[tuple[EvaluationRound, int]]:
     """(round, fiscal year) of every finalized final evaluation, newest project first."""
     return list(db.session.execute(
         _final_rounds(org_id).order_by(ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc())).all())
+
+
+def final_grades_of(org_ids) -> dict[int, list[tuple[EvaluationRound, int]]]:
+    """final_grades for several organizations in one query (the experts' scoring page)."""
+    by_org: dict[int, list[tuple[EvaluationRound, int]]] = {org_id: [] for org_id in org_ids}
+    if by_org:
+        rows = db.session.execute(_final_rounds(*by_org).order_by(
+            ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc())).all()
+        for round_, year in rows:
+            by_org[round_.contract.organization_id].append((round_, year))
+    return by_org
+
+
+def bidding_bars(org_id: int) -> list[tuple[int, EvaluationRound]]:
+    """(fiscal year whose tenders refuse the organization's bids, the failed final round behind it)."""
+    return [(year + 1, round_) for round_, year in final_grades(org_id) if round_.grade == "fail"]

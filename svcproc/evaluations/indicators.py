@@ -116,7 +116,11 @@ def clean_rows(raw: list[dict]) -> list[dict]:
         except InvalidOperation:
             raise ValidationError(_("Row %(n)d: the weight is a number of points, e.g. 5 or 2.5.", n=number),
                                   "indicators") from None
-        if not weight.is_finite() or weight <= 0 or weight != weight.quantize(Decimal("0.01")):
+        try:
+            two_decimals = weight.is_finite() and weight == weight.quantize(Decimal("0.01"))
+        except InvalidOperation:  # too many digits to quantize (1e30): no weight anyone means
+            two_decimals = False
+        if not weight.is_finite() or weight <= 0 or not two_decimals:
             raise ValidationError(_("Row %(n)d: the weight is a number of points above zero with at most two decimals.",
                                     n=number), "indicators")
         kind = (item.get("kind") or "").strip()
@@ -181,9 +185,13 @@ def clean_bands(raw: list[tuple[str, str]]) -> list[list[str]]:
         except (InvalidOperation, ValueError, ZeroDivisionError):
             raise ValidationError(_("Band %(n)d: give the threshold in percent and the share as 1, 0.5 or 2/3.",
                                     n=number), "bands") from None
-        rows.append([str(lower.quantize(Decimal("0.0001")).normalize()) if lower else "0", share_text])
         if not lower.is_finite():
             raise ValidationError(_("Band %(n)d: give the threshold in percent.", n=number), "bands")
+        try:
+            lower_text = str(lower.quantize(Decimal("0.0001")).normalize()) if lower else "0"
+        except InvalidOperation:  # more digits than a Decimal holds: no threshold anyone means
+            raise ValidationError(_("Band %(n)d: give the threshold in percent.", n=number), "bands") from None
+        rows.append([lower_text, share_text])
     try:
         validate_bands([(Decimal(lower), _share(share)) for lower, share in rows])
     except TreeError:

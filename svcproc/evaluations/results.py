@@ -46,7 +46,7 @@ def compute_leaves(round_) -> dict:
             surveyed = sum(s.surveyed for s in surveys)
             satisfied = sum(s.satisfied for s in surveys)
             target_rate = contract.target_satisfaction or 100
-            points = satisfaction_points(satisfied, surveyed, target_rate, leaf.weight)
+            points = satisfaction_points(satisfied, surveyed, target_rate, leaf.weight, bands)
             rate = (Decimal(satisfied) * 100 / surveyed).quantize(Decimal("0.1")) if surveyed else None
             computed[leaf.key] = {"kind": "satisfaction", "surveyed": surveyed, "satisfied": satisfied,
                                   "rate": str(rate) if rate is not None else None, "target_rate": str(target_rate),

@@ -35,6 +35,11 @@ class Indicator:
         return [leaf for child in self.children for leaf in child.leaves()]
 
 
+# The contract targets the service logs measure (results.PROGRESS_OF_TARGET says by which figure).
+OUTPUT_TARGETS = ("target_cases", "target_groups", "target_group_sessions", "target_events", "target_person_times",
+                  "target_people", "target_service_hours")
+
+
 class TreeError(ValueError):
     """What is wrong with a tree, in words an administrator can act on (English; the view translates)."""
 
@@ -68,7 +73,8 @@ def _check(node: Indicator, keys: set[str]) -> None:
     if node.is_leaf:
         if node.kind is None:
             raise TreeError(f"{node.name}: a leaf must say how it is scored")
-        if node.kind == LeafKind.OUTPUT and not node.target:
+        # A target the logs cannot measure would only fail when scoring opens.
+        if node.kind == LeafKind.OUTPUT and node.target not in OUTPUT_TARGETS:
             raise TreeError(f"{node.name}: an output indicator must name the target it measures")
         return
     if node.kind is not None:
@@ -116,12 +122,12 @@ def band_points(actual, target, full, bands=DEFAULT_BANDS) -> Decimal:
     return Decimal(0).quantize(TWO)
 
 
-def satisfaction_points(satisfied: int, surveyed: int, target_percent, full) -> Decimal:
+def satisfaction_points(satisfied: int, surveyed: int, target_percent, full, bands=DEFAULT_BANDS) -> Decimal:
     """Satisfaction leaf: the rate against the target rate, scored by the same bands."""
     if surveyed <= 0:
         return Decimal(0).quantize(TWO)
     rate = Decimal(satisfied) * 100 / Decimal(surveyed)
-    return band_points(rate, Decimal(target_percent or 100), full)
+    return band_points(rate, Decimal(target_percent or 100), full, bands)
 
 
 def _leaf(key, name, weight, kind, guide="", target=None):

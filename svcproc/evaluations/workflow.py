@@ -212,9 +212,9 @@ def remove_evaluator(actor, member: RoundEvaluator) -> None:
         raise DomainError(_("%(name)s has submitted scores and stays on the round.",
                           name=member.user.full_name or member.user.username))
     username, party = member.user.username, member.party.name
-    round_.evaluators.remove(member)
     db.session.delete(member)
     db.session.flush()
+    db.session.expire(round_, ["evaluators"])
     record("evaluation.evaluator_removed", actor=actor, obj=round_,
            changes={"evaluator": [username, None], "party": [party, None]})
 
@@ -282,9 +282,9 @@ def remove_survey(actor, survey: SatisfactionSurvey) -> None:
     _allow(actor, perms.can_manage_rounds(actor))
     _refuse_unless(round_, R.PLANNED)
     values = {"group": survey.group_name, "surveyed": survey.surveyed, "satisfied": survey.satisfied}
-    round_.surveys.remove(survey)
     db.session.delete(survey)
     db.session.flush()
+    db.session.expire(round_, ["surveys"])
     record("evaluation.survey_removed", actor=actor, obj=round_, changes={k: [v, None] for k, v in values.items()})
 
 
@@ -292,6 +292,8 @@ def add_evidence(actor, round_: EvaluationRound, upload, title: str) -> Evaluati
     _allow(actor, perms.can_submit_evidence(actor, round_))
     _refuse_unless(round_, R.PLANNED, R.SCORING)
     title = (title or "").strip()
+    if upload is None or not getattr(upload, "filename", ""):
+        raise ValidationError(_("Choose a file to upload."), "file")
     stored = files.store(upload, purpose="evaluation_evidence", rule=EVIDENCE_RULE, actor=actor)
     item = EvaluationEvidence(round=round_, title=(title or stored.original_name)[:200], file_id=stored.id,
                               uploaded_at=clock.now(), uploaded_by_id=getattr(actor, "id", None))
@@ -365,9 +367,10 @@ def save_score(actor, member: RoundEvaluator, leaf_key: str, points, comment: st
     score.points, score.comment, score.updated_at = value, comment, clock.now()
     db.session.flush()
     if before != [str(value), comment]:
+        # Not the points: the audit trail is read while scoring runs, and scores stay hidden
+        # until the round is finalized (the finalized result keeps every score).
         record("evaluation.score_saved", actor=actor, obj=round_,
-               changes={"evaluator": [None, member.user.username], "leaf": [None, leaf_key],
-                        "points": [before[0] if before else None, str(value)]})
+               changes={"evaluator": [None, member.user.username], "leaf": [None, leaf_key]})
     return score
 
 

@@ -27,7 +27,7 @@ from . import workflow
 from .eligibility import eligibility_problems
 from .forms import (AnswerForm, AssignExpertForm, BidForm, DeclarationForm, DocumentForm, EmptyForm, MergeForm,
                     ObjectionAnswerForm, ObjectionForm, PlanForm, QuestionForm, ReasonForm, TenderForm)
-from .history import past_grades
+from .history import past_grades_of
 from .models import (Bid, BidDocument, BidStatus, Clarification, CommunityNeed, NeedStatus, Objection,
                      ProjectPlan, ServiceCategory, Tender, TenderCriterion, TenderExpert,
                      TenderMethod, TenderStatus)
@@ -595,7 +595,7 @@ def _scoring_context(tender: Tender, member: TenderExpert) -> dict:
     mine = {(s.bid_id, s.criterion_id): s for s in member.scores}
     totals = {b.id: sum((Decimal(mine[(b.id, c.id)].points) for c in tender.criteria if (b.id, c.id) in mine),
                         Decimal(0)) for b in bids}
-    grades = {b.organization_id: past_grades(b.organization) for b in bids}
+    grades = past_grades_of([b.organization_id for b in bids])
     return dict(tender=tender, member=member, bids=bids, mine=mine, totals=totals, grades=grades,
                 missing=workflow.missing_scores(member), action_form=EmptyForm(), reason_form=ReasonForm(),
                 others_visible=member.submitted_at is not None)

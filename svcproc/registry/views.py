@@ -187,7 +187,12 @@ def organization(org_id: int):
         ).unique().scalars().all()
     status_form = OrgStatusForm()
     status_form.fill_choices()
-    return render_template("registry/organization.html", org=org, workers=workers, status_form=status_form)
+    from ..evaluations.consequences import bidding_bars, final_grades
+
+    grades = final_grades(org.id) if org.kind == OrgKind.SERVICE else []
+    bars = bidding_bars(org.id) if org.kind == OrgKind.SERVICE else []
+    return render_template("registry/organization.html", org=org, workers=workers, status_form=status_form,
+                           grades=grades, bars=bars)
 
 
 def _areas_for_orgs():
