@@ -240,6 +240,18 @@ MATRIX = {
     ("evaluations.version_check", "POST"):           (302, 200, 403, 403, 403, 403, 403, 403),
     ("evaluations.version_publish", "POST"):         (302, 303, 403, 403, 403, 403, 403, 403),
     ("evaluations.version_retire", "POST"):          (302, 409, 403, 403, 403, 403, 403, 403),
+    # --- reports: bureau staff and auditors read and generate them (rendering changes no record);
+    # the auditor's desk and audit packages are for those who read the audit trail; anyone verifies a code
+    ("reports.subject", "GET"):                      (302, 200, 200, 403, 403, 403, 403, 200),
+    ("reports.generate", "POST"):                    (302, 303, 303, 403, 403, 403, 403, 303),
+    ("reports.job", "GET"):                          (302, 200, 200, 403, 403, 403, 403, 200),
+    ("reports.retry", "POST"):                       (302, 409, 409, 403, 403, 403, 403, 409),
+    ("reports.download", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
+    ("reports.spreadsheet", "GET"):                  (302, 200, 200, 403, 403, 403, 403, 200),
+    ("reports.verify_form", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
+    ("reports.verify", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
+    ("reports.desk", "GET"):                         (302, 200, 403, 403, 403, 403, 403, 200),
+    ("reports.audit_package", "GET"):                (302, 200, 403, 403, 403, 403, 403, 200),
 }
 
 IGNORED_ENDPOINTS = {"static"}
@@ -278,7 +290,24 @@ def _build(clock) -> dict:
         "question_id": db.session.execute(db.select(Clarification.id)).scalar_one(),
         "objection_id": objection.id,
         "contracts": _build_contracts(clock, users, org),
-    } | {"evaluations": _build_evaluations(clock, users, org)}
+    } | {"evaluations": _build_evaluations(clock, users, org)} | {"reports": _build_reports(users)}
+
+
+def _build_reports(users: dict) -> dict:
+    """The contract's assessment report, rendered last (so the record it shows is unchanged at
+    request time: asking again gives the stored copy), and a finished report job."""
+    from svcproc.contracts.models import Contract
+    from svcproc.core import jobs
+    from svcproc.reports import services as reports
+    from svcproc.reports.models import ReportKind
+
+    contract = db.session.execute(db.select(Contract).where(Contract.organization_id == users["org_manager"]
+                                                            .organization_id).order_by(Contract.id)).scalars().first()
+    report = reports.generate(None, ReportKind.ASSESSMENT, contract.id, "zh_CN")
+    job = jobs.create_job(reports.JOB_KIND, {"kind": "assessment", "subject_id": contract.id, "locale": "zh_CN"},
+                          users["procurement"])
+    job.status, job.result = jobs.JobStatus.DONE, {"report_id": report.id}
+    return {"report_id": report.id, "report_job_id": job.id, "code": report.code, "subject_id": contract.id}
 
 
 CONTRACT_CONTENTS = dict(
@@ -454,7 +483,11 @@ def _url(app, endpoint: str, world: dict) -> str:
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
                                      "question_id", "objection_id")},
-              **ids["contracts"], **ids["evaluations"]}
+              **ids["contracts"], **ids["evaluations"], **ids["reports"]}
+    if endpoint.startswith("reports."):  # the contract's assessment report ("kind" above is a ledger's)
+        values["kind"] = "assessment"
+    if endpoint == "reports.spreadsheet":  # spreadsheets are of the organization's history
+        values["kind"], values["subject_id"] = "organization", world["org"].id
     if endpoint in ON_THE_DRAFT:
         values["contract_id"] = ids["contracts"]["draft_contract_id"]
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
@@ -528,9 +561,12 @@ NOT_OF_THE_ORGANIZATION = {
     "evaluations.template_new_version", "evaluations.version", "evaluations.version_edit", "evaluations.version_row",
     "evaluations.version_check", "evaluations.version_publish", "evaluations.version_retire",
 }
+# Report URLs naming one of the organization's objects (the others name a report, a job or a code).
+REPORTS_OF_THE_ORGANIZATION = {"reports.audit_package"}
 OF_THE_ORGANIZATION = [
     pytest.param(endpoint, method, id=f"{endpoint}-{method}") for endpoint, method in MATRIX
     if endpoint.split(".")[0] in ("contracts", "delivery", "evaluations") and endpoint not in NOT_OF_THE_ORGANIZATION
+    or endpoint in REPORTS_OF_THE_ORGANIZATION
 ]
 OWN_OBJECTS = {"contract_id", "milestone_id", "deliverable_id", "activity_id", "evidence_id", "beneficiary_id",
                "batch_id", "flag_id", "job_id", "round_id", "evaluator_id", "exhibit_id", "survey_id", "finding_id",

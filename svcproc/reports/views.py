@@ -61,7 +61,7 @@ def generate(kind: str, subject_id: int):
         return redirect_to(url_for("reports.download", report_id=asked.report.id))
     db.session.commit()
     jobs.dispatch(asked.job)
-    return redirect_to(url_for("reports.job", job_id=asked.job.id))
+    return redirect_to(url_for("reports.job", report_job_id=asked.job.id))
 
 
 def _report_job(job_id: str) -> jobs.Job:
@@ -72,10 +72,10 @@ def _report_job(job_id: str) -> jobs.Job:
     return job
 
 
-@bp.route("/reports/jobs/<job_id>")
+@bp.route("/reports/jobs/<report_job_id>")
 @login_required
-def job(job_id: str):
-    item = _report_job(job_id)
+def job(report_job_id: str):
+    item = _report_job(report_job_id)
     percent, message = jobs.progress_of(item)
     report = None
     if item.status == jobs.JobStatus.DONE and (item.result or {}).get("report_id"):
@@ -87,17 +87,17 @@ def job(job_id: str):
     return render_template("reports/job.html", **context)
 
 
-@bp.route("/reports/jobs/<job_id>/retry", methods=["POST"])
+@bp.route("/reports/jobs/<report_job_id>/retry", methods=["POST"])
 @login_required
-def retry(job_id: str):
-    item = _report_job(job_id)
+def retry(report_job_id: str):
+    item = _report_job(report_job_id)
     require(can_generate_report(current_user))
     if not EmptyForm().validate_on_submit():
         abort(400)
     again = services.retry(current_user, item)
     db.session.commit()
     jobs.dispatch(again)
-    return redirect_to(url_for("reports.job", job_id=again.id))
+    return redirect_to(url_for("reports.job", report_job_id=again.id))
 
 
 @bp.route("/reports/<int:report_id>/download")
