@@ -138,7 +138,8 @@ def verify_form():
 @bp.route("/verify/<code>")
 def verify(code: str):
     result = services.verify_code(code)
-    return render_template("reports/verify.html", result=result, code=code), (200 if result.genuine else 404)
+    # The page answers either way: "not genuine" is the answer to the question, not a missing page.
+    return render_template("reports/verify.html", result=result, code=code)
 
 
 # --- the auditor's desk ----------------------------------------------------------------------

@@ -100,6 +100,14 @@ PAGES = [
     ("orgmanager", "/contracts/{contract_running}/workers"),
     ("auditor", "/red-flags"),
     ("orgmanager", "/contracts/{contract_running}/red-flags"),
+    # Reports: the auditor's desk (an auditor's home), a contract's and an organization's reports,
+    # and the public verification page, blank and for an unknown code.
+    ("auditor", "/"),
+    ("auditor", "/desk"),
+    ("auditor", "/reports/assessment/{contract_running}"),
+    ("procurement", "/reports/organization/{org}"),
+    ("anonymous", "/verify"),
+    ("anonymous", "/verify/0000-0000-0000-0000"),
 ]
 
 MINOR_FINDINGS: Counter = Counter()
