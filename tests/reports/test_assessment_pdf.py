@@ -97,3 +97,17 @@ def test_the_scores_come_only_from_the_finalized_round(pdf_bytes):
     assert data["evaluation"]["finalized"] is True
     assert data["evaluation"]["grade"] in ("excellent", "good", "pass", "fail") and data["evaluation"]["total"]
     assert set(data["evaluation"]["leaves"][0]["by_party"]) == {"第三方", "区民政局"}
+
+
+@pytest.mark.parametrize("text, css", [
+    ("Page \x01 of \x02", '"Page " counter(page) " of " counter(pages)'),
+    ("第 \x01 页 / 共 \x02 页", '"第 " counter(page) " 页 / 共 " counter(pages) " 页"'),
+    ('"\x01\\', '"\\"" counter(page) "\\\\"'),
+])
+def test_page_numbers_become_css_counters_in_either_language(text, css):
+    assert render.counter_content(text) == css
+
+
+def test_a_code_typed_from_paper_is_read_in_the_stored_form():
+    assert assemble.normalise_code("bbf1 adc0-671d 7af6") == "BBF1-ADC0-671D-7AF6"
+    assert assemble.code_of("ab" * 32) == "ABAB-ABAB-ABAB-ABAB"
