@@ -89,6 +89,12 @@ def test_a_report_is_generated_in_a_thread_then_offered_for_download(client, com
     assert len(audit_events("report.requested", object_id=job_id)) == 1
     # Asked again with nothing changed: the stored copy, at once.
     assert _ask(client, world) == f"/reports/{report.id}/download"
+    # The code printed at the foot of a page proves the copy genuine, to anyone.
+    printed = re.search(r"[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}", pdf_text(download.data)).group(0)
+    client.post("/logout")
+    verdict = client.get(f"/verify/{printed}")
+    assert printed == report.code and 'class="flash flash-success"' in verdict.text
+    assert world.contract.number in verdict.text
 
 
 def test_the_page_polls_a_progress_bar_while_the_job_waits(client, committed_world, local_jobs, monkeypatch):

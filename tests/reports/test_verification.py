@@ -147,3 +147,16 @@ def test_raw_markup_in_a_template_still_cannot_reach_a_file(app, monkeypatch, tm
     assert set(made[0].refused) >= {f"file://{secret}", "file:///etc/passwd", "http://127.0.0.1:9/x.png"}
     assert b"svcproc-secret" not in pdf and b"root:" not in pdf
     assert Path("/etc/passwd").exists()
+
+
+def test_the_command_line_writes_the_report_in_english_too(cli, report_world, tmp_path):
+    from tests.reports.conftest import pdf_text
+
+    path = tmp_path / "en.pdf"
+
+    result = cli("report", "assessment", report_world.contract.number, "-o", str(path), "--locale", "en")
+
+    assert result.exit_code == 0, result.output
+    text = pdf_text(path.read_bytes())
+    assert "Assessment report" in text and "Page 1 of " in text and "Indicator scores by party" in text
+    assert json.loads(render.read_attachment(path.read_bytes()))["report"]["locale"] == "en"
