@@ -14,7 +14,6 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from svcproc.contracts.models import Contract
 from svcproc.core import files
 from svcproc.core.permissions import Role
 from svcproc.delivery.models import ActivityType
@@ -130,4 +129,3 @@ def all_names_and_numbers() -> list[str]:
     return values + ["赵德明"]
 
 
-__all__ = ["Contract"]

@@ -70,8 +70,6 @@ def test_the_audit_events_csv_is_formula_safe(report_world):
 
 
 def test_the_portfolio_report_and_an_organizations_history(client, report_world):
-    from tests.delivery.conftest import COMMUNITIES  # noqa: F401  (the world's communities)
-
     login(client, report_world.users["procurement"])
     year = report_world.contract.tender.plan.fiscal_year
 

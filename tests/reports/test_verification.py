@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -140,8 +140,7 @@ def test_raw_markup_in_a_template_still_cannot_reach_a_file(app, monkeypatch, tm
     html = (f'<html><head><link rel="stylesheet" href="file://{secret}"></head><body>'
             f'<img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png"><p>正文</p></body></html>')
 
-    pdf = render.html_to_pdf(html, {"report": {"kind": "test"}}, generated_at=__import__("datetime").datetime(
-        2025, 6, 16, 2, 0))
+    pdf = render.html_to_pdf(html, {"report": {"kind": "test"}}, generated_at=datetime(2025, 6, 16, 2, 0))
 
     assert pdf.startswith(b"%PDF")
     assert set(made[0].refused) >= {f"file://{secret}", "file:///etc/passwd", "http://127.0.0.1:9/x.png"}
