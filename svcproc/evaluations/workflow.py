@@ -405,11 +405,11 @@ def finalize(actor, round_: EvaluationRound) -> None:
     members = scoring_members(round_)
     undeclared = [e for e in members if e.declared_at is None]
     if undeclared:
-        raise DomainError(_("Waiting for the conflict declaration of: %(names)s.",
+        raise DomainError(_("Waiting for these evaluators' conflict declarations: %(names)s.",
                             names=", ".join(e.user.full_name or e.user.username for e in undeclared)))
     pending = [e for e in members if e.submitted_at is None]
     if pending:
-        raise DomainError(_("Waiting for the scores of: %(names)s.",
+        raise DomainError(_("Waiting for these evaluators' scores: %(names)s.",
                             names=", ".join(e.user.full_name or e.user.username for e in pending)))
     silent = [p.name for p in round_.parties if not any(e.party_id == p.id for e in members)]
     if silent:

@@ -168,7 +168,7 @@ def test_finalizing_before_everyone_submitted_names_who_is_missing(staff_client,
         response = staff_client.post(f"/evaluations/rounds/{round_.id}/finalize")
 
     assert response.status_code == 409
-    assert in_page(lambda: _("Waiting for the scores of: %(names)s.", names="评估员丙")) in response.get_data(as_text=True)
+    assert in_page(lambda: _("Waiting for these evaluators' scores: %(names)s.", names="评估员丙")) in response.get_data(as_text=True)
     assert round_.status == RoundStatus.SCORING
 
 
