@@ -85,7 +85,8 @@ def test_the_imported_file_downloads_from_the_round(client, planned):
 
 @pytest.mark.parametrize("name, data, row, message", [
     ("s.csv", csv_file(ROWS[:2] + [["服务对象", "还行"]] + ROWS[2:]), 4,
-     lambda: _("Row %(n)d: %(a)s is not an answer (满意/不满意, yes/no or a rating from 1 to 5).", n=4, a="还行")),
+     lambda: _("Row %(n)d: %(a)s is not an answer (%(words)s, yes/no or a rating from 1 to 5).", n=4, a="还行",
+               words="满意/不满意")),
     ("s.csv", csv_file(ROWS + [["", "满意"]]), 8, lambda: _("Row %(n)d: the group is empty.", n=8)),
     ("s.csv", csv_file([["=HYPERLINK(\"http://x\")", "满意"]] + ROWS), 2,
      lambda: _("Row %(n)d: formulas are not accepted.", n=2)),
@@ -101,8 +102,8 @@ def test_one_bad_row_refuses_the_whole_file_with_its_row_number(client, planned,
     if message:
         assert in_page(message) in html
     else:
-        assert in_page(lambda: _("Row %(n)d: %(a)s is not an answer (满意/不满意, yes/no or a rating from 1 to 5).",
-                                 n=row, a="=1+4")) in html
+        assert in_page(lambda: _("Row %(n)d: %(a)s is not an answer (%(words)s, yes/no or a rating from 1 to 5).",
+                                 n=row, a="=1+4", words="满意/不满意")) in html
     assert count_of(SatisfactionSurvey) == 0
 
 
