@@ -122,6 +122,12 @@ USERS = (
     ("socialworker", Role.SOCIAL_WORKER, WORKERS[LINKED_WORKER][1], "socialworker@example.org",
      WORKERS[LINKED_WORKER][0]),
     ("evaluator", Role.EVALUATOR, "周慧敏", "evaluator@example.org", "evaluation"),
+    ("evaluator2", Role.EVALUATOR, "王建国", "evaluator2@example.org", "evaluation"),
+    ("evaluator3", Role.EVALUATOR, "陈思雨", "evaluator3@example.org", "evaluation"),
+    # The bureau's own evaluator and two community representatives (居委会) who score as parties.
+    ("bureaueval", Role.EVALUATOR, "林海涛", "bureaueval@example.org", None),
+    ("communityeval", Role.EVALUATOR, "何淑芬", "communityeval@example.org", None),
+    ("communityeval2", Role.EVALUATOR, "杜建平", "communityeval2@example.org", None),
     ("auditor", Role.AUDITOR, "孙卫东", "auditor@example.org", None),
 )
 
@@ -216,10 +222,12 @@ def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
         orgs, evaluation = _load_organizations(areas)
         credentials, user_ids = _load_users(orgs, evaluation, password)
         _load_workers(orgs, user_ids["socialworker"])
-        load_procurement_demo(orgs, now)
-        from .demo_delivery import load_delivery_demo
+        from .demo_delivery import delivery_flow
+        from .demo_evaluations import evaluation_flows, ledger_imports
 
-        load_delivery_demo(now)
+        # Delivery and evaluations play forward with the tenders: each evaluation opens after the
+        # ledgers it measures were imported.
+        load_procurement_demo(orgs, now, [delivery_flow(now, ledger_imports(now)), *evaluation_flows(now)])
     finally:
         clock.freeze(previous)
     return credentials

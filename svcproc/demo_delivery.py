@@ -112,7 +112,12 @@ def _csv_upload(rows: list[list], name: str) -> FileStorage:
     return FileStorage(stream=io.BytesIO(("\ufeff" + buffer.getvalue()).encode("utf-8")), filename=name)
 
 
-def load_delivery_demo(now: datetime) -> None:
+def delivery_flow(now: datetime, imports: tuple[datetime, ...] = ()):
+    """The organizations' side of delivery as a flow for the demo runner: registers and the first
+    ledgers at the first of `imports`, the ledgers since then at each later one (so evaluations in
+    between see the logs up to then), and the rest with a few phone entries three hours before `now`."""
+    moments = [m for m in imports if m < now - timedelta(hours=3)] + [now - timedelta(hours=3)]
+    yield moments[0]
     rng = random.Random(20261121)
     manager_of = {u.organization_id: u for u in db.session.execute(
         sa.select(User).where(User.role == "org_manager").order_by(User.id)).unique().scalars()}
@@ -121,8 +126,8 @@ def load_delivery_demo(now: datetime) -> None:
     registers: dict[int, list] = {}
     numbers: dict[int, str] = {}
     seq = 100
-    clock.freeze(now - timedelta(hours=3))  # the caller restores the clock
     today = clock.to_local(clock.now()).date()
+    last_day = clock.to_local(now - timedelta(hours=3)).date() - timedelta(days=1)
     for contract in contracts:
         org_id = contract.organization_id
         communities = [a for a in contract.tender.plan.communities] or list(
@@ -151,23 +156,37 @@ def load_delivery_demo(now: datetime) -> None:
     served = {}
     for contract in contracts:
         served.setdefault(contract.organization_id, []).append(contract.id)
+    ledgers = []
     for contract in contracts:
         org_id = contract.organization_id
-        until = min(contract.end_date, today - timedelta(days=1))
+        until = min(contract.end_date, last_day)
         communities = list(contract.tender.plan.communities)
         # Two contracts of one organization serve different people: the same person in both would
         # rightly be flagged as counted twice.
         share = served[org_id]
         people = registers[org_id][share.index(contract.id)::len(share)]
         crew = list(contract.workers)[share.index(contract.id)::len(share)] or list(contract.workers)
-        rows = _ledger_rows(rng, contract, people, crew, communities, until, numbers)
-        manager = manager_of[org_id]
-        batch = ledger.create_batch(manager, contract, _csv_upload(rows, f"{contract.number}服务台账.csv"))
-        ledger.run_check(manager, batch)
-        if batch.error_count:
-            raise RuntimeError(f"demo ledger for {contract.number} has errors: {batch.errors[:3]}")
-        ledger.run_import(manager, batch)
-    _hand_entries(contracts, registers, manager_of, today)
+        ledgers.append((contract, _ledger_rows(rng, contract, people, crew, communities, until, numbers)))
+    # Each import brings the rows up to the day before it, the way organizations hand in their
+    # Excel ledgers every few weeks.
+    done = date.min
+    for index, moment in enumerate(moments):
+        if index:
+            yield moment
+        upto = clock.to_local(moment).date() - timedelta(days=1)
+        for contract, (header, *rows) in ledgers:
+            chunk = [row for row in rows if done < date.fromisoformat(row[0]) <= upto]
+            if not chunk:
+                continue
+            manager = manager_of[contract.organization_id]
+            batch = ledger.create_batch(manager, contract, _csv_upload([header, *chunk],
+                                                                       f"{contract.number}服务台账{upto:%Y%m%d}.csv"))
+            ledger.run_check(manager, batch)
+            if batch.error_count:
+                raise RuntimeError(f"demo ledger for {contract.number} has errors: {batch.errors[:3]}")
+            ledger.run_import(manager, batch)
+        done = upto
+    _hand_entries(contracts, registers, manager_of, clock.to_local(clock.now()).date())
 
 
 def _hand_entries(contracts, registers, manager_of, today: date) -> None:

@@ -148,10 +148,12 @@ def _at(moment: datetime) -> None:
 START_DAYS_AGO = 160
 
 
-def load_procurement_demo(orgs: list[Organization], now: datetime) -> None:
+def load_procurement_demo(orgs: list[Organization], now: datetime, extra_flows=()) -> None:
     """Create needs, plans, tenders and contracts; `now` is the real present the demo leads up to.
 
-    The caller has the clock frozen at the demo's start and restores it afterwards.
+    `extra_flows` (service delivery, evaluations) are played forward together with the tenders, so
+    every step of the demo happens in time order. The caller has the clock frozen at the demo's
+    start and restores it afterwards.
     """
     staff = _user("procurement")
     experts = [_user(name) for name in ("expert", "expert2", "expert3")]
@@ -182,7 +184,7 @@ def load_procurement_demo(orgs: list[Organization], now: datetime) -> None:
     for key, method, bidders, stage, published_days_ago in TENDERS:
         flows.append(_tender_flow(plans[key], method, [orgs[i] for i in bidders], list(bidders), stage,
                                   now - published_days_ago * DAY, now, staff, experts, CONTRACTS.get(key)))
-    _run(flows, now)
+    _run(flows + list(extra_flows), now)
 
 
 def _run(flows, now: datetime) -> None:

@@ -1,6 +1,8 @@
 """`svcproc create-user` and `svcproc demo`, run through Flask's CLI test runner."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
@@ -9,6 +11,8 @@ from svcproc.accounts.models import User
 from svcproc.audit.services import verify_chain
 from svcproc.core.permissions import Role
 from svcproc.demo import USERS
+from svcproc.evaluations.models import (EvaluationRound, ItemStatus, RectificationItem, RoundEvaluator, RoundKind,
+                                        RoundStatus)
 from svcproc.extensions import db
 from svcproc.registry import creditcode
 from svcproc.registry.models import Area, AreaLevel, Organization, OrgKind, OrgStatus, SocialWorker
@@ -113,6 +117,32 @@ def test_demo_loads_a_district(cli):
     assert roles == set(Role)
     for username, *_ in USERS:
         assert username in result.output
+    assert verify_chain().ok
+
+
+def test_demo_holds_finished_and_running_evaluations(cli):
+    result = cli("demo", "--password", DEMO_PASSWORD)
+
+    assert result.exit_code == 0, result.output
+    rounds = db.session.execute(sa.select(EvaluationRound)).unique().scalars().all()
+    final = next(r for r in rounds if r.kind == RoundKind.FINAL and r.status == RoundStatus.FINALIZED)
+    assert final.grade in {"excellent", "good", "pass", "fail"} and final.total is not None
+    assert [p.name for p in final.parties] and sum(p.weight for p in final.parties) == 100
+    assert len({e.party_id for e in final.evaluators}) == 3
+    # Output leaves were computed from real service logs, the satisfaction leaf from two surveys.
+    assert any(Decimal(v["actual"]) > 0 for v in final.computed.values() if v["kind"] == "output")
+    assert len([s for s in final.surveys if s.leaf_key == "satisfaction.beneficiaries"]) == 2
+    running = next(r for r in rounds if r.status == RoundStatus.SCORING)
+    members = running.evaluators
+    assert any(m.submitted_at is not None for m in members)
+    assert any(m.submitted_at is None and m.scores for m in members)  # the scoring page is in use
+    assert running.evidence
+    items = db.session.execute(sa.select(RectificationItem)).unique().scalars().all()
+    assert {i.status for i in items} == {ItemStatus.OPEN, ItemStatus.RESPONDED, ItemStatus.CLOSED}
+    closed = next(i for i in items if i.status == ItemStatus.CLOSED)
+    assert closed.responses and closed.responses[0].files
+    assert any(i.overdue for i in items if i.status == ItemStatus.OPEN)
+    assert count(RoundEvaluator) >= 10
     assert verify_chain().ok
 
 

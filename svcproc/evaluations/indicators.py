@@ -79,7 +79,10 @@ def bands_of(version: TemplateVersion) -> tuple[tuple[Decimal, Decimal], ...]:
 
 def _share(text: str) -> Decimal:
     """A share of full marks written as a decimal ("0.5") or a fraction ("2/3")."""
-    value = Fraction(str(text).strip())
+    text = str(text).strip()
+    if len(text) > 15 or "e" in text.lower():   # a share is 1, 0.5 or 2/3; an exponent only costs CPU
+        raise ValueError(text)
+    value = Fraction(text)
     return Decimal(value.numerator) / Decimal(value.denominator)
 
 
@@ -181,7 +184,7 @@ def clean_bands(raw: list[tuple[str, str]]) -> list[list[str]]:
             continue
         try:
             lower = Decimal(lower_text) / 100
-            share = _share(share_text)
+            _share(share_text)
         except (InvalidOperation, ValueError, ZeroDivisionError):
             raise ValidationError(_("Band %(n)d: give the threshold in percent and the share as 1, 0.5 or 2/3.",
                                     n=number), "bands") from None

@@ -1,5 +1,6 @@
 """Translatable names for evaluations' enumerations, grades and leaf kinds."""
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from .models import ItemStatus, RoundKind, RoundStatus, VersionStatus
 from .tree import LeafKind
@@ -17,13 +18,13 @@ ROUND_STATUS_LABELS = {
 }
 VERSION_STATUS_LABELS = {
     VersionStatus.DRAFT: _l("Draft"),
-    VersionStatus.PUBLISHED: _l("Published"),
+    VersionStatus.PUBLISHED: lazy_pgettext("template version", "Published"),
     VersionStatus.RETIRED: _l("Retired"),
 }
 ITEM_STATUS_LABELS = {
     ItemStatus.OPEN: _l("Waiting for the organization"),
     ItemStatus.RESPONDED: _l("Responded, to be reviewed"),
-    ItemStatus.CLOSED: _l("Closed"),
+    ItemStatus.CLOSED: lazy_pgettext("rectification item", "Closed"),
 }
 LEAF_KIND_LABELS = {
     LeafKind.EVALUATOR: _l("Scored by evaluators"),

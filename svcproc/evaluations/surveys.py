@@ -58,8 +58,8 @@ def count_responses(data: bytes, kind: str) -> Counted:
                 group = next((i for i, c in enumerate(lowered) if c in GROUP_HEADERS), None)
                 answer = next((i for i, c in enumerate(lowered) if c in ANSWER_HEADERS), None)
                 if group is None or answer is None:
-                    raise ValidationError(_("The first row must name the columns 受访群体 (group) and 是否满意 "
-                                            "(answer)."), "file")
+                    raise ValidationError(_("The first row must name the columns %(group)s (group) and "
+                                            "%(answer)s (answer).", group="受访群体", answer="是否满意"), "file")
                 positions = {"group": group, "answer": answer}
                 continue
             if not any(cells):
@@ -74,8 +74,8 @@ def count_responses(data: bytes, kind: str) -> Counted:
                 continue
             satisfied = _answer(answer_text)
             if satisfied is None:
-                result.errors.append(_("Row %(n)d: %(a)s is not an answer (满意/不满意, yes/no or a rating from 1 "
-                                       "to 5).", n=number, a=answer_text or "—"))
+                result.errors.append(_("Row %(n)d: %(a)s is not an answer (%(words)s, yes/no or a rating from 1 "
+                                       "to 5).", n=number, a=answer_text or "—", words="满意/不满意"))
                 continue
             counts = result.groups.setdefault(group_name[:100], [0, 0])
             counts[1] += 1

@@ -97,7 +97,7 @@ def create_round(actor, contract: Contract, *, kind: RoundKind, title: str, temp
         raise DomainError(_("This contract already has a final evaluation."))
     percent = DEFAULT_TARGET_PERCENT[kind] if target_percent is None else int(target_percent)
     if not 1 <= percent <= 100:
-        raise ValidationError(_("Measure outputs against 1 to 100 % of the contract's targets."), "target_percent")
+        raise ValidationError(_("Measure outputs against between 1 and 100 percent of the contract's targets."), "target_percent")
     now = clock.now()
     round_ = EvaluationRound(contract_id=contract.id, kind=kind, title=_text(title, "title", _("Give the evaluation a title."), 200),
                              template_version_id=template_version.id,
@@ -405,11 +405,11 @@ def finalize(actor, round_: EvaluationRound) -> None:
     members = scoring_members(round_)
     undeclared = [e for e in members if e.declared_at is None]
     if undeclared:
-        raise DomainError(_("Waiting for the conflict declaration of: %(names)s.",
+        raise DomainError(_("Waiting for these evaluators' conflict declarations: %(names)s.",
                             names=", ".join(e.user.full_name or e.user.username for e in undeclared)))
     pending = [e for e in members if e.submitted_at is None]
     if pending:
-        raise DomainError(_("Waiting for the scores of: %(names)s.",
+        raise DomainError(_("Waiting for these evaluators' scores: %(names)s.",
                             names=", ".join(e.user.full_name or e.user.username for e in pending)))
     silent = [p.name for p in round_.parties if not any(e.party_id == p.id for e in members)]
     if silent:

@@ -161,6 +161,11 @@ def _load_schema_and_demo(app) -> dict:
 
         ids.update(contract_ids())
         ids.update(add_contract_world())
+        # Evaluations: a contract with a known log to evaluate, our own evaluators, a round being
+        # prepared, a draft template, and the demo's finalized and running evaluations.
+        from .evaluation_world import add_evaluation_world
+
+        ids.update(add_evaluation_world())
         db.session.commit()
         db.session.remove()
         db.engine.dispose()  # the server's threads open their own connections

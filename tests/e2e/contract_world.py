@@ -55,7 +55,8 @@ def _user(username: str):
 
 def _award(spec: dict):
     """A single-source tender (one bid, one expert) taken to a confirmed award, its publication
-    `days_ago` days before now; the caller restores the clock."""
+    `days_ago` days before now (the plan's targets: spec["targets"] or the disability project's);
+    the caller restores the clock."""
     from svcproc.core import clock
     from svcproc.demo_procurement import TARGETS_DISABILITY, _pdf
     from svcproc.extensions import db
@@ -72,7 +73,7 @@ def _award(spec: dict):
     plan = need_services.create_plan(
         staff, fiscal_year=clock.to_local(published).year, title=spec["title"], category=ServiceCategory.OTHER,
         budget_fen=spec["budget_fen"], description="单一来源采购：延续上一周期服务。", communities=[community],
-        needs=[], targets=TARGETS_DISABILITY)
+        needs=[], targets=spec.get("targets", TARGETS_DISABILITY))
     tender = workflow.create_tender(
         staff, plan, title=plan.title, method=TenderMethod.SINGLE_SOURCE, ceiling_fen=plan.budget_fen,
         min_rating=OrgRating.A3, price_weight=Decimal(20), description=f"服务内容：{plan.title}。服务期限：12个月。",

@@ -1,0 +1,147 @@
+"""What a finalized final evaluation means later: a failed one refuses the organization's bids in
+the next fiscal year's tenders (and only those), with the reason; every final grade is shown to the
+experts scoring the organization's bids, newest project first."""
+from __future__ import annotations
+
+import pytest
+from flask import url_for
+from flask_babel import gettext as _
+
+from svcproc.core.errors import DomainError
+from svcproc.core.permissions import Role
+from svcproc.evaluations import workflow as ev
+from svcproc.evaluations.labels import GRADE_LABELS
+from svcproc.evaluations.models import RoundKind
+from svcproc.procurement import workflow as procurement
+from svcproc.procurement.eligibility import eligibility_problems
+from svcproc.procurement.history import PastGrade, past_grades
+from svcproc.procurement.models import Bid, TenderStatus
+from tests.evaluations.conftest import count_of, unchanged
+from tests.factories import (OrganizationFactory, UserFactory, make_plan, new_tender, pdf_upload, submit_bid,
+                             tender_in)
+from tests.helpers import in_page, login
+
+pytestmark = pytest.mark.usefixtures("shared_connection")
+ONE = {"parties": (("第三方", "100"),), "team": {"第三方": ("tp1",)}}
+# Nothing from the evaluator, 10 events of 12 (20 points) and 20 % satisfied (nothing): 20, a fail.
+FAIL = {"points": {"a.x": "0", "a.y": "0"}, "survey": (50, 10), **ONE}
+
+
+def tender_of(world, fiscal_year: int):
+    plan = make_plan(world.staff, fiscal_year=fiscal_year, communities=[world.communities[0]],
+                     title=f"{fiscal_year}年度社区长者服务项目")
+    tender = new_tender(world.staff, plan)
+    procurement.add_tender_document(world.staff, tender, pdf_upload("招标文件.pdf"), "招标文件")
+    procurement.publish_tender(world.staff, tender)
+    return tender
+
+
+def bar_reason(world, round_, year: int) -> str:
+    return _("%(org)s failed the final evaluation of %(project)s (%(score)s points) and cannot bid in fiscal year "
+             "%(year)d.", org=world.org.name, project=world.contract.title, score="20", year=year)
+
+
+def test_a_failed_final_evaluation_refuses_the_next_years_bids_with_the_reason(world):
+    round_ = world.finalized(**FAIL)
+    assert (round_.total, round_.grade, world.contract.tender.plan.fiscal_year) == (20, "fail", 2025)
+    tender = tender_of(world, 2026)
+
+    with unchanged(round_), pytest.raises(DomainError) as refused:
+        submit_bid(world.manager, tender, 40_000_000)
+
+    assert bar_reason(world, round_, 2026) in refused.value.message
+    assert eligibility_problems(world.org, tender) == [bar_reason(world, round_, 2026)]
+    assert count_of(Bid, Bid.tender_id == tender.id) == 0
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2027])
+def test_other_fiscal_years_are_not_barred(world, year):
+    world.finalized(**FAIL)
+    tender = tender_of(world, year)
+
+    bid = submit_bid(world.manager, tender, 40_000_000)
+
+    assert bid.id is not None and eligibility_problems(world.org, tender) == []
+
+
+def test_a_failed_mid_term_evaluation_bars_nothing(world):
+    round_ = world.finalized(kind=RoundKind.MIDTERM, **FAIL)
+    assert round_.grade == "fail"
+    tender = tender_of(world, 2026)
+
+    assert submit_bid(world.manager, tender, 40_000_000).id is not None
+
+
+def test_a_passed_final_evaluation_bars_nothing(world):
+    round_ = world.finalized(**ONE)
+    assert round_.grade == "good"
+
+    assert eligibility_problems(world.org, tender_of(world, 2026)) == []
+
+
+def test_a_reopened_evaluation_bars_nothing_until_it_is_finalized_again(world):
+    round_ = world.finalized(**FAIL)
+    tender = tender_of(world, 2026)
+    ev.reopen(world.admin, round_, "满意度调查样本有误，重新评分")
+
+    assert eligibility_problems(world.org, tender) == []
+
+    ev.submit_scores(world.users["tp1"], world.member(round_, "tp1"))
+    ev.finalize(world.staff, round_)
+    assert eligibility_problems(world.org, tender) == [bar_reason(world, round_, 2026)]
+
+
+def test_the_bar_is_the_failed_organizations_alone(world):
+    world.finalized(**FAIL)
+    tender = tender_of(world, 2026)
+
+    bid = submit_bid(world.users["other_manager"], tender, 40_000_000)
+
+    assert bid.organization_id == world.other_org.id
+
+
+def test_a_failed_project_of_an_earlier_year_bars_the_year_after_it(world, clock):
+    earlier = world.another_contract(clock, fiscal_year=2024)
+    round_ = world.finalized(contract=earlier, **FAIL)      # no logs on this contract: 0 points
+    assert round_.grade == "fail"
+
+    assert len(eligibility_problems(world.org, tender_of(world, 2025))) == 1
+    assert eligibility_problems(world.org, tender_of(world, 2026)) == []
+
+
+# --- grades shown to experts --------------------------------------------------------------------
+
+
+def test_past_grades_list_final_evaluations_newest_project_first(world, clock):
+    current = world.finalized(**ONE)                           # fiscal 2025: 82, finalized first
+    world.finalized(kind=RoundKind.MIDTERM, **ONE)             # mid-term: not a grade of record
+    earlier = world.another_contract(clock, fiscal_year=2024)
+    cancelled = world.prepared(contract=earlier, **ONE)
+    ev.cancel(world.staff, cancelled, "重新安排")
+    clock.advance(days=1)
+    world.finalized(contract=earlier, points={"a.x": "20", "a.y": "20"}, **ONE)   # fiscal 2024: 40 + 0 + 30
+
+    grades = past_grades(world.org)
+
+    assert grades == [PastGrade(2025, current.contract.title, "82", str(GRADE_LABELS["good"])),
+                      PastGrade(2024, earlier.title, "70", str(GRADE_LABELS["pass"]))]
+    assert past_grades(world.other_org) == []
+
+
+def test_the_experts_scoring_page_shows_the_bidders_past_grades(world, clock, client):
+    world.finalized(**ONE)
+    others = [OrganizationFactory() for _ in range(2)]
+    setup = tender_in(TenderStatus.OPENED, clock, orgs=[world.org, *others],
+                      managers=[world.manager, *[UserFactory(role=Role.ORG_MANAGER, organization=o) for o in others]],
+                      staff=world.staff, plan=make_plan(world.staff, fiscal_year=2026, communities=[world.communities[0]]))
+    expert = setup.experts[0]
+    procurement.declare_conflicts(expert, setup.member_of(expert), [], "")
+    assert login(client, expert).status_code == 303
+    with client.application.test_request_context():
+        url = url_for("procurement.score", tender_id=setup.tender.id)
+
+    page = client.get(url)
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"2025 · {in_page(world.contract.title)} · 82 ({in_page(lambda: str(GRADE_LABELS['good']))})" in html
