@@ -140,3 +140,37 @@ def every_get_url(app, values: dict, per_endpoint: dict | None = None, skip=("st
                 params[name] = 0 if isinstance(rule._converters[name], IntegerConverter) else "x"
             urls.append(url_for(rule.endpoint, **{name: params[name] for name in rule.arguments}))
     return urls
+
+
+def readable_text(response) -> str:
+    """What a person could read in a response: the text of a page or export, and inside a ZIP, PDF or
+    XLSX download the text of each member, page, attachment and cell (compressed bytes hide nothing
+    from a reader, so a scan of them would prove nothing)."""
+    return _readable(response.get_data(), response.mimetype or "")
+
+
+def _readable(data: bytes, mimetype: str = "") -> str:
+    import io
+    import zipfile
+
+    if data.startswith(b"%PDF-"):
+        from pypdf import PdfReader
+
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            parts = [page.extract_text() or "" for page in reader.pages]
+            parts += [content.decode("utf-8", "replace") for contents in reader.attachments.values()
+                      for content in contents]
+        except Exception:  # noqa: BLE001 - a stand-in upload that is barely a PDF: read its bytes
+            parts = []
+        return "\n".join(parts + [data.decode("utf-8", "replace")])
+    if data.startswith(b"PK\x03\x04"):
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        if "xl/workbook.xml" in archive.namelist():
+            import openpyxl
+
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+            return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                             for cell in row if cell is not None)
+        return "\n".join(_readable(archive.read(name)) for name in archive.namelist())
+    return data.decode("utf-8", "replace")

@@ -23,7 +23,7 @@ from svcproc.evaluations.models import EvaluationRound
 from svcproc.extensions import db
 from tests.evaluations.conftest import TODAY, EvalWorld, build_eval_world
 from tests.factories import pdf_upload
-from tests.helpers import every_get_url, login
+from tests.helpers import every_get_url, login, readable_text
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -93,7 +93,7 @@ def _urls(app, built) -> list[str]:
 
 
 def _leaks(response, secrets) -> list[str]:
-    body = response.get_data(as_text=True)
+    body = readable_text(response)  # downloads too: a report PDF, an audit package
     headers = " ".join(f"{k}: {v}" for k, v in response.headers.items())
     return [s for s in secrets if s in body or s in headers]
 
