@@ -39,7 +39,7 @@ def workbook(kind: ReportKind, data: dict) -> bytes:
                                                   _("Amount (yuan)"), _("Mean score")],
                [[i, r["organization"], r["contracts"], _yuan(r["amount_fen"]), r["mean_score"]]
                 for i, r in enumerate(data["organizations"], start=1)])
-        _sheet(book, _("Outputs against targets"), [_("Target"), _("Actual"), _("Planned")],
+        _sheet(book, _("Outputs against targets"), [_("Indicator"), _("Actual"), _("Target")],
                [[label("target", o["target"]), float(o["actual"]), o["planned"]] for o in data["outputs"]])
         _sheet(book, _("Summary"), [_("Item"), _("Value")],
                [[_("Budget"), _yuan(data["budget_fen"])], [_("Awarded"), _yuan(data["awarded_fen"])],
