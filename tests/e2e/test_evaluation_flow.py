@@ -231,7 +231,7 @@ def _score_all(page, second: bool, try_a_wrong_value: bool) -> None:
         subtotals[top] += Decimal(points)
         _expect_number(page, "score-total", total)          # swapped in out of band
         _expect_number(page, f"sub-{top}", subtotals[top])
-        expect(page.locator(f"#leaf-{lid} .error")).to_have_count(0)
+        expect(page.locator(f"#leaf-{lid}-err")).to_have_text("")
         expect(missing).to_contain_text(f"{len(SCORES) - done + 1} indicator")  # a comment is still due
 
         note = page.get_by_label(f"Comment on {name}")

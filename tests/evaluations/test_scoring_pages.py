@@ -40,7 +40,9 @@ def test_saving_a_leaf_answers_its_fragment_with_the_total_subtotal_and_missing_
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert is_fragment(html)
-    assert 'id="leaf-a-x"' in html and 'value="15.5"' in html and "方案清楚" in html
+    assert 'id="leaf-a-x-p"' in html and 'value="15.5"' in html
+    # The comment box is not in the answer: nothing typed into it during the save is replaced.
+    assert 'name="comment"' not in html
     total = Decimal("15.5") + _computed_total(round_)
     assert f'<strong id="score-total" hx-swap-oob="true">{total.normalize():f}</strong>' in html
     assert '<strong id="sub-a" hx-swap-oob="true">15.5</strong>' in html
@@ -63,8 +65,9 @@ def test_a_bad_value_answers_422_keeping_the_entry_and_changes_nothing(client, s
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert is_fragment(html)
-    assert f'value="{points}"' in html and "我的评语保留" in html
-    assert 'aria-invalid="true"' in html and 'class="error"' in html
+    assert f'value="{points}"' in html and 'aria-invalid="true"' in html
+    assert 'id="leaf-a-x-err"' in html and 'hx-swap-oob="true"' in html
+    assert 'name="comment"' not in html, "the typed comment stays in the page, untouched"
     assert count_of(EvaluationScore, EvaluationScore.evaluator_id == member.id) == 0
 
 
