@@ -17,7 +17,7 @@ from ..core.errors import DomainError, StaleObject, ValidationError, check_versi
 from ..core.formatting import points
 from ..core.permissions import ORG_ROLES, has_permission, require
 from ..core.targets import TARGET_FIELDS
-from ..core.web import is_htmx, like_pattern, paginate, redirect_to
+from ..core.web import field_error, is_htmx, like_pattern, paginate, redirect_to
 from ..extensions import db
 from ..procurement.models import Tender, TenderStatus
 from . import labels
@@ -37,11 +37,6 @@ def _labels():
     return {"contract_status_labels": labels.CONTRACT_STATUS_LABELS,
             "milestone_status_labels": labels.MILESTONE_STATUS_LABELS,
             "deliverable_kind_labels": labels.DELIVERABLE_KIND_LABELS, "art23_labels": labels.ART23_LABELS}
-
-
-def _field_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [exc.message]
 
 
 def _scoped(stmt: sa.Select) -> sa.Select:
@@ -129,7 +124,7 @@ def contract_new():
             workflow.update_contract(current_user, contract, **values)
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "title")
+            field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("Contract %(n)s drafted. Set its payment schedule next.", n=contract.number), "success")
@@ -184,7 +179,7 @@ def contract_edit(contract_id: int):
             if exc.field == "milestones":
                 milestone_errors = [exc.message]
             else:
-                _field_error(form, exc, "title")
+                field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("Contract %(n)s saved.", n=contract.number), "success")
@@ -293,7 +288,7 @@ def contract_amend(contract_id: int):
                                    added=workflow.added_so_far(item)), 409
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "reason")
+            field_error(form, exc, "reason")
         else:
             db.session.commit()
             flash(_("Amendment recorded."), "success")

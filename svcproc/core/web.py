@@ -87,3 +87,21 @@ def paginate(stmt: sa.Select, per_page: int | None = None) -> Page:
 def like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def field_error(form, exc, default: str) -> None:
+    """Show a domain ValidationError under the form field it names (or under `default`)."""
+    field = getattr(form, exc.field or default, None) or getattr(form, default)
+    field.errors = list(field.errors) + [exc.message]
+
+
+def send_stored(stored, mimetype: str | None = None):
+    """A stored upload as a download under the name it was uploaded with."""
+    import io
+
+    from flask import send_file
+
+    from . import files
+
+    return send_file(io.BytesIO(files.read(stored)), mimetype=mimetype or stored.mimetype, as_attachment=True,
+                     download_name=stored.original_name)

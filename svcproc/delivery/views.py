@@ -14,7 +14,7 @@ from ..contracts.permissions import can_view_contract
 from ..core import charts, files, jobs
 from ..core.errors import StaleObject, ValidationError, check_version
 from ..core.permissions import has_permission, require
-from ..core.web import is_htmx, is_local_url, like_pattern, paginate, redirect_to
+from ..core.web import field_error, is_htmx, is_local_url, like_pattern, paginate, redirect_to, send_stored
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
 from ..registry.models import Area, AreaLevel, SocialWorker
@@ -42,11 +42,6 @@ def _labels():
 @bp.app_template_filter("category_label")
 def _category_label(code: str) -> str:
     return str(labels.CATEGORY_LABELS.get(code, code))
-
-
-def _field_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [exc.message]
 
 
 def _communities():
@@ -118,7 +113,7 @@ def beneficiary_new():
             person = services.create_beneficiary(current_user, current_user.organization_id, **_beneficiary_values(form))
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "name")
+            field_error(form, exc, "name")
         else:
             db.session.commit()
             flash(_("%(n)s added to the register.", n=person.name), "success")
@@ -162,7 +157,7 @@ def beneficiary_edit(beneficiary_id: int):
             return render_template("delivery/beneficiary_form.html", form=form, person=person, stale=exc.message), 409
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "name")
+            field_error(form, exc, "name")
         else:
             db.session.commit()
             flash(_("%(n)s saved.", n=person.name), "success")
@@ -330,7 +325,7 @@ def activity_new(contract_id: int):
                                      request.files.getlist("evidence"))
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "type" if exc.field not in form else exc.field)
+            field_error(form, exc, "type" if exc.field not in form else exc.field)
         else:
             db.session.commit()
             flash(_("Service recorded."), "success")
@@ -385,7 +380,7 @@ def activity_edit(activity_id: int):
                                    chosen=_chosen_people(contract), quick=_quick_form(), stale=exc.message), 409
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "type" if exc.field not in form else exc.field)
+            field_error(form, exc, "type" if exc.field not in form else exc.field)
         else:
             db.session.commit()
             flash(_("Entry corrected; the earlier version is kept in its history."), "success")
@@ -404,8 +399,7 @@ def evidence_download(activity_id: int, evidence_id: int):
     evidence = db.get_or_404(ActivityEvidence, evidence_id)
     if evidence.activity_id != item.id:
         abort(404)
-    return send_file(io.BytesIO(files.read(evidence.file)), mimetype=evidence.file.mimetype, as_attachment=True,
-                     download_name=evidence.file.original_name)
+    return send_stored(evidence.file)
 
 
 @bp.route("/contracts/<int:contract_id>/groups", methods=["POST"])

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from ..contracts.forms import EmptyForm
 from ..core.errors import DomainError, StaleObject, ValidationError, check_version
 from ..core.permissions import require
-from ..core.web import redirect_to
+from ..core.web import field_error, redirect_to
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
 from . import indicators
@@ -39,11 +39,6 @@ def _version(version_id: int) -> TemplateVersion:
 def _target_labels() -> dict:
     """The contract targets an output indicator may measure, named as the contract pages name them."""
     return {name: TARGET_LABELS[name] for name in OUTPUT_TARGETS}
-
-
-def _field_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [exc.message]
 
 
 # --- the list and the templates ----------------------------------------------------------------
@@ -85,7 +80,7 @@ def template_new():
                 bands=[list(band) for band in source.bands] if source else None)
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "name")
+            field_error(form, exc, "name")
         else:
             db.session.commit()
             flash(_("Template %(name)s created with a draft version 1: work through its indicators, then publish it.",
@@ -128,7 +123,7 @@ def template_edit(template_id: int):
             return _template_page(item, form, stale=exc.message), 409
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "name")
+            field_error(form, exc, "name")
         else:
             db.session.commit()
             flash(_("Template saved."), "success")

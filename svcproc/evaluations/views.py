@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -16,11 +16,11 @@ from ..accounts.models import User
 from ..contracts.forms import EmptyForm, ReasonForm
 from ..contracts.models import Contract
 from ..contracts.workflow import today
-from ..core import charts, files
+from ..core import charts
 from ..core.errors import ValidationError
 from ..core.formatting import points
 from ..core.permissions import Role, has_permission, require
-from ..core.web import like_pattern, paginate, redirect_to
+from ..core.web import field_error, like_pattern, paginate, redirect_to, send_stored
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
 from ..registry.models import Organization, OrgKind
@@ -43,11 +43,6 @@ def _labels():
             "version_status_labels": labels.VERSION_STATUS_LABELS, "item_status_labels": labels.ITEM_STATUS_LABELS,
             "leaf_kind_labels": labels.LEAF_KIND_LABELS, "grade_labels": labels.GRADE_LABELS,
             "target_labels": TARGET_LABELS, "evaluation_rounds_of": contract_rounds}
-
-
-def _field_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [exc.message]
 
 
 def _scoped(stmt: sa.Select) -> sa.Select:
@@ -155,7 +150,7 @@ def round_new(contract_id: int):
                 scheduled_end=form.scheduled_end.data, target_percent=form.target_percent.data)
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "title")
+            field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("Evaluation created. Name the scoring parties and assign evaluators."), "success")
@@ -224,7 +219,7 @@ def round_schedule(round_id: int):
             workflow.update_schedule(current_user, round_, title=form.title.data,
                                      scheduled_start=form.scheduled_start.data, scheduled_end=form.scheduled_end.data)
         except ValidationError as exc:
-            _field_error(form, exc, "title")
+            field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("Evaluation updated."), "success")
@@ -263,7 +258,7 @@ def evaluator_add(round_id: int):
         try:
             workflow.assign_evaluator(current_user, round_, user, party)
         except ValidationError as exc:
-            _field_error(form, exc, "user")
+            field_error(form, exc, "user")
         else:
             db.session.commit()
             flash(_("Evaluator assigned."), "success")
@@ -339,7 +334,7 @@ def evidence_add(round_id: int):
         try:
             workflow.add_evidence(current_user, round_, request.files.get("file"), form.title.data)
         except ValidationError as exc:
-            _field_error(form, exc, "file")
+            field_error(form, exc, "file")
         else:
             db.session.commit()
             flash(_("Evidence added."), "success")
@@ -352,8 +347,7 @@ def evidence_add(round_id: int):
 def evidence_file(exhibit_id: int):
     item = db.get_or_404(EvaluationEvidence, exhibit_id)
     require(perms.can_view_round(current_user, item.round))
-    return send_file(io.BytesIO(files.read(item.file)), mimetype=item.file.mimetype, as_attachment=True,
-                     download_name=item.file.original_name)
+    return send_stored(item.file)
 
 
 @bp.route("/rounds/<int:round_id>/surveys", methods=["POST"])
@@ -369,7 +363,7 @@ def survey_add(round_id: int):
                                 surveyed=form.surveyed.data, satisfied=form.satisfied.data,
                                 surveyed_on=form.surveyed_on.data, note=form.note.data)
         except ValidationError as exc:
-            _field_error(form, exc, "group_name")
+            field_error(form, exc, "group_name")
         else:
             db.session.commit()
             flash(_("Survey responses recorded."), "success")
@@ -389,7 +383,7 @@ def survey_import(round_id: int):
             added = surveys.import_responses(current_user, round_, leaf_key=form.leaf_key.data,
                                              upload=request.files.get("file"), surveyed_on=form.surveyed_on.data)
         except ValidationError as exc:
-            _field_error(form, exc, "file")
+            field_error(form, exc, "file")
         else:
             db.session.commit()
             flash(_("Imported %(n)d respondents in %(g)d groups.", n=sum(s.surveyed for s in added), g=len(added)),
@@ -425,8 +419,7 @@ def survey_remove(survey_id: int):
 def survey_file(survey_id: int):
     survey = db.get_or_404(SatisfactionSurvey, survey_id)
     require(perms.can_view_round(current_user, survey.round) and survey.file is not None)
-    return send_file(io.BytesIO(files.read(survey.file)), mimetype=survey.file.mimetype, as_attachment=True,
-                     download_name=survey.file.original_name)
+    return send_stored(survey.file)
 
 
 # --- declaring and scoring -----------------------------------------------------------------------
@@ -448,7 +441,7 @@ def declare(round_id: int):
         try:
             workflow.declare(current_user, member, related=form.related.data, note=form.note.data)
         except ValidationError as exc:
-            _field_error(form, exc, "note")
+            field_error(form, exc, "note")
         else:
             db.session.commit()
             if member.conflicted:
@@ -614,7 +607,7 @@ def finding_add(round_id: int):
         try:
             workflow.add_finding(current_user, round_, form.text.data)
         except ValidationError as exc:
-            _field_error(form, exc, "text")
+            field_error(form, exc, "text")
         else:
             db.session.commit()
             flash(_("Finding added."), "success")
@@ -634,7 +627,7 @@ def item_add(finding_id: int):
             workflow.add_item(current_user, finding, action=form.action.data, owner=form.owner.data,
                               deadline=form.deadline.data)
         except ValidationError as exc:
-            _field_error(form, exc, "action")
+            field_error(form, exc, "action")
         else:
             db.session.commit()
             flash(_("Rectification item added."), "success")
@@ -653,7 +646,7 @@ def item_respond(item_id: int):
         try:
             workflow.respond(current_user, item, form.text.data, request.files.getlist(form.files.name))
         except ValidationError as exc:
-            _field_error(form, exc, "text")
+            field_error(form, exc, "text")
         else:
             db.session.commit()
             flash(_("Response sent to the bureau."), "success")
@@ -689,8 +682,7 @@ def response_file(response_id: int, file_id: int):
     attached = next((f for f in response.files if f.file_id == file_id), None)
     if attached is None:
         abort(404)
-    return send_file(io.BytesIO(files.read(attached.file)), mimetype=attached.file.mimetype, as_attachment=True,
-                     download_name=attached.file.original_name)
+    return send_stored(attached.file)
 
 
 def contract_rounds(contract: Contract) -> list[EvaluationRound]:

@@ -18,7 +18,7 @@ from ..core.errors import DomainError, StaleObject, ValidationError, check_versi
 from ..core.formatting import fen_to_yuan_text, local_datetime, points
 from ..core.permissions import Role, require
 from ..core.targets import TARGET_FIELDS
-from ..core.web import is_htmx, like_pattern, paginate, redirect_to
+from ..core.web import field_error, is_htmx, like_pattern, paginate, redirect_to
 from ..extensions import db
 from ..registry.models import Area, AreaLevel
 from . import needs as need_services
@@ -34,11 +34,6 @@ from .models import (Bid, BidDocument, BidStatus, Clarification, CommunityNeed, 
 
 bp = Blueprint("procurement", __name__, url_prefix="/procurement")
 S = TenderStatus
-
-
-def _field_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [exc.message]
 
 
 def _utc(naive_local):
@@ -172,7 +167,7 @@ def plan_new():
             plan = need_services.create_plan(current_user, needs=list(chosen), **_plan_values(form))
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "title")
+            field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("Plan %(t)s created.", t=plan.title), "success")
@@ -218,7 +213,7 @@ def plan_edit(plan_id: int):
             return render_template("procurement/plan_form.html", form=form, plan=item, stale=exc.message), 409
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "title")
+            field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("Plan %(t)s saved.", t=item.title), "success")
@@ -396,7 +391,7 @@ def tender_new(plan_id: int):
             workflow.set_criteria(current_user, item, rows)
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "title")
+            field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("Tender %(n)s drafted.", n=item.number), "success")
@@ -438,7 +433,7 @@ def tender_edit(tender_id: int):
                                    stale=exc.message), 409
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "title")
+            field_error(form, exc, "title")
         else:
             db.session.commit()
             flash(_("Tender %(n)s saved.", n=item.number), "success")
@@ -681,7 +676,7 @@ def bid_form(tender_id: int):
                                       uploads=request.files.getlist("documents"))
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "price")
+            field_error(form, exc, "price")
         else:
             db.session.commit()
             flash(_("Bid submitted. Keep your receipt."), "success")
@@ -782,7 +777,7 @@ def objection_new(tender_id: int):
             workflow.file_objection(current_user, item, form.reasons.data, request.files.getlist("files"))
         except ValidationError as exc:
             db.session.rollback()
-            _field_error(form, exc, "reasons")
+            field_error(form, exc, "reasons")
         else:
             db.session.commit()
             flash(_("Objection filed. The award waits until it is answered."), "success")

@@ -9,10 +9,10 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from ..contracts.models import Contract
-from ..core import files, jobs
+from ..core import jobs
 from ..core.i18n import locale_code
 from ..core.permissions import require
-from ..core.web import is_htmx, redirect_to
+from ..core.web import is_htmx, redirect_to, send_stored
 from ..delivery.forms import EmptyForm
 from ..extensions import db
 from . import desk as desk_module
@@ -105,8 +105,7 @@ def retry(report_job_id: str):
 def download(report_id: int):
     require(can_read_reports(current_user))
     report = db.get_or_404(GeneratedReport, report_id)
-    return send_file(io.BytesIO(files.read(report.file)), mimetype="application/pdf", as_attachment=True,
-                     download_name=report.file.original_name)
+    return send_stored(report.file, "application/pdf")
 
 
 @bp.route("/reports/<kind>/<int:subject_id>.xlsx")
