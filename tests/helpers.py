@@ -1,6 +1,7 @@
 """Small helpers the server-side tests share: logging in, reading back rows and audit events."""
 from __future__ import annotations
 
+import os
 import re
 from contextlib import contextmanager
 
@@ -14,6 +15,8 @@ from svcproc.extensions import db
 from .factories import DEFAULT_PASSWORD
 
 PAGE_LOCALE = "zh_CN"  # what pages speak when nobody chose a language
+# The Redis database the job-runner tests use; two test runs on one machine can each take their own.
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
 
 def login(client, user_or_name, password: str = DEFAULT_PASSWORD, next_url: str | None = None):

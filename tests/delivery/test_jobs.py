@@ -22,9 +22,7 @@ from svcproc.delivery import views as delivery_views
 from svcproc.delivery.models import ImportBatch, ImportStatus, ServiceActivity
 from svcproc.extensions import db
 from tests.delivery.conftest import csv_bytes, ledger_row, settle_and_wait
-from tests.helpers import login
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+from tests.helpers import REDIS_TEST_URL, login
 
 
 @pytest.fixture

@@ -17,10 +17,8 @@ from svcproc.reports import render
 from svcproc.reports.models import GeneratedReport
 from tests.delivery.conftest import (committed_built, committed_client, committed_session,  # noqa: F401
                                      committed_world, settle_and_wait)
-from tests.helpers import audit_events, login
+from tests.helpers import REDIS_TEST_URL, audit_events, login
 from tests.reports.conftest import pdf_text
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture
