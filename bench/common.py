@@ -236,7 +236,7 @@ class Client:
 
     def __init__(self, port: int, locale: str = "zh_CN"):
         self.port = port
-        self.cookies: dict[str, str] = {"lang": locale}
+        self.cookies: dict[str, str] = {"svcproc_lang": locale}
         self.csrf = ""
         self.conn: http.client.HTTPConnection | None = None
 
