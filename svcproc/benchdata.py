@@ -598,8 +598,8 @@ class District:
         child = rng.random() < 0.12
         born = date(rng.randint(2011, 2020) if child else rng.randint(1930, 1975), rng.randint(1, 12),
                     rng.randint(1, 28))
-        street = person % len(STREETS)
-        number = identity.make(f"5101{street + 1:02d}{born.strftime('%Y%m%d')}{person % 1000:03d}")
+        # Unique by construction: the region digits and the sequence digits spell the person number.
+        number = identity.make(f"5{(person // 1000) % 100_000:05d}{born.strftime('%Y%m%d')}{person % 1000:03d}")
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN)[0] if rng.random() < 0.6 else "")
         community = self.communities[(person * 31) % len(self.communities)][0]
         phone = f"139{person:08d}"[:11] if rng.random() < 0.5 else ""

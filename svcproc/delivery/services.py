@@ -17,7 +17,7 @@ from ..core.errors import DomainError, ValidationError
 from ..core.permissions import is_system, require
 from ..extensions import db
 from ..registry.models import Area, AreaLevel, SocialWorker
-from . import identity
+from . import flags, identity
 from . import permissions as perms
 from .models import (BENEFICIARY_CATEGORIES, ActivityEvidence, ActivityRevision, ActivityType, Beneficiary,
                      ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup)
@@ -322,9 +322,7 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     record("activity.recorded", actor=actor, obj=activity,
            changes={**created(activity, ACTIVITY_FIELDS), "workers": [None, sorted(w.id for w in workers)],
                     "participants": [None, sorted(p.id for p in participants)]})
-    from .flags import refresh_flags
-
-    refresh_flags([contract.id], [activity.id])
+    flags.refresh_entries([flags.state_of(activity)])
     return activity
 
 
@@ -346,6 +344,7 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
         raise ValidationError(_("Say why the entry is corrected."), "reason")
     clean = check_activity(contract, values)
     workers, participants = clean.pop("workers"), clean.pop("participants")
+    was = flags.state_of(activity)
     before = _activity_snapshot(activity)
     db.session.add(ActivityRevision(activity_id=activity.id, revision=activity.revision, data=before, reason=reason,
                                     replaced_at=clock.now(), replaced_by_id=getattr(actor, "id", None)))
@@ -365,9 +364,7 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     changes = diff(before, after)
     changes["reason"] = [None, reason]
     record("activity.corrected", actor=actor, obj=activity, changes=changes)
-    from .flags import refresh_flags
-
-    refresh_flags([contract.id], [activity.id])
+    flags.refresh_entries([was, flags.state_of(activity)])
     return activity
 
 
