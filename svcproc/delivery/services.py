@@ -368,6 +368,31 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     return activity
 
 
+def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
+    """Remove an entry recorded in error. Nothing of it is lost: the audit event keeps the entry as it
+    was (fields, workers, participants, evidence files) with its earlier versions and the reason."""
+    contract = activity.contract
+    _allow(actor, perms.can_record_activity(actor, contract))
+    _refuse_closed(contract)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the entry is deleted."), "reason")
+    was = flags.state_of(activity)
+    entry = _activity_snapshot(activity)
+    entry.update(fingerprint=activity.fingerprint, import_batch_id=activity.import_batch_id,
+                 created_at=activity.created_at, created_by_id=activity.created_by_id,
+                 evidence=[{"file_id": e.file_id, "name": e.file.original_name, "sha256": e.file.sha256}
+                           for e in activity.evidence],
+                 revisions=[{"revision": r.revision, "data": r.data, "reason": r.reason, "replaced_at": r.replaced_at,
+                             "replaced_by_id": r.replaced_by_id} for r in activity.revisions])
+    activity_id = activity.id
+    db.session.delete(activity)
+    db.session.flush()
+    record("activity.deleted", actor=actor, object_type=ServiceActivity.audit_type, object_id=activity_id,
+           changes={"entry": [entry, None], "reason": [None, reason]})
+    flags.refresh_entries([was])
+
+
 def create_group(actor, contract: Contract, name: str, planned_sessions: int, members: list[Beneficiary]) -> ServiceGroup:
     _allow(actor, perms.can_record_activity(actor, contract))
     _refuse_closed(contract)
