@@ -57,8 +57,8 @@ class Contract(TargetsMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
-    tender = relationship("Tender", lazy="joined")
-    organization = relationship("Organization", lazy="joined")
+    tender = relationship("Tender")
+    organization = relationship("Organization")
     milestones: Mapped[list[Milestone]] = relationship(back_populates="contract", order_by="Milestone.position",
                                                        cascade="all, delete-orphan")
     amendments: Mapped[list[Amendment]] = relationship(back_populates="contract", order_by="Amendment.number")
@@ -150,7 +150,7 @@ class Deliverable(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     milestone: Mapped[Milestone] = relationship(back_populates="deliverables")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class Payment(db.Model):

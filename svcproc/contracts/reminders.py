@@ -58,5 +58,21 @@ def reminders_for(user, today: date, window: int = WINDOW_DAYS) -> list[Reminder
     return result
 
 
-def badge_count(user, today: date) -> int:
-    return len(reminders_for(user, today))
+def badge_count(user, today: date, window: int = WINDOW_DAYS) -> int:
+    """How many reminders the person has, counted by the database (the menu shows it on every page)."""
+    if has_permission(user, "procurement.read"):
+        scope = None
+    elif user.role in ORG_ROLES and user.organization_id:
+        scope = user.organization_id
+    else:
+        return 0
+    reviewer = has_permission(user, "contracts.manage")
+    horizon = today + timedelta(days=window)
+    due = sa.and_(Milestone.status.in_([MilestoneStatus.PENDING, MilestoneStatus.RETURNED]),
+                  Milestone.due_date <= horizon)
+    counted = sa.or_(due, Milestone.status == MilestoneStatus.SUBMITTED) if reviewer else due
+    stmt = (sa.select(sa.func.count()).select_from(Milestone).join(Contract, Contract.id == Milestone.contract_id)
+            .where(Contract.status.in_(ACTIVE), counted))
+    if scope is not None:
+        stmt = stmt.where(Contract.organization_id == scope)
+    return db.session.execute(stmt).scalar_one()

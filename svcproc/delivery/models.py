@@ -59,8 +59,8 @@ class Beneficiary(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
-    community = relationship("Area", lazy="joined")
-    organization = relationship("Organization", lazy="joined")
+    community = relationship("Area")
+    organization = relationship("Organization")
 
     __table_args__ = (sa.UniqueConstraint("organization_id", "id_match_key", name="uq_beneficiary_org_person"),)
     __mapper_args__ = {"version_id_col": version}
@@ -128,7 +128,7 @@ class ServiceCase(db.Model):
     opened_on: Mapped[date] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    beneficiary = relationship("Beneficiary", lazy="joined")
+    beneficiary = relationship("Beneficiary")
 
     __table_args__ = (sa.UniqueConstraint("contract_id", "beneficiary_id", name="uq_service_case_person"),)
 
@@ -162,10 +162,10 @@ class ServiceActivity(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
-    contract = relationship("Contract", lazy="joined")
-    community = relationship("Area", lazy="joined")
-    group = relationship("ServiceGroup", lazy="joined")
-    case = relationship("ServiceCase", lazy="joined")
+    contract = relationship("Contract")
+    community = relationship("Area")
+    group = relationship("ServiceGroup")
+    case = relationship("ServiceCase")
     workers = relationship("SocialWorker", secondary=activity_worker, order_by="SocialWorker.name")
     participants = relationship("Beneficiary", secondary=activity_participant, order_by="Beneficiary.name")
     # Removed with their entry (the database cascades; the audit event of the deletion keeps them).
@@ -208,7 +208,7 @@ class ActivityEvidence(db.Model):
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
 
     activity: Mapped[ServiceActivity] = relationship(back_populates="evidence")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class ImportStatus(str, enum.Enum):
@@ -240,7 +240,7 @@ class ImportBatch(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     job_id: Mapped[str | None] = mapped_column(sa.String(36))
 
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class RedFlagKind(str, enum.Enum):
@@ -268,4 +268,4 @@ class RedFlag(db.Model):
     explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     explained_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
-    contract = relationship("Contract", lazy="joined")
+    contract = relationship("Contract")

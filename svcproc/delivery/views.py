@@ -27,6 +27,9 @@ from .models import (ActivityEvidence, Beneficiary, ImportBatch, ImportStatus, R
                      ServiceGroup)
 
 bp = Blueprint("delivery", __name__)
+# A contract's service log is paged through to its end (a few thousand entries at most, read
+# through the contract's index); the district-wide lists stop at the usual cap.
+ENTRIES_CAP = 20_000
 # Files larger than this are checked and imported in the background with a progress bar.
 INLINE_IMPORT_BYTES = 256 * 1024
 
@@ -251,7 +254,7 @@ def activities(contract_id: int):
         if first:
             last = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
             stmt = stmt.where(ServiceActivity.activity_date >= first, ServiceActivity.activity_date < last)
-    page = paginate(stmt)
+    page = paginate(stmt, cap=ENTRIES_CAP)
     counts = _participant_counts([a.id for a in page.items])
     template = "delivery/_activity_table.html" if is_htmx() else "delivery/activities.html"
     return render_template(template, contract=contract, page=page, counts=counts, type=type_, month=month,

@@ -7,6 +7,7 @@ from datetime import timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import Blueprint, Response, abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -52,7 +53,8 @@ def needs():
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "")
     category = request.args.get("category", "")
-    stmt = sa.select(CommunityNeed).order_by(CommunityNeed.submitted_at.desc(), CommunityNeed.id.desc())
+    stmt = (sa.select(CommunityNeed).order_by(CommunityNeed.submitted_at.desc(), CommunityNeed.id.desc())
+            .options(selectinload(CommunityNeed.community)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.join(Area, Area.id == CommunityNeed.community_id).where(sa.or_(
