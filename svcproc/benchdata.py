@@ -1210,7 +1210,9 @@ def generate(scale_name: str, seed: int = 20261204, log=print) -> dict:
     analysed = timer.perf_counter()
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.exec_driver_sql("ANALYZE")
-    log(f"  {'statistics (ANALYZE)':<34} {timer.perf_counter() - analysed:6.1f} s")
+        # What autovacuum does to a live database in time: statistics, and the visibility map that
+        # lets PostgreSQL answer from an index alone.
+        conn.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+    log(f"  {'statistics (VACUUM ANALYZE)':<34} {timer.perf_counter() - analysed:6.1f} s")
     counts["seconds"] = round(timer.perf_counter() - started, 1)
     return counts

@@ -40,6 +40,16 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
     )
 
 
+# Indexes and functions only PostgreSQL has (trigram and n-gram search, expression indexes) are
+# named with this prefix; the migrations create them there, and schema comparisons leave them out.
+POSTGRESQL_ONLY = "pgx_"
+
+
+def include_migration_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave PostgreSQL-only indexes out of autogenerate's comparison of models and database."""
+    return not (type_ == "index" and (name or "").startswith(POSTGRESQL_ONLY))
+
+
 def render_migration_item(type_, obj, autogen_context):
     """Write svcproc's column types into migrations as the plain SQLAlchemy types they store."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -62,7 +62,9 @@ class Beneficiary(db.Model):
     community = relationship("Area")
     organization = relationship("Organization")
 
-    __table_args__ = (sa.UniqueConstraint("organization_id", "id_match_key", name="uq_beneficiary_org_person"),)
+    __table_args__ = (sa.UniqueConstraint("organization_id", "id_match_key", name="uq_beneficiary_org_person"),
+                      # An organization's register in name order.
+                      sa.Index("ix_beneficiary_org_name", "organization_id", "name", "id"))
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -84,6 +86,8 @@ activity_worker = sa.Table(
     "activity_worker", db.metadata,
     sa.Column("activity_id", sa.ForeignKey("service_activity.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("social_worker_id", sa.ForeignKey("social_worker.id"), primary_key=True),
+    # A worker's entries (overlaps and hours per day are checked from here).
+    sa.Index("ix_activity_worker_worker", "social_worker_id", "activity_id"),
 )
 
 activity_participant = sa.Table(
@@ -175,6 +179,10 @@ class ServiceActivity(db.Model):
                                                              order_by="ActivityRevision.revision",
                                                              cascade="all, delete-orphan", passive_deletes=True)
 
+    __table_args__ = (
+        # A contract's service log, newest first, read page by page from the index.
+        sa.Index("ix_service_activity_contract_day", "contract_id", "activity_date", "start_time", "id"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
     @property
@@ -269,3 +277,9 @@ class RedFlag(db.Model):
     explained_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     contract = relationship("Contract")
+
+    __table_args__ = (
+        # The district's flags still standing, newest first: the list reads only active ones.
+        sa.Index("ix_red_flag_active_found", "found_at", "id", postgresql_where=sa.text("active"),
+                 sqlite_where=sa.text("active")),
+    )

@@ -46,7 +46,7 @@ class Progress:
 
 
 def compute(contract_id: int) -> Progress:
-    """Four grouped queries over this contract's entries (through the contract's index), whatever
+    """A few grouped queries over this contract's entries (through the contract's index), whatever
     the size of the district: entries and hours by day, kind and community; named attendance the
     same way; distinct groups and cases; distinct people."""
     result = Progress()
@@ -89,11 +89,14 @@ def compute(contract_id: int) -> Progress:
     result.groups, result.cases = int(groups or 0), int(cases or 0)
     # Distinct people: each registered person once (by keyed hash where known); head-counts are
     # anonymous and cannot add distinct people.
+    # The register entries first (a few hundred), then their keys by primary key: neither a key
+    # lookup per attendance nor a scan of the register.
+    served = sorted(db.session.execute(sa.select(P.c.beneficiary_id).join(A, A.id == P.c.activity_id)
+                                       .where(mine).distinct()).scalars())
     result.people = db.session.execute(
         sa.select(sa.func.count(sa.distinct(sa.func.coalesce(Beneficiary.id_match_key,
                                                               sa.cast(Beneficiary.id, sa.String)))))
-        .select_from(P).join(A, A.id == P.c.activity_id).join(Beneficiary, Beneficiary.id == P.c.beneficiary_id)
-        .where(mine)).scalar_one()
+        .where(Beneficiary.id.in_(served))).scalar_one() if served else 0
     if community_ids:
         names = dict(db.session.execute(sa.select(Area.id, Area.name).where(Area.id.in_(sorted(community_ids)))).all())
     result.by_month = {f"{y:04d}-{m:02d}": v for (y, m), v in sorted(months.items())}

@@ -5,13 +5,14 @@ import io
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import Blueprint, Response, abort, flash, make_response, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..contracts.models import Contract
 from ..contracts.permissions import can_view_contract
-from ..core import charts, files, jobs
+from ..core import charts, files, jobs, search
 from ..core.errors import StaleObject, ValidationError, check_version
 from ..core.permissions import has_permission, require
 from ..core.web import field_error, is_htmx, is_local_url, like_pattern, paginate, redirect_to, send_stored
@@ -81,9 +82,10 @@ def beneficiaries():
     q = request.args.get("q", "").strip()
     category = request.args.get("category", "")
     community = request.args.get("community", "")
-    stmt = _scoped_people(sa.select(Beneficiary).order_by(Beneficiary.name, Beneficiary.id))
+    stmt = _scoped_people(sa.select(Beneficiary).order_by(Beneficiary.name, Beneficiary.id)
+                          .options(selectinload(Beneficiary.community), selectinload(Beneficiary.organization)))
     if q:
-        stmt = stmt.where(Beneficiary.name.ilike(like_pattern(q), escape="\\"))
+        stmt = stmt.where(search.contains(Beneficiary.name, q))
     if category in labels.CATEGORY_LABELS:
         # JSON arrays differ between databases; a text match on the stored list works on both.
         stmt = stmt.where(sa.cast(Beneficiary.categories, sa.String).like(f'%"{category}"%'))
@@ -193,8 +195,9 @@ def participant_search(contract_id: int):
     if q:
         people = db.session.execute(
             sa.select(Beneficiary).where(Beneficiary.organization_id == contract.organization_id,
-                                         Beneficiary.name.ilike(like_pattern(q), escape="\\"))
-            .order_by(Beneficiary.name).limit(12)).unique().scalars().all()
+                                         search.contains(Beneficiary.name, q))
+            .order_by(Beneficiary.name, Beneficiary.id).limit(12).options(selectinload(Beneficiary.community))
+        ).scalars().all()
     return render_template("delivery/_people_results.html", people=people, q=q, contract=contract)
 
 
@@ -626,7 +629,8 @@ def red_flags():
     require(perms.can_view_red_flags(current_user))
     kind = request.args.get("kind", "")
     state = request.args.get("state", "open")
-    stmt = sa.select(RedFlag).where(RedFlag.active.is_(True)).order_by(RedFlag.found_at.desc(), RedFlag.id.desc())
+    stmt = (sa.select(RedFlag).where(RedFlag.active.is_(True)).order_by(RedFlag.found_at.desc(), RedFlag.id.desc())
+            .options(selectinload(RedFlag.contract)))
     if kind in {k.value for k in RedFlagKind}:
         stmt = stmt.where(RedFlag.kind == RedFlagKind(kind))
     if state == "open":
@@ -666,6 +670,7 @@ def red_flag_explain(flag_id: int):
 def contract_flags(contract_id: int):
     contract = _contract(contract_id)
     flags = db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == contract.id, RedFlag.active.is_(True))
+                               .options(selectinload(RedFlag.contract))
                                .order_by(RedFlag.kind, RedFlag.id)).unique().scalars().all()
     return render_template("delivery/contract_flags.html", contract=contract, flags=flags, explain_form=ExplainForm(),
                            worker_names=_worker_names(flags))

@@ -132,6 +132,8 @@ class EvaluationRound(db.Model):
     evidence: Mapped[list[EvaluationEvidence]] = relationship(back_populates="round", order_by="EvaluationEvidence.id")
     findings: Mapped[list[Finding]] = relationship(back_populates="round", order_by="Finding.id")
 
+    # The list of rounds, latest scheduled first.
+    __table_args__ = (sa.Index("ix_evaluation_round_scheduled", "scheduled_start", "id"),)
     __mapper_args__ = {"version_id_col": version}
 
 

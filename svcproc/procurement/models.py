@@ -248,7 +248,9 @@ class Bid(db.Model):
     documents: Mapped[list[BidDocument]] = relationship(back_populates="bid", order_by="BidDocument.id",
                                                         cascade="all, delete-orphan")
 
-    __table_args__ = (sa.UniqueConstraint("tender_id", "organization_id", name="uq_bid_tender_org"),)
+    __table_args__ = (sa.UniqueConstraint("tender_id", "organization_id", name="uq_bid_tender_org"),
+                      # An organization's bids, newest first.
+                      sa.Index("ix_bid_org_submitted", "organization_id", "submitted_at", "id"))
     __mapper_args__ = {"version_id_col": version}
 
 

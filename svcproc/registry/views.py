@@ -188,12 +188,18 @@ def organization(org_id: int):
         ).unique().scalars().all()
     status_form = OrgStatusForm()
     status_form.fill_choices()
-    from ..evaluations.consequences import bidding_bars, final_grades
+    from ..evaluations.consequences import bidding_bars, final_grade_count, final_grades
 
-    grades = final_grades(org.id) if org.kind == OrgKind.SERVICE else []
-    bars = bidding_bars(org.id) if org.kind == OrgKind.SERVICE else []
+    service = org.kind == OrgKind.SERVICE
+    grades = final_grades(org.id, limit=GRADES_SHOWN) if service else []
+    grade_count = final_grade_count(org.id) if len(grades) == GRADES_SHOWN else len(grades)
+    bars = bidding_bars(org.id) if service else []
     return render_template("registry/organization.html", org=org, workers=workers, status_form=status_form,
-                           grades=grades, bars=bars)
+                           grades=grades, grade_count=grade_count, bars=bars)
+
+
+# The organization's page lists its newest final grades; its performance history report has them all.
+GRADES_SHOWN = 20
 
 
 def _areas_for_orgs():
