@@ -163,7 +163,7 @@ def report_group():
 @with_appcontext
 def report_assessment_command(contract_number, output, locale):
     """Write the assessment report of a contract (the stored copy when the data is unchanged)."""
-    from pathlib import Path
+    import shutil
 
     from flask import current_app
 
@@ -187,7 +187,8 @@ def report_assessment_command(contract_number, output, locale):
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     db.session.commit()
-    Path(output).write_bytes(files.read(report.file))
+    with files.stream(report.file) as source, open(output, "wb") as out:
+        shutil.copyfileobj(source, out)
     click.echo(f"Wrote {output}: verification code {report.code}.")
 
 

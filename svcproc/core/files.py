@@ -1,15 +1,13 @@
-"""Uploaded files: checked by size and by content, stored outside the web root under generated names."""
+"""Uploaded files: checked by size and by content, kept under generated names in core.storage."""
 from __future__ import annotations
 
 import codecs
 import hashlib
 import io
-import os
-import uuid
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from . import clock, crypto
+from . import clock, crypto, storage
 from .errors import ValidationError
 from .types import UTCDateTime
 
@@ -99,44 +97,6 @@ def _looks_like_text(data: bytes) -> bool:
     return any(decodes_as(head, encoding, len(head) == len(data)) for encoding in ("utf-8-sig", "gb18030"))
 
 
-def path_of(stored: StoredFile) -> Path:
-    """Where a stored (unencrypted) file lives, for readers that stream it."""
-    return _path_for(stored.stored_name)
-
-
-def _folder() -> Path:
-    path = Path(current_app.config["UPLOAD_FOLDER"]).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _path_for(stored_name: str) -> Path:
-    # Generated names only: hex and a dot-free suffix, so no path can escape the folder.
-    if not stored_name.isalnum():
-        raise ValueError("bad stored name")
-    return _folder() / stored_name[:2] / stored_name
-
-
-def _pending(session) -> list[Path]:
-    return session.info.setdefault("svcproc_pending_files", [])
-
-
-@sa.event.listens_for(sa.orm.Session, "after_commit")
-def _files_kept(session):
-    session.info.pop("svcproc_pending_files", None)
-
-
-@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
-def _files_dropped(session, previous_transaction):
-    # A failed request leaves no orphan files: what it wrote goes with its rollback.
-    if previous_transaction.parent is None:
-        for path in session.info.pop("svcproc_pending_files", []):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-
-
 @dataclass
 class UploadRule:
     kinds: frozenset[str]
@@ -171,14 +131,8 @@ def store(upload, *, purpose: str, rule: UploadRule, actor=None, encrypt_purpose
         raise ValidationError(_("%(name)s does not contain what its name says (%(ext)s); the file was refused.",
                                 name=original, ext=ext), "file")
     digest = hashlib.sha256(data).hexdigest()
-    stored_name = uuid.uuid4().hex
     payload = crypto.encrypt(encrypt_purpose, data) if encrypt_purpose else data
-    path = _path_for(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(payload)
-    os.chmod(path, 0o600)
-    _pending(db.session).append(path)
+    stored_name = storage.backend().put(payload)
     record = StoredFile(purpose=purpose, stored_name=stored_name, original_name=original, kind=claimed,
                         size=len(data), sha256=digest, encrypted=bool(encrypt_purpose), uploaded_at=clock.now(),
                         uploaded_by_id=getattr(actor, "id", None))
@@ -188,9 +142,18 @@ def store(upload, *, purpose: str, rule: UploadRule, actor=None, encrypt_purpose
 
 
 def read(stored: StoredFile, decrypt_purpose: str | None = None) -> bytes:
-    data = _path_for(stored.stored_name).read_bytes()
+    data = storage.backend().read(stored.stored_name)
     if stored.encrypted:
         if decrypt_purpose is None:
             raise PermissionError("encrypted file read without its purpose")
         data = crypto.decrypt(decrypt_purpose, data)
     return data
+
+
+def stream(stored: StoredFile, decrypt_purpose: str | None = None) -> BinaryIO:
+    """The content as a seekable binary stream, read as it is consumed (an encrypted file is
+    decrypted whole: its authentication covers all of it). Close it when done."""
+    if stored.encrypted:
+        return io.BytesIO(read(stored, decrypt_purpose))
+    return storage.backend().open(stored.stored_name)
+
