@@ -18,6 +18,7 @@ def register_commands(app) -> None:
     app.cli.add_command(import_logs_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(report_group)
+    app.cli.add_command(files_group)
 
 
 @click.command("create-user")
@@ -210,6 +211,29 @@ def report_verify_command(path):
     click.echo(f"Genuine: {report.title}")
     click.echo(f"Verification code {report.code}, generated {local_datetime(report.generated_at)}.")
     click.echo("The record has changed since." if result.changed else "The record is unchanged since.")
+
+
+@click.group("files")
+def files_group():
+    """Stored files (uploads and generated reports)."""
+
+
+@files_group.command("move")
+@click.option("--to", "to", required=True, type=click.Choice(["database", "local"]),
+              help="The backend to copy every stored file into.")
+@with_appcontext
+def files_move_command(to):
+    """Copy every stored file into the other backend, checking each copy; safe to run again.
+    Set FILE_STORAGE to the new backend afterwards; the old copies are left where they were."""
+    from .core import files
+
+    result = files.move_files(to)
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    click.echo(f"Stored files: {result.copied} copied to {to}, {result.already} already there, "
+               f"{len(result.problems)} with problems.")
+    if result.problems:
+        sys.exit(1)
 
 
 @click.command("worker")

@@ -5,7 +5,7 @@ import codecs
 import hashlib
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
@@ -157,3 +157,59 @@ def stream(stored: StoredFile, decrypt_purpose: str | None = None) -> BinaryIO:
         return io.BytesIO(read(stored, decrypt_purpose))
     return storage.backend().open(stored.stored_name)
 
+
+@dataclass
+class MoveReport:
+    copied: int = 0
+    already: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _intact(row, content: bytes, original: bytes | None) -> bool:
+    # A plain file must hash to what was recorded at upload; an encrypted one (whose recorded hash is
+    # of the plain text) must equal, byte for byte, the copy it was made from.
+    if not row.encrypted:
+        return hashlib.sha256(content).hexdigest() == row.sha256
+    return original is None or content == original
+
+
+def move_files(to: str, batch: int = 200) -> MoveReport:
+    """Copy every stored file from the other backend into `to`, checking each copy; commits file by
+    file. Files already there are counted, never overwritten; the source is left as it was."""
+    target = storage.backend(to)
+    source = storage.backend(next(name for name in storage.BACKENDS if name != to))
+    report = MoveReport()
+    last = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(StoredFile.id, StoredFile.stored_name, StoredFile.sha256, StoredFile.encrypted)
+            .where(StoredFile.id > last).order_by(StoredFile.id).limit(batch)).all()
+        if not rows:
+            return report
+        last = rows[-1].id
+        for row in rows:
+            name = row.stored_name
+            try:
+                data = source.read(name)
+            except FileNotFoundError:
+                data = None
+            if data is not None and not _intact(row, data, None):
+                report.problems.append(f"{name}: checksum mismatch in {source.name}; not copied")
+                continue
+            if target.exists(name):
+                present = target.read(name)
+                if _intact(row, present, data):
+                    report.already += 1
+                else:
+                    report.problems.append(f"{name}: {target.name} holds different content; left as it is")
+                continue
+            if data is None:
+                report.problems.append(f"{name}: missing in {source.name} and {target.name}")
+                continue
+            target.put(data, name=name)
+            if _intact(row, target.read(name), data):
+                db.session.commit()
+                report.copied += 1
+            else:
+                db.session.rollback()
+                report.problems.append(f"{name}: the copy in {target.name} does not match; not kept")

@@ -1,6 +1,6 @@
 """File storage: both backends keep, read, stream and delete files under generated names, leave nothing
 behind a rolled-back transaction and keep encrypted files encrypted; with the database backend a file
-stored through one web host is read through another."""
+stored through one web host is read through another; `svcproc files move` copies every file across."""
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +24,7 @@ from svcproc.core.storage import FileChunk
 from svcproc.delivery import ledger
 from svcproc.extensions import db
 from tests.conftest import AppClient
-from tests.contracts.builders import in_progress_with_milestone, pdf_bytes
+from tests.contracts.builders import in_progress_with_milestone, pdf_bytes, png_bytes
 from tests.helpers import count, login
 
 PURPOSE = "test-files"
@@ -273,3 +273,93 @@ def test_with_the_local_backend_only_the_host_that_took_the_upload_has_the_file(
     with pytest.raises(FileNotFoundError):  # a server error on the second host
         host_b.get(url)
 
+
+# --- svcproc files move -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def uploads(app, monkeypatch, tmp_path):
+    """An empty upload folder of this test's own."""
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    return storage.LocalStorage(tmp_path / "uploads")
+
+
+def _three_files() -> tuple[StoredFile, StoredFile, StoredFile]:
+    return _store(pdf_bytes("一")), _store(png_bytes(), "图.png"), _store(pdf_bytes("密"), encrypt=PURPOSE)
+
+
+def test_moving_to_the_database_copies_every_file_and_can_run_again(app, cli, uploads, monkeypatch):
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "local")
+    plain, image, sealed = _three_files()
+
+    moved = cli("files", "move", "--to", "database")
+    again = cli("files", "move", "--to", "database")
+
+    assert moved.exit_code == 0, moved.output
+    assert "3 copied to database, 0 already there, 0 with problems." in moved.output
+    assert again.exit_code == 0, again.output
+    assert "0 copied to database, 3 already there, 0 with problems." in again.output
+    for stored in (plain, image, sealed):
+        assert storage.DatabaseStorage().read(stored.stored_name) == uploads.read(stored.stored_name)
+    # The database alone now serves them, on a host with an empty folder.
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "database")
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(Path(uploads.folder).parent / "elsewhere"))
+    assert files.read(plain) == pdf_bytes("一") and files.read(image) == png_bytes()
+    assert files.read(sealed, decrypt_purpose=PURPOSE) == pdf_bytes("密")
+
+
+def test_moving_to_local_copies_every_file_kept_in_the_database(app, cli, uploads, monkeypatch):
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "database")
+    stored = _three_files()
+
+    moved = cli("files", "move", "--to", "local")
+
+    assert moved.exit_code == 0, moved.output
+    assert "3 copied to local, 0 already there, 0 with problems." in moved.output
+    for item in stored:
+        assert uploads.read(item.stored_name) == storage.DatabaseStorage().read(item.stored_name)
+        assert uploads.folder.joinpath(item.stored_name[:2], item.stored_name).stat().st_mode & 0o777 == 0o600
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "local")
+    assert files.read(stored[2], decrypt_purpose=PURPOSE) == pdf_bytes("密")
+
+
+@pytest.mark.parametrize("source, target", [("local", "database"), ("database", "local")])
+def test_a_file_whose_checksum_does_not_match_is_reported_and_not_copied(app, cli, uploads, monkeypatch,
+                                                                          source, target):
+    monkeypatch.setitem(app.config, "FILE_STORAGE", source)
+    good, bad = _store(pdf_bytes("好")), _store(pdf_bytes("坏"))
+    kept = storage.backend()
+    kept.delete(bad.stored_name)
+    kept.put(pdf_bytes("改过"), name=bad.stored_name)
+
+    moved = cli("files", "move", "--to", target)
+
+    assert moved.exit_code == 1
+    assert f"{bad.stored_name}: checksum mismatch in {source}; not copied" in moved.output
+    assert f"1 copied to {target}, 0 already there, 1 with problems." in moved.output
+    assert storage.backend(target).exists(good.stored_name)
+    assert not storage.backend(target).exists(bad.stored_name)
+
+
+def test_an_encrypted_file_is_compared_byte_for_byte_and_a_different_copy_is_left_alone(app, cli, uploads,
+                                                                                        monkeypatch):
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "local")
+    sealed = _store(pdf_bytes("密"), encrypt=PURPOSE)
+    storage.DatabaseStorage().put(b"another ciphertext", name=sealed.stored_name)
+
+    moved = cli("files", "move", "--to", "database")
+
+    assert moved.exit_code == 1
+    assert f"{sealed.stored_name}: database holds different content; left as it is" in moved.output
+    assert storage.DatabaseStorage().read(sealed.stored_name) == b"another ciphertext"
+
+
+def test_a_file_missing_from_both_backends_is_reported(app, cli, uploads, monkeypatch):
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "local")
+    lost = _store()
+    uploads.delete(lost.stored_name)
+
+    moved = cli("files", "move", "--to", "database")
+
+    assert moved.exit_code == 1
+    assert f"{lost.stored_name}: missing in local and database" in moved.output
