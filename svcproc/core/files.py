@@ -167,7 +167,7 @@ class MoveReport:
 
 def _intact(row, content: bytes, original: bytes | None) -> bool:
     # A plain file must hash to what was recorded at upload; an encrypted one (whose recorded hash is
-    # of the plain text) must equal, byte for byte, the copy it was made from.
+    # of the plain text) must equal, byte for byte, the copy it was made from, when there is one.
     if not row.encrypted:
         return hashlib.sha256(content).hexdigest() == row.sha256
     return original is None or content == original
