@@ -205,6 +205,14 @@ def _transaction(request):
     yield request.getfixturevalue("db_session")
 
 
+@pytest.fixture(params=["local", "database"])
+def file_storage(request, app, monkeypatch):
+    """Each file storage backend in turn as FILE_STORAGE (the suite otherwise runs on the one the
+    environment names); the backend's name."""
+    monkeypatch.setitem(app.config, "FILE_STORAGE", request.param)
+    return request.param
+
+
 # --- requests -----------------------------------------------------------------------------------
 
 

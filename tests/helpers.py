@@ -10,6 +10,7 @@ from flask_babel import force_locale
 from markupsafe import escape
 
 from svcproc.audit.models import AuditEvent
+from svcproc.core import storage
 from svcproc.extensions import db
 
 from .factories import DEFAULT_PASSWORD
@@ -95,7 +96,7 @@ def events_after(seq: int) -> list[AuditEvent]:
 # Tables a procurement refusal must leave alone (besides the refused object's own fields).
 WATCHED_TABLES = ("community_need", "project_plan", "plan_community", "tender", "tender_criterion",
                   "tender_document", "clarification", "bid", "bid_document", "tender_expert", "expert_score",
-                  "objection", "objection_document", "stored_file", "audit_event")
+                  "objection", "objection_document", "stored_file", "file_chunk", "audit_event")
 
 
 def row_counts(tables=WATCHED_TABLES) -> dict[str, int]:
@@ -177,3 +178,10 @@ def _readable(data: bytes, mimetype: str = "") -> str:
                              for cell in row if cell is not None)
         return "\n".join(_readable(archive.read(name)) for name in archive.namelist())
     return data.decode("utf-8", "replace")
+
+
+def overwrite_stored(stored, payload: bytes) -> None:
+    """Other bytes under a stored file's name, as if they had changed where they are kept."""
+    kept = storage.backend()
+    kept.delete(stored.stored_name)
+    kept.put(payload, name=stored.stored_name)

@@ -376,7 +376,7 @@ def committed_world(committed_built, committed_session, clock) -> World:
 
 DELIVERY_TABLES = ("beneficiary", "service_activity", "activity_worker", "activity_participant", "activity_revision",
                    "activity_evidence", "service_group", "group_member", "service_case", "import_batch", "red_flag",
-                   "job", "stored_file", "contract_worker", "audit_event")
+                   "job", "stored_file", "file_chunk", "contract_worker", "audit_event")
 
 
 @contextmanager
