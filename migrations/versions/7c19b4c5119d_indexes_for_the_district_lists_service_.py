@@ -1,5 +1,5 @@
 """Indexes for a district's size: lists in their order, a contract's service log, a worker's entries
-for the red-flag checks, active flags; on PostgreSQL, search of names by any one or two characters.
+for the red-flag checks, active flags, milestones still open; on PostgreSQL, search of names by any one or two characters.
 
 Revision ID: 7c19b4c5119d
 Revises: 05a37e166b92
@@ -44,6 +44,11 @@ def upgrade():
     with op.batch_alter_table('evaluation_round', schema=None) as batch_op:
         batch_op.create_index('ix_evaluation_round_scheduled', ['scheduled_start', 'id'], unique=False)
 
+    open_statuses = sa.text("status IN ('pending', 'returned', 'submitted')")
+    with op.batch_alter_table('milestone', schema=None) as batch_op:
+        batch_op.create_index('ix_milestone_open', ['due_date', 'contract_id'], unique=False,
+                              postgresql_where=open_statuses, sqlite_where=open_statuses)
+
     with op.batch_alter_table('red_flag', schema=None) as batch_op:
         batch_op.create_index('ix_red_flag_active_found', ['found_at', 'id'], unique=False, postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))
 
@@ -61,6 +66,9 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS pgx_grams(text)")
     with op.batch_alter_table('service_activity', schema=None) as batch_op:
         batch_op.drop_index('ix_service_activity_contract_day')
+
+    with op.batch_alter_table('milestone', schema=None) as batch_op:
+        batch_op.drop_index('ix_milestone_open')
 
     with op.batch_alter_table('red_flag', schema=None) as batch_op:
         batch_op.drop_index('ix_red_flag_active_found', postgresql_where=sa.text('active'), sqlite_where=sa.text('active'))

@@ -106,6 +106,9 @@ class MilestoneStatus(str, enum.Enum):
     PAID = "paid"
 
 
+OPEN_STATUSES_SQL = "status IN ('pending', 'returned', 'submitted')"
+
+
 class Milestone(db.Model):
     __tablename__ = "milestone"
     audit_type = "milestone"
@@ -128,6 +131,11 @@ class Milestone(db.Model):
     contract: Mapped[Contract] = relationship(back_populates="milestones")
     deliverables: Mapped[list[Deliverable]] = relationship(back_populates="milestone", order_by="Deliverable.id")
     payments: Mapped[list[Payment]] = relationship(back_populates="milestone", order_by="Payment.paid_on")
+
+    # Milestones still to deliver or to review (what reminders count on every page); the accepted
+    # and paid ones of past years stay out of it.
+    __table_args__ = (sa.Index("ix_milestone_open", "due_date", "contract_id",
+                               postgresql_where=sa.text(OPEN_STATUSES_SQL), sqlite_where=sa.text(OPEN_STATUSES_SQL)),)
 
 
 class DeliverableKind(str, enum.Enum):

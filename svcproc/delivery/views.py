@@ -246,7 +246,8 @@ def activities(contract_id: int):
     type_ = request.args.get("type", "")
     month = request.args.get("month", "")
     stmt = sa.select(ServiceActivity).where(ServiceActivity.contract_id == contract.id).order_by(
-        ServiceActivity.activity_date.desc(), ServiceActivity.start_time.desc(), ServiceActivity.id.desc())
+        ServiceActivity.activity_date.desc(), ServiceActivity.start_time.desc(), ServiceActivity.id.desc()).options(
+        selectinload(ServiceActivity.community), selectinload(ServiceActivity.group))
     if type_ in {t.value for t in labels.ACTIVITY_TYPE_LABELS}:
         stmt = stmt.where(ServiceActivity.type == type_)
     if len(month) == 7 and month[4] == "-":
