@@ -154,11 +154,11 @@ def export_csv():
 def verify():
     """The latest verification at once; a check runs as a job this page follows."""
     require(can_view_audit(current_user))
-    context = dict(status=verification.status(), form=EmptyForm(), reason_text=verification.reason_text)
-    job = context["status"].job
-    context["percent"], context["message"] = jobs.progress_of(job) if job is not None else (0, "")
+    status = verification.status()
+    percent = jobs.progress_of(status.job)[0] if status.job is not None else 0
     template = "audit/_verify.html" if is_htmx() else "audit/verify.html"
-    return render_template(template, **context)
+    return render_template(template, status=status, percent=percent, form=EmptyForm(),
+                           reason_text=verification.reason_text)
 
 
 @bp.route("/verify", methods=["POST"])
