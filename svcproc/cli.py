@@ -126,18 +126,25 @@ def audit_group():
 
 
 @audit_group.command("verify")
+@click.option("--resume", is_flag=True,
+              help="Check only the events after the latest checkpoint (whose event must be unchanged).")
 @with_appcontext
-def audit_verify_command():
-    """Check the hash chain; exit 0 when intact, 1 naming the first bad event otherwise."""
-    from .audit.services import verify_chain
+def audit_verify_command(resume):
+    """Check the hash chain (the whole chain unless --resume); exit 0 when intact, 1 naming the first bad event."""
+    from flask_babel import force_locale
 
-    report = verify_chain()
+    from .audit.verification import verify_chain
+
+    report = verify_chain(resume=resume)
+    start = f" from checkpoint #{report.from_seq}" if not report.full else ""
     if report.ok:
-        click.echo(f"Audit chain intact: {report.checked} events checked.")
+        click.echo(f"Audit chain intact{start}: {report.checked} events checked, up to #{report.last_seq}.")
         return
+    with force_locale("en"):
+        reason = report.message
     where = f"event #{report.bad_seq}" + (f" (id {report.bad_id})" if report.bad_id else "")
-    click.echo(f"Audit chain BROKEN at {where}: {report.reason}. "
-               f"{report.checked} events before it are intact.", err=True)
+    click.echo(f"Audit chain BROKEN at {where}: {reason}. "
+               f"{report.checked} events{start} before it are intact.", err=True)
     sys.exit(1)
 
 

@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from .core.types import include_migration_object, render_migration_item
+from .core.types import render_migration_item
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -24,8 +24,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate(compare_type=True, render_as_batch=True, render_item=render_migration_item,
-                  include_object=include_migration_object)
+migrate = Migrate(compare_type=True, render_as_batch=True, render_item=render_migration_item)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

@@ -10,6 +10,7 @@ from flask_babel import force_locale
 from markupsafe import escape
 
 from svcproc.audit.models import AuditEvent
+from svcproc.audit.services import append_pending
 from svcproc.core import storage
 from svcproc.extensions import db
 
@@ -41,6 +42,8 @@ def count(model, *where) -> int:
 
 
 def audit_events(action: str | None = None, **filters) -> list[AuditEvent]:
+    """The chain's events (those recorded so far in this transaction placed first, as a commit would)."""
+    append_pending(db.session)
     stmt = sa.select(AuditEvent).order_by(AuditEvent.seq)
     if action is not None:
         stmt = stmt.where(AuditEvent.action == action)
@@ -50,6 +53,7 @@ def audit_events(action: str | None = None, **filters) -> list[AuditEvent]:
 
 
 def last_seq() -> int:
+    append_pending(db.session)
     return db.session.execute(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.seq), 0))).scalar_one()
 
 
@@ -89,6 +93,7 @@ def stays_on_site(location: str) -> bool:
 
 def events_after(seq: int) -> list[AuditEvent]:
     """Audit events written after sequence number `seq` (take `last_seq()` before the call)."""
+    append_pending(db.session)
     return list(db.session.execute(
         sa.select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)).scalars())
 
@@ -100,6 +105,7 @@ WATCHED_TABLES = ("community_need", "project_plan", "plan_community", "tender", 
 
 
 def row_counts(tables=WATCHED_TABLES) -> dict[str, int]:
+    append_pending(db.session)
     return {name: db.session.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in tables}
 
 
@@ -118,7 +124,7 @@ def unchanged(*objects):
     """
     db.session.flush()
     before = [fields_of(obj) for obj in objects]
-    counts, seq = row_counts(), last_seq()
+    seq, counts = last_seq(), row_counts()  # events recorded so far placed first
     yield
     assert not db.session.new, f"objects added: {db.session.new}"
     for obj, was in zip(objects, before):
