@@ -82,7 +82,8 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP)
     except ValueError:
         page = 1
     # Only the rows' existence is counted, so the database may answer from an index alone.
-    counted = stmt.order_by(None).with_only_columns(sa.literal_column("1")).limit(cap + 1).subquery()
+    counted = (stmt.order_by(None).with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+               .limit(cap + 1).subquery())
     total = db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
     capped = total > cap
     total = min(total, cap)
