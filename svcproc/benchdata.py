@@ -988,7 +988,8 @@ class District:
             if year < current and spec["status"] != "terminated":
                 kinds.append(("final", 100))
             stats = self.progress[k]
-            quality = rng.uniform(0.55, 0.97)
+            # Most projects do well; about one in a hundred fails its evaluation.
+            quality = min(0.98, max(0.45, rng.gauss(0.82, 0.09)))
             for kind, percent in kinds:
                 rid += 1
                 finalized = year < current or kind == "midterm" and rng.random() < 0.6

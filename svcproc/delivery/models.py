@@ -142,8 +142,9 @@ class ServiceActivity(db.Model):
     audit_type = "activity"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
-    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType, "activity_type"), index=True)
+    # Looked up by contract through ix_service_activity_contract_day (contract first).
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"))
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType, "activity_type"))
     activity_date: Mapped[date] = mapped_column(sa.Date, index=True)
     start_time: Mapped[time] = mapped_column(sa.Time)
     end_time: Mapped[time] = mapped_column(sa.Time)

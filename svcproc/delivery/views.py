@@ -337,8 +337,8 @@ def activity_new(contract_id: int):
             db.session.commit()
             flash(_("Service recorded."), "success")
             if request.form.get("again"):
-                return redirect_to(url_for("delivery.activity_new", contract_id=contract.id))
-            return redirect_to(url_for("delivery.activities", contract_id=contract.id))
+                return redirect_to(url_for("delivery.activity_new", contract_id=contract_id))
+            return redirect_to(url_for("delivery.activities", contract_id=contract_id))
     status = 422 if request.method == "POST" else 200
     return render_template("delivery/activity_form.html", form=form, contract=contract, activity=None,
                            chosen=_chosen_people(contract) if request.method == "POST" else [],
