@@ -480,6 +480,7 @@ def _import(actor, batch: ImportBatch, contract: Contract, source: BinaryIO, pro
             "contract_id": contract.id, "type": values["type"], "activity_date": values["activity_date"],
             "start_time": values["start_time"], "end_time": values["end_time"], "community_id": values["community_id"],
             "place": values["place"], "hours": values["hours"], "head_count": values["head_count"],
+            "participant_count": len(people),
             "topic": values["topic"], "outcome": values["outcome"], "notes": values["notes"],
             "group_id": values.get("group_id"),
             "case_id": cases.get(people[0]) if values["type"] == ActivityType.CASE_WORK else None,

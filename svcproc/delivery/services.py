@@ -309,6 +309,7 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     activity = ServiceActivity(contract_id=contract.id, created_at=now, updated_at=now,
                                created_by_id=getattr(actor, "id", None), **clean)
     activity.workers, activity.participants = workers, participants
+    activity.participant_count = len(participants)
     activity.fingerprint = fingerprint(contract.id, clean["type"], clean["activity_date"], clean["start_time"],
                                        clean["end_time"], clean["community_id"], clean["place"],
                                        [w.id for w in workers], [p.id for p in participants], clean["head_count"],
@@ -353,6 +354,7 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
             value = _case_for(actor, contract, participants[0], clean["activity_date"]).id
         setattr(activity, key, value)
     activity.workers, activity.participants = workers, participants
+    activity.participant_count = len(participants)
     activity.fingerprint = fingerprint(contract.id, activity.type, activity.activity_date, activity.start_time,
                                        activity.end_time, activity.community_id, activity.place,
                                        [w.id for w in workers], [p.id for p in participants], activity.head_count,

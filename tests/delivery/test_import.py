@@ -132,6 +132,7 @@ def test_the_import_creates_each_kind_with_its_people_cases_and_groups(world):
         sorted([people["elder"].id, people["second"].id]), [people["third"].id],
         sorted([people["elder"].id, people["shared"].id]), sorted([people["second"].id, people["shared"].id]), []]
     assert [a.head_count for a in made] == [8, 0, 0, 0, 15]
+    assert [a.participant_count for a in made] == [len(a.participants) for a in made] == [2, 1, 2, 2, 0]
     assert [str(a.hours) for a in made] == ["1.50", "1.00", "1.50", "1.50", "2.00"]
     assert [w.name for w in made[4].workers] == ["吴昊", "周婷"]
     group = db.session.get(ServiceGroup, made[2].group_id)
