@@ -401,6 +401,11 @@ def parse_time(text) -> time | None:
     if isinstance(text, datetime):
         return text.time()
     text = str(text or "").strip().replace("：", ":")
+    if len(text) == 5 and text[2] == ":" and text.isascii() and text[:2].isdigit() and text[3:].isdigit():
+        try:  # "09:30", as most ledgers write it: strptime is many times slower
+            return time(int(text[:2]), int(text[3:]))
+        except ValueError:
+            pass
     for fmt in ("%H:%M", "%H:%M:%S", "%H%M"):
         try:
             return datetime.strptime(text, fmt).time()
