@@ -274,12 +274,13 @@ def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowRes
         else:
             workers.append(worker)
     participants = []
+    organization_id = ctx.contract.organization_id
     for raw in [n for n in SPLIT.split(text("participants", "")) if n]:
         person, problem = _participant(ctx, raw)
         if problem:
             problems.append(("participants", problem))
         else:
-            participants.append(_Ref(person, ctx.contract.organization_id))
+            participants.append(_Ref(person, organization_id))
     head_count_text = text("head_count", "")
     head_count = 0
     if head_count_text:
