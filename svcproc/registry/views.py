@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -151,7 +151,7 @@ def organizations():
     status = _enum_arg("status", OrgStatus)
     rating = _enum_arg("rating", OrgRating)
     kind = _enum_arg("kind", OrgKind)
-    stmt = sa.select(Organization).order_by(Organization.name).options(selectinload(Organization.area))
+    stmt = sa.select(Organization).order_by(Organization.name).options(joinedload(Organization.area))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(Organization.name.ilike(pattern, escape="\\"),
@@ -326,7 +326,7 @@ def workers():
     active = request.args.get("active", "")
     org_id = request.args.get("org", "")
     stmt = _scoped_workers(sa.select(SocialWorker).order_by(SocialWorker.name, SocialWorker.id)
-                           .options(selectinload(SocialWorker.organization)))
+                           .options(joinedload(SocialWorker.organization)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(SocialWorker.name.ilike(pattern, escape="\\"),
