@@ -287,3 +287,17 @@ class RedFlag(db.Model):
         sa.Index("ix_red_flag_active_found", "found_at", "id", postgresql_where=sa.text("active"),
                  sqlite_where=sa.text("active")),
     )
+
+
+class ContractProgress(db.Model):
+    """A contract's progress figures as last computed, and the version of its service log they are
+    for. Every change to the log moves `log_version` on; the progress page recomputes only when the
+    figures are for an older version, so reading it again costs one row."""
+
+    __tablename__ = "contract_progress"
+
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True,
+                                             autoincrement=False)
+    log_version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    figures_version: Mapped[int | None] = mapped_column(sa.BigInteger)
+    figures: Mapped[dict | None] = mapped_column(sa.JSON)

@@ -462,7 +462,8 @@ def contract_workers(contract_id: int):
 @login_required
 def contract_progress(contract_id: int):
     contract = _contract(contract_id)
-    result = progress_module.compute(contract.id)
+    result = progress_module.kept(contract.id)
+    db.session.commit()  # the figures are kept for the next reader (a cache, not a record: no audit)
     rows = result.against(contract)
     targets_chart = charts.progress_bars([charts.Bar(str(TARGET_LABELS[name]), actual, target)
                                           for name, actual, target in rows],
