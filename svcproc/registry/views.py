@@ -180,12 +180,14 @@ def organizations():
 def organization(org_id: int):
     org = db.get_or_404(Organization, org_id)
     require(can_view_registry(current_user))
-    workers = []
+    workers, worker_count = [], 0
     if can_view_workers(current_user) and (has_permission(current_user, "workers.read_all")
                                            or current_user.organization_id == org.id):
-        workers = db.session.execute(
-            sa.select(SocialWorker).where(SocialWorker.organization_id == org.id).order_by(SocialWorker.name)
-        ).unique().scalars().all()
+        mine = sa.select(SocialWorker).where(SocialWorker.organization_id == org.id)
+        workers = db.session.execute(mine.order_by(SocialWorker.name, SocialWorker.id).limit(WORKERS_SHOWN)
+                                     ).scalars().all()
+        worker_count = len(workers) if len(workers) < WORKERS_SHOWN else db.session.execute(
+            sa.select(sa.func.count()).select_from(mine.subquery())).scalar_one()
     status_form = OrgStatusForm()
     status_form.fill_choices()
     from ..evaluations.consequences import bidding_bars, final_grade_count, final_grades
@@ -194,12 +196,14 @@ def organization(org_id: int):
     grades = final_grades(org.id, limit=GRADES_SHOWN) if service else []
     grade_count = final_grade_count(org.id) if len(grades) == GRADES_SHOWN else len(grades)
     bars = bidding_bars(org.id) if service else []
-    return render_template("registry/organization.html", org=org, workers=workers, status_form=status_form,
-                           grades=grades, grade_count=grade_count, bars=bars)
+    return render_template("registry/organization.html", org=org, workers=workers, worker_count=worker_count,
+                           status_form=status_form, grades=grades, grade_count=grade_count, bars=bars)
 
 
-# The organization's page lists its newest final grades; its performance history report has them all.
+# The organization's page lists its newest final grades (its performance history report has them
+# all) and its first social workers (the list of social workers has them all).
 GRADES_SHOWN = 20
+WORKERS_SHOWN = 30
 
 
 def _areas_for_orgs():
