@@ -145,7 +145,7 @@ class ServiceActivity(db.Model):
     # Looked up by contract through ix_service_activity_contract_day (contract first).
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"))
     type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType, "activity_type"))
-    activity_date: Mapped[date] = mapped_column(sa.Date, index=True)
+    activity_date: Mapped[date] = mapped_column(sa.Date)
     start_time: Mapped[time] = mapped_column(sa.Time)
     end_time: Mapped[time] = mapped_column(sa.Time)
     community_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"), index=True)
@@ -186,6 +186,8 @@ class ServiceActivity(db.Model):
     __table_args__ = (
         # A contract's service log, newest first, read page by page from the index.
         sa.Index("ix_service_activity_contract_day", "contract_id", "activity_date", "start_time", "id"),
+        # A day's entries across the district, answered from the index alone (the checks of a worker's day).
+        sa.Index("ix_service_activity_day", "activity_date", "id"),
     )
     __mapper_args__ = {"version_id_col": version}
 

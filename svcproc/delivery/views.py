@@ -49,8 +49,14 @@ def _category_label(code: str) -> str:
 
 
 def _communities():
-    return db.session.execute(sa.select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)
-                              ).unique().scalars().all()
+    """(id, name) of every community, for the forms' and filters' choices: once per request, and as
+    plain rows (a page has two lists of them; nothing else of an area is needed)."""
+    from flask import g
+
+    if "communities" not in g:
+        g.communities = db.session.execute(sa.select(Area.id, Area.name).where(Area.level == AreaLevel.COMMUNITY)
+                                           .order_by(Area.code)).all()
+    return g.communities
 
 
 def _contract(contract_id: int) -> Contract:
