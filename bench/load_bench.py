@@ -31,7 +31,7 @@ GOAL_MIXED_P95_MS = 200
 GOAL_READ_P95_MS = 100
 # A write is a form page (read) and its POST: the three writing people of every four writing on a
 # third of their turns makes the POSTs about a fifth of all requests.
-WRITE_TURNS = 0.33
+WRITE_TURNS = 0.42
 
 
 class Run:
