@@ -148,3 +148,26 @@ def test_the_scoring_page_shows_the_frozen_computed_leaves(client, scoring):
     for key, value in round_.computed.items():
         assert f'id="leaf-{key.replace(".", "-")}"' in html
         assert f"{value['points']} / " in html
+
+
+def test_saving_a_score_issues_as_many_statements_among_many_rounds_and_scores_as_alone(
+        client, world, clock, scoring, count_queries):
+    """A save touches its own score row and the round's tree: other rounds, other evaluators' scores
+    and the evaluator's own earlier scores cost it nothing."""
+    round_, member = scoring
+    url = f"/evaluations/rounds/{round_.id}/score/a.x"
+    client.post(url, data={"points": "10", "comment": "初评"}, headers=HTMX)
+    with count_queries() as alone:
+        assert client.post(url, data={"points": "11", "comment": "复核"}, headers=HTMX).status_code == 200
+    ev.declare(world.users["tp2"], world.member(round_, "tp2"), related=False)
+    for leaf, points in (("a.x", "12"), ("a.y", "6")):
+        ev.save_score(world.users["tp2"], world.member(round_, "tp2"), leaf, points, "另一位评估员")
+    other = world.round_in(RoundStatus.SCORING, contract=world.another_contract(clock, fiscal_year=2026),
+                           team={"第三方": ("tp1", "tp2")})
+    ev.declare(world.users["tp1"], world.member(other, "tp1"), related=False)
+    ev.save_score(world.users["tp1"], world.member(other, "tp1"), "a.x", "9", "另一轮")
+
+    with count_queries() as busy:
+        assert client.post(url, data={"points": "12", "comment": "定稿"}, headers=HTMX).status_code == 200
+
+    assert busy.count == alone.count <= 12, "\n".join(busy.statements)
