@@ -167,9 +167,22 @@ def svcproc_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "svcproc.cli"]
 
 
+def create_database(url: str) -> None:
+    """Create the PostgreSQL database a URL names, when it does not exist yet."""
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    server = server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def ensure_district(scale: str = SCALE, url: str | None = None) -> str:
     """The URL of a database holding the district at this scale, generated the first time."""
     url = url or database_url(scale)
+    if url.startswith("postgresql"):
+        create_database(url)
     subprocess.run([*svcproc_command(), "bench-data", "--scale", scale, "--if-missing"], env=bench_env(url, scale),
                    check=True, cwd=ROOT)
     return url
