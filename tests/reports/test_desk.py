@@ -33,7 +33,7 @@ def test_an_auditors_home_is_the_desk(client, report_world, stored_report, count
     assert f"/contracts/{report_world.contract.id}/audit-package.zip" not in page.text    # none built yet
     assert f'action="/reports/portfolio/{year}"' in page.text and 'value="xlsx"' in page.text
     assert 'action="/audit"' in page.text                   # the audit-trail search
-    assert counted.count <= 16
+    assert counted.count <= 12
 
 
 def test_the_desk_takes_as_many_statements_for_many_contracts_as_for_few(client, report_world, count_queries):

@@ -85,7 +85,7 @@ def test_a_request_only_queues_a_job(client, report_world, queued, count_queries
 
     read = " ".join(counted.statements).lower()
     assert not [t for t in RECORD_TABLES if re.search(rf"\b{t}\b", read)]
-    assert counted.count <= 12
+    assert counted.count <= 10
     assert queued == [job_id] and db.session.get(jobs.Job, job_id).status == jobs.JobStatus.QUEUED
     assert len(audit_events(object_id=job_id)) == 1   # report.requested or audit_package.requested
 
