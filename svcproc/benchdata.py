@@ -17,6 +17,7 @@ import hashlib
 import json
 import random
 import time as timer
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -199,8 +200,9 @@ class District:
 
         self.password_hash = passwords.hash_password(BENCH_PASSWORD)
         for label, step in (("areas and organizations", self.areas_and_organizations),
-                            ("users and social workers", self.users_and_workers),
+                            ("users", self.users),
                             ("needs, plans and tenders", self.procurement),
+                            ("social workers", self.workers),
                             ("contracts and milestones", self.contracts),
                             ("beneficiaries", self.beneficiaries),
                             ("service entries", self.service_entries),
@@ -255,7 +257,7 @@ class District:
                                      "contact_phone", "contact_email", "created_at", "version"), orgs)
         self.org_names = {o[0]: o[1] for o in orgs}
 
-    def users_and_workers(self) -> None:
+    def users(self) -> None:
         users = []
         uid = 0
 
@@ -281,34 +283,63 @@ class District:
             name = "bench-manager" if org == 1 else f"bench-manager{org}"
             self.managers[org] = (user(name, "org_manager", org), name)
 
-        # Social workers: the largest organization a fifth of them, the rest by contract share.
-        self.workers_of: dict[int, list[int]] = {}
-        workers, worker_users = [], {}
-        wid = 0
-        for org, share in zip(self.orgs, self.org_share):
-            count = max(4, round(self.s.workers * (0.2 if org == 1 else share * 1.2)))
-            self.workers_of[org] = []
-            for k in range(count):
-                wid += 1
-                account = None
-                if org == 1 and k == 0:
-                    account = user("bench-worker", "social_worker", org)
-                    self.bench_worker = (account, "bench-worker")
-                elif k < 3:
-                    account = user(f"bench-worker{wid}", "social_worker", org)
-                worker_users[wid] = account
-                level = ("assistant", "intermediate", "none", "senior")[wid % 4]
-                workers.append((wid, self._name(), org, level, f"ZS{wid:08d}" if level != "none" else "",
-                                f"13{wid:09d}", True, account, self.now, 1))
-                self.workers_of[org].append(wid)
+        # Three social workers of each organization have accounts (the largest's first: bench-worker).
+        self.worker_accounts = {org: [user("bench-worker" if org == 1 and k == 0 else f"bench-worker{org}-{k + 1}",
+                                           "social_worker", org) for k in range(3)] for org in self.orgs}
+        self.bench_worker = (self.worker_accounts[1][0], "bench-worker")
         self.w.rows("user_account", ("id", "username", "full_name", "email", "role", "organization_id",
                                      "password_hash", "active", "locale", "must_change_password", "failed_logins",
                                      "locked_until", "last_login_at", "session_token", "created_at", "version"), users)
-        self.w.rows("social_worker", ("id", "name", "organization_id", "certification_level", "certificate_number",
-                                      "phone", "active", "user_id", "created_at", "version"), workers)
         for u in users:
             self._event(self.now - timedelta(days=365 * self.s.years + 30), self.admin, "user.created", "user", u[0],
                         {"username": [None, u[1]], "role": [None, u[4]]})
+
+    def workers(self) -> None:
+        """Social workers by the work each organization has: about 300 entries a worker a year."""
+        sizes = self._entry_counts()
+        per_year: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for spec, count in zip(self.contract_specs, sizes):
+            spec["entries"] = count
+            per_year[spec["org"]][spec["year"]] += count
+        self.workers_of: dict[int, list[int]] = {}
+        rows = []
+        wid = 0
+        for org in self.orgs:
+            busiest = max(per_year[org].values(), default=0)
+            self.workers_of[org] = []
+            for k in range(max(6, -(-busiest * 12 // 10 // 300))):
+                wid += 1
+                account = self.worker_accounts[org][k] if k < 3 else None
+                level = ("assistant", "intermediate", "none", "senior")[wid % 4]
+                rows.append((wid, self._name(), org, level, f"ZS{wid:08d}" if level != "none" else "",
+                             f"13{wid:09d}", True, account, self.now, 1))
+                self.workers_of[org].append(wid)
+        self.w.rows("social_worker", ("id", "name", "organization_id", "certification_level", "certificate_number",
+                                      "phone", "active", "user_id", "created_at", "version"), rows)
+
+    def _entry_counts(self) -> list[int]:
+        """Entries per contract: most modest, a few large, one contract of the largest organization
+        (running this year) at the maximum; the total is the scale's."""
+        rng = self.rng
+        sizes = [rng.lognormvariate(0, 0.9) for _ in self.contract_specs]
+        total = sum(sizes)
+        counts = [max(20, min(self.s.max_entries, round(self.s.entries * x / total))) for x in sizes]
+        running = [i for i, c in enumerate(self.contract_specs) if c["org"] == 1 and c["year"] == self.today.year]
+        biggest = running[0] if running else 0
+        counts[biggest] = self.s.max_entries
+        drift = sum(counts) - self.s.entries
+        order = sorted((i for i in range(len(counts)) if i != biggest), key=lambda i: -counts[i])
+        for _round in range(1000):
+            if drift == 0:
+                break
+            for i in order:
+                step = -min(drift, 50, counts[i] - 20) if drift > 0 else min(-drift, 50, self.s.max_entries - counts[i])
+                counts[i] += step
+                drift += step
+                if drift == 0:
+                    break
+        self.biggest_contract = self.contract_specs[biggest]["id"]
+        return counts
 
     # --- procurement: needs, plans, tenders, bids, panels ---------------------------------------
 
@@ -466,9 +497,10 @@ class District:
                          "按节点验收后支付。", "双方权利义务见合同条款。", "违约责任依法承担。", status,
                          spec["signed"], "", signed_on, spec["signed"] - DAY, rng.choice(self.procurement_staff)[0], 1,
                          *t))
-            workers = rng.sample(self.workers_of[spec["org"]], min(len(self.workers_of[spec["org"]]), rng.randint(3, 8)))
-            if spec["org"] == 1 and self.bench_worker_id() not in workers:
-                workers[0] = self.bench_worker_id()
+            staff = self.workers_of[spec["org"]]
+            workers = rng.sample(staff, min(len(staff), max(3, rng.randint(3, 6), spec["entries"] * 12 // 10 // 200)))
+            if k == self.biggest_contract and self.bench_worker_id() not in workers:
+                workers[0] = self.bench_worker_id()   # bench-worker records on the biggest running contract
             spec["workers"] = workers
             assigned += [(k, w) for w in workers]
             staff = rng.choice(self.procurement_staff)
@@ -529,29 +561,6 @@ class District:
         from .delivery import identity
 
         rng = self.rng
-        # Entries per contract: most modest, a few large, one contract of the largest organization
-        # (running this year) at the maximum; the total is the scale's.
-        sizes = [rng.lognormvariate(0, 0.9) for _ in self.contract_specs]
-        total = sum(sizes)
-        counts = [max(20, min(self.s.max_entries, round(self.s.entries * x / total))) for x in sizes]
-        running = [i for i, c in enumerate(self.contract_specs) if c["org"] == 1 and c["status"] == "in_progress"]
-        biggest = running[0] if running else 0
-        counts[biggest] = self.s.max_entries
-        drift = sum(counts) - self.s.entries
-        order = sorted((i for i in range(len(counts)) if i != biggest), key=lambda i: -counts[i])
-        for _round in range(1000):
-            if drift == 0:
-                break
-            for i in order:
-                step = -min(drift, 50, counts[i] - 20) if drift > 0 else min(-drift, 50, self.s.max_entries - counts[i])
-                counts[i] += step
-                drift += step
-                if drift == 0:
-                    break
-        for spec, count in zip(self.contract_specs, counts):
-            spec["entries"] = count
-        self.biggest_contract = self.contract_specs[biggest]["id"]
-
         # People per organization by its entries; about one in ten also registered with another.
         entries_of = {o: 0 for o in self.orgs}
         for spec in self.contract_specs:
@@ -598,8 +607,8 @@ class District:
         child = rng.random() < 0.12
         born = date(rng.randint(2011, 2020) if child else rng.randint(1930, 1975), rng.randint(1, 12),
                     rng.randint(1, 28))
-        street = person % len(STREETS)
-        number = identity.make(f"5101{street + 1:02d}{born.strftime('%Y%m%d')}{person % 1000:03d}")
+        # Unique by construction: the region digits and the sequence digits spell the person number.
+        number = identity.make(f"5{(person // 1000) % 100_000:05d}{born.strftime('%Y%m%d')}{person % 1000:03d}")
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN)[0] if rng.random() < 0.6 else "")
         community = self.communities[(person * 31) % len(self.communities)][0]
         phone = f"139{person:08d}"[:11] if rng.random() < 0.5 else ""
@@ -646,17 +655,21 @@ class District:
         return {name: [] for name in ("files", "batches", "groups", "members", "cases", "activities", "workers",
                                       "participants")}
 
-    def _slot_for(self, spec: dict, crew: list[int], day: date, span: int) -> tuple[date, int]:
+    def _slot_for(self, spec: dict, crew: list[int], span: int) -> tuple[date, int, list[int]]:
+        """A day and time slot free for the whole crew (another day, or another colleague of the
+        contract, when the first choice is taken)."""
         rng = self.rng
-        for _try in range(12):
+        for attempt in range(60):
+            day = spec["start"] + timedelta(days=rng.randrange(span))
+            if attempt >= 20:
+                crew = [rng.choice(spec["workers"])]
             taken = 0
             for w in crew:
                 taken |= self.busy.get(w * 1048576 + day.toordinal(), 0)
             free = [s for s in range(len(SLOTS)) if not taken >> s & 1]
             if free:
-                return day, rng.choice(free[:6] if len(free) > 6 and rng.random() < 0.9 else free)
-            day = spec["start"] + timedelta(days=rng.randrange(span))
-        return day, len(SLOTS) - 1
+                return day, rng.choice(free[:6] if len(free) > 6 and rng.random() < 0.9 else free), crew
+        raise RuntimeError(f"contract {spec['id']}: its workers have no free time left")
 
     def _take(self, crew: list[int], day: date, slot: int) -> None:
         for w in crew:
@@ -697,8 +710,8 @@ class District:
         span = (last - spec["start"]).days + 1
         stats = {"cases": set(), "groups": set(), "group_sessions": 0, "events": 0, "person_times": 0,
                  "people": set(), "hours": Decimal(0), "activities": 0}
-        # Ledgers: the entries of the first 60 % of the term arrive by monthly import, the rest by form.
-        imported_until = spec["start"] + timedelta(days=int(span * 0.6))
+        # Ledgers: the entries of the first half of the term arrive by monthly import, the rest by form.
+        imported_until = spec["start"] + timedelta(days=int(span * 0.5))
         batch_of_month: dict[tuple, int] = {}
 
         def add(type_, day, start_t, end_t, community, place, hours, head, topic, group_id, case_id, session, crew,
@@ -731,7 +744,7 @@ class District:
         for _e in range(spec["entries"]):
             type_ = rng.choices(types, shares)[0]
             crew = rng.sample(spec["workers"], min(2 if rng.random() < 0.2 else 1, len(spec["workers"])))
-            day, slot = self._slot_for(spec, crew, spec["start"] + timedelta(days=rng.randrange(span)), span)
+            day, slot, crew = self._slot_for(spec, crew, span)
             self._take(crew, day, slot)
             begin, length = SLOTS[slot]
             if type_ == "case_work" and rng.random() < 0.5:
@@ -754,13 +767,13 @@ class District:
                 group_id = rng.choice(group_ids)
                 sessions[group_id] += 1
                 session = sessions[group_id]
-                named = rng.sample(group_members[group_id], min(len(group_members[group_id]), rng.randint(4, 8)))
+                named = rng.sample(group_members[group_id], min(len(group_members[group_id]), rng.randint(5, 9)))
             elif type_ == "community_event":
                 named = rng.sample(people, rng.randint(0, 3))
                 head = rng.randint(10, 60)
                 topic = f"{CATEGORY_WORDS[spec['category']]}主题活动"
             elif type_ == "deliberation":
-                named = rng.sample(people, rng.randint(4, 7))
+                named = rng.sample(people, rng.randint(5, 8))
                 topic = rng.choice(TOPICS)
             else:
                 named = rng.sample(people, rng.randint(0, 4))

@@ -177,6 +177,8 @@ MATRIX = {
     ("delivery.activity_new", "POST"):               (302, 403, 403, 403, 422, 422, 403, 403),
     ("delivery.activity_edit", "GET"):               (302, 403, 403, 403, 200, 200, 403, 403),
     ("delivery.activity_edit", "POST"):              (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.activity_delete", "GET"):             (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.activity_delete", "POST"):            (302, 403, 403, 403, 422, 422, 403, 403),
     ("delivery.participant_search", "GET"):          (302, 403, 403, 403, 200, 200, 403, 403),
     ("delivery.participant_chip", "GET"):            (302, 403, 403, 403, 200, 200, 403, 403),
     ("delivery.participant_quick_add", "POST"):      (302, 403, 403, 403, 422, 422, 403, 403),

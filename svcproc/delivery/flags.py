@@ -2,15 +2,23 @@
 
 Findings carry a stable key, so a flag explained once stays explained when the logs are
 re-examined; a finding that disappears (the entry was corrected) is kept but marked inactive.
+
+A write re-examines only what it touches, whatever the size of the district: the days of the
+entry's workers (overlaps, hours per day), its copies (duplicates), its date (outside the period)
+and its people in other contracts (counted twice), as the entry was before and as it is now. Every
+query starts from those rows through an index. Re-examining a whole contract (after an import, or
+when its term changes) works the same way from all of the contract's entries.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, time
 from decimal import Decimal
+from itertools import combinations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased
 
 from ..audit.services import record
 from ..contracts.models import Contract
@@ -22,147 +30,329 @@ from . import permissions as perms
 from .models import (Beneficiary, RedFlag, RedFlagKind, ServiceActivity, activity_participant, activity_worker)
 
 MAX_HOURS_PER_DAY = Decimal(12)
+# A key list longer than this is looked up in pieces (SQLite's limit on bound parameters).
+IN_CHUNK = 5000
 
 
-def _findings(contract_ids: list[int], activity_ids: list[int] | None = None) -> dict[str, dict]:
-    """key -> {kind, contract_id, activity_ids, detail} for everything wrong in these contracts
-    (or, with activity_ids, everything that involves those entries)."""
-    found: dict[str, dict] = {}
-    A1, A2 = aliased(ServiceActivity), aliased(ServiceActivity)
-    W1, W2 = activity_worker.alias("w1"), activity_worker.alias("w2")
-    today = clock.to_local(clock.now()).date()
-    if activity_ids:
-        in_scope = sa.or_(A1.id.in_(activity_ids), A2.id.in_(activity_ids))
+@dataclass(frozen=True)
+class EntryState:
+    """What the checks need of one entry, as it is or as it was before a change or deletion."""
+    id: int
+    contract_id: int
+    day: date
+    start: time
+    end: time
+    type: str
+    fingerprint: str
+    workers: tuple[int, ...]
+    people: tuple[int, ...]
+
+
+def state_of(activity: ServiceActivity) -> EntryState:
+    """The entry as it stands in the session (workers and participants as assigned)."""
+    return EntryState(activity.id, activity.contract_id, activity.activity_date, activity.start_time,
+                      activity.end_time, getattr(activity.type, "value", activity.type), activity.fingerprint,
+                      tuple(sorted(w.id for w in activity.workers)),
+                      tuple(sorted(p.id for p in activity.participants)))
+
+
+def _value(type_) -> str:
+    return getattr(type_, "value", type_)
+
+
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+class _Examination:
+    """The findings within a set of subjects, and every key those subjects could carry."""
+
+    def __init__(self, contract_ids: set[int]):
+        self.contract_ids = contract_ids     # contracts re-examined (or the touched entries' contracts)
+        self.found: dict[str, dict] = {}
+        self.candidates: set[str] = set()
+        self.day_contracts: dict[str, set[int]] = {}   # hours flags: the contracts of that day's entries
+
+    # One worker's entries of one day: overlapping pairs and the day's hours.
+    def worker_days(self, entries: dict[tuple[int, date], dict[int, tuple]], extra_ids: dict) -> None:
+        for (worker, day), rows in entries.items():
+            ids = sorted(set(rows) | extra_ids.get((worker, day), set()))
+            for a1, a2 in combinations(ids, 2):
+                self.candidates.add(f"overlap:{worker}:{a1}:{a2}")
+            self.candidates.add(f"hours:{worker}:{day.isoformat()}")
+            present = sorted(rows.items())
+            for (a1, r1), (a2, r2) in combinations(present, 2):
+                _c1, s1, e1, fp1, _h1 = r1
+                _c2, s2, e2, fp2, _h2 = r2
+                if fp1 != fp2 and s1 < e2 and s2 < e1:
+                    self.found[f"overlap:{worker}:{a1}:{a2}"] = dict(
+                        kind=RedFlagKind.WORKER_OVERLAP, contract_id=r1[0], activity_ids=[a1, a2],
+                        detail={"worker_id": worker, "date": day.isoformat()})
+            hours = sum((Decimal(r[4]) for r in rows.values()), Decimal(0))
+            if hours > MAX_HOURS_PER_DAY:
+                contracts = {r[0] for r in rows.values()}
+                self.day_contracts[f"hours:{worker}:{day.isoformat()}"] = contracts
+                # Filed under one of the contracts examined, so re-examining that contract can clear it.
+                self.found[f"hours:{worker}:{day.isoformat()}"] = dict(
+                    kind=RedFlagKind.WORKER_HOURS, contract_id=min(contracts & self.contract_ids or contracts),
+                    activity_ids=sorted(rows), detail={"worker_id": worker, "date": day.isoformat(),
+                                                       "hours": str(hours)})
+
+    def duplicates(self, groups: dict[tuple[int, str], list[int]], keys: set[tuple[int, str]]) -> None:
+        for contract_id, fp in keys:
+            self.candidates.add(f"dup:{contract_id}:{fp[:40]}")
+        for (contract_id, fp), ids in groups.items():
+            if len(ids) > 1:
+                self.found[f"dup:{contract_id}:{fp[:40]}"] = dict(
+                    kind=RedFlagKind.DUPLICATE, contract_id=contract_id, activity_ids=[min(ids), max(ids)],
+                    detail={"count": len(ids)})
+
+    def outside_period(self, entries: list[tuple[int, int, date]], periods: dict, today: date,
+                       examined_ids: set[int]) -> None:
+        for activity_id in examined_ids:
+            self.candidates.add(f"period:{activity_id}")
+        for activity_id, contract_id, day in entries:
+            start, end = periods[contract_id]
+            if day < start or day > end or day > today:
+                self.found[f"period:{activity_id}"] = dict(
+                    kind=RedFlagKind.OUTSIDE_PERIOD, contract_id=contract_id, activity_ids=[activity_id],
+                    detail={"date": day.isoformat()})
+
+    def counted_twice(self, uses: list[tuple], periods: dict, touched: set[tuple[str, int, int, str]]) -> None:
+        """uses: (match key, register entry, contract, type, first entry) of the touched people in
+        every contract; touched: (match key, register entry, contract, type) that changed, present
+        or not any more. Pairs of contracts with overlapping periods serving one person the same
+        kind of service are found; every pair a touched side could form is a candidate."""
+        by_person: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+        for key, beneficiary, contract_id, type_, first in uses:
+            by_person[(key, type_)].append((contract_id, beneficiary, first))
+        for key, b1, c1, type_ in touched:
+            for c2, b2, _first in by_person.get((key, type_), ()):
+                if c2 != c1:
+                    low, high = sorted(((c1, b1), (c2, b2)))
+                    self.candidates.add(f"double:{low[0]}:{high[0]}:{type_}:{low[1]}:{high[1]}")
+        sides = {(key, c, type_) for key, _b, c, type_ in touched}
+        for (key, type_), rows in by_person.items():
+            rows.sort()
+            for (c1, b1, a1), (c2, b2, a2) in combinations(rows, 2):
+                if c1 >= c2 or ((key, c1, type_) not in sides and (key, c2, type_) not in sides):
+                    continue
+                flag_key = f"double:{c1}:{c2}:{type_}:{b1}:{b2}"
+                self.candidates.add(flag_key)
+                (s1, e1), (s2, e2) = periods[c1], periods[c2]
+                if s1 <= e2 and s2 <= e1:
+                    self.found[flag_key] = dict(
+                        kind=RedFlagKind.DOUBLE_COUNTED, contract_id=c1, activity_ids=[a1, a2],
+                        detail={"other_contract_id": c2, "type": type_, "beneficiary_ids": [b1, b2]})
+
+
+# --- reading the logs ---------------------------------------------------------------------------
+
+
+def _worker_day_entries(workers: set[int], days: set[date] | None = None,
+                        between: tuple[date, date] | None = None) -> dict[tuple[int, date], dict[int, tuple]]:
+    """(worker, day) -> {entry id: (contract, start, end, fingerprint, hours)} for these workers on
+    these days (or in this period), from the worker index."""
+    if not workers:
+        return {}
+    A, W = ServiceActivity, activity_worker
+    stmt = (sa.select(W.c.social_worker_id, A.activity_date, A.id, A.contract_id, A.start_time, A.end_time,
+                      A.fingerprint, A.hours)
+            .join(A, A.id == W.c.activity_id).where(W.c.social_worker_id.in_(sorted(workers))))
+    if days is not None:
+        stmt = stmt.where(A.activity_date.in_(sorted(days)))
     else:
-        in_scope = sa.or_(A1.contract_id.in_(contract_ids), A2.contract_id.in_(contract_ids))
-
-    # One social worker in two activities at overlapping times: pairs on the same day first, then
-    # the shared worker, so the search grows with a day's entries rather than a worker's history.
-    rows = db.session.execute(
-        sa.select(W1.c.social_worker_id, A1.id, A2.id, A1.contract_id, A1.activity_date)
-        .select_from(A1)
-        .join(A2, sa.and_(A2.activity_date == A1.activity_date, A1.id < A2.id, A1.start_time < A2.end_time,
-                          A2.start_time < A1.end_time))
-        .join(W1, W1.c.activity_id == A1.id)
-        .join(W2, sa.and_(W2.c.activity_id == A2.id, W2.c.social_worker_id == W1.c.social_worker_id))
-        .where(A1.fingerprint != A2.fingerprint, in_scope))
-    for worker_id, a1, a2, contract_id, day in rows:
-        found[f"overlap:{worker_id}:{a1}:{a2}"] = dict(
-            kind=RedFlagKind.WORKER_OVERLAP, contract_id=contract_id, activity_ids=[a1, a2],
-            detail={"worker_id": worker_id, "date": day.isoformat()})
-
-    # More than 12 service hours by one worker in a day, whichever contracts the hours were for: the
-    # days these contracts' workers served, then all of those workers' entries of those days.
-    worker_day = sa.tuple_(activity_worker.c.social_worker_id, ServiceActivity.activity_date)
-    days = (sa.select(activity_worker.c.social_worker_id, ServiceActivity.activity_date)
-            .join(ServiceActivity, ServiceActivity.id == activity_worker.c.activity_id)
-            .where(ServiceActivity.contract_id.in_(contract_ids)).distinct())
-    rows = db.session.execute(
-        sa.select(activity_worker.c.social_worker_id, ServiceActivity.activity_date,
-                  sa.func.sum(ServiceActivity.hours))
-        .join(ServiceActivity, ServiceActivity.id == activity_worker.c.activity_id)
-        .where(worker_day.in_(days))
-        .group_by(activity_worker.c.social_worker_id, ServiceActivity.activity_date)
-        .having(sa.func.sum(ServiceActivity.hours) > MAX_HOURS_PER_DAY))
-    over = list(rows)
-    if over:
-        ids, contracts = defaultdict(list), defaultdict(set)
-        for worker_id, day, activity_id, contract_id in db.session.execute(
-                sa.select(activity_worker.c.social_worker_id, ServiceActivity.activity_date, ServiceActivity.id,
-                          ServiceActivity.contract_id)
-                .join(ServiceActivity, ServiceActivity.id == activity_worker.c.activity_id)
-                .where(worker_day.in_([(w, d) for w, d, _h in over]))):
-            ids[(worker_id, day)].append(activity_id)
-            contracts[(worker_id, day)].add(contract_id)
-        for worker_id, day, hours in over:
-            # Filed under one of the contracts examined, so re-examining that contract can clear it.
-            contract_id = min(contracts[(worker_id, day)] & set(contract_ids) or contracts[(worker_id, day)])
-            found[f"hours:{worker_id}:{day.isoformat()}"] = dict(
-                kind=RedFlagKind.WORKER_HOURS, contract_id=contract_id, activity_ids=sorted(ids[(worker_id, day)]),
-                detail={"worker_id": worker_id, "date": day.isoformat(), "hours": str(hours)})
-
-    # Outside the contract period, or in the future.
-    rows = db.session.execute(
-        sa.select(ServiceActivity.id, ServiceActivity.contract_id, ServiceActivity.activity_date)
-        .join(Contract, Contract.id == ServiceActivity.contract_id)
-        .where(ServiceActivity.contract_id.in_(contract_ids),
-               sa.or_(ServiceActivity.activity_date < Contract.start_date,
-                      ServiceActivity.activity_date > Contract.end_date, ServiceActivity.activity_date > today)))
-    for activity_id, contract_id, day in rows:
-        found[f"period:{activity_id}"] = dict(kind=RedFlagKind.OUTSIDE_PERIOD, contract_id=contract_id,
-                                              activity_ids=[activity_id], detail={"date": day.isoformat()})
-
-    # The same entry twice.
-    rows = db.session.execute(
-        sa.select(ServiceActivity.contract_id, ServiceActivity.fingerprint,
-                  sa.func.min(ServiceActivity.id), sa.func.max(ServiceActivity.id), sa.func.count())
-        .where(ServiceActivity.contract_id.in_(contract_ids))
-        .group_by(ServiceActivity.contract_id, ServiceActivity.fingerprint).having(sa.func.count() > 1))
-    for contract_id, fp, first, last, count in rows:
-        found[f"dup:{contract_id}:{fp[:40]}"] = dict(kind=RedFlagKind.DUPLICATE, contract_id=contract_id,
-                                                     activity_ids=[first, last], detail={"count": count})
-
-    # The same person (by keyed hash) counted by two contracts for the same service in overlapping
-    # periods. First the few people who appear under more than one contract at all, then their entries.
-    P1, P2 = activity_participant.alias("p1"), activity_participant.alias("p2")
-    B1, B2 = aliased(Beneficiary), aliased(Beneficiary)
-    C1, C2 = aliased(Contract), aliased(Contract)
-    P, B, A = activity_participant.alias("p"), aliased(Beneficiary), aliased(ServiceActivity)
-    touched = (sa.select(B.id_match_key).select_from(P).join(B, B.id == P.c.beneficiary_id)
-               .join(A, A.id == P.c.activity_id).where(A.contract_id.in_(contract_ids), B.id_match_key.is_not(None)))
-    shared = list(db.session.execute(
-        sa.select(B.id_match_key).select_from(P).join(B, B.id == P.c.beneficiary_id)
-        .join(A, A.id == P.c.activity_id).where(B.id_match_key.in_(touched.distinct()))
-        .group_by(B.id_match_key).having(sa.func.count(sa.distinct(A.contract_id)) > 1)).scalars())
-    rows = [] if not shared else db.session.execute(
-        sa.select(A1.contract_id, A2.contract_id, A1.type, sa.func.min(A1.id), sa.func.min(A2.id), B1.id, B2.id)
-        .select_from(P1)
-        .join(B1, B1.id == P1.c.beneficiary_id).join(B2, B2.id_match_key == B1.id_match_key)
-        .join(P2, P2.c.beneficiary_id == B2.id)
-        .join(A1, A1.id == P1.c.activity_id).join(A2, A2.id == P2.c.activity_id)
-        .join(C1, C1.id == A1.contract_id).join(C2, C2.id == A2.contract_id)
-        .where(B1.id_match_key.in_(shared), A1.contract_id < A2.contract_id, A1.type == A2.type,
-               C1.start_date <= C2.end_date, C2.start_date <= C1.end_date, in_scope)
-        .group_by(A1.contract_id, A2.contract_id, A1.type, B1.id, B2.id))
-    for c1, c2, type_, a1, a2, b1, b2 in rows:
-        type_value = type_.value if hasattr(type_, "value") else type_
-        found[f"double:{c1}:{c2}:{type_value}:{b1}:{b2}"] = dict(
-            kind=RedFlagKind.DOUBLE_COUNTED, contract_id=c1, activity_ids=[a1, a2],
-            detail={"other_contract_id": c2, "type": type_value, "beneficiary_ids": [b1, b2]})
+        stmt = stmt.where(A.activity_date.between(*between))
+    found: dict[tuple[int, date], dict[int, tuple]] = defaultdict(dict)
+    for worker, day, activity_id, contract_id, start, end, fp, hours in db.session.execute(stmt):
+        found[(worker, _day(day))][activity_id] = (contract_id, start, end, fp, hours)
     return found
 
 
-def refresh_flags(contract_ids: list[int], activity_ids: list[int] | None = None) -> None:
-    """Re-examine these contracts' logs (or only what involves the given entries); keep
-    explanations; mark findings that have gone away inactive."""
-    contract_ids = sorted(set(contract_ids))
+def _periods(contract_ids: set[int]) -> dict[int, tuple[date, date]]:
     if not contract_ids:
+        return {}
+    return {cid: (_day(s), _day(e)) for cid, s, e in db.session.execute(
+        sa.select(Contract.id, Contract.start_date, Contract.end_date).where(Contract.id.in_(sorted(contract_ids))))}
+
+
+def _uses(match_keys: set[str]) -> list[tuple]:
+    """Every (match key, register entry, contract, type, first entry) of these people."""
+    if not match_keys:
+        return []
+    A, P, B = ServiceActivity, activity_participant, Beneficiary
+    rows = []
+    keys = sorted(match_keys)
+    for i in range(0, len(keys), IN_CHUNK):
+        rows += db.session.execute(
+            sa.select(B.id_match_key, B.id, A.contract_id, A.type, sa.func.min(A.id))
+            .select_from(B).join(P, P.c.beneficiary_id == B.id).join(A, A.id == P.c.activity_id)
+            .where(B.id_match_key.in_(keys[i:i + IN_CHUNK]))
+            .group_by(B.id_match_key, B.id, A.contract_id, A.type)).all()
+    return [(key, beneficiary, contract_id, _value(type_), first) for key, beneficiary, contract_id, type_, first in rows]
+
+
+def _match_keys(people: set[int]) -> dict[int, str]:
+    if not people:
+        return {}
+    ids = sorted(people)
+    keys: dict[int, str] = {}
+    for i in range(0, len(ids), IN_CHUNK):
+        keys.update(db.session.execute(sa.select(Beneficiary.id, Beneficiary.id_match_key).where(
+            Beneficiary.id.in_(ids[i:i + IN_CHUNK]), Beneficiary.id_match_key.is_not(None))).all())
+    return keys
+
+
+# --- examining entries or a contract -------------------------------------------------------------
+
+
+def refresh_entries(states: list[EntryState]) -> None:
+    """Re-examine what these entries touch, as they were and as they are now (a state whose entry
+    no longer exists stands for a deleted entry)."""
+    if not states:
         return
     db.session.flush()
-    found = _findings(contract_ids, activity_ids)
-    wanted = set(activity_ids or [])
-    known = [RedFlag.contract_id.in_(contract_ids), RedFlag.key.in_(list(found) or [""])]
-    if wanted and len(wanted) <= 100:
-        # Active findings naming a corrected entry, whichever contract they are filed under (a text
-        # match on the stored list, sifted exactly below).
-        listed = sa.cast(RedFlag.activity_ids, sa.String)
-        known.append(sa.and_(RedFlag.active.is_(True), sa.or_(*[listed.like(f"%{i}%") for i in sorted(wanted)])))
-    existing = {f.key: f for f in db.session.execute(sa.select(RedFlag).where(sa.or_(*known))).unique().scalars()}
-    if activity_ids:
-        existing = {k: f for k, f in existing.items() if k in found or wanted & set(f.activity_ids or [])}
+    ids = {s.id for s in states}
+    current = {s.id: s for s in _current_states(ids)}
+    exam = _Examination({s.contract_id for s in states})
+    today = clock.to_local(clock.now()).date()
+    # Worker-days, old and new: every pair in them and their hours.
+    pairs: set[tuple[int, date]] = {(w, s.day) for s in states for w in s.workers}
+    pairs |= {(w, s.day) for s in current.values() for w in s.workers}
+    entries = _worker_day_entries({w for w, _d in pairs}, days={d for _w, d in pairs})
+    entries = {k: v for k, v in entries.items() if k in pairs}
+    for pair in pairs:
+        entries.setdefault(pair, {})
+    touched_ids = defaultdict(set)
+    for s in list(states) + list(current.values()):
+        for w in s.workers:
+            touched_ids[(w, s.day)].add(s.id)
+    exam.worker_days(entries, touched_ids)
+    # Copies, old and new fingerprints.
+    groups_wanted = {(s.contract_id, s.fingerprint) for s in states} | {(s.contract_id, s.fingerprint)
+                                                                        for s in current.values()}
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for contract_id, fp, activity_id in db.session.execute(
+            sa.select(ServiceActivity.contract_id, ServiceActivity.fingerprint, ServiceActivity.id)
+            .where(ServiceActivity.fingerprint.in_(sorted({fp for _c, fp in groups_wanted})))):
+        if (contract_id, fp) in groups_wanted:
+            groups[(contract_id, fp)].append(activity_id)
+    exam.duplicates(groups, groups_wanted)
+    # People, old and new, in every contract they appear in.
+    people = {p for s in states for p in s.people} | {p for s in current.values() for p in s.people}
+    keys = _match_keys(people)
+    touched = {(keys[p], p, s.contract_id, s.type) for s in list(states) + list(current.values())
+               for p in s.people if p in keys}
+    uses = _uses(set(keys.values()))
+    periods = _periods({s.contract_id for s in states} | {u[2] for u in uses})
+    exam.counted_twice(uses, periods, touched)
+    exam.outside_period([(s.id, s.contract_id, s.day) for s in current.values()], periods, today, ids)
+    _apply(exam)
+
+
+def refresh_contract(contract_id: int) -> None:
+    """Re-examine all of one contract's entries (after an import, or a change to its term)."""
+    db.session.flush()
+    A, W = ServiceActivity, activity_worker
+    exam = _Examination({contract_id})
+    today = clock.to_local(clock.now()).date()
+    span = db.session.execute(sa.select(sa.func.min(A.activity_date), sa.func.max(A.activity_date))
+                              .where(A.contract_id == contract_id)).one()
+    if span[0] is not None:
+        pairs = {(w, _day(d)) for w, d in db.session.execute(
+            sa.select(W.c.social_worker_id, A.activity_date).join(A, A.id == W.c.activity_id)
+            .where(A.contract_id == contract_id).distinct())}
+        entries = _worker_day_entries({w for w, _d in pairs}, between=(_day(span[0]), _day(span[1])))
+        exam.worker_days({k: v for k, v in entries.items() if k in pairs}, {})
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    dup_fps = (sa.select(A.fingerprint).where(A.contract_id == contract_id).group_by(A.fingerprint)
+               .having(sa.func.count() > 1))
+    for fp, activity_id in db.session.execute(sa.select(A.fingerprint, A.id).where(
+            A.contract_id == contract_id, A.fingerprint.in_(dup_fps))):
+        groups[(contract_id, fp)].append(activity_id)
+    exam.duplicates(groups, set(groups))
+    # The contract's people with the kinds of service they had, then the same people elsewhere.
+    served = db.session.execute(
+        sa.select(Beneficiary.id_match_key, Beneficiary.id, A.type).select_from(activity_participant)
+        .join(A, A.id == activity_participant.c.activity_id)
+        .join(Beneficiary, Beneficiary.id == activity_participant.c.beneficiary_id)
+        .where(A.contract_id == contract_id, Beneficiary.id_match_key.is_not(None)).distinct()).all()
+    touched = {(key, beneficiary, contract_id, _value(type_)) for key, beneficiary, type_ in served}
+    uses = _uses({key for key, _b, _t in served})
+    periods = _periods({contract_id} | {u[2] for u in uses})
+    exam.counted_twice(uses, periods, touched)
+    contract = periods.get(contract_id) or _periods({contract_id}).get(contract_id)
+    if contract is not None:
+        start, end = contract
+        outside = db.session.execute(sa.select(A.id, A.contract_id, A.activity_date).where(
+            A.contract_id == contract_id,
+            sa.or_(A.activity_date < start, A.activity_date > end, A.activity_date > today))).all()
+        exam.outside_period([(a, c, _day(d)) for a, c, d in outside], {contract_id: contract}, today,
+                            {a for a, _c, _d in outside})
+    _apply(exam, filed_under=contract_id)
+
+
+def _current_states(ids: set[int]) -> list[EntryState]:
+    """The entries as stored now (deleted ones are simply absent)."""
+    A = ServiceActivity
+    rows = db.session.execute(sa.select(A.id, A.contract_id, A.activity_date, A.start_time, A.end_time, A.type,
+                                        A.fingerprint).where(A.id.in_(sorted(ids)))).all()
+    if not rows:
+        return []
+    workers, people = defaultdict(list), defaultdict(list)
+    for activity_id, worker in db.session.execute(sa.select(activity_worker.c.activity_id,
+                                                            activity_worker.c.social_worker_id)
+                                                  .where(activity_worker.c.activity_id.in_(sorted(ids)))):
+        workers[activity_id].append(worker)
+    for activity_id, person in db.session.execute(sa.select(activity_participant.c.activity_id,
+                                                            activity_participant.c.beneficiary_id)
+                                                  .where(activity_participant.c.activity_id.in_(sorted(ids)))):
+        people[activity_id].append(person)
+    return [EntryState(a, c, _day(d), s, e, _value(t), fp, tuple(sorted(workers[a])), tuple(sorted(people[a])))
+            for a, c, d, s, e, t, fp in rows]
+
+
+def _apply(exam: _Examination, filed_under: int | None = None) -> None:
+    """Write the examination: new findings added, known ones kept (with their explanation) and
+    updated, findings within the examined subjects that are gone marked inactive. `filed_under`:
+    a whole contract was examined, so every flag filed under it is within the examination."""
+    keys = sorted(exam.candidates | set(exam.found))
+    existing: dict[str, RedFlag] = {}
+    for i in range(0, len(keys), IN_CHUNK):
+        for flag in db.session.execute(sa.select(RedFlag).where(RedFlag.key.in_(keys[i:i + IN_CHUNK]))).scalars():
+            existing[flag.key] = flag
+    if filed_under is not None:
+        for flag in db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == filed_under)).scalars():
+            # A long day is about a worker's day, which may still be long on another contract's entries.
+            if flag.kind != RedFlagKind.WORKER_HOURS or flag.key in exam.candidates:
+                existing[flag.key] = flag
     now = clock.now()
-    for key, data in found.items():
+    for key, data in exam.found.items():
         flag = existing.get(key)
         if flag is None:
             db.session.add(RedFlag(key=key, found_at=now, active=True, **data))
-        else:
+            continue
+        if not flag.active:
             flag.active = True
-            flag.activity_ids, flag.detail = data["activity_ids"], data["detail"]
+        if list(flag.activity_ids or []) != data["activity_ids"]:
+            flag.activity_ids = data["activity_ids"]
+        if dict(flag.detail or {}) != data["detail"]:
+            flag.detail = data["detail"]
+        if key in exam.day_contracts and flag.contract_id not in exam.day_contracts[key]:
+            flag.contract_id = data["contract_id"]   # none of that day's entries is on it any more
     for key, flag in existing.items():
-        # A finding involving a corrected entry may be filed under another contract (hours over two).
-        if key not in found and (flag.contract_id in contract_ids or wanted & set(flag.activity_ids or [])):
+        if key not in exam.found and flag.active:
             flag.active = False
     db.session.flush()
+
+
+def refresh_flags(contract_ids: list[int], activity_ids: list[int] | None = None) -> None:
+    """Re-examine these entries (as they stand), or, without entries, these whole contracts."""
+    if activity_ids:
+        refresh_entries(_current_states(set(activity_ids)))
+        return
+    for contract_id in sorted(set(contract_ids)):
+        refresh_contract(contract_id)
 
 
 def explain_flag(actor, flag: RedFlag, note: str) -> None:
@@ -174,4 +364,4 @@ def explain_flag(actor, flag: RedFlag, note: str) -> None:
     before = flag.explanation or None
     flag.explanation, flag.explained_at, flag.explained_by_id = note, clock.now(), getattr(actor, "id", None)
     db.session.flush()
-    record("red_flag.explained", actor=actor, obj=flag, changes={"explanation": [before, note]})
+    record("red_flag.explained", actor=actor, obj=flag, changes={"explanation": [None, note]})

@@ -82,5 +82,9 @@ class ExplainForm(FlaskForm):
     note = TextAreaField(_l("Explanation"), validators=[DataRequired(), Length(max=4000)])
 
 
+class DeleteActivityForm(FlaskForm):
+    reason = TextAreaField(_l("Why is the entry deleted?"), validators=[Optional(), Length(max=2000)])
+
+
 class EmptyForm(FlaskForm):
     """Carries only the CSRF token."""

@@ -168,9 +168,12 @@ class ServiceActivity(db.Model):
     case = relationship("ServiceCase", lazy="joined")
     workers = relationship("SocialWorker", secondary=activity_worker, order_by="SocialWorker.name")
     participants = relationship("Beneficiary", secondary=activity_participant, order_by="Beneficiary.name")
-    evidence: Mapped[list[ActivityEvidence]] = relationship(back_populates="activity", order_by="ActivityEvidence.id")
+    # Removed with their entry (the database cascades; the audit event of the deletion keeps them).
+    evidence: Mapped[list[ActivityEvidence]] = relationship(back_populates="activity", order_by="ActivityEvidence.id",
+                                                            cascade="all, delete-orphan", passive_deletes=True)
     revisions: Mapped[list[ActivityRevision]] = relationship(back_populates="activity",
-                                                             order_by="ActivityRevision.revision")
+                                                             order_by="ActivityRevision.revision",
+                                                             cascade="all, delete-orphan", passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": version}
 

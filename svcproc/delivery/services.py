@@ -17,7 +17,7 @@ from ..core.errors import DomainError, ValidationError
 from ..core.permissions import is_system, require
 from ..extensions import db
 from ..registry.models import Area, AreaLevel, SocialWorker
-from . import identity
+from . import flags, identity
 from . import permissions as perms
 from .models import (BENEFICIARY_CATEGORIES, ActivityEvidence, ActivityRevision, ActivityType, Beneficiary,
                      ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup)
@@ -322,9 +322,7 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     record("activity.recorded", actor=actor, obj=activity,
            changes={**created(activity, ACTIVITY_FIELDS), "workers": [None, sorted(w.id for w in workers)],
                     "participants": [None, sorted(p.id for p in participants)]})
-    from .flags import refresh_flags
-
-    refresh_flags([contract.id], [activity.id])
+    flags.refresh_entries([flags.state_of(activity)])
     return activity
 
 
@@ -346,6 +344,7 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
         raise ValidationError(_("Say why the entry is corrected."), "reason")
     clean = check_activity(contract, values)
     workers, participants = clean.pop("workers"), clean.pop("participants")
+    was = flags.state_of(activity)
     before = _activity_snapshot(activity)
     db.session.add(ActivityRevision(activity_id=activity.id, revision=activity.revision, data=before, reason=reason,
                                     replaced_at=clock.now(), replaced_by_id=getattr(actor, "id", None)))
@@ -365,10 +364,33 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     changes = diff(before, after)
     changes["reason"] = [None, reason]
     record("activity.corrected", actor=actor, obj=activity, changes=changes)
-    from .flags import refresh_flags
-
-    refresh_flags([contract.id], [activity.id])
+    flags.refresh_entries([was, flags.state_of(activity)])
     return activity
+
+
+def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
+    """Remove an entry recorded in error. Nothing of it is lost: the audit event keeps the entry as it
+    was (fields, workers, participants, evidence files) with its earlier versions and the reason."""
+    contract = activity.contract
+    _allow(actor, perms.can_record_activity(actor, contract))
+    _refuse_closed(contract)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the entry is deleted."), "reason")
+    was = flags.state_of(activity)
+    entry = _activity_snapshot(activity)
+    entry.update(fingerprint=activity.fingerprint, import_batch_id=activity.import_batch_id,
+                 created_at=activity.created_at, created_by_id=activity.created_by_id,
+                 evidence=[{"file_id": e.file_id, "name": e.file.original_name, "sha256": e.file.sha256}
+                           for e in activity.evidence],
+                 revisions=[{"revision": r.revision, "data": r.data, "reason": r.reason, "replaced_at": r.replaced_at,
+                             "replaced_by_id": r.replaced_by_id} for r in activity.revisions])
+    activity_id = activity.id
+    db.session.delete(activity)
+    db.session.flush()
+    record("activity.deleted", actor=actor, object_type=ServiceActivity.audit_type, object_id=activity_id,
+           changes={"entry": [entry, None], "reason": [None, reason]})
+    flags.refresh_entries([was])
 
 
 def create_group(actor, contract: Contract, name: str, planned_sessions: int, members: list[Beneficiary]) -> ServiceGroup:

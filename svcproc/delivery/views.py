@@ -22,7 +22,7 @@ from . import labels, ledger, services
 from . import permissions as perms
 from . import progress as progress_module
 from .flags import explain_flag
-from .forms import ActivityForm, BeneficiaryForm, EmptyForm, ExplainForm, GroupForm, ImportForm, WorkersForm
+from .forms import ActivityForm, BeneficiaryForm, DeleteActivityForm, EmptyForm, ExplainForm, GroupForm, ImportForm, WorkersForm
 from .models import (ActivityEvidence, Beneficiary, ImportBatch, ImportStatus, RedFlag, RedFlagKind, ServiceActivity,
                      ServiceGroup)
 
@@ -389,6 +389,28 @@ def activity_edit(activity_id: int):
     chosen = list(item.participants) if request.method == "GET" else _chosen_people(contract)
     return render_template("delivery/activity_form.html", form=form, contract=contract, activity=item, chosen=chosen,
                            quick=_quick_form()), status
+
+
+@bp.route("/services/<int:activity_id>/delete", methods=["GET", "POST"])
+@login_required
+def activity_delete(activity_id: int):
+    """A pause before an entry goes: what it is, and why it is deleted."""
+    item = db.get_or_404(ServiceActivity, activity_id)
+    contract = item.contract
+    require(can_view_contract(current_user, contract) and perms.can_record_activity(current_user, contract))
+    form = DeleteActivityForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_activity(current_user, item, form.reason.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            field_error(form, exc, "reason")
+        else:
+            db.session.commit()
+            flash(_("Entry deleted; the audit trail keeps it as it was."), "success")
+            return redirect_to(url_for("delivery.activities", contract_id=contract.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("delivery/activity_delete.html", form=form, activity=item, contract=contract), status
 
 
 @bp.route("/services/<int:activity_id>/evidence/<int:evidence_id>")

@@ -393,3 +393,77 @@ def test_a_refused_form_shows_no_chip_for_another_organizations_person(client, l
     assert stranger.name not in response.text
     assert f'value="{stranger.id}"' not in response.text
     assert f'name="participants" value="{world.people["elder"].id}"' in response.text  # the own one kept
+
+
+# --- deleting an entry ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["manager", "worker"])
+def test_an_entry_is_deleted_with_a_reason_and_the_trail_keeps_it_whole(world, who):
+    activity = world.record()
+    services.correct_activity(world.manager, activity, world.event(head_count=12), "签到表复核后更正。")
+    entry_id, participants = activity.id, sorted(p.id for p in activity.participants)
+
+    services.delete_activity(world.users[who], activity, "同一场活动重复录入。")
+    db.session.flush()
+
+    assert db.session.get(ServiceActivity, entry_id) is None
+    assert count(ActivityRevision, ActivityRevision.activity_id == entry_id) == 0
+    event = audit_events("activity.deleted", object_id=str(entry_id))[0]
+    kept, _gone = event.changes["entry"]
+    assert event.actor_id == world.users[who].id and event.changes["reason"] == [None, "同一场活动重复录入。"]
+    assert (kept["head_count"], kept["participants"], kept["workers"]) == (12, participants, [world.worker.id])
+    assert [r["reason"] for r in kept["revisions"]] == ["签到表复核后更正。"]
+    assert [r["data"]["head_count"] for r in kept["revisions"]] == [10]
+
+
+def test_deleting_needs_a_reason_and_changes_nothing_without_one(world):
+    activity = world.record()
+    with unchanged(activity), pytest.raises(ValidationError) as refused:
+        services.delete_activity(world.manager, activity, "  ")
+    assert refused.value.field == "reason"
+
+
+@pytest.mark.parametrize("who", ["idle_worker", "other_manager", "procurement", "auditor"])
+def test_only_the_organizations_recording_staff_delete(world, who):
+    activity = world.record()
+    with unchanged(activity), pytest.raises(PermissionDenied):
+        services.delete_activity(world.users[who], activity, "删除")
+
+
+def test_an_entry_of_a_terminated_contract_stays(world):
+    activity = world.record()
+    contract_workflow.terminate_contract(world.users["procurement"], world.contract, "服务机构严重违约。")
+    with unchanged(activity), pytest.raises(DomainError):
+        services.delete_activity(world.manager, activity, "删除")
+
+
+def test_deleting_a_copy_clears_its_duplicate_flag(world):
+    from svcproc.delivery.models import RedFlag, RedFlagKind
+
+    world.record(topic="入户走访")
+    copy = world.record(topic="入户走访")
+    flag = db.session.execute(db.select(RedFlag).where(RedFlag.kind == RedFlagKind.DUPLICATE)).scalar_one()
+    assert flag.active
+
+    services.delete_activity(world.manager, copy, "重复录入。")
+
+    db.session.refresh(flag)
+    assert flag.active is False
+
+
+def test_the_delete_page_asks_first_and_the_form_deletes(client, login_as, world):
+    from flask_babel import gettext
+
+    entry_id = world.record().id
+    login_as("worker")
+
+    page = client.get(f"/services/{entry_id}/delete")
+    refused = client.post(f"/services/{entry_id}/delete", data={"reason": ""})
+    assert db.session.get(ServiceActivity, entry_id) is not None
+    done = client.post(f"/services/{entry_id}/delete", data={"reason": "录错了合同。"})
+
+    assert page.status_code == 200 and in_page(lambda: gettext("Delete the entry")) in page.text
+    assert refused.status_code == 422 and in_page(lambda: gettext("Say why the entry is deleted.")) in refused.text
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/contracts/{world.contract.id}/services")
+    assert db.session.get(ServiceActivity, entry_id) is None
