@@ -147,6 +147,16 @@ def retry(actor, job: jobs.Job) -> jobs.Job:
     return again
 
 
+def _first_kept_wins(make):
+    """Two jobs may render the same data at once (a button pressed twice): the one that keeps its copy
+    second breaks the unique data constraint, drops its own and hands back the first one's."""
+    try:
+        return make()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return make()
+
+
 def _job_actor(job: jobs.Job):
     from ..accounts.models import User
 
@@ -156,8 +166,9 @@ def _job_actor(job: jobs.Job):
 @jobs.job_function(JOB_KIND)
 def _run_report_job(job, progress) -> dict:
     payload = job.payload
-    report = generate(_job_actor(job), ReportKind(payload["kind"]), int(payload["subject_id"]), payload["locale"],
-                      fmt=ReportFormat(payload.get("format", "pdf")), progress=progress, job_id=job.id)
+    report = _first_kept_wins(lambda: generate(
+        _job_actor(job), ReportKind(payload["kind"]), int(payload["subject_id"]), payload["locale"],
+        fmt=ReportFormat(payload.get("format", "pdf")), progress=progress, job_id=job.id))
     result = {"report_id": report.id, "stored_before": report.job_id != job.id}
     db.session.commit()
     return result
@@ -206,8 +217,8 @@ def latest_package(contract_id: int) -> AuditPackage | None:
 
 @jobs.job_function(PACKAGE_JOB_KIND)
 def _run_package_job(job, progress) -> dict:
-    package = build_package(_job_actor(job), int(job.payload["contract_id"]), job.payload["locale"],
-                            progress=progress, job_id=job.id)
+    package = _first_kept_wins(lambda: build_package(_job_actor(job), int(job.payload["contract_id"]),
+                                                     job.payload["locale"], progress=progress, job_id=job.id))
     result = {"package_id": package.id, "report_id": package.report_id}
     db.session.commit()
     return result

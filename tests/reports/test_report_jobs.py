@@ -112,6 +112,28 @@ def test_the_portfolio_job_makes_the_pdf_then_finds_it_again(client, report_worl
         assert secret not in text
 
 
+def test_two_jobs_for_the_same_data_keep_one_copy(client, report_world, stored_report, queued, monkeypatch):
+    """The second job, having rendered while the first kept its copy, hands back the first's."""
+    from svcproc.reports import services
+
+    login(client, report_world.users["procurement"])
+    real, calls = services.stored, []
+
+    def not_yet_kept_at_first(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(services, "stored", not_yet_kept_at_first)
+    files_before = count(files.StoredFile)
+
+    job = ask(client, queued, f"/reports/assessment/{report_world.contract.id}")
+
+    assert (job.status, job.error) == (jobs.JobStatus.DONE, "")
+    assert job.result == {"report_id": stored_report.id, "stored_before": True}
+    assert count(GeneratedReport) == 1 and count(files.StoredFile) == files_before
+    assert len(calls) == 2
+
+
 @pytest.mark.parametrize("kind", ["portfolio", "organization"])
 def test_a_spreadsheet_is_kept_like_a_pdf_but_without_a_code(client, report_world, queued, kind):
     login(client, report_world.users["auditor"])
