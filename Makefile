@@ -35,7 +35,7 @@ help:
 	@echo "make test           install everything and run the whole test suite (SQLite unless TEST_DATABASE_URL is set)"
 	@echo "make test-postgres  the same on PostgreSQL ($(POSTGRES_TEST_URL))"
 	@echo "make install        only install (Debian packages, .venv, front-end files, compiled translations)"
-	@echo "make bench          run every bench/*.py"
+	@echo "make bench          every benchmark at a small scale (BENCH_SCALE=district for the full district)"
 	@echo "make clean          remove .venv and generated files (keeps instance/)"
 
 install: system-packages $(PIP_STAMP) $(VENDOR_FILES) $(MO_FILES)
@@ -99,11 +99,17 @@ redis:
 	  for _ in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done; \
 	fi
 
-bench: install
-	@for script in bench/*.py; do \
+# Every benchmark, at BENCH_SCALE (small unless set: `BENCH_SCALE=district make bench`); each prints
+# its figures next to their goals and writes bench/results/<name>.json. A missed goal is reported,
+# not an error: the figures are the result.
+BENCHMARKS := pages writes load import report portfolio audit storage
+BENCH_SCALE ?= small
+
+bench: install redis
+	@for name in $(BENCHMARKS); do \
+	  script=bench/$${name}_bench.py; \
 	  [ -e "$$script" ] || continue; \
-	  echo "== $$script"; \
-	  $(VENV)/bin/python "$$script"; \
+	  BENCH_SCALE=$(BENCH_SCALE) $(VENV)/bin/python "$$script" || exit $$?; \
 	done
 
 # instance/ (database, secret key, uploads) is data, not build output: clean leaves it alone.

@@ -56,6 +56,10 @@ def _world(url: str) -> dict:
             "round": scoring[0][0] if scoring else None, "evaluator": scoring[0][1] if scoring else None}
 
 
+def place_of(n: int) -> str:
+    return f"议事厅{n}"
+
+
 def _entry_form(world: dict, n: int, day: date) -> list[tuple[str, str]]:
     """A deliberation with five residents, a different hour and place each time (never a duplicate)."""
     start = 7 * 60 + (n * 7) % (13 * 60)
@@ -63,7 +67,7 @@ def _entry_form(world: dict, n: int, day: date) -> list[tuple[str, str]]:
             ("start_time", f"{start // 60:02d}:{start % 60:02d}"),
             ("end_time", f"{(start + 50) // 60:02d}:{(start + 50) % 60:02d}"),
             ("community_id", str(world["communities"][n % len(world["communities"])])),
-            ("place", f"议事厅{n}"), ("hours", ""), ("workers", str(world["worker"])), ("head_count", "0"),
+            ("place", place_of(n)), ("hours", ""), ("workers", str(world["worker"])), ("head_count", "0"),
             ("group_id", ""), ("session_number", ""), ("topic", "楼道停车秩序"), ("outcome", "形成三条公约草案"),
             ("notes", "")]
     people = world["people"]
@@ -71,9 +75,21 @@ def _entry_form(world: dict, n: int, day: date) -> list[tuple[str, str]]:
     return form
 
 
-def _new_entry_id(response_body: str) -> int | None:
-    ids = re.findall(r'/services/(\d+)"', response_body)
-    return max(map(int, ids)) if ids else None
+_engines: dict = {}
+
+
+def entry_recorded(url: str, contract: int, place: str) -> int | None:
+    """The entry a client just recorded, found by its place (unique to it) within the contract."""
+    import sqlalchemy as sa
+
+    from svcproc.config import normalise_database_url
+
+    engine = _engines.get(url) or _engines.setdefault(url, sa.create_engine(normalise_database_url(url)))
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT max(id) FROM service_activity WHERE contract_id = %s AND place = %s"
+                                    if engine.dialect.name == "postgresql" else
+                                    "SELECT max(id) FROM service_activity WHERE contract_id = ? AND place = ?",
+                                    (contract, place)).scalar()
 
 
 def main() -> None:
@@ -148,9 +164,7 @@ def main() -> None:
         can_delete = None
         for n in range(args.rounds + 2):
             timed("record a service entry", post_record, record)
-            listing = worker.get(f"/contracts/{c}/services").text
-            entry = _new_entry_id(listing)
-            recorded.append(entry)
+            recorded.append(entry_recorded(url, c, place_of(counter[0])))
             timed("correct a service entry", lambda e, f: worker.post(f"/services/{e}/edit", f), edit_prepare)
             if can_delete is None:
                 can_delete = worker.get(f"/services/{recorded[-1]}/delete").status in (200, 405)

@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from svcproc.core.types import include_object_for
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -100,6 +102,8 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            # Indexes only PostgreSQL builds are compared only there.
+            include_object=include_object_for(connection.dialect.name),
             **conf_args
         )
 

@@ -18,6 +18,7 @@ def register_commands(app) -> None:
     app.cli.add_command(import_logs_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(report_group)
+    app.cli.add_command(files_group)
     app.cli.add_command(bench_data_command)
 
 
@@ -125,18 +126,25 @@ def audit_group():
 
 
 @audit_group.command("verify")
+@click.option("--resume", is_flag=True,
+              help="Check only the events after the latest checkpoint (whose event must be unchanged).")
 @with_appcontext
-def audit_verify_command():
-    """Check the hash chain; exit 0 when intact, 1 naming the first bad event otherwise."""
-    from .audit.services import verify_chain
+def audit_verify_command(resume):
+    """Check the hash chain (the whole chain unless --resume); exit 0 when intact, 1 naming the first bad event."""
+    from flask_babel import force_locale
 
-    report = verify_chain()
+    from .audit.verification import verify_chain
+
+    report = verify_chain(resume=resume)
+    start = f" from checkpoint #{report.from_seq}" if not report.full else ""
     if report.ok:
-        click.echo(f"Audit chain intact: {report.checked} events checked.")
+        click.echo(f"Audit chain intact{start}: {report.checked} events checked, up to #{report.last_seq}.")
         return
+    with force_locale("en"):
+        reason = report.message
     where = f"event #{report.bad_seq}" + (f" (id {report.bad_id})" if report.bad_id else "")
-    click.echo(f"Audit chain BROKEN at {where}: {report.reason}. "
-               f"{report.checked} events before it are intact.", err=True)
+    click.echo(f"Audit chain BROKEN at {where}: {reason}. "
+               f"{report.checked} events{start} before it are intact.", err=True)
     sys.exit(1)
 
 
@@ -201,7 +209,7 @@ def report_group():
 @with_appcontext
 def report_assessment_command(contract_number, output, locale):
     """Write the assessment report of a contract (the stored copy when the data is unchanged)."""
-    from pathlib import Path
+    import shutil
 
     from flask import current_app
 
@@ -225,7 +233,8 @@ def report_assessment_command(contract_number, output, locale):
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     db.session.commit()
-    Path(output).write_bytes(files.read(report.file))
+    with files.stream(report.file) as source, open(output, "wb") as out:
+        shutil.copyfileobj(source, out)
     click.echo(f"Wrote {output}: verification code {report.code}.")
 
 
@@ -247,6 +256,29 @@ def report_verify_command(path):
     click.echo(f"Genuine: {report.title}")
     click.echo(f"Verification code {report.code}, generated {local_datetime(report.generated_at)}.")
     click.echo("The record has changed since." if result.changed else "The record is unchanged since.")
+
+
+@click.group("files")
+def files_group():
+    """Stored files (uploads and generated reports)."""
+
+
+@files_group.command("move")
+@click.option("--to", "to", required=True, type=click.Choice(["database", "local"]),
+              help="The backend to copy every stored file into.")
+@with_appcontext
+def files_move_command(to):
+    """Copy every stored file into the other backend, checking each copy; safe to run again.
+    Set FILE_STORAGE to the new backend afterwards; the old copies are left where they were."""
+    from .core import files
+
+    result = files.move_files(to)
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    click.echo(f"Stored files: {result.copied} copied to {to}, {result.already} already there, "
+               f"{len(result.problems)} with problems.")
+    if result.problems:
+        sys.exit(1)
 
 
 @click.command("worker")

@@ -51,6 +51,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # The purchasing bureau, named as a party on contracts and reports.
         "BUREAU_NAME": os.environ.get("BUREAU_NAME", "成都市武侯区民政局"),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
+        # Where uploaded and generated files live: "local" (UPLOAD_FOLDER on this host) or "database"
+        # (chunked rows in the shared database, for several hosts).
+        "FILE_STORAGE": os.environ.get("FILE_STORAGE") or "local",
         # Sessions end after two idle hours; every request renews the cookie.
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=int(os.environ.get("SESSION_LIFETIME_MINUTES", "120"))
@@ -91,4 +94,6 @@ def load_config(overrides: dict | None = None) -> dict:
     }
     if overrides:
         config.update(overrides)
+    if config["FILE_STORAGE"] not in ("local", "database"):
+        raise RuntimeError(f"FILE_STORAGE must be local or database, not {config['FILE_STORAGE']!r}")
     return config

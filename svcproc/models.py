@@ -5,6 +5,7 @@ from .registry.models import Area, Organization, SocialWorker  # noqa: F401
 from .contracts.models import Amendment, Contract, Deliverable, Milestone, Payment  # noqa: F401
 from .core.files import StoredFile  # noqa: F401
 from .core.jobs import Job  # noqa: F401
+from .core.storage import FileChunk  # noqa: F401
 from .delivery.models import (ActivityEvidence, ActivityRevision, Beneficiary, ImportBatch, RedFlag,  # noqa: F401
                               ServiceActivity, ServiceCase, ServiceGroup)
 from .procurement.models import (Bid, BidDocument, Clarification, CommunityNeed, ExpertScore, Objection,  # noqa: F401

@@ -29,6 +29,7 @@ from argon2 import PasswordHasher  # noqa: E402
 
 from svcproc import create_app  # noqa: E402
 from svcproc.accounts import passwords  # noqa: E402
+from svcproc.audit.services import append_pending  # noqa: E402
 from svcproc.core import clock as app_clock  # noqa: E402
 from svcproc.extensions import db  # noqa: E402
 
@@ -205,6 +206,14 @@ def _transaction(request):
     yield request.getfixturevalue("db_session")
 
 
+@pytest.fixture(params=["local", "database"])
+def file_storage(request, app, monkeypatch):
+    """Each file storage backend in turn as FILE_STORAGE (the suite otherwise runs on the one the
+    environment names); the backend's name."""
+    monkeypatch.setitem(app.config, "FILE_STORAGE", request.param)
+    return request.param
+
+
 # --- requests -----------------------------------------------------------------------------------
 
 
@@ -215,13 +224,15 @@ class AppClient(FlaskClient):
     with it Flask-Login's cached user) and the database session between the test and the request.
     Each request here runs in a fresh context instead, so it gets its own app context, `g` and
     session, like a request in production. Before a request the test's pending changes are
-    flushed (visible to the request); afterwards the test's session forgets what it loaded, so the
-    test reads what the request wrote.
+    flushed and its audit events placed in the chain (visible to the request); afterwards the
+    test's session forgets what it loaded, so the test reads what the request wrote.
     """
 
     def open(self, *args, buffered=True, **kwargs):
         if db.session.registry.has():
-            db.session.flush()
+            with _not_counted():  # the test's own writes are not the request's queries
+                db.session.flush()
+                append_pending(db.session)
         try:
             return contextvars.Context().run(FlaskClient.open, self, *args, buffered=buffered, **kwargs)
         finally:
@@ -247,7 +258,9 @@ def cli(app):
 
     def invoke(*args: str):
         if db.session.registry.has():
-            db.session.flush()
+            with _not_counted():
+                db.session.flush()
+                append_pending(db.session)
         try:
             return contextvars.Context().run(runner.invoke, args=list(args))
         finally:
@@ -298,6 +311,16 @@ def _count_statement(conn, cursor, statement, parameters, context, executemany):
         return  # the test harness's savepoints are not the page's queries
     for counter in _active_counters:
         counter.append(statement)
+
+
+@contextmanager
+def _not_counted():
+    counting = _active_counters[:]
+    _active_counters.clear()
+    try:
+        yield
+    finally:
+        _active_counters[:] = counting
 
 
 class CountedQueries:

@@ -10,6 +10,8 @@ from flask_babel import force_locale
 from markupsafe import escape
 
 from svcproc.audit.models import AuditEvent
+from svcproc.audit.services import append_pending
+from svcproc.core import storage
 from svcproc.extensions import db
 
 from .factories import DEFAULT_PASSWORD
@@ -40,6 +42,8 @@ def count(model, *where) -> int:
 
 
 def audit_events(action: str | None = None, **filters) -> list[AuditEvent]:
+    """The chain's events (those recorded so far in this transaction placed first, as a commit would)."""
+    append_pending(db.session)
     stmt = sa.select(AuditEvent).order_by(AuditEvent.seq)
     if action is not None:
         stmt = stmt.where(AuditEvent.action == action)
@@ -49,6 +53,7 @@ def audit_events(action: str | None = None, **filters) -> list[AuditEvent]:
 
 
 def last_seq() -> int:
+    append_pending(db.session)
     return db.session.execute(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.seq), 0))).scalar_one()
 
 
@@ -88,6 +93,7 @@ def stays_on_site(location: str) -> bool:
 
 def events_after(seq: int) -> list[AuditEvent]:
     """Audit events written after sequence number `seq` (take `last_seq()` before the call)."""
+    append_pending(db.session)
     return list(db.session.execute(
         sa.select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)).scalars())
 
@@ -95,10 +101,11 @@ def events_after(seq: int) -> list[AuditEvent]:
 # Tables a procurement refusal must leave alone (besides the refused object's own fields).
 WATCHED_TABLES = ("community_need", "project_plan", "plan_community", "tender", "tender_criterion",
                   "tender_document", "clarification", "bid", "bid_document", "tender_expert", "expert_score",
-                  "objection", "objection_document", "stored_file", "audit_event")
+                  "objection", "objection_document", "stored_file", "file_chunk", "audit_event")
 
 
 def row_counts(tables=WATCHED_TABLES) -> dict[str, int]:
+    append_pending(db.session)
     return {name: db.session.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in tables}
 
 
@@ -117,7 +124,7 @@ def unchanged(*objects):
     """
     db.session.flush()
     before = [fields_of(obj) for obj in objects]
-    counts, seq = row_counts(), last_seq()
+    seq, counts = last_seq(), row_counts()  # events recorded so far placed first
     yield
     assert not db.session.new, f"objects added: {db.session.new}"
     for obj, was in zip(objects, before):
@@ -177,3 +184,10 @@ def _readable(data: bytes, mimetype: str = "") -> str:
                              for cell in row if cell is not None)
         return "\n".join(_readable(archive.read(name)) for name in archive.namelist())
     return data.decode("utf-8", "replace")
+
+
+def overwrite_stored(stored, payload: bytes) -> None:
+    """Other bytes under a stored file's name, as if they had changed where they are kept."""
+    kept = storage.backend()
+    kept.delete(stored.stored_name)
+    kept.put(payload, name=stored.stored_name)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from svcproc.accounts import passwords
 from svcproc.accounts.models import User
-from svcproc.audit.services import verify_chain
+from svcproc.audit.verification import verify_chain
 from svcproc.core.permissions import Role
 from svcproc.demo import USERS
 from svcproc.evaluations.models import (EvaluationRound, ItemStatus, RectificationItem, RoundEvaluator, RoundKind,

@@ -8,12 +8,14 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from svcproc.config import ROOT
+from svcproc.core.types import include_object_for
 from svcproc.extensions import db
 
 
 def test_migrated_schema_matches_the_models(db_session):
     conn = db_session.connection()
-    context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+    context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False,
+                                                     "include_object": include_object_for(conn.dialect.name)})
 
     differences = compare_metadata(context, db.metadata)
 

@@ -36,7 +36,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
-    organization = relationship("Organization", foreign_keys=[organization_id], lazy="joined")
+    organization = relationship("Organization", foreign_keys=[organization_id])
 
     __mapper_args__ = {"version_id_col": version}
 

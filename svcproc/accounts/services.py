@@ -48,28 +48,38 @@ def authenticate(username: str, password: str) -> User:
         )
     if not passwords.verify_password(user.password_hash, password):
         max_failures, lock_minutes = _lock_settings()
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
+        # Counted by the database, so failures at the same moment all count.
+        failures = _bookkeeping(user, failed_logins=User.failed_logins + 1).failed_logins
+        if failures >= max_failures:
+            _bookkeeping(user, locked_until=now + timedelta(minutes=lock_minutes), failed_logins=0)
             record("auth.locked", actor=user, obj=user,
                    changes={"locked_until": [None, user.locked_until]})
             raise LoginRefused(
                 _("Too many failed logins: this account is locked for %(m)d minutes.", m=lock_minutes)
             )
-        record("auth.login_failed", actor=user, obj=user, changes={"failed_logins": [None, user.failed_logins]})
+        record("auth.login_failed", actor=user, obj=user, changes={"failed_logins": [None, failures]})
         raise LoginRefused(wrong)
     if not user.active:
         record("auth.login_refused_inactive", actor=user, obj=user)
         raise LoginRefused(_("This account has been deactivated."))
+    values = dict(failed_logins=0, locked_until=None, last_login_at=now)
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+        values["password_hash"] = passwords.hash_password(password)
     if not user.session_token:
-        user.session_token = secrets.token_hex(8)
+        # Given once: a second login at the same moment keeps the token the first one set.
+        values["session_token"] = sa.case((User.session_token == "", secrets.token_hex(8)),
+                                          else_=User.session_token)
+    _bookkeeping(user, **values)
     record("auth.login", actor=user, obj=user)
+    return user
+
+
+def _bookkeeping(user: User, **values) -> User:
+    """Login bookkeeping written straight to the row: it is no edit of the account, so it neither
+    bumps the account's version nor fails when the same person logs in twice at once."""
+    db.session.execute(sa.update(User).where(User.id == user.id).values(**values)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(user, ["failed_logins", "locked_until", "last_login_at", "password_hash", "session_token"])
     return user
 
 

@@ -1,16 +1,17 @@
-"""Writing audit events into the hash chain, diffing objects, and verifying the chain."""
+"""Writing audit events into the hash chain at commit, diffing objects, the object types events name."""
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
 import sqlalchemy as sa
 from flask import has_request_context, request
+from sqlalchemy.orm import SessionTransaction
 
 from ..core import clock
 from ..extensions import db
@@ -59,32 +60,75 @@ def created(obj: Any, fields: Iterable[str]) -> dict[str, list]:
     return {k: [None, v] for k, v in snapshot(obj, fields).items() if v not in (None, "")}
 
 
-def _event_payload(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "occurred_at": jsonable(event.occurred_at),
-        "actor_id": event.actor_id,
-        "actor_name": event.actor_name,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "changes": event.changes or {},
-        "client_ip": event.client_ip,
-        "prev_hash": event.prev_hash,
-    }
+# The fields an event's hash covers, in the order `hash_of` takes them (the columns of AuditEvent).
+HASHED_FIELDS = ("seq", "occurred_at", "actor_id", "actor_name", "action", "object_type", "object_id",
+                 "changes", "client_ip", "prev_hash")
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_string = json.encoder.encode_basestring  # how _canonical writes a str
+
+
+def canonical_json(seq, occurred_at, actor_id, actor_name, action, object_type, object_id, changes, client_ip,
+                   prev_hash) -> str:
+    """The text an event's hash is taken of: its fields as JSON, keys sorted, no spaces, not ASCII-escaped."""
+    return _canonical({
+        "seq": seq,
+        "occurred_at": jsonable(occurred_at),
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "changes": changes or {},
+        "client_ip": client_ip,
+        "prev_hash": prev_hash,
+    })
+
+
+def hash_of(seq, occurred_at, actor_id, actor_name, action, object_type, object_id, changes, client_ip,
+            prev_hash) -> str:
+    """SHA-256 of `canonical_json`, which verifying the whole chain computes for every event: the
+    same text written directly when the fields have the types the columns give (tests compare both)."""
+    if (type(seq) is int and (actor_id is None or type(actor_id) is int)
+            and occurred_at.tzinfo is timezone.utc and occurred_at.year >= 1000
+            and type(actor_name) is type(action) is type(object_type) is type(object_id) is type(client_ip)
+            is type(prev_hash) is str):
+        text = "".join((
+            '{"action":', _string(action),
+            ',"actor_id":', "null" if actor_id is None else str(actor_id),
+            ',"actor_name":', _string(actor_name),
+            ',"changes":', _canonical(changes or {}),
+            ',"client_ip":', _string(client_ip),
+            ',"object_id":', _string(object_id),
+            ',"object_type":', _string(object_type),
+            ',"occurred_at":"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"' % (
+                occurred_at.year, occurred_at.month, occurred_at.day, occurred_at.hour, occurred_at.minute,
+                occurred_at.second, occurred_at.microsecond),
+            ',"prev_hash":', _string(prev_hash),
+            ',"seq":', str(seq), "}",
+        ))
+    else:
+        text = canonical_json(seq, occurred_at, actor_id, actor_name, action, object_type, object_id, changes,
+                              client_ip, prev_hash)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def compute_hash(event: AuditEvent) -> str:
-    canonical = json.dumps(
-        _event_payload(event), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hash_of(*(getattr(event, name) for name in HASHED_FIELDS))
 
 
 def _client_ip() -> str:
     if has_request_context():
         return (request.remote_addr or "")[:64]
     return ""
+
+
+# --- writing events -----------------------------------------------------------------------------
+
+_PENDING = "svcproc_audit_pending"
+
+
+def _pending(session) -> list[tuple[AuditEvent, SessionTransaction]]:
+    return session.info.setdefault(_PENDING, [])
 
 
 def record(
@@ -97,30 +141,20 @@ def record(
     changes: dict | None = None,
     actor_name: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (flushes, never commits)."""
+    """An audit event of the caller's transaction; it joins the chain when the transaction commits.
+
+    Who, what, when and the changes are fixed now. The event's place in the chain (seq, prev_hash,
+    hash) is given just before the commit (`append_pending`), so the chain's lock is held for the
+    append and the commit alone, not for whatever the transaction does after this call. Never commits.
+    """
+    session = db.session()
     if obj is not None:
         if object_type is None:
             object_type = getattr(obj, "audit_type", None) or obj.__tablename__
         if object_id is None:
-            db.session.flush()
+            session.flush()
             object_id = obj.id
-    session = db.session
-    # Take the chain's lock first: the UPDATE holds the head row (PostgreSQL) or the write
-    # lock (SQLite) until commit, so concurrent writers append one after another.
-    result = session.execute(
-        sa.update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(last_seq=AuditChainHead.last_seq + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 0:
-        session.add(AuditChainHead(id=1, last_seq=1, last_hash=GENESIS))
-        session.flush()
-    head = session.execute(
-        sa.select(AuditChainHead).where(AuditChainHead.id == 1).execution_options(populate_existing=True)
-    ).scalar_one()
     event = AuditEvent(
-        seq=head.last_seq,
         occurred_at=clock.now(),
         actor_id=getattr(actor, "id", None),
         actor_name=actor_name if actor_name is not None else (getattr(actor, "username", "") or ""),
@@ -129,45 +163,99 @@ def record(
         object_id="" if object_id is None else str(object_id),
         changes=jsonable(changes or {}),
         client_ip=_client_ip(),
-        prev_hash=head.last_hash,
     )
-    event.hash = compute_hash(event)
-    head.last_hash = event.hash
-    session.add(event)
-    session.flush()
+    # Remember the innermost transaction, so that rolling back a savepoint drops its events.
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    _pending(session).append((event, transaction))
     return event
 
 
-@dataclass
-class ChainReport:
-    ok: bool
-    checked: int
-    bad_seq: int | None = None
-    bad_id: int | None = None
-    reason: str = ""
+def append_pending(session=None) -> list[AuditEvent]:
+    """Give the session's recorded events their places in the chain, in the order they were recorded.
+
+    Runs by itself just before every commit; call it earlier only to read the events back before
+    the commit. Takes the chain's lock, which is held until the transaction ends.
+    """
+    session = _session(session)
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return []
+    # Everything else first: the chain's lock is taken last and held only for the append.
+    session.flush()
+    events = [event for event, _transaction in pending]
+    # The UPDATE takes the head row's lock (PostgreSQL) or the database's write lock (SQLite)
+    # until commit, so concurrent transactions append one after another; it returns the head as
+    # the previous writer committed it.
+    row = session.execute(
+        sa.update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(last_seq=AuditChainHead.last_seq + len(events))
+        .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:  # a database whose migration did not create the head row
+        session.add(AuditChainHead(id=1, last_seq=len(events), last_hash=GENESIS))
+        session.flush()
+        last_seq, previous = len(events), GENESIS
+    else:
+        last_seq, previous = row
+    seq = last_seq - len(events)
+    for event in events:
+        seq += 1
+        event.seq, event.prev_hash = seq, previous
+        event.hash = previous = compute_hash(event)
+    session.execute(
+        sa.update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=previous)
+        .execution_options(synchronize_session=False)
+    )
+    head = session.identity_map.get(session.identity_key(AuditChainHead, 1))
+    if head is not None:
+        session.expire(head)
+    session.add_all(events)
+    session.flush()
+    pending.clear()
+    return events
 
 
-def verify_chain(batch: int = 2000) -> ChainReport:
-    """Walk the chain in order; report the first event that is missing, altered or out of place."""
-    session = db.session
-    expected_prev = GENESIS
-    expected_seq = 1
-    checked = 0
-    stmt = sa.select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    for event in session.execute(stmt).scalars():
-        if event.seq != expected_seq:
-            return ChainReport(False, checked, event.seq, event.id,
-                               f"expected sequence {expected_seq}, found {event.seq}")
-        if event.prev_hash != expected_prev:
-            return ChainReport(False, checked, event.seq, event.id,
-                               "previous-hash link broken (an earlier event was removed or reordered)")
-        if compute_hash(event) != event.hash:
-            return ChainReport(False, checked, event.seq, event.id, "content does not match its hash")
-        expected_prev = event.hash
-        expected_seq += 1
-        checked += 1
-    head = session.get(AuditChainHead, 1)
-    if head is not None and (head.last_seq != checked or head.last_hash != expected_prev):
-        return ChainReport(False, checked, checked + 1, None,
-                           f"chain head says {head.last_seq} events; the last ones were removed")
-    return ChainReport(True, checked)
+def _session(session) -> sa.orm.Session:
+    session = db.session if session is None else session
+    return session() if isinstance(session, sa.orm.scoped_session) else session
+
+
+@sa.event.listens_for(sa.orm.Session, "before_commit")
+def _append_before_commit(session):
+    # Releasing a savepoint is a commit too; its events wait for the transaction's own commit.
+    if session.get_nested_transaction() is None:
+        append_pending(session)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _drop_rolled_back(session, previous_transaction):
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [(event, transaction) for event, transaction in pending
+                      if not _within(transaction, previous_transaction)]
+
+
+@sa.event.listens_for(sa.orm.Session, "after_transaction_end")
+def _forget_pending(session, transaction):
+    # After a commit nothing is left; after a rollback or close what is left never happened.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@functools.cache
+def known_object_types() -> tuple[str, ...]:
+    """The object types events name: each model's `audit_type`, sorted (fixed while the app runs)."""
+    from .. import models  # noqa: F401 - every model mapped, not just those imported so far
+
+    types = {getattr(mapper.class_, "audit_type", None) for mapper in db.Model.registry.mappers}
+    return tuple(sorted(t for t in types if t))

@@ -1,23 +1,27 @@
-"""The audit trail for auditors and admins: filtered list, CSV export, chain verification."""
+"""The audit trail for auditors and admins: filtered list paged by sequence number, CSV export, and
+the chain's verification (latest result at once, checks run as background jobs)."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
-from ..core import clock
+from ..accounts.forms import EmptyForm
+from ..core import clock, jobs
 from ..core.formatting import local_datetime
 from ..core.permissions import require
-from ..core.web import is_htmx, like_pattern, paginate
+from ..core.web import is_htmx, like_pattern, redirect_to
 from ..extensions import db
+from . import verification
 from .models import AuditEvent
 from .permissions import can_view_audit
-from .services import verify_chain
+from .services import known_object_types
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -29,10 +33,13 @@ def _parse_day(value: str):
         return None
 
 
+FILTERS = ("actor", "object_type", "object_id", "action", "date_from", "date_to")
+PER_PAGE = 50
+
+
 def _filters() -> tuple[sa.Select, dict]:
-    args = {k: request.args.get(k, "").strip() for k in ("actor", "object_type", "object_id", "action",
-                                                          "date_from", "date_to")}
-    stmt = sa.select(AuditEvent).order_by(AuditEvent.seq.desc())
+    args = {k: request.args.get(k, "").strip() for k in FILTERS}
+    stmt = sa.select(AuditEvent)
     if args["actor"]:
         stmt = stmt.where(AuditEvent.actor_name.ilike(like_pattern(args["actor"]), escape="\\"))
     if args["object_type"]:
@@ -40,7 +47,8 @@ def _filters() -> tuple[sa.Select, dict]:
     if args["object_id"]:
         stmt = stmt.where(AuditEvent.object_id == args["object_id"])
     if args["action"]:
-        stmt = stmt.where(AuditEvent.action.like(args["action"].replace("%", "") + "%"))
+        # A prefix, typed literally: "_" and "%" are characters of the action, not wildcards.
+        stmt = stmt.where(AuditEvent.action.like(like_pattern(args["action"])[1:], escape="\\"))
     # Days are Shanghai calendar days; the database keeps UTC.
     day_from, day_to = _parse_day(args["date_from"]), _parse_day(args["date_to"])
     if day_from:
@@ -52,16 +60,49 @@ def _filters() -> tuple[sa.Select, dict]:
     return stmt, args
 
 
+def _seq_arg(name: str) -> int | None:
+    try:
+        return int(request.args[name])
+    except (KeyError, ValueError):
+        return None
+
+
+@dataclass
+class EventPage:
+    """One page of events, newest first, and the sequence bounds of the pages either side."""
+    items: list
+    older: int | None = None  # show events before this seq
+    newer: int | None = None  # show events after this seq
+
+
+def _page(stmt: sa.Select, per_page: int = PER_PAGE) -> EventPage:
+    """Keyset paging on seq: one query for a page (two for a short page of newer events), never a
+    count of the table, however far back the page lies."""
+    before, after = _seq_arg("before"), _seq_arg("after")
+    if after is not None and before is None:
+        rows = db.session.execute(stmt.where(AuditEvent.seq > after).order_by(AuditEvent.seq)
+                                  .limit(per_page + 1)).scalars().all()
+        if len(rows) > per_page:
+            items = rows[:per_page][::-1]
+            return EventPage(items, older=items[-1].seq, newer=items[0].seq)
+        before = None  # fewer than a page of newer events: the newest page
+    elif before is not None:
+        stmt = stmt.where(AuditEvent.seq < before)
+    rows = db.session.execute(stmt.order_by(AuditEvent.seq.desc()).limit(per_page + 1)).scalars().all()
+    items = rows[:per_page]
+    newer = None if before is None else (items[0].seq if items else before - 1)
+    return EventPage(items, older=items[-1].seq if len(rows) > per_page else None, newer=newer)
+
+
 @bp.route("")
 @login_required
 def events():
     require(can_view_audit(current_user))
     stmt, args = _filters()
-    page = paginate(stmt, per_page=50)
-    object_types = [t for (t,) in db.session.execute(
-        sa.select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)) if t]
+    page = _page(stmt)
+    filters = {k: v for k, v in args.items() if v}
     template = "audit/_event_table.html" if is_htmx() else "audit/events.html"
-    return render_template(template, page=page, args=args, object_types=object_types)
+    return render_template(template, page=page, args=args, filters=filters, object_types=known_object_types())
 
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection); actor names
@@ -84,7 +125,7 @@ CSV_COLUMNS = ("seq", "occurred_at_utc", "occurred_at_local", "actor", "action",
 def export_csv():
     require(can_view_audit(current_user))
     stmt, _args = _filters()
-    stmt = stmt.order_by(None).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+    stmt = stmt.order_by(AuditEvent.seq).execution_options(yield_per=1000)
 
     def rows():
         buffer = io.StringIO()
@@ -111,6 +152,23 @@ def export_csv():
 @bp.route("/verify")
 @login_required
 def verify():
+    """The latest verification at once; a check runs as a job this page follows."""
     require(can_view_audit(current_user))
-    report = verify_chain()
-    return render_template("audit/_verify.html", report=report)
+    status = verification.status()
+    percent = jobs.progress_of(status.job)[0] if status.job is not None else 0
+    template = "audit/_verify.html" if is_htmx() else "audit/verify.html"
+    return render_template(template, status=status, percent=percent, form=EmptyForm(),
+                           reason_text=verification.reason_text)
+
+
+@bp.route("/verify", methods=["POST"])
+@login_required
+def verify_start():
+    require(can_view_audit(current_user))
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    job = verification.start_verification(current_user, full=request.form.get("scope") == "full")
+    if job is not None:  # else one is under way already, and the page follows it
+        db.session.commit()
+        jobs.dispatch(job)
+    return redirect_to(url_for("audit.verify"))

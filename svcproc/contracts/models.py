@@ -57,8 +57,8 @@ class Contract(TargetsMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
-    tender = relationship("Tender", lazy="joined")
-    organization = relationship("Organization", lazy="joined")
+    tender = relationship("Tender")
+    organization = relationship("Organization")
     milestones: Mapped[list[Milestone]] = relationship(back_populates="contract", order_by="Milestone.position",
                                                        cascade="all, delete-orphan")
     amendments: Mapped[list[Amendment]] = relationship(back_populates="contract", order_by="Amendment.number")
@@ -106,6 +106,9 @@ class MilestoneStatus(str, enum.Enum):
     PAID = "paid"
 
 
+OPEN_STATUSES_SQL = "status IN ('pending', 'returned', 'submitted')"
+
+
 class Milestone(db.Model):
     __tablename__ = "milestone"
     audit_type = "milestone"
@@ -129,6 +132,11 @@ class Milestone(db.Model):
     deliverables: Mapped[list[Deliverable]] = relationship(back_populates="milestone", order_by="Deliverable.id")
     payments: Mapped[list[Payment]] = relationship(back_populates="milestone", order_by="Payment.paid_on")
 
+    # Milestones still to deliver or to review (what reminders count on every page); the accepted
+    # and paid ones of past years stay out of it.
+    __table_args__ = (sa.Index("ix_milestone_open", "due_date", "contract_id",
+                               postgresql_where=sa.text(OPEN_STATUSES_SQL), sqlite_where=sa.text(OPEN_STATUSES_SQL)),)
+
 
 class DeliverableKind(str, enum.Enum):
     PLAN = "plan"
@@ -150,7 +158,7 @@ class Deliverable(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     milestone: Mapped[Milestone] = relationship(back_populates="deliverables")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class Payment(db.Model):

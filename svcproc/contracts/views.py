@@ -19,7 +19,7 @@ from ..core.permissions import ORG_ROLES, has_permission, require
 from ..core.targets import TARGET_FIELDS
 from ..core.web import field_error, is_htmx, like_pattern, paginate, redirect_to
 from ..extensions import db
-from ..procurement.models import Tender, TenderStatus
+from ..procurement.models import Bid, Tender, TenderStatus
 from . import labels
 from . import permissions as perms
 from . import workflow
@@ -51,7 +51,8 @@ def _scoped(stmt: sa.Select) -> sa.Select:
 # What the contract page and its notice show, loaded in a fixed number of queries however many
 # milestones, deliverables, payments and amendments there are.
 PAGE_LOADS = (
-    selectinload(Contract.milestones).selectinload(Milestone.deliverables),
+    joinedload(Contract.tender), joinedload(Contract.organization),
+    selectinload(Contract.milestones).selectinload(Milestone.deliverables).joinedload(Deliverable.file),
     selectinload(Contract.milestones).selectinload(Milestone.payments),
     selectinload(Contract.payments),
     selectinload(Contract.amendments),
@@ -72,7 +73,7 @@ def contracts():
     require(perms.can_list_contracts(current_user))
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "")
-    stmt = _scoped(sa.select(Contract).order_by(Contract.id.desc()))
+    stmt = _scoped(sa.select(Contract).order_by(Contract.id.desc()).options(selectinload(Contract.organization)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(Contract.title.ilike(pattern, escape="\\"), Contract.number.ilike(pattern, escape="\\")))
@@ -88,7 +89,8 @@ def contracts():
     if perms.can_manage_contracts(current_user):
         awaiting = db.session.execute(
             sa.select(Tender).where(Tender.status == TenderStatus.AWARDED, ~Tender.id.in_(sa.select(Contract.tender_id)))
-            .options(joinedload(Tender.awarded_bid)).order_by(Tender.awarded_at)).unique().scalars().all()
+            .options(joinedload(Tender.awarded_bid).joinedload(Bid.organization)).order_by(Tender.awarded_at)
+        ).unique().scalars().all()
     template = "contracts/_contract_table.html" if is_htmx() else "contracts/contracts.html"
     return render_template(template, page=page, paid=paid, q=q, status=status, awaiting=awaiting)
 
@@ -402,7 +404,7 @@ def reminders():
 @bp.route("/notices/contracts")
 def contract_notices():
     stmt = (sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES))
-            .order_by(Contract.signed_on.desc(), Contract.id.desc()))
+            .order_by(Contract.signed_on.desc(), Contract.id.desc()).options(selectinload(Contract.organization)))
     page = paginate(stmt)
     template = "contracts/_notice_list.html" if is_htmx() else "contracts/notices.html"
     return render_template(template, page=page)

@@ -1,15 +1,13 @@
-"""Uploaded files: checked by size and by content, stored outside the web root under generated names."""
+"""Uploaded files: checked by size and by content, kept under generated names in core.storage."""
 from __future__ import annotations
 
 import codecs
 import hashlib
 import io
-import os
-import uuid
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from . import clock, crypto
+from . import clock, crypto, storage
 from .errors import ValidationError
 from .types import UTCDateTime
 
@@ -99,44 +97,6 @@ def _looks_like_text(data: bytes) -> bool:
     return any(decodes_as(head, encoding, len(head) == len(data)) for encoding in ("utf-8-sig", "gb18030"))
 
 
-def path_of(stored: StoredFile) -> Path:
-    """Where a stored (unencrypted) file lives, for readers that stream it."""
-    return _path_for(stored.stored_name)
-
-
-def _folder() -> Path:
-    path = Path(current_app.config["UPLOAD_FOLDER"]).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _path_for(stored_name: str) -> Path:
-    # Generated names only: hex and a dot-free suffix, so no path can escape the folder.
-    if not stored_name.isalnum():
-        raise ValueError("bad stored name")
-    return _folder() / stored_name[:2] / stored_name
-
-
-def _pending(session) -> list[Path]:
-    return session.info.setdefault("svcproc_pending_files", [])
-
-
-@sa.event.listens_for(sa.orm.Session, "after_commit")
-def _files_kept(session):
-    session.info.pop("svcproc_pending_files", None)
-
-
-@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
-def _files_dropped(session, previous_transaction):
-    # A failed request leaves no orphan files: what it wrote goes with its rollback.
-    if previous_transaction.parent is None:
-        for path in session.info.pop("svcproc_pending_files", []):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-
-
 @dataclass
 class UploadRule:
     kinds: frozenset[str]
@@ -171,14 +131,8 @@ def store(upload, *, purpose: str, rule: UploadRule, actor=None, encrypt_purpose
         raise ValidationError(_("%(name)s does not contain what its name says (%(ext)s); the file was refused.",
                                 name=original, ext=ext), "file")
     digest = hashlib.sha256(data).hexdigest()
-    stored_name = uuid.uuid4().hex
     payload = crypto.encrypt(encrypt_purpose, data) if encrypt_purpose else data
-    path = _path_for(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(payload)
-    os.chmod(path, 0o600)
-    _pending(db.session).append(path)
+    stored_name = storage.backend().put(payload)
     record = StoredFile(purpose=purpose, stored_name=stored_name, original_name=original, kind=claimed,
                         size=len(data), sha256=digest, encrypted=bool(encrypt_purpose), uploaded_at=clock.now(),
                         uploaded_by_id=getattr(actor, "id", None))
@@ -188,9 +142,74 @@ def store(upload, *, purpose: str, rule: UploadRule, actor=None, encrypt_purpose
 
 
 def read(stored: StoredFile, decrypt_purpose: str | None = None) -> bytes:
-    data = _path_for(stored.stored_name).read_bytes()
+    data = storage.backend().read(stored.stored_name)
     if stored.encrypted:
         if decrypt_purpose is None:
             raise PermissionError("encrypted file read without its purpose")
         data = crypto.decrypt(decrypt_purpose, data)
     return data
+
+
+def stream(stored: StoredFile, decrypt_purpose: str | None = None) -> BinaryIO:
+    """The content as a seekable binary stream, read as it is consumed (an encrypted file is
+    decrypted whole: its authentication covers all of it). Close it when done."""
+    if stored.encrypted:
+        return io.BytesIO(read(stored, decrypt_purpose))
+    return storage.backend().open(stored.stored_name)
+
+
+@dataclass
+class MoveReport:
+    copied: int = 0
+    already: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _intact(row, content: bytes, original: bytes | None) -> bool:
+    # A plain file must hash to what was recorded at upload; an encrypted one (whose recorded hash is
+    # of the plain text) must equal, byte for byte, the copy it was made from, when there is one.
+    if not row.encrypted:
+        return hashlib.sha256(content).hexdigest() == row.sha256
+    return original is None or content == original
+
+
+def move_files(to: str, batch: int = 200) -> MoveReport:
+    """Copy every stored file from the other backend into `to`, checking each copy; commits file by
+    file. Files already there are counted, never overwritten; the source is left as it was."""
+    target = storage.backend(to)
+    source = storage.backend(next(name for name in storage.BACKENDS if name != to))
+    report = MoveReport()
+    last = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(StoredFile.id, StoredFile.stored_name, StoredFile.sha256, StoredFile.encrypted)
+            .where(StoredFile.id > last).order_by(StoredFile.id).limit(batch)).all()
+        if not rows:
+            return report
+        last = rows[-1].id
+        for row in rows:
+            name = row.stored_name
+            try:
+                data = source.read(name)
+            except FileNotFoundError:
+                data = None
+            if data is not None and not _intact(row, data, None):
+                report.problems.append(f"{name}: checksum mismatch in {source.name}; not copied")
+                continue
+            if target.exists(name):
+                present = target.read(name)
+                if _intact(row, present, data):
+                    report.already += 1
+                else:
+                    report.problems.append(f"{name}: {target.name} holds different content; left as it is")
+                continue
+            if data is None:
+                report.problems.append(f"{name}: missing in {source.name} and {target.name}")
+                continue
+            target.put(data, name=name)
+            if _intact(row, target.read(name), data):
+                db.session.commit()
+                report.copied += 1
+            else:
+                db.session.rollback()
+                report.problems.append(f"{name}: the copy in {target.name} does not match; not kept")

@@ -45,3 +45,32 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
     return False
+
+
+# An index only PostgreSQL can build (a trigram index, say) is declared on the model with this,
+# created by the migration on PostgreSQL alone, and compared with the database only there.
+ONLY_ON = "only_on_dialect"
+
+
+def postgresql_only(index: sa.Index) -> sa.Index:
+    index.info[ONLY_ON] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
+# Indexes on expressions only PostgreSQL has (n-gram search) are named with this prefix and made
+# by the migrations alone; schema comparisons leave them out on every database.
+POSTGRESQL_ONLY = "pgx_"
+
+
+def include_object_for(dialect_name: str):
+    """Alembic's `include_object` for a database of this dialect: skips indexes made for another."""
+
+    def include(obj, name, type_, reflected, compare_to):
+        if type_ == "index" and (name or "").startswith(POSTGRESQL_ONLY):
+            return False
+        if type_ == "index" and not reflected:
+            only = obj.info.get(ONLY_ON)
+            return only is None or only == dialect_name
+        return True
+
+    return include

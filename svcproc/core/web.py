@@ -48,12 +48,17 @@ def render_form_error(template: str, status: int = 422, **context):
     return render_template(template, **context), status
 
 
+# Lists count at most this many rows and page no further: beyond it, the filters narrow the list.
+COUNT_CAP = 1000
+
+
 @dataclass
 class Page:
     items: Sequence[Any]
     page: int
     per_page: int
     total: int
+    capped: bool = False     # more rows than `total` match; only the first `total` are paged
 
     @property
     def pages(self) -> int:
@@ -68,20 +73,24 @@ class Page:
         return self.page < self.pages
 
 
-def paginate(stmt: sa.Select, per_page: int | None = None) -> Page:
-    """Two queries whatever the row count: one count, one page of rows."""
+def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP) -> Page:
+    """Two queries whatever the row count: a count that stops at `cap`, and one page of rows at an
+    offset of at most `cap` (so neither reads further into a large table than the cap)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    total = db.session.execute(
-        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    ).scalar_one()
+    # Only the rows' existence is counted, so the database may answer from an index alone.
+    counted = (stmt.order_by(None).with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+               .limit(cap + 1).subquery())
+    total = db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+    capped = total > cap
+    total = min(total, cap)
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
     items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
 
 
 def like_pattern(text: str) -> str:

@@ -4,14 +4,12 @@ and an all-or-nothing import that streams the file and skips entries already rec
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -80,34 +78,37 @@ def column_label(key: str) -> str:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _csv_text(data: bytes) -> io.TextIOBase:
-    head = data[:65536]
+def _csv_encoding(source: BinaryIO) -> str:
+    head = source.read(65536)
+    complete = not source.read(1)
+    source.seek(0)
     # Not UTF-8: GB18030 is what Chinese Excel saves CSV as.
-    encoding = "utf-8-sig" if files.decodes_as(head, "utf-8-sig", len(head) == len(data)) else "gb18030"
-    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    return "utf-8-sig" if files.decodes_as(head, "utf-8-sig", complete) else "gb18030"
 
 
-def ledger_bytes(stored) -> bytes:
+def ledger_stream(stored) -> BinaryIO:
     """A stored ledger's content. Ledgers are kept encrypted: they list participants' identity numbers."""
-    if stored.encrypted:
-        return files.read(stored, decrypt_purpose=FILE_PURPOSE)
-    return files.read(stored)
+    return files.stream(stored, decrypt_purpose=FILE_PURPOSE)
 
 
-def iter_rows(data: bytes, kind: str) -> Iterator[tuple[int, list]]:
-    """(row number as the spreadsheet shows it, cells) for every row, header included, streamed."""
+def iter_rows(source: BinaryIO, kind: str) -> Iterator[tuple[int, list]]:
+    """(row number as the spreadsheet shows it, cells) for every row, header included, streamed from a
+    seekable binary file, which is left open at the end."""
     if kind == "csv":
-        with _csv_text(data) as text:
-            try:
-                for number, cells in enumerate(csv.reader(text), start=1):
-                    yield number, cells
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise LedgerError(_("The CSV file cannot be read (%(e)s).", e=str(exc)[:200])) from None
+        text = io.TextIOWrapper(source, encoding=_csv_encoding(source), newline="")
+        try:
+            for number, cells in enumerate(csv.reader(text), start=1):
+                yield number, cells
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise LedgerError(_("The CSV file cannot be read (%(e)s).", e=str(exc)[:200])) from None
+        finally:
+            if not source.closed:  # an abandoned reader is finished after its file was closed
+                text.detach()
         return
     import openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        workbook = openpyxl.load_workbook(source, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise LedgerError(_("The Excel file is damaged or not an .xlsx workbook (%(e)s).", e=str(exc)[:200])) from None
     try:
@@ -320,8 +321,9 @@ def _preview_row(number: int, values: dict) -> dict:
             "head_count": values["head_count"], "hours": str(values["hours"]), "group": values.get("group_name", "")}
 
 
-def _rows(data: bytes, kind: str, total_hint: int | None, progress: Callable | None, share: tuple[int, int]):
-    rows = iter_rows(data, kind)
+def _rows(source: BinaryIO, kind: str, total_hint: int | None, progress: Callable | None, share: tuple[int, int]):
+    source.seek(0)
+    rows = iter_rows(source, kind)
     try:
         _n, header = next(rows)
     except StopIteration:
@@ -336,18 +338,18 @@ def _rows(data: bytes, kind: str, total_hint: int | None, progress: Callable | N
         yield number, cells, positions
 
 
-def estimate_rows(data: bytes, kind: str) -> int:
-    """A cheap estimate for progress: bytes / typical row size, or the sheet's declared size."""
-    return max(1, len(data) // (90 if kind == "csv" else 40))
+def estimate_rows(size: int, kind: str) -> int:
+    """A cheap estimate for progress: bytes / typical row size."""
+    return max(1, size // (90 if kind == "csv" else 40))
 
 
-def check_file(contract: Contract, data: bytes, kind: str, progress: Callable | None = None,
+def check_file(contract: Contract, source: BinaryIO, kind: str, size: int, progress: Callable | None = None,
                share: tuple[int, int] = (0, 100)) -> CheckResult:
     ctx = Context.load(contract)
     result = CheckResult()
     seen: set[str] = set()
-    hint = estimate_rows(data, kind)
-    for number, cells, positions in _rows(data, kind, hint, progress, share):
+    hint = estimate_rows(size, kind)
+    for number, cells, positions in _rows(source, kind, hint, progress, share):
         result.rows_total += 1
         row = check_row(ctx, number, cells, positions)
         if row.errors:
@@ -386,7 +388,8 @@ def create_batch(actor, contract: Contract, upload) -> ImportBatch:
 
 def run_check(actor, batch: ImportBatch, progress: Callable | None = None) -> CheckResult:
     contract = db.session.get(Contract, batch.contract_id)
-    result = check_file(contract, ledger_bytes(batch.file), batch.file.kind, progress)
+    with ledger_stream(batch.file) as source:
+        result = check_file(contract, source, batch.file.kind, batch.file.size, progress)
     batch.rows_total, batch.rows_new, batch.rows_duplicate = result.rows_total, result.rows_new, result.rows_duplicate
     batch.error_count, batch.errors, batch.preview = result.error_count, result.errors, result.preview
     batch.status, batch.status_changed_at = ImportStatus.CHECKED, clock.now()
@@ -404,9 +407,14 @@ def run_check(actor, batch: ImportBatch, progress: Callable | None = None) -> Ch
 def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> ImportBatch:
     """All or nothing: any row error aborts before anything is kept. Entries already recorded are skipped."""
     contract = db.session.get(Contract, batch.contract_id)
-    data, kind = ledger_bytes(batch.file), batch.file.kind
+    with ledger_stream(batch.file) as source:
+        return _import(actor, batch, contract, source, progress)
+
+
+def _import(actor, batch: ImportBatch, contract: Contract, source: BinaryIO, progress: Callable | None) -> ImportBatch:
+    kind = batch.file.kind
     # Pass 1: check every row again (the register may have changed since the dry run).
-    check = check_file(contract, data, kind, progress, (0, 40))
+    check = check_file(contract, source, kind, batch.file.size, progress, (0, 40))
     if check.error_count:
         raise LedgerError(ngettext_errors(check.error_count))
     ctx = Context.load(contract)
@@ -443,7 +451,7 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
         created += len(pending)
         pending.clear()
 
-    for number, cells, positions in _rows(data, kind, max(1, check.rows_total), progress, (40, 100)):
+    for number, cells, positions in _rows(source, kind, max(1, check.rows_total), progress, (40, 100)):
         row = check_row(ctx, number, cells, positions)
         if row.errors:  # cannot happen after pass 1 unless the data changed under us
             raise LedgerError(_("Row %(n)d no longer passes its checks (the register or the contract changed "
@@ -540,11 +548,3 @@ def template_xlsx() -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

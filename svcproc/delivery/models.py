@@ -59,10 +59,12 @@ class Beneficiary(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
-    community = relationship("Area", lazy="joined")
-    organization = relationship("Organization", lazy="joined")
+    community = relationship("Area")
+    organization = relationship("Organization")
 
-    __table_args__ = (sa.UniqueConstraint("organization_id", "id_match_key", name="uq_beneficiary_org_person"),)
+    __table_args__ = (sa.UniqueConstraint("organization_id", "id_match_key", name="uq_beneficiary_org_person"),
+                      # An organization's register in name order.
+                      sa.Index("ix_beneficiary_org_name", "organization_id", "name", "id"))
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -84,6 +86,8 @@ activity_worker = sa.Table(
     "activity_worker", db.metadata,
     sa.Column("activity_id", sa.ForeignKey("service_activity.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("social_worker_id", sa.ForeignKey("social_worker.id"), primary_key=True),
+    # A worker's entries (overlaps and hours per day are checked from here).
+    sa.Index("ix_activity_worker_worker", "social_worker_id", "activity_id"),
 )
 
 activity_participant = sa.Table(
@@ -128,7 +132,7 @@ class ServiceCase(db.Model):
     opened_on: Mapped[date] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    beneficiary = relationship("Beneficiary", lazy="joined")
+    beneficiary = relationship("Beneficiary")
 
     __table_args__ = (sa.UniqueConstraint("contract_id", "beneficiary_id", name="uq_service_case_person"),)
 
@@ -162,10 +166,10 @@ class ServiceActivity(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
-    contract = relationship("Contract", lazy="joined")
-    community = relationship("Area", lazy="joined")
-    group = relationship("ServiceGroup", lazy="joined")
-    case = relationship("ServiceCase", lazy="joined")
+    contract = relationship("Contract")
+    community = relationship("Area")
+    group = relationship("ServiceGroup")
+    case = relationship("ServiceCase")
     workers = relationship("SocialWorker", secondary=activity_worker, order_by="SocialWorker.name")
     participants = relationship("Beneficiary", secondary=activity_participant, order_by="Beneficiary.name")
     # Removed with their entry (the database cascades; the audit event of the deletion keeps them).
@@ -175,6 +179,10 @@ class ServiceActivity(db.Model):
                                                              order_by="ActivityRevision.revision",
                                                              cascade="all, delete-orphan", passive_deletes=True)
 
+    __table_args__ = (
+        # A contract's service log, newest first, read page by page from the index.
+        sa.Index("ix_service_activity_contract_day", "contract_id", "activity_date", "start_time", "id"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
     @property
@@ -208,7 +216,7 @@ class ActivityEvidence(db.Model):
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
 
     activity: Mapped[ServiceActivity] = relationship(back_populates="evidence")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class ImportStatus(str, enum.Enum):
@@ -240,7 +248,7 @@ class ImportBatch(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     job_id: Mapped[str | None] = mapped_column(sa.String(36))
 
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class RedFlagKind(str, enum.Enum):
@@ -268,4 +276,10 @@ class RedFlag(db.Model):
     explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     explained_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
-    contract = relationship("Contract", lazy="joined")
+    contract = relationship("Contract")
+
+    __table_args__ = (
+        # The district's flags still standing, newest first: the list reads only active ones.
+        sa.Index("ix_red_flag_active_found", "found_at", "id", postgresql_where=sa.text("active"),
+                 sqlite_where=sa.text("active")),
+    )

@@ -46,51 +46,66 @@ class Progress:
 
 
 def compute(contract_id: int) -> Progress:
+    """A few grouped queries over this contract's entries (through the contract's index), whatever
+    the size of the district: entries and hours by day, kind and community; named attendance the
+    same way; distinct groups and cases; distinct people."""
     result = Progress()
-    A = ServiceActivity
-    named = (sa.select(activity_participant.c.activity_id, sa.func.count().label("n"))
-             .group_by(activity_participant.c.activity_id).subquery())
-    rows = db.session.execute(
-        sa.select(A.type, A.activity_date, Area.name, A.hours, A.head_count, sa.func.coalesce(named.c.n, 0),
-                  A.group_id, A.case_id)
-        .join(Area, Area.id == A.community_id).outerjoin(named, named.c.activity_id == A.id)
-        .where(A.contract_id == contract_id))
-    groups, cases = set(), set()
+    A, P = ServiceActivity, activity_participant
+    mine = A.contract_id == contract_id
+    names = {}
     months = defaultdict(lambda: {"person_times": 0, "hours": Decimal(0), "activities": 0})
     communities = defaultdict(lambda: {"person_times": 0, "hours": Decimal(0), "activities": 0})
-    for type_, day, community, hours, head_count, named_count, group_id, case_id in rows:
-        attendance = int(named_count) + int(head_count or 0)
-        result.activities += 1
-        result.person_times += attendance
-        result.hours += Decimal(hours)
-        if type_ == ActivityType.CASE_WORK and case_id:
-            cases.add(case_id)
-        elif type_ == ActivityType.GROUP_SESSION:
-            result.group_sessions += 1
-            if group_id:
-                groups.add(group_id)
-        elif type_ == ActivityType.COMMUNITY_EVENT:
-            result.events += 1
-        elif type_ == ActivityType.DELIBERATION:
-            result.deliberations += 1
-        else:
-            result.trainings += 1
-        for bucket in (months[day.strftime("%Y-%m")], communities[community]):
-            bucket["person_times"] += attendance
-            bucket["hours"] += Decimal(hours)
-            bucket["activities"] += 1
-    result.cases, result.groups = len(cases), len(groups)
+    kinds = {ActivityType.GROUP_SESSION: "group_sessions", ActivityType.COMMUNITY_EVENT: "events",
+             ActivityType.DELIBERATION: "deliberations", ActivityType.VOLUNTEER_TRAINING: "trainings"}
+    rows = db.session.execute(
+        sa.select(A.type, A.activity_date, A.community_id, sa.func.count(), sa.func.sum(A.hours),
+                  sa.func.sum(A.head_count))
+        .where(mine).group_by(A.type, A.activity_date, A.community_id))
+    community_ids = set()
+    for type_, day, community_id, entries, hours, head_count in rows:
+        type_ = ActivityType(getattr(type_, "value", type_))
+        hours = Decimal(hours or 0)
+        result.activities += entries
+        result.person_times += int(head_count or 0)
+        result.hours += hours
+        if type_ in kinds:
+            setattr(result, kinds[type_], getattr(result, kinds[type_]) + entries)
+        community_ids.add(community_id)
+        for bucket in (months[(day.year, day.month)], communities[community_id]):
+            bucket["person_times"] += int(head_count or 0)
+            bucket["hours"] += hours
+            bucket["activities"] += entries
+    named = db.session.execute(
+        sa.select(A.activity_date, A.community_id, sa.func.count()).select_from(P).join(A, A.id == P.c.activity_id)
+        .where(mine).group_by(A.activity_date, A.community_id))
+    for day, community_id, count in named:
+        result.person_times += count
+        months[(day.year, day.month)]["person_times"] += count
+        communities[community_id]["person_times"] += count
+    groups, cases = db.session.execute(
+        sa.select(sa.func.count(sa.distinct(sa.case((A.type == ActivityType.GROUP_SESSION, A.group_id)))),
+                  sa.func.count(sa.distinct(sa.case((A.type == ActivityType.CASE_WORK, A.case_id)))))
+        .where(mine)).one()
+    result.groups, result.cases = int(groups or 0), int(cases or 0)
     # Distinct people: each registered person once (by keyed hash where known); head-counts are
     # anonymous and cannot add distinct people.
+    # The register entries first (a few hundred), then their keys by primary key: neither a key
+    # lookup per attendance nor a scan of the register.
+    served = sorted(db.session.execute(sa.select(P.c.beneficiary_id).join(A, A.id == P.c.activity_id)
+                                       .where(mine).distinct()).scalars())
     result.people = db.session.execute(
         sa.select(sa.func.count(sa.distinct(sa.func.coalesce(Beneficiary.id_match_key,
                                                               sa.cast(Beneficiary.id, sa.String)))))
-        .select_from(activity_participant)
-        .join(A, A.id == activity_participant.c.activity_id)
-        .join(Beneficiary, Beneficiary.id == activity_participant.c.beneficiary_id)
-        .where(A.contract_id == contract_id)).scalar_one()
-    result.by_month = dict(sorted(months.items()))
-    result.by_community = dict(sorted(communities.items(), key=lambda kv: -kv[1]["person_times"]))
+        .where(Beneficiary.id.in_(served))).scalar_one() if served else 0
+    if community_ids:
+        names = dict(db.session.execute(sa.select(Area.id, Area.name).where(Area.id.in_(sorted(community_ids)))).all())
+    result.by_month = {f"{y:04d}-{m:02d}": v for (y, m), v in sorted(months.items())}
+    by_name = defaultdict(lambda: {"person_times": 0, "hours": Decimal(0), "activities": 0})
+    for community_id, bucket in communities.items():
+        target = by_name[names.get(community_id, str(community_id))]
+        for key, value in bucket.items():
+            target[key] += value
+    result.by_community = dict(sorted(by_name.items(), key=lambda kv: -kv[1]["person_times"]))
     return result
 
 

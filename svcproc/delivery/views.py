@@ -5,13 +5,14 @@ import io
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import Blueprint, Response, abort, flash, make_response, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..contracts.models import Contract
 from ..contracts.permissions import can_view_contract
-from ..core import charts, files, jobs
+from ..core import charts, files, jobs, search
 from ..core.errors import StaleObject, ValidationError, check_version
 from ..core.permissions import has_permission, require
 from ..core.web import field_error, is_htmx, is_local_url, like_pattern, paginate, redirect_to, send_stored
@@ -27,6 +28,9 @@ from .models import (ActivityEvidence, Beneficiary, ImportBatch, ImportStatus, R
                      ServiceGroup)
 
 bp = Blueprint("delivery", __name__)
+# A contract's service log is paged through to its end (a few thousand entries at most, read
+# through the contract's index); the district-wide lists stop at the usual cap.
+ENTRIES_CAP = 20_000
 # Files larger than this are checked and imported in the background with a progress bar.
 INLINE_IMPORT_BYTES = 256 * 1024
 
@@ -78,9 +82,10 @@ def beneficiaries():
     q = request.args.get("q", "").strip()
     category = request.args.get("category", "")
     community = request.args.get("community", "")
-    stmt = _scoped_people(sa.select(Beneficiary).order_by(Beneficiary.name, Beneficiary.id))
+    stmt = _scoped_people(sa.select(Beneficiary).order_by(Beneficiary.name, Beneficiary.id)
+                          .options(selectinload(Beneficiary.community), selectinload(Beneficiary.organization)))
     if q:
-        stmt = stmt.where(Beneficiary.name.ilike(like_pattern(q), escape="\\"))
+        stmt = stmt.where(search.contains(Beneficiary.name, q))
     if category in labels.CATEGORY_LABELS:
         # JSON arrays differ between databases; a text match on the stored list works on both.
         stmt = stmt.where(sa.cast(Beneficiary.categories, sa.String).like(f'%"{category}"%'))
@@ -190,8 +195,9 @@ def participant_search(contract_id: int):
     if q:
         people = db.session.execute(
             sa.select(Beneficiary).where(Beneficiary.organization_id == contract.organization_id,
-                                         Beneficiary.name.ilike(like_pattern(q), escape="\\"))
-            .order_by(Beneficiary.name).limit(12)).unique().scalars().all()
+                                         search.contains(Beneficiary.name, q))
+            .order_by(Beneficiary.name, Beneficiary.id).limit(12).options(selectinload(Beneficiary.community))
+        ).scalars().all()
     return render_template("delivery/_people_results.html", people=people, q=q, contract=contract)
 
 
@@ -240,7 +246,8 @@ def activities(contract_id: int):
     type_ = request.args.get("type", "")
     month = request.args.get("month", "")
     stmt = sa.select(ServiceActivity).where(ServiceActivity.contract_id == contract.id).order_by(
-        ServiceActivity.activity_date.desc(), ServiceActivity.start_time.desc(), ServiceActivity.id.desc())
+        ServiceActivity.activity_date.desc(), ServiceActivity.start_time.desc(), ServiceActivity.id.desc()).options(
+        selectinload(ServiceActivity.community), selectinload(ServiceActivity.group))
     if type_ in {t.value for t in labels.ACTIVITY_TYPE_LABELS}:
         stmt = stmt.where(ServiceActivity.type == type_)
     if len(month) == 7 and month[4] == "-":
@@ -251,7 +258,7 @@ def activities(contract_id: int):
         if first:
             last = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
             stmt = stmt.where(ServiceActivity.activity_date >= first, ServiceActivity.activity_date < last)
-    page = paginate(stmt)
+    page = paginate(stmt, cap=ENTRIES_CAP)
     counts = _participant_counts([a.id for a in page.items])
     template = "delivery/_activity_table.html" if is_htmx() else "delivery/activities.html"
     return render_template(template, contract=contract, page=page, counts=counts, type=type_, month=month,
@@ -623,7 +630,8 @@ def red_flags():
     require(perms.can_view_red_flags(current_user))
     kind = request.args.get("kind", "")
     state = request.args.get("state", "open")
-    stmt = sa.select(RedFlag).where(RedFlag.active.is_(True)).order_by(RedFlag.found_at.desc(), RedFlag.id.desc())
+    stmt = (sa.select(RedFlag).where(RedFlag.active.is_(True)).order_by(RedFlag.found_at.desc(), RedFlag.id.desc())
+            .options(selectinload(RedFlag.contract)))
     if kind in {k.value for k in RedFlagKind}:
         stmt = stmt.where(RedFlag.kind == RedFlagKind(kind))
     if state == "open":
@@ -663,6 +671,7 @@ def red_flag_explain(flag_id: int):
 def contract_flags(contract_id: int):
     contract = _contract(contract_id)
     flags = db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == contract.id, RedFlag.active.is_(True))
+                               .options(selectinload(RedFlag.contract))
                                .order_by(RedFlag.kind, RedFlag.id)).unique().scalars().all()
     return render_template("delivery/contract_flags.html", contract=contract, flags=flags, explain_form=ExplainForm(),
                            worker_names=_worker_names(flags))

@@ -3,6 +3,7 @@ fiscal year's tenders; every grade is shown to the experts who score the organiz
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, defer
 
 from ..contracts.models import Contract
 from ..extensions import db
@@ -16,7 +17,10 @@ def _final_rounds(*org_ids: int):
             .join(Tender, Tender.id == Contract.tender_id)
             .join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
             .where(Contract.organization_id.in_(org_ids), EvaluationRound.kind == RoundKind.FINAL,
-                   EvaluationRound.status == RoundStatus.FINALIZED))
+                   EvaluationRound.status == RoundStatus.FINALIZED)
+            .options(contains_eager(EvaluationRound.contract),
+                     # The frozen figures and results are large and not needed here.
+                     defer(EvaluationRound.computed), defer(EvaluationRound.result)))
 
 
 def failed_final_rounds(org_id: int, fiscal_year: int) -> list[EvaluationRound]:
@@ -26,10 +30,15 @@ def failed_final_rounds(org_id: int, fiscal_year: int) -> list[EvaluationRound]:
         .order_by(EvaluationRound.finalized_at)).scalars())
 
 
-def final_grades(org_id: int) -> list[tuple[EvaluationRound, int]]:
-    """(round, fiscal year) of every finalized final evaluation, newest project first."""
-    return list(db.session.execute(
-        _final_rounds(org_id).order_by(ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc())).all())
+def final_grades(org_id: int, limit: int | None = None) -> list[tuple[EvaluationRound, int]]:
+    """(round, fiscal year) of every finalized final evaluation (or the newest `limit`), newest first."""
+    stmt = _final_rounds(org_id).order_by(ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc())
+    return list(db.session.execute(stmt.limit(limit) if limit else stmt).all())
+
+
+def final_grade_count(org_id: int) -> int:
+    return db.session.execute(sa.select(sa.func.count()).select_from(
+        _final_rounds(org_id).with_only_columns(EvaluationRound.id).subquery())).scalar_one()
 
 
 def final_grades_of(org_ids) -> dict[int, list[tuple[EvaluationRound, int]]]:
@@ -45,4 +54,6 @@ def final_grades_of(org_ids) -> dict[int, list[tuple[EvaluationRound, int]]]:
 
 def bidding_bars(org_id: int) -> list[tuple[int, EvaluationRound]]:
     """(fiscal year whose tenders refuse the organization's bids, the failed final round behind it)."""
-    return [(year + 1, round_) for round_, year in final_grades(org_id) if round_.grade == "fail"]
+    failed = db.session.execute(_final_rounds(org_id).where(EvaluationRound.grade == "fail").order_by(
+        ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc())).all()
+    return [(year + 1, round_) for round_, year in failed]

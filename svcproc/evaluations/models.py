@@ -69,7 +69,7 @@ class TemplateVersion(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
-    template: Mapped[IndicatorTemplate] = relationship(back_populates="versions", lazy="joined")
+    template: Mapped[IndicatorTemplate] = relationship(back_populates="versions")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -122,9 +122,9 @@ class EvaluationRound(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
-    contract = relationship("Contract", lazy="joined")
-    template_version: Mapped[TemplateVersion] = relationship(lazy="joined")
-    evaluation_org = relationship("Organization", lazy="joined")
+    contract = relationship("Contract")
+    template_version: Mapped[TemplateVersion] = relationship()
+    evaluation_org = relationship("Organization")
     parties: Mapped[list[EvaluationParty]] = relationship(back_populates="round", order_by="EvaluationParty.position",
                                                           cascade="all, delete-orphan")
     evaluators: Mapped[list[RoundEvaluator]] = relationship(back_populates="round", order_by="RoundEvaluator.id")
@@ -132,6 +132,8 @@ class EvaluationRound(db.Model):
     evidence: Mapped[list[EvaluationEvidence]] = relationship(back_populates="round", order_by="EvaluationEvidence.id")
     findings: Mapped[list[Finding]] = relationship(back_populates="round", order_by="Finding.id")
 
+    # The list of rounds, latest scheduled first.
+    __table_args__ = (sa.Index("ix_evaluation_round_scheduled", "scheduled_start", "id"),)
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -168,8 +170,8 @@ class RoundEvaluator(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     round: Mapped[EvaluationRound] = relationship(back_populates="evaluators")
-    party: Mapped[EvaluationParty] = relationship(lazy="joined")
-    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+    party: Mapped[EvaluationParty] = relationship()
+    user = relationship("User", foreign_keys=[user_id])
     scores: Mapped[list[EvaluationScore]] = relationship(back_populates="evaluator", cascade="all, delete-orphan")
 
 
@@ -207,7 +209,7 @@ class SatisfactionSurvey(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     round: Mapped[EvaluationRound] = relationship(back_populates="surveys")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class EvaluationEvidence(db.Model):
@@ -224,7 +226,7 @@ class EvaluationEvidence(db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     round: Mapped[EvaluationRound] = relationship(back_populates="evidence")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class Finding(db.Model):
@@ -266,7 +268,7 @@ class RectificationItem(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
-    finding: Mapped[Finding] = relationship(back_populates="items", lazy="joined")
+    finding: Mapped[Finding] = relationship(back_populates="items")
     responses: Mapped[list[RectificationResponse]] = relationship(back_populates="item",
                                                                   order_by="RectificationResponse.id")
 
@@ -301,4 +303,4 @@ class ResponseFile(db.Model):
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
 
     response: Mapped[RectificationResponse] = relationship(back_populates="files")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")

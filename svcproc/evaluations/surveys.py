@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from flask_babel import gettext as _
 
@@ -47,11 +48,11 @@ def _answer(value) -> bool | None:
     return None
 
 
-def count_responses(data: bytes, kind: str) -> Counted:
+def count_responses(source: BinaryIO, kind: str) -> Counted:
     result = Counted()
     positions: dict[str, int] | None = None
     try:
-        for number, cells in iter_rows(data, kind):
+        for number, cells in iter_rows(source, kind):
             cells = ["" if c is None else str(c).strip() for c in cells]
             if positions is None:
                 lowered = [c.lower() for c in cells]
@@ -96,7 +97,8 @@ def import_responses(actor, round_: EvaluationRound, *, leaf_key: str, upload, s
     if upload is None or not getattr(upload, "filename", ""):
         raise ValidationError(_("Choose a file to upload."), "file")
     stored = files.store(upload, purpose="satisfaction_survey", rule=SURVEY_RULE, actor=actor)
-    counted = count_responses(files.read(stored), stored.kind)
+    with files.stream(stored) as source:
+        counted = count_responses(source, stored.kind)
     if counted.errors:
         raise ValidationError(" ".join(counted.errors[:MAX_ERRORS]), "file")
     return [workflow.add_survey(actor, round_, leaf_key=leaf_key, group_name=group, surveyed=surveyed,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..accounts.models import User
 from ..contracts.forms import EmptyForm, ReasonForm
@@ -29,7 +29,7 @@ from . import permissions as perms
 from .forms import (DeclarationForm, EvaluatorForm, EvidenceForm, FindingForm, ItemForm, NoteForm, ResponseForm,
                     RoundForm, ScheduleForm, SurveyForm, SurveyImportForm)
 from .models import (EvaluationEvidence, EvaluationRound, Finding, ItemStatus, RectificationItem,
-                     RectificationResponse, RoundEvaluator, RoundKind, RoundStatus, SatisfactionSurvey)
+                     RectificationResponse, ResponseFile, RoundEvaluator, RoundKind, RoundStatus, SatisfactionSurvey)
 from .results import first_level
 from .tree import LeafKind
 
@@ -61,10 +61,17 @@ def _scoped(stmt: sa.Select) -> sa.Select:
 def _round(round_id: int) -> EvaluationRound:
     round_ = db.session.execute(
         sa.select(EvaluationRound).where(EvaluationRound.id == round_id).options(
-            selectinload(EvaluationRound.parties), selectinload(EvaluationRound.evaluators),
-            selectinload(EvaluationRound.surveys), selectinload(EvaluationRound.evidence),
+            joinedload(EvaluationRound.contract).joinedload(Contract.organization),
+            joinedload(EvaluationRound.template_version), joinedload(EvaluationRound.evaluation_org),
+            selectinload(EvaluationRound.parties),
+            selectinload(EvaluationRound.evaluators).options(
+                joinedload(RoundEvaluator.party),
+                joinedload(RoundEvaluator.user).joinedload(User.organization)),
+            selectinload(EvaluationRound.surveys).joinedload(SatisfactionSurvey.file),
+            selectinload(EvaluationRound.evidence).joinedload(EvaluationEvidence.file),
             selectinload(EvaluationRound.findings).selectinload(Finding.items)
-            .selectinload(RectificationItem.responses).selectinload(RectificationResponse.files))
+            .selectinload(RectificationItem.responses).selectinload(RectificationResponse.files)
+            .joinedload(ResponseFile.file))
     ).scalar_one_or_none()
     if round_ is None:
         abort(404)
@@ -89,7 +96,8 @@ def rounds():
         stmt = stmt.join(Organization, Organization.id == Contract.organization_id).where(sa.or_(
             EvaluationRound.title.ilike(pattern), Contract.title.ilike(pattern), Contract.number.ilike(pattern),
             Organization.name.ilike(pattern)))
-    page = paginate(stmt.order_by(EvaluationRound.scheduled_start.desc(), EvaluationRound.id.desc()))
+    page = paginate(stmt.order_by(EvaluationRound.scheduled_start.desc(), EvaluationRound.id.desc())
+                    .options(selectinload(EvaluationRound.contract).selectinload(Contract.organization)))
     mine = {}
     if has_permission(current_user, "evaluations.score"):
         mine = {e.round_id: e for e in db.session.execute(sa.select(RoundEvaluator).where(
@@ -112,7 +120,8 @@ def rectification():
         stmt = stmt.where(RectificationItem.status != ItemStatus.CLOSED)
     elif status in {s.value for s in ItemStatus}:
         stmt = stmt.where(RectificationItem.status == ItemStatus(status))
-    stmt = stmt.options(selectinload(RectificationItem.finding).selectinload(Finding.round))
+    stmt = stmt.options(selectinload(RectificationItem.finding).selectinload(Finding.round)
+                        .selectinload(EvaluationRound.contract).selectinload(Contract.organization))
     page = paginate(stmt.order_by(RectificationItem.deadline, RectificationItem.id))
     return render_template("evaluations/rectification.html", page=page, status=status, today=today())
 

@@ -52,7 +52,7 @@ class CommunityNeed(db.Model):
     plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("project_plan.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
 
-    community = relationship("Area", lazy="joined")
+    community = relationship("Area")
     merged_into: Mapped[CommunityNeed | None] = relationship(remote_side=[id])
     plan = relationship("ProjectPlan", back_populates="needs")
 
@@ -148,7 +148,7 @@ class Tender(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
-    plan: Mapped[ProjectPlan] = relationship(back_populates="tenders", lazy="joined")
+    plan: Mapped[ProjectPlan] = relationship(back_populates="tenders")
     criteria: Mapped[list[TenderCriterion]] = relationship(
         back_populates="tender", order_by="TenderCriterion.position", cascade="all, delete-orphan")
     documents: Mapped[list[TenderDocument]] = relationship(back_populates="tender", order_by="TenderDocument.id")
@@ -189,7 +189,7 @@ class TenderDocument(db.Model):
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
 
     tender: Mapped[Tender] = relationship(back_populates="documents")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class Clarification(db.Model):
@@ -244,11 +244,13 @@ class Bid(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     tender: Mapped[Tender] = relationship(back_populates="bids", foreign_keys=[tender_id])
-    organization = relationship("Organization", lazy="joined")
+    organization = relationship("Organization")
     documents: Mapped[list[BidDocument]] = relationship(back_populates="bid", order_by="BidDocument.id",
                                                         cascade="all, delete-orphan")
 
-    __table_args__ = (sa.UniqueConstraint("tender_id", "organization_id", name="uq_bid_tender_org"),)
+    __table_args__ = (sa.UniqueConstraint("tender_id", "organization_id", name="uq_bid_tender_org"),
+                      # An organization's bids, newest first.
+                      sa.Index("ix_bid_org_submitted", "organization_id", "submitted_at", "id"))
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -261,7 +263,7 @@ class BidDocument(db.Model):
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
 
     bid: Mapped[Bid] = relationship(back_populates="documents")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")
 
 
 class TenderExpert(db.Model):
@@ -282,7 +284,7 @@ class TenderExpert(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tender: Mapped[Tender] = relationship(back_populates="experts")
-    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+    user = relationship("User", foreign_keys=[user_id])
     scores: Mapped[list[ExpertScore]] = relationship(back_populates="panel_member", cascade="all, delete-orphan")
 
     __table_args__ = (sa.UniqueConstraint("tender_id", "user_id", name="uq_tender_expert_tender_user"),)
@@ -334,7 +336,7 @@ class Objection(db.Model):
     # What was done about an upheld objection: the tender went back to scoring, or was cancelled.
     resolution: Mapped[str] = mapped_column(sa.String(20), default="")
 
-    organization = relationship("Organization", lazy="joined")
+    organization = relationship("Organization")
     documents: Mapped[list[ObjectionDocument]] = relationship(back_populates="objection")
 
 
@@ -347,4 +349,4 @@ class ObjectionDocument(db.Model):
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
 
     objection: Mapped[Objection] = relationship(back_populates="documents")
-    file = relationship("StoredFile", lazy="joined")
+    file = relationship("StoredFile")

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..registry.models import Area, AreaLevel
 from . import labels, needs
 from .forms import NeedForm
-from .models import Clarification, ServiceCategory, Tender, TenderDocument, TenderStatus
+from .models import Bid, Clarification, ServiceCategory, Tender, TenderDocument, TenderStatus
 
 bp = Blueprint("public", __name__)
 
@@ -71,7 +71,7 @@ def notices():
     kind = request.args.get("kind", "")
     # The award line names the winner: load the awarded bids (and their organizations) in one go.
     stmt = (sa.select(Tender).where(Tender.status.in_(PUBLIC_TENDER_STATUSES))
-            .options(selectinload(Tender.awarded_bid)))
+            .options(selectinload(Tender.awarded_bid).selectinload(Bid.organization)))
     if kind == "open":
         stmt = stmt.where(Tender.status == TenderStatus.PUBLISHED)
     elif kind == "awards":

@@ -7,6 +7,7 @@ from datetime import timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 from flask import Blueprint, Response, abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -29,7 +30,7 @@ from .forms import (AnswerForm, AssignExpertForm, BidForm, DeclarationForm, Docu
                     ObjectionAnswerForm, ObjectionForm, PlanForm, QuestionForm, ReasonForm, TenderForm)
 from .history import past_grades_of
 from .models import (Bid, BidDocument, BidStatus, Clarification, CommunityNeed, NeedStatus, Objection,
-                     ProjectPlan, ServiceCategory, Tender, TenderCriterion, TenderExpert,
+                     ProjectPlan, ServiceCategory, Tender, TenderCriterion, TenderDocument, TenderExpert,
                      TenderMethod, TenderStatus)
 
 bp = Blueprint("procurement", __name__, url_prefix="/procurement")
@@ -52,7 +53,8 @@ def needs():
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "")
     category = request.args.get("category", "")
-    stmt = sa.select(CommunityNeed).order_by(CommunityNeed.submitted_at.desc(), CommunityNeed.id.desc())
+    stmt = (sa.select(CommunityNeed).order_by(CommunityNeed.submitted_at.desc(), CommunityNeed.id.desc())
+            .options(selectinload(CommunityNeed.community)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.join(Area, Area.id == CommunityNeed.community_id).where(sa.or_(
@@ -287,7 +289,10 @@ def tenders_export():
 
 
 def _tender_for_page(tender_id: int) -> Tender:
-    tender = db.get_or_404(Tender, tender_id)
+    tender = db.get_or_404(Tender, tender_id, options=[
+        selectinload(Tender.bids).selectinload(Bid.organization), selectinload(Tender.criteria),
+        selectinload(Tender.documents).joinedload(TenderDocument.file),
+        selectinload(Tender.experts).joinedload(TenderExpert.user), joinedload(Tender.plan)])
     allowed = (perms.can_read_procurement(current_user)
                or (current_user.role == Role.ORG_MANAGER and tender.is_public)
                or perms.panel_member(current_user, tender) is not None)
@@ -727,9 +732,10 @@ def bid_document(bid_id: int, document_id: int):
 @login_required
 def my_bids():
     require(perms.can_bid(current_user))
-    rows = db.session.execute(sa.select(Bid).where(Bid.organization_id == current_user.organization_id)
-                              .order_by(Bid.submitted_at.desc())).unique().scalars().all()
-    return render_template("procurement/my_bids.html", bids=rows)
+    page = paginate(sa.select(Bid).where(Bid.organization_id == current_user.organization_id)
+                    .order_by(Bid.submitted_at.desc(), Bid.id.desc()).options(selectinload(Bid.tender)))
+    template = "procurement/_my_bid_table.html" if is_htmx() else "procurement/my_bids.html"
+    return render_template(template, page=page)
 
 
 # --- clarifications ---------------------------------------------------------------------------

@@ -38,7 +38,7 @@ class Area(db.Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("area.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
 
-    parent: Mapped[Area | None] = relationship(remote_side=[id], lazy="joined", join_depth=3)
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -107,7 +107,7 @@ class Organization(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
-    area: Mapped[Area | None] = relationship(lazy="joined")
+    area: Mapped[Area | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -137,6 +137,6 @@ class SocialWorker(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
-    organization: Mapped[Organization] = relationship(lazy="joined")
+    organization: Mapped[Organization] = relationship()
 
     __mapper_args__ = {"version_id_col": version}

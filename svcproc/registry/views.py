@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -150,7 +151,7 @@ def organizations():
     status = _enum_arg("status", OrgStatus)
     rating = _enum_arg("rating", OrgRating)
     kind = _enum_arg("kind", OrgKind)
-    stmt = sa.select(Organization).order_by(Organization.name)
+    stmt = sa.select(Organization).order_by(Organization.name).options(selectinload(Organization.area))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(Organization.name.ilike(pattern, escape="\\"),
@@ -187,12 +188,18 @@ def organization(org_id: int):
         ).unique().scalars().all()
     status_form = OrgStatusForm()
     status_form.fill_choices()
-    from ..evaluations.consequences import bidding_bars, final_grades
+    from ..evaluations.consequences import bidding_bars, final_grade_count, final_grades
 
-    grades = final_grades(org.id) if org.kind == OrgKind.SERVICE else []
-    bars = bidding_bars(org.id) if org.kind == OrgKind.SERVICE else []
+    service = org.kind == OrgKind.SERVICE
+    grades = final_grades(org.id, limit=GRADES_SHOWN) if service else []
+    grade_count = final_grade_count(org.id) if len(grades) == GRADES_SHOWN else len(grades)
+    bars = bidding_bars(org.id) if service else []
     return render_template("registry/organization.html", org=org, workers=workers, status_form=status_form,
-                           grades=grades, bars=bars)
+                           grades=grades, grade_count=grade_count, bars=bars)
+
+
+# The organization's page lists its newest final grades; its performance history report has them all.
+GRADES_SHOWN = 20
 
 
 def _areas_for_orgs():
@@ -318,7 +325,8 @@ def workers():
     certification = _enum_arg("certification", CertificationLevel)
     active = request.args.get("active", "")
     org_id = request.args.get("org", "")
-    stmt = _scoped_workers(sa.select(SocialWorker).order_by(SocialWorker.name, SocialWorker.id))
+    stmt = _scoped_workers(sa.select(SocialWorker).order_by(SocialWorker.name, SocialWorker.id)
+                           .options(selectinload(SocialWorker.organization)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(SocialWorker.name.ilike(pattern, escape="\\"),

@@ -16,7 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, selectinload
 
-from ..contracts.models import Contract, Milestone, Payment
+from ..contracts.models import Contract, Deliverable, Milestone, Payment
 from ..core import clock
 from ..core.targets import TARGET_FIELDS
 from ..delivery import progress as progress_module
@@ -89,9 +89,10 @@ def _enum(value) -> str | None:
 
 
 def _load_contract(contract_id: int) -> Contract:
+    """The contract with every list the report shows, each in one statement (none per row)."""
     return db.session.execute(
         sa.select(Contract).where(Contract.id == contract_id).options(
-            selectinload(Contract.milestones).selectinload(Milestone.deliverables),
+            selectinload(Contract.milestones).selectinload(Milestone.deliverables).selectinload(Deliverable.file),
             selectinload(Contract.milestones).selectinload(Milestone.payments),
             selectinload(Contract.payments), selectinload(Contract.amendments))).unique().scalar_one()
 

@@ -5,17 +5,16 @@ import csv
 import hashlib
 import io
 import json
-import os
-import uuid
 import zipfile
 
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
 
 from ..audit.models import AuditEvent
+from ..audit.services import known_object_types
 from ..audit.views import CSV_COLUMNS, _cell
 from ..contracts.models import Amendment, Contract, Deliverable, Milestone, Payment
-from ..core import clock, files
+from ..core import clock, files, storage
 from ..core.formatting import local_datetime
 from ..delivery.models import RedFlag, ServiceActivity
 from ..evaluations.models import EvaluationEvidence, EvaluationRound, Finding, ItemStatus, RectificationItem
@@ -28,9 +27,9 @@ DESK_ROWS = 200
 
 
 def _object_types() -> list[str]:
-    """The kinds of object the audit trail names, for the search form's choice."""
-    return [t for (t,) in db.session.execute(
-        sa.select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)) if t]
+    """The kinds of object the audit trail names, for the search form's choice: the models' audit
+    types (a DISTINCT over the whole trail took 0.2 s at district scale)."""
+    return list(known_object_types())
 
 
 def overview() -> dict:
@@ -76,19 +75,12 @@ def overview() -> dict:
 
 
 def keep_archive(content: bytes, name: str, actor) -> files.StoredFile:
-    """Keep a ZIP this application built, as files.store keeps an upload: under a generated name in
-    the upload folder, removed again if the transaction rolls back. (files.store sniffs uploads by
-    content and accepts no plain ZIP; a package made here needs no sniffing.)"""
-    stored_name = uuid.uuid4().hex
-    path = files._path_for(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(content)
-    os.chmod(path, 0o600)
-    files._pending(db.session).append(path)
-    stored = files.StoredFile(purpose="audit_package", stored_name=stored_name, original_name=name[:255], kind="zip",
-                              size=len(content), sha256=hashlib.sha256(content).hexdigest(), encrypted=False,
-                              uploaded_at=clock.now(), uploaded_by_id=getattr(actor, "id", None))
+    """Keep a ZIP this application built, where uploads are kept (files.store checks uploads by
+    their content and takes no plain ZIP; a package made here needs no such check)."""
+    stored = files.StoredFile(purpose="audit_package", stored_name=storage.backend().put(content),
+                              original_name=name[:255], kind="zip", size=len(content),
+                              sha256=hashlib.sha256(content).hexdigest(), encrypted=False, uploaded_at=clock.now(),
+                              uploaded_by_id=getattr(actor, "id", None))
     db.session.add(stored)
     db.session.flush()
     return stored

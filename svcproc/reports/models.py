@@ -45,8 +45,8 @@ class GeneratedReport(db.Model):
     generated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     job_id: Mapped[str | None] = mapped_column(sa.ForeignKey("job.id"))
 
-    file = relationship("StoredFile", lazy="joined")
-    generated_by = relationship("User", lazy="joined")
+    file = relationship("StoredFile")
+    generated_by = relationship("User")
 
 
 class AuditPackage(db.Model):

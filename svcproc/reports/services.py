@@ -185,19 +185,15 @@ def request_package(actor, contract: Contract, locale: str) -> jobs.Job:
     return job
 
 
-def build_package(actor, contract_id: int, locale: str, *, progress=None, job_id: str | None = None) -> AuditPackage:
-    """The assessment report for the current data (made if the record changed), the contract's audit
-    events as they stand and the manifest, zipped and kept."""
+def build_package(actor, contract: Contract, report: GeneratedReport, *, job_id: str | None = None) -> AuditPackage:
+    """The report, the contract's audit events as the chain holds them and the manifest, zipped and
+    kept. (Events join the chain when their transaction commits: commit a report made for the package
+    first, so its own event is listed.)"""
     from . import desk
 
     if actor is not None:
         require(can_download_audit_package(actor))
-    progress = progress or (lambda *a, **k: None)
-    report = generate(actor, ReportKind.ASSESSMENT, contract_id, locale,
-                      progress=lambda percent, message="": progress(percent * 0.7, message), job_id=job_id)
-    contract = db.session.get(Contract, contract_id)
     content = desk.audit_package(contract, report)
-    progress(85, _("Audit package built"))
     package = AuditPackage(contract_id=contract.id, report_id=report.id, built_at=clock.now(),
                            built_by_id=getattr(actor, "id", None), job_id=job_id,
                            file=desk.keep_archive(content, f"audit-package-{contract.number}.zip", actor))
@@ -217,9 +213,20 @@ def latest_package(contract_id: int) -> AuditPackage | None:
 
 @jobs.job_function(PACKAGE_JOB_KIND)
 def _run_package_job(job, progress) -> dict:
-    package = _first_kept_wins(lambda: build_package(_job_actor(job), int(job.payload["contract_id"]),
-                                                     job.payload["locale"], progress=progress, job_id=job.id))
-    result = {"package_id": package.id, "report_id": package.report_id}
+    """The assessment report for the current data (made if the record changed since the last), then
+    the package around it."""
+    actor, contract_id = _job_actor(job), int(job.payload["contract_id"])
+    if actor is not None:
+        require(can_download_audit_package(actor))
+    report = _first_kept_wins(lambda: generate(
+        actor, ReportKind.ASSESSMENT, contract_id, job.payload["locale"],
+        progress=lambda percent, message="": progress(percent * 0.7, message), job_id=job.id))
+    report_id = report.id
+    db.session.commit()
+    report = db.session.get(GeneratedReport, report_id)
+    package = build_package(actor, db.session.get(Contract, contract_id), report, job_id=job.id)
+    progress(90, _("Audit package built"))
+    result = {"package_id": package.id, "report_id": report_id}
     db.session.commit()
     return result
 

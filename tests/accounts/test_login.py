@@ -53,6 +53,21 @@ def test_login_starts_a_session_and_is_audited(client, clock):
     assert _logged_in(client)
 
 
+@pytest.mark.parametrize("password", [DEFAULT_PASSWORD, "Wrong-passw0rd"], ids=["right", "wrong"])
+def test_a_login_is_no_edit_of_the_account(make_client, password):
+    """Logging in (or failing to) leaves the account's version as it is: the same person logging in
+    from two browsers at once, or an administrator saving the account meanwhile, is not refused."""
+    user = UserFactory(failed_logins=1)
+    version = user.version
+
+    for _ in range(2):
+        login(make_client(), user, password)
+
+    saved = _reload(user)
+    assert saved.version == version
+    assert saved.failed_logins == (0 if password == DEFAULT_PASSWORD else 3)
+
+
 def test_user_name_is_taken_without_surrounding_spaces(client):
     user = UserFactory()
 

@@ -18,8 +18,8 @@ from svcproc.procurement.models import TenderStatus
 from .builders import contract_in, tender_in
 
 # Everything a contract action could touch.
-TABLES = ("contract", "contract_amendment", "milestone", "deliverable", "payment", "stored_file", "audit_event",
-          "audit_chain_head", "tender", "bid")
+TABLES = ("contract", "contract_amendment", "milestone", "deliverable", "payment", "stored_file", "file_chunk",
+          "audit_event", "audit_chain_head", "tender", "bid")
 
 
 def uploaded_files() -> list[Path]:
@@ -28,7 +28,8 @@ def uploaded_files() -> list[Path]:
 
 
 def db_state() -> dict:
-    """Every row of the tables a contract action could touch, and the files in the upload folder.
+    """Every row of the tables a contract action could touch (file chunks included), and the files in
+    the upload folder.
 
     Flushes first, so a change a refused call made in memory shows up as a difference too.
     """

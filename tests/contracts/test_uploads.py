@@ -1,5 +1,6 @@
-"""Deliverable uploads through the web: size limit, type by content not name, SHA-256 recorded, stored
-outside the web root under a generated name, and nothing left behind when the request fails."""
+"""Deliverable uploads through the web: size limit, type by content not name, SHA-256 recorded, kept
+under a generated name (outside the web root, or in the database), and nothing left behind when the
+request fails, whichever storage backend keeps the files."""
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,7 @@ from flask_babel import gettext as _
 
 from svcproc.contracts import workflow
 from svcproc.contracts.models import Deliverable
-from svcproc.core import files
+from svcproc.core import files, storage
 from svcproc.core.files import StoredFile
 from svcproc.extensions import db
 from tests.helpers import count, in_page, login
@@ -53,7 +54,7 @@ def _stored() -> StoredFile:
     return item.file
 
 
-def test_an_accepted_file_is_kept_outside_the_web_root_under_a_generated_name(app, client, pending):
+def test_an_accepted_file_is_kept_under_a_generated_name(client, pending, file_storage):
     setup, milestone = pending
     data = pdf_bytes("第一季度报告")
 
@@ -66,6 +67,18 @@ def test_an_accepted_file_is_kept_outside_the_web_root_under_a_generated_name(ap
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
     assert stored.uploaded_by_id == setup.manager.id
     assert len(stored.stored_name) == 32 and all(c in "0123456789abcdef" for c in stored.stored_name)
+    assert storage.backend().read(stored.stored_name) == data
+    assert files.read(stored) == data
+
+
+def test_the_local_backend_keeps_it_outside_the_web_root_for_the_service_only(app, client, pending, monkeypatch):
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "local")
+    _setup, milestone = pending
+    data = pdf_bytes("第一季度报告")
+
+    upload(client, milestone, ("第一季度报告.pdf", data))
+
+    stored = _stored()
     [path] = [p for p in uploaded_files() if p.name == stored.stored_name]
     assert path.read_bytes() == data
     folder = Path(app.config["UPLOAD_FOLDER"]).resolve()
@@ -75,7 +88,7 @@ def test_an_accepted_file_is_kept_outside_the_web_root_under_a_generated_name(ap
     assert path.stat().st_mode & 0o777 == 0o600
 
 
-def test_the_file_is_downloaded_as_uploaded(client, pending):
+def test_the_file_is_downloaded_as_uploaded(client, pending, file_storage):
     setup, milestone = pending
     data = pdf_bytes("签到表")
     upload(client, milestone, ("签到表.pdf", data))
@@ -136,7 +149,7 @@ def test_the_type_is_checked_by_content_not_by_name(client, pending, name, data,
 
 
 @pytest.mark.parametrize("size, allowed", [(1024, True), (1025, False)], ids=["at-the-limit", "one-byte-over"])
-def test_the_rules_size_limit(client, pending, monkeypatch, size, allowed):
+def test_the_rules_size_limit(client, pending, monkeypatch, file_storage, size, allowed):
     _setup, milestone = pending
     monkeypatch.setattr(workflow, "DELIVERABLE_RULE", files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES,
                                                                        max_bytes=1024))
@@ -154,7 +167,7 @@ def test_the_rules_size_limit(client, pending, monkeypatch, size, allowed):
 
 
 @pytest.mark.parametrize("size, status", [(3000, 303), (5000, 413)], ids=["under", "over"])
-def test_the_apps_size_limit(app, client, pending, monkeypatch, size, status):
+def test_the_apps_size_limit(app, client, pending, monkeypatch, file_storage, size, status):
     _setup, milestone = pending
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4096)
     before = db_state()
@@ -203,7 +216,7 @@ def test_a_path_in_the_filename_goes_nowhere(app, client, pending, name):
     assert all(p.name != "evil.pdf" for p in uploaded_files())
 
 
-def test_a_failure_after_writing_leaves_no_file_and_no_row(client, pending):
+def test_a_failure_after_writing_leaves_no_file_and_no_row(client, pending, file_storage):
     """The first file is written, the second refused: the request keeps neither."""
     _setup, milestone = pending
     before = db_state()
@@ -215,15 +228,15 @@ def test_a_failure_after_writing_leaves_no_file_and_no_row(client, pending):
     assert count(Deliverable) == 0
 
 
-def test_several_files_in_one_request(client, pending):
+def test_several_files_in_one_request(client, pending, file_storage):
     _setup, milestone = pending
 
     response = upload(client, milestone, ("一.pdf", pdf_bytes("1")), ("二.png", png_bytes()))
 
     assert response.status_code == 303
-    assert [d.title for d in db.session.execute(db.select(Deliverable).order_by(Deliverable.id)).scalars()] == [
-        "一.pdf", "二.png"]
-    assert len(uploaded_files()) >= 2
+    deliverables = db.session.execute(db.select(Deliverable).order_by(Deliverable.id)).scalars().all()
+    assert [d.title for d in deliverables] == ["一.pdf", "二.png"]
+    assert [files.read(d.file) for d in deliverables] == [pdf_bytes("1"), png_bytes()]
 
 
 def test_an_upload_to_a_submitted_milestone_is_refused(client, clock):

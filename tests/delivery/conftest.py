@@ -376,7 +376,7 @@ def committed_world(committed_built, committed_session, clock) -> World:
 
 DELIVERY_TABLES = ("beneficiary", "service_activity", "activity_worker", "activity_participant", "activity_revision",
                    "activity_evidence", "service_group", "group_member", "service_case", "import_batch", "red_flag",
-                   "job", "stored_file", "contract_worker", "audit_event")
+                   "job", "stored_file", "file_chunk", "contract_worker", "audit_event")
 
 
 @contextmanager
@@ -385,7 +385,7 @@ def unchanged(*objects):
     counts and the audit trail (like tests.helpers.unchanged, for the service-delivery tables)."""
     db.session.flush()
     before = [fields_of(obj) for obj in objects]
-    counts, seq = row_counts(DELIVERY_TABLES), last_seq()
+    seq, counts = last_seq(), row_counts(DELIVERY_TABLES)  # events recorded so far placed first
     yield
     assert not db.session.new, f"objects added: {db.session.new}"
     for obj, was in zip(objects, before):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from svcproc.core import files
+from svcproc.core import storage
 from svcproc.delivery import identity, ledger
 from svcproc.delivery.models import Beneficiary, ImportBatch
 from svcproc.extensions import db
@@ -104,9 +104,9 @@ def test_the_stored_ledger_file_is_encrypted(committed_world):
     world = committed_world
     batch = _import(world)
 
-    on_disk = files.path_of(batch.file).read_bytes()
+    kept = storage.backend().read(batch.file.stored_name)
 
     assert batch.file.encrypted
-    assert [s for s in _secrets() if s.encode() in on_disk] == []
-    assert world.number("elder").encode() in ledger.ledger_bytes(batch.file)
-    assert files.path_of(batch.file).stat().st_mode & 0o077 == 0   # readable by the service only
+    assert [s for s in _secrets() if s.encode() in kept] == []
+    with ledger.ledger_stream(batch.file) as content:
+        assert world.number("elder").encode() in content.read()

@@ -455,3 +455,28 @@ def test_the_reveal_button_is_shown_only_to_who_may_use_it(client, login_as, wor
 
     assert (f"/beneficiaries/{person.id}/reveal" in response.text) == shown
     assert person.id_number_masked in response.text and person.phone_masked in response.text
+
+
+# --- searching names ------------------------------------------------------------------------------
+
+
+SEARCHED = {"王": ["李王", "王伟", "王伟东"], "王伟": ["王伟", "王伟东"], "伟东": ["王伟东"], "王伟东": ["王伟东"],
+            "王东": [], "WEI": ["Zhang Wei"], "g w": ["Zhang Wei"], "%": ["百分%"], "_": []}
+
+
+@pytest.mark.parametrize("typed", list(SEARCHED))
+def test_a_name_search_finds_every_name_containing_the_text_and_nothing_else(world, typed):
+    """One character, two (which trigram indexes cannot find), more, letter case, and LIKE's own
+    wildcards taken literally: the same answers on SQLite and on PostgreSQL's n-gram index."""
+    from svcproc.core import search
+
+    for name in ("王伟", "王伟东", "李王", "Zhang Wei", "张三", "百分%"):
+        add_person(world.manager, world.org.id, name, birth_year=1950, community=world.communities[0])
+
+    found = db.session.execute(sa.select(Beneficiary.name).where(
+        Beneficiary.organization_id == world.org.id, search.contains(Beneficiary.name, typed))
+        .order_by(Beneficiary.name)).scalars().all()
+
+    expected = sorted(SEARCHED[typed] + [p.name for p in world.people.values()
+                                         if p.organization_id == world.org.id and typed.lower() in p.name.lower()])
+    assert sorted(found) == expected

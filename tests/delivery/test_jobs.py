@@ -15,14 +15,14 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from svcproc.core import crypto, files, jobs
+from svcproc.core import crypto, jobs
 from svcproc.core.errors import DomainError
 from svcproc.delivery import ledger
 from svcproc.delivery import views as delivery_views
 from svcproc.delivery.models import ImportBatch, ImportStatus, ServiceActivity
 from svcproc.extensions import db
 from tests.delivery.conftest import csv_bytes, ledger_row, settle_and_wait
-from tests.helpers import REDIS_TEST_URL, login
+from tests.helpers import REDIS_TEST_URL, login, overwrite_stored
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_a_file_that_breaks_between_check_and_import_fails_the_job_with_the_reas
     assert batch.error_count == 0
     # The stored file changes under the batch: now one row names a worker not on the contract.
     broken = csv_bytes(_rows(world) + [ledger_row(day="2025-06-05", workers="王五")])
-    files.path_of(batch.file).write_bytes(crypto.encrypt(ledger.FILE_PURPOSE, broken))
+    overwrite_stored(batch.file, crypto.encrypt(ledger.FILE_PURPOSE, broken))
 
     assert client.post(f"/imports/{batch.id}/confirm").status_code == 303
     settle_and_wait()

@@ -34,6 +34,7 @@ PAGES = [
     ("admin", "/admin/users/new"),
     ("admin", "/admin/users/{user}/edit"),
     ("admin", "/audit"),
+    ("admin", "/audit/verify"),
     ("admin", "/account/password"),
     ("admin", "/registry/organizations/999999"),
     # An organization manager sees their own organization's page without the bureau's controls.

@@ -227,7 +227,7 @@ def unchanged(*objects):
     what a view would commit), the evaluation tables' row counts and the audit trail."""
     db.session.flush()
     before = [fields_of(obj) for obj in objects]
-    counts, seq = eval_row_counts(), last_seq()
+    seq, counts = last_seq(), eval_row_counts()  # events recorded so far placed first
     yield
     assert not db.session.new, f"objects added: {db.session.new}"
     assert not db.session.deleted, f"objects deleted: {db.session.deleted}"

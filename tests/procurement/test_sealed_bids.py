@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
-from svcproc.core import crypto, files
+from svcproc.core import crypto, files, storage
 from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.core.formatting import fen_to_yuan_text, money
 from svcproc.core.permissions import Role
@@ -22,7 +22,7 @@ from svcproc.procurement.models import Bid, BidStatus, TenderStatus
 from svcproc.registry.models import OrgKind, OrgRating, OrgStatus
 from tests.factories import (DECLARATION, OrganizationFactory, TenderSetup, UserFactory, pdf_bytes, pdf_upload,
                              submit_bid, tender_in, user_for_role)
-from tests.helpers import audit_events, count, login, unchanged
+from tests.helpers import audit_events, count, login, overwrite_stored, unchanged
 
 # The published tender most tests start from is built once (see `published`).
 pytestmark = pytest.mark.usefixtures("shared_connection")
@@ -102,12 +102,12 @@ def test_the_trail_records_that_a_bid_arrived_not_what_it_offers(published):
     assert event.object_id == str(published.bids[0].id)
 
 
-def test_bid_documents_are_stored_encrypted(app, published):
+def test_bid_documents_are_stored_encrypted(published):
     bid = published.bids[0]
     [document] = bid.documents
     upload = pdf_bytes("SECRET-BID-BYTES")
 
-    stored = (Path(app.config["UPLOAD_FOLDER"]) / document.file.stored_name[:2] / document.file.stored_name).read_bytes()
+    stored = storage.backend().read(document.file.stored_name)
 
     assert document.file.encrypted is True
     assert document.file.sha256 == hashlib.sha256(upload).hexdigest()
@@ -212,11 +212,10 @@ def test_a_bid_resealed_with_another_price_fails_its_digest_and_is_invalid(clien
     assert html.count("DOES NOT MATCH") + html.count("不一致") >= 1
 
 
-def test_a_swapped_document_fails_the_digest(app, clock):
-    published = _published(clock)  # its own: the swapped file on disk outlives the test's rollback
+def test_a_swapped_document_fails_the_digest(clock):
+    published = _published(clock)  # its own: a swapped file in the upload folder outlives the test's rollback
     document = published.bids[1].documents[0]
-    path = Path(app.config["UPLOAD_FOLDER"]) / document.file.stored_name[:2] / document.file.stored_name
-    path.write_bytes(crypto.encrypt(sealing.PURPOSE, pdf_bytes("another document")))
+    overwrite_stored(document.file, crypto.encrypt(sealing.PURPOSE, pdf_bytes("another document")))
     clock.set(published.tender.opening_at)
 
     workflow.open_bids(published.staff, published.tender)

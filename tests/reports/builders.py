@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from svcproc.contracts.models import Contract, ContractStatus, Milestone, Payment
+from svcproc.contracts.models import Contract, ContractStatus, Deliverable, DeliverableKind, Milestone, Payment
+from svcproc.core.files import StoredFile
 from svcproc.delivery.models import (ActivityType, Beneficiary, ConsentBy, ConsentMethod, Gender, RedFlag,
                                      RedFlagKind, ServiceActivity, ServiceCase, ServiceGroup)
 from svcproc.evaluations import indicators
@@ -63,6 +64,11 @@ def add_contracts(year: int, n: int, org: Organization, manager, community_id: i
                               tranche_percent=Decimal("50"), status_changed_at=AT)
         db.session.add(milestone)
         db.session.flush()
+        for d in range(i % 3):
+            file = StoredFile(purpose="deliverable", stored_name=f"{mark}f{i}x{d}", original_name=f"成果{d}.pdf",
+                              kind="pdf", size=100, sha256="0" * 64, uploaded_at=AT)
+            db.session.add(Deliverable(milestone_id=milestone.id, kind=DeliverableKind.REPORT, title=f"成果{d}",
+                                       file=file, uploaded_at=AT))
         for p in range(i % 3):
             db.session.add(Payment(contract_id=contract.id, milestone_id=milestone.id, amount_fen=100_000 + p,
                                    voucher_number=f"{mark}-V{i}-{p}", paid_on=date(year, 7, 1), recorded_at=AT))

@@ -148,17 +148,19 @@ def test_an_empty_year(app, world, count_queries):
 
 
 def test_the_assessment_takes_as_many_statements_for_many_entries_as_for_few(app, world, several, count_queries):
-    """Contracts 0 and 4 of the big organization have the same kinds of records, one entry against five."""
+    """Contracts 1 and 5 of the big organization have the same kinds of records: two entries, a
+    payment and a deliverable against six entries, two payments and two deliverables."""
     big = db.session.execute(sa.select(Contract.id).where(Contract.organization_id == several["big"])
                              .order_by(Contract.id)).scalars().all()
 
     with app.test_request_context():
         with count_queries() as few:
-            one = _fresh(assemble.assessment_data, big[0], "zh_CN")
+            one = _fresh(assemble.assessment_data, big[1], "zh_CN")
         with count_queries() as many:
-            five = _fresh(assemble.assessment_data, big[4], "zh_CN")
+            five = _fresh(assemble.assessment_data, big[5], "zh_CN")
 
-    assert (one["outputs"]["activities"], five["outputs"]["activities"]) == (1, 5)
+    assert (one["outputs"]["activities"], five["outputs"]["activities"]) == (2, 6)
+    assert (one["sources"]["deliverables"], five["sources"]["deliverables"]) == (1, 2)
     assert few.count == many.count
 
 

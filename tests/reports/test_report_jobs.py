@@ -219,6 +219,10 @@ def test_the_package_brings_a_new_report_when_the_record_changed(client, report_
     assert package.report_id != stored_report.id and package.report.job_id == job.id
     archive = zipfile.ZipFile(io.BytesIO(files.read(package.file)))
     assert archive.read("report.pdf") == files.read(package.report.file)
+    events = list(csv.DictReader(io.StringIO(archive.read("audit-events.csv").decode("utf-8-sig"))))
+    # The new report's own event is in the package: the report was committed before it was built.
+    mine = [e["action"] for e in events if (e["object_type"], e["object_id"]) == ("report", str(package.report_id))]
+    assert mine == ["report.generated"]
     assert json.loads(render.read_attachment(archive.read("report.pdf")))["outputs"]["activities"] == 6
 
 
