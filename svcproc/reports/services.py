@@ -3,7 +3,7 @@ verifying a code.
 
 A report is identified by its data: the job assembles it and finds the copy kept for the same
 data's SHA-256 (PDF or spreadsheet), or renders and keeps a new one. A request never assembles data
-itself — for a fiscal year that is minutes of work — it only queues the job.
+itself (a fiscal year of a district is seconds of queries and longer to render): it only queues the job.
 """
 from __future__ import annotations
 
