@@ -23,7 +23,9 @@ from ..procurement.models import ProjectPlan
 from ..registry.models import Organization
 from .models import AuditPackage, GeneratedReport, ReportFormat, ReportKind
 
-DESK_ROWS = 200
+# Rows per list: the newest contracts and the flags and items most in need of an eye; the headings
+# lead to the whole lists.
+DESK_ROWS = 50
 
 
 def _object_types() -> list[str]:
