@@ -721,7 +721,8 @@ class District:
             fp = fingerprint(k, ActivityType(type_), day, start_t, end_t, community, place, crew, named, head,
                              group_id, session)
             chunk["activities"].append((aid, k, type_, day, start_t, end_t, community, place, hours, head, topic, "",
-                                        "", group_id, case_id, session, fp, batch, 1, created, actor[0], created, 1))
+                                        "", group_id, case_id, session, fp, batch, 1, created, actor[0], created, 1,
+                                        len(named)))
             chunk["workers"] += [(aid, w) for w in crew]
             chunk["participants"] += [(aid, p) for p in named]
             if batch is None:
@@ -862,7 +863,7 @@ class District:
                 chunk["activities"].append((aid, spec["id"], "volunteer_training", day, start_t, end_t,
                                             spec["communities"][0], "会议室", Decimal("1.50"), 12, "志愿者能力培训", "",
                                             "", None, None, None, fp, None, 1, created,
-                                            self.managers[spec["org"]][0], created, 1))
+                                            self.managers[spec["org"]][0], created, 1, 0))
                 chunk["workers"].append((aid, worker))
                 stats = self.progress[spec["id"]]
                 stats["activities"] += 1
@@ -884,8 +885,8 @@ class District:
         w.rows("service_activity", ("id", "contract_id", "type", "activity_date", "start_time", "end_time",
                                     "community_id", "place", "hours", "head_count", "topic", "outcome", "notes",
                                     "group_id", "case_id", "session_number", "fingerprint", "import_batch_id",
-                                    "revision", "created_at", "created_by_id", "updated_at", "version"),
-               chunk["activities"])
+                                    "revision", "created_at", "created_by_id", "updated_at", "version",
+                                    "participant_count"), chunk["activities"])
         w.rows("activity_worker", ("activity_id", "social_worker_id"), chunk["workers"])
         w.rows("activity_participant", ("activity_id", "beneficiary_id"), chunk["participants"])
 
@@ -988,7 +989,8 @@ class District:
             if year < current and spec["status"] != "terminated":
                 kinds.append(("final", 100))
             stats = self.progress[k]
-            quality = rng.uniform(0.55, 0.97)
+            # Most projects do well; about one in a hundred fails its evaluation.
+            quality = min(0.98, max(0.45, rng.gauss(0.82, 0.09)))
             for kind, percent in kinds:
                 rid += 1
                 finalized = year < current or kind == "midterm" and rng.random() < 0.6

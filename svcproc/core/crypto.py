@@ -26,7 +26,13 @@ class DecryptionError(Exception):
     """Ciphertext was altered, or was sealed with another key."""
 
 
+@lru_cache(maxsize=8)
 def _load_master(instance_path: str, env_value: str | None) -> bytes:
+    """The data key, read once per process (every hash and seal needs it)."""
+    return _read_master(instance_path, env_value)
+
+
+def _read_master(instance_path: str, env_value: str | None) -> bytes:
     if env_value:
         key = base64.urlsafe_b64decode(env_value.encode())
         if len(key) != 32:

@@ -142,8 +142,9 @@ class ServiceActivity(db.Model):
     audit_type = "activity"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"), index=True)
-    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType, "activity_type"), index=True)
+    # Looked up by contract through ix_service_activity_contract_day (contract first).
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"))
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType, "activity_type"))
     activity_date: Mapped[date] = mapped_column(sa.Date, index=True)
     start_time: Mapped[time] = mapped_column(sa.Time)
     end_time: Mapped[time] = mapped_column(sa.Time)
@@ -151,6 +152,9 @@ class ServiceActivity(db.Model):
     place: Mapped[str] = mapped_column(sa.String(200), default="")
     hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 2))
     head_count: Mapped[int] = mapped_column(default=0)     # people present beyond those named
+    # How many people are named (rows of activity_participant), kept with the entry so person-times
+    # add up from the entries alone; written wherever the participants are.
+    participant_count: Mapped[int] = mapped_column(default=0, server_default="0")
     topic: Mapped[str] = mapped_column(sa.String(300), default="")
     outcome: Mapped[str] = mapped_column(sa.Text, default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")

@@ -34,9 +34,17 @@ def worker_record(user):
     from ..extensions import db
     import sqlalchemy as sa
 
+    from flask import g, has_request_context
+
     if user is None or not user.is_authenticated:
         return None
-    return db.session.execute(sa.select(SocialWorker).where(SocialWorker.user_id == user.id)).unique().scalar_one_or_none()
+    if has_request_context():  # asked by several predicates of one page: looked up once per request
+        cache = g.setdefault("worker_records", {})
+        if user.id not in cache:
+            cache[user.id] = db.session.execute(
+                sa.select(SocialWorker).where(SocialWorker.user_id == user.id)).scalar_one_or_none()
+        return cache[user.id]
+    return db.session.execute(sa.select(SocialWorker).where(SocialWorker.user_id == user.id)).scalar_one_or_none()
 
 
 def can_record_activity(user, contract) -> bool:

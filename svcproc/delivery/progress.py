@@ -47,8 +47,8 @@ class Progress:
 
 def compute(contract_id: int) -> Progress:
     """A few grouped queries over this contract's entries (through the contract's index), whatever
-    the size of the district: entries and hours by day, kind and community; named attendance the
-    same way; distinct groups and cases; distinct people."""
+    the size of the district: entries, hours and attendance (named and head-counted) by day, kind
+    and community; distinct groups and cases; distinct people."""
     result = Progress()
     A, P = ServiceActivity, activity_participant
     mine = A.contract_id == contract_id
@@ -59,29 +59,22 @@ def compute(contract_id: int) -> Progress:
              ActivityType.DELIBERATION: "deliberations", ActivityType.VOLUNTEER_TRAINING: "trainings"}
     rows = db.session.execute(
         sa.select(A.type, A.activity_date, A.community_id, sa.func.count(), sa.func.sum(A.hours),
-                  sa.func.sum(A.head_count))
+                  sa.func.sum(A.head_count + A.participant_count))
         .where(mine).group_by(A.type, A.activity_date, A.community_id))
     community_ids = set()
-    for type_, day, community_id, entries, hours, head_count in rows:
+    for type_, day, community_id, entries, hours, attendance in rows:
         type_ = ActivityType(getattr(type_, "value", type_))
-        hours = Decimal(hours or 0)
+        hours, attendance = Decimal(hours or 0), int(attendance or 0)
         result.activities += entries
-        result.person_times += int(head_count or 0)
+        result.person_times += attendance
         result.hours += hours
         if type_ in kinds:
             setattr(result, kinds[type_], getattr(result, kinds[type_]) + entries)
         community_ids.add(community_id)
         for bucket in (months[(day.year, day.month)], communities[community_id]):
-            bucket["person_times"] += int(head_count or 0)
+            bucket["person_times"] += attendance
             bucket["hours"] += hours
             bucket["activities"] += entries
-    named = db.session.execute(
-        sa.select(A.activity_date, A.community_id, sa.func.count()).select_from(P).join(A, A.id == P.c.activity_id)
-        .where(mine).group_by(A.activity_date, A.community_id))
-    for day, community_id, count in named:
-        result.person_times += count
-        months[(day.year, day.month)]["person_times"] += count
-        communities[community_id]["person_times"] += count
     groups, cases = db.session.execute(
         sa.select(sa.func.count(sa.distinct(sa.case((A.type == ActivityType.GROUP_SESSION, A.group_id)))),
                   sa.func.count(sa.distinct(sa.case((A.type == ActivityType.CASE_WORK, A.case_id)))))

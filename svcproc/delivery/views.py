@@ -259,21 +259,10 @@ def activities(contract_id: int):
             last = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
             stmt = stmt.where(ServiceActivity.activity_date >= first, ServiceActivity.activity_date < last)
     page = paginate(stmt, cap=ENTRIES_CAP)
-    counts = _participant_counts([a.id for a in page.items])
     template = "delivery/_activity_table.html" if is_htmx() else "delivery/activities.html"
-    return render_template(template, contract=contract, page=page, counts=counts, type=type_, month=month,
+    return render_template(template, contract=contract, page=page, type=type_, month=month,
                            can_record=perms.can_record_activity(current_user, contract),
                            can_manage=perms.can_manage_delivery(current_user, contract))
-
-
-def _participant_counts(ids: list[int]) -> dict[int, int]:
-    from .models import activity_participant
-
-    if not ids:
-        return {}
-    return dict(db.session.execute(sa.select(activity_participant.c.activity_id, sa.func.count())
-                                   .where(activity_participant.c.activity_id.in_(ids))
-                                   .group_by(activity_participant.c.activity_id)).all())
 
 
 def _activity_form(contract: Contract, obj=None) -> ActivityForm:
@@ -337,8 +326,8 @@ def activity_new(contract_id: int):
             db.session.commit()
             flash(_("Service recorded."), "success")
             if request.form.get("again"):
-                return redirect_to(url_for("delivery.activity_new", contract_id=contract.id))
-            return redirect_to(url_for("delivery.activities", contract_id=contract.id))
+                return redirect_to(url_for("delivery.activity_new", contract_id=contract_id))
+            return redirect_to(url_for("delivery.activities", contract_id=contract_id))
     status = 422 if request.method == "POST" else 200
     return render_template("delivery/activity_form.html", form=form, contract=contract, activity=None,
                            chosen=_chosen_people(contract) if request.method == "POST" else [],

@@ -58,21 +58,21 @@ def _scoped(stmt: sa.Select) -> sa.Select:
     return stmt.where(sa.false())
 
 
-def _round(round_id: int) -> EvaluationRound:
+def _round(round_id: int, for_scoring: bool = False) -> EvaluationRound:
+    """The round with what its page shows; for an evaluator's scoring only the tree and the panel."""
+    loads = [joinedload(EvaluationRound.contract).joinedload(Contract.organization),
+             joinedload(EvaluationRound.template_version), joinedload(EvaluationRound.evaluation_org),
+             selectinload(EvaluationRound.parties),
+             selectinload(EvaluationRound.evaluators).options(
+                 joinedload(RoundEvaluator.party), joinedload(RoundEvaluator.user).joinedload(User.organization))]
+    if not for_scoring:
+        loads += [selectinload(EvaluationRound.surveys).joinedload(SatisfactionSurvey.file),
+                  selectinload(EvaluationRound.evidence).joinedload(EvaluationEvidence.file),
+                  selectinload(EvaluationRound.findings).selectinload(Finding.items)
+                  .selectinload(RectificationItem.responses).selectinload(RectificationResponse.files)
+                  .joinedload(ResponseFile.file)]
     round_ = db.session.execute(
-        sa.select(EvaluationRound).where(EvaluationRound.id == round_id).options(
-            joinedload(EvaluationRound.contract).joinedload(Contract.organization),
-            joinedload(EvaluationRound.template_version), joinedload(EvaluationRound.evaluation_org),
-            selectinload(EvaluationRound.parties),
-            selectinload(EvaluationRound.evaluators).options(
-                joinedload(RoundEvaluator.party),
-                joinedload(RoundEvaluator.user).joinedload(User.organization)),
-            selectinload(EvaluationRound.surveys).joinedload(SatisfactionSurvey.file),
-            selectinload(EvaluationRound.evidence).joinedload(EvaluationEvidence.file),
-            selectinload(EvaluationRound.findings).selectinload(Finding.items)
-            .selectinload(RectificationItem.responses).selectinload(RectificationResponse.files)
-            .joinedload(ResponseFile.file))
-    ).scalar_one_or_none()
+        sa.select(EvaluationRound).where(EvaluationRound.id == round_id).options(*loads)).scalar_one_or_none()
     if round_ is None:
         abort(404)
     require(perms.can_view_round(current_user, round_))
@@ -507,7 +507,7 @@ def score(round_id: int):
 @bp.route("/rounds/<int:round_id>/score/<leaf_key>", methods=["POST"])
 @login_required
 def score_cell(round_id: int, leaf_key: str):
-    round_ = _round(round_id)
+    round_ = _round(round_id, for_scoring=True)
     member = _own_member(round_)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -521,10 +521,14 @@ def score_cell(round_id: int, leaf_key: str):
     except ValidationError as exc:
         db.session.rollback()
         error = exc.message
+        round_ = _round(round_id, for_scoring=True)
+        member = perms.assignment(current_user, round_)
     else:
+        # What was just saved is what the fragment shows: keep the loaded round rather than read it
+        # all again after the commit.
+        db.session().expire_on_commit = False
         db.session.commit()
-    round_ = _round(round_id)
-    context = _scoring_context(round_, perms.assignment(current_user, round_))
+    context = _scoring_context(round_, member)
     parts = leaf_key.split(".")
     ancestors = {".".join(parts[:n]) for n in range(1, len(parts))}
     return render_template("evaluations/_score_leaf.html", leaf=leaf, error=error, ancestors=ancestors,

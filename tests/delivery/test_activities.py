@@ -307,6 +307,16 @@ def test_a_correction_keeps_the_earlier_version_and_is_audited(world, clock):
     assert event.changes["reason"] == [None, "签到表复核后更正。"]
 
 
+def test_each_entry_keeps_the_number_of_people_it_names_through_corrections(world):
+    activity = world.record(participants=[world.people["elder"], world.people["second"]])
+    assert activity.participant_count == 2
+
+    services.correct_activity(world.manager, activity, world.event(participants=[world.people["elder"]]), "少记一人")
+
+    db.session.expire(activity)
+    assert activity.participant_count == len(activity.participants) == 1
+
+
 def test_every_correction_adds_a_version(world):
     activity = world.record()
     for n, head_count in enumerate((11, 12, 13), start=2):

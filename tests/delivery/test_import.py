@@ -6,19 +6,19 @@ import csv
 import io
 import re
 import zipfile
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from svcproc.delivery import ledger, services
+from svcproc.delivery import flags, ledger, services
 from svcproc.delivery.models import (ActivityType, ImportBatch, ImportStatus, ServiceActivity, ServiceCase,
                                      ServiceGroup)
 from svcproc.extensions import db
-from tests.delivery.conftest import (COMMUNITIES, HEADER_EN, HEADER_ZH, csv_bytes, id_number, ledger_row, unchanged,
-                                     upload, xlsx_bytes)
-from tests.helpers import audit_events, count
+from tests.delivery.conftest import (COMMUNITIES, HEADER_EN, HEADER_ZH, START, csv_bytes, id_number, ledger_row,
+                                     unchanged, upload, xlsx_bytes)
+from tests.helpers import audit_events, count, events_after, last_seq
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -132,6 +132,7 @@ def test_the_import_creates_each_kind_with_its_people_cases_and_groups(world):
         sorted([people["elder"].id, people["second"].id]), [people["third"].id],
         sorted([people["elder"].id, people["shared"].id]), sorted([people["second"].id, people["shared"].id]), []]
     assert [a.head_count for a in made] == [8, 0, 0, 0, 15]
+    assert [a.participant_count for a in made] == [len(a.participants) for a in made] == [2, 1, 2, 2, 0]
     assert [str(a.hours) for a in made] == ["1.50", "1.00", "1.50", "1.50", "2.00"]
     assert [w.name for w in made[4].workers] == ["吴昊", "周婷"]
     group = db.session.get(ServiceGroup, made[2].group_id)
@@ -318,13 +319,171 @@ def test_a_row_repeated_in_one_file_is_imported_once(world):
     assert (batch.rows_total, batch.rows_new, batch.rows_duplicate) == (3, 1, 2)
 
 
-def test_an_entry_recorded_by_hand_is_not_imported_again(world):
-    world.record(activity_date=date(2025, 6, 2), participants=[world.people["elder"], world.people["second"]],
-                 head_count=8, topic="重阳敬老茶话会")
+def _by_hand(world, kind: str):
+    """The entry of _valid_rows' row of this kind, recorded through the form instead."""
+    people = world.people
+    if kind == "community event":
+        return world.record(activity_date=date(2025, 6, 2), participants=[people["elder"], people["second"]],
+                            head_count=8, topic="重阳敬老茶话会")
+    if kind == "case work":
+        return world.record(type=ActivityType.CASE_WORK, activity_date=date(2025, 6, 3), start_time=time(14, 0),
+                            end_time=time(15, 0), participants=[people["third"]], head_count=0, place="服务对象家中")
+    group = services.create_group(world.manager, world.contract, "独居老人互助小组", 6,
+                                  [people["elder"], people["shared"]])
+    return world.record(type=ActivityType.GROUP_SESSION, group=group, session_number=1,
+                        activity_date=date(2025, 6, 4), participants=[people["elder"], people["shared"]],
+                        head_count=0, topic="互助")
 
-    batch = _check(world, csv_bytes([_valid_rows(world)[0]]))
+
+@pytest.mark.parametrize("kind, row", [("community event", 0), ("case work", 1), ("group session", 2)])
+def test_an_entry_recorded_by_hand_is_not_imported_again(world, kind, row):
+    _by_hand(world, kind)
+
+    batch = _check(world, csv_bytes([_valid_rows(world)[row]]))
+    ledger.run_import(world.manager, batch)
 
     assert (batch.rows_new, batch.rows_duplicate) == (0, 1)
+    assert _imported(world) == 0
+
+
+# --- a chunk at a time ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Two rows per chunk, so five rows cross three chunk boundaries."""
+    monkeypatch.setattr(ledger, "BATCH", 2)
+
+
+def test_duplicates_are_found_across_chunks(world, small_chunks):
+    _by_hand(world, "community event")  # the file's first row
+    rows = _valid_rows(world)
+    repeated = rows + [list(rows[1]), list(rows[2]), list(rows[4])]  # each repeat chunks after its first
+
+    batch = _check(world, csv_bytes(repeated))
+    assert (batch.rows_total, batch.rows_new, batch.rows_duplicate) == (8, 4, 4)
+    ledger.run_import(world.manager, batch)
+
+    assert (batch.rows_new, batch.rows_duplicate) == (4, 4)
+    assert _imported(world) == 4
+
+
+def test_a_group_and_a_case_across_chunks_are_created_once_with_the_forms_fingerprints(world, small_chunks):
+    n, people = world.number, world.people
+    rows = [ledger_row(day="2025-06-02", kind="小组", people=f"{n('elder')};{n('shared')}", head_count="",
+                       group="新建互助小组", session="1"),
+            ledger_row(day="2025-06-02", start="14:00", end="15:00", kind="个案", people=n("third"), head_count=""),
+            ledger_row(day="2025-06-09", kind="小组", people=f"{n('elder')};{n('second')}", head_count="",
+                       group="新建互助小组", session="2"),
+            ledger_row(day="2025-06-05", start="14:00", end="15:00", kind="个案", people=n("third"), head_count=""),
+            ledger_row(day="2025-06-12", kind="小组", people=n("second"), head_count="", group="新建互助小组",
+                       session="3")]
+    groups, cases, seq = count(ServiceGroup), count(ServiceCase), last_seq()
+    batch = _check(world, csv_bytes(rows))
+    assert (batch.rows_new, batch.error_count) == (5, 0)
+
+    ledger.run_import(world.manager, batch)
+
+    assert (count(ServiceGroup), count(ServiceCase)) == (groups + 1, cases + 1)
+    made = db.session.execute(sa.select(ServiceActivity).where(ServiceActivity.import_batch_id == batch.id)
+                              ).unique().scalars().all()
+    group = db.session.execute(sa.select(ServiceGroup).where(ServiceGroup.name == "新建互助小组")).unique().scalar_one()
+    case = db.session.execute(sa.select(ServiceCase).where(ServiceCase.contract_id == world.contract.id)
+                              ).unique().scalar_one()
+    assert {m.id for m in group.members} == {people["elder"].id, people["shared"].id, people["second"].id}
+    assert case.beneficiary_id == people["third"].id and case.opened_on == date(2025, 6, 2)
+    assert sorted((a.type, a.group_id, a.case_id) for a in made) == sorted(
+        [(ActivityType.GROUP_SESSION, group.id, None)] * 3 + [(ActivityType.CASE_WORK, None, case.id)] * 2)
+    for a in made:  # what the form would have given the same entry
+        assert a.fingerprint == services.fingerprint(
+            world.contract.id, a.type, a.activity_date, a.start_time, a.end_time, a.community_id, a.place,
+            [w.id for w in a.workers], [p.id for p in a.participants], a.head_count, a.group_id, a.session_number)
+    assert [e.action for e in events_after(seq)] == ["import.checked", "import.completed"]
+    assert audit_events("import.completed", object_id=str(batch.id))[0].changes["groups_created"] == [
+        None, ["新建互助小组"]]
+
+
+def test_an_error_after_chunks_were_written_keeps_nothing_and_counts_every_error(world, small_chunks):
+    batch = _check(world, csv_bytes(_valid_rows(world) + [ledger_row(day="2025-06-07", workers="吴昊")]))
+    assert (batch.rows_new, batch.error_count) == (6, 0)
+    # 吴昊 taken off the contract after the dry run: the last two rows, after two chunks, now fail.
+    services.set_contract_workers(world.manager, world.contract, [world.worker])
+
+    with unchanged(batch), pytest.raises(ledger.LedgerError) as refused:
+        ledger.run_import(world.manager, batch)
+
+    assert refused.value.message == ledger.ngettext_errors(2)
+
+
+def test_the_dry_run_writes_nothing_and_leaves_no_scratch_behind(world, small_chunks):
+    rows = _valid_rows(world)
+    data = csv_bytes(rows + [list(rows[0])])
+
+    with unchanged():
+        first = ledger.check_file(world.contract, io.BytesIO(data), "csv", len(data))
+        # The second would fail if the first had left its scratch table behind.
+        again = ledger.check_file(world.contract, io.BytesIO(data), "csv", len(data))
+
+    assert (first.rows_new, first.rows_duplicate) == (again.rows_new, again.rows_duplicate) == (5, 1)
+
+
+def _many_rows(world, number: int) -> list[list[str]]:
+    """`number` different entries of every kind, a worker's entries a quarter-hour apart."""
+    n = world.number
+    kinds = [dict(kind="社区活动", people=f"{n('elder')};{n('second')}", head_count="8"),
+             dict(kind="个案", people=n("third"), head_count=""),
+             dict(kind="小组", people=f"{n('elder')};{n('shared')}", head_count="", group="独居老人互助小组"),
+             dict(kind="微议事", people=f"{n('second')};{n('shared')}", head_count="", topic="院落议事"),
+             dict(kind="志愿者培训", head_count="15", topic="探访技巧培训")]
+    rows = []
+    for i in range(number):
+        day = START + timedelta(days=i % 60)
+        begin = 7 * 60 + (i // 60) * 15
+        values = dict(kinds[i % len(kinds)], session=str(i + 1) if i % len(kinds) == 2 else "")
+        rows.append(ledger_row(day=day.isoformat(), start=f"{begin // 60:02d}:{begin % 60:02d}",
+                               end=f"{begin // 60:02d}:{begin % 60 + 10:02d}", **values))
+    return rows
+
+
+def _statements(world, count_queries, rows: int) -> tuple[int, int]:
+    """SQL statements of the dry run and of the import of `rows` rows, undone afterwards."""
+    savepoint = db.session.begin_nested()
+    try:
+        batch = ledger.create_batch(world.manager, world.contract, upload(csv_bytes(_many_rows(world, rows))))
+        db.session.expire_all()  # both counts start from the same empty session
+        with count_queries() as checking:
+            ledger.run_check(world.manager, batch)
+        with count_queries() as importing:
+            ledger.run_import(world.manager, batch)
+        assert (batch.rows_new, batch.rows_duplicate) == (rows, 0)
+    finally:
+        savepoint.rollback()
+    return checking.count, importing.count
+
+
+@pytest.fixture
+def without_flag_refresh(monkeypatch):
+    """The red-flag refresh that ends an import has its own statement bounds (tests/delivery/test_flags.py)."""
+    monkeypatch.setattr(flags, "refresh_flags", lambda *args, **kwargs: None)
+
+
+def test_the_statements_of_an_import_do_not_grow_with_its_rows(world, count_queries, without_flag_refresh):
+    few = _statements(world, count_queries, 50)
+    many = _statements(world, count_queries, 500)
+
+    assert many == few
+
+
+def test_each_further_chunk_adds_the_same_few_statements(world, count_queries, without_flag_refresh, monkeypatch):
+    monkeypatch.setattr(ledger, "BATCH", 100)
+
+    one_chunk = _statements(world, count_queries, 100)
+    five_chunks = _statements(world, count_queries, 500)
+
+    # Dry run: look up the chunk's fingerprints met before, note the new ones. Import: the same
+    # lookup among recorded entries, the entries, their ids, their workers, their participants (the
+    # group, its members and the case came with the first chunk).
+    assert (five_chunks[0] - one_chunk[0], five_chunks[1] - one_chunk[1]) == (4 * 2, 4 * 5)
 
 
 # --- files that are not ledgers ---------------------------------------------------------------
