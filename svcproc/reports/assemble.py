@@ -270,25 +270,24 @@ def _progress(among) -> dict[int, progress_module.Progress]:
         return sa.func.coalesce(sa.func.sum(sa.case((A.type == kind, 1), else_=0)), 0)
 
     figures: dict[int, progress_module.Progress] = defaultdict(progress_module.Progress)
-    for contract_id, cases, groups, sessions, events, head_count, hours in db.session.execute(
+    for contract_id, cases, groups, sessions, events, attendance, hours in db.session.execute(
             sa.select(A.contract_id,
                       sa.func.count(sa.distinct(sa.case((A.type == ActivityType.CASE_WORK, A.case_id)))),
                       sa.func.count(sa.distinct(sa.case((A.type == ActivityType.GROUP_SESSION, A.group_id)))),
                       count_of(ActivityType.GROUP_SESSION), count_of(ActivityType.COMMUNITY_EVENT),
-                      sa.func.coalesce(sa.func.sum(A.head_count), 0), sa.func.sum(A.hours))
+                      sa.func.coalesce(sa.func.sum(A.head_count + A.participant_count), 0), sa.func.sum(A.hours))
             .where(A.contract_id.in_(among)).group_by(A.contract_id)):
         row = figures[contract_id]
         row.cases, row.groups, row.group_sessions, row.events = int(cases), int(groups), int(sessions), int(events)
-        row.person_times += int(head_count)
+        row.person_times = int(attendance)
         row.hours = Decimal(str(hours or 0))
-    # Named attendance and distinct people, from the links of these contracts' entries only: the
-    # participant table is joined through the entries of the contracts asked about, never counted whole.
+    # Distinct people from the links of these contracts' entries only: the participant table is
+    # joined through the entries of the contracts asked about, never counted whole.
     person = sa.func.coalesce(B.id_match_key, sa.cast(B.id, sa.String))
-    for contract_id, named, people in db.session.execute(
-            sa.select(A.contract_id, sa.func.count(), sa.func.count(sa.distinct(person)))
+    for contract_id, people in db.session.execute(
+            sa.select(A.contract_id, sa.func.count(sa.distinct(person)))
             .select_from(P).join(A, A.id == P.c.activity_id).join(B, B.id == P.c.beneficiary_id)
             .where(A.contract_id.in_(among)).group_by(A.contract_id)):
-        figures[contract_id].person_times += int(named)
         figures[contract_id].people = int(people)
     return figures
 

@@ -87,6 +87,7 @@ def add_contracts(year: int, n: int, org: Organization, manager, community_id: i
                 case_id=case.id if kind == ActivityType.CASE_WORK else None,
                 fingerprint=f"{mark}-{i}-{j}", created_at=AT, updated_at=AT)
             activity.participants = [people[(i + j + k) % len(people)] for k in range(j % 4)]
+            activity.participant_count = len(activity.participants)
             db.session.add(activity)
         # Rounds: a final and a mid-term, a mid-term alone, one still scoring, none.
         kinds = [[(RoundKind.MIDTERM, "78.50", "pass"), (RoundKind.FINAL, f"{80 + i}.25", "good")],
