@@ -155,12 +155,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=60 if common.SCALE == "district" else 25)
     parser.add_argument("--only", default="", help="measure only pages whose label or path contains this")
+    parser.add_argument("--skip", default="", help="leave out pages whose label contains this")
     args = parser.parse_args()
     url = common.ensure_district()
     ids = _ids(url)
     plan = pages(ids)
     if args.only:
         plan = {login: [p for p in entries if args.only in p[0] or args.only in p[1]] for login, entries in plan.items()}
+    if args.skip:
+        plan = {login: [p for p in entries if args.skip not in p[0]] for login, entries in plan.items()}
     figures = common.Figures("pages", database=url.split(":", 1)[0], rounds=args.rounds, workers=2)
     statements = count_statements(url, plan)
     within = total = 0

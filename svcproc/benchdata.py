@@ -630,7 +630,6 @@ class District:
         """Every contract's entries in time slots no worker holds twice, except where a finding is
         planted: a worker in two places at once, the same entry twice, a day of more than 12 hours,
         an entry dated before the contract began."""
-        rng = self.rng
         self.busy: dict[int, int] = {}   # worker * 2**20 + day ordinal -> slots taken (bit mask)
         self.overlaps: list[tuple] = []
         self.progress: dict[int, dict] = {}

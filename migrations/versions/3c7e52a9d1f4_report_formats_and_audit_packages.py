@@ -2,7 +2,7 @@
 audit packages built by a job and kept for download.
 
 Revision ID: 3c7e52a9d1f4
-Revises: b3e9d2f71c05
+Revises: dd229d8cec7c
 Create Date: 2026-12-04 23:16:24.600788
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3c7e52a9d1f4'
-down_revision = 'b3e9d2f71c05'
+down_revision = 'dd229d8cec7c'
 branch_labels = None
 depends_on = None
 

@@ -57,6 +57,8 @@ def upgrade():
         # Covered by the index above, or never selective: only a cost to every entry written.
         batch_op.drop_index('ix_service_activity_contract_id')
         batch_op.drop_index('ix_service_activity_type')
+        batch_op.create_index('ix_service_activity_day', ['activity_date', 'id'], unique=False)
+        batch_op.drop_index('ix_service_activity_activity_date')
 
     if op.get_bind().dialect.name == "postgresql":
         op.execute(GRAMS_FUNCTION)
@@ -68,6 +70,8 @@ def downgrade():
         op.execute("DROP INDEX IF EXISTS pgx_beneficiary_name_grams")
         op.execute("DROP FUNCTION IF EXISTS pgx_grams(text)")
     with op.batch_alter_table('service_activity', schema=None) as batch_op:
+        batch_op.create_index('ix_service_activity_activity_date', ['activity_date'], unique=False)
+        batch_op.drop_index('ix_service_activity_day')
         batch_op.create_index('ix_service_activity_type', ['type'], unique=False)
         batch_op.create_index('ix_service_activity_contract_id', ['contract_id'], unique=False)
         batch_op.drop_index('ix_service_activity_contract_day')

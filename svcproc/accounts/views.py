@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -112,7 +112,7 @@ def users():
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
     status = request.args.get("status", "")
-    stmt = sa.select(User).order_by(User.username).options(selectinload(User.organization))
+    stmt = sa.select(User).order_by(User.username).options(joinedload(User.organization))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(User.username.ilike(pattern, escape="\\"),

@@ -34,30 +34,40 @@ def _scope(user) -> sa.Select | None:
     return None
 
 
-def reminders_for(user, today: date, window: int = WINDOW_DAYS) -> list[Reminder]:
+def reminder_query(user, today: date, window: int = WINDOW_DAYS) -> sa.Select | None:
+    """The person's reminders as one query, soonest first (None: this person has none)."""
     stmt = _scope(user)
     if stmt is None:
-        return []
+        return None
     horizon = today + timedelta(days=window)
-    reviewer = has_permission(user, "contracts.manage")
-    stmt = stmt.where(Milestone.status.in_(OPEN), sa.or_(
-        sa.and_(Milestone.status.in_([MilestoneStatus.PENDING, MilestoneStatus.RETURNED,
-                                      MilestoneStatus.SUBMITTED]), Milestone.due_date <= horizon),
-        sa.and_(sa.literal(reviewer), Milestone.status == MilestoneStatus.SUBMITTED),
-    )).order_by(Milestone.due_date, Milestone.id)
-    result = []
-    for m in db.session.execute(stmt).unique().scalars():
-        days = (m.due_date - today).days
-        if m.status == MilestoneStatus.SUBMITTED and reviewer:
-            kind = "awaiting_review"
-        elif m.status == MilestoneStatus.SUBMITTED:
-            continue  # the organization has done its part; the bureau reviews
-        elif days < 0:
-            kind = "overdue"
-        else:
-            kind = "due_soon"
-        result.append(Reminder(m, kind, days))
-    return result
+    due = sa.and_(Milestone.status.in_([MilestoneStatus.PENDING, MilestoneStatus.RETURNED]),
+                  Milestone.due_date <= horizon)
+    # A submitted milestone waits for the bureau: the organization has done its part.
+    wanted = sa.or_(due, Milestone.status == MilestoneStatus.SUBMITTED) if _reviews(user) else due
+    return stmt.where(Milestone.status.in_(OPEN), wanted).order_by(Milestone.due_date, Milestone.id)
+
+
+def _reviews(user) -> bool:
+    return has_permission(user, "contracts.manage")
+
+
+def reminder(user, milestone: Milestone, today: date) -> Reminder:
+    """What a milestone the query found asks of the person."""
+    days = (milestone.due_date - today).days
+    if milestone.status == MilestoneStatus.SUBMITTED and _reviews(user):
+        kind = "awaiting_review"
+    elif days < 0:
+        kind = "overdue"
+    else:
+        kind = "due_soon"
+    return Reminder(milestone, kind, days)
+
+
+def reminders_for(user, today: date, window: int = WINDOW_DAYS) -> list[Reminder]:
+    stmt = reminder_query(user, today, window)
+    if stmt is None:
+        return []
+    return [reminder(user, m, today) for m in db.session.execute(stmt).unique().scalars()]
 
 
 def badge_count(user, today: date, window: int = WINDOW_DAYS) -> int:

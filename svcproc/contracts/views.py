@@ -26,7 +26,7 @@ from . import workflow
 from .forms import (AmendmentForm, ContractForm, DeliverableForm, EmptyForm, PaymentForm, ReasonForm, ReviewForm,
                     SignForm)
 from .models import PUBLIC_CONTRACT_STATUSES, Contract, ContractStatus, Deliverable, Milestone
-from .reminders import reminders_for
+from .reminders import reminder, reminder_query
 
 bp = Blueprint("contracts", __name__)
 C = ContractStatus
@@ -73,7 +73,7 @@ def contracts():
     require(perms.can_list_contracts(current_user))
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "")
-    stmt = _scoped(sa.select(Contract).order_by(Contract.id.desc()).options(selectinload(Contract.organization)))
+    stmt = _scoped(sa.select(Contract).order_by(Contract.id.desc()).options(joinedload(Contract.organization)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(Contract.title.ilike(pattern, escape="\\"), Contract.number.ilike(pattern, escape="\\")))
@@ -394,8 +394,12 @@ def payment_add(milestone_id: int):
 @login_required
 def reminders():
     require(perms.can_list_contracts(current_user))
-    items = reminders_for(current_user, workflow.today())
-    return render_template("contracts/reminders.html", items=items)
+    today = workflow.today()
+    stmt = reminder_query(current_user, today)
+    page = paginate(stmt if stmt is not None else sa.select(Milestone).where(sa.false()))
+    items = [reminder(current_user, m, today) for m in page.items]
+    template = "contracts/_reminder_table.html" if is_htmx() else "contracts/reminders.html"
+    return render_template(template, items=items, page=page)
 
 
 # --- public notices ---------------------------------------------------------------------------
@@ -404,7 +408,7 @@ def reminders():
 @bp.route("/notices/contracts")
 def contract_notices():
     stmt = (sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES))
-            .order_by(Contract.signed_on.desc(), Contract.id.desc()).options(selectinload(Contract.organization)))
+            .order_by(Contract.signed_on.desc(), Contract.id.desc()).options(joinedload(Contract.organization)))
     page = paginate(stmt)
     template = "contracts/_notice_list.html" if is_htmx() else "contracts/notices.html"
     return render_template(template, page=page)

@@ -19,6 +19,7 @@ from itertools import combinations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
 
 from ..audit.services import record
 from ..contracts.models import Contract
@@ -156,13 +157,19 @@ def _worker_day_entries(workers: set[int], days: set[date] | None = None,
     if not workers:
         return {}
     A, W = ServiceActivity, activity_worker
+    # The entries first, from two indexes alone (the workers' entries, the days' entries), then only
+    # those rows: a busy worker's history or a busy day's district is never read from the table.
+    day, worker = aliased(ServiceActivity), activity_worker.alias("mine")
+    wanted = (sa.select(day.id).join(worker, worker.c.activity_id == day.id)
+              .where(worker.c.social_worker_id.in_(sorted(workers))))
+    if days is not None:
+        wanted = wanted.where(day.activity_date.in_(sorted(days)))
+    else:
+        wanted = wanted.where(day.activity_date.between(*between))
     stmt = (sa.select(W.c.social_worker_id, A.activity_date, A.id, A.contract_id, A.start_time, A.end_time,
                       A.fingerprint, A.hours)
-            .join(A, A.id == W.c.activity_id).where(W.c.social_worker_id.in_(sorted(workers))))
-    if days is not None:
-        stmt = stmt.where(A.activity_date.in_(sorted(days)))
-    else:
-        stmt = stmt.where(A.activity_date.between(*between))
+            .join(A, A.id == W.c.activity_id)
+            .where(W.c.social_worker_id.in_(sorted(workers)), A.id.in_(wanted)))
     found: dict[tuple[int, date], dict[int, tuple]] = defaultdict(dict)
     for worker, day, activity_id, contract_id, start, end, fp, hours in db.session.execute(stmt):
         found[(worker, _day(day))][activity_id] = (contract_id, start, end, fp, hours)
@@ -206,15 +213,16 @@ def _match_keys(people: set[int]) -> dict[int, str]:
 # --- examining entries or a contract -------------------------------------------------------------
 
 
-def refresh_entries(states: list[EntryState]) -> None:
-    """Re-examine what these entries touch, as they were and as they are now (a state whose entry
-    no longer exists stands for a deleted entry)."""
-    if not states:
+def refresh_entries(states: list[EntryState], now: list[EntryState] | None = None) -> None:
+    """Re-examine what these entries touch, as they were (`states`) and as they are now: `now` when
+    the caller has them at hand, else read from the database (an entry no longer there was deleted)."""
+    if not states and not now:
         return
     db.session.flush()
-    ids = {s.id for s in states}
-    current = {s.id: s for s in _current_states(ids)}
-    exam = _Examination({s.contract_id for s in states})
+    ids = {s.id for s in states} | {s.id for s in now or ()}
+    current = {s.id: s for s in (now if now is not None else _current_states(ids))}
+    contracts = {s.contract_id for s in states} | {s.contract_id for s in current.values()}
+    exam = _Examination(contracts)
     today = clock.to_local(clock.now()).date()
     # Worker-days, old and new: every pair in them and their hours.
     pairs: set[tuple[int, date]] = {(w, s.day) for s in states for w in s.workers}
@@ -244,7 +252,7 @@ def refresh_entries(states: list[EntryState]) -> None:
     touched = {(keys[p], p, s.contract_id, s.type) for s in list(states) + list(current.values())
                for p in s.people if p in keys}
     uses = _uses(set(keys.values()))
-    periods = _periods({s.contract_id for s in states} | {u[2] for u in uses})
+    periods = _periods(contracts | {u[2] for u in uses})
     exam.counted_twice(uses, periods, touched)
     exam.outside_period([(s.id, s.contract_id, s.day) for s in current.values()], periods, today, ids)
     _apply(exam)

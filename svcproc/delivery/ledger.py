@@ -516,8 +516,10 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
     batch.status, batch.status_changed_at = ImportStatus.IMPORTED, clock.now()
     db.session.flush()
     from .flags import refresh_flags
+    from .progress import log_changed
 
     refresh_flags([contract.id])
+    log_changed([contract.id])
     record("import.completed", actor=actor, obj=batch,
            changes={"contract_id": [None, contract.id], "file_sha256": [None, batch.sha256],
                     "created": [None, writer.created], "skipped_as_recorded": [None, batch.rows_duplicate],

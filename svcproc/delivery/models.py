@@ -145,7 +145,7 @@ class ServiceActivity(db.Model):
     # Looked up by contract through ix_service_activity_contract_day (contract first).
     contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id"))
     type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType, "activity_type"))
-    activity_date: Mapped[date] = mapped_column(sa.Date, index=True)
+    activity_date: Mapped[date] = mapped_column(sa.Date)
     start_time: Mapped[time] = mapped_column(sa.Time)
     end_time: Mapped[time] = mapped_column(sa.Time)
     community_id: Mapped[int] = mapped_column(sa.ForeignKey("area.id"), index=True)
@@ -186,6 +186,8 @@ class ServiceActivity(db.Model):
     __table_args__ = (
         # A contract's service log, newest first, read page by page from the index.
         sa.Index("ix_service_activity_contract_day", "contract_id", "activity_date", "start_time", "id"),
+        # A day's entries across the district, answered from the index alone (the checks of a worker's day).
+        sa.Index("ix_service_activity_day", "activity_date", "id"),
     )
     __mapper_args__ = {"version_id_col": version}
 
@@ -287,3 +289,17 @@ class RedFlag(db.Model):
         sa.Index("ix_red_flag_active_found", "found_at", "id", postgresql_where=sa.text("active"),
                  sqlite_where=sa.text("active")),
     )
+
+
+class ContractProgress(db.Model):
+    """A contract's progress figures as last computed, and the version of its service log they are
+    for. Every change to the log moves `log_version` on; the progress page recomputes only when the
+    figures are for an older version, so reading it again costs one row."""
+
+    __tablename__ = "contract_progress"
+
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True,
+                                             autoincrement=False)
+    log_version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    figures_version: Mapped[int | None] = mapped_column(sa.BigInteger)
+    figures: Mapped[dict | None] = mapped_column(sa.JSON)

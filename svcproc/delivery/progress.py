@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..contracts.models import Contract
 from ..extensions import db
 from ..registry.models import Area
-from .models import ActivityType, Beneficiary, ServiceActivity, activity_participant
+from .models import ActivityType, Beneficiary, ContractProgress, ServiceActivity, activity_participant
 
 
 @dataclass
@@ -99,6 +99,72 @@ def compute(contract_id: int) -> Progress:
         for key, value in bucket.items():
             target[key] += value
     result.by_community = dict(sorted(by_name.items(), key=lambda kv: -kv[1]["person_times"]))
+    return result
+
+
+# --- kept figures ---------------------------------------------------------------------------------
+
+
+def _as_json(result: Progress) -> dict:
+    def bucket(b: dict) -> dict:
+        return {"person_times": b["person_times"], "hours": str(b["hours"]), "activities": b["activities"]}
+
+    data = {name: getattr(result, name) for name in ("cases", "groups", "group_sessions", "events", "deliberations",
+                                                     "trainings", "person_times", "people", "activities")}
+    data["hours"] = str(result.hours)
+    data["by_month"] = [[k, bucket(v)] for k, v in result.by_month.items()]
+    data["by_community"] = [[k, bucket(v)] for k, v in result.by_community.items()]
+    return data
+
+
+def _from_json(data: dict) -> Progress:
+    def bucket(b: dict) -> dict:
+        return {"person_times": b["person_times"], "hours": Decimal(b["hours"]), "activities": b["activities"]}
+
+    result = Progress(**{k: v for k, v in data.items() if k not in ("hours", "by_month", "by_community")})
+    result.hours = Decimal(data["hours"])
+    result.by_month = {k: bucket(v) for k, v in data["by_month"]}
+    result.by_community = {k: bucket(v) for k, v in data["by_community"]}
+    return result
+
+
+def log_changed(contract_ids) -> None:
+    """Entries of these contracts were recorded, corrected, deleted or imported, or a person they
+    serve changed: their kept figures are out of date. One statement, whatever the contracts."""
+    ids = sorted(set(contract_ids))
+    if not ids:
+        return
+    table = ContractProgress.__table__
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values([{"contract_id": i, "log_version": 1} for i in ids])
+    db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.contract_id],
+                                                  set_={"log_version": table.c.log_version + 1}))
+
+
+def kept(contract_id: int) -> Progress:
+    """The contract's progress: the kept figures when they are for the log as it is, else computed
+    now and kept (unless the log changed meanwhile, so figures never outlive their version)."""
+    row = db.session.execute(sa.select(ContractProgress.log_version, ContractProgress.figures_version,
+                                       ContractProgress.figures)
+                             .where(ContractProgress.contract_id == contract_id)).first()
+    if row is not None and row.figures is not None and row.figures_version == row.log_version:
+        return _from_json(row.figures)
+    version = row.log_version if row is not None else 0
+    result = compute(contract_id)
+    table = ContractProgress.__table__
+    if row is None:
+        if db.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        db.session.execute(insert(table).values(contract_id=contract_id, log_version=0, figures_version=0,
+                                                figures=_as_json(result)).on_conflict_do_nothing())
+    else:
+        db.session.execute(sa.update(table).where(table.c.contract_id == contract_id, table.c.log_version == version)
+                           .values(figures_version=version, figures=_as_json(result)))
     return result
 
 

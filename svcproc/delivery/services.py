@@ -17,7 +17,7 @@ from ..core.errors import DomainError, ValidationError
 from ..core.permissions import is_system, require
 from ..extensions import db
 from ..registry.models import Area, AreaLevel, SocialWorker
-from . import flags, identity
+from . import flags, identity, progress
 from . import permissions as perms
 from .models import (BENEFICIARY_CATEGORIES, ActivityEvidence, ActivityRevision, ActivityType, Beneficiary,
                      ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup)
@@ -141,6 +141,7 @@ def update_beneficiary(actor, person: Beneficiary, **values) -> Beneficiary:
     clean = _check_beneficiary(values, person.organization_id, exclude_id=person.id)
     number, phone = clean.pop("number"), clean.pop("phone")
     before = snapshot(person, BENEFICIARY_FIELDS)
+    match_key_before = person.id_match_key
     for key, value in clean.items():
         setattr(person, key, value)
     _apply_sensitive(person, number, phone)
@@ -148,6 +149,14 @@ def update_beneficiary(actor, person: Beneficiary, **values) -> Beneficiary:
     if changes:
         db.session.flush()
         record("beneficiary.updated", actor=actor, obj=person, changes=changes)
+    if person.id_match_key != match_key_before:
+        # Who the person is (their match key) decides the distinct people of every contract serving them.
+        from .models import activity_participant
+
+        progress.log_changed(db.session.execute(
+            sa.select(ServiceActivity.contract_id).join(activity_participant,
+                                                        activity_participant.c.activity_id == ServiceActivity.id)
+            .where(activity_participant.c.beneficiary_id == person.id).distinct()).scalars())
     return person
 
 
@@ -325,7 +334,8 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     record("activity.recorded", actor=actor, obj=activity,
            changes={**created(activity, ACTIVITY_FIELDS), "workers": [None, sorted(w.id for w in workers)],
                     "participants": [None, sorted(p.id for p in participants)]})
-    flags.refresh_entries([flags.state_of(activity)])
+    flags.refresh_entries([], now=[flags.state_of(activity)])
+    progress.log_changed([contract.id])
     return activity
 
 
@@ -368,7 +378,8 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     changes = diff(before, after)
     changes["reason"] = [None, reason]
     record("activity.corrected", actor=actor, obj=activity, changes=changes)
-    flags.refresh_entries([was, flags.state_of(activity)])
+    flags.refresh_entries([was], now=[flags.state_of(activity)])
+    progress.log_changed([contract.id])
     return activity
 
 
@@ -394,7 +405,8 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
     db.session.flush()
     record("activity.deleted", actor=actor, object_type=ServiceActivity.audit_type, object_id=activity_id,
            changes={"entry": [entry, None], "reason": [None, reason]})
-    flags.refresh_entries([was])
+    flags.refresh_entries([was], now=[])
+    progress.log_changed([contract.id])
 
 
 def create_group(actor, contract: Contract, name: str, planned_sessions: int, members: list[Beneficiary]) -> ServiceGroup:

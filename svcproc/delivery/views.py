@@ -5,7 +5,7 @@ import io
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from flask import Blueprint, Response, abort, flash, make_response, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,7 +15,7 @@ from ..contracts.permissions import can_view_contract
 from ..core import charts, files, jobs, search
 from ..core.errors import StaleObject, ValidationError, check_version
 from ..core.permissions import has_permission, require
-from ..core.web import field_error, is_htmx, is_local_url, like_pattern, paginate, redirect_to, send_stored
+from ..core.web import field_error, is_htmx, is_local_url, paginate, redirect_to, send_stored
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
 from ..registry.models import Area, AreaLevel, SocialWorker
@@ -49,8 +49,14 @@ def _category_label(code: str) -> str:
 
 
 def _communities():
-    return db.session.execute(sa.select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)
-                              ).unique().scalars().all()
+    """(id, name) of every community, for the forms' and filters' choices: once per request, and as
+    plain rows (a page has two lists of them; nothing else of an area is needed)."""
+    from flask import g
+
+    if "communities" not in g:
+        g.communities = db.session.execute(sa.select(Area.id, Area.name).where(Area.level == AreaLevel.COMMUNITY)
+                                           .order_by(Area.code)).all()
+    return g.communities
 
 
 def _contract(contract_id: int) -> Contract:
@@ -83,7 +89,7 @@ def beneficiaries():
     category = request.args.get("category", "")
     community = request.args.get("community", "")
     stmt = _scoped_people(sa.select(Beneficiary).order_by(Beneficiary.name, Beneficiary.id)
-                          .options(selectinload(Beneficiary.community), selectinload(Beneficiary.organization)))
+                          .options(joinedload(Beneficiary.community), joinedload(Beneficiary.organization)))
     if q:
         stmt = stmt.where(search.contains(Beneficiary.name, q))
     if category in labels.CATEGORY_LABELS:
@@ -196,7 +202,7 @@ def participant_search(contract_id: int):
         people = db.session.execute(
             sa.select(Beneficiary).where(Beneficiary.organization_id == contract.organization_id,
                                          search.contains(Beneficiary.name, q))
-            .order_by(Beneficiary.name, Beneficiary.id).limit(12).options(selectinload(Beneficiary.community))
+            .order_by(Beneficiary.name, Beneficiary.id).limit(12).options(joinedload(Beneficiary.community))
         ).scalars().all()
     return render_template("delivery/_people_results.html", people=people, q=q, contract=contract)
 
@@ -247,7 +253,7 @@ def activities(contract_id: int):
     month = request.args.get("month", "")
     stmt = sa.select(ServiceActivity).where(ServiceActivity.contract_id == contract.id).order_by(
         ServiceActivity.activity_date.desc(), ServiceActivity.start_time.desc(), ServiceActivity.id.desc()).options(
-        selectinload(ServiceActivity.community), selectinload(ServiceActivity.group))
+        joinedload(ServiceActivity.community), joinedload(ServiceActivity.group))
     if type_ in {t.value for t in labels.ACTIVITY_TYPE_LABELS}:
         stmt = stmt.where(ServiceActivity.type == type_)
     if len(month) == 7 and month[4] == "-":
@@ -462,7 +468,8 @@ def contract_workers(contract_id: int):
 @login_required
 def contract_progress(contract_id: int):
     contract = _contract(contract_id)
-    result = progress_module.compute(contract.id)
+    result = progress_module.kept(contract.id)
+    db.session.commit()  # the figures are kept for the next reader (a cache, not a record: no audit)
     rows = result.against(contract)
     targets_chart = charts.progress_bars([charts.Bar(str(TARGET_LABELS[name]), actual, target)
                                           for name, actual, target in rows],
@@ -620,7 +627,7 @@ def red_flags():
     kind = request.args.get("kind", "")
     state = request.args.get("state", "open")
     stmt = (sa.select(RedFlag).where(RedFlag.active.is_(True)).order_by(RedFlag.found_at.desc(), RedFlag.id.desc())
-            .options(selectinload(RedFlag.contract)))
+            .options(joinedload(RedFlag.contract)))
     if kind in {k.value for k in RedFlagKind}:
         stmt = stmt.where(RedFlag.kind == RedFlagKind(kind))
     if state == "open":
@@ -660,7 +667,7 @@ def red_flag_explain(flag_id: int):
 def contract_flags(contract_id: int):
     contract = _contract(contract_id)
     flags = db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == contract.id, RedFlag.active.is_(True))
-                               .options(selectinload(RedFlag.contract))
+                               .options(joinedload(RedFlag.contract))
                                .order_by(RedFlag.kind, RedFlag.id)).unique().scalars().all()
     return render_template("delivery/contract_flags.html", contract=contract, flags=flags, explain_form=ExplainForm(),
                            worker_names=_worker_names(flags))

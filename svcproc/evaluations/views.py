@@ -97,7 +97,7 @@ def rounds():
             EvaluationRound.title.ilike(pattern), Contract.title.ilike(pattern), Contract.number.ilike(pattern),
             Organization.name.ilike(pattern)))
     page = paginate(stmt.order_by(EvaluationRound.scheduled_start.desc(), EvaluationRound.id.desc())
-                    .options(selectinload(EvaluationRound.contract).selectinload(Contract.organization)))
+                    .options(joinedload(EvaluationRound.contract).joinedload(Contract.organization)))
     mine = {}
     if has_permission(current_user, "evaluations.score"):
         mine = {e.round_id: e for e in db.session.execute(sa.select(RoundEvaluator).where(
@@ -120,8 +120,8 @@ def rectification():
         stmt = stmt.where(RectificationItem.status != ItemStatus.CLOSED)
     elif status in {s.value for s in ItemStatus}:
         stmt = stmt.where(RectificationItem.status == ItemStatus(status))
-    stmt = stmt.options(selectinload(RectificationItem.finding).selectinload(Finding.round)
-                        .selectinload(EvaluationRound.contract).selectinload(Contract.organization))
+    stmt = stmt.options(joinedload(RectificationItem.finding).joinedload(Finding.round)
+                        .joinedload(EvaluationRound.contract).joinedload(Contract.organization))
     page = paginate(stmt.order_by(RectificationItem.deadline, RectificationItem.id))
     return render_template("evaluations/rectification.html", page=page, status=status, today=today())
 

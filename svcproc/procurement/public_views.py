@@ -6,7 +6,7 @@ from io import BytesIO
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from ..core import files
 from ..core.errors import ValidationError
@@ -71,7 +71,7 @@ def notices():
     kind = request.args.get("kind", "")
     # The award line names the winner: load the awarded bids (and their organizations) in one go.
     stmt = (sa.select(Tender).where(Tender.status.in_(PUBLIC_TENDER_STATUSES))
-            .options(selectinload(Tender.awarded_bid).selectinload(Bid.organization)))
+            .options(joinedload(Tender.awarded_bid).joinedload(Bid.organization)))
     if kind == "open":
         stmt = stmt.where(Tender.status == TenderStatus.PUBLISHED)
     elif kind == "awards":

@@ -54,7 +54,7 @@ def needs():
     status = request.args.get("status", "")
     category = request.args.get("category", "")
     stmt = (sa.select(CommunityNeed).order_by(CommunityNeed.submitted_at.desc(), CommunityNeed.id.desc())
-            .options(selectinload(CommunityNeed.community)))
+            .options(joinedload(CommunityNeed.community)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.join(Area, Area.id == CommunityNeed.community_id).where(sa.or_(
@@ -290,7 +290,7 @@ def tenders_export():
 
 def _tender_for_page(tender_id: int) -> Tender:
     tender = db.get_or_404(Tender, tender_id, options=[
-        selectinload(Tender.bids).selectinload(Bid.organization), selectinload(Tender.criteria),
+        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.criteria),
         selectinload(Tender.documents).joinedload(TenderDocument.file),
         selectinload(Tender.experts).joinedload(TenderExpert.user), joinedload(Tender.plan)])
     allowed = (perms.can_read_procurement(current_user)
@@ -733,7 +733,7 @@ def bid_document(bid_id: int, document_id: int):
 def my_bids():
     require(perms.can_bid(current_user))
     page = paginate(sa.select(Bid).where(Bid.organization_id == current_user.organization_id)
-                    .order_by(Bid.submitted_at.desc(), Bid.id.desc()).options(selectinload(Bid.tender)))
+                    .order_by(Bid.submitted_at.desc(), Bid.id.desc()).options(joinedload(Bid.tender)))
     template = "procurement/_my_bid_table.html" if is_htmx() else "procurement/my_bids.html"
     return render_template(template, page=page)
 

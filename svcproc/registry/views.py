@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -151,7 +151,7 @@ def organizations():
     status = _enum_arg("status", OrgStatus)
     rating = _enum_arg("rating", OrgRating)
     kind = _enum_arg("kind", OrgKind)
-    stmt = sa.select(Organization).order_by(Organization.name).options(selectinload(Organization.area))
+    stmt = sa.select(Organization).order_by(Organization.name).options(joinedload(Organization.area))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(Organization.name.ilike(pattern, escape="\\"),
@@ -180,12 +180,14 @@ def organizations():
 def organization(org_id: int):
     org = db.get_or_404(Organization, org_id)
     require(can_view_registry(current_user))
-    workers = []
+    workers, worker_count = [], 0
     if can_view_workers(current_user) and (has_permission(current_user, "workers.read_all")
                                            or current_user.organization_id == org.id):
-        workers = db.session.execute(
-            sa.select(SocialWorker).where(SocialWorker.organization_id == org.id).order_by(SocialWorker.name)
-        ).unique().scalars().all()
+        mine = sa.select(SocialWorker).where(SocialWorker.organization_id == org.id)
+        workers = db.session.execute(mine.order_by(SocialWorker.name, SocialWorker.id).limit(WORKERS_SHOWN)
+                                     ).scalars().all()
+        worker_count = len(workers) if len(workers) < WORKERS_SHOWN else db.session.execute(
+            sa.select(sa.func.count()).select_from(mine.subquery())).scalar_one()
     status_form = OrgStatusForm()
     status_form.fill_choices()
     from ..evaluations.consequences import bidding_bars, final_grade_count, final_grades
@@ -194,12 +196,14 @@ def organization(org_id: int):
     grades = final_grades(org.id, limit=GRADES_SHOWN) if service else []
     grade_count = final_grade_count(org.id) if len(grades) == GRADES_SHOWN else len(grades)
     bars = bidding_bars(org.id) if service else []
-    return render_template("registry/organization.html", org=org, workers=workers, status_form=status_form,
-                           grades=grades, grade_count=grade_count, bars=bars)
+    return render_template("registry/organization.html", org=org, workers=workers, worker_count=worker_count,
+                           status_form=status_form, grades=grades, grade_count=grade_count, bars=bars)
 
 
-# The organization's page lists its newest final grades; its performance history report has them all.
+# The organization's page lists its newest final grades (its performance history report has them
+# all) and its first social workers (the list of social workers has them all).
 GRADES_SHOWN = 20
+WORKERS_SHOWN = 30
 
 
 def _areas_for_orgs():
@@ -326,7 +330,7 @@ def workers():
     active = request.args.get("active", "")
     org_id = request.args.get("org", "")
     stmt = _scoped_workers(sa.select(SocialWorker).order_by(SocialWorker.name, SocialWorker.id)
-                           .options(selectinload(SocialWorker.organization)))
+                           .options(joinedload(SocialWorker.organization)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(SocialWorker.name.ilike(pattern, escape="\\"),

@@ -7,9 +7,12 @@ from datetime import date, time
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from svcproc.delivery import progress, services
-from svcproc.delivery.models import ActivityType
+from svcproc.delivery.models import ActivityType, ContractProgress, ServiceActivity, activity_participant
+from svcproc.extensions import db
+from tests.delivery.conftest import id_number
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -132,3 +135,90 @@ def test_the_progress_page_draws_the_charts(client, login_as, world, who, status
     assert world.communities[0].name in svgs[2]
     assert "47 / 2,000" in svgs[0]   # person-times against the target, written out
     assert "王秀英" not in response.text
+
+
+# --- the kept figures -------------------------------------------------------------------------------
+
+
+def _same(a, b) -> bool:
+    return a == b and a.by_month == b.by_month and list(a.by_community) == list(b.by_community)
+
+
+def test_the_kept_figures_are_the_computed_ones_and_are_read_back_whole(world):
+    _logs(world)
+
+    first = progress.kept(world.contract.id)
+    again = progress.kept(world.contract.id)
+
+    assert _same(first, progress.compute(world.contract.id)) and _same(again, first)
+
+
+def _page_figure(client, world) -> str:
+    return re.search(r"(\d+) / 2,000", client.get(f"/contracts/{world.contract.id}/progress").text).group(1)
+
+
+WRITES = {
+    "record": lambda world, entry: world.record(activity_date=date(2025, 6, 12), participants=[world.people["elder"]],
+                                                head_count=4),
+    "correct": lambda world, entry: services.correct_activity(
+        world.manager, entry, world.event(activity_date=date(2025, 6, 14), participants=[], head_count=50,
+                                          type=ActivityType.VOLUNTEER_TRAINING, hours="3"), "人数记错"),
+    "delete": lambda world, entry: services.delete_activity(world.manager, entry, "重复录入"),
+}
+
+
+@pytest.mark.parametrize("write, person_times", [("record", 52), ("correct", 77), ("delete", 27)])
+def test_the_page_shows_a_change_to_the_log_at_once(client, login_as, world, write, person_times):
+    _logs(world)
+    training = db.session.execute(sa.select(ServiceActivity).where(
+        ServiceActivity.contract_id == world.contract.id, ServiceActivity.head_count == 20)).scalar_one()
+    login_as("manager")
+    assert _page_figure(client, world) == "47"   # computed and kept
+
+    WRITES[write](world, training)
+
+    assert _page_figure(client, world) == str(person_times)
+
+
+def test_reading_the_kept_figures_again_skips_the_grouped_queries(client, login_as, world, count_queries):
+    _logs(world)
+    login_as("auditor")
+    with count_queries() as first:
+        client.get(f"/contracts/{world.contract.id}/progress")
+
+    with count_queries() as again:
+        response = client.get(f"/contracts/{world.contract.id}/progress")
+
+    assert response.status_code == 200 and "47 / 2,000" in response.text
+    assert not any("GROUP BY" in s for s in again.statements)
+    assert any("GROUP BY" in s for s in first.statements)
+
+
+def test_figures_kept_for_an_older_log_are_not_shown(world):
+    _logs(world)
+    progress.kept(world.contract.id)
+    # As a writer whose change committed while the figures were being kept would leave them.
+    db.session.execute(sa.update(ContractProgress).where(ContractProgress.contract_id == world.contract.id)
+                       .values(log_version=ContractProgress.log_version + 1))
+    world_entries = progress.compute(world.contract.id).activities
+    db.session.execute(sa.delete(activity_participant).where(activity_participant.c.activity_id.in_(
+        sa.select(ServiceActivity.id).where(ServiceActivity.contract_id == world.contract.id))))
+
+    assert progress.kept(world.contract.id).activities == world_entries
+    assert progress.kept(world.contract.id).people == 0
+
+
+def test_a_new_identity_number_marks_the_persons_contracts_out_of_date(world):
+    _logs(world)
+    progress.kept(world.contract.id)
+    person = world.people["no_number"]
+    version = db.session.get(ContractProgress, world.contract.id).log_version
+
+    services.update_beneficiary(world.manager, person, name=person.name, gender=person.gender.value,
+                                id_number=id_number(date(1948, 5, 6), 77), birth_year=None,
+                                community=person.community, categories=person.categories, phone="",
+                                consent_by=person.consent_by.value, guardian_name=person.guardian_name,
+                                consent_method=person.consent_method.value, consent_on=person.consent_on)
+
+    db.session.expire_all()
+    assert db.session.get(ContractProgress, world.contract.id).log_version == version + 1
