@@ -251,11 +251,11 @@ MATRIX = {
     ("reports.job", "GET"):                          (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.retry", "POST"):                       (302, 409, 409, 403, 403, 403, 403, 409),
     ("reports.download", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
-    ("reports.spreadsheet", "GET"):                  (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.verify_form", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
     ("reports.verify", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
     ("reports.desk", "GET"):                         (302, 200, 403, 403, 403, 403, 403, 200),
     ("reports.audit_package", "GET"):                (302, 200, 403, 403, 403, 403, 403, 200),
+    ("reports.build_audit_package", "POST"):         (302, 303, 403, 403, 403, 403, 403, 303),
 }
 
 IGNORED_ENDPOINTS = {"static"}
@@ -298,8 +298,8 @@ def _build(clock) -> dict:
 
 
 def _build_reports(users: dict) -> dict:
-    """The contract's assessment report, rendered last (so the record it shows is unchanged at
-    request time: asking again gives the stored copy), and a finished report job."""
+    """The contract's assessment report, rendered last, with its audit package, and a finished
+    report job."""
     from svcproc.contracts.models import Contract
     from svcproc.core import jobs
     from svcproc.reports import services as reports
@@ -308,6 +308,7 @@ def _build_reports(users: dict) -> dict:
     contract = db.session.execute(db.select(Contract).where(Contract.organization_id == users["org_manager"]
                                                             .organization_id).order_by(Contract.id)).scalars().first()
     report = reports.generate(None, ReportKind.ASSESSMENT, contract.id, "zh_CN")
+    reports.build_package(None, contract, report)
     job = jobs.create_job(reports.JOB_KIND, {"kind": "assessment", "subject_id": contract.id, "locale": "zh_CN"},
                           users["procurement"])
     job.status, job.result = jobs.JobStatus.DONE, {"report_id": report.id}
@@ -499,8 +500,6 @@ def _url(app, endpoint: str, world: dict) -> str:
               **ids["contracts"], **ids["evaluations"], **ids["reports"]}
     if endpoint.startswith("reports."):  # the contract's assessment report ("kind" above is a ledger's)
         values["kind"] = "assessment"
-    if endpoint == "reports.spreadsheet":  # spreadsheets are of the organization's history
-        values["kind"], values["subject_id"] = "organization", world["org"].id
     if endpoint in ON_THE_DRAFT:
         values["contract_id"] = ids["contracts"]["draft_contract_id"]
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
@@ -575,7 +574,7 @@ NOT_OF_THE_ORGANIZATION = {
     "evaluations.version_check", "evaluations.version_publish", "evaluations.version_retire",
 }
 # Report URLs naming one of the organization's objects (the others name a report, a job or a code).
-REPORTS_OF_THE_ORGANIZATION = {"reports.audit_package"}
+REPORTS_OF_THE_ORGANIZATION = {"reports.audit_package", "reports.build_audit_package"}
 OF_THE_ORGANIZATION = [
     pytest.param(endpoint, method, id=f"{endpoint}-{method}") for endpoint, method in MATRIX
     if endpoint.split(".")[0] in ("contracts", "delivery", "evaluations") and endpoint not in NOT_OF_THE_ORGANIZATION

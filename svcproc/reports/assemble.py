@@ -14,12 +14,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
-from ..contracts.models import Contract, Milestone
+from ..contracts.models import Contract, Deliverable, Milestone, Payment
 from ..core import clock
+from ..core.targets import TARGET_FIELDS
 from ..delivery import progress as progress_module
-from ..delivery.models import RedFlag
+from ..delivery.models import ActivityType, Beneficiary, RedFlag, ServiceActivity, activity_participant
 from ..evaluations.indicators import tree_of
 from ..evaluations.models import EvaluationRound, Finding, RoundKind, RoundStatus
 from ..extensions import db
@@ -88,11 +89,12 @@ def _enum(value) -> str | None:
 
 
 def _load_contract(contract_id: int) -> Contract:
+    """The contract with every list the report shows, each in one statement (none per row)."""
     return db.session.execute(
         sa.select(Contract).where(Contract.id == contract_id).options(
-            selectinload(Contract.milestones).selectinload(Milestone.deliverables),
+            selectinload(Contract.milestones).selectinload(Milestone.deliverables).selectinload(Deliverable.file),
             selectinload(Contract.milestones).selectinload(Milestone.payments),
-            selectinload(Contract.amendments))).unique().scalar_one()
+            selectinload(Contract.payments), selectinload(Contract.amendments))).unique().scalar_one()
 
 
 def _procurement(contract: Contract) -> dict:
@@ -202,6 +204,7 @@ def _evaluation(contract: Contract) -> dict:
 
 def _red_flags(contract_id: int) -> list[dict]:
     flags = db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == contract_id)
+                               .options(lazyload(RedFlag.contract))  # the contract is loaded already
                                .order_by(RedFlag.found_at, RedFlag.id)).scalars().all()
     # The detail names workers and people by id only; the report keeps the date and the count.
     return [{"kind": _enum(f.kind), "found": _day(f.found_at), "active": f.active,
@@ -246,38 +249,93 @@ def assessment_data(contract_id: int, locale: str) -> dict:
     return data
 
 
+# --- many contracts at once ------------------------------------------------------------------
+#
+# The portfolio and an organization's history show figures of every contract they list. Each
+# figure comes from one GROUP BY over all those contracts (`among`: a select of their ids), so the
+# number of statements stays the same however many contracts there are.
+
+
+def _paid(among) -> dict[int, int]:
+    return dict(db.session.execute(
+        sa.select(Payment.contract_id, sa.func.sum(Payment.amount_fen))
+        .where(Payment.contract_id.in_(among)).group_by(Payment.contract_id)).all())
+
+
+def _progress(among) -> dict[int, progress_module.Progress]:
+    """contract id -> the figures its targets are measured by, as progress.compute counts them."""
+    A, P, B = ServiceActivity, activity_participant, Beneficiary
+
+    def count_of(kind) -> sa.ColumnElement:
+        return sa.func.coalesce(sa.func.sum(sa.case((A.type == kind, 1), else_=0)), 0)
+
+    figures: dict[int, progress_module.Progress] = defaultdict(progress_module.Progress)
+    for contract_id, cases, groups, sessions, events, attendance, hours in db.session.execute(
+            sa.select(A.contract_id,
+                      sa.func.count(sa.distinct(sa.case((A.type == ActivityType.CASE_WORK, A.case_id)))),
+                      sa.func.count(sa.distinct(sa.case((A.type == ActivityType.GROUP_SESSION, A.group_id)))),
+                      count_of(ActivityType.GROUP_SESSION), count_of(ActivityType.COMMUNITY_EVENT),
+                      sa.func.coalesce(sa.func.sum(A.head_count + A.participant_count), 0), sa.func.sum(A.hours))
+            .where(A.contract_id.in_(among)).group_by(A.contract_id)):
+        row = figures[contract_id]
+        row.cases, row.groups, row.group_sessions, row.events = int(cases), int(groups), int(sessions), int(events)
+        row.person_times = int(attendance)
+        row.hours = Decimal(str(hours or 0))
+    # Distinct people from the links of these contracts' entries only: the participant table is
+    # joined through the entries of the contracts asked about, never counted whole.
+    person = sa.func.coalesce(B.id_match_key, sa.cast(B.id, sa.String))
+    for contract_id, people in db.session.execute(
+            sa.select(A.contract_id, sa.func.count(sa.distinct(person)))
+            .select_from(P).join(A, A.id == P.c.activity_id).join(B, B.id == P.c.beneficiary_id)
+            .where(A.contract_id.in_(among)).group_by(A.contract_id)):
+        figures[contract_id].people = int(people)
+    return figures
+
+
+def _contract_rows(where, *order_by) -> list:
+    """The columns the portfolio and the history list, with the targets, one row per contract."""
+    return db.session.execute(
+        sa.select(Contract.id, Contract.number, Contract.title, Contract.status, Contract.amount_fen,
+                  Contract.start_date, Contract.end_date, Organization.name.label("organization"),
+                  ProjectPlan.category, ProjectPlan.fiscal_year, *(getattr(Contract, f) for f in TARGET_FIELDS))
+        .join(Tender, Tender.id == Contract.tender_id).join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
+        .join(Organization, Organization.id == Contract.organization_id).where(where).order_by(*order_by)).all()
+
+
 # --- the district's fiscal year --------------------------------------------------------------
 
 
 def portfolio_data(year: int, locale: str) -> dict:
-    plans = db.session.execute(sa.select(ProjectPlan).where(ProjectPlan.fiscal_year == year)
-                               .order_by(ProjectPlan.id)).unique().scalars().all()
-    plan_ids = [p.id for p in plans]
-    contracts = db.session.execute(
-        sa.select(Contract).join(Tender, Tender.id == Contract.tender_id).where(Tender.plan_id.in_(plan_ids))
-        .options(selectinload(Contract.payments)).order_by(Contract.number)).unique().scalars().all() \
-        if plan_ids else []
-    grades = _final_grades([c.id for c in contracts])
+    plans, budget_fen = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(ProjectPlan.budget_fen), 0))
+        .where(ProjectPlan.fiscal_year == year)).one()
+    among = (sa.select(Contract.id).join(Tender, Tender.id == Contract.tender_id)
+             .join(ProjectPlan, ProjectPlan.id == Tender.plan_id).where(ProjectPlan.fiscal_year == year))
+    contracts = _contract_rows(ProjectPlan.fiscal_year == year, Contract.number)
+    ids = [c.id for c in contracts]
+    paid = _paid(among) if ids else {}
+    figures = _progress(among) if ids else {}
+    grades = _final_grades(among) if ids else {}
     by_status, by_category = defaultdict(int), defaultdict(lambda: {"contracts": 0, "amount_fen": 0})
     outputs = defaultdict(lambda: {"actual": Decimal(0), "planned": 0})
     orgs: dict[str, dict] = {}
     rows = []
     for c in contracts:
-        category = _enum(c.tender.plan.category)
+        category = _enum(c.category)
         by_status[_enum(c.status)] += 1
         by_category[category]["contracts"] += 1
         by_category[category]["amount_fen"] += c.amount_fen
-        progress = progress_module.compute(c.id)
+        progress = figures.get(c.id) or progress_module.Progress()
         for field, actual, planned in progress.against(c):
             outputs[field]["actual"] += Decimal(str(actual))
             outputs[field]["planned"] += planned or 0
         grade = grades.get(c.id)
-        rows.append({"number": c.number, "title": c.title, "organization": c.organization.name,
+        rows.append({"number": c.number, "title": c.title, "organization": c.organization,
                      "category": category, "status": _enum(c.status), "amount_fen": c.amount_fen,
-                     "paid_fen": c.paid_fen, "total": grade[0] if grade else None,
+                     "paid_fen": int(paid.get(c.id, 0)), "total": grade[0] if grade else None,
                      "grade": grade[1] if grade else None})
-        entry = orgs.setdefault(c.organization.name, {"organization": c.organization.name, "contracts": 0,
-                                                      "amount_fen": 0, "scores": []})
+        entry = orgs.setdefault(c.organization, {"organization": c.organization, "contracts": 0,
+                                                 "amount_fen": 0, "scores": []})
         entry["contracts"] += 1
         entry["amount_fen"] += c.amount_fen
         if grade:
@@ -294,8 +352,8 @@ def portfolio_data(year: int, locale: str) -> dict:
     return {
         "report": _header("portfolio", locale),
         "year": year,
-        "budget_fen": sum(p.budget_fen for p in plans), "plans": len(plans),
-        "awarded_fen": sum(c.amount_fen for c in contracts), "paid_fen": sum(c.paid_fen for c in contracts),
+        "budget_fen": int(budget_fen), "plans": int(plans),
+        "awarded_fen": sum(r["amount_fen"] for r in rows), "paid_fen": sum(r["paid_fen"] for r in rows),
         "by_status": dict(sorted(by_status.items())),
         "by_category": {k: v for k, v in sorted(by_category.items())},
         "outputs": [{"target": k, "actual": str(v["actual"]), "planned": v["planned"]} for k, v in outputs.items()],
@@ -305,14 +363,12 @@ def portfolio_data(year: int, locale: str) -> dict:
     }
 
 
-def _final_grades(contract_ids: list[int]) -> dict[int, tuple[str, str]]:
+def _final_grades(among) -> dict[int, tuple[str, str]]:
     """contract id -> (total, grade) of its latest finalized round (final before mid-term)."""
-    if not contract_ids:
-        return {}
     rounds = db.session.execute(
         sa.select(EvaluationRound.contract_id, EvaluationRound.kind, EvaluationRound.finalized_at,
                   EvaluationRound.total, EvaluationRound.grade, EvaluationRound.id)
-        .where(EvaluationRound.contract_id.in_(contract_ids), EvaluationRound.status == RoundStatus.FINALIZED)).all()
+        .where(EvaluationRound.contract_id.in_(among), EvaluationRound.status == RoundStatus.FINALIZED)).all()
     best: dict[int, tuple] = {}
     for contract_id, kind, finalized_at, total, grade, rid in rounds:
         key = (kind == RoundKind.FINAL, finalized_at, rid)
@@ -325,26 +381,27 @@ def _final_grades(contract_ids: list[int]) -> dict[int, tuple[str, str]]:
 
 
 def organization_data(org_id: int, locale: str) -> dict:
-    org = db.session.get(Organization, org_id)
-    contracts = db.session.execute(
-        sa.select(Contract).where(Contract.organization_id == org_id).options(selectinload(Contract.payments))
-        .order_by(Contract.start_date, Contract.number)).unique().scalars().all()
-    grades = _final_grades([c.id for c in contracts])
-    flag_counts = dict(db.session.execute(
-        sa.select(RedFlag.contract_id, sa.func.count()).where(RedFlag.contract_id.in_([c.id for c in contracts] or [0]))
-        .group_by(RedFlag.contract_id)).all())
-    open_flags = dict(db.session.execute(
-        sa.select(RedFlag.contract_id, sa.func.count()).where(RedFlag.contract_id.in_([c.id for c in contracts] or [0]),
-                                                              RedFlag.active.is_(True), RedFlag.explanation == "")
-        .group_by(RedFlag.contract_id)).all())
+    org = db.session.execute(
+        sa.select(Organization.id, Organization.name, Organization.credit_code, Organization.rating,
+                  Organization.status).where(Organization.id == org_id)).one()
+    among = sa.select(Contract.id).where(Contract.organization_id == org_id)
+    contracts = _contract_rows(Contract.organization_id == org_id, Contract.start_date, Contract.number)
+    paid = _paid(among) if contracts else {}
+    grades = _final_grades(among) if contracts else {}
+    flags = {contract_id: (int(total), int(unexplained)) for contract_id, total, unexplained in db.session.execute(
+        sa.select(RedFlag.contract_id, sa.func.count(),
+                  sa.func.coalesce(sa.func.sum(sa.case((sa.and_(RedFlag.active.is_(True), RedFlag.explanation == ""),
+                                                        1), else_=0)), 0))
+        .where(RedFlag.contract_id.in_(among)).group_by(RedFlag.contract_id))} if contracts else {}
     rows = []
     for c in contracts:
         grade = grades.get(c.id)
-        rows.append({"number": c.number, "title": c.title, "fiscal_year": c.tender.plan.fiscal_year,
+        flag_count, unexplained = flags.get(c.id, (0, 0))
+        rows.append({"number": c.number, "title": c.title, "fiscal_year": c.fiscal_year,
                      "status": _enum(c.status), "start_date": _day(c.start_date), "end_date": _day(c.end_date),
-                     "amount_fen": c.amount_fen, "paid_fen": c.paid_fen,
+                     "amount_fen": c.amount_fen, "paid_fen": int(paid.get(c.id, 0)),
                      "total": grade[0] if grade else None, "grade": grade[1] if grade else None,
-                     "red_flags": flag_counts.get(c.id, 0), "unexplained_flags": open_flags.get(c.id, 0)})
+                     "red_flags": flag_count, "unexplained_flags": unexplained})
     return {
         "report": _header("organization", locale),
         "organization": {"id": org.id, "name": org.name, "credit_code": org.credit_code,

@@ -1,7 +1,9 @@
-"""Asking for a report, rendering and storing it, retrying a failed job, and verifying a code.
+"""Asking for a report or an audit package, the jobs that make them, retrying a failed job, and
+verifying a code.
 
-A report is identified by its data: asking again while the record is unchanged finds the stored
-copy by the data's SHA-256 and hands it back at once, without a job.
+A report is identified by its data: the job assembles it and finds the copy kept for the same
+data's SHA-256 (PDF or spreadsheet), or renders and keeps a new one. A request never assembles data
+itself (a fiscal year of a district is seconds of queries and longer to render): it only queues the job.
 """
 from __future__ import annotations
 
@@ -20,13 +22,15 @@ from ..core.errors import DomainError
 from ..core.permissions import require
 from ..extensions import db
 from ..registry.models import Organization
-from . import assemble, render
-from .models import GeneratedReport, ReportKind
-from .permissions import can_generate_report
+from . import assemble, render, spreadsheets
+from .models import AuditPackage, GeneratedReport, ReportFormat, ReportKind
+from .permissions import can_download_audit_package, can_generate_report
 
 JOB_KIND = "report"
+PACKAGE_JOB_KIND = "audit_package"
 FILE_PURPOSE = "report"
 PDF_RULE = files.UploadRule(kinds=frozenset({"pdf"}), max_bytes=200 * 1024 * 1024)
+XLSX_RULE = files.UploadRule(kinds=frozenset({"xlsx"}), max_bytes=200 * 1024 * 1024)
 
 
 def subject_of(kind: ReportKind, subject_id: int):
@@ -46,9 +50,15 @@ def title_of(kind: ReportKind, subject) -> str:
     return _("District portfolio report %(year)s", year=subject)
 
 
-def stored(kind: ReportKind, subject_id: int, sha256: str) -> GeneratedReport | None:
+def formats_of(kind: ReportKind) -> tuple[ReportFormat, ...]:
+    """An assessment is read as a document; the portfolio and a history are tables too."""
+    return (ReportFormat.PDF,) if kind == ReportKind.ASSESSMENT else (ReportFormat.PDF, ReportFormat.XLSX)
+
+
+def stored(kind: ReportKind, subject_id: int, sha256: str,
+           fmt: ReportFormat = ReportFormat.PDF) -> GeneratedReport | None:
     return db.session.execute(sa.select(GeneratedReport).where(
-        GeneratedReport.kind == kind, GeneratedReport.subject_id == subject_id,
+        GeneratedReport.kind == kind, GeneratedReport.subject_id == subject_id, GeneratedReport.format == fmt,
         GeneratedReport.data_sha256 == sha256)).scalar_one_or_none()
 
 
@@ -67,29 +77,22 @@ def current_data(kind: ReportKind, subject_id: int, locale: str) -> dict:
         return assemble.data_for(kind.value, subject_id, locale)
 
 
-@dataclass
-class Request:
-    """What asking for a report gave: the stored report at once, or a job that will make it."""
-    report: GeneratedReport | None = None
-    job: jobs.Job | None = None
-
-
-def request_report(actor, kind: ReportKind, subject_id: int, locale: str) -> Request:
-    """The stored report for unchanged data, else a queued job (flushed; the caller commits and
-    dispatches it)."""
+def request_report(actor, kind: ReportKind, subject_id: int, locale: str,
+                   fmt: ReportFormat = ReportFormat.PDF) -> jobs.Job:
+    """A queued job that finds or makes the report (flushed; the caller commits and dispatches it)."""
     require(can_generate_report(actor))
-    data = current_data(kind, subject_id, locale)
-    found = stored(kind, subject_id, assemble.digest(data))
-    if found is not None:
-        return Request(report=found)
-    job = jobs.create_job(JOB_KIND, {"kind": kind.value, "subject_id": subject_id, "locale": locale}, actor)
+    if fmt not in formats_of(kind):
+        raise DomainError(_("This report has no spreadsheet version."))
+    job = jobs.create_job(JOB_KIND, {"kind": kind.value, "subject_id": subject_id, "locale": locale,
+                                     "format": fmt.value}, actor)
     record("report.requested", actor=actor, obj=job,
-           changes={"kind": [None, kind.value], "subject_id": [None, subject_id], "locale": [None, locale]})
-    return Request(job=job)
+           changes={"kind": [None, kind.value], "subject_id": [None, subject_id], "locale": [None, locale],
+                    "format": [None, fmt.value]})
+    return job
 
 
-def generate(actor, kind: ReportKind, subject_id: int, locale: str, *, progress=None,
-             job_id: str | None = None) -> GeneratedReport:
+def generate(actor, kind: ReportKind, subject_id: int, locale: str, *, fmt: ReportFormat = ReportFormat.PDF,
+             progress=None, job_id: str | None = None) -> GeneratedReport:
     """Render and keep the report for the current data (or return the copy already kept)."""
     if actor is not None:  # the command line acts for the bureau
         require(can_generate_report(actor))
@@ -99,56 +102,133 @@ def generate(actor, kind: ReportKind, subject_id: int, locale: str, *, progress=
         raise DomainError(_("There is nothing to report on: the subject no longer exists."))
     data = current_data(kind, subject_id, locale)
     sha256 = assemble.digest(data)
-    found = stored(kind, subject_id, sha256)
+    found = stored(kind, subject_id, sha256, fmt)
     if found is not None:
         return found
     progress(30, _("Data assembled"))
     generated_at = clock.now()
     with force_locale(locale):
-        pdf, code = render.render_pdf(kind.value, data, generated_at=generated_at)
         title = title_of(kind, subject)[:300]
-    progress(80, _("PDF rendered"))
-    return store_report(actor, kind, subject_id, locale=locale, title=title, sha256=sha256, code=code, pdf=pdf,
-                        generated_at=generated_at, job_id=job_id)
+        if fmt == ReportFormat.XLSX:
+            content, code = spreadsheets.workbook(kind, data), None
+        else:
+            content, code = render.render_pdf(kind.value, data, generated_at=generated_at)
+    progress(80, _("PDF rendered") if fmt == ReportFormat.PDF else _("Spreadsheet written"))
+    return store_report(actor, kind, subject_id, locale=locale, title=title, sha256=sha256, code=code,
+                        content=content, generated_at=generated_at, job_id=job_id, fmt=fmt)
 
 
-def store_report(actor, kind: ReportKind, subject_id: int, *, locale: str, title: str, sha256: str, code: str,
-                 pdf: bytes, generated_at: datetime, job_id: str | None = None) -> GeneratedReport:
-    name = f"{kind.value}-{subject_id}-{code}.pdf"
-    stored_file = files.store(FileStorage(stream=io.BytesIO(pdf), filename=name), purpose=FILE_PURPOSE,
-                              rule=PDF_RULE, actor=actor)
-    report = GeneratedReport(kind=kind, subject_id=subject_id, locale=locale, title=title, data_sha256=sha256,
-                             code=code, file=stored_file, generated_at=generated_at,
+def store_report(actor, kind: ReportKind, subject_id: int, *, locale: str, title: str, sha256: str,
+                 code: str | None, content: bytes, generated_at: datetime, job_id: str | None = None,
+                 fmt: ReportFormat = ReportFormat.PDF) -> GeneratedReport:
+    # A spreadsheet's name tells its versions apart by the data they hold, as a PDF's code does.
+    name = f"{kind.value}-{subject_id}-{code or sha256[:12]}.{fmt.value}"
+    rule = PDF_RULE if fmt == ReportFormat.PDF else XLSX_RULE
+    stored_file = files.store(FileStorage(stream=io.BytesIO(content), filename=name), purpose=FILE_PURPOSE,
+                              rule=rule, actor=actor)
+    report = GeneratedReport(kind=kind, format=fmt, subject_id=subject_id, locale=locale, title=title,
+                             data_sha256=sha256, code=code, file=stored_file, generated_at=generated_at,
                              generated_by_id=getattr(actor, "id", None), job_id=job_id)
     db.session.add(report)
     db.session.flush()
     record("report.generated", actor=actor, obj=report,
-           changes={"kind": [None, kind.value], "subject_id": [None, subject_id], "code": [None, code],
-                    "data_sha256": [None, sha256], "file_sha256": [None, stored_file.sha256]})
+           changes={"kind": [None, kind.value], "format": [None, fmt.value], "subject_id": [None, subject_id],
+                    "code": [None, code], "data_sha256": [None, sha256], "file_sha256": [None, stored_file.sha256]})
     return report
 
 
 def retry(actor, job: jobs.Job) -> jobs.Job:
     """A new job with the failed one's request (the failed one stays as it was, for the record)."""
-    require(can_generate_report(actor))
-    if job.kind != JOB_KIND or job.status != jobs.JobStatus.FAILED:
+    require(can_download_audit_package(actor) if job.kind == PACKAGE_JOB_KIND else can_generate_report(actor))
+    if job.kind not in (JOB_KIND, PACKAGE_JOB_KIND) or job.status != jobs.JobStatus.FAILED:
         raise DomainError(_("Only a report job that failed can be retried."))
-    again = jobs.create_job(JOB_KIND, dict(job.payload), actor)
+    again = jobs.create_job(job.kind, dict(job.payload), actor)
     record("report.retried", actor=actor, obj=again, changes={"retry_of": [None, job.id]})
     return again
 
 
-@jobs.job_function(JOB_KIND)
-def _run_report_job(job, progress) -> dict:
+def _first_kept_wins(make):
+    """Two jobs may render the same data at once (a button pressed twice): the one that keeps its copy
+    second breaks the unique data constraint, drops its own and hands back the first one's."""
+    try:
+        return make()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return make()
+
+
+def _job_actor(job: jobs.Job):
     from ..accounts.models import User
 
-    actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    return db.session.get(User, job.created_by_id) if job.created_by_id else None
+
+
+@jobs.job_function(JOB_KIND)
+def _run_report_job(job, progress) -> dict:
     payload = job.payload
-    report = generate(actor, ReportKind(payload["kind"]), int(payload["subject_id"]), payload["locale"],
-                      progress=progress, job_id=job.id)
+    report = _first_kept_wins(lambda: generate(
+        _job_actor(job), ReportKind(payload["kind"]), int(payload["subject_id"]), payload["locale"],
+        fmt=ReportFormat(payload.get("format", "pdf")), progress=progress, job_id=job.id))
+    result = {"report_id": report.id, "stored_before": report.job_id != job.id}
+    db.session.commit()
+    return result
+
+
+# --- audit packages --------------------------------------------------------------------------
+
+
+def request_package(actor, contract: Contract, locale: str) -> jobs.Job:
+    """A queued job that builds the contract's audit package (flushed; the caller commits and dispatches)."""
+    require(can_download_audit_package(actor))
+    job = jobs.create_job(PACKAGE_JOB_KIND, {"contract_id": contract.id, "locale": locale}, actor)
+    record("audit_package.requested", actor=actor, obj=job, changes={"contract_id": [None, contract.id]})
+    return job
+
+
+def build_package(actor, contract: Contract, report: GeneratedReport, *, job_id: str | None = None) -> AuditPackage:
+    """The report, the contract's audit events as the chain holds them and the manifest, zipped and
+    kept. (Events join the chain when their transaction commits: commit a report made for the package
+    first, so its own event is listed.)"""
+    from . import desk
+
+    if actor is not None:
+        require(can_download_audit_package(actor))
+    content = desk.audit_package(contract, report)
+    package = AuditPackage(contract_id=contract.id, report_id=report.id, built_at=clock.now(),
+                           built_by_id=getattr(actor, "id", None), job_id=job_id,
+                           file=desk.keep_archive(content, f"audit-package-{contract.number}.zip", actor))
+    db.session.add(package)
+    db.session.flush()
+    record("audit_package.built", actor=actor, obj=package,
+           changes={"contract_id": [None, contract.id], "report_id": [None, report.id],
+                    "file_sha256": [None, package.file.sha256]})
+    return package
+
+
+def latest_package(contract_id: int) -> AuditPackage | None:
+    return db.session.execute(sa.select(AuditPackage).where(AuditPackage.contract_id == contract_id)
+                              .order_by(AuditPackage.built_at.desc(), AuditPackage.id.desc()).limit(1)
+                              ).scalar_one_or_none()
+
+
+@jobs.job_function(PACKAGE_JOB_KIND)
+def _run_package_job(job, progress) -> dict:
+    """The assessment report for the current data (made if the record changed since the last), then
+    the package around it."""
+    actor, contract_id = _job_actor(job), int(job.payload["contract_id"])
+    if actor is not None:
+        require(can_download_audit_package(actor))
+    report = _first_kept_wins(lambda: generate(
+        actor, ReportKind.ASSESSMENT, contract_id, job.payload["locale"],
+        progress=lambda percent, message="": progress(percent * 0.7, message), job_id=job.id))
     report_id = report.id
     db.session.commit()
-    return {"report_id": report_id}
+    report = db.session.get(GeneratedReport, report_id)
+    package = build_package(actor, db.session.get(Contract, contract_id), report, job_id=job.id)
+    progress(90, _("Audit package built"))
+    result = {"package_id": package.id, "report_id": report_id}
+    db.session.commit()
+    return result
 
 
 # --- verification ----------------------------------------------------------------------------
@@ -180,7 +260,7 @@ def verify_pdf(pdf_bytes: bytes) -> Verification:
 
     sha256 = hashlib.sha256(attached).hexdigest()
     report = db.session.execute(sa.select(GeneratedReport).where(
-        GeneratedReport.data_sha256 == sha256)).scalars().first()
+        GeneratedReport.data_sha256 == sha256, GeneratedReport.format == ReportFormat.PDF)).scalars().first()
     if report is None:
         return Verification(False, reason=_("The data in the file matches no report generated by this system: "
                                             "it was altered or comes from elsewhere."))

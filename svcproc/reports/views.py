@@ -2,9 +2,7 @@
 spreadsheets, the public verification page, the auditor's desk and the audit package."""
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
@@ -16,8 +14,8 @@ from ..core.web import is_htmx, redirect_to, send_stored
 from ..delivery.forms import EmptyForm
 from ..extensions import db
 from . import desk as desk_module
-from . import assemble, services, spreadsheets
-from .models import GeneratedReport, ReportKind
+from . import assemble, services
+from .models import AuditPackage, GeneratedReport, ReportFormat, ReportKind
 from .permissions import can_download_audit_package, can_generate_report, can_read_reports, can_use_audit_desk
 
 bp = Blueprint("reports", __name__)
@@ -43,32 +41,41 @@ def subject(kind: str, subject_id: int):
     require(can_read_reports(current_user))
     report_kind = _kind(kind)
     item = _subject(report_kind, subject_id)
+    package = services.latest_package(subject_id) if report_kind == ReportKind.ASSESSMENT else None
     return render_template("reports/subject.html", kind=report_kind, subject=item, subject_id=subject_id,
                            title=services.title_of(report_kind, item), reports=services.latest(report_kind, subject_id),
-                           form=EmptyForm())
+                           formats=services.formats_of(report_kind), package=package, form=EmptyForm())
 
 
 @bp.route("/reports/<kind>/<int:subject_id>", methods=["POST"])
 @login_required
 def generate(kind: str, subject_id: int):
+    """Queue the job that finds or makes the report (PDF, or `format=xlsx` for a spreadsheet)."""
     require(can_generate_report(current_user))
     report_kind = _kind(kind)
     _subject(report_kind, subject_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    asked = services.request_report(current_user, report_kind, subject_id, locale_code(get_locale()))
-    if asked.report is not None:  # unchanged data: the stored copy, at once
-        return redirect_to(url_for("reports.download", report_id=asked.report.id))
+    try:
+        fmt = ReportFormat(request.form.get("format") or "pdf")
+    except ValueError:
+        abort(404)
+    if fmt not in services.formats_of(report_kind):
+        abort(404)
+    job = services.request_report(current_user, report_kind, subject_id, locale_code(get_locale()), fmt)
     db.session.commit()
-    jobs.dispatch(asked.job)
-    return redirect_to(url_for("reports.job", report_job_id=asked.job.id))
+    jobs.dispatch(job)
+    return redirect_to(url_for("reports.job", report_job_id=job.id))
 
 
 def _report_job(job_id: str) -> jobs.Job:
     job = db.get_or_404(jobs.Job, job_id)
-    if job.kind != services.JOB_KIND:
+    if job.kind == services.PACKAGE_JOB_KIND:
+        require(can_download_audit_package(current_user))
+    elif job.kind == services.JOB_KIND:
+        require(can_read_reports(current_user) or job.created_by_id == current_user.id)
+    else:
         abort(404)
-    require(can_read_reports(current_user) or job.created_by_id == current_user.id)
     return job
 
 
@@ -77,11 +84,16 @@ def _report_job(job_id: str) -> jobs.Job:
 def job(report_job_id: str):
     item = _report_job(report_job_id)
     percent, message = jobs.progress_of(item)
-    report = None
-    if item.status == jobs.JobStatus.DONE and (item.result or {}).get("report_id"):
-        report = db.session.get(GeneratedReport, item.result["report_id"])
-    context = dict(job=item, percent=percent, message=message, report=report, form=EmptyForm(),
-                   kind=ReportKind(item.payload["kind"]), subject_id=item.payload["subject_id"])
+    result = (item.result or {}) if item.status == jobs.JobStatus.DONE else {}
+    report = db.session.get(GeneratedReport, result["report_id"]) if result.get("report_id") else None
+    package = db.session.get(AuditPackage, result["package_id"]) if result.get("package_id") else None
+    if item.kind == services.PACKAGE_JOB_KIND:
+        kind, subject_id = ReportKind.ASSESSMENT, item.payload["contract_id"]
+    else:
+        kind, subject_id = ReportKind(item.payload["kind"]), item.payload["subject_id"]
+    context = dict(job=item, percent=percent, message=message, report=report, package=package,
+                   stored_before=result.get("stored_before", False), form=EmptyForm(), kind=kind,
+                   subject_id=subject_id)
     if is_htmx():
         return render_template("reports/_job.html", **context)
     return render_template("reports/job.html", **context)
@@ -91,7 +103,6 @@ def job(report_job_id: str):
 @login_required
 def retry(report_job_id: str):
     item = _report_job(report_job_id)
-    require(can_generate_report(current_user))
     if not EmptyForm().validate_on_submit():
         abort(400)
     again = services.retry(current_user, item)
@@ -105,22 +116,7 @@ def retry(report_job_id: str):
 def download(report_id: int):
     require(can_read_reports(current_user))
     report = db.get_or_404(GeneratedReport, report_id)
-    return send_stored(report.file, "application/pdf")
-
-
-@bp.route("/reports/<kind>/<int:subject_id>.xlsx")
-@login_required
-def spreadsheet(kind: str, subject_id: int):
-    require(can_read_reports(current_user))
-    report_kind = _kind(kind)
-    if report_kind == ReportKind.ASSESSMENT:
-        abort(404)
-    _subject(report_kind, subject_id)
-    locale = locale_code(get_locale())
-    data = services.current_data(report_kind, subject_id, locale)
-    content = spreadsheets.workbook(report_kind, data)
-    return send_file(io.BytesIO(content), as_attachment=True, download_name=f"{kind}-{subject_id}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_stored(report.file)
 
 
 # --- public verification ---------------------------------------------------------------------
@@ -151,15 +147,27 @@ def desk():
     return render_template("reports/desk.html", **desk_module.overview())
 
 
+@bp.route("/contracts/<int:contract_id>/audit-package", methods=["POST"])
+@login_required
+def build_audit_package(contract_id: int):
+    """Queue the job that builds the package (and the report, if the record changed since the last)."""
+    require(can_download_audit_package(current_user))
+    contract = db.get_or_404(Contract, contract_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    job = services.request_package(current_user, contract, locale_code(get_locale()))
+    db.session.commit()
+    jobs.dispatch(job)
+    return redirect_to(url_for("reports.job", report_job_id=job.id))
+
+
 @bp.route("/contracts/<int:contract_id>/audit-package.zip")
 @login_required
 def audit_package(contract_id: int):
+    """The package last built for the contract, as it was kept."""
     require(can_download_audit_package(current_user))
     contract = db.get_or_404(Contract, contract_id)
-    locale = locale_code(get_locale())
-    report = services.generate(current_user, ReportKind.ASSESSMENT, contract.id, locale)
-    db.session.commit()  # a report made for the package is kept (and audited) like any other
-    content = desk_module.audit_package(contract, report)
-    return send_file(io.BytesIO(content), mimetype="application/zip", as_attachment=True,
-                     download_name=f"audit-package-{contract.number}.zip")
-
+    package = services.latest_package(contract.id)
+    if package is None:
+        abort(404)
+    return send_stored(package.file, "application/zip")

@@ -13,7 +13,7 @@ from pypdf import PdfReader, PdfWriter
 from svcproc.core import files
 from svcproc.extensions import db
 from svcproc.reports import assemble, render, services
-from svcproc.reports.models import GeneratedReport, ReportKind
+from svcproc.reports.models import GeneratedReport, ReportFormat, ReportKind
 from tests.helpers import audit_events, count
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
@@ -98,12 +98,24 @@ def test_the_command_line_writes_the_stored_report_for_unchanged_data(cli, repor
     assert path.read_bytes() == files.read(stored_report.file)
 
 
-def test_asking_again_for_unchanged_data_gives_the_stored_report_at_once(report_world, stored_report):
+def test_asking_again_for_unchanged_data_gives_the_stored_report(report_world, stored_report):
     staff = report_world.users["procurement"]
+    before = count(GeneratedReport)
 
-    asked = services.request_report(staff, ReportKind.ASSESSMENT, report_world.contract.id, "zh_CN")
+    again = services.generate(staff, ReportKind.ASSESSMENT, report_world.contract.id, "zh_CN")
 
-    assert asked.report.id == stored_report.id and asked.job is None
+    assert again.id == stored_report.id and count(GeneratedReport) == before
+
+
+def test_a_pdf_is_verified_against_pdfs_only(stored_report, report_world):
+    """A spreadsheet of the same data shares its SHA-256 but has no code: the PDF still finds its own row."""
+    sheet = services.generate(None, ReportKind.ORGANIZATION, report_world.org.id, "zh_CN", fmt=ReportFormat.XLSX)
+    pdf = services.generate(None, ReportKind.ORGANIZATION, report_world.org.id, "zh_CN")
+
+    result = services.verify_pdf(files.read(pdf.file))
+
+    assert sheet.data_sha256 == pdf.data_sha256 and sheet.code is None
+    assert result.genuine and result.report.id == pdf.id and not result.changed
 
 
 def test_generating_is_audited(report_world, stored_report):
