@@ -95,10 +95,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(delivery_bp)
     app.register_blueprint(evaluations_bp)
     app.register_blueprint(reports_bp)
+    # Every view commits once, at its end, or rolls back (core/flow.py).
+    from .core import flow
+
+    flow.wrap_views(app)
 
     @app.before_request
     def _nonce():
         g.csp_nonce = secrets.token_urlsafe(16)
+        flow.note_flashes()
 
     @app.after_request
     def _security_headers(response):

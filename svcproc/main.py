@@ -4,12 +4,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_babel import lazy_gettext as _nl
 
+from .core import nav
 from .core.i18n import LANG_COOKIE, supported
 from .core.web import is_local_url
 from .extensions import db
 
 bp = Blueprint("main", __name__)
+nav.menu("main.home", _nl("Home"), order=0, visible=lambda user: True)
 
 
 @bp.route("/")

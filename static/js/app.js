@@ -37,6 +37,51 @@
     p.textContent = message ? message.textContent : (event.detail.xhr.status + " " + event.detail.xhr.statusText);
     box.replaceChildren(p);
   });
+  // A refused action comes back on the page it was sent from: put the message beside the form that
+  // was sent, give that form back what was typed, and take the person there.
+  function pathOf(url) {
+    try { return new URL(url, window.location.href).pathname; } catch (e) { return ""; }
+  }
+  function restore(form, values) {
+    Object.keys(values).forEach(function (name) {
+      var wanted = values[name];
+      Array.prototype.forEach.call(form.querySelectorAll("[name]"), function (input) {
+        if (input.name !== name || input.type === "file" || input.type === "hidden") return;
+        if (input.type === "checkbox" || input.type === "radio") {
+          input.checked = wanted.indexOf(input.value) !== -1;
+        } else if (input.tagName === "SELECT" && input.multiple) {
+          Array.prototype.forEach.call(input.options, function (o) { o.selected = wanted.indexOf(o.value) !== -1; });
+        } else {
+          input.value = wanted[0];
+        }
+      });
+    });
+  }
+  function placeRefusal() {
+    var message = document.getElementById("refusal");
+    if (!message || message.dataset.placed) return;
+    var action = message.dataset.action;
+    var form = Array.prototype.find.call(document.querySelectorAll("form"), function (f) {
+      var target = f.getAttribute("hx-post") || f.getAttribute("action");
+      return target && pathOf(target) === action;
+    });
+    message.dataset.placed = "1";
+    if (!form) { message.focus(); return; }
+    var values = {};
+    try { values = JSON.parse(document.getElementById("refusal-values").textContent || "{}"); } catch (e) { values = {}; }
+    restore(form, values);
+    for (var open = form.closest("details"); open; open = open.parentElement.closest("details")) open.open = true;
+    form.prepend(message);
+    var field = message.dataset.field && form.querySelector('[name="' + message.dataset.field + '"]');
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", "refusal");
+    }
+    message.scrollIntoView({block: "center"});
+    (field || message).focus({preventScroll: true});
+  }
+  document.addEventListener("DOMContentLoaded", placeRefusal);
+  document.addEventListener("htmx:afterSettle", placeRefusal);
   // On small screens the menu starts folded.
   document.addEventListener("DOMContentLoaded", function () {
     var menu = document.querySelector(".nav-menu");

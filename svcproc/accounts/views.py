@@ -6,18 +6,25 @@ from sqlalchemy.orm import joinedload
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import lazy_gettext as _nl
 
+from ..core import nav
 from ..core.errors import ValidationError
 from ..core.permissions import Role, require
 from ..core.web import is_htmx, is_local_url, like_pattern, paginate, redirect_to
 from ..extensions import db
 from ..registry.models import Organization
 from . import services
+from . import permissions as perms
 from .forms import ROLE_LABELS, ChangePasswordForm, EmptyForm, LoginForm, UserForm
 from .models import User
 from .permissions import can_manage_users
 
 bp = Blueprint("accounts", __name__)
+nav.menu("accounts.users", _nl("Users"), order=60, visible=perms.can_manage_users)
+nav.predicates(perms)
+nav.template_global("role_label", lambda role: ROLE_LABELS.get(Role(role), role))
+
 
 EXEMPT_FROM_PASSWORD_CHANGE = {"accounts.change_password", "accounts.logout", "static", "main.set_language",
                                "main.healthz"}

@@ -7,23 +7,27 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
 from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _nl
 
 from ..accounts.forms import EmptyForm
+from ..core import nav
 from ..core import clock, jobs
 from ..core.formatting import local_datetime
 from ..core.permissions import require
 from ..core.web import is_htmx, like_pattern, redirect_to
 from ..extensions import db
 from . import verification
+from . import permissions as perms
 from .models import AuditEvent
 from .permissions import can_view_audit
 from .services import known_object_types
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+nav.menu("audit.events", _nl("Audit trail"), order=70, visible=perms.can_view_audit)
+nav.predicates(perms)
 
 
 def _parse_day(value: str):

@@ -88,3 +88,14 @@ def badge_count(user, today: date, window: int = WINDOW_DAYS) -> int:
     if scope is not None:
         stmt = stmt.where(Contract.organization_id == scope)
     return db.session.execute(stmt).scalar_one()
+
+
+def badge(user) -> int:
+    """The menu's badge: milestones overdue, due within a week, or waiting for acceptance."""
+    from flask import g
+
+    from .workflow import today
+
+    if "reminder_badge" not in g:
+        g.reminder_badge = badge_count(user, today())
+    return g.reminder_badge

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..core import nav
 from ..core import files
 from ..core.errors import DomainError, StaleObject, ValidationError, check_version
 from ..core.formatting import points
@@ -20,15 +21,23 @@ from ..core.targets import TARGET_FIELDS
 from ..core.web import field_error, is_htmx, like_pattern, paginate, redirect_to
 from ..extensions import db
 from ..procurement.models import Bid, Tender, TenderStatus
+from ..procurement.labels import TARGET_LABELS
 from . import labels
-from . import permissions as perms
 from . import workflow
+from . import permissions as perms
 from .forms import (AmendmentForm, ContractForm, DeliverableForm, EmptyForm, PaymentForm, ReasonForm, ReviewForm,
                     SignForm)
 from .models import PUBLIC_CONTRACT_STATUSES, Contract, ContractStatus, Deliverable, Milestone
 from .reminders import reminder, reminder_query
+from .reminders import badge as reminder_badge
 
 bp = Blueprint("contracts", __name__)
+nav.menu("contracts.contracts", _l("Contracts"), order=20, visible=perms.can_list_contracts)
+nav.menu("contracts.reminders", _l("Reminders"), order=21, visible=perms.can_list_contracts,
+         badge=reminder_badge)
+nav.predicates(perms)
+nav.template_global("field_label", lambda name: labels.AMENDABLE_LABELS.get(name) or TARGET_LABELS.get(name) or name)
+
 C = ContractStatus
 
 

@@ -8,13 +8,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from . import flow
 from .errors import DomainError, PermissionDenied
 from .web import is_htmx
 
 
-def _answer(status: int, title: str, message: str):
+def _answer(status: int, title: str, message: str, field: str | None = None):
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=title, message=message), status
+    # A refused action answers on the page it was sent from, the message beside its form.
+    on_page = flow.answer_on_source_page(status, message, field)
+    if on_page is not None:
+        return on_page
     template = "errors/_message.html" if is_htmx() else "errors/error.html"
     response = render_template(template, status=status, title=title, message=message), status
     return response
@@ -33,13 +38,13 @@ def init_app(app) -> None:
             409,
             _("Changed by someone else"),
             _("Someone else saved this record after you opened it. Your changes were not saved; "
-              "reload the page to see the current version, then make your changes again."),
+              "check the current values shown here, then make your changes again."),
         )
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         db.session.rollback()
-        return _answer(exc.status_code, _("Not possible"), exc.message)
+        return _answer(exc.status_code, _("Not possible"), exc.message, exc.field)
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc):

@@ -9,25 +9,31 @@ from sqlalchemy.orm import joinedload
 from flask import Blueprint, Response, abort, flash, make_response, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _nl
 
 from ..contracts.models import Contract
 from ..contracts.permissions import can_view_contract
+from ..core import nav
 from ..core import charts, files, jobs, search
 from ..core.errors import StaleObject, ValidationError, check_version
 from ..core.permissions import has_permission, require
 from ..core.web import field_error, is_htmx, is_local_url, paginate, redirect_to, send_stored
 from ..extensions import db
-from ..procurement.labels import TARGET_LABELS
 from ..registry.models import Area, AreaLevel, SocialWorker
+from ..procurement.labels import TARGET_LABELS
 from . import labels, ledger, services
-from . import permissions as perms
 from . import progress as progress_module
+from . import permissions as perms
 from .flags import explain_flag
 from .forms import ActivityForm, BeneficiaryForm, DeleteActivityForm, EmptyForm, ExplainForm, GroupForm, ImportForm, WorkersForm
 from .models import (ActivityEvidence, Beneficiary, ImportBatch, ImportStatus, RedFlag, RedFlagKind, ServiceActivity,
                      ServiceGroup)
 
 bp = Blueprint("delivery", __name__)
+nav.menu("delivery.beneficiaries", _nl("Beneficiaries"), order=30, visible=perms.can_list_beneficiaries)
+nav.menu("delivery.red_flags", _nl("Red flags"), order=31, visible=perms.can_view_red_flags)
+nav.predicates(perms)
+
 # A contract's service log is paged through to its end (a few thousand entries at most, read
 # through the contract's index); the district-wide lists stop at the usual cap.
 ENTRIES_CAP = 20_000

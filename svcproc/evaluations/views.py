@@ -10,30 +10,38 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _nl
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..accounts.models import User
 from ..contracts.forms import EmptyForm, ReasonForm
 from ..contracts.models import Contract
 from ..contracts.workflow import today
+from ..core import nav
 from ..core import charts
 from ..core.errors import ValidationError
 from ..core.formatting import points
 from ..core.permissions import Role, has_permission, require
 from ..core.web import field_error, like_pattern, paginate, redirect_to, send_stored
 from ..extensions import db
-from ..procurement.labels import TARGET_LABELS
 from ..registry.models import Organization, OrgKind
+from ..procurement.labels import TARGET_LABELS
 from . import indicators, labels, surveys, workflow
 from . import permissions as perms
 from .forms import (DeclarationForm, EvaluatorForm, EvidenceForm, FindingForm, ItemForm, NoteForm, ResponseForm,
                     RoundForm, ScheduleForm, SurveyForm, SurveyImportForm)
 from .models import (EvaluationEvidence, EvaluationRound, Finding, ItemStatus, RectificationItem,
                      RectificationResponse, ResponseFile, RoundEvaluator, RoundKind, RoundStatus, SatisfactionSurvey)
+
 from .results import first_level
 from .tree import LeafKind
 
 bp = Blueprint("evaluations", __name__, url_prefix="/evaluations")
+nav.menu("evaluations.rounds", _nl("Evaluations"), order=40, visible=perms.can_list_evaluations)
+nav.menu("evaluations.rectification", _nl("Rectification"), order=41, visible=perms.can_list_rectification)
+nav.menu("evaluations.templates", _nl("Indicator templates"), order=42, visible=perms.can_view_templates)
+nav.predicates(perms)
+
 R = RoundStatus
 
 

@@ -1,13 +1,13 @@
 """Pages anyone can use without an account: submit and follow a need, read public notices."""
 from __future__ import annotations
-
 from io import BytesIO
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _nl
 from sqlalchemy.orm import joinedload
 
+from ..core import nav
 from ..core import files
 from ..core.errors import ValidationError
 from ..core.web import is_htmx, paginate, redirect_to
@@ -18,6 +18,10 @@ from .forms import NeedForm
 from .models import Bid, Clarification, ServiceCategory, Tender, TenderDocument, TenderStatus
 
 bp = Blueprint("public", __name__)
+nav.menu("public.notices", _nl("Public notices"), order=0, visible=lambda user: True, public=True)
+nav.menu("public.need_new", _nl("Raise a community need"), order=1, visible=lambda user: True, public=True)
+nav.menu("public.need_track", _nl("Follow a need"), order=2, visible=lambda user: True, public=True)
+
 
 PUBLIC_TENDER_STATUSES = [s for s in TenderStatus if s != TenderStatus.DRAFT]
 

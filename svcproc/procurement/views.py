@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..accounts.models import User
+from ..core import nav
 from ..core import clock
 from ..core.errors import DomainError, StaleObject, ValidationError, check_version
 from ..core.formatting import fen_to_yuan_text, local_datetime, points
@@ -23,8 +24,8 @@ from ..core.web import field_error, is_htmx, like_pattern, paginate, redirect_to
 from ..extensions import db
 from ..registry.models import Area, AreaLevel
 from . import needs as need_services
-from . import permissions as perms
 from . import workflow
+from . import permissions as perms
 from .eligibility import eligibility_problems
 from .forms import (AnswerForm, AssignExpertForm, BidForm, DeclarationForm, DocumentForm, EmptyForm, MergeForm,
                     ObjectionAnswerForm, ObjectionForm, PlanForm, QuestionForm, ReasonForm, TenderForm)
@@ -34,6 +35,12 @@ from .models import (Bid, BidDocument, BidStatus, Clarification, CommunityNeed, 
                      TenderMethod, TenderStatus)
 
 bp = Blueprint("procurement", __name__, url_prefix="/procurement")
+nav.menu("procurement.needs", _l("Needs"), order=10, visible=perms.can_read_procurement)
+nav.menu("procurement.plans", _l("Plans"), order=11, visible=perms.can_read_procurement)
+nav.menu("procurement.tenders", _l("Tenders"), order=12,
+         visible=lambda user: perms.can_read_procurement(user) or user.role in (Role.ORG_MANAGER, Role.EXPERT))
+nav.predicates(perms)
+
 S = TenderStatus
 
 

@@ -6,12 +6,15 @@ from sqlalchemy.orm import joinedload
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _nl
 
+from ..core import nav
 from ..core.errors import StaleObject, ValidationError, check_version
 from ..core.permissions import ORG_ROLES, has_permission, require
 from ..core.web import is_htmx, like_pattern, paginate, redirect_to
 from ..extensions import db
 from . import services
+from . import permissions as perms
 from .forms import (AREA_LEVEL_LABELS, CERTIFICATION_LABELS, ORG_KIND_LABELS, RATING_LABELS,
                     REGISTRATION_TYPE_LABELS, STATUS_LABELS, AreaForm, OrganizationForm, OrgStatusForm,
                     WorkerForm)
@@ -21,6 +24,11 @@ from .permissions import (can_add_workers, can_create_organization, can_edit_org
                           can_manage_workers, can_set_org_status, can_view_registry, can_view_workers)
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
+nav.menu("registry.organizations", _nl("Organizations"), order=50, visible=perms.can_view_registry)
+nav.menu("registry.workers", _nl("Social workers"), order=51, visible=perms.can_view_registry)
+nav.menu("registry.areas", _nl("Areas"), order=52, visible=perms.can_view_registry)
+nav.predicates(perms)
+
 
 LABELS = {
     "area_levels": AREA_LEVEL_LABELS, "org_kinds": ORG_KIND_LABELS, "ratings": RATING_LABELS,

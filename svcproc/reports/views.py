@@ -1,12 +1,13 @@
 """Report pages: a subject's reports and the button that makes one, the job's progress, downloads,
 spreadsheets, the public verification page, the auditor's desk and the audit package."""
 from __future__ import annotations
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _nl
 
 from ..contracts.models import Contract
+from ..core import nav
 from ..core import jobs
 from ..core.i18n import locale_code
 from ..core.permissions import require
@@ -15,10 +16,13 @@ from ..delivery.forms import EmptyForm
 from ..extensions import db
 from . import desk as desk_module
 from . import assemble, services
+from . import permissions as perms
 from .models import AuditPackage, GeneratedReport, ReportFormat, ReportKind
 from .permissions import can_download_audit_package, can_generate_report, can_read_reports, can_use_audit_desk
 
 bp = Blueprint("reports", __name__)
+nav.menu("reports.desk", _nl("Auditor's desk"), order=5, visible=perms.can_use_audit_desk)
+nav.predicates(perms)
 
 
 def _kind(kind: str) -> ReportKind:
