@@ -107,6 +107,15 @@ def create_job(kind: str, payload: dict, actor=None) -> Job:
     return job
 
 
+def start(kind: str, payload: dict, actor=None) -> Job:
+    """A job row now, handed to the runner once the request's transaction commits (core/flow.py)."""
+    from .flow import after_commit
+
+    job = create_job(kind, payload, actor)
+    after_commit(lambda: dispatch(job))
+    return job
+
+
 def dispatch(job: Job) -> None:
     """Hand a committed job to the runner: RQ when Redis is configured, else a thread here."""
     if current_app.config.get("REDIS_URL"):
