@@ -112,17 +112,19 @@ def start(kind: str, payload: dict, actor=None) -> Job:
     from .flow import after_commit
 
     job = create_job(kind, payload, actor)
-    after_commit(lambda: dispatch(job))
+    job_id = job.id  # read now: after the commit the row is expired
+    after_commit(lambda: dispatch(job_id))
     return job
 
 
-def dispatch(job: Job) -> None:
+def dispatch(job: Job | str) -> None:
     """Hand a committed job to the runner: RQ when Redis is configured, else a thread here."""
+    job_id = job if isinstance(job, str) else job.id
     if current_app.config.get("REDIS_URL"):
-        _queue().enqueue("svcproc.core.jobs.execute_in_worker", job.id, job_id=job.id)
+        _queue().enqueue("svcproc.core.jobs.execute_in_worker", job_id, job_id=job_id)
         return
     app = current_app._get_current_object()
-    thread = threading.Thread(target=_run_in_thread, args=(app, job.id), name=f"job-{job.id}", daemon=True)
+    thread = threading.Thread(target=_run_in_thread, args=(app, job_id), name=f"job-{job_id}", daemon=True)
     _threads.append(thread)
     thread.start()
 
