@@ -118,11 +118,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     def _security_headers(response):
         nonce = getattr(g, "csp_nonce", "")
         cdn = app.config.get("HTMX_CDN_URL") or ""
-        cdn_origin = "/".join(cdn.split("/")[:3]) if cdn.startswith("https://") else ""
+        # Only the pinned htmx file of the CDN, not everything the CDN's host serves.
+        cdn_file = cdn if cdn.startswith("https://") and not any(c in cdn for c in " ;,'\"") else ""
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "
-            f"script-src 'self' 'nonce-{nonce}' {cdn_origin}; "
+            f"script-src 'self' 'nonce-{nonce}' {cdn_file}; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
