@@ -5,7 +5,7 @@ import secrets
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -27,11 +27,18 @@ def _sqlite_transactions(engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Readers never wait for a writer, nor a writer for readers.
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that reads first and writes later cannot wait for another writer: SQLite
+        # refuses it at once ("database is locked"). Whatever may write (every request but a page
+        # read, every command and job) takes the write lock when it begins, so concurrent saves queue
+        # (within busy_timeout) and the later ones meet the version check instead of an error.
+        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class BoundedIntConverter(IntegerConverter):
