@@ -75,11 +75,19 @@ def predicates(module) -> None:
 
 def navigation(user) -> list[tuple[str, Any, str, int]]:
     """(endpoint, label, url, badge) of the entries the person may use, in menu order."""
+    from flask import g
+
+    user = getattr(user, "_get_current_object", lambda: user)()  # the predicates read it often
     if not user.is_authenticated:
         return []
+    cached = g.get("nav_entries")
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
     entries = sorted((e for e in MENU.values() if not e.public), key=lambda e: e.order)
-    return [(e.endpoint, e.label, url_for(e.endpoint), e.badge(user) if e.badge else 0)
-            for e in entries if e.visible(user)]
+    result = [(e.endpoint, e.label, url_for(e.endpoint), e.badge(user) if e.badge else 0)
+              for e in entries if e.visible(user)]
+    g.nav_entries = (user.id, result)
+    return result
 
 
 @dataclass
