@@ -7,7 +7,8 @@ from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.registry import services
 from svcproc.registry.models import Organization, OrgKind, OrgRating, OrgStatus
-from tests.factories import AreaFactory, OrganizationFactory, UserFactory, credit_code, user_for_role
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.registry import AreaFactory, OrganizationFactory, credit_code
 from tests.helpers import audit_events, count, events_after, last_seq, login
 
 VALID_CODE = "91350100M000100Y43"
