@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..core.errors import ValidationError
-from ..core.workflow import StateMachine, Transition, register
+from ..core.workflow import StateMachine, Transition, allow, register
 from . import permissions as perms
 from .forms import STATUS_LABELS
 from .models import Organization, OrgStatus
@@ -28,6 +28,7 @@ def set_organization_status(actor, org: Organization, status: OrgStatus, reason:
     status = OrgStatus(status)
     reason = (reason or "").strip()
     verb = VERB_TO[status]
+    allow(actor, perms.can_set_org_status(actor, org))
     ORGANIZATION.check(verb, org)
     if status != OrgStatus.ACTIVE and not reason:
         raise ValidationError(_("Give the reason for suspending or listing the organization."), "reason")
@@ -35,5 +36,5 @@ def set_organization_status(actor, org: Organization, status: OrgStatus, reason:
     # The reason replaces the last one, also when reinstating clears it.
     org.status_reason = reason
     changes = {"status_reason": [before, reason]} if before != reason else {}
-    ORGANIZATION.move(actor, org, verb, allowed=perms.can_set_org_status(actor, org), changes=changes)
+    ORGANIZATION.move(actor, org, verb, changes=changes)
     return org

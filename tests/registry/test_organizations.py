@@ -9,7 +9,7 @@ from svcproc.registry import services
 from svcproc.registry.models import Organization, OrgKind, OrgRating, OrgStatus
 from tests.builders.accounts import UserFactory, user_for_role
 from tests.builders.registry import AreaFactory, OrganizationFactory, credit_code
-from tests.helpers import audit_events, count, events_after, last_seq, login
+from tests.helpers import audit_events, count, events_after, in_page, last_seq, login
 
 VALID_CODE = "91350100M000100Y43"
 
@@ -254,3 +254,16 @@ def test_a_missing_organization_is_404(client):
     login(client, UserFactory(role=Role.EXPERT))
 
     assert client.get("/registry/organizations/999999").status_code == 404
+
+
+def test_a_refused_status_change_answers_on_the_organization_page(client, org):
+    login(client, UserFactory(role=Role.ADMIN))
+
+    response = client.post(f"/registry/organizations/{org.id}/status",
+                           data={"status": "suspended", "reason": "", "csrf_token": ""})
+
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "<html" in html and org.name in html and 'id="status-form"' in html
+    assert in_page("Give the reason for suspending or listing the organization.") in html
+    assert _reload(org).status == OrgStatus.ACTIVE
