@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from flask_babel import gettext as _
 
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
@@ -265,5 +266,5 @@ def test_a_refused_status_change_answers_on_the_organization_page(client, org):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "<html" in html and org.name in html and 'id="status-form"' in html
-    assert in_page("Give the reason for suspending or listing the organization.") in html
+    assert in_page(lambda: _("Give the reason for suspending or listing the organization.")) in html
     assert _reload(org).status == OrgStatus.ACTIVE
