@@ -16,7 +16,8 @@ from svcproc.evaluations.models import (EvaluationRound, ItemStatus, Rectificati
 from svcproc.extensions import db
 from svcproc.registry import creditcode
 from svcproc.registry.models import Area, AreaLevel, Organization, OrgKind, OrgStatus, SocialWorker
-from tests.factories import OrganizationFactory, UserFactory
+from tests.builders.accounts import UserFactory
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, count, login
 
 PASSWORD = "Cli-Passw0rd-1"

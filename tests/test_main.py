@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from svcproc.accounts.models import User
 from svcproc.core.i18n import LANG_COOKIE
 from svcproc.extensions import db
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 from tests.helpers import audit_events, login, stays_on_site
 
 

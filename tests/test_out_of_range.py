@@ -7,7 +7,7 @@ import re
 import pytest
 
 from svcproc.core.permissions import Role
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import login
 
 HUGE = "99999999999999999999"

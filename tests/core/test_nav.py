@@ -8,7 +8,7 @@ import pytest
 
 from svcproc.core import nav
 from svcproc.core.permissions import Role
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import login
 
 

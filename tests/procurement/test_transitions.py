@@ -17,7 +17,8 @@ from svcproc.extensions import db
 from svcproc.procurement import workflow
 from svcproc.procurement.models import Tender, TenderStatus
 from svcproc.procurement.workflow import status_label
-from tests.factories import DAY, score_all, tender_in, user_for_role
+from tests.builders.accounts import user_for_role
+from tests.builders.procurement import DAY, score_all, tender_in
 from tests.helpers import audit_events, login, unchanged
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
