@@ -133,7 +133,7 @@ def _next_number(plan: ProjectPlan) -> str:
     return f"{prefix}{count + 1:03d}"
 
 
-def _committed_ceilings(plan: ProjectPlan, exclude: Tender | None = None) -> int:
+def committed_ceilings(plan: ProjectPlan, exclude: Tender | None = None) -> int:
     return sum(t.ceiling_fen for t in plan.tenders
                if t is not exclude and t.status not in (S.CANCELLED, S.FAILED))
 
@@ -144,7 +144,7 @@ def _check_tender_values(plan: ProjectPlan, values: dict, tender: Tender | None 
     ceiling = values["ceiling_fen"]
     if ceiling is None or ceiling <= 0:
         raise ValidationError(_("The ceiling price must be more than zero."), "ceiling")
-    available = plan.budget_fen - _committed_ceilings(plan, exclude=tender)
+    available = plan.budget_fen - committed_ceilings(plan, exclude=tender)
     if ceiling > available:
         raise ValidationError(
             _("The ceiling price %(c)s exceeds what is left of the plan's budget (%(a)s).",
