@@ -279,6 +279,11 @@ def can_score_bids(user, tender, check_state: bool = True) -> bool:
                                                            and is_cleared_panel_member(user, tender)))
 
 
+def can_rule_bids_invalid(user, tender, check_state: bool = True) -> bool:
+    """Tender staff rule on the opened bids while they are scored (the bureau's opening table)."""
+    return can_move_tender(user, tender, "score", check_state)
+
+
 def can_rule_bid_invalid(user, bid, check_state: bool = True) -> bool:
     """Tender staff, or the panel, rule a bid still in the running invalid while the bids are scored."""
     tender = bid.tender
