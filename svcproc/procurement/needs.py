@@ -161,7 +161,9 @@ def update_plan(actor, plan: ProjectPlan, *, fiscal_year: int, title: str, categ
                 budget_fen: int, description: str, communities: list[Area], targets: dict[str, int]) -> ProjectPlan:
     _check_plan(fiscal_year, title, budget_fen, targets)
     _check_communities(communities)
-    committed = sum(t.ceiling_fen for t in plan.tenders if t.status.value not in ("cancelled", "failed"))
+    from .workflow import committed_ceilings
+
+    committed = committed_ceilings(plan)
     if budget_fen < committed:
         raise ValidationError(_("The budget cannot fall below the ceilings of this plan's tenders (%(n)s fen).",
                                 n=committed), "budget")
