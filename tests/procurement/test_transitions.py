@@ -18,6 +18,8 @@ from svcproc.core.errors import DomainError, PermissionDenied
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.procurement import needs as need_services
+from svcproc.procurement import permissions as perms
+from svcproc.procurement.views.tenders import TRANSITIONS as TENDER_BUTTONS
 from svcproc.procurement import workflow
 from svcproc.procurement.models import Bid, BidStatus, CommunityNeed, Objection, ObjectionStatus, Tender, TenderStatus
 from svcproc.procurement.workflow import status_label
@@ -55,7 +57,8 @@ def _build(clock) -> dict:
         if status == S.OPENED:
             clock.set(setup.tender.opening_at + DAY)
             score_all(setup)  # every expert has submitted: only the status decides
-        built[status] = {"tender_id": setup.tender.id, "staff_id": setup.staff.id}
+        built[status] = {"tender_id": setup.tender.id, "staff_id": setup.staff.id,
+                         "manager_id": setup.managers[0].id, "expert_id": setup.experts[0].id}
         clock.advance(days=1)
     return built
 
@@ -137,6 +140,28 @@ def test_the_transition_buttons_post_to_the_same_rules(built, client, clock, act
     assert done.status_code == 303
     assert db.session.get(Tender, tender.id).status == TRANSITIONS[name][2]
     assert refused.status_code == 409
+
+
+@pytest.mark.parametrize("who", ["staff_id", "manager_id", "expert_id"])
+@pytest.mark.parametrize("status", list(S), ids=[s.value for s in S])
+def test_the_tender_page_offers_what_the_predicates_allow(built, client, clock, status, who):
+    """A button shows only where its predicate allows it (the dates may hide it further)."""
+    tender, _staff = _load(built, status)
+    person = db.session.get(User, built[status][who])
+    login(client, person)
+
+    response = client.get(f"/procurement/tenders/{tender.id}")
+
+    html = response.get_data(as_text=True)
+    if who != "staff_id" and status == S.DRAFT:  # not public, and the panel is named on publication
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    for action, (_function, verb, _message) in TENDER_BUTTONS.items():
+        shown = f"/procurement/tenders/{tender.id}/do/{action}" in html
+        assert not shown or perms.can_move_tender(person, tender, verb), (action, status.value)
+    cancel = f"/procurement/tenders/{tender.id}/cancel" in html
+    assert cancel == perms.can_cancel_tender(person, tender)
 
 
 # --- the state machines' tables ---------------------------------------------------------------
