@@ -24,6 +24,13 @@ def _sri(path: str) -> str | None:
     return "sha384-" + base64.b64encode(digest).decode()
 
 
+def bureau_name() -> str:
+    """The purchasing bureau's name in the page's language (BUREAU_NAME, BUREAU_NAME_EN)."""
+    if locale_code(get_locale()) == "en" and current_app.config.get("BUREAU_NAME_EN"):
+        return current_app.config["BUREAU_NAME_EN"]
+    return current_app.config["BUREAU_NAME"]
+
+
 def init_app(app) -> None:
     from . import clock
 
@@ -39,6 +46,8 @@ def init_app(app) -> None:
         vendor = Path(current_app.static_folder) / "vendor" / "htmx.min.js"
         return {
             "nav_items": nav.navigation(current_user),
+            "nav_groups": nav.grouped_navigation(current_user),
+            "bureau_name": bureau_name(),
             "public_nav_items": nav.public_navigation(),
             "current_locale": locale_code(get_locale()),
             "htmx_cdn_url": current_app.config.get("HTMX_CDN_URL"),

@@ -16,7 +16,8 @@ from svcproc.extensions import db
 from svcproc.procurement import workflow
 from svcproc.procurement.models import (Bid, Clarification, CommunityNeed, Objection, ProjectPlan, Tender,
                                         TenderStatus)
-from tests.factories import score_all, submit_need, tender_in, user_for_role
+from tests.builders.accounts import user_for_role
+from tests.builders.procurement import score_all, submit_need, tender_in
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 S = TenderStatus

@@ -13,7 +13,9 @@ from svcproc.extensions import db
 from svcproc.procurement import workflow
 from svcproc.procurement.models import Bid, ExpertScore, TenderExpert, TenderMethod, TenderStatus
 from svcproc.procurement.scoring import BidInput, price_score, rank_bids
-from tests.factories import DAY, OrganizationFactory, TenderSetup, UserFactory, score_all, tender_in
+from tests.builders.accounts import UserFactory
+from tests.builders.procurement import DAY, TenderSetup, score_all, tender_in
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, count, every_get_url, in_page, login, unchanged
 
 # The opened tenders most tests start from are built once (see `opened` and `scoring`).

@@ -14,8 +14,11 @@ from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.procurement import workflow
 from svcproc.procurement.models import Bid, Clarification, TenderMethod, TenderStatus
-from tests.factories import (CEILING_FEN, DAY, OrganizationFactory, UserFactory, make_plan, new_tender, pdf_upload,
-                             score_all, submit_bid, tender_dates, tender_in)
+from tests.builders.accounts import UserFactory
+from tests.builders.files import pdf_upload
+from tests.builders.procurement import (CEILING_FEN, DAY, make_plan, new_tender, score_all, submit_bid, tender_dates,
+                                        tender_in)
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, count, unchanged
 
 S = TenderStatus

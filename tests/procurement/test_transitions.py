@@ -19,11 +19,12 @@ from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.procurement import needs as need_services
 from svcproc.procurement import permissions as perms
-from svcproc.procurement.views.tenders import TRANSITIONS as TENDER_BUTTONS
 from svcproc.procurement import workflow
 from svcproc.procurement.models import Bid, BidStatus, CommunityNeed, Objection, ObjectionStatus, Tender, TenderStatus
+from svcproc.procurement.views.tenders import TRANSITIONS as TENDER_BUTTONS
 from svcproc.procurement.workflow import status_label
-from tests.factories import DAY, score_all, submit_need, tender_in, user_for_role
+from tests.builders.accounts import user_for_role
+from tests.builders.procurement import DAY, score_all, submit_need, tender_in
 from tests.helpers import audit_events, login, unchanged
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
