@@ -1,20 +1,18 @@
 """Tenders: the list and its export, the tender page, drafting, documents and the transitions."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 
 from ...accounts.models import User
-from ...core import clock, flow
+from ...core import clock, exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import fen_to_yuan_text, local_datetime, points
 from ...core.permissions import Role, require
@@ -70,21 +68,17 @@ def tenders():
 @login_required
 def tenders_export():
     require(perms.can_read_procurement(current_user))
-    rows = db.session.execute(perms.visible_tenders(current_user).order_by(Tender.id)).unique().scalars().all()
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(["number", "title", "method", "status", "ceiling_yuan", "bids_received", "opened_at",
-                     "awarded_organization", "awarded_price_yuan"])
-    for t in rows:
+    tenders = db.session.execute(perms.visible_tenders(current_user).order_by(Tender.id)).unique().scalars().all()
+    rows = []
+    for t in tenders:
         submitted = [b for b in t.bids if b.status == BidStatus.SUBMITTED]
         awarded = t.awarded_bid if t.is_awarded else None
-        writer.writerow([t.number, t.title, t.method.value, t.status.value, fen_to_yuan_text(t.ceiling_fen),
-                         len(submitted), local_datetime(t.opened_at),
-                         awarded.organization.name if awarded else "",
-                         fen_to_yuan_text(awarded.price_fen) if awarded else ""])
-    return Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="tenders.csv"'})
+        rows.append([t.number, t.title, t.method.value, t.status.value, fen_to_yuan_text(t.ceiling_fen),
+                     len(submitted), local_datetime(t.opened_at),
+                     awarded.organization.name if awarded else "",
+                     fen_to_yuan_text(awarded.price_fen) if awarded else ""])
+    return exports.csv_response("tenders", ["number", "title", "method", "status", "ceiling_yuan", "bids_received",
+                                            "opened_at", "awarded_organization", "awarded_price_yuan"], rows)
 
 
 # --- the tender page --------------------------------------------------------------------------
