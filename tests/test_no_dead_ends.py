@@ -18,12 +18,14 @@ scoring, reports), built once for the module.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 from svcproc.audit.services import append_pending
 from svcproc.extensions import db
@@ -39,17 +41,24 @@ SELF = "the form page itself"
 @dataclass(frozen=True)
 class Case:
     """A refused request: `who` sends `data` to the endpoint from the `source` page (an endpoint
-    whose URL is built from the world, or SELF for a form page); `url` and `source_url` override
+    whose URL is built from the world, or SELF for a form page; `data` may be made from the world);
+    what was typed must come back with the refusal. `url` and `source_url` override
     URL parameters; `prepare(world)` sets the scene; `status` the refusal's status."""
 
     who: str
     source: str
-    data: dict = field(default_factory=dict)
+    data: dict | Callable[[dict], dict] = field(default_factory=dict)
     url: dict = field(default_factory=dict)
     source_url: dict = field(default_factory=dict)
     prepare: Callable[[dict], Any] | None = None
     status: int | tuple = (409, 422)
     why: str = ""
+
+
+def _local_today(world) -> str:
+    from svcproc.contracts.workflow import today
+
+    return today().isoformat()
 
 
 OWN_ACCOUNT = {"user_id": lambda world: world["users"]["admin"].id}
@@ -80,7 +89,8 @@ CASES: dict[str, Case] = {
     "public.need_new": Case("anonymous", SELF, why="nothing described"),
     "registry.area_new": Case("admin", SELF, why="no name"),
     "registry.area_edit": Case("admin", SELF, why="name emptied"),
-    "registry.organization_new": Case("procurement", SELF, why="no name or credit code"),
+    "registry.organization_new": Case("procurement", SELF, {"name": "锦江区新星社会工作服务中心"},
+                                      why="a name but no credit code"),
     "registry.organization_edit": Case("org_manager", SELF, why="required fields emptied"),
     "registry.organization_status": Case("procurement", "registry.organization", why="no status or reason"),
     "registry.worker_new": Case("org_manager", SELF, why="no name"),
@@ -96,7 +106,7 @@ CASES: dict[str, Case] = {
     "procurement.tender_transition": Case("procurement", TENDER, status=409,
                                           why="confirming the award before the publicity period ends"),
     "procurement.tender_cancel": Case("procurement", TENDER, why="no reason"),
-    "procurement.question_ask": Case("org_manager", TENDER, why="no question"),
+    "procurement.question_ask": Case("org_manager", TENDER, {"question": "  "}, why="a blank question"),
     "procurement.question_answer": Case("procurement", TENDER, why="no answer"),
     "procurement.expert_assign": Case("procurement", TENDER, why="no expert chosen"),
     "procurement.expert_remove": Case("procurement", TENDER, status=409, why="the tender is in publicity"),
@@ -115,14 +125,18 @@ CASES: dict[str, Case] = {
     "contracts.contract_sign": Case("procurement", CONTRACT, source_url=DRAFT, why="no signing date"),
     "contracts.contract_transition": Case("procurement", CONTRACT, status=409,
                                           why="completing a contract whose milestones are not accepted"),
-    "contracts.contract_terminate": Case("procurement", CONTRACT, why="no reason"),
+    "contracts.contract_terminate": Case("procurement", CONTRACT, {"terminated_on": "2025-03-20"},
+                                         why="a date but no reason"),
     "contracts.contract_amend": Case("procurement", SELF, why="nothing changed, no reason"),
     "contracts.deliverable_add": Case("org_manager", CONTRACT, why="no kind or file"),
     "contracts.milestone_submit": Case("org_manager", CONTRACT, status=409, why="the milestone is already submitted"),
     "contracts.milestone_review": Case("procurement", CONTRACT, why="no decision"),
-    "contracts.payment_add": Case("procurement", CONTRACT, why="no amount, voucher or date"),
+    "contracts.payment_add": Case("procurement", CONTRACT, lambda world: {
+        "amount": "40500.00", "voucher_number": "PZ-2025-031", "paid_on": _local_today(world)}, status=409,
+        why="paying a milestone that is submitted but not accepted"),
     # --- the beneficiary register and service logs ---------------------------------------------
-    "delivery.beneficiary_new": Case("org_manager", SELF, why="no name or consent"),
+    "delivery.beneficiary_new": Case("org_manager", SELF, {"name": "李桂兰", "phone": "13800001111"},
+                                     why="a name but no consent"),
     "delivery.beneficiary_edit": Case("org_manager", SELF, why="required fields emptied"),
     "delivery.beneficiary_reveal": Case("social_worker", "delivery.beneficiary", status=403,
                                         why="only the organization's manager reveals an identity number"),
@@ -154,7 +168,7 @@ CASES: dict[str, Case] = {
     "evaluations.declare": Case("evaluator", SELF, status=409, why="already declared"),
     "evaluations.score_cell": Case("evaluator", "evaluations.score", why="no score"),
     "evaluations.score_submit": Case("evaluator", "evaluations.score", status=409, why="scores are missing"),
-    "evaluations.finding_add": Case("procurement", ROUND, why="no finding"),
+    "evaluations.finding_add": Case("procurement", ROUND, {"text": ""}, why="no finding"),
     "evaluations.item_add": Case("procurement", ROUND, why="no action, owner or deadline"),
     "evaluations.item_respond": Case("org_manager", ROUND, why="no response"),
     "evaluations.item_review": Case("org_manager", ROUND, status=403,
@@ -281,6 +295,7 @@ def _differences(before: dict, after: dict) -> list[str]:
 # --- what the answer shows -----------------------------------------------------------------------
 
 _H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+_VALUES = re.compile(r'<script type="application/json" id="refusal-values">(.*?)</script>', re.S)
 _REFUSAL = re.compile(r'<p class="flash flash-error refusal"[^>]*data-action="([^"]*)"', re.S)
 BARE_ERROR_PAGE = 'data-status="'  # errors/_message.html, which errors/error.html includes
 # The refusal beside the form, a field's error (not an empty placeholder), or a message on the page.
@@ -344,7 +359,9 @@ def test_a_refused_post_answers_on_the_page_it_came_from(app, client, world, end
                else {"Referer": f"http://localhost{page}"})
     before = database_state()
 
-    response = client.post(action, data=case.data, headers=headers)
+    data = case.data(world) if callable(case.data) else case.data
+
+    response = client.post(action, data=data, headers=headers)
 
     expected = case.status if isinstance(case.status, tuple) else (case.status,)
     html = response.get_data(as_text=True)
@@ -352,10 +369,14 @@ def test_a_refused_post_answers_on_the_page_it_came_from(app, client, world, end
     assert BARE_ERROR_PAGE not in html, f"POST {action} answered with the bare error page"
     assert shows_an_error(html), "the answer does not say what went wrong"
     refusal = _REFUSAL.search(html)
-    if refusal:  # the page-level refusal: beside the form that was sent
+    if refusal:  # the page-level refusal: beside the form that was sent, with what was typed
         assert refusal.group(1) == action.split("?")[0]
+        kept = json.loads(_VALUES.search(html).group(1))
+        assert {k: kept.get(k) for k in data} == {k: [v] for k, v in data.items()}, "what was typed is lost"
         if htmx:
             assert response.headers.get("HX-Retarget") == "#main"
+    else:  # the form again, filled in
+        assert all(str(escape(v)) in html for v in data.values() if v.strip()), "what was typed is lost"
     if not (htmx and is_fragment(html)):  # htmx may swap in the form's or the action's own fragment
         assert _h1(html) == heading, f"the answer is not {page} ({heading!r}) but {_h1(html)!r}"
     assert _differences(before, database_state()) == []
