@@ -193,53 +193,56 @@ def _in(path: str, functions: str) -> list[str]:
 # Found on main while the views still ran the transaction themselves ("path:function.commit"). The
 # list may only shrink.
 KNOWN_VIEW_TRANSACTION_CALLS = {
-    *_in("svcproc/accounts/views.py", "change_password.commit change_password.rollback login.commit logout.commit user_edit.commit "
-         "user_edit.rollback user_new.commit user_new.rollback user_reset_password.commit "
-         "user_set_active.commit "
-         ),
-    *_in("svcproc/audit/views.py", "verify_start.commit "
-         ),
-    *_in("svcproc/contracts/views.py", "contract_amend.commit contract_amend.rollback contract_edit.commit contract_edit.rollback "
+    *_in("svcproc/accounts/views.py",
+         "change_password.commit change_password.rollback login.commit logout.commit "
+         "user_edit.commit user_edit.rollback user_new.commit user_new.rollback "
+         "user_reset_password.commit user_set_active.commit"),
+    *_in("svcproc/audit/views.py",
+         "verify_start.commit"),
+    *_in("svcproc/contracts/views.py",
+         "contract_amend.commit contract_amend.rollback contract_edit.commit contract_edit.rollback "
          "contract_new.commit contract_new.rollback contract_sign.commit contract_terminate.commit "
-         "contract_transition.commit deliverable_add.commit milestone_review.commit milestone_submit.commit "
-         "payment_add.commit "
-         ),
-    *_in("svcproc/delivery/views.py", "_job_check.commit _job_import.commit _job_import.rollback activity_delete.commit "
+         "contract_transition.commit deliverable_add.commit milestone_review.commit "
+         "milestone_submit.commit payment_add.commit"),
+    *_in("svcproc/delivery/views.py",
+         "_job_check.commit _job_import.commit _job_import.rollback activity_delete.commit "
          "activity_delete.rollback activity_edit.commit activity_edit.rollback activity_new.commit "
-         "activity_new.rollback beneficiary_edit.commit beneficiary_edit.rollback beneficiary_new.commit "
-         "beneficiary_new.rollback beneficiary_reveal.commit contract_progress.commit contract_workers.commit "
-         "group_new.commit import_confirm.commit import_confirm.rollback imports.commit "
-         "participant_quick_add.commit participant_quick_add.rollback red_flag_explain.commit "
-         ),
-    *_in("svcproc/evaluations/template_views.py", "template_edit.commit template_edit.rollback template_new.commit template_new.rollback "
-         "template_new_version.commit version_edit.commit version_edit.rollback version_publish.commit "
-         "version_retire.commit "
-         ),
-    *_in("svcproc/evaluations/views.py", "_round_page_error.rollback declare.commit evaluator_add.commit evaluator_remove.commit "
-         "evidence_add.commit finding_add.commit item_add.commit item_respond.commit item_review.commit "
-         "round_new.commit round_new.rollback round_parties.commit round_reason_transition.commit "
-         "round_schedule.commit round_transition.commit score_cell.commit score_cell.rollback "
-         "score_submit.commit survey_add.commit survey_import.commit survey_remove.commit "
-         ),
-    *_in("svcproc/main.py", "set_language.commit "
-         ),
-    *_in("svcproc/procurement/public_views.py", "need_new.commit need_new.rollback "
-         ),
-    *_in("svcproc/procurement/views.py", "bid_form.commit bid_form.rollback bid_invalid.commit bid_withdraw.commit declare.commit "
+         "activity_new.rollback beneficiary_edit.commit beneficiary_edit.rollback "
+         "beneficiary_new.commit beneficiary_new.rollback beneficiary_reveal.commit "
+         "contract_progress.commit contract_workers.commit group_new.commit import_confirm.commit "
+         "import_confirm.rollback imports.commit participant_quick_add.commit "
+         "participant_quick_add.rollback red_flag_explain.commit"),
+    *_in("svcproc/evaluations/template_views.py",
+         "template_edit.commit template_edit.rollback template_new.commit template_new.rollback "
+         "template_new_version.commit version_edit.commit version_edit.rollback "
+         "version_publish.commit version_retire.commit"),
+    *_in("svcproc/evaluations/views.py",
+         "_round_page_error.rollback declare.commit evaluator_add.commit evaluator_remove.commit "
+         "evidence_add.commit finding_add.commit item_add.commit item_respond.commit "
+         "item_review.commit round_new.commit round_new.rollback round_parties.commit "
+         "round_reason_transition.commit round_schedule.commit round_transition.commit "
+         "score_cell.commit score_cell.rollback score_submit.commit survey_add.commit "
+         "survey_import.commit survey_remove.commit"),
+    *_in("svcproc/main.py",
+         "set_language.commit"),
+    *_in("svcproc/procurement/public_views.py",
+         "need_new.commit need_new.rollback"),
+    *_in("svcproc/procurement/views.py",
+         "bid_form.commit bid_form.rollback bid_invalid.commit bid_withdraw.commit declare.commit "
          "expert_assign.commit expert_remove.commit need_action.commit need_action.rollback "
-         "objection_answer.commit objection_new.commit objection_new.rollback objection_rescore.commit "
-         "plan_edit.commit plan_edit.rollback plan_new.commit plan_new.rollback question_answer.commit "
-         "question_ask.commit score_cell.commit score_cell.rollback score_submit.commit tender_cancel.commit "
-         "tender_document_add.commit tender_edit.commit tender_edit.rollback tender_new.commit "
-         "tender_new.rollback tender_transition.commit "
-         ),
-    *_in("svcproc/registry/views.py", "area_edit.commit area_edit.rollback area_new.commit area_new.rollback organization_edit.commit "
-         "organization_edit.rollback organization_new.commit organization_new.rollback "
-         "organization_status.commit organization_status.rollback worker_edit.commit worker_edit.rollback "
-         "worker_new.commit worker_new.rollback "
-         ),
-    *_in("svcproc/reports/views.py", "build_audit_package.commit generate.commit retry.commit "
-         ),
+         "objection_answer.commit objection_new.commit objection_new.rollback "
+         "objection_rescore.commit plan_edit.commit plan_edit.rollback plan_new.commit "
+         "plan_new.rollback question_answer.commit question_ask.commit score_cell.commit "
+         "score_cell.rollback score_submit.commit tender_cancel.commit tender_document_add.commit "
+         "tender_edit.commit tender_edit.rollback tender_new.commit tender_new.rollback "
+         "tender_transition.commit"),
+    *_in("svcproc/registry/views.py",
+         "area_edit.commit area_edit.rollback area_new.commit area_new.rollback "
+         "organization_edit.commit organization_edit.rollback organization_new.commit "
+         "organization_new.rollback organization_status.commit organization_status.rollback "
+         "worker_edit.commit worker_edit.rollback worker_new.commit worker_new.rollback"),
+    *_in("svcproc/reports/views.py",
+         "build_audit_package.commit generate.commit retry.commit"),
 }
 
 

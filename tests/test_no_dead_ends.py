@@ -83,7 +83,8 @@ CASES: dict[str, Case] = {
     "accounts.change_password": Case("org_manager", SELF, why="nothing typed"),
     "accounts.user_new": Case("admin", SELF, why="no user name"),
     "accounts.user_edit": Case("admin", SELF, why="required fields emptied"),
-    "accounts.user_set_active": Case("admin", "accounts.user_edit", {"active": "0"}, url=OWN_ACCOUNT, source_url=OWN_ACCOUNT, status=409,
+    "accounts.user_set_active": Case("admin", "accounts.user_edit", {"active": "0"}, url=OWN_ACCOUNT,
+                                     source_url=OWN_ACCOUNT, status=409,
                                      why="an administrator deactivating their own account"),
     # --- registry and the public need form ------------------------------------------------------
     "public.need_new": Case("anonymous", SELF, why="nothing described"),
@@ -111,14 +112,15 @@ CASES: dict[str, Case] = {
     "procurement.expert_assign": Case("procurement", TENDER, why="no expert chosen"),
     "procurement.expert_remove": Case("procurement", TENDER, status=409, why="the tender is in publicity"),
     "procurement.declare": Case("expert", SELF, why="no declaration ticked"),
-    "procurement.score_cell": Case("expert", "procurement.score", status=409, why="the tender is in publicity: scoring has ended"),
-    "procurement.score_submit": Case("expert", "procurement.score", status=409, why="the tender is in publicity: scoring has ended"),
+    "procurement.score_cell": Case("expert", "procurement.score", status=409, why="scoring ended (publicity)"),
+    "procurement.score_submit": Case("expert", "procurement.score", status=409, why="scoring ended (publicity)"),
     "procurement.bid_invalid": Case("procurement", TENDER, status=409, why="not while the tender is in publicity"),
     "procurement.bid_form": Case("org_manager", SELF, why="no price or documents"),
     "procurement.bid_withdraw": Case("org_manager", TENDER, status=409, why="not while the tender is in publicity"),
     "procurement.objection_new": Case("org_manager", SELF, why="no grounds"),
     "procurement.objection_answer": Case("procurement", TENDER, why="no answer"),
-    "procurement.objection_rescore": Case("procurement", TENDER, status=409, why="only an upheld objection not yet handled is rescored"),
+    "procurement.objection_rescore": Case("procurement", TENDER, status=409,
+                                          why="only an upheld objection not yet handled is rescored"),
     # --- contracts -------------------------------------------------------------------------------
     "contracts.contract_new": Case("procurement", SELF, why="no dates or contents"),
     "contracts.contract_edit": Case("procurement", SELF, why="required fields emptied"),
@@ -158,7 +160,8 @@ CASES: dict[str, Case] = {
     "evaluations.evaluator_add": Case("procurement", ROUND, why="no evaluator chosen"),
     "evaluations.evaluator_remove": Case("org_manager", ROUND, status=403,
                                          why="an evaluated organization does not choose its evaluators"),
-    "evaluations.round_transition": Case("procurement", ROUND, status=409, why="finalizing while evaluators have not declared"),
+    "evaluations.round_transition": Case("procurement", ROUND, status=409,
+                                         why="finalizing while evaluators have not declared"),
     "evaluations.round_reason_transition": Case("admin", ROUND, status=409,
                                                 why="reopening a round in scoring (only a finalized one reopens)"),
     "evaluations.evidence_add": Case("org_manager", ROUND, why="no file"),
@@ -180,7 +183,8 @@ CASES: dict[str, Case] = {
     "evaluations.version_edit": Case("admin", SELF, why="an incomplete indicator tree"),
     "evaluations.version_publish": Case("procurement", "evaluations.version", status=403,
                                         why="only administrators publish indicator templates"),
-    "evaluations.version_retire": Case("admin", "evaluations.version", status=409, why="only a published version is retired"),
+    "evaluations.version_retire": Case("admin", "evaluations.version", status=409,
+                                       why="only a published version is retired"),
     # --- reports ---------------------------------------------------------------------------------
     "reports.generate": Case("procurement", "reports.subject", {"format": "xlsx"}, status=404,
                              why="a spreadsheet of a report kind that has none (the only input the button sends)"),
@@ -211,18 +215,20 @@ NOT_YET_ON_THE_PAGE: dict[str, str] = {
     "delivery.imports": "the ledger form raises 'choose a file' to the error handler: bare error page",
     "evaluations.declare": "a second declaration raises to the error handler from the form page itself: bare "
                            "error page",
-    "reports.generate": "the report page and its generate button share one address, so an unknown format "
-                        "answers the bare 404 page instead of the report page",
-    # Refused, but the page that comes back does not say why.
-    "evaluations.survey_add": "a survey sent for a round in scoring comes back 422 with the round page and no "
-                              "message: the error is written under the survey form, which the page hides in "
-                              "this state",
+    "reports.generate": "the report page and its generate button share one address, and the view answers a "
+                        "format the report does not have with abort(404) before the service's rule ('no "
+                        "spreadsheet version') can: the bare 404 page",
+    # Refused, but the page that comes back does not say why: the refusal is written under a form
+    # the page no longer shows in the record's new state — what a person meets who sent the form
+    # from a page opened before someone else moved the record on.
+    "evaluations.survey_add": "a survey sent for a round now in scoring comes back 422 with the round page and "
+                              "no message (the survey form, where the error goes, is hidden in scoring)",
     "evaluations.survey_import": "as survey_add: 422, the round page, no message (the import form is hidden in "
                                  "scoring)",
-    "evaluations.item_respond": "a response to an item already answered comes back 422 with the round page and "
+    "evaluations.item_respond": "a response to an item answered meanwhile comes back 422 with the round page and "
                                 "no message (the response form is hidden once the item is answered)",
-    "procurement.declare": "a second declaration comes back 422 with the declaration page and no message (the "
-                           "form is hidden once declared)",
+    "procurement.declare": "a declaration sent again (from a second tab) comes back 422 with the declaration "
+                           "page and no message (the form is hidden once declared)",
     "delivery.contract_workers": "a worker not of the organization is refused with the form and its error, but "
                                  "with status 200",
     # htmx swaps the action's fragment in (which passes); a full-page post gets the bare fragment.
