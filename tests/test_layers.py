@@ -26,8 +26,8 @@ DOMAINS = ("accounts", "audit", "contracts", "delivery", "evaluations", "procure
 THE_DOOR = "svcproc/core/workflow.py"
 
 
-def _modules(under: Path = PACKAGE):
-    for path in sorted(under.rglob("*.py")):
+def _modules(under: str = ""):
+    for path in sorted((PACKAGE / under).rglob("*.py")):
         yield path.relative_to(PACKAGE.parent).as_posix(), ast.parse(path.read_text(encoding="utf-8"), str(path))
 
 
@@ -138,7 +138,7 @@ def _imported_domains(path: str, node: ast.AST) -> set[str]:
 def core_imports() -> list[str]:
     """"path:function -> domain" for every import of a domain package under svcproc/core/."""
     found = set()
-    for path, tree in _modules(PACKAGE / "core"):
+    for path, tree in _modules("core"):
         for function, node in _walk_with_function(tree):
             for domain in _imported_domains(path, node):
                 found.add(f"{path}:{function} -> {domain}")
