@@ -8,7 +8,9 @@ be a 4xx that is that page again (its <h1>), showing what went wrong (the refusa
 or the form's own errors), never the bare "could not complete" page (templates/errors/error.html
 and its fragment errors/_message.html); and the database must be exactly as it was.
 
-A form page (GET and POST on the same URL) answers for itself: the form again with its errors.
+A form page (GET and POST on the same URL) answers for itself: the form again with its errors and
+what was typed. To htmx, an action may also answer with its own fragment (the form or the part of
+the page it changes) showing the error, which htmx swaps in where the request came from.
 Every POST endpoint needs a row in CASES or in WITHOUT_A_PAGE_REFUSAL (with the reason), so a new
 endpoint fails `test_every_post_endpoint_has_a_case` until someone writes its case.
 
@@ -374,9 +376,8 @@ def test_a_refused_post_answers_on_the_page_it_came_from(app, client, world, end
     assert heading, f"{page} has no <h1> to recognise it by"
     headers = ({"HX-Request": "true", "HX-Current-URL": f"http://localhost{page}"} if htmx
                else {"Referer": f"http://localhost{page}"})
-    before = database_state()
-
     data = case.data(world) if callable(case.data) else case.data
+    before = database_state()
 
     response = client.post(action, data=data, headers=headers)
 
