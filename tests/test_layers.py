@@ -110,7 +110,6 @@ KNOWN_STATUS_WRITES = {
     "svcproc/procurement/workflow.py:answer_objection",
     "svcproc/procurement/workflow.py:submit_bid",
     "svcproc/procurement/workflow.py:withdraw_bid",
-    "svcproc/registry/services.py:set_organization_status",
 }
 
 
@@ -193,10 +192,6 @@ def _in(path: str, functions: str) -> list[str]:
 # Found on main while the views still ran the transaction themselves ("path:function.commit"). The
 # list may only shrink.
 KNOWN_VIEW_TRANSACTION_CALLS = {
-    *_in("svcproc/accounts/views.py",
-         "change_password.commit change_password.rollback login.commit logout.commit "
-         "user_edit.commit user_edit.rollback user_new.commit user_new.rollback "
-         "user_reset_password.commit user_set_active.commit"),
     *_in("svcproc/audit/views.py",
          "verify_start.commit"),
     *_in("svcproc/contracts/views.py",
@@ -223,8 +218,6 @@ KNOWN_VIEW_TRANSACTION_CALLS = {
          "round_reason_transition.commit round_schedule.commit round_transition.commit "
          "score_cell.commit score_cell.rollback score_submit.commit survey_add.commit "
          "survey_import.commit survey_remove.commit"),
-    *_in("svcproc/main.py",
-         "set_language.commit"),
     *_in("svcproc/procurement/public_views.py",
          "need_new.commit need_new.rollback"),
     *_in("svcproc/procurement/views.py",
@@ -236,11 +229,6 @@ KNOWN_VIEW_TRANSACTION_CALLS = {
          "score_cell.rollback score_submit.commit tender_cancel.commit tender_document_add.commit "
          "tender_edit.commit tender_edit.rollback tender_new.commit tender_new.rollback "
          "tender_transition.commit"),
-    *_in("svcproc/registry/views.py",
-         "area_edit.commit area_edit.rollback area_new.commit area_new.rollback "
-         "organization_edit.commit organization_edit.rollback organization_new.commit "
-         "organization_new.rollback organization_status.commit organization_status.rollback "
-         "worker_edit.commit worker_edit.rollback worker_new.commit worker_new.rollback"),
     *_in("svcproc/reports/views.py",
          "build_audit_package.commit generate.commit retry.commit"),
 }

@@ -240,7 +240,6 @@ NOT_YET_ON_THE_PAGE: dict[str, str] = {
     # htmx swaps the action's fragment in (which passes); a full-page post gets the bare fragment.
     "delivery.participant_quick_add-form post": "answers the quick-add error fragment, not the activity form page",
     "evaluations.score_cell-form post": "answers the score cell's fragment, not the scoring page",
-    "registry.organization_status-form post": "answers the status form's fragment, not the organization page",
 }
 
 

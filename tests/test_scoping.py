@@ -37,9 +37,6 @@ NOT_YET_REGISTERED = {
     "ServiceActivity": "delivery registers visible_activities beside the contract's predicate",
     "RedFlag": "delivery registers visible_red_flags beside can_view_red_flags",
     "EvaluationRound": "evaluations registers visible_rounds beside can_view_round",
-    "Organization": "registry registers visible_organizations beside can_view_registry",
-    "SocialWorker": "registry registers visible_workers beside can_view_workers",
-    "User": "accounts registers visible_users beside its administrator predicate",
 }
 
 
