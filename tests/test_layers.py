@@ -105,11 +105,6 @@ KNOWN_STATUS_WRITES = {
     "svcproc/evaluations/indicators.py:retire_version",
     "svcproc/evaluations/workflow.py:_item_status",
     "svcproc/evaluations/workflow.py:_status",
-    "svcproc/procurement/needs.py:_set_status",
-    "svcproc/procurement/workflow.py:_status",
-    "svcproc/procurement/workflow.py:answer_objection",
-    "svcproc/procurement/workflow.py:submit_bid",
-    "svcproc/procurement/workflow.py:withdraw_bid",
 }
 
 
@@ -151,10 +146,7 @@ def core_imports() -> list[str]:
     return sorted(found)
 
 
-KNOWN_CORE_IMPORTS = {
-    # `move` records the audit event through audit.services.record.
-    "svcproc/core/workflow.py:StateMachine.move -> audit",
-}
+KNOWN_CORE_IMPORTS: set[str] = set()
 
 
 # --- (c) views leave the transaction to the request ----------------------------------------------
@@ -218,17 +210,6 @@ KNOWN_VIEW_TRANSACTION_CALLS = {
          "round_reason_transition.commit round_schedule.commit round_transition.commit "
          "score_cell.commit score_cell.rollback score_submit.commit survey_add.commit "
          "survey_import.commit survey_remove.commit"),
-    *_in("svcproc/procurement/public_views.py",
-         "need_new.commit need_new.rollback"),
-    *_in("svcproc/procurement/views.py",
-         "bid_form.commit bid_form.rollback bid_invalid.commit bid_withdraw.commit declare.commit "
-         "expert_assign.commit expert_remove.commit need_action.commit need_action.rollback "
-         "objection_answer.commit objection_new.commit objection_new.rollback "
-         "objection_rescore.commit plan_edit.commit plan_edit.rollback plan_new.commit "
-         "plan_new.rollback question_answer.commit question_ask.commit score_cell.commit "
-         "score_cell.rollback score_submit.commit tender_cancel.commit tender_document_add.commit "
-         "tender_edit.commit tender_edit.rollback tender_new.commit tender_new.rollback "
-         "tender_transition.commit"),
     *_in("svcproc/reports/views.py",
          "build_audit_package.commit generate.commit retry.commit"),
 }
