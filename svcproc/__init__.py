@@ -34,11 +34,11 @@ def _sqlite_transactions(engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
         # A transaction that reads first and writes later cannot wait for another writer: SQLite
-        # refuses it at once ("database is locked"). Whatever may write (every request but a page
-        # read, every command and job) takes the write lock when it begins, so concurrent saves queue
-        # (within busy_timeout) and the later ones meet the version check instead of an error.
-        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        # refuses it at once ("database is locked"). A request that may write (any but a page read)
+        # takes the write lock when it begins, so concurrent saves queue (within busy_timeout) and
+        # the later ones meet the version check instead of an error.
+        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 class BoundedIntConverter(IntegerConverter):
