@@ -115,6 +115,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .core import flow
 
     flow.wrap_views(app)
+    # Limits on what strangers can repeat (logging in, raising a need, verifying a report), counted
+    # in Redis when REDIS_URL is set so every web host counts the same attempts. One limiter per
+    # app: the limits are bound to this app's views.
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    limiter = app.extensions["svcproc_limiter"] = Limiter(get_remote_address, app=app)
+    for endpoint, (method, limit) in app.config["RATE_LIMITS"].items():
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = limiter.limit(limit, methods=[method])(app.view_functions[endpoint])
 
     @app.before_request
     def _nonce():
