@@ -23,7 +23,7 @@ from . import verification
 from . import permissions as perms
 from .models import AuditEvent
 from .permissions import can_view_audit
-from .services import known_object_types
+from .services import known_object_types, without_concealed
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 nav.menu("audit.events", _nl("Audit trail"), order=70, visible=perms.can_view_audit)
@@ -43,7 +43,7 @@ PER_PAGE = 50
 
 def _filters() -> tuple[sa.Select, dict]:
     args = {k: request.args.get(k, "").strip() for k in FILTERS}
-    stmt = sa.select(AuditEvent)
+    stmt = without_concealed(sa.select(AuditEvent))
     if args["actor"]:
         stmt = stmt.where(AuditEvent.actor_name.ilike(like_pattern(args["actor"]), escape="\\"))
     if args["object_type"]:

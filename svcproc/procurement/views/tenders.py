@@ -56,9 +56,11 @@ def tenders():
         stmt = stmt.where(Tender.method == TenderMethod(method))
     page = paginate(stmt)
     ids = [t.id for t in page.items]
-    # Counts of bids received: a number only, never who or at what price.
+    # Counts of bids received, once the tender is opened: before, nobody but the bidder learns that a
+    # bid exists (not even how many).
     counts = dict(db.session.execute(
-        sa.select(Bid.tender_id, sa.func.count(Bid.id)).where(Bid.tender_id.in_(ids), Bid.status == BidStatus.SUBMITTED)
+        sa.select(Bid.tender_id, sa.func.count(Bid.id)).join(Tender, Tender.id == Bid.tender_id)
+        .where(Bid.tender_id.in_(ids), Bid.status == BidStatus.SUBMITTED, Tender.opened_at.is_not(None))
         .group_by(Bid.tender_id)).all()) if ids and perms.can_read_procurement(current_user) else {}
     template = "procurement/_tender_table.html" if is_htmx() else "procurement/tenders.html"
     return render_template(template, page=page, counts=counts, q=q, status=status, method=method)
@@ -74,7 +76,7 @@ def tenders_export():
         submitted = [b for b in t.bids if b.status == BidStatus.SUBMITTED]
         awarded = t.awarded_bid if t.is_awarded else None
         rows.append([t.number, t.title, t.method.value, t.status.value, fen_to_yuan_text(t.ceiling_fen),
-                     len(submitted), local_datetime(t.opened_at),
+                     len(submitted) if t.opened_at else "", local_datetime(t.opened_at),
                      awarded.organization.name if awarded else "",
                      fen_to_yuan_text(awarded.price_fen) if awarded else ""])
     return exports.csv_response("tenders", ["number", "title", "method", "status", "ceiling_yuan", "bids_received",
