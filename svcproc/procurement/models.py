@@ -43,7 +43,10 @@ class CommunityNeed(db.Model):
     category: Mapped[ServiceCategory] = mapped_column(enum_column(ServiceCategory, "service_category"))
     description: Mapped[str] = mapped_column(sa.Text)
     contact_name: Mapped[str] = mapped_column(sa.String(100), default="")
-    contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    # A resident's phone, sealed like a beneficiary's (core/crypto.py): only its masked form is
+    # stored readable.
+    contact_phone_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    contact_phone_masked: Mapped[str] = mapped_column(sa.String(20), default="")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[NeedStatus] = mapped_column(enum_column(NeedStatus, "need_status"), default=NeedStatus.SUBMITTED)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -57,6 +60,26 @@ class CommunityNeed(db.Model):
     plan = relationship("ProjectPlan", back_populates="needs")
 
     __mapper_args__ = {"version_id_col": version}
+
+    PHONE_PURPOSE = "need-contact-phone"
+
+    @property
+    def contact_phone(self) -> str:
+        """The phone in full (bureau staff asking the resident about the need)."""
+        if not self.contact_phone_sealed:
+            return ""
+        from ..core import crypto
+
+        return crypto.decrypt(self.PHONE_PURPOSE, self.contact_phone_sealed).decode("utf-8")
+
+    @contact_phone.setter
+    def contact_phone(self, phone: str) -> None:
+        from ..core import crypto
+        from ..core.formatting import mask_phone
+
+        phone = (phone or "").strip()
+        self.contact_phone_sealed = crypto.encrypt(self.PHONE_PURPOSE, phone.encode("utf-8")) if phone else None
+        self.contact_phone_masked = mask_phone(phone) if phone else ""
 
     @property
     def is_merged(self) -> bool:
