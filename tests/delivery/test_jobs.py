@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from svcproc.core import crypto, jobs
 from svcproc.core.errors import DomainError
 from svcproc.delivery import ledger
-from svcproc.delivery import views as delivery_views
+from svcproc.delivery.views import imports as delivery_views
 from svcproc.delivery.models import ImportBatch, ImportStatus, ServiceActivity
 from svcproc.extensions import db
 from tests.delivery.conftest import csv_bytes, ledger_row, settle_and_wait
