@@ -102,16 +102,21 @@ def can_pay_milestone(user, milestone) -> bool:
 # --- which contracts a person's lists hold -----------------------------------------------------
 
 
+def contract_scope(user) -> sa.ColumnElement[bool]:
+    """The condition on contract rows that `can_view_contract` states for this person (for queries
+    that reach contracts through a join, such as the reminders)."""
+    if has_permission(user, "procurement.read"):
+        return sa.true()
+    if (user is not None and user.is_authenticated and user.role in ORG_ROLES
+            and user.organization_id is not None):
+        return Contract.organization_id == user.organization_id
+    return sa.false()
+
+
 def visible_contracts(user) -> sa.Select:
     """The contracts `can_view_contract` lets the person open, as one query: every list, export and
     search starts here."""
-    stmt = sa.select(Contract)
-    if has_permission(user, "procurement.read"):
-        return stmt
-    if (user is not None and user.is_authenticated and user.role in ORG_ROLES
-            and user.organization_id is not None):
-        return stmt.where(Contract.organization_id == user.organization_id)
-    return stmt.where(sa.false())
+    return sa.select(Contract).where(contract_scope(user))
 
 
 scoping.register(Contract, visible_contracts, can_view_contract)
