@@ -3,6 +3,7 @@ transition table, is recorded in the audit trail, and a step the state does not 
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from svcproc.core import jobs
@@ -17,6 +18,13 @@ from tests.delivery.conftest import csv_bytes, ledger_row, unchanged, upload
 from tests.helpers import events_after, in_page, last_seq
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Refusals raised outside a request come out in English, so the tests can match their words."""
+    with force_locale("en"):
+        yield
 
 S = ImportStatus
 # verb: (the states it starts from, where it leads, its audit event)

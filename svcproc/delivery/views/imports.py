@@ -61,6 +61,15 @@ def import_template(contract_id: int, kind: str):
     abort(404)
 
 
+def job_state(job) -> str:
+    """What a job's box shows: 'working' (queued or running), 'done' or 'failed' ('' without a job)."""
+    if job is None:
+        return ""
+    if job.status in (jobs.JobStatus.QUEUED, jobs.JobStatus.RUNNING):
+        return "working"
+    return "done" if job.status == jobs.JobStatus.DONE else "failed"
+
+
 def _batch(batch_id: int) -> ImportBatch:
     batch = db.get_or_404(ImportBatch, batch_id)
     contract = contract_or_404(batch.contract_id)
@@ -73,7 +82,8 @@ def _batch(batch_id: int) -> ImportBatch:
 def import_batch(batch_id: int):
     batch = _batch(batch_id)
     job = db.session.get(jobs.Job, batch.job_id) if batch.job_id else None
-    return render_template("delivery/import_batch.html", batch=batch, job=job, action_form=EmptyForm(),
+    return render_template("delivery/import_batch.html", batch=batch, job=job, job_state=job_state(job),
+                           action_form=EmptyForm(),
                            contract=db.session.get(Contract, batch.contract_id))
 
 
@@ -102,8 +112,9 @@ def job_status(job_id: str):
     next_url = request.args.get("next", "")
     if not is_local_url(next_url):
         next_url = ""
-    response = make_response(render_template("delivery/_job.html", job=job, percent=percent, message=message,
-                                              next_url=next_url))
-    if next_url and job.status in (jobs.JobStatus.DONE, jobs.JobStatus.FAILED) and is_htmx():
+    state = job_state(job)
+    response = make_response(render_template("delivery/_job.html", job=job, job_state=state, percent=percent,
+                                              message=message, next_url=next_url))
+    if next_url and state != "working" and is_htmx():
         response.headers["HX-Redirect"] = next_url  # show the finished result in full
     return response
