@@ -132,8 +132,8 @@ def participant_search(contract_id: int):
     people = []
     if q:
         people = db.session.execute(
-            sa.select(Beneficiary).where(Beneficiary.organization_id == contract.organization_id,
-                                         search.contains(Beneficiary.name, q))
+            perms.visible_beneficiaries(current_user).where(Beneficiary.organization_id == contract.organization_id,
+                                                            search.contains(Beneficiary.name, q))
             .order_by(Beneficiary.name, Beneficiary.id).limit(12).options(joinedload(Beneficiary.community))
         ).scalars().all()
     return render_template("delivery/_people_results.html", people=people, q=q, contract=contract)
