@@ -36,8 +36,9 @@ from svcproc.extensions import db
 from svcproc.procurement import workflow
 from svcproc.procurement.models import Clarification, TenderStatus
 from svcproc.registry.models import Area, Organization, OrgRating, SocialWorker
-from tests.factories import (AreaFactory, OrganizationFactory, SocialWorkerFactory, UserFactory, submit_need,
-                             tender_in, user_for_role)
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.procurement import submit_need, tender_in
+from tests.builders.registry import AreaFactory, OrganizationFactory, SocialWorkerFactory
 from tests.helpers import login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
@@ -336,7 +337,7 @@ def _build_contracts(clock, users: dict, org: Organization) -> dict:
     from svcproc.delivery import identity, ledger, services
     from svcproc.delivery.models import ActivityType, ConsentBy, ConsentMethod, Gender, RedFlag
     from svcproc.procurement.models import TenderMethod
-    from tests.factories import pdf_upload
+    from tests.builders.files import pdf_upload
 
     resume = clock.now
     clock.set(resume - timedelta(days=150))
@@ -419,7 +420,7 @@ def _build_evaluations(clock, users: dict, org: Organization) -> dict:
     from svcproc.evaluations import workflow as evaluations
     from svcproc.evaluations.models import RoundKind
     from svcproc.registry.models import OrgKind
-    from tests.factories import pdf_upload
+    from tests.builders.files import pdf_upload
 
     staff, manager, evaluator = users["procurement"], users["org_manager"], users["evaluator"]
     contract = db.session.execute(db.select(Contract).where(Contract.organization_id == org.id,

@@ -9,10 +9,10 @@ from svcproc.contracts import permissions as perms
 from svcproc.contracts import workflow
 from svcproc.contracts.models import ContractStatus, MilestoneStatus
 from svcproc.core.permissions import Role
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import login
 
-from .builders import in_progress_with_milestone
+from tests.builders.contracts import in_progress_with_milestone
 from .conftest import refused
 from .test_transitions import TRANSITIONS
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from ...core import flow, search
-from ...core.errors import DomainError
+from ...core.errors import DomainError, ValidationError
 from ...core.permissions import require
 from ...core.web import is_htmx, paginate
 from ...extensions import db
@@ -168,12 +168,20 @@ def participant_quick_add(contract_id: int):
         refused.append(exc.message)
         return True
 
+    def input_errors() -> str:
+        return " ".join(f"{getattr(form, k).label.text}: {' '.join(v)}" for k, v in form.errors.items())
+
     def page(**extra):
         # The small form sits inside the activity form: its refusal goes to its own message line.
-        error = " ".join(refused) or " ".join(f"{getattr(form, k).label.text}: {' '.join(v)}"
-                                              for k, v in form.errors.items())
-        response = make_response(render_template("delivery/_quick_add_error.html", error=error))
+        response = make_response(render_template("delivery/_quick_add_error.html",
+                                                 error=" ".join(refused) or input_errors()))
         response.headers.update({"HX-Retarget": "#quick-add-error", "HX-Reswap": "innerHTML"})
         return response
 
+    if not is_htmx():
+        # Sent without htmx (the whole activity form posted here): a refusal is answered on the
+        # activity form it came from, with what was typed (core/flow.py answer_on_source_page).
+        if not form.validate_on_submit():
+            raise ValidationError(input_errors(), "name")
+        return save()
     return flow.submit(form, save, page, field="name", on_error=refusal)

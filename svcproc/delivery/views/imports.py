@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...contracts.models import Contract
-from ...core import files, jobs
+from ...core import files, flow, jobs
 from ...core.errors import ValidationError
 from ...core.permissions import has_permission, require
 from ...core.web import is_htmx, is_local_url, redirect_to
@@ -31,7 +31,8 @@ def imports(contract_id: int):
     contract = contract_or_404(contract_id)
     require(perms.can_manage_delivery(current_user, contract))
     form = ImportForm()
-    if form.validate_on_submit():
+
+    def save():
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise ValidationError(_("Choose the ledger file."), "file")
@@ -40,11 +41,15 @@ def imports(contract_id: int):
             ledger.run_check(current_user, batch)
         else:
             batch.job_id = jobs.start("ledger_check", {"batch_id": batch.id}, current_user).id
-        return redirect_to(url_for("delivery.import_batch", batch_id=batch.id))
-    batches = db.session.execute(sa.select(ImportBatch).where(ImportBatch.contract_id == contract.id)
-                                 .order_by(ImportBatch.id.desc()).limit(20)).unique().scalars().all()
-    return render_template("delivery/imports.html", form=form, contract=contract, batches=batches,
-                           columns=ledger.COLUMNS, type_words=ledger.TYPE_LIST)
+        return url_for("delivery.import_batch", batch_id=batch.id)
+
+    def page(**extra):
+        batches = db.session.execute(sa.select(ImportBatch).where(ImportBatch.contract_id == contract.id)
+                                     .order_by(ImportBatch.id.desc()).limit(20)).unique().scalars().all()
+        return render_template("delivery/imports.html", form=form, contract=contract, batches=batches,
+                               columns=ledger.COLUMNS, type_words=ledger.TYPE_LIST, **extra)
+
+    return flow.submit(form, save, page, field="file")
 
 
 @bp.route("/contracts/<int:contract_id>/imports/template.<kind>")
