@@ -82,12 +82,6 @@ MILESTONE = workflow.register(StateMachine("milestone", {
 }, labels=_milestone_labels, refusal=_l("Not possible while the milestone is %(status)s."), reason=None))
 
 
-def _refuse(machine: StateMachine, verb: str, obj, message: str) -> None:
-    """The state's refusal in the words of this step (the table decides, the message explains)."""
-    if not machine.allows(verb, obj):
-        raise DomainError(message)
-
-
 def _add_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
@@ -385,8 +379,8 @@ def add_deliverable(actor, milestone: Milestone, upload, kind: DeliverableKind, 
     contract = milestone.contract
     allow(actor, perms.can_deliver(actor, contract))
     CONTRACT.check("deliver", contract)
-    _refuse(MILESTONE, "add_deliverable", milestone,
-            _("Deliverables are added before the milestone is submitted (or after it was returned)."))
+    MILESTONE.check("add_deliverable", milestone,
+                    _("Deliverables are added before the milestone is submitted (or after it was returned)."))
     stored = files.store(upload, purpose="deliverable", rule=DELIVERABLE_RULE, actor=actor)
     item = Deliverable(kind=DeliverableKind(kind), title=(title or stored.original_name).strip()[:200],
                        file_id=stored.id, uploaded_at=clock.now())
@@ -404,7 +398,7 @@ def submit_milestone(actor, milestone: Milestone) -> None:
     contract = milestone.contract
     allow(actor, perms.can_deliver(actor, contract))
     CONTRACT.check("deliver", contract)
-    _refuse(MILESTONE, "submit", milestone, _("This milestone has already been submitted."))
+    MILESTONE.check("submit", milestone, _("This milestone has already been submitted."))
     if not milestone.deliverables:
         raise DomainError(_("Upload the required deliverables before submitting the milestone."))
     milestone.submitted_at = clock.now()
@@ -414,7 +408,7 @@ def submit_milestone(actor, milestone: Milestone) -> None:
 def accept_milestone(actor, milestone: Milestone, comment: str = "") -> None:
     allow(actor, perms.can_review_milestones(actor))
     CONTRACT.check("deliver", milestone.contract)
-    _refuse(MILESTONE, "accept", milestone, _("Only a submitted milestone can be accepted."))
+    MILESTONE.check("accept", milestone, _("Only a submitted milestone can be accepted."))
     milestone.reviewed_at, milestone.reviewed_by_id = clock.now(), getattr(actor, "id", None)
     milestone.review_comment = (comment or "").strip()
     MILESTONE.move(actor, milestone, "accept", comment=milestone.review_comment or None)
@@ -423,7 +417,7 @@ def accept_milestone(actor, milestone: Milestone, comment: str = "") -> None:
 def return_milestone(actor, milestone: Milestone, comment: str) -> None:
     allow(actor, perms.can_review_milestones(actor))
     CONTRACT.check("deliver", milestone.contract)
-    _refuse(MILESTONE, "return", milestone, _("Only a submitted milestone can be returned."))
+    MILESTONE.check("return", milestone, _("Only a submitted milestone can be returned."))
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError(_("Say what must be fixed; the organization sees your comments."), "comment")
@@ -442,7 +436,7 @@ def record_payment(actor, milestone: Milestone, *, amount_fen: int, voucher_numb
     db.session.expire(contract, ["payments"])
     db.session.expire(milestone, ["payments"])
     CONTRACT.check("pay", contract)
-    _refuse(MILESTONE, "record_payment", milestone, _("Payments are recorded against accepted milestones only."))
+    MILESTONE.check("record_payment", milestone, _("Payments are recorded against accepted milestones only."))
     voucher_number = (voucher_number or "").strip()
     if not voucher_number:
         raise ValidationError(_("Give the payment voucher number."), "voucher_number")

@@ -75,10 +75,11 @@ class StateMachine:
             return obj.status in self.actions[verb]
         return obj.status in self.transitions[verb].sources
 
-    def check(self, verb: str, obj) -> None:
-        """Refuse, with the rule in words, a transition the record's state does not allow."""
+    def check(self, verb: str, obj, message: str | None = None) -> None:
+        """Refuse, with the rule in words, a transition the record's state does not allow (`message`
+        says it in the step's own words where the machine's general refusal would say less)."""
         if not self.allows(verb, obj):
-            raise DomainError(str(self._refusal) % {"status": self.label(obj.status)})
+            raise DomainError(message or str(self._refusal) % {"status": self.label(obj.status)})
 
     def move(self, actor, obj, verb: str, *, allowed: bool | None = None, reason: str = "",
              changes: Mapping[str, Any] | None = None, **extra) -> None:
