@@ -93,14 +93,8 @@ def _walk_with_function(tree: ast.AST):
 # writing several times is listed once). The list may only shrink. core/jobs.py keeps a background
 # job's own progress (queued, running, done), which is no record of the domain and has no machine yet.
 KNOWN_STATUS_WRITES = {
-    "svcproc/contracts/workflow.py:_milestone_status",
-    "svcproc/contracts/workflow.py:_status",
     "svcproc/core/jobs.py:_finish",
     "svcproc/core/jobs.py:execute",
-    "svcproc/delivery/ledger.py:run_check",
-    "svcproc/delivery/ledger.py:run_import",
-    "svcproc/delivery/views.py:_job_import",
-    "svcproc/delivery/views.py:import_confirm",
     "svcproc/evaluations/indicators.py:publish_version",
     "svcproc/evaluations/indicators.py:retire_version",
     "svcproc/evaluations/workflow.py:_item_status",
@@ -186,19 +180,6 @@ def _in(path: str, functions: str) -> list[str]:
 KNOWN_VIEW_TRANSACTION_CALLS = {
     *_in("svcproc/audit/views.py",
          "verify_start.commit"),
-    *_in("svcproc/contracts/views.py",
-         "contract_amend.commit contract_amend.rollback contract_edit.commit contract_edit.rollback "
-         "contract_new.commit contract_new.rollback contract_sign.commit contract_terminate.commit "
-         "contract_transition.commit deliverable_add.commit milestone_review.commit "
-         "milestone_submit.commit payment_add.commit"),
-    *_in("svcproc/delivery/views.py",
-         "_job_check.commit _job_import.commit _job_import.rollback activity_delete.commit "
-         "activity_delete.rollback activity_edit.commit activity_edit.rollback activity_new.commit "
-         "activity_new.rollback beneficiary_edit.commit beneficiary_edit.rollback "
-         "beneficiary_new.commit beneficiary_new.rollback beneficiary_reveal.commit "
-         "contract_progress.commit contract_workers.commit group_new.commit import_confirm.commit "
-         "import_confirm.rollback imports.commit participant_quick_add.commit "
-         "participant_quick_add.rollback red_flag_explain.commit"),
     *_in("svcproc/evaluations/template_views.py",
          "template_edit.commit template_edit.rollback template_new.commit template_new.rollback "
          "template_new_version.commit version_edit.commit version_edit.rollback "

@@ -218,7 +218,6 @@ WITHOUT_A_PAGE_REFUSAL = {
 NOT_YET_ON_THE_PAGE: dict[str, str] = {
     # The refusal reaches the error handler from a form page, whose address is the page itself, so
     # the page-level refusal does not re-render it: the bare error page (or its fragment).
-    "delivery.imports": "the ledger form raises 'choose a file' to the error handler: bare error page",
     "evaluations.declare": "a second declaration raises to the error handler from the form page itself: bare "
                            "error page",
     "reports.generate": "the report page and its generate button share one address, and the view answers a "
@@ -235,10 +234,7 @@ NOT_YET_ON_THE_PAGE: dict[str, str] = {
                                 "no message (the response form is hidden once the item is answered)",
     "procurement.declare": "a declaration sent again (from a second tab) comes back 422 with the declaration "
                            "page and no message (the form is hidden once declared)",
-    "delivery.contract_workers": "a worker not of the organization is refused with the form and its error, but "
-                                 "with status 200",
     # htmx swaps the action's fragment in (which passes); a full-page post gets the bare fragment.
-    "delivery.participant_quick_add-form post": "answers the quick-add error fragment, not the activity form page",
     "evaluations.score_cell-form post": "answers the score cell's fragment, not the scoring page",
 }
 

@@ -115,6 +115,8 @@
     document.getElementById("confirm-text").textContent = form.dataset.confirm;
     document.getElementById("confirm-yes").textContent = form.dataset.confirmAction || "OK";
     dialog.returnValue = "";
+    document.getElementById("confirm-yes").onclick = function () { dialog.close("yes"); };
+    document.getElementById("confirm-no").onclick = function () { dialog.close("no"); };
     dialog.onclose = function () {
       if (dialog.returnValue !== "yes") return;
       form.dataset.confirmed = "1";
