@@ -248,7 +248,8 @@ MATRIX = {
     # the auditor's desk and audit packages are for those who read the audit trail; anyone verifies a code
     ("reports.subject", "GET"):                      (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.generate", "POST"):                    (302, 303, 303, 403, 403, 403, 403, 303),
-    ("reports.job", "GET"):                          (302, 200, 200, 403, 403, 403, 403, 200),
+    # the one job-status page: a report job (started by procurement staff) is followed by those who read reports
+    ("jobs.status", "GET"):                          (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.retry", "POST"):                       (302, 409, 409, 403, 403, 403, 403, 409),
     ("reports.download", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.verify_form", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
@@ -502,6 +503,8 @@ def _url(app, endpoint: str, world: dict) -> str:
         values["kind"] = "assessment"
     if endpoint in ON_THE_DRAFT:
         values["contract_id"] = ids["contracts"]["draft_contract_id"]
+    if endpoint == "jobs.status":  # the finished report job ("job_id" above is a ledger check's)
+        values["job_id"] = ids["reports"]["report_job_id"]
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         from flask import url_for

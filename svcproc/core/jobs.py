@@ -1,8 +1,10 @@
 """Background jobs: RQ on Redis when REDIS_URL is set (`svcproc worker` runs them), otherwise a
 thread in this process. Jobs report progress and, when they fail, the reason.
 
-A job function is registered with @job_function("kind") and called as fn(job, progress) inside an
-app context; it commits its own work. Progress lives outside the job's transaction (RQ job meta on
+A job function is registered with @job_function("kind") in its domain's tasks.py and called as
+fn(job, progress) inside an app context; it commits its own work. The registration also says who may
+follow the job (`can_view(user, job)`; by default the person who started it) and how its status box
+shows it (`template`, `context(job)`), for the one job-status page (core/job_views.py). Progress lives outside the job's transaction (RQ job meta on
 Redis, a dict in this process otherwise), so a page can show it while the work is uncommitted.
 """
 from __future__ import annotations
@@ -13,7 +15,8 @@ import threading
 import traceback
 import uuid
 from datetime import datetime
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from flask import current_app
@@ -51,16 +54,40 @@ class Job(db.Model):
 
 
 JobFunction = Callable[["Job", "Progress"], dict]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: its function, who may follow it, and what its status box shows."""
+
+    kind: str
+    run: JobFunction
+    can_view: Callable[[Any, "Job"], bool] | None = None   # None: only the person who started it
+    template: str | None = None                            # the status box's content (jobs/_outcome.html)
+    context: Callable[["Job"], dict] | None = None         # what that template reads besides the job
+
+
 _FUNCTIONS: dict[str, JobFunction] = {}
+KINDS: dict[str, JobKind] = {}
 _local_progress: dict[str, tuple[int, str]] = {}
 _threads: list[threading.Thread] = []
 
 
-def job_function(kind: str):
+def job_function(kind: str, *, can_view: Callable[[Any, "Job"], bool] | None = None, template: str | None = None,
+                 context: Callable[["Job"], dict] | None = None):
     def register(fn: JobFunction) -> JobFunction:
         _FUNCTIONS[kind] = fn
+        KINDS[kind] = JobKind(kind, fn, can_view, template, context)
         return fn
     return register
+
+
+def can_view_job(user, job: "Job") -> bool:
+    """The person who started a job follows it; a kind may let others (its registered predicate)."""
+    kind = KINDS.get(job.kind)
+    if kind is not None and kind.can_view is not None and kind.can_view(user, job):
+        return True
+    return job.created_by_id is not None and job.created_by_id == getattr(user, "id", None)
 
 
 class Progress:
@@ -97,7 +124,7 @@ def _queue():
 
 
 def create_job(kind: str, payload: dict, actor=None) -> Job:
-    """A queued job row (flushed). The view commits, then calls dispatch()."""
+    """A queued job row (flushed). Views use `start`, which hands it to the runner after the commit."""
     if kind not in _FUNCTIONS:
         raise ValueError(f"unknown job kind {kind}")
     job = Job(id=str(uuid.uuid4()), kind=kind, status=JobStatus.QUEUED, payload=payload,

@@ -182,7 +182,7 @@ def auditor(client):
 def queued(monkeypatch):
     """The ids of the jobs handed to the runner, kept here instead of started."""
     started = []
-    monkeypatch.setattr(jobs, "dispatch", lambda job: started.append(job.id))
+    monkeypatch.setattr(jobs, "dispatch", lambda job: started.append(getattr(job, "id", job)))
     return started
 
 
