@@ -20,10 +20,11 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from . import clock
+from . import clock, workflow
 from .errors import DomainError
 from .types import UTCDateTime, enum_column
 
@@ -52,6 +53,14 @@ class Job(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+
+# A job's status changes through the one door too, so the trail shows when each job ran and how it
+# ended. (A job found running again was interrupted with its worker and starts over.)
+JOB = workflow.register(workflow.StateMachine("job", {
+    "start": workflow.Transition({JobStatus.QUEUED, JobStatus.RUNNING}, JobStatus.RUNNING, "job.started"),
+    "finish": workflow.Transition({JobStatus.RUNNING}, JobStatus.DONE, "job.finished"),
+    "fail": workflow.Transition({JobStatus.QUEUED, JobStatus.RUNNING}, JobStatus.FAILED, "job.failed"),
+}, labels=dict, refusal=_l("Not possible while the job is %(status)s."), timestamp=None, reason=None))
 
 JobFunction = Callable[["Job", "Progress"], dict]
 
@@ -191,9 +200,10 @@ def execute_in_worker(job_id: str) -> None:
 
 def execute(job_id: str, progress: Progress) -> None:
     job = db.session.get(Job, job_id)
-    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+    if job is None or not JOB.allows("start", job):
         return
-    job.status, job.started_at = JobStatus.RUNNING, clock.now()
+    job.started_at = clock.now()
+    JOB.move(None, job, "start", kind=job.kind)
     db.session.commit()
     progress(0)
     try:
@@ -212,9 +222,13 @@ def execute(job_id: str, progress: Progress) -> None:
 
 def _finish(job_id: str, status: JobStatus, result: dict | None = None, error: str = "") -> None:
     job = db.session.get(Job, job_id)
-    job.status, job.finished_at = status, clock.now()
+    job.finished_at = clock.now()
     job.result = result or {}
     job.error = error
+    if status == JobStatus.DONE:
+        JOB.move(None, job, "finish")
+    else:
+        JOB.move(None, job, "fail", error=error)
     db.session.commit()
 
 

@@ -51,9 +51,13 @@ class StateMachine:
 
     def __init__(self, name: str, transitions: Mapping[str, Transition], *,
                  labels: Callable[[], Mapping[Any, Any]], refusal: Any,
-                 timestamp: str | None = "status_changed_at", reason: str | None = "status_reason"):
+                 timestamp: str | None = "status_changed_at", reason: str | None = "status_reason",
+                 actions: Mapping[str, Iterable[Enum]] | None = None):
         self.name = name
         self.transitions = dict(transitions)
+        # Verbs that change the record but not its status, allowed only in some states (editing a
+        # draft): checked with `allows`/`check` like a transition, never moved through.
+        self.actions = {verb: frozenset(states) for verb, states in (actions or {}).items()}
         self._labels = labels
         self._refusal = refusal
         self.timestamp = timestamp
@@ -67,6 +71,8 @@ class StateMachine:
 
     def allows(self, verb: str, obj) -> bool:
         """Whether the record's state allows `verb` (who acts is the permission predicate's part)."""
+        if verb in self.actions:
+            return obj.status in self.actions[verb]
         return obj.status in self.transitions[verb].sources
 
     def check(self, verb: str, obj) -> None:
