@@ -576,8 +576,9 @@ NOT_OF_THE_ORGANIZATION = {
     "evaluations.template_new_version", "evaluations.version", "evaluations.version_edit", "evaluations.version_row",
     "evaluations.version_check", "evaluations.version_publish", "evaluations.version_retire",
 }
-# Report URLs naming one of the organization's objects (the others name a report, a job or a code).
-REPORTS_OF_THE_ORGANIZATION = {"reports.audit_package", "reports.build_audit_package"}
+# Report URLs naming one of the organization's objects (the others name a report, a job or a code),
+# and the job-status page, here of a job that made the assessment report of the organization's contract.
+REPORTS_OF_THE_ORGANIZATION = {"reports.audit_package", "reports.build_audit_package", "jobs.status"}
 OF_THE_ORGANIZATION = [
     pytest.param(endpoint, method, id=f"{endpoint}-{method}") for endpoint, method in MATRIX
     if endpoint.split(".")[0] in ("contracts", "delivery", "evaluations") and endpoint not in NOT_OF_THE_ORGANIZATION

@@ -22,6 +22,7 @@ def status_context(job: jobs.Job, next_url: str = "") -> dict:
     kind = jobs.KINDS.get(job.kind)
     extra = kind.context(job) if kind is not None and kind.context is not None else {}
     return {"job": job, "percent": percent, "message": message, "running": job.status in RUNNING,
+            "done": job.status == jobs.JobStatus.DONE,
             "next_url": next_url, "outcome_template": (kind.template if kind and kind.template else
                                                         "jobs/_outcome.html"), **extra}
 

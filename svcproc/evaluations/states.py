@@ -43,6 +43,7 @@ ROUND = workflow.register(StateMachine("evaluation_round", {
     "evidence": {R.PLANNED, R.SCORING},
     "score": {R.SCORING},
     "findings": {R.SCORING, R.FINALIZED},
+    "result": {R.FINALIZED},   # scores are shown to nobody before
 }))
 
 ITEM = workflow.register(StateMachine("rectification_item", {
