@@ -62,8 +62,10 @@ def stored(kind: ReportKind, subject_id: int, sha256: str,
         GeneratedReport.data_sha256 == sha256)).scalar_one_or_none()
 
 
-def latest(kind: ReportKind, subject_id: int) -> list[GeneratedReport]:
-    return list(db.session.execute(sa.select(GeneratedReport).where(
+def latest(kind: ReportKind, subject_id: int, among: sa.Select | None = None) -> list[GeneratedReport]:
+    """A subject's stored reports, newest first, among those a list may show (`visible_reports`)."""
+    stmt = sa.select(GeneratedReport) if among is None else among
+    return list(db.session.execute(stmt.where(
         GeneratedReport.kind == kind, GeneratedReport.subject_id == subject_id)
         .order_by(GeneratedReport.generated_at.desc(), GeneratedReport.id.desc())).scalars())
 

@@ -7,7 +7,7 @@ from flask_babel import get_locale, lazy_gettext as _nl
 from flask_login import current_user, login_required
 
 from ..contracts.models import Contract
-from ..core import jobs, nav
+from ..core import jobs, nav, scoping
 from ..core.i18n import locale_code
 from ..core.permissions import require
 from ..core.web import redirect_to, send_stored
@@ -22,6 +22,7 @@ from .permissions import can_download_audit_package, can_generate_report, can_re
 bp = Blueprint("reports", __name__)
 nav.menu("reports.desk", _nl("Auditor's desk"), order=5, visible=perms.can_use_audit_desk)
 nav.predicates(perms)
+scoping.register(GeneratedReport, perms.visible_reports, perms.can_view_report)
 
 
 def _kind(kind: str) -> ReportKind:
@@ -46,7 +47,7 @@ def subject(kind: str, subject_id: int):
     item = _subject(report_kind, subject_id)
     package = services.latest_package(subject_id) if report_kind == ReportKind.ASSESSMENT else None
     return render_template("reports/subject.html", kind=report_kind, subject=item, subject_id=subject_id,
-                           title=services.title_of(report_kind, item), reports=services.latest(report_kind, subject_id),
+                           title=services.title_of(report_kind, item), reports=services.latest(report_kind, subject_id, perms.visible_reports(current_user)),
                            formats=services.formats_of(report_kind), package=package)
 
 
