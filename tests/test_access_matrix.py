@@ -625,3 +625,21 @@ def test_staff_of_another_organization_reach_nothing_of_this_one(app, client, wo
     assert response.status_code in (403, 404)
     body = response.get_data(as_text=True)
     assert contract.number not in body and contract.title not in body and person.name not in body
+
+
+# --- lists and predicates agree ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ROLE_USERS)
+def test_every_list_scope_agrees_with_its_view_predicate(world, who):
+    """For every kind of record a domain registered (core/scoping.py) and every such record of the
+    world: the person's lists hold it exactly when its can_view predicate lets them see it."""
+    from svcproc.core.scoping import SCOPES, visible_ids
+
+    user = world["users"][who]
+    assert SCOPES
+    for name, scope in SCOPES.items():
+        rows = db.session.execute(db.select(scope.model)).scalars().all()
+        listed = visible_ids(user, scope.model)
+        seen = {row.id for row in rows if scope.can_view(user, row)}
+        assert listed == seen, f"{name} for {who}: listed but not viewable {listed - seen}, viewable but not listed {seen - listed}"
