@@ -5,8 +5,9 @@ import secrets
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from .config import ROOT, load_config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -26,11 +27,23 @@ def _sqlite_transactions(engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Readers never wait for a writer, nor a writer for readers.
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that reads first and writes later cannot wait for another writer: SQLite
+        # refuses it at once ("database is locked"). Whatever may write (every request but a page
+        # read, every command and job) takes the write lock when it begins, so concurrent saves queue
+        # (within busy_timeout) and the later ones meet the version check instead of an error.
+        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -41,6 +54,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=config["INSTANCE_PATH"],
     )
+    # An id in an address is a database integer: a 20-digit one names no record (404), rather than
+    # reaching the database and failing there.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(config)
     app.config["VERSION"] = __version__
 
@@ -111,11 +127,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     def _security_headers(response):
         nonce = getattr(g, "csp_nonce", "")
         cdn = app.config.get("HTMX_CDN_URL") or ""
-        cdn_origin = "/".join(cdn.split("/")[:3]) if cdn.startswith("https://") else ""
+        # Only the pinned htmx file of the CDN, not everything the CDN's host serves.
+        cdn_file = cdn if cdn.startswith("https://") and not any(c in cdn for c in " ;,'\"") else ""
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; "
-            f"script-src 'self' 'nonce-{nonce}' {cdn_origin}; "
+            f"script-src 'self' 'nonce-{nonce}' {cdn_file}; "
             "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )

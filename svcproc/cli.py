@@ -20,6 +20,7 @@ def register_commands(app) -> None:
     app.cli.add_command(report_group)
     app.cli.add_command(files_group)
     app.cli.add_command(bench_data_command)
+    app.cli.add_command(user_group)
 
 
 @click.command("create-user")
@@ -53,6 +54,28 @@ def create_user_command(username, role, org_code, password, full_name):
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     click.echo(f"Created user {user.username} ({user.role.value}).")
+
+
+@click.group("user")
+def user_group():
+    """Accounts from the command line."""
+
+
+@user_group.command("reset-password")
+@click.argument("username")
+@with_appcontext
+def user_reset_password_command(username):
+    """Give an account a new one-time password (printed once; changed at the next login) and unlock it."""
+    from .accounts.models import User
+    from .accounts.services import reset_password
+    from .extensions import db
+
+    user = db.session.execute(sa.select(User).where(User.username == username.strip())).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"No account is named {username}.")
+    password = reset_password(None, user)
+    db.session.commit()
+    click.echo(f"New password for {user.username}: {password}  (to be changed at the next login)")
 
 
 @click.command("bench-data")
@@ -104,8 +127,12 @@ def demo_command(password, if_empty):
 
     if demo_is_loaded():
         if if_empty:
-            click.echo("Demo data already loaded; log in with the accounts printed when it was loaded "
-                       "(or reset a password with the admin account).")
+            from .demo import USERS
+
+            click.echo("Demo data already loaded. Log in at http://127.0.0.1:5000/login as "
+                       + ", ".join(username for username, *_rest in USERS)
+                       + " with the passwords printed when it was loaded;\n"
+                         "forgot one? `.venv/bin/svcproc user reset-password NAME` prints a new one.")
             return
         raise click.ClickException("The database already holds data; the demo loads into an empty database.")
     try:

@@ -50,6 +50,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "DATA_KEY": os.environ.get("DATA_KEY") or None,
         # The purchasing bureau, named as a party on contracts and reports.
         "BUREAU_NAME": os.environ.get("BUREAU_NAME", "成都市武侯区民政局"),
+        "BUREAU_NAME_EN": os.environ.get("BUREAU_NAME_EN", "Civil Affairs Bureau of Wuhou District, Chengdu"),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         # Where uploaded and generated files live: "local" (UPLOAD_FOLDER on this host) or "database"
         # (chunked rows in the shared database, for several hosts).

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_babel import lazy_gettext as _nl
+from flask_login import current_user
 
 from .core import nav
 from .core.i18n import LANG_COOKIE, supported
@@ -13,6 +13,7 @@ from .extensions import db
 
 bp = Blueprint("main", __name__)
 nav.menu("main.home", _nl("Home"), order=0, visible=lambda user: True)
+nav.template_global("home_panels", nav.home_panels)
 
 
 @bp.route("/")
@@ -47,7 +48,6 @@ def set_language(locale: str):
         from .accounts.services import set_locale
 
         set_locale(current_user, chosen)
-        db.session.commit()
     target = request.form.get("next") or url_for("main.home")
     if not is_local_url(target):
         target = url_for("main.home")

@@ -14,7 +14,7 @@ from svcproc.audit.services import append_pending
 from svcproc.core import storage
 from svcproc.extensions import db
 
-from .factories import DEFAULT_PASSWORD
+from .builders.accounts import DEFAULT_PASSWORD
 
 PAGE_LOCALE = "zh_CN"  # what pages speak when nobody chose a language
 # The Redis database the job-runner tests use; two test runs on one machine can each take their own.

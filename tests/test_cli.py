@@ -16,7 +16,8 @@ from svcproc.evaluations.models import (EvaluationRound, ItemStatus, Rectificati
 from svcproc.extensions import db
 from svcproc.registry import creditcode
 from svcproc.registry.models import Area, AreaLevel, Organization, OrgKind, OrgStatus, SocialWorker
-from tests.factories import OrganizationFactory, UserFactory
+from tests.builders.accounts import UserFactory
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, count, login
 
 PASSWORD = "Cli-Passw0rd-1"
@@ -166,6 +167,7 @@ def test_demo_if_empty_does_nothing_the_second_time(cli):
     assert [count(model) for model in (Area, Organization, SocialWorker, User)] == counts
     assert len(audit_events()) == events
     assert verify_chain().ok
+    assert "reset-password" in result.output and all(username in result.output for username, *_r in USERS)
 
 
 def test_demo_refuses_a_database_with_data(cli):
@@ -193,3 +195,32 @@ def test_demo_without_password_prints_generated_ones(cli):
     assert set(logins) == {username for username, *_ in USERS}
     admin = _user("admin")
     assert passwords.verify_password(admin.password_hash, logins["admin"])
+
+
+# --- user reset-password ------------------------------------------------------------------------
+
+
+def test_reset_password_prints_a_one_time_password_and_unlocks(cli, client):
+    cli("create-user", "zhangwei", "--role", "procurement", "--password", PASSWORD)
+    user = _user("zhangwei")
+    user.failed_logins, user.must_change_password = 5, False
+    db.session.commit()
+
+    result = cli("user", "reset-password", "zhangwei")
+
+    assert result.exit_code == 0, result.output
+    new = result.output.split(": ", 1)[1].split()[0]
+    user = _user("zhangwei")
+    assert passwords.verify_password(user.password_hash, new) and not passwords.verify_password(user.password_hash, PASSWORD)
+    assert (user.failed_logins, user.must_change_password) == (0, True)
+    assert audit_events("user.password_reset")[-1].object_id == str(user.id)
+    assert login(client, "zhangwei", new).status_code == 303
+
+
+def test_reset_password_of_an_unknown_account_changes_nothing(cli):
+    events = len(audit_events())
+
+    result = cli("user", "reset-password", "nobody")
+
+    assert result.exit_code != 0 and "nobody" in result.output
+    assert len(audit_events()) == events

@@ -9,7 +9,8 @@ import pytest
 from svcproc.audit.services import record
 from svcproc.core.permissions import Role
 from svcproc.registry.models import AreaLevel
-from tests.factories import AreaFactory, OrganizationFactory, SocialWorkerFactory, UserFactory
+from tests.builders.accounts import UserFactory
+from tests.builders.registry import AreaFactory, OrganizationFactory, SocialWorkerFactory
 from tests.helpers import is_fragment, login
 
 PAGE_SIZE = 25

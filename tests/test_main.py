@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from svcproc.accounts.models import User
 from svcproc.core.i18n import LANG_COOKIE
 from svcproc.extensions import db
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 from tests.helpers import audit_events, login, stays_on_site
 
 
@@ -97,3 +97,15 @@ def test_language_switch_never_redirects_off_site(client, target):
 
     assert response.status_code == 303
     assert stays_on_site(response.headers["Location"])
+
+
+def test_the_content_security_policy_trusts_only_the_pinned_htmx_file(app):
+    url = "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
+    app.config["HTMX_CDN_URL"] = url
+    try:
+        policy = app.test_client().get("/login").headers["Content-Security-Policy"]
+    finally:
+        app.config["HTMX_CDN_URL"] = ""
+    script_src = next(p for p in policy.split(";") if p.strip().startswith("script-src")).split()
+    assert url in script_src
+    assert "https://cdn.jsdelivr.net" not in script_src and "*" not in policy

@@ -82,6 +82,23 @@
   }
   document.addEventListener("DOMContentLoaded", placeRefusal);
   document.addEventListener("htmx:afterSettle", placeRefusal);
+  // The menu's stages: one open at a time; a click elsewhere or Escape closes it.
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!opened.classList || !opened.classList.contains("menu-stage") || !opened.open) return;
+    document.querySelectorAll("details.menu-stage[open]").forEach(function (other) {
+      if (other !== opened) other.open = false;
+    });
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("details.menu-stage")) return;
+    document.querySelectorAll("details.menu-stage[open]").forEach(function (d) { d.open = false; });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details.menu-stage[open]");
+    if (open) { open.open = false; open.querySelector("summary").focus(); }
+  });
   // On small screens the menu starts folded.
   document.addEventListener("DOMContentLoaded", function () {
     var menu = document.querySelector(".nav-menu");

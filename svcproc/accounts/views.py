@@ -2,23 +2,24 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
 from flask_babel import lazy_gettext as _nl
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
-from ..core import nav
+from ..core import flow, nav
 from ..core.errors import ValidationError
 from ..core.permissions import Role, require
 from ..core.web import is_htmx, is_local_url, like_pattern, paginate, redirect_to
 from ..extensions import db
 from ..registry.models import Organization
-from . import services
+from ..registry.permissions import visible_organizations
 from . import permissions as perms
+from . import services
 from .forms import ROLE_LABELS, ChangePasswordForm, EmptyForm, LoginForm, UserForm
 from .models import User
-from .permissions import can_manage_users
+from .permissions import can_manage_users, visible_users
 
 bp = Blueprint("accounts", __name__)
 nav.menu("accounts.users", _nl("Users"), order=60, visible=perms.can_manage_users)
@@ -56,10 +57,9 @@ def login():
         try:
             user = services.authenticate(form.username.data, form.password.data)
         except services.LoginRefused as exc:
-            db.session.commit()  # keep the failure count and its audit event
+            flow.keep()  # keep the failure count and its audit event
             error = exc.message
         else:
-            db.session.commit()
             session.clear()
             session.permanent = True
             login_user(user)
@@ -71,11 +71,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    form = EmptyForm()
-    if not form.validate_on_submit():
-        abort(400)
     services.record_logout(current_user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "success")
@@ -86,30 +82,26 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
-        except ValidationError as exc:
-            db.session.rollback()
-            # The password rules name the field "password"; this form calls it new_password.
-            getattr(form, exc.field or "new_password", form.new_password).errors.append(exc.message)
-        else:
-            db.session.commit()
-            # The session token changed; keep this session alive. Pass the user itself: given the
-            # current_user proxy, Flask-Login would store the proxy as the user and resolve it
-            # into itself forever.
-            login_user(current_user._get_current_object())
-            flash(_("Your password has been changed."), "success")
-            return redirect_to(url_for("main.home"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("accounts/password.html", form=form), status
+
+    def save():
+        services.change_password(current_user, form.current_password.data, form.new_password.data)
+        # The session token changed; keep this session alive. Pass the user itself: given the
+        # current_user proxy, Flask-Login would store the proxy as the user and resolve it
+        # into itself forever.
+        login_user(current_user._get_current_object())
+        return url_for("main.home")
+
+    # The password rules name the field "password"; this form calls it new_password.
+    return flow.submit(form, save, lambda **extra: render_template("accounts/password.html", form=form, **extra),
+                       field="new_password", message=_("Your password has been changed."))
 
 
 # --- administration -------------------------------------------------------------------------
 
 
 def _organizations():
-    return db.session.execute(sa.select(Organization).order_by(Organization.name)).unique().scalars().all()
+    return db.session.execute(visible_organizations(current_user).order_by(Organization.name)
+                              ).unique().scalars().all()
 
 
 @bp.route("/admin/users")
@@ -119,7 +111,7 @@ def users():
     q = request.args.get("q", "").strip()
     role = request.args.get("role", "")
     status = request.args.get("status", "")
-    stmt = sa.select(User).order_by(User.username).options(joinedload(User.organization))
+    stmt = visible_users(current_user).order_by(User.username).options(joinedload(User.organization))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(User.username.ilike(pattern, escape="\\"),
@@ -152,26 +144,22 @@ def user_new():
     require(can_manage_users(current_user))
     form = UserForm()
     form.fill_choices(_organizations())
-    if form.validate_on_submit():
+
+    def save():
         if not form.password.data:
-            form.password.errors.append(_("Give the new account an initial password."))
-        else:
-            try:
-                user = services.create_user(
-                    current_user, username=form.username.data, role=Role(form.role.data),
-                    password=form.password.data, full_name=form.full_name.data or "",
-                    email=form.email.data or "", organization=_org_from_form(form),
-                )
-            except ValidationError as exc:
-                db.session.rollback()
-                getattr(form, exc.field or "username").errors.append(exc.message)
-            else:
-                db.session.commit()
-                flash(_("User %(u)s created. They must change the password at first login.", u=user.username),
-                      "success")
-                return redirect_to(url_for("accounts.users"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("accounts/user_form.html", form=form, user=None), status
+            raise ValidationError(_("Give the new account an initial password."), "password")
+        services.create_user(
+            current_user, username=form.username.data, role=Role(form.role.data),
+            password=form.password.data, full_name=form.full_name.data or "",
+            email=form.email.data or "", organization=_org_from_form(form),
+        )
+        return url_for("accounts.users")
+
+    message = _("User %(u)s created. They must change the password at first login.",
+                u=(form.username.data or "").strip())
+    return flow.submit(form, save, lambda **extra: render_template("accounts/user_form.html", form=form, user=None,
+                                                                   **extra),
+                       field="username", message=message)
 
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -186,20 +174,16 @@ def user_edit(user_id: int):
         form.role.data = user.role.value
         form.organization_id.data = str(user.organization_id or "")
     form.username.data = user.username  # the user name is permanent
-    if form.validate_on_submit():
-        try:
-            services.update_user(current_user, user, full_name=form.full_name.data or "",
-                                 email=form.email.data or "", role=Role(form.role.data),
-                                 organization=_org_from_form(form))
-        except ValidationError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "role").errors.append(exc.message)
-        else:
-            db.session.commit()
-            flash(_("User %(u)s saved.", u=user.username), "success")
-            return redirect_to(url_for("accounts.users"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("accounts/user_form.html", form=form, user=user, action_form=EmptyForm()), status
+
+    def save():
+        services.update_user(current_user, user, full_name=form.full_name.data or "",
+                             email=form.email.data or "", role=Role(form.role.data),
+                             organization=_org_from_form(form))
+        return url_for("accounts.users")
+
+    return flow.submit(form, save, lambda **extra: render_template("accounts/user_form.html", form=form, user=user,
+                                                                   action_form=EmptyForm(), **extra),
+                       field="role", message=_("User %(u)s saved.", u=user.username))
 
 
 @bp.route("/admin/users/<int:user_id>/active", methods=["POST"])
@@ -207,12 +191,8 @@ def user_edit(user_id: int):
 def user_set_active(user_id: int):
     user = db.get_or_404(User, user_id)
     require(can_manage_users(current_user, user))
-    form = EmptyForm()
-    if not form.validate_on_submit():
-        abort(400)
     active = request.form.get("active") == "1"
     services.set_user_active(current_user, user, active)
-    db.session.commit()
     flash(_("User %(u)s activated.", u=user.username) if active
           else _("User %(u)s deactivated.", u=user.username), "success")
     return redirect_to(url_for("accounts.user_edit", user_id=user.id))
@@ -223,10 +203,6 @@ def user_set_active(user_id: int):
 def user_reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     require(can_manage_users(current_user, user))
-    form = EmptyForm()
-    if not form.validate_on_submit():
-        abort(400)
     password = services.reset_password(current_user, user)
-    db.session.commit()
     response = render_template("accounts/password_reset_done.html", user=user, password=password)
     return response, 200, {"Cache-Control": "no-store"}

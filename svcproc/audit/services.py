@@ -259,3 +259,9 @@ def known_object_types() -> tuple[str, ...]:
 
     types = {getattr(mapper.class_, "audit_type", None) for mapper in db.Model.registry.mappers}
     return tuple(sorted(t for t in types if t))
+
+
+# Every state machine's door records its transitions here.
+from ..core import workflow as _workflow  # noqa: E402
+
+_workflow.record_with(record, jsonable)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -45,6 +46,14 @@ def init_app(app) -> None:
     def _domain(exc: DomainError):
         db.session.rollback()
         return _answer(exc.status_code, _("Not possible"), exc.message, exc.field)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(_exc):
+        # A number or date from the address or a form beyond what the database or the calendar
+        # holds (a 20-digit id, the year 9999 plus a term): bad input, not a server error.
+        db.session.rollback()
+        return _answer(400, _("Not possible"), _("A number or date in the request is out of range."))
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc):

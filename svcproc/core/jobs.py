@@ -4,8 +4,9 @@ thread in this process. Jobs report progress and, when they fail, the reason.
 A job function is registered with @job_function("kind") in its domain's tasks.py and called as
 fn(job, progress) inside an app context; it commits its own work. The registration also says who may
 follow the job (`can_view(user, job)`; by default the person who started it) and how its status box
-shows it (`template`, `context(job)`), for the one job-status page (core/job_views.py). Progress lives outside the job's transaction (RQ job meta on
-Redis, a dict in this process otherwise), so a page can show it while the work is uncommitted.
+shows it (`template`, `context(job)`), for the one job-status page (core/job_views.py). Progress
+lives outside the job's transaction (RQ job meta on Redis, a dict in this process otherwise), so a
+page can show it while the work is uncommitted.
 """
 from __future__ import annotations
 

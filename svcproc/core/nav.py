@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class MenuEntry:
     visible: Callable[[Any], bool]              # visible(user)
     badge: Callable[[Any], int] | None = None   # badge(user): a count shown beside the label
     public: bool = False                        # for residents without an account
+    group: str = ""                             # the menu's stage this entry sits under
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,30 @@ class HomePanel:
     context: Callable[[Any], dict]
 
 
+# The menu's stages, in order: a bar of at most seven entries (home and these six), each opening the
+# pages of its stage. An entry's stage defaults to its blueprint's.
+GROUPS = {
+    "procurement": _l("Procurement"),
+    "contracts": _l("Contracts"),
+    "delivery": _l("Service delivery"),
+    "evaluation": _l("Evaluation"),
+    "registry": _l("Registry"),
+    "audit": _l("Audit"),
+}
+_GROUP_OF_BLUEPRINT = {"procurement": "procurement", "contracts": "contracts", "delivery": "delivery",
+                       "evaluations": "evaluation", "registry": "registry", "accounts": "registry",
+                       "audit": "audit", "reports": "audit"}
+
 MENU: dict[str, MenuEntry] = {}
 PANELS: dict[str, HomePanel] = {}
 TEMPLATE_GLOBALS: dict[str, Any] = {}
 
 
-def menu(endpoint: str, label, *, order: int, visible: Callable[[Any], bool], badge=None, public: bool = False):
-    MENU[endpoint] = MenuEntry(endpoint, label, order, visible, badge, public)
+def menu(endpoint: str, label, *, order: int, visible: Callable[[Any], bool], badge=None, public: bool = False,
+         group: str | None = None):
+    if group is None:
+        group = _GROUP_OF_BLUEPRINT.get(endpoint.partition(".")[0], "")
+    MENU[endpoint] = MenuEntry(endpoint, label, order, visible, badge, public, group)
 
 
 def panel(name: str, template: str, *, order: int, visible: Callable[[Any], bool], context: Callable[[Any], dict]):
@@ -56,11 +75,49 @@ def predicates(module) -> None:
 
 def navigation(user) -> list[tuple[str, Any, str, int]]:
     """(endpoint, label, url, badge) of the entries the person may use, in menu order."""
+    from flask import g
+
+    user = getattr(user, "_get_current_object", lambda: user)()  # the predicates read it often
     if not user.is_authenticated:
         return []
+    cached = g.get("nav_entries")
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
     entries = sorted((e for e in MENU.values() if not e.public), key=lambda e: e.order)
-    return [(e.endpoint, e.label, url_for(e.endpoint), e.badge(user) if e.badge else 0)
-            for e in entries if e.visible(user)]
+    result = [(e.endpoint, e.label, url_for(e.endpoint), e.badge(user) if e.badge else 0)
+              for e in entries if e.visible(user)]
+    g.nav_entries = (user.id, result)
+    return result
+
+
+@dataclass
+class MenuGroup:
+    key: str
+    label: Any
+    entries: list  # (endpoint, label, url, badge)
+
+    @property
+    def badge(self) -> int:
+        return sum(entry[3] for entry in self.entries)
+
+    def holds(self, endpoint: str | None) -> bool:
+        return any(entry[0] == endpoint for entry in self.entries)
+
+
+def grouped_navigation(user) -> list[MenuGroup]:
+    """The menu bar: entries without a stage stand alone; the others sit under their stage."""
+    groups: list[MenuGroup] = []
+    by_key: dict[str, MenuGroup] = {}
+    for endpoint, label, url, badge in navigation(user):
+        key = MENU[endpoint].group
+        if not key:
+            groups.append(MenuGroup("", label, [(endpoint, label, url, badge)]))
+            continue
+        if key not in by_key:
+            by_key[key] = MenuGroup(key, GROUPS.get(key, key), [])
+            groups.append(by_key[key])
+        by_key[key].entries.append((endpoint, label, url, badge))
+    return groups
 
 
 def public_navigation() -> list[tuple[str, Any, str]]:

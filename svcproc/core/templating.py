@@ -24,6 +24,13 @@ def _sri(path: str) -> str | None:
     return "sha384-" + base64.b64encode(digest).decode()
 
 
+def bureau_name() -> str:
+    """The purchasing bureau's name in the page's language (BUREAU_NAME, BUREAU_NAME_EN)."""
+    if locale_code(get_locale()) == "en" and current_app.config.get("BUREAU_NAME_EN"):
+        return current_app.config["BUREAU_NAME_EN"]
+    return current_app.config["BUREAU_NAME"]
+
+
 def init_app(app) -> None:
     from . import clock
 
@@ -33,12 +40,18 @@ def init_app(app) -> None:
     app.jinja_env.globals["options"] = lambda labels: [(getattr(k, "value", k), str(v)) for k, v in labels.items()]
     # What the domains registered (core/nav.py): their predicates and label helpers.
     app.jinja_env.globals.update(nav.TEMPLATE_GLOBALS)
+    from ..extensions import babel
+    from .i18n import install_fast_domain
+
+    install_fast_domain(app, babel)
 
     @app.context_processor
     def _globals():
         vendor = Path(current_app.static_folder) / "vendor" / "htmx.min.js"
         return {
             "nav_items": nav.navigation(current_user),
+            "nav_groups": nav.grouped_navigation(current_user),
+            "bureau_name": bureau_name(),
             "public_nav_items": nav.public_navigation(),
             "current_locale": locale_code(get_locale()),
             "htmx_cdn_url": current_app.config.get("HTMX_CDN_URL"),

@@ -88,8 +88,9 @@ class StateMachine:
         changes); `changes` adds fields the same step changed to the event; `extra` names values the
         event records as new (an award's winner, a reason code).
         """
-        from ..audit.services import jsonable, record
-
+        if _AUDIT is None:
+            raise RuntimeError("no audit trail registered for state changes (core.workflow.record_with)")
+        record, jsonable = _AUDIT
         if allowed is not None:
             allow(actor, allowed)
         self.check(verb, obj)
@@ -114,6 +115,15 @@ class StateMachine:
 
 
 MACHINES: dict[str, StateMachine] = {}
+
+# How a transition is recorded: set by the audit trail when it loads (core imports no domain).
+_AUDIT: tuple[Callable, Callable] | None = None
+
+
+def record_with(record: Callable, jsonable: Callable) -> None:
+    """The audit trail's `record(action, actor=, obj=, changes=)` and its value converter."""
+    global _AUDIT
+    _AUDIT = (record, jsonable)
 
 
 def register(machine: StateMachine) -> StateMachine:

@@ -143,8 +143,8 @@ def can_declare(user, round_, member=None) -> bool:
 def can_score(user, member) -> bool:
     """An evaluator scores on their own place of a round that is scoring: declared without a
     conflict, not yet submitted."""
-    return (member is not None and member.user_id == getattr(user, "id", None) and has_permission(user, "evaluations.score")
-            and member.declared_at is not None and not member.conflicted and member.submitted_at is None
+    return (member is not None and member.user_id == getattr(user, "id", None)
+            and has_permission(user, "evaluations.score") and member.declared_at is not None and not member.conflicted and member.submitted_at is None
             and ROUND.allows("score", member.round))
 
 

@@ -470,11 +470,15 @@ def _move_item(actor, item: RectificationItem, verb: str, note: str = "") -> Non
     ITEM.move(actor, item, verb, changes={"note": [None, note]} if note else None)
 
 
+def check_respondable(item: RectificationItem) -> None:
+    if not ITEM.allows("respond", item):
+        raise DomainError(_("This item is not waiting for a response."))
+
+
 def respond(actor, item: RectificationItem, text: str, uploads: list) -> RectificationResponse:
     round_ = item.finding.round
     allow(actor, perms.can_respond_rectification(actor, round_))
-    if not ITEM.allows("respond", item):
-        raise DomainError(_("This item is not waiting for a response."))
+    check_respondable(item)
     text = _text(text, "text", _("Say what was done."))
     response = RectificationResponse(item=item, text=text, created_at=clock.now(),
                                      created_by_id=getattr(actor, "id", None))

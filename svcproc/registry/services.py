@@ -1,4 +1,5 @@
-"""Creating and changing areas, organizations and social workers; every change is audited."""
+"""Creating and changing areas, organizations and social workers; every change is audited.
+An organization's status changes only through registry/workflow.py."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -6,7 +7,7 @@ from flask_babel import gettext as _
 
 from ..audit.services import created, diff, record, snapshot
 from ..core import clock
-from ..core.errors import DomainError, ValidationError
+from ..core.errors import ValidationError
 from ..extensions import db
 from . import creditcode
 from .models import (PARENT_LEVEL, Area, AreaLevel, CertificationLevel, Organization, OrgKind, OrgRating,
@@ -133,23 +134,6 @@ def update_organization(actor, org: Organization, *, may_set_status: bool, **val
     if changes:
         db.session.flush()
         record("organization.updated", actor=actor, obj=org, changes=changes)
-    return org
-
-
-def set_organization_status(actor, org: Organization, status: OrgStatus, reason: str) -> Organization:
-    status = OrgStatus(status)
-    reason = (reason or "").strip()
-    if status == org.status:
-        raise DomainError(_("The organization already has this status."))
-    if status != OrgStatus.ACTIVE and not reason:
-        raise ValidationError(_("Give the reason for suspending or listing the organization."), "reason")
-    before = snapshot(org, ("status", "status_reason"))
-    org.status = status
-    org.status_reason = reason
-    org.status_changed_at = clock.now()
-    db.session.flush()
-    record(f"organization.status.{status.value}", actor=actor, obj=org,
-           changes=diff(before, snapshot(org, ("status", "status_reason"))))
     return org
 
 

@@ -2,26 +2,27 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_babel import lazy_gettext as _nl
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
-from ..core import nav
-from ..core.errors import StaleObject, ValidationError, check_version
+from ..core import flow, nav
+from ..core.errors import ValidationError
 from ..core.permissions import ORG_ROLES, has_permission, require
-from ..core.web import is_htmx, like_pattern, paginate, redirect_to
+from ..core.web import is_htmx, like_pattern, paginate
 from ..extensions import db
-from . import services
 from . import permissions as perms
+from . import services, workflow
 from .forms import (AREA_LEVEL_LABELS, CERTIFICATION_LABELS, ORG_KIND_LABELS, RATING_LABELS,
                     REGISTRATION_TYPE_LABELS, STATUS_LABELS, AreaForm, OrganizationForm, OrgStatusForm,
                     WorkerForm)
 from .models import (Area, AreaLevel, CertificationLevel, Organization, OrgKind, OrgRating, OrgStatus,
                      SocialWorker)
-from .permissions import (can_add_workers, can_create_organization, can_edit_organization, can_edit_worker, can_manage_areas,
-                          can_manage_workers, can_set_org_status, can_view_registry, can_view_workers)
+from .permissions import (can_add_workers, can_create_organization, can_edit_organization, can_edit_worker,
+                          can_manage_areas, can_manage_workers, can_set_org_status, can_view_registry,
+                          can_view_workers, visible_organizations, visible_workers)
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 nav.menu("registry.organizations", _nl("Organizations"), order=50, visible=perms.can_view_registry)
@@ -42,14 +43,14 @@ def _labels():
     return LABELS
 
 
+def _typed(field) -> str:
+    """A name as the services store it (for the message shown once it is saved)."""
+    return (field.data or "").strip()
+
+
 def _enum_arg(name: str, enum_cls):
     value = request.args.get(name, "")
     return enum_cls(value) if value in {m.value for m in enum_cls} else None
-
-
-def _apply_error(form, exc: ValidationError, default: str) -> None:
-    field = getattr(form, exc.field or default, None) or getattr(form, default)
-    field.errors = list(field.errors) + [exc.message]
 
 
 # --- areas ------------------------------------------------------------------------------------
@@ -99,19 +100,15 @@ def area_new():
             form.parent_id.data = str(parent.id)
             form.level.data = {AreaLevel.DISTRICT: AreaLevel.STREET, AreaLevel.STREET: AreaLevel.COMMUNITY,
                                AreaLevel.COMMUNITY: AreaLevel.GRID}.get(parent.level, AreaLevel.GRID).value
-    if form.validate_on_submit():
-        try:
-            area = services.create_area(current_user, level=AreaLevel(form.level.data), code=form.code.data,
-                                        name=form.name.data, parent=_area_from_id(form.parent_id.data))
-        except ValidationError as exc:
-            db.session.rollback()
-            _apply_error(form, exc, "code")
-        else:
-            db.session.commit()
-            flash(_("Area %(n)s added.", n=area.name), "success")
-            return redirect_to(url_for("registry.areas"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("registry/area_form.html", form=form, area=None), status
+
+    def save():
+        services.create_area(current_user, level=AreaLevel(form.level.data), code=form.code.data,
+                             name=form.name.data, parent=_area_from_id(form.parent_id.data))
+        return url_for("registry.areas")
+
+    return flow.submit(form, save, lambda **extra: render_template("registry/area_form.html", form=form, area=None,
+                                                                   **extra),
+                       field="code", message=_("Area %(n)s added.", n=_typed(form.name)))
 
 
 @bp.route("/areas/<int:area_id>/edit", methods=["GET", "POST"])
@@ -124,28 +121,15 @@ def area_edit(area_id: int):
     form.level.data = area.level.value  # the level of an existing area is fixed
     if request.method == "GET":
         form.parent_id.data = str(area.parent_id or "")
-        form.version.data = str(area.version)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            check_version(area, form.version.data)
-            services.update_area(current_user, area, code=form.code.data, name=form.name.data,
-                                 parent=_area_from_id(form.parent_id.data))
-        except StaleObject as exc:
-            db.session.rollback()
-            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
-            form.version.data = str(area.version)
-            return render_template("registry/area_form.html", form=form, area=area, stale=exc.message), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            _apply_error(form, exc, "code")
-        else:
-            db.session.commit()
-            flash(_("Area %(n)s saved.", n=area.name), "success")
-            return redirect_to(url_for("registry.areas"))
-    if request.method == "POST":
-        status = 422
-    return render_template("registry/area_form.html", form=form, area=area), status
+
+    def save():
+        services.update_area(current_user, area, code=form.code.data, name=form.name.data,
+                             parent=_area_from_id(form.parent_id.data))
+        return url_for("registry.areas")
+
+    return flow.submit(form, save, lambda **extra: render_template("registry/area_form.html", form=form, area=area,
+                                                                   **extra),
+                       field="code", obj=area, message=_("Area %(n)s saved.", n=_typed(form.name)))
 
 
 # --- organizations ----------------------------------------------------------------------------
@@ -159,7 +143,7 @@ def organizations():
     status = _enum_arg("status", OrgStatus)
     rating = _enum_arg("rating", OrgRating)
     kind = _enum_arg("kind", OrgKind)
-    stmt = sa.select(Organization).order_by(Organization.name).options(joinedload(Organization.area))
+    stmt = visible_organizations(current_user).order_by(Organization.name).options(joinedload(Organization.area))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(Organization.name.ilike(pattern, escape="\\"),
@@ -187,17 +171,21 @@ def organizations():
 @login_required
 def organization(org_id: int):
     org = db.get_or_404(Organization, org_id)
-    require(can_view_registry(current_user))
+    require(perms.can_view_organization(current_user, org))
+    return _organization_page(org)
+
+
+def _organization_page(org: Organization, status_form: OrgStatusForm | None = None):
     workers, worker_count = [], 0
-    if can_view_workers(current_user) and (has_permission(current_user, "workers.read_all")
-                                           or current_user.organization_id == org.id):
-        mine = sa.select(SocialWorker).where(SocialWorker.organization_id == org.id)
+    mine = visible_workers(current_user).where(SocialWorker.organization_id == org.id)
+    if can_view_workers(current_user):
         workers = db.session.execute(mine.order_by(SocialWorker.name, SocialWorker.id).limit(WORKERS_SHOWN)
                                      ).scalars().all()
         worker_count = len(workers) if len(workers) < WORKERS_SHOWN else db.session.execute(
             sa.select(sa.func.count()).select_from(mine.subquery())).scalar_one()
-    status_form = OrgStatusForm()
-    status_form.fill_choices()
+    if status_form is None:
+        status_form = OrgStatusForm()
+        status_form.fill_choices()
     from ..evaluations.consequences import bidding_bars, final_grade_count, final_grades
 
     service = org.kind == OrgKind.SERVICE
@@ -236,24 +224,20 @@ def organization_new():
     require(can_create_organization(current_user))
     form = OrganizationForm()
     form.fill_choices(_areas_for_orgs())
-    if form.validate_on_submit():
-        try:
-            org = services.create_organization(
-                current_user, name=form.name.data, credit_code=form.credit_code.data,
-                kind=OrgKind(form.kind.data), registration_type=form.registration_type.data,
-                rating=OrgRating(form.rating.data), area=_area_or_none(form.area_id.data),
-                address=form.address.data or "", contact_name=form.contact_name.data or "",
-                contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "",
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            _apply_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("Organization %(n)s registered.", n=org.name), "success")
-            return redirect_to(url_for("registry.organization", org_id=org.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("registry/organization_form.html", form=form, org=None), status
+
+    def save():
+        org = services.create_organization(
+            current_user, name=form.name.data, credit_code=form.credit_code.data,
+            kind=OrgKind(form.kind.data), registration_type=form.registration_type.data,
+            rating=OrgRating(form.rating.data), area=_area_or_none(form.area_id.data),
+            address=form.address.data or "", contact_name=form.contact_name.data or "",
+            contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "",
+        )
+        return url_for("registry.organization", org_id=org.id)
+
+    return flow.submit(form, save, lambda **extra: render_template("registry/organization_form.html", form=form,
+                                                                   org=None, **extra),
+                       field="name", message=_("Organization %(n)s registered.", n=_typed(form.name)))
 
 
 @bp.route("/organizations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -268,35 +252,23 @@ def organization_edit(org_id: int):
         form.kind.data, form.rating.data = org.kind.value, org.rating.value
         form.registration_type.data = org.registration_type.value
         form.area_id.data = str(org.area_id or "")
-        form.version.data = str(org.version)
     if not bureau:
         # Organizations keep their profile; code, kind and rating are the bureau's record.
         form.credit_code.data, form.kind.data, form.rating.data = org.credit_code, org.kind.value, org.rating.value
-    if form.validate_on_submit():
+
+    def save():
         values = dict(name=form.name.data, registration_type=form.registration_type.data,
                       address=form.address.data or "", contact_name=form.contact_name.data or "",
                       contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "")
         if bureau:
             values.update(credit_code=form.credit_code.data, kind=form.kind.data, rating=form.rating.data)
-        try:
-            check_version(org, form.version.data)
-            values["area_id"] = (a.id if (a := _area_or_none(form.area_id.data)) else None)
-            services.update_organization(current_user, org, may_set_status=bureau, **values)
-        except StaleObject as exc:
-            db.session.rollback()
-            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
-            form.version.data = str(org.version)
-            return render_template("registry/organization_form.html", form=form, org=org, bureau=bureau,
-                                   stale=exc.message), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            _apply_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("Organization %(n)s saved.", n=org.name), "success")
-            return redirect_to(url_for("registry.organization", org_id=org.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("registry/organization_form.html", form=form, org=org, bureau=bureau), status
+        values["area_id"] = (a.id if (a := _area_or_none(form.area_id.data)) else None)
+        services.update_organization(current_user, org, may_set_status=bureau, **values)
+        return url_for("registry.organization", org_id=org.id)
+
+    return flow.submit(form, save, lambda **extra: render_template("registry/organization_form.html", form=form,
+                                                                   org=org, bureau=bureau, **extra),
+                       field="name", obj=org, message=_("Organization %(n)s saved.", n=_typed(form.name)))
 
 
 @bp.route("/organizations/<int:org_id>/status", methods=["POST"])
@@ -306,27 +278,20 @@ def organization_status(org_id: int):
     require(can_set_org_status(current_user, org))
     form = OrgStatusForm()
     form.fill_choices()
-    if form.validate_on_submit():
-        try:
-            services.set_organization_status(current_user, org, OrgStatus(form.status.data), form.reason.data)
-        except ValidationError as exc:
-            db.session.rollback()
-            form.reason.errors = [exc.message]
-        else:
-            db.session.commit()
-            flash(_("Status of %(n)s changed.", n=org.name), "success")
-            return redirect_to(url_for("registry.organization", org_id=org.id))
-    return render_template("registry/_status_form.html", org=org, status_form=form), 422
+
+    def save():
+        workflow.set_organization_status(current_user, org, OrgStatus(form.status.data), form.reason.data)
+        return url_for("registry.organization", org_id=org.id)
+
+    def page(**extra):
+        if is_htmx():
+            return render_template("registry/_status_form.html", org=org, status_form=form)
+        return _organization_page(org, status_form=form)
+
+    return flow.submit(form, save, page, field="reason", message=_("Status of %(n)s changed.", n=org.name))
 
 
 # --- social workers ---------------------------------------------------------------------------
-
-
-def _scoped_workers(stmt: sa.Select) -> sa.Select:
-    """Bureau and auditors see every organization's workers; org staff only their own."""
-    if has_permission(current_user, "workers.read_all"):
-        return stmt
-    return stmt.where(SocialWorker.organization_id == current_user.organization_id)
 
 
 @bp.route("/workers")
@@ -337,8 +302,8 @@ def workers():
     certification = _enum_arg("certification", CertificationLevel)
     active = request.args.get("active", "")
     org_id = request.args.get("org", "")
-    stmt = _scoped_workers(sa.select(SocialWorker).order_by(SocialWorker.name, SocialWorker.id)
-                           .options(joinedload(SocialWorker.organization)))
+    stmt = (visible_workers(current_user).order_by(SocialWorker.name, SocialWorker.id)
+            .options(joinedload(SocialWorker.organization)))
     if q:
         pattern = like_pattern(q)
         stmt = stmt.where(sa.or_(SocialWorker.name.ilike(pattern, escape="\\"),
@@ -353,8 +318,8 @@ def workers():
     organizations = []
     if has_permission(current_user, "workers.read_all"):
         organizations = [(str(i), name) for i, name in db.session.execute(
-            sa.select(Organization.id, Organization.name).where(Organization.kind == OrgKind.SERVICE)
-            .order_by(Organization.name))]
+            visible_organizations(current_user).with_only_columns(Organization.id, Organization.name)
+            .where(Organization.kind == OrgKind.SERVICE).order_by(Organization.name))]
     template = "registry/_worker_table.html" if is_htmx() else "registry/workers.html"
     return render_template(template, page=page, q=q, certification=certification.value if certification else "",
                            active=active, org_id=org_id, organizations=organizations)
@@ -363,7 +328,7 @@ def workers():
 def _worker_orgs():
     if has_permission(current_user, "workers.manage"):
         return db.session.execute(
-            sa.select(Organization).where(Organization.kind == OrgKind.SERVICE).order_by(Organization.name)
+            visible_organizations(current_user).where(Organization.kind == OrgKind.SERVICE).order_by(Organization.name)
         ).unique().scalars().all()
     if current_user.role in ORG_ROLES and current_user.organization is not None:
         return [current_user.organization]
@@ -379,27 +344,22 @@ def worker_new():
     form.fill_choices(orgs)
     if request.method == "GET":
         form.organization_id.data = request.args.get("org") or (str(orgs[0].id) if len(orgs) == 1 else "")
-    if form.validate_on_submit():
+
+    def save():
         org = next((o for o in orgs if str(o.id) == form.organization_id.data), None)
         if org is None:
-            form.organization_id.errors = [_("Choose an organization from the list.")]
-        else:
-            require(can_manage_workers(current_user, org))
-            try:
-                worker = services.create_worker(
-                    current_user, org, name=form.name.data,
-                    certification_level=CertificationLevel(form.certification_level.data),
-                    certificate_number=form.certificate_number.data or "", phone=form.phone.data or "",
-                    active=form.active.data)
-            except ValidationError as exc:
-                db.session.rollback()
-                _apply_error(form, exc, "name")
-            else:
-                db.session.commit()
-                flash(_("Social worker %(n)s added.", n=worker.name), "success")
-                return redirect_to(url_for("registry.workers"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("registry/worker_form.html", form=form, worker=None), status
+            raise ValidationError(_("Choose an organization from the list."), "organization_id")
+        require(can_manage_workers(current_user, org))
+        services.create_worker(
+            current_user, org, name=form.name.data,
+            certification_level=CertificationLevel(form.certification_level.data),
+            certificate_number=form.certificate_number.data or "", phone=form.phone.data or "",
+            active=form.active.data)
+        return url_for("registry.workers")
+
+    return flow.submit(form, save, lambda **extra: render_template("registry/worker_form.html", form=form,
+                                                                   worker=None, **extra),
+                       field="name", message=_("Social worker %(n)s added.", n=_typed(form.name)))
 
 
 @bp.route("/workers/<int:worker_id>/edit", methods=["GET", "POST"])
@@ -412,26 +372,14 @@ def worker_edit(worker_id: int):
     form.organization_id.data = str(worker.organization_id)
     if request.method == "GET":
         form.certification_level.data = worker.certification_level.value
-        form.version.data = str(worker.version)
-    if form.validate_on_submit():
-        try:
-            check_version(worker, form.version.data)
-            services.update_worker(current_user, worker, name=form.name.data,
-                                   certification_level=CertificationLevel(form.certification_level.data),
-                                   certificate_number=form.certificate_number.data or "",
-                                   phone=form.phone.data or "", active=form.active.data)
-        except StaleObject as exc:
-            db.session.rollback()
-            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
-            form.version.data = str(worker.version)
-            return render_template("registry/worker_form.html", form=form, worker=worker,
-                                   stale=exc.message), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            _apply_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("Social worker %(n)s saved.", n=worker.name), "success")
-            return redirect_to(url_for("registry.workers"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("registry/worker_form.html", form=form, worker=worker), status
+
+    def save():
+        services.update_worker(current_user, worker, name=form.name.data,
+                               certification_level=CertificationLevel(form.certification_level.data),
+                               certificate_number=form.certificate_number.data or "",
+                               phone=form.phone.data or "", active=form.active.data)
+        return url_for("registry.workers")
+
+    return flow.submit(form, save, lambda **extra: render_template("registry/worker_form.html", form=form,
+                                                                   worker=worker, **extra),
+                       field="name", obj=worker, message=_("Social worker %(n)s saved.", n=_typed(form.name)))

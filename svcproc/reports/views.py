@@ -1,5 +1,6 @@
 """Report pages: a subject's reports and the button that makes one (its progress is followed on the
-job-status page, core/job_views.py), retrying a failed job, downloads, spreadsheets, the public verification page, the auditor's desk and the audit package."""
+job-status page, core/job_views.py), retrying a failed job, downloads, spreadsheets, the public
+verification page, the auditor's desk and the audit package."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -47,7 +48,8 @@ def subject(kind: str, subject_id: int):
     item = _subject(report_kind, subject_id)
     package = services.latest_package(subject_id) if report_kind == ReportKind.ASSESSMENT else None
     return render_template("reports/subject.html", kind=report_kind, subject=item, subject_id=subject_id,
-                           title=services.title_of(report_kind, item), reports=services.latest(report_kind, subject_id, perms.visible_reports(current_user)),
+                           title=services.title_of(report_kind, item),
+                           reports=services.latest(report_kind, subject_id, perms.visible_reports(current_user)),
                            formats=services.formats_of(report_kind), package=package)
 
 

@@ -12,7 +12,7 @@ from svcproc.accounts import passwords, services
 from svcproc.accounts.models import User
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.builders.accounts import DEFAULT_PASSWORD, UserFactory
 from tests.helpers import audit_events, in_page, login, stays_on_site
 
 NEW_PASSWORD = "Fresh-Passw0rd-2"

@@ -9,7 +9,8 @@ from svcproc.accounts import passwords
 from svcproc.accounts.models import User
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
-from tests.factories import DEFAULT_PASSWORD, OrganizationFactory, UserFactory
+from tests.builders.accounts import DEFAULT_PASSWORD, UserFactory
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, count, login
 
 NEW_USER_PASSWORD = "Initial-Pass-42"

@@ -15,7 +15,7 @@ from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.registry import services
 from svcproc.registry.models import AreaLevel
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 from tests.helpers import audit_events
 
 EVENTS = 5

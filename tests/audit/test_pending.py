@@ -12,7 +12,7 @@ from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.registry import services
 from svcproc.registry.models import Area, AreaLevel
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 
 
 def _chain() -> list[tuple[int, str]]:

@@ -13,7 +13,7 @@ from svcproc.core import jobs
 from svcproc.core.formatting import local_datetime
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 from tests.helpers import audit_events, count, in_page, login
 
 

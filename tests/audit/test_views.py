@@ -12,7 +12,7 @@ import pytest
 from svcproc.audit.services import known_object_types, record
 from svcproc.audit.views import CSV_COLUMNS
 from svcproc.core.permissions import Role
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 from tests.helpers import is_fragment, login
 
 

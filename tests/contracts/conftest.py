@@ -15,7 +15,8 @@ from svcproc.core.errors import DomainError
 from svcproc.extensions import db
 from svcproc.procurement.models import TenderStatus
 
-from .builders import contract_in, tender_in
+from tests.builders.contracts import contract_in
+from tests.builders.procurement import tender_in
 
 # Everything a contract action could touch.
 TABLES = ("contract", "contract_amendment", "milestone", "deliverable", "payment", "stored_file", "file_chunk",

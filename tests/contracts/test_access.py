@@ -10,10 +10,12 @@ import pytest
 from svcproc.contracts.models import ContractStatus, Deliverable, Milestone
 from svcproc.core.permissions import Role
 from svcproc.registry.models import Organization
-from tests.factories import OrganizationFactory, UserFactory, user_for_role
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import login
 
-from .builders import ContractSetup, contract_in, deliver, pdf_bytes
+from tests.builders.contracts import ContractSetup, contract_in, deliver
+from tests.builders.files import pdf_bytes
 from .conftest import db_state
 
 C = ContractStatus

@@ -12,10 +12,10 @@ from svcproc.contracts.models import Amendment, Contract, ContractStatus, Milest
 from svcproc.core.errors import PermissionDenied
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import audit_events, count, login
 
-from .builders import CONTENTS, deliver, local_today, pay_in_full
+from tests.builders.contracts import CONTENTS, deliver, local_today, pay_in_full
 from .conftest import db_state, refused
 
 C = ContractStatus

@@ -13,10 +13,11 @@ from svcproc.core.permissions import Role
 from svcproc.core.targets import TARGET_FIELDS
 from svcproc.extensions import db
 from svcproc.procurement.models import TenderStatus
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import audit_events, count, login
 
-from .builders import CONTENTS, local_today, tender_in
+from tests.builders.contracts import CONTENTS, local_today
+from tests.builders.procurement import tender_in
 from .conftest import refused
 
 NOT_AWARDED = [s for s in TenderStatus if s != TenderStatus.AWARDED]

@@ -11,10 +11,12 @@ from svcproc.contracts import workflow
 from svcproc.contracts.models import ContractStatus, DeliverableKind, MilestoneStatus
 from svcproc.core.errors import PermissionDenied
 from svcproc.core.permissions import Role
-from tests.factories import OrganizationFactory, UserFactory, user_for_role
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, login
 
-from .builders import at_local, in_progress_with_milestone, pdf_upload
+from tests.builders.contracts import at_local, in_progress_with_milestone
+from tests.builders.files import pdf_upload
 from .conftest import db_state, refused
 
 C = ContractStatus

@@ -11,10 +11,10 @@ from svcproc.contracts.models import ContractStatus, MilestoneStatus, Payment
 from svcproc.core.errors import PermissionDenied
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import audit_events, count, login
 
-from .builders import contract_in, deliver, in_progress_with_milestone, local_today, pay_in_full
+from tests.builders.contracts import contract_in, deliver, in_progress_with_milestone, local_today, pay_in_full
 from .conftest import db_state, refused
 
 C = ContractStatus

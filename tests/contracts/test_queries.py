@@ -9,7 +9,8 @@ from svcproc.contracts.models import ContractStatus
 from svcproc.procurement.models import TenderStatus
 from tests.helpers import login
 
-from .builders import contract_in, deliver, local_today, pay_in_full, tender_in
+from tests.builders.contracts import contract_in, deliver, local_today, pay_in_full
+from tests.builders.procurement import tender_in
 
 C = ContractStatus
 TEN = tuple((i * 30, "10") for i in range(1, 10)) + (("end", "10"),)

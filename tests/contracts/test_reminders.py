@@ -12,10 +12,11 @@ from svcproc.contracts import workflow
 from svcproc.contracts.models import ContractStatus, Milestone
 from svcproc.contracts.reminders import reminders_for
 from svcproc.core.permissions import Role
-from tests.factories import UserFactory, user_for_role
+from tests.builders.accounts import UserFactory, user_for_role
 from tests.helpers import login
 
-from .builders import ContractSetup, at_local, contract_in, deliver, draft_contract, local_today, schedule_rows
+from tests.builders.contracts import (ContractSetup, at_local, contract_in, deliver, draft_contract, local_today,
+                                      schedule_rows)
 
 C = ContractStatus
 START = date(2025, 7, 1)

@@ -12,10 +12,10 @@ from svcproc.contracts.models import Contract, ContractStatus, Milestone, Milest
 from svcproc.core.errors import PermissionDenied
 from svcproc.core.formatting import points
 from svcproc.core.permissions import Role
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import audit_events, login
 
-from .builders import contract_in, schedule_rows
+from tests.builders.contracts import contract_in, schedule_rows
 from .conftest import db_state, refused
 
 

@@ -12,7 +12,7 @@ from svcproc.contracts import workflow
 from svcproc.contracts.models import Amendment, Contract, ContractStatus
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 from tests.helpers import count, in_page, login
 
 from .conftest import db_state

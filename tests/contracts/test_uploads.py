@@ -18,7 +18,8 @@ from svcproc.core.files import StoredFile
 from svcproc.extensions import db
 from tests.helpers import count, in_page, login
 
-from .builders import in_progress_with_milestone, pdf_bytes, png_bytes
+from tests.builders.contracts import in_progress_with_milestone
+from tests.builders.files import pdf_bytes, png_bytes
 from .conftest import db_state, uploaded_files
 
 

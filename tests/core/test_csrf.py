@@ -6,7 +6,7 @@ import pytest
 from svcproc.core.i18n import LANG_COOKIE
 from svcproc.core.permissions import Role
 from svcproc.registry.models import Area
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 from tests.helpers import count, csrf_token_from, events_after, last_seq, login
 
 NEW_DISTRICT = {"level": "district", "code": "510199", "name": "新区"}

@@ -9,7 +9,7 @@ import pytest
 
 from svcproc.core import flow
 from svcproc.extensions import db
-from tests.contracts.builders import in_progress_with_milestone, local_today
+from tests.builders.contracts import in_progress_with_milestone, local_today
 from tests.contracts.conftest import db_state
 from tests.helpers import login
 

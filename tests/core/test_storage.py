@@ -24,7 +24,8 @@ from svcproc.core.storage import FileChunk
 from svcproc.delivery import ledger
 from svcproc.extensions import db
 from tests.conftest import AppClient
-from tests.contracts.builders import in_progress_with_milestone, pdf_bytes, png_bytes
+from tests.builders.contracts import in_progress_with_milestone
+from tests.builders.files import pdf_bytes, png_bytes
 from tests.helpers import count, login
 
 PURPOSE = "test-files"

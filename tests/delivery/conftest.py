@@ -31,8 +31,9 @@ from svcproc.extensions import db
 from svcproc.procurement.models import TenderMethod, TenderStatus
 from svcproc.registry.models import Area, AreaLevel, Organization, SocialWorker
 from tests.conftest import DEFAULT_NOW, AppClient, Clock
-from tests.factories import (AreaFactory, OrganizationFactory, SocialWorkerFactory, UserFactory, make_plan,
-                             tender_in, user_for_role)
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.procurement import make_plan, tender_in
+from tests.builders.registry import AreaFactory, OrganizationFactory, SocialWorkerFactory
 from tests.helpers import events_after, fields_of, last_seq, login, row_counts
 
 # The world's "today": Monday 16 June 2025, 10:00 in Shanghai.

@@ -15,7 +15,7 @@ from svcproc.delivery import services
 from svcproc.delivery.models import ActivityRevision, ActivityType, ServiceActivity, ServiceCase, ServiceGroup
 from svcproc.extensions import db
 from tests.delivery.conftest import END, START, TODAY, unchanged
-from tests.factories import pdf_upload
+from tests.builders.files import pdf_upload
 from tests.helpers import audit_events, count, in_page, stays_on_site
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -19,7 +19,7 @@ from svcproc.delivery.models import ActivityType, Beneficiary, ImportBatch
 from svcproc.extensions import db
 from tests.delivery.conftest import (OTHER_PEOPLE, PEOPLE, World, build_world, csv_bytes, id_number, ledger_row,
                                      upload)
-from tests.factories import pdf_upload
+from tests.builders.files import pdf_upload
 from tests.helpers import every_get_url, login, readable_text
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

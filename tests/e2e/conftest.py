@@ -232,7 +232,7 @@ def _add_opened_tender() -> int:
 
     from svcproc.accounts.models import User
     from svcproc.core import clock
-    from svcproc.demo_procurement import CRITERIA, TARGETS_FAMILY, _pdf
+    from svcproc.demo.procurement import CRITERIA, TARGETS_FAMILY, _pdf
     from svcproc.extensions import db
     from svcproc.procurement import needs as need_services
     from svcproc.procurement import workflow

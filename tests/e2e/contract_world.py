@@ -58,7 +58,7 @@ def _award(spec: dict):
     `days_ago` days before now (the plan's targets: spec["targets"] or the disability project's);
     the caller restores the clock."""
     from svcproc.core import clock
-    from svcproc.demo_procurement import TARGETS_DISABILITY, _pdf
+    from svcproc.demo.procurement import TARGETS_DISABILITY, _pdf
     from svcproc.extensions import db
     from svcproc.procurement import needs as need_services
     from svcproc.procurement import workflow

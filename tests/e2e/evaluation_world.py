@@ -3,7 +3,7 @@
 - A contract in progress of orgmanager2's organization whose service log is known exactly, so a
   final evaluation of it has output scores one can work out by hand (EVALUATED, EVENTS): the flow
   test runs that evaluation in the browser.
-- Two evaluator accounts of our own (tests/factories): 郑晓岚 of the demo's third-party evaluation
+- Two evaluator accounts of our own (tests/builders): 郑晓岚 of the demo's third-party evaluation
   organization (no organization is added: the registry's lists keep their counts) and 冯国强, the
   bureau's evaluator, with the demo password.
 - On the same contract a mid-term evaluation still being prepared, with 冯国强 assigned and not yet
@@ -51,7 +51,7 @@ def _evaluators():
     from svcproc.core.permissions import Role
     from svcproc.extensions import db
     from svcproc.registry.models import Organization, OrgKind
-    from tests.factories import UserFactory, user_for_role
+    from tests.builders.accounts import UserFactory, user_for_role
 
     org = db.session.execute(sa.select(Organization).where(Organization.kind == OrgKind.EVALUATION,
                                                            Organization.name == EVALUATION_ORG)).unique().scalar_one()

@@ -25,14 +25,17 @@ def test_menu_starts_folded_and_opens(phone_page):
     page = phone_page
     login(page, "admin")
     menu = page.locator("nav.main-nav details.nav-menu")
+    registry = menu.locator("details.menu-stage", has=page.locator('a[href="/admin/users"]'))
     users_link = menu.locator('a[href="/admin/users"]')
     assert menu.get_attribute("open") is None, "the menu should start folded on a phone"
     assert not users_link.is_visible()
 
-    menu.locator("summary").tap()
+    menu.locator(":scope > summary").tap()
+    registry.locator(":scope > summary").tap()
 
     assert menu.get_attribute("open") is not None
     assert users_link.is_visible()
+    assert page.locator("nav.main-nav .account button[type=submit]").is_visible(), "the open menu hides logging out"
     with page.expect_navigation():
         menu.locator('a[href="/registry/organizations"]').tap()
     assert page.url.endswith("/registry/organizations")

@@ -26,7 +26,9 @@ from svcproc.extensions import db
 from svcproc.procurement.models import TenderMethod, TenderStatus
 from svcproc.registry.models import Organization, OrgKind
 from tests.delivery.conftest import CONTENT, World, build_world
-from tests.factories import OrganizationFactory, UserFactory, make_plan, tender_in
+from tests.builders.accounts import UserFactory
+from tests.builders.procurement import make_plan, tender_in
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import events_after, fields_of, last_seq
 
 D = Decimal

@@ -17,8 +17,10 @@ from svcproc.procurement.eligibility import eligibility_problems
 from svcproc.procurement.history import PastGrade, past_grades
 from svcproc.procurement.models import Bid, TenderStatus
 from tests.evaluations.conftest import count_of, unchanged
-from tests.factories import (OrganizationFactory, UserFactory, make_plan, new_tender, pdf_upload, submit_bid,
-                             tender_in)
+from tests.builders.accounts import UserFactory
+from tests.builders.files import pdf_upload
+from tests.builders.procurement import make_plan, new_tender, submit_bid, tender_in
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import in_page, login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -22,7 +22,7 @@ from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationRound
 from svcproc.extensions import db
 from tests.evaluations.conftest import TODAY, EvalWorld, build_eval_world
-from tests.factories import pdf_upload
+from tests.builders.files import pdf_upload
 from tests.helpers import every_get_url, login, readable_text
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

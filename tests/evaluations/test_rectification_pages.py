@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationEvidence, ItemStatus, RectificationResponse, RoundKind, RoundStatus
 from tests.evaluations.conftest import TODAY, count_of, unchanged
-from tests.factories import pdf_bytes, pdf_upload
+from tests.builders.files import pdf_bytes, pdf_upload
 from tests.helpers import audit_events, in_page, login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from svcproc.evaluations.models import SatisfactionSurvey
 from tests.evaluations.conftest import count_of, unchanged
-from tests.factories import pdf_bytes
+from tests.builders.files import pdf_bytes
 from tests.helpers import audit_events, in_page, login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

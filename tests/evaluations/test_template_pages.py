@@ -14,7 +14,7 @@ from svcproc.evaluations.models import IndicatorTemplate, TemplateVersion, Versi
 from svcproc.evaluations.tree import LeafKind
 from svcproc.extensions import db
 from svcproc.procurement.labels import TARGET_LABELS
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import PAGE_LOCALE, audit_events, count, in_page, is_fragment, login
 
 ROWS = [

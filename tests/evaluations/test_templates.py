@@ -15,7 +15,7 @@ from svcproc.evaluations import indicators
 from svcproc.evaluations.models import IndicatorTemplate, TemplateVersion, VersionStatus
 from svcproc.evaluations.results import PROGRESS_OF_TARGET
 from svcproc.evaluations.tree import OUTPUT_TARGETS, default_template
-from tests.factories import UserFactory, user_for_role
+from tests.builders.accounts import UserFactory, user_for_role
 from tests.helpers import audit_events, last_seq
 
 from tests.evaluations.conftest import ALL_ROLES, SMALL_ROWS, actions_after, count_of, unchanged

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from svcproc.core.permissions import Role
-from tests.factories import UserFactory
+from tests.builders.accounts import UserFactory
 from tests.helpers import login
 
 

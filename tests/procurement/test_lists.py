@@ -5,8 +5,9 @@ import pytest
 
 from svcproc.core.permissions import Role
 from svcproc.procurement import workflow
-from tests.factories import (CommunityFactory, OrganizationFactory, UserFactory, make_plan, new_tender, submit_need,
-                             tender_in)
+from tests.builders.accounts import UserFactory
+from tests.builders.procurement import make_plan, new_tender, submit_need, tender_in
+from tests.builders.registry import CommunityFactory, OrganizationFactory
 from tests.helpers import login
 
 QUERY_BOUND = 8

@@ -13,7 +13,9 @@ from svcproc.procurement import needs as need_services
 from svcproc.procurement.labels import NEED_STATUS_LABELS
 from svcproc.procurement.models import CommunityNeed, NeedStatus, ServiceCategory
 from svcproc.registry.models import AreaLevel
-from tests.factories import AreaFactory, CommunityFactory, UserFactory, make_plan, submit_need, user_for_role
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.procurement import make_plan, submit_need
+from tests.builders.registry import AreaFactory, CommunityFactory
 from tests.helpers import audit_events, count, in_page, unchanged
 
 DESCRIPTION = "小区里独居老人多，希望社工定期上门探访、陪同就医。"

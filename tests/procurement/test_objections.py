@@ -10,7 +10,10 @@ from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.procurement import workflow
 from svcproc.procurement.models import Objection, ObjectionDocument, ObjectionStatus, TenderStatus
-from tests.factories import DAY, OrganizationFactory, TenderSetup, UserFactory, pdf_upload, score_all, tender_in
+from tests.builders.accounts import UserFactory
+from tests.builders.files import pdf_upload
+from tests.builders.procurement import DAY, TenderSetup, score_all, tender_in
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, count, login, unchanged
 
 # The tender in publicity most tests start from is built once (see `publicity`).

@@ -8,8 +8,9 @@ from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.procurement import needs as need_services
 from svcproc.procurement.models import NeedStatus, ProjectPlan, ServiceCategory
-from tests.factories import (PLAN_TARGETS, CommunityFactory, make_plan, new_tender, submit_need,
-                             user_for_role)
+from tests.builders.accounts import user_for_role
+from tests.builders.procurement import PLAN_TARGETS, make_plan, new_tender, submit_need
+from tests.builders.registry import CommunityFactory
 from tests.helpers import audit_events, count, unchanged
 
 

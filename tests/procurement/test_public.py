@@ -9,7 +9,9 @@ import pytest
 
 from svcproc.procurement import workflow
 from svcproc.procurement.models import TenderStatus
-from tests.factories import OrganizationFactory, TenderSetup, pdf_bytes, pdf_upload, tender_in
+from tests.builders.files import pdf_bytes, pdf_upload
+from tests.builders.procurement import TenderSetup, tender_in
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import in_page, is_fragment, login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

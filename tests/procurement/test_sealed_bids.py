@@ -20,8 +20,10 @@ from svcproc.extensions import db
 from svcproc.procurement import sealing, workflow
 from svcproc.procurement.models import Bid, BidStatus, TenderStatus
 from svcproc.registry.models import OrgKind, OrgRating, OrgStatus
-from tests.factories import (DECLARATION, OrganizationFactory, TenderSetup, UserFactory, pdf_bytes, pdf_upload,
-                             submit_bid, tender_in, user_for_role)
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.files import pdf_bytes, pdf_upload
+from tests.builders.procurement import DECLARATION, TenderSetup, submit_bid, tender_in
+from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, count, login, overwrite_stored, unchanged
 
 # The published tender most tests start from is built once (see `published`).

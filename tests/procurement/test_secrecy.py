@@ -20,8 +20,10 @@ from svcproc.extensions import db
 from svcproc.procurement import workflow
 from svcproc.procurement.models import Tender, TenderStatus
 from svcproc.registry.models import OrgRating
-from tests.factories import (AreaFactory, OrganizationFactory, SocialWorkerFactory, UserFactory, pdf_upload,
-                             submit_need, tender_in, user_for_role)
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.files import pdf_upload
+from tests.builders.procurement import submit_need, tender_in
+from tests.builders.registry import AreaFactory, OrganizationFactory, SocialWorkerFactory
 from tests.helpers import every_get_url, login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

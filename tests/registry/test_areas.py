@@ -6,7 +6,8 @@ import pytest
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.registry.models import Area, AreaLevel
-from tests.factories import AreaFactory, UserFactory
+from tests.builders.accounts import UserFactory
+from tests.builders.registry import AreaFactory
 from tests.helpers import audit_events, count, login
 
 

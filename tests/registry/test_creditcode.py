@@ -7,7 +7,8 @@ from svcproc.core.errors import ValidationError
 from svcproc.core.permissions import Role
 from svcproc.registry import creditcode, services
 from svcproc.registry.models import Organization
-from tests.factories import OrganizationFactory, UserFactory, credit_code
+from tests.builders.accounts import UserFactory
+from tests.builders.registry import OrganizationFactory, credit_code
 from tests.helpers import audit_events, count, in_page, login
 
 REAL_CODES = ["91350100M000100Y43", "91110000802100433B", "91310000775785552L"]

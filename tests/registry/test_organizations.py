@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import pytest
+from flask_babel import gettext as _
 
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.registry import services
 from svcproc.registry.models import Organization, OrgKind, OrgRating, OrgStatus
-from tests.factories import AreaFactory, OrganizationFactory, UserFactory, credit_code, user_for_role
-from tests.helpers import audit_events, count, events_after, last_seq, login
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.registry import AreaFactory, OrganizationFactory, credit_code
+from tests.helpers import audit_events, count, events_after, in_page, last_seq, login
 
 VALID_CODE = "91350100M000100Y43"
 
@@ -253,3 +255,16 @@ def test_a_missing_organization_is_404(client):
     login(client, UserFactory(role=Role.EXPERT))
 
     assert client.get("/registry/organizations/999999").status_code == 404
+
+
+def test_a_refused_status_change_answers_on_the_organization_page(client, org):
+    login(client, UserFactory(role=Role.ADMIN))
+
+    response = client.post(f"/registry/organizations/{org.id}/status",
+                           data={"status": "suspended", "reason": "", "csrf_token": ""})
+
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "<html" in html and org.name in html and 'id="status-form"' in html
+    assert in_page(lambda: _("Give the reason for suspending or listing the organization.")) in html
+    assert _reload(org).status == OrgStatus.ACTIVE

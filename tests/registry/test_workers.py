@@ -8,7 +8,8 @@ import pytest
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.registry.models import CertificationLevel, SocialWorker
-from tests.factories import OrganizationFactory, SocialWorkerFactory, UserFactory, user_for_role
+from tests.builders.accounts import UserFactory, user_for_role
+from tests.builders.registry import OrganizationFactory, SocialWorkerFactory
 from tests.helpers import audit_events, count, events_after, last_seq, login
 
 

@@ -25,7 +25,8 @@ from svcproc.registry.models import OrgKind
 from svcproc.reports import services
 from svcproc.reports.models import GeneratedReport, ReportKind
 from tests.delivery.conftest import PEOPLE, World, build_world
-from tests.factories import OrganizationFactory, user_for_role
+from tests.builders.accounts import user_for_role
+from tests.builders.registry import OrganizationFactory
 
 HOSTILE = '<img src="file:///etc/passwd"><link rel="stylesheet" href="http://127.0.0.1:9/x.css">'
 TITLE_SUFFIX = "（评估）" + HOSTILE

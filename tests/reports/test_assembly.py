@@ -23,7 +23,8 @@ from svcproc.registry.models import Organization
 from svcproc.reports import assemble
 from svcproc.reports.assemble import _day, _enum, _header
 from tests.delivery.conftest import World
-from tests.factories import OrganizationFactory, UserFactory
+from tests.builders.accounts import UserFactory
+from tests.builders.registry import OrganizationFactory
 from tests.reports.builders import add_contracts, add_people
 from tests.reports.conftest import build_report_world
 

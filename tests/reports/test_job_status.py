@@ -10,7 +10,7 @@ from svcproc.core import jobs
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.reports.services import JOB_KIND as REPORT_KIND
-from tests.factories import user_for_role
+from tests.builders.accounts import user_for_role
 from tests.helpers import login
 
 OWN_ONLY = "test_own_only"

@@ -79,7 +79,7 @@ def test_the_command_line_refuses_a_tampered_report(cli, pdf_bytes, tmp_path):
 
 
 def test_the_command_line_refuses_a_pdf_without_report_data(cli, tmp_path):
-    from tests.contracts.builders import pdf_bytes as plain_pdf
+    from tests.builders.files import pdf_bytes as plain_pdf
 
     path = tmp_path / "other.pdf"
     path.write_bytes(plain_pdf("x"))

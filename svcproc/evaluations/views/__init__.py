@@ -35,6 +35,15 @@ def require_valid(form) -> None:
                                                       "changes again."), next(iter(form.errors), None))
 
 
+def state_refusals_to_the_page(exc) -> bool:
+    """For a form on the round's page: what was typed is refused under the form's field, but a rule
+    of the round's state is answered like a refused button, by the error handlers on the page it was
+    sent from (in that state the page may not show the form at all)."""
+    if not isinstance(exc, ValidationError):
+        raise exc
+    return False
+
+
 @bp.app_context_processor
 def _labels():
     return {"round_kind_labels": labels.ROUND_KIND_LABELS, "round_status_labels": labels.ROUND_STATUS_LABELS,

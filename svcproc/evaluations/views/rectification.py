@@ -17,7 +17,8 @@ from .. import permissions as perms
 from .. import workflow
 from ..forms import FindingForm, ItemForm, NoteForm, ResponseForm
 from ..models import EvaluationRound, Finding, ItemStatus, RectificationItem, RectificationResponse
-from . import bp, require_valid
+from ..states import ROUND
+from . import bp, require_valid, state_refusals_to_the_page
 from .rounds import load_round, round_page, round_url
 
 
@@ -42,6 +43,7 @@ def rectification():
 def finding_add(round_id: int):
     round_ = load_round(round_id)
     require(perms.can_add_findings(current_user, round_))
+    ROUND.check("findings", round_)
     form = FindingForm()
 
     def save():
@@ -49,7 +51,7 @@ def finding_add(round_id: int):
         return round_url(round_, "findings")
 
     return flow.submit(form, save, round_page(round_id, finding_form=form), field="text",
-                       message=_("Finding added."))
+                       message=_("Finding added."), on_error=state_refusals_to_the_page)
 
 
 @bp.route("/findings/<int:finding_id>/items", methods=["POST"])
@@ -58,6 +60,7 @@ def item_add(finding_id: int):
     finding = db.get_or_404(Finding, finding_id)
     round_ = load_round(finding.round_id)
     require(perms.can_add_findings(current_user, round_))
+    ROUND.check("findings", round_)
     form = ItemForm(prefix=f"finding{finding.id}")
 
     def save():
@@ -66,7 +69,7 @@ def item_add(finding_id: int):
         return round_url(round_, f"finding-{finding_id}")
 
     return flow.submit(form, save, round_page(round_.id, item_form=form, item_form_for=finding_id), field="action",
-                       message=_("Rectification item added."))
+                       message=_("Rectification item added."), on_error=state_refusals_to_the_page)
 
 
 @bp.route("/items/<int:item_id>/respond", methods=["POST"])
@@ -75,6 +78,7 @@ def item_respond(item_id: int):
     item = db.get_or_404(RectificationItem, item_id)
     round_ = load_round(item.finding.round_id)
     require(perms.can_respond_rectification(current_user, round_))
+    workflow.check_respondable(item)
     form = ResponseForm(prefix=f"item{item.id}")
 
     def save():
@@ -82,7 +86,8 @@ def item_respond(item_id: int):
         return round_url(round_, f"item-{item_id}")
 
     return flow.submit(form, save, round_page(round_.id, response_form=form, response_form_for=item_id),
-                       field="text", message=_("Response sent to the bureau."))
+                       field="text", message=_("Response sent to the bureau."),
+                       on_error=state_refusals_to_the_page)
 
 
 @bp.route("/items/<int:item_id>/<any(close, reopen):action>", methods=["POST"])

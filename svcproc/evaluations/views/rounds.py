@@ -25,7 +25,7 @@ from ..forms import (EvaluatorForm, EvidenceForm, FindingForm, ItemForm, NoteFor
 from ..models import (EvaluationEvidence, EvaluationRound, Finding, RectificationItem, RectificationResponse,
                       ResponseFile, RoundEvaluator, RoundKind, RoundStatus, SatisfactionSurvey)
 from ..states import ROUND
-from . import bp, require_valid
+from . import bp, require_valid, state_refusals_to_the_page
 
 
 def load_round(round_id: int, for_scoring: bool = False) -> EvaluationRound:
@@ -177,6 +177,7 @@ def round(round_id: int):
 def round_schedule(round_id: int):
     round_ = load_round(round_id)
     require(perms.can_manage_rounds(current_user, round_))
+    ROUND.check("schedule", round_)
     form = ScheduleForm()
 
     def save():
@@ -185,7 +186,7 @@ def round_schedule(round_id: int):
         return round_url(round_)
 
     return flow.submit(form, save, round_page(round_id, schedule_form=form), field="title",
-                       message=_("Evaluation updated."))
+                       message=_("Evaluation updated."), on_error=state_refusals_to_the_page)
 
 
 @bp.route("/rounds/<int:round_id>/parties", methods=["POST"])
@@ -193,6 +194,7 @@ def round_schedule(round_id: int):
 def round_parties(round_id: int):
     round_ = load_round(round_id)
     require(perms.can_manage_rounds(current_user, round_))
+    ROUND.check("set_parties", round_)
     rows = list(zip(request.form.getlist("party_name"), request.form.getlist("party_weight")))
     refused: dict[str, str] = {}
 
@@ -201,7 +203,8 @@ def round_parties(round_id: int):
         return round_url(round_, "parties")
 
     def on_error(exc) -> bool:
-        refused["message"] = exc.message
+        state_refusals_to_the_page(exc)
+        refused["message"] = exc.message  # shown above the parties' table, with the rows as typed
         return True
 
     return flow.submit(EmptyForm(), save, lambda **extra: round_page(
@@ -214,6 +217,7 @@ def round_parties(round_id: int):
 def evaluator_add(round_id: int):
     round_ = load_round(round_id)
     require(perms.can_manage_rounds(current_user, round_))
+    ROUND.check("evaluators", round_)
     form = _evaluator_choices(EvaluatorForm(), round_)
 
     def save():
@@ -225,7 +229,7 @@ def evaluator_add(round_id: int):
         return round_url(round_, "evaluators")
 
     return flow.submit(form, save, round_page(round_id, evaluator_form=form), field="user",
-                       message=_("Evaluator assigned."))
+                       message=_("Evaluator assigned."), on_error=state_refusals_to_the_page)
 
 
 @bp.route("/evaluators/<int:evaluator_id>/remove", methods=["POST"])

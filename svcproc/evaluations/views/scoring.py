@@ -14,7 +14,7 @@ from ...core import charts, flow
 from ...core.errors import ValidationError
 from ...core.formatting import points
 from ...core.permissions import require
-from ...core.web import redirect_to
+from ...core.web import is_htmx, redirect_to
 from .. import indicators, workflow
 from .. import permissions as perms
 from ..forms import DeclarationForm
@@ -107,6 +107,8 @@ def score_cell(round_id: int, leaf_key: str):
         workflow.save_score(current_user, member, leaf_key, request.form.get("points", ""),
                             request.form.get("comment", ""))
     except ValidationError as exc:  # shown in the cell; nothing was changed (the request rolls back)
+        if not is_htmx():
+            raise  # a full-page post: the scoring page again, with the message by the cell
         error = exc.message
     context = _scoring_context(round_, member)
     parts = leaf_key.split(".")

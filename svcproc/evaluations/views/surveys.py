@@ -13,7 +13,8 @@ from .. import permissions as perms
 from .. import surveys, workflow
 from ..forms import EvidenceForm, SurveyForm, SurveyImportForm
 from ..models import EvaluationEvidence, SatisfactionSurvey
-from . import bp
+from ..states import ROUND
+from . import bp, state_refusals_to_the_page
 from .rounds import load_round, round_page, round_url
 
 
@@ -22,6 +23,7 @@ from .rounds import load_round, round_page, round_url
 def evidence_add(round_id: int):
     round_ = load_round(round_id)
     require(perms.can_submit_evidence(current_user, round_))
+    ROUND.check("evidence", round_)
     form = EvidenceForm()
 
     def save():
@@ -29,7 +31,7 @@ def evidence_add(round_id: int):
         return round_url(round_, "evidence")
 
     return flow.submit(form, save, round_page(round_id, evidence_form=form), field="file",
-                       message=_("Evidence added."))
+                       message=_("Evidence added."), on_error=state_refusals_to_the_page)
 
 
 @bp.route("/evidence/<int:exhibit_id>")
@@ -50,6 +52,7 @@ def _leaf_choices(form, round_):
 def survey_add(round_id: int):
     round_ = load_round(round_id)
     require(perms.can_manage_rounds(current_user, round_))
+    ROUND.check("surveys", round_)
     form = _leaf_choices(SurveyForm(), round_)
 
     def save():
@@ -59,7 +62,7 @@ def survey_add(round_id: int):
         return round_url(round_, "surveys")
 
     return flow.submit(form, save, round_page(round_id, survey_form=form), field="group_name",
-                       message=_("Survey responses recorded."))
+                       message=_("Survey responses recorded."), on_error=state_refusals_to_the_page)
 
 
 @bp.route("/rounds/<int:round_id>/surveys/import", methods=["POST"])
@@ -67,6 +70,7 @@ def survey_add(round_id: int):
 def survey_import(round_id: int):
     round_ = load_round(round_id)
     require(perms.can_manage_rounds(current_user, round_))
+    ROUND.check("surveys", round_)
     form = _leaf_choices(SurveyImportForm(), round_)
 
     def save():
@@ -76,7 +80,8 @@ def survey_import(round_id: int):
               "success")
         return round_url(round_, "surveys")
 
-    return flow.submit(form, save, round_page(round_id, import_form=form), field="file")
+    return flow.submit(form, save, round_page(round_id, import_form=form), field="file",
+                       on_error=state_refusals_to_the_page)
 
 
 @bp.route("/surveys/template.csv")

@@ -12,13 +12,13 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
-from .accounts.models import User
-from .contracts.models import Contract, ContractStatus
-from .core import clock
-from .delivery import identity, ledger, services
-from .delivery.models import ActivityType, ConsentBy, ConsentMethod, Gender
-from .extensions import db
-from .registry.models import Area, SocialWorker
+from ..accounts.models import User
+from ..contracts.models import Contract, ContractStatus
+from ..core import clock
+from ..delivery import identity, ledger, services
+from ..delivery.models import ActivityType, ConsentBy, ConsentMethod, Gender
+from ..extensions import db
+from ..registry.models import Area, SocialWorker
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 GIVEN = ("秀英", "桂兰", "玉珍", "淑华", "建国", "志强", "德明", "国华", "秀兰", "凤英", "子涵", "欣怡", "浩然", "梓轩",

@@ -1,20 +1,15 @@
-"""factory_boy factories and builders for the models, writing through the test's session."""
+"""Needs, plans and tenders, built through the real service and workflow functions with the test's
+clock moved the way the dates require, so a tender "in publicity" has really been published, bid on,
+opened, scored and proposed."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
-from io import BytesIO
 
-import factory
-from factory.alchemy import SQLAlchemyModelFactory
 from flask import current_app
-from werkzeug.datastructures import FileStorage
 
 from svcproc.accounts.models import User
-from svcproc.accounts.passwords import hash_password
 from svcproc.core import clock
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
@@ -22,136 +17,12 @@ from svcproc.procurement import needs as need_services
 from svcproc.procurement import workflow
 from svcproc.procurement.models import (Bid, CommunityNeed, ProjectPlan, ServiceCategory, Tender, TenderExpert,
                                         TenderMethod, TenderStatus)
-from svcproc.registry import creditcode
-from svcproc.registry.models import (Area, AreaLevel, CertificationLevel, Organization, OrgKind, OrgRating,
-                                     OrgStatus, RegistrationType, SocialWorker)
-
-DEFAULT_PASSWORD = "Passw0rd-test"
-
-
-@lru_cache(maxsize=32)
-def password_hash(password: str) -> str:
-    """Hash once per password: every factory user shares the default password's hash."""
-    return hash_password(password)
-
-
-def credit_code(n: int, prefix: str = "52", division: str = "510107") -> str:
-    """A valid unified social credit code, unique per n."""
-    return creditcode.make(prefix, division, f"T{n:07d}")
-
-
-class BaseFactory(SQLAlchemyModelFactory):
-    class Meta:
-        abstract = True
-        sqlalchemy_session_factory = lambda: db.session  # noqa: E731 - the session swapped in per test
-        sqlalchemy_session_persistence = "flush"
-
-
-class AreaFactory(BaseFactory):
-    class Meta:
-        model = Area
-
-    level = AreaLevel.DISTRICT
-    code = factory.Sequence(lambda n: f"9{n:08d}")
-    name = factory.Sequence(lambda n: f"测试区{n}")
-    parent = None
-
-
-class OrganizationFactory(BaseFactory):
-    class Meta:
-        model = Organization
-
-    name = factory.Sequence(lambda n: f"测试社会工作服务中心{n:04d}")
-    credit_code = factory.Sequence(credit_code)
-    kind = OrgKind.SERVICE
-    registration_type = RegistrationType.SOCIAL_SERVICE_AGENCY
-    rating = OrgRating.NONE
-    status = OrgStatus.ACTIVE
-    status_changed_at = factory.LazyFunction(clock.now)
-    status_reason = ""
-    area = None
-    address = ""
-    contact_name = ""
-    contact_phone = ""
-    contact_email = ""
-    created_at = factory.LazyFunction(clock.now)
-
-    class Params:
-        evaluation = factory.Trait(kind=OrgKind.EVALUATION)
-
-
-class UserFactory(BaseFactory):
-    class Meta:
-        model = User
-        exclude = ("password",)
-
-    password = DEFAULT_PASSWORD
-    username = factory.Sequence(lambda n: f"user{n}")
-    full_name = factory.Sequence(lambda n: f"测试用户{n}")
-    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
-    role = Role.PROCUREMENT
-    organization = None
-    password_hash = factory.LazyAttribute(lambda o: password_hash(o.password))
-    active = True
-    locale = None
-    must_change_password = False
-    failed_logins = 0
-    locked_until = None
-    session_token = factory.LazyFunction(lambda: secrets.token_hex(8))
-    created_at = factory.LazyFunction(clock.now)
-
-
-class SocialWorkerFactory(BaseFactory):
-    class Meta:
-        model = SocialWorker
-
-    name = factory.Sequence(lambda n: f"社工{n:04d}")
-    organization = factory.SubFactory(OrganizationFactory)
-    certification_level = CertificationLevel.NONE
-    certificate_number = ""
-    phone = factory.Sequence(lambda n: f"1388{n:07d}")
-    active = True
-    user_id = None
-    created_at = factory.LazyFunction(clock.now)
-
-
-def user_for_role(role: Role, organization: Organization | None = None, **kwargs) -> User:
-    """A user of the role, with the organization the role needs (made when not given)."""
-    role = Role(role)
-    if role in (Role.ORG_MANAGER, Role.SOCIAL_WORKER):
-        organization = organization or OrganizationFactory()
-    elif role == Role.EVALUATOR:
-        organization = organization if organization is not None else OrganizationFactory(evaluation=True)
-    else:
-        organization = None
-    return UserFactory(role=role, organization=organization, **kwargs)
-
-
-# --- procurement ---------------------------------------------------------------------------------
-# Needs, plans and tenders are built through the real service and workflow functions, with the
-# test's clock moved the way the dates require, so a tender "in publicity" has really been
-# published, bid on, opened, scored and proposed.
+from svcproc.registry.models import Area, Organization, OrgRating
+from tests.builders.accounts import UserFactory
+from tests.builders.files import pdf_upload
+from tests.builders.registry import CommunityFactory, OrganizationFactory
 
 DAY = timedelta(days=1)
-
-
-def pdf_upload(name: str = "投标文件.pdf", marker: str = "") -> FileStorage:
-    """A small in-memory PDF upload; `marker` is written into its bytes so a test can look for it."""
-    body = (b"%PDF-1.4\n% " + marker.encode("utf-8") + b"\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
-    return FileStorage(stream=BytesIO(body), filename=name, content_type="application/pdf")
-
-
-def pdf_bytes(marker: str = "") -> bytes:
-    return pdf_upload(marker=marker).stream.read()
-
-
-class CommunityFactory(AreaFactory):
-    """A community (社区) under a street under a district."""
-
-    level = AreaLevel.COMMUNITY
-    name = factory.Sequence(lambda n: f"测试社区{n}")
-    parent = factory.SubFactory(AreaFactory, level=AreaLevel.STREET, name=factory.Sequence(lambda n: f"测试街道{n}"),
-                                parent=factory.SubFactory(AreaFactory))
 
 
 def submit_need(community: Area | None = None, *, category=ServiceCategory.ELDERLY,
@@ -278,7 +149,8 @@ def score_all(setup: TenderSetup, points=default_points, *, submit: bool = True)
 def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, orgs=None, managers=None,
               experts=None, staff=None, plan=None, points=default_points, price_weight=PRICE_WEIGHT,
               criteria=CRITERIA, ceiling_fen: int = CEILING_FEN, min_rating=OrgRating.NONE,
-              markers: tuple[str, ...] = (), questions: tuple[str, ...] = ()) -> TenderSetup:
+              markers: tuple[str, ...] = (), questions: tuple[str, ...] = (), plan_targets=None,
+              quick: bool = False) -> TenderSetup:
     """A tender driven through the workflow into `status`, with the clock moved as needed.
 
     Defaults: a public tender on a fresh plan, three bidding organizations (prices PRICES_FEN, each
@@ -287,7 +159,11 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
     fewer than the method needs. `markers` go into the bids' document bytes; `questions` are asked
     by the first bidder and answered by the staff while bidding is open. The clock is left where
     the last step happened (for "published": a day after publication, before the clarification
-    deadline).
+    deadline). `plan_targets` override the plan's targets.
+
+    `quick` (the contracts' way to an award, with a single-source tender): one criterion, no
+    tender documents, opened straight from "published" and a ceiling no bid exceeds — all
+    optional steps of the workflow.
     """
     status, method = TenderStatus(status), TenderMethod(method)
     start = clock.now
@@ -302,14 +178,18 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
     managers = list(managers) if managers else [UserFactory(role=Role.ORG_MANAGER, organization=o) for o in orgs]
     if experts is None:
         experts = [UserFactory(role=Role.EXPERT) for _ in range(int(current_app.config["MIN_EXPERTS"][method.value]))]
-    plan = plan or make_plan(staff, budget_fen=max(ceiling_fen, CEILING_FEN))
+    if quick:
+        ceiling_fen = max(ceiling_fen, *prices)
+        criteria = ((criteria[0][0], 100 - Decimal(price_weight)),)
+    plan = plan or make_plan(staff, budget_fen=max(ceiling_fen, CEILING_FEN), **(plan_targets or {}))
     tender = new_tender(staff, plan, method=method, ceiling_fen=ceiling_fen, price_weight=price_weight,
                         min_rating=min_rating, start=start, criteria=criteria)
     setup = TenderSetup(tender=tender, plan=plan, staff=staff, experts=list(experts), orgs=orgs, managers=managers,
                         prices=prices, start=start)
     if status == TenderStatus.DRAFT:
         return setup
-    workflow.add_tender_document(staff, tender, pdf_upload("招标文件.pdf", "tender-document"), "招标文件")
+    if not quick:
+        workflow.add_tender_document(staff, tender, pdf_upload("招标文件.pdf", "tender-document"), "招标文件")
     workflow.publish_tender(staff, tender)
     for expert in experts:
         workflow.assign_expert(staff, tender, expert)
@@ -317,6 +197,7 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
         clock.set(start + DAY + i * timedelta(hours=1))
         marker = markers[i] if i < len(markers) else ""
         setup.bids.append(submit_bid(manager, tender, price, name=f"投标文件{i + 1}.pdf", marker=marker))
+        db.session.expire(tender, ["bids"])
     for text in questions:
         clock.advance(hours=1)
         asked = workflow.ask_question(managers[0], tender, text)
@@ -326,8 +207,9 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
     if status == TenderStatus.CANCELLED:
         workflow.cancel_tender(staff, tender, "预算调整，项目暂停。")
         return setup
-    clock.set(tender.bid_deadline + timedelta(minutes=1))
-    workflow.close_bidding(staff, tender)
+    if not quick or status == TenderStatus.BIDDING_CLOSED:
+        clock.set(tender.bid_deadline + timedelta(minutes=1))
+        workflow.close_bidding(staff, tender)
     if status == TenderStatus.BIDDING_CLOSED:
         return setup
     clock.set(tender.opening_at + timedelta(minutes=5))

@@ -1,19 +1,22 @@
-"""A deterministic demo dataset (areas, organizations, social workers, users) built through the services."""
+"""A deterministic demo dataset built through the services and workflows: this module loads the
+district (areas, organizations, social workers, users) and is the entry point (`load_demo`);
+procurement.py, delivery.py and evaluations.py play the months of work forward."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from .accounts import passwords
-from .accounts.services import create_user
-from .core import clock
-from .core.permissions import Role
-from .extensions import db
-from .registry import creditcode
-from .registry.models import (Area, AreaLevel, CertificationLevel, Organization, OrgKind, OrgRating, OrgStatus,
+from ..accounts import passwords
+from ..accounts.services import create_user
+from ..core import clock
+from ..core.permissions import Role
+from ..extensions import db
+from ..registry import creditcode
+from ..registry.models import (Area, AreaLevel, CertificationLevel, Organization, OrgKind, OrgRating, OrgStatus,
                               RegistrationType)
-from .registry.services import create_area, create_organization, create_worker, set_organization_status
+from ..registry.services import create_area, create_organization, create_worker
+from ..registry.workflow import set_organization_status
 
 SSA = RegistrationType.SOCIAL_SERVICE_AGENCY
 UNCERTIFIED, ASSISTANT, INTERMEDIATE, SENIOR = (CertificationLevel.NONE, CertificationLevel.ASSISTANT,
@@ -210,7 +213,7 @@ def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
     if password is not None:
         for username, *_rest in USERS:
             passwords.check_strength(password, username)
-    from .demo_procurement import START_DAYS_AGO, load_procurement_demo
+    from .procurement import START_DAYS_AGO, load_procurement_demo
 
     now = clock.now()
     # The demo's history starts months ago and is played forward to the present, so dates,
@@ -222,8 +225,8 @@ def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
         orgs, evaluation = _load_organizations(areas)
         credentials, user_ids = _load_users(orgs, evaluation, password)
         _load_workers(orgs, user_ids["socialworker"])
-        from .demo_delivery import delivery_flow
-        from .demo_evaluations import evaluation_flows, ledger_imports
+        from .delivery import delivery_flow
+        from .evaluations import evaluation_flows, ledger_imports
 
         # Delivery and evaluations play forward with the tenders: each evaluation opens after the
         # ledgers it measures were imported.

@@ -15,15 +15,15 @@ from io import BytesIO
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
-from .accounts.models import User
-from .contracts import workflow as contract_workflow
-from .contracts.models import DeliverableKind
-from .core import clock
-from .extensions import db
-from .procurement import needs as need_services
-from .procurement import workflow
-from .procurement.models import ServiceCategory, Tender, TenderMethod
-from .registry.models import Area, Organization, OrgRating
+from ..accounts.models import User
+from ..contracts import workflow as contract_workflow
+from ..contracts.models import DeliverableKind
+from ..core import clock
+from ..extensions import db
+from ..procurement import needs as need_services
+from ..procurement import workflow
+from ..procurement.models import ServiceCategory, Tender, TenderMethod
+from ..registry.models import Area, Organization, OrgRating
 
 DAY = timedelta(days=1)
 

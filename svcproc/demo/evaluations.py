@@ -2,7 +2,7 @@
 surveys, three scoring parties, findings and rectification in every state, and a mid-term of a
 running project whose on-site scoring is under way today.
 
-Each evaluation is a flow for the demo runner (see demo_procurement): it yields the moment of its
+Each evaluation is a flow for the demo runner (see demo/procurement.py): it yields the moment of its
 next step and calls the evaluation workflow then, after the ledgers it measures were imported.
 """
 from __future__ import annotations
@@ -13,16 +13,16 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
-from .contracts.models import Contract
-from .core import clock
-from .delivery.progress import compute as progress_of
-from .demo_procurement import PLANS, _manager_of, _pdf, _user
-from .evaluations import workflow
-from .evaluations.indicators import default_version
-from .evaluations.models import EvaluationRound, RoundKind
-from .extensions import db
-from .procurement.models import ProjectPlan, Tender
-from .registry.models import Organization, OrgKind
+from ..contracts.models import Contract
+from ..core import clock
+from ..delivery.progress import compute as progress_of
+from ..evaluations import workflow
+from ..evaluations.indicators import default_version
+from ..evaluations.models import EvaluationRound, RoundKind
+from ..extensions import db
+from ..procurement.models import ProjectPlan, Tender
+from ..registry.models import Organization, OrgKind
+from .procurement import PLANS, _manager_of, _pdf, _user
 
 DAY = timedelta(days=1)
 PLAN_TITLE = {key: title for key, _offset, title, *_rest in PLANS}
