@@ -88,6 +88,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
     from .core import errors_web, formatting, templating
+    from .core.job_views import bp as jobs_bp
     from .main import bp as main_bp
     from .contracts.views import bp as contracts_bp
     from .delivery.views import bp as delivery_bp
@@ -111,6 +112,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(delivery_bp)
     app.register_blueprint(evaluations_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(jobs_bp)
     # Every view commits once, at its end, or rolls back (core/flow.py).
     from .core import flow
 

@@ -218,24 +218,15 @@ WITHOUT_A_PAGE_REFUSAL = {
 NOT_YET_ON_THE_PAGE: dict[str, str] = {
     # The refusal reaches the error handler from a form page, whose address is the page itself, so
     # the page-level refusal does not re-render it: the bare error page (or its fragment).
-    "evaluations.declare": "a second declaration raises to the error handler from the form page itself: bare "
-                           "error page",
     "reports.generate": "the report page and its generate button share one address, and the view answers a "
                         "format the report does not have with abort(404) before the service's rule ('no "
                         "spreadsheet version') can: the bare 404 page",
     # Refused, but the page that comes back does not say why: the refusal is written under a form
     # the page no longer shows in the record's new state — what a person meets who sent the form
     # from a page opened before someone else moved the record on.
-    "evaluations.survey_add": "a survey sent for a round now in scoring comes back 422 with the round page and "
-                              "no message (the survey form, where the error goes, is hidden in scoring)",
-    "evaluations.survey_import": "as survey_add: 422, the round page, no message (the import form is hidden in "
-                                 "scoring)",
-    "evaluations.item_respond": "a response to an item answered meanwhile comes back 422 with the round page and "
-                                "no message (the response form is hidden once the item is answered)",
     "procurement.declare": "a declaration sent again (from a second tab) comes back 422 with the declaration "
                            "page and no message (the form is hidden once declared)",
     # htmx swaps the action's fragment in (which passes); a full-page post gets the bare fragment.
-    "evaluations.score_cell-form post": "answers the score cell's fragment, not the scoring page",
 }
 
 
