@@ -66,6 +66,8 @@ TARGETS_LOW_INCOME = dict(target_cases=30, target_groups=4, target_group_session
                           target_person_times=1500, target_people=400, target_service_hours=1200, target_satisfaction=90)
 TARGETS_VOLUNTEER = dict(target_cases=0, target_groups=4, target_group_sessions=24, target_events=12,
                          target_person_times=2500, target_people=600, target_service_hours=800, target_satisfaction=85)
+TARGETS_MENTAL = dict(target_cases=40, target_groups=6, target_group_sessions=36, target_events=8,
+                      target_person_times=1600, target_people=400, target_service_hours=1400, target_satisfaction=90)
 TARGETS_YOUTH = dict(target_cases=15, target_groups=6, target_group_sessions=36, target_events=10,
                      target_person_times=1800, target_people=500, target_service_hours=1000, target_satisfaction=90)
 
@@ -91,6 +93,8 @@ PLANS = (
      ("510107003001", "510107003003", "510107003004"), (), TARGETS_LOW_INCOME),
     ("volunteer", 1, "玉林街道社区志愿服务体系建设项目", ServiceCategory.COMMUNITY_BUILDING, 200000,
      ("510107001002", "510107001003"), (), TARGETS_VOLUNTEER),
+    ("mental", 1, "武侯区社区心理健康服务项目", ServiceCategory.OTHER, 240000,
+     ("510107001001", "510107002001", "510107003001"), (), TARGETS_MENTAL),
 )
 
 CRITERIA = (("服务方案的针对性与可行性", 30, "需求分析准确，目标清晰，活动设计可行"),
@@ -104,18 +108,21 @@ PRICING = {0: Decimal("0.97"), 1: Decimal("0.93"), 2: Decimal("0.95"), 4: Decima
 EXPERT_LEAN = {"expert": Decimal("0.00"), "expert2": Decimal("-0.03"), "expert3": Decimal("0.02")}
 
 # (plan key, method, bidders (org indexes), stage, days before "now" the tender was published).
-# The running projects started about half a year ago, so today is their mid-term; one tender waits
-# for the panel's scores, one for its bids to be opened, one is open for bids.
+# The running projects started about half a year ago, so today is their mid-term. Of the tenders
+# under way, one waits for the panel's scores, one for its bids to be opened (bidding has closed),
+# two are open for bids: the youth project's, with three bids, and one published three days ago
+# that nobody has bid on yet.
 TENDERS = (
     ("elderly", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "awarded", 215),
     ("children", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 223),
     ("community", TenderMethod.PUBLIC_TENDER, (2, 0, 4), "awarded_after_objection", 130),
     ("disability", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "in_publicity", 32),
-    ("youth", TenderMethod.PUBLIC_TENDER, (1,), "open", 5),
+    ("youth", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "open", 5),
     ("family", TenderMethod.COMPETITIVE_NEGOTIATION, (), "draft", 2),
     ("summer", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 80),
     ("lowincome", TenderMethod.PUBLIC_TENDER, (0, 2, 4), "scoring", 17),
-    ("volunteer", TenderMethod.PUBLIC_TENDER, (1, 2, 4), "open", 16),
+    ("volunteer", TenderMethod.PUBLIC_TENDER, (1, 2, 4), "closed", 16),
+    ("mental", TenderMethod.PUBLIC_TENDER, (), "open", 3),
 )
 
 # Contracts of awarded tenders: days after the award it is drawn up, signed, and the service starts
@@ -253,16 +260,21 @@ def _tender_flow(plan, method, bidder_orgs, bidder_indexes, stage, published, no
     workflow.publish_tender(staff, tender)
     for expert in experts:
         workflow.assign_expert(staff, tender, expert)
-    yield published + DAY
-    question = workflow.ask_question(_manager_of(bidder_orgs[0]), tender, "服务人员是否要求全部持有社会工作者职业资格证书？")
-    yield published + 2 * DAY
-    workflow.answer_question(staff, question, "项目团队中持证社工比例不低于60%，项目负责人须持有中级及以上证书。")
+    if bidder_orgs:
+        yield published + DAY
+        question = workflow.ask_question(_manager_of(bidder_orgs[0]), tender, "服务人员是否要求全部持有社会工作者职业资格证书？")
+        yield published + 2 * DAY
+        workflow.answer_question(staff, question, "项目团队中持证社工比例不低于60%，项目负责人须持有中级及以上证书。")
     for n, (org, index) in enumerate(zip(bidder_orgs, bidder_indexes)):
         yield published + 3 * DAY + n * timedelta(hours=8)
         price = int((Decimal(ceiling) * PRICING[index]).quantize(Decimal(100)))
         workflow.submit_bid(_manager_of(org), tender, price_fen=price, declaration="我单位承诺所提交投标文件真实、完整。",
                             declaration_accepted=True, uploads=[_pdf(f"{org.name}投标文件")])
     if stage == "open":
+        return
+    yield tender.bid_deadline + timedelta(minutes=1)
+    workflow.close_bidding(staff, tender)
+    if stage == "closed":
         return
     yield tender.opening_at + timedelta(minutes=5)
     workflow.open_bids(staff, tender)
