@@ -17,8 +17,7 @@ from svcproc.core.permissions import Role
 from svcproc.delivery import progress
 from svcproc.delivery.models import Beneficiary, RedFlag, ServiceActivity, activity_participant, activity_worker
 from svcproc.demo import USERS
-from svcproc.evaluations.models import RoundEvaluator, RoundStatus, TemplateVersion, VersionStatus
-from svcproc.evaluations.models import EvaluationRound
+from svcproc.evaluations.models import EvaluationRound, RoundEvaluator, RoundStatus, TemplateVersion, VersionStatus
 from svcproc.extensions import db
 from svcproc.procurement import workflow as procurement_workflow
 from svcproc.procurement.models import (Bid, BidStatus, CommunityNeed, NeedStatus, ProjectPlan, ServiceCategory, Tender,
@@ -137,7 +136,8 @@ def _tenders_to_score(user: User):
 
 
 def _tenders_open_for_bids(user: User):
-    mine = sa.select(Bid.tender_id).where(Bid.organization_id == user.organization_id, Bid.status == BidStatus.SUBMITTED)
+    mine = sa.select(Bid.tender_id).where(Bid.organization_id == user.organization_id,
+                                          Bid.status == BidStatus.SUBMITTED)
     return sa.select(Tender.id).where(Tender.status == TenderStatus.PUBLISHED, Tender.bid_deadline > clock.now(),
                                       Tender.id.not_in(mine))
 
@@ -151,7 +151,8 @@ def _deliverables_due(user: User):
 
 def _flags_to_explain(user: User):
     return (sa.select(RedFlag.id).join(Contract, Contract.id == RedFlag.contract_id)
-            .where(Contract.organization_id == user.organization_id, RedFlag.active.is_(True), RedFlag.explanation == ""))
+            .where(Contract.organization_id == user.organization_id, RedFlag.active.is_(True),
+                   RedFlag.explanation == ""))
 
 
 def _my_entries_this_week(user: User):
@@ -217,6 +218,7 @@ def test_a_tender_waits_for_the_experts_scores():
 
 
 def test_a_milestone_was_returned_for_more_work():
-    milestone = db.session.execute(sa.select(Milestone).where(Milestone.status == MilestoneStatus.RETURNED)).scalars().first()
+    milestone = db.session.execute(
+        sa.select(Milestone).where(Milestone.status == MilestoneStatus.RETURNED)).scalars().first()
 
     assert milestone is not None and milestone.review_comment

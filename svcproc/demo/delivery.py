@@ -145,7 +145,6 @@ class Entry:
     new: int = 0
     repeats: int = 0
     attendance: int = 0
-    members: list[Person] | None = None
     start: time | None = None
     end: time | None = None
     workers: list[SocialWorker] = field(default_factory=list)
@@ -229,7 +228,8 @@ def plan_ledger(rng: random.Random, contract: Contract, communities: list[Area],
                                                           if j >= len(profile.groups) else "")
         for n in range(count):
             day = _weekday(first + timedelta(days=n * interval), end)
-            present = members if n == 0 else rng.sample(members, len(members) - rng.randint(0, min(2, len(members) - 1)))
+            absent = 0 if n == 0 else rng.randint(0, 2)   # everyone comes to the first session
+            present = rng.sample(members, len(members) - absent)
             entries.append(entry(day, GROUP, 1, 2, f"第{n + 1}节", "社区活动室",
                                  group=name, session=n + 1, people=present))
             group_attendance += len(present)
@@ -469,8 +469,8 @@ def _phone_entries(ledgers, worker: SocialWorker | None, manager_of, today: date
         visit(user, two_days, time(14, 0), time(15, 30), cases[0], "居家探访")
     visit(user, yesterday, time(9, 0), time(10, 30), cases[1], "用药提醒与健康监测")
     # A long day: an emergency kept the worker with one person into the evening, past 12 hours.
-    long_day = [visit(manager, three_days, start, end, cases[2], "紧急个案处置")
-                for start, end in ((time(7, 0), time(11, 30)), (time(12, 0), time(16, 30)), (time(17, 0), time(21, 30)))]
+    long_day = [visit(manager, three_days, start, end, cases[2], "紧急个案处置") for start, end in
+                ((time(7, 0), time(11, 30)), (time(12, 0), time(16, 30)), (time(17, 0), time(21, 30)))]
     # A residents' meeting booked over the morning's visit.
     services.record_activity(manager, contract, dict(
         type=DELIBERATION, activity_date=three_days, start_time=time(10, 0), end_time=time(11, 0),

@@ -140,7 +140,7 @@ def _closed_project_flow(now: datetime):
     """The after-school pilot: a mid-term and a final evaluation, both finalized, and the
     rectification that followed them."""
     yield now - 50 * DAY
-    contract = _contract("summer")
+    contract = _contract("afterschool")
     if contract is None:
         return
     staff = _user("procurement")

@@ -63,7 +63,8 @@ TARGETS_DISABILITY = dict(target_cases=40, target_groups=6, target_group_session
 TARGETS_FAMILY = dict(target_cases=20, target_groups=4, target_group_sessions=24, target_events=8,
                       target_person_times=1200, target_people=350, target_service_hours=900, target_satisfaction=90)
 TARGETS_LOW_INCOME = dict(target_cases=30, target_groups=4, target_group_sessions=24, target_events=6,
-                          target_person_times=1500, target_people=400, target_service_hours=1200, target_satisfaction=90)
+                          target_person_times=1500, target_people=400, target_service_hours=1200,
+                          target_satisfaction=90)
 TARGETS_VOLUNTEER = dict(target_cases=0, target_groups=4, target_group_sessions=24, target_events=12,
                          target_person_times=2500, target_people=600, target_service_hours=800, target_satisfaction=85)
 TARGETS_MENTAL = dict(target_cases=40, target_groups=6, target_group_sessions=36, target_events=8,
@@ -85,7 +86,7 @@ PLANS = (
      ("510107001001", "510107002001", "510107003001"), (), TARGETS_YOUTH),
     ("family", 1, "浆洗街道家庭综合服务项目", ServiceCategory.FAMILY, 260000,
      ("510107002004",), (10,), TARGETS_FAMILY),
-    ("summer", 0, "浆洗街道四点半课堂托管试点项目", ServiceCategory.CHILDREN, 120000,
+    ("afterschool", 0, "浆洗街道四点半课堂托管试点项目", ServiceCategory.CHILDREN, 120000,
      ("510107002001", "510107002002"), (), dict(target_cases=5, target_groups=4, target_group_sessions=16,
                                                 target_events=4, target_person_times=600, target_people=80,
                                                 target_service_hours=160, target_satisfaction=90)),
@@ -119,7 +120,7 @@ TENDERS = (
     ("disability", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "in_publicity", 32),
     ("youth", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "open", 5),
     ("family", TenderMethod.COMPETITIVE_NEGOTIATION, (), "draft", 2),
-    ("summer", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 80),
+    ("afterschool", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 80),
     ("lowincome", TenderMethod.PUBLIC_TENDER, (0, 2, 4), "scoring", 17),
     ("volunteer", TenderMethod.PUBLIC_TENDER, (1, 2, 4), "closed", 16),
     ("mental", TenderMethod.PUBLIC_TENDER, (), "open", 3),
@@ -145,7 +146,7 @@ CONTRACTS = {
                       milestones=(("项目启动：院落议事方案", 30, 30, "服务方案", "pending"),
                                   ("末期评估与项目总结", "end", 70, "总结报告", "pending"))),
     # The pilot ended a few days ago: its final report is accepted and the last tranche is due.
-    "summer": dict(drawn=2, signed=5, start=8, term=40, amend=None,
+    "afterschool": dict(drawn=2, signed=5, start=8, term=40, amend=None,
                    milestones=(("试点前半程台账", 20, 50, "签到表、活动照片", "paid"),
                                ("试点总结报告", "end", 50, "总结报告、签到表", "accepted"))),
 }
