@@ -42,6 +42,10 @@ YOUNGER_NAMES = (("欣怡", "雨桐", "梓涵", "一诺", "佳琪", "诗涵", "�
 ADULT_NAMES = (("丽华", "海燕", "晓琳", "红梅", "静", "婷婷", "丽娟", "雪梅"),
                ("晓东", "伟", "志刚", "海涛", "军", "文博", "建军", "勇"))
 
+# A group's sessions: it opens by getting to know each other and closes with a farewell.
+SESSION_TOPICS = ("需求分享与目标设定", "主题学习", "技能练习", "经验交流", "互助讨论", "成果展示")
+FIRST_SESSION, LAST_SESSION = "相识与破冰", "回顾总结与告别"
+
 TYPE_WORD = {CASE: "个案", GROUP: "小组", EVENT: "社区活动", DELIBERATION: "微议事", TRAINING: "志愿者培训"}
 
 # Ninety-minute slots of a working day; (start, end) of each.
@@ -57,7 +61,7 @@ class Profile:
     names: tuple                               # (female, male) given names
     categories: tuple[tuple[str, float], ...]  # (register category, chance)
     groups: tuple[str, ...]
-    events: tuple[str, ...]
+    events: tuple[tuple[str, tuple[int, ...]], ...]   # (topic, months it fits; none: any month)
     cases: tuple[str, ...]
     deliberations: tuple[str, ...]
     trainings: tuple[str, ...]
@@ -71,8 +75,9 @@ ELDERLY = Profile(
     categories=(("elderly_alone", .6), ("low_income", .15), ("disability", .1)),
     groups=("独居老人互助小组", "银龄智能手机课堂小组", "防跌倒训练小组", "怀旧治疗小组", "慢病自我管理小组",
             "书法兴趣小组", "园艺疗愈小组", "太极健身小组", "老年心理支持小组", "邻里守望小组"),
-    events=("重阳敬老茶话会", "健康义诊", "防诈骗知识讲座", "社区邻里节", "中秋团圆会", "冬季防火安全宣传",
-            "老年人智能手机使用讲座", "端午包粽子活动"),
+    events=(("健康义诊", ()), ("防诈骗知识讲座", ()), ("社区邻里节", ()), ("老年人智能手机使用讲座", ()),
+            ("老年人防跌倒知识讲座", ()), ("重阳敬老茶话会", (10,)), ("中秋团圆会", (9,)), ("端午包粽子活动", (5, 6)),
+            ("冬季防火安全宣传", (11, 12, 1, 2)), ("夏季防暑降温知识讲座", (6, 7, 8)), ("新春写春联送福", (1, 2))),
     cases=("居家探访", "陪同就医", "心理慰藉", "用药提醒与健康监测", "电话关怀后入户走访"),
     deliberations=("院落适老化改造议事", "楼道扶手加装议事", "社区食堂用餐议事"),
     trainings=("志愿者探访技巧培训", "急救知识培训", "老年人沟通技巧培训"),
@@ -82,8 +87,9 @@ CHILDREN = Profile(
     categories=(("left_behind_child", .4), ("low_income", .25), ("single_parent", .15), ("disability", .05)),
     groups=("四点半课堂学业辅导小组", "情绪管理小组", "自信心提升小组", "亲子沟通小组", "安全自护小组",
             "绘本共读小组", "社交技能小组", "美术表达小组", "科学探索小组", "成长伙伴小组"),
-    events=("亲子运动会", "防溺水安全教育", "儿童防拐骗宣传", "中秋手工灯笼制作", "开学季文具发放",
-            "儿童游园会", "绘本共读日", "亲子徒步"),
+    events=(("亲子运动会", ()), ("儿童防拐骗宣传", ()), ("绘本共读日", ()), ("亲子徒步", ()),
+            ("防溺水安全教育", (5, 6, 7, 8)), ("暑假安全第一课", (6, 7)), ("开学季文具发放", (8, 9)),
+            ("中秋手工灯笼制作", (9,)), ("寒假安全教育", (1, 2)), ("新春剪纸迎新", (1, 2))),
     cases=("学业辅导", "家访", "情绪疏导", "家庭关系调适", "监护情况随访"),
     deliberations=(), trainings=("儿童保护与陪伴技巧培训", "志愿者辅导技巧培训"),
     deliberations_a_year=0, trainings_a_year=3, weekday_slots=(4, 5))
@@ -92,7 +98,8 @@ COMMUNITY = Profile(
     categories=(("low_income", .1),),
     groups=("院落议事骨干小组", "楼栋长能力建设小组", "社区志愿者骨干小组", "垃圾分类督导小组", "社区花园营造小组",
             "居民自组织孵化小组"),
-    events=("社区邻里节", "垃圾分类宣传", "社区花园开放日", "院落文化节", "社区跳蚤市场"),
+    events=(("社区邻里节", ()), ("垃圾分类宣传", ()), ("社区花园开放日", (4, 5, 9, 10)), ("院落文化节", ()),
+            ("社区跳蚤市场", ())),
     cases=("入户走访", "矛盾调解"),
     deliberations=("院落停车秩序议事", "楼道杂物清理议事", "社区花园认养议事", "院落公约修订议事"),
     trainings=("志愿者服务技巧培训", "议事规则培训"),
@@ -101,7 +108,7 @@ OTHER = Profile(
     ages=(18, 80), names=ADULT_NAMES,
     categories=(("low_income", .4), ("disability", .2)),
     groups=("互助支持小组", "技能提升小组", "健康生活小组", "家庭支持小组"),
-    events=("政策宣讲会", "社区义诊", "邻里互助日", "就业信息发布会"),
+    events=(("政策宣讲会", ()), ("社区义诊", ()), ("邻里互助日", ()), ("就业信息发布会", ())),
     cases=("入户走访", "个案跟进", "资源链接"),
     deliberations=("社区事务议事",), trainings=("志愿者服务技巧培训",),
     deliberations_a_year=4, trainings_a_year=3)
@@ -178,6 +185,18 @@ class People:
                       phone=f"139{rng.randint(10000000, 99999999)}")
 
 
+def event_topic(rng: random.Random, profile: Profile, day: date, used: set[str] | None = None) -> str:
+    """A community event fit for the season (Mid-Autumn lanterns in September, not in June), a
+    seasonal one when there is one, and one not held before (`used`, added to) while any is left."""
+    used = set() if used is None else used
+    fitting = [topic for topic, months in profile.events if not months or day.month in months]
+    seasonal = [topic for topic, months in profile.events if day.month in months]
+    fresh = [t for t in seasonal if t not in used] or [t for t in fitting if t not in used] or fitting
+    topic = rng.choice(fresh)
+    used.add(topic)
+    return topic
+
+
 def _spread(rng: random.Random, count: int, start: date, days: int, jitter: float = .3) -> list[date]:
     """`count` days spread evenly over the term, each moved a little at random."""
     return [start + timedelta(days=min(days, max(0, int((k + .5 + rng.uniform(-jitter, jitter)) / count * days))))
@@ -230,7 +249,8 @@ def plan_ledger(rng: random.Random, contract: Contract, communities: list[Area],
             day = _weekday(first + timedelta(days=n * interval), end)
             absent = 0 if n == 0 else rng.randint(0, 2)   # everyone comes to the first session
             present = rng.sample(members, len(members) - absent)
-            entries.append(entry(day, GROUP, 1, 2, f"第{n + 1}节", "社区活动室",
+            topic = FIRST_SESSION if n == 0 else LAST_SESSION if n == count - 1 else SESSION_TOPICS[(n - 1) % 6]
+            entries.append(entry(day, GROUP, 1, 2, topic, "社区活动室",
                                  group=name, session=n + 1, people=present))
             group_attendance += len(present)
     for day in _spread(rng, deliberations, start, days):
@@ -268,14 +288,15 @@ def plan_ledger(rng: random.Random, contract: Contract, communities: list[Area],
     new_each = max(0, (targets["target_people"] * rng.uniform(.99, 1.03) - known) / events) if events else 0
     taken = visits + group_attendance + sum(e.repeats + e.head for e in entries if e.kind in (DELIBERATION, TRAINING))
     attend_each = max(0, (targets["target_person_times"] * rng.uniform(.99, 1.03) - taken) / events) if events else 0
-    carried = 0.0
+    carried, held = 0.0, set()
     for day in _spread(rng, events, start, days):
         carried += new_each
         fresh = int(carried)
         carried -= fresh
         attendance = max(fresh + repeats_each, round(attend_each * rng.uniform(.85, 1.15)))
-        entries.append(entry(_near_weekend(day, start, end), EVENT, 2, 3, rng.choice(profile.events),
-                             "社区党群服务中心", new=fresh, repeats=repeats_each, attendance=attendance))
+        day = _near_weekend(day, start, end)
+        entries.append(entry(day, EVENT, 2, 3, event_topic(rng, profile, day, held), "社区党群服务中心",
+                             new=fresh, repeats=repeats_each, attendance=attendance))
     entries.sort(key=lambda e: (e.day, e.kind.value))
     # People are met in time order: events bring new people and see some already served.
     served: list[Person] = []
@@ -460,7 +481,8 @@ def _phone_entries(ledgers, worker: SocialWorker | None, manager_of, today: date
 
     yesterday, two_days, three_days = (today - timedelta(days=n) for n in (1, 2, 3))
     event = dict(type=EVENT, activity_date=two_days, community=community, place="社区广场", workers=[worker],
-                 participants=known[:6], head_count=25, topic="冬季防火安全宣传")
+                 participants=known[:6], head_count=25,
+                 topic=event_topic(random.Random(two_days.toordinal()), profile_of(contract), two_days))
     first = services.record_activity(user, contract, {**event, "start_time": time(9, 0), "end_time": time(11, 30)})
     services.correct_activity(manager, first, {**event, "start_time": time(9, 0), "end_time": time(11, 0),
                                                "head_count": 32}, "签到表复核后更正人数和结束时间。")
