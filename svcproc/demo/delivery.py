@@ -249,7 +249,7 @@ def plan_ledger(rng: random.Random, contract: Contract, communities: list[Area],
             day = _weekday(first + timedelta(days=n * interval), end)
             absent = 0 if n == 0 else rng.randint(0, 2)   # everyone comes to the first session
             present = rng.sample(members, len(members) - absent)
-            topic = FIRST_SESSION if n == 0 else LAST_SESSION if n == count - 1 else SESSION_TOPICS[(n - 1) % 6]
+            topic = FIRST_SESSION if n == 0 else LAST_SESSION if n == count - 1 else SESSION_TOPICS[(n - 1) % len(SESSION_TOPICS)]
             entries.append(entry(day, GROUP, 1, 2, topic, "社区活动室",
                                  group=name, session=n + 1, people=present))
             group_attendance += len(present)
@@ -262,9 +262,8 @@ def plan_ledger(rng: random.Random, contract: Contract, communities: list[Area],
     # Case visits fill the hours the other services leave; the people-times and people they leave
     # come to the community events.
     other_hours = SLOT_HOURS * sum(e.slots for e in entries) + SLOT_HOURS * 2 * events
-    visit_hours = SLOT_HOURS
-    visits = max(cases, round((targets["target_service_hours"] * rng.uniform(.99, 1.03) - other_hours) / visit_hours)) \
-        if cases else 0
+    hours_left = targets["target_service_hours"] * rng.uniform(.99, 1.03) - other_hours
+    visits = max(cases, round(hours_left / SLOT_HOURS)) if cases else 0
     case_people = [new() for _ in range(cases)]
     # A fifth of the cases are taken on in the first fortnight (from the needs assessment), the rest
     # spread over the term; each is followed for some months.
