@@ -194,7 +194,6 @@ MATRIX = {
     ("delivery.import_batch", "GET"):                (302, 403, 403, 403, 200, 403, 403, 403),
     ("delivery.import_confirm", "POST"):             (302, 403, 403, 403, 303, 403, 403, 403),
     # A background job: the person who started it, and bureau staff and auditors.
-    ("delivery.job_status", "GET"):                  (302, 200, 200, 403, 200, 403, 403, 200),
     # --- red flags: the district list for bureau staff and auditors; a contract's own flags for
     # whoever sees the contract; procurement staff and the organization's manager explain -------
     ("delivery.red_flags", "GET"):                   (302, 200, 200, 403, 403, 403, 403, 200),

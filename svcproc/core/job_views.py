@@ -27,9 +27,7 @@ def status_context(job: jobs.Job, next_url: str = "") -> dict:
                                                         "jobs/_outcome.html"), **extra}
 
 
-# "/jobs/<job_id>" itself is still the service log's import progress (delivery/views.py), until that
-# page moves here too.
-@bp.route("/<job_id>/status")
+@bp.route("/<job_id>")
 @login_required
 def status(job_id: str):
     job = db.session.get(jobs.Job, job_id)

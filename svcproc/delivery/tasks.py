@@ -14,7 +14,14 @@ def _actor(job):
     return db.session.get(User, job.created_by_id) if job.created_by_id else None
 
 
-@jobs.job_function("ledger_check")
+def _followers(user, job) -> bool:
+    """Besides whoever started it, the bureau and the auditor follow a ledger's check and import."""
+    from ..procurement.permissions import can_read_procurement
+
+    return can_read_procurement(user)
+
+
+@jobs.job_function("ledger_check", can_view=_followers, template="delivery/_job_outcome.html")
 def check_ledger(job, report):
     batch = db.session.get(ImportBatch, job.payload["batch_id"])
     ledger.run_check(_actor(job), batch, report)
@@ -22,7 +29,7 @@ def check_ledger(job, report):
     return {"batch_id": batch.id, "errors": batch.error_count, "new": batch.rows_new}
 
 
-@jobs.job_function("ledger_import")
+@jobs.job_function("ledger_import", can_view=_followers, template="delivery/_job_outcome.html")
 def import_ledger(job, report):
     batch = db.session.get(ImportBatch, job.payload["batch_id"])
     try:

@@ -223,7 +223,7 @@ def test_a_button_starts_a_check_as_a_job_and_the_page_shows_its_result(client, 
     assert (event.object_type, event.object_id, event.changes) == ("job", job.id, {"full": [None, True]})
     polling = client.get("/audit/verify", headers={"HX-Request": "true"})
     assert 'role="progressbar"' in polling.text and 'hx-trigger="load delay:1s"' in polling.text
-    assert f'hx-get="/jobs/{job.id}/status?next=/audit/verify"' in polling.text  # the one job-status page
+    assert f'hx-get="/jobs/{job.id}?next=/audit/verify"' in polling.text  # the one job-status page
     assert "<html" not in polling.text and 'name="scope"' not in polling.text
 
     _run(job.id)

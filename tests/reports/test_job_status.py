@@ -1,4 +1,4 @@
-"""The one job-status page (/jobs/<id>/status): whoever started a job follows it, a kind may let
+"""The one job-status page (/jobs/<id>): whoever started a job follows it, a kind may let
 others (report jobs: those who read reports; chain checks: those who read the audit trail), and
 everyone else is refused. The box polls every second while the job runs and stops when it ends."""
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_the_person_who_started_a_job_follows_it(client, role):
     job = _job(OWN_ONLY, owner)
     login(client, owner)
 
-    page = client.get(f"/jobs/{job.id}/status")
+    page = client.get(f"/jobs/{job.id}")
 
     assert page.status_code == 200 and 'role="progressbar"' in page.text
 
@@ -57,7 +57,7 @@ def test_a_job_started_by_someone_else_is_followed_only_as_its_kind_allows(clien
     job = _job(kind, user_for_role(role))  # someone else of the same role started it
     login(client, user_for_role(role))
 
-    page = client.get(f"/jobs/{job.id}/status")
+    page = client.get(f"/jobs/{job.id}")
 
     assert page.status_code == (200 if role in FOLLOWERS[kind] else 403)
     assert ('role="progressbar"' in page.text) == (page.status_code == 200)
@@ -66,9 +66,9 @@ def test_a_job_started_by_someone_else_is_followed_only_as_its_kind_allows(clien
 def test_anonymous_visitors_are_sent_to_log_in_and_unknown_jobs_are_missing(client):
     job = _job(OWN_ONLY, user_for_role(Role.ADMIN))
 
-    assert client.get(f"/jobs/{job.id}/status").status_code == 302
+    assert client.get(f"/jobs/{job.id}").status_code == 302
     login(client, user_for_role(Role.ADMIN))
-    assert client.get("/jobs/no-such-job/status").status_code == 404
+    assert client.get("/jobs/no-such-job").status_code == 404
 
 
 def test_the_box_polls_while_the_job_runs_and_stops_when_it_ends(client):
@@ -77,13 +77,13 @@ def test_the_box_polls_while_the_job_runs_and_stops_when_it_ends(client):
     login(client, owner)
     jobs._local_progress[job.id] = (40, "")
 
-    running = client.get(f"/jobs/{job.id}/status", headers={"HX-Request": "true"})
+    running = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
     job.status = jobs.JobStatus.DONE  # by hand, as in _job
     db.session.flush()
-    done = client.get(f"/jobs/{job.id}/status?next=/audit/verify", headers={"HX-Request": "true"})
-    away = client.get(f"/jobs/{job.id}/status?next=https://example.com/", headers={"HX-Request": "true"})
+    done = client.get(f"/jobs/{job.id}?next=/audit/verify", headers={"HX-Request": "true"})
+    away = client.get(f"/jobs/{job.id}?next=https://example.com/", headers={"HX-Request": "true"})
 
     assert "<html" not in running.text and 'aria-valuenow="40"' in running.text
-    assert f'hx-get="/jobs/{job.id}/status"' in running.text and 'hx-trigger="load delay:1s"' in running.text
+    assert f'hx-get="/jobs/{job.id}"' in running.text and 'hx-trigger="load delay:1s"' in running.text
     assert "hx-get" not in done.text and done.headers["HX-Redirect"] == "/audit/verify"
     assert "HX-Redirect" not in away.headers  # only a page of this site

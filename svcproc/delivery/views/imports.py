@@ -4,15 +4,15 @@ from __future__ import annotations
 import io
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, make_response, render_template, request, send_file, url_for
+from flask import Response, abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...contracts.models import Contract
 from ...core import files, flow, jobs
 from ...core.errors import ValidationError
-from ...core.permissions import has_permission, require
-from ...core.web import is_htmx, is_local_url, redirect_to
+from ...core.permissions import require
+from ...core.web import redirect_to
 from ...extensions import db
 from .. import ledger, workflow
 from .. import permissions as perms
@@ -106,20 +106,3 @@ def import_confirm(batch_id: int):
         job = jobs.start("ledger_import", {"batch_id": batch.id}, current_user)
         workflow.start_import(current_user, batch, job.id)
     return redirect_to(url_for("delivery.import_batch", batch_id=batch.id))
-
-
-@bp.route("/jobs/<job_id>")
-@login_required
-def job_status(job_id: str):
-    job = db.get_or_404(jobs.Job, job_id)
-    require(job.created_by_id == current_user.id or has_permission(current_user, "procurement.read"))
-    percent, message = jobs.progress_of(job)
-    next_url = request.args.get("next", "")
-    if not is_local_url(next_url):
-        next_url = ""
-    state = job_state(job)
-    response = make_response(render_template("delivery/_job.html", job=job, job_state=state, percent=percent,
-                                              message=message, next_url=next_url))
-    if next_url and state != "working" and is_htmx():
-        response.headers["HX-Redirect"] = next_url  # show the finished result in full
-    return response
