@@ -16,7 +16,7 @@ from svcproc.audit.models import AuditEvent
 from svcproc.audit.services import append_pending, record
 from svcproc.audit.verification import verify_chain
 from svcproc.extensions import db
-from tests.delivery.conftest import RowMarks
+from tests.builders.delivery import RowMarks
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.delivery import services
 from svcproc.delivery.models import ActivityRevision, ActivityType, ServiceActivity, ServiceCase, ServiceGroup
 from svcproc.extensions import db
-from tests.delivery.conftest import END, START, TODAY, unchanged
+from tests.builders.delivery import END, START, TODAY, unchanged
 from tests.builders.files import pdf_upload
 from tests.helpers import audit_events, count, in_page, stays_on_site
 

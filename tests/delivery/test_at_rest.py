@@ -15,7 +15,7 @@ from svcproc.core import storage
 from svcproc.delivery import identity, ledger
 from svcproc.delivery.models import Beneficiary, ImportBatch
 from svcproc.extensions import db
-from tests.delivery.conftest import OTHER_PEOPLE, PEOPLE, World, csv_bytes, ledger_row, upload
+from tests.builders.delivery import OTHER_PEOPLE, PEOPLE, World, csv_bytes, ledger_row, upload
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from svcproc.core.errors import PermissionDenied, ValidationError
 from svcproc.delivery import identity, services
 from svcproc.delivery.models import Beneficiary, ConsentBy
 from svcproc.extensions import db
-from tests.delivery.conftest import TODAY, World, add_person, id_number, unchanged
+from tests.builders.delivery import TODAY, World, add_person, id_number, unchanged
 from tests.helpers import audit_events, count, in_page
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

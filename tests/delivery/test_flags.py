@@ -12,7 +12,7 @@ from svcproc.core.errors import PermissionDenied, ValidationError
 from svcproc.delivery import flags, services
 from svcproc.delivery.models import ActivityType, RedFlag, RedFlagKind, ServiceActivity
 from svcproc.extensions import db
-from tests.delivery.conftest import build_world, unchanged
+from tests.builders.delivery import build_world, unchanged
 from tests.helpers import audit_events, stays_on_site
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -16,7 +16,7 @@ from svcproc.delivery import flags, ledger, services
 from svcproc.delivery.models import (ActivityType, ImportBatch, ImportStatus, ServiceActivity, ServiceCase,
                                      ServiceGroup)
 from svcproc.extensions import db
-from tests.delivery.conftest import (COMMUNITIES, HEADER_EN, HEADER_ZH, START, csv_bytes, id_number, ledger_row,
+from tests.builders.delivery import (COMMUNITIES, HEADER_EN, HEADER_ZH, START, csv_bytes, id_number, ledger_row,
                                      unchanged, upload, xlsx_bytes)
 from tests.helpers import audit_events, count, events_after, last_seq
 

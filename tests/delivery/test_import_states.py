@@ -14,7 +14,7 @@ from svcproc.delivery import workflow
 from svcproc.delivery.models import ImportBatch, ImportStatus
 from svcproc.delivery.views import imports as import_views
 from svcproc.extensions import db
-from tests.delivery.conftest import csv_bytes, ledger_row, unchanged, upload
+from tests.builders.delivery import csv_bytes, ledger_row, unchanged, upload
 from tests.helpers import events_after, in_page, last_seq
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -21,7 +21,7 @@ from svcproc.delivery import ledger
 from svcproc.delivery.views import imports as delivery_views
 from svcproc.delivery.models import ImportBatch, ImportStatus, ServiceActivity
 from svcproc.extensions import db
-from tests.delivery.conftest import csv_bytes, ledger_row, settle_and_wait
+from tests.builders.delivery import csv_bytes, ledger_row, settle_and_wait
 from tests.helpers import REDIS_TEST_URL, audit_events, login, overwrite_stored
 
 

@@ -17,7 +17,7 @@ from svcproc.core import jobs
 from svcproc.delivery import ledger, services
 from svcproc.delivery.models import ActivityType, Beneficiary, ImportBatch
 from svcproc.extensions import db
-from tests.delivery.conftest import (OTHER_PEOPLE, PEOPLE, World, build_world, csv_bytes, id_number, ledger_row,
+from tests.builders.delivery import (OTHER_PEOPLE, PEOPLE, World, build_world, csv_bytes, id_number, ledger_row,
                                      upload)
 from tests.builders.files import pdf_upload
 from tests.helpers import every_get_url, login, readable_text

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from svcproc.delivery import progress, services
 from svcproc.delivery.models import ActivityType, ContractProgress, ServiceActivity, activity_participant
 from svcproc.extensions import db
-from tests.delivery.conftest import id_number
+from tests.builders.delivery import id_number
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 

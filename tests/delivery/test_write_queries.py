@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from svcproc.delivery import services
 from svcproc.delivery.models import ActivityType, RedFlag, RedFlagKind, ServiceActivity  # noqa: F401
 from svcproc.extensions import db
-from tests.delivery.conftest import add_person, id_number
+from tests.builders.delivery import add_person, id_number
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 

@@ -16,7 +16,7 @@ from svcproc.procurement import workflow as procurement
 from svcproc.procurement.eligibility import eligibility_problems
 from svcproc.procurement.history import PastGrade, past_grades
 from svcproc.procurement.models import Bid, TenderStatus
-from tests.evaluations.conftest import count_of, unchanged
+from tests.builders.evaluations import count_of, unchanged
 from tests.builders.accounts import UserFactory
 from tests.builders.files import pdf_upload
 from tests.builders.procurement import make_plan, new_tender, submit_bid, tender_in

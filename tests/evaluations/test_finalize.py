@@ -11,7 +11,7 @@ from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.core.permissions import Role
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import RoundStatus
-from tests.evaluations.conftest import ALL_ROLES, TODAY, actions_after, stored, unchanged
+from tests.builders.evaluations import ALL_ROLES, TODAY, actions_after, stored, unchanged
 from tests.helpers import audit_events, last_seq
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

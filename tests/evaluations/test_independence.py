@@ -21,7 +21,7 @@ from svcproc.evaluations import surveys
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationRound
 from svcproc.extensions import db
-from tests.evaluations.conftest import TODAY, EvalWorld, build_eval_world
+from tests.builders.evaluations import TODAY, EvalWorld, build_eval_world
 from tests.builders.files import pdf_upload
 from tests.helpers import every_get_url, login, readable_text
 

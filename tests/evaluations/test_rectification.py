@@ -11,7 +11,7 @@ from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.core.permissions import Role
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import Finding, ItemStatus, RectificationItem, RectificationResponse, RoundStatus
-from tests.evaluations.conftest import ALL_ROLES, TODAY, actions_after, count_of, stored, unchanged
+from tests.builders.evaluations import ALL_ROLES, TODAY, actions_after, count_of, stored, unchanged
 from tests.builders.files import pdf_upload
 from tests.helpers import audit_events, last_seq
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationEvidence, ItemStatus, RectificationResponse, RoundKind, RoundStatus
-from tests.evaluations.conftest import TODAY, count_of, unchanged
+from tests.builders.evaluations import TODAY, count_of, unchanged
 from tests.builders.files import pdf_bytes, pdf_upload
 from tests.helpers import audit_events, in_page, login
 

@@ -10,7 +10,7 @@ from flask_babel import gettext
 
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import RoundStatus
-from tests.evaluations.conftest import TODAY, unchanged
+from tests.builders.evaluations import TODAY, unchanged
 from tests.helpers import in_page, login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

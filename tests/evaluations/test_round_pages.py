@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from svcproc.core.i18n import LANG_COOKIE
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationRound, RoundKind, RoundStatus
-from tests.evaluations.conftest import TODAY, count_of, unchanged
+from tests.builders.evaluations import TODAY, count_of, unchanged
 from tests.helpers import audit_events, in_page, login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -16,7 +16,7 @@ from svcproc.evaluations import indicators
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationRound, RoundEvaluator, RoundKind, RoundStatus, VersionStatus
 from tests.builders.contracts import contract_in
-from tests.evaluations.conftest import (ALL_ROLES, PARTIES, SMALL_ROWS, TODAY, actions_after, count_of, stored,
+from tests.builders.evaluations import (ALL_ROLES, PARTIES, SMALL_ROWS, TODAY, actions_after, count_of, stored,
                                         unchanged)
 from tests.helpers import audit_events, last_seq
 

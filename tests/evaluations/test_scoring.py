@@ -12,7 +12,7 @@ from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationScore, RoundStatus
 from svcproc.evaluations.results import round_result, submitted_scores
-from tests.evaluations.conftest import actions_after, count_of, stored, unchanged
+from tests.builders.evaluations import actions_after, count_of, stored, unchanged
 from tests.helpers import audit_events, last_seq
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -9,7 +9,7 @@ from flask_babel import ngettext
 
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationScore, RoundStatus
-from tests.evaluations.conftest import count_of, unchanged
+from tests.builders.evaluations import count_of, unchanged
 from tests.helpers import in_page, is_fragment, login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -11,7 +11,7 @@ import pytest
 from flask_babel import gettext as _
 
 from svcproc.evaluations.models import SatisfactionSurvey
-from tests.evaluations.conftest import count_of, unchanged
+from tests.builders.evaluations import count_of, unchanged
 from tests.builders.files import pdf_bytes
 from tests.helpers import audit_events, in_page, login
 

@@ -15,7 +15,7 @@ from svcproc.evaluations import indicators
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import EvaluationEvidence, RoundKind, RoundStatus, SatisfactionSurvey
 from svcproc.evaluations.results import compute_leaves, round_result
-from tests.evaluations.conftest import ALL_ROLES, SMALL_ROWS, TODAY, actions_after, count_of, stored, unchanged
+from tests.builders.evaluations import ALL_ROLES, SMALL_ROWS, TODAY, actions_after, count_of, stored, unchanged
 from tests.builders.files import pdf_upload
 from tests.helpers import audit_events, last_seq
 

@@ -18,7 +18,7 @@ from svcproc.evaluations.tree import OUTPUT_TARGETS, default_template
 from tests.builders.accounts import UserFactory, user_for_role
 from tests.helpers import audit_events, last_seq
 
-from tests.evaluations.conftest import ALL_ROLES, SMALL_ROWS, actions_after, count_of, unchanged
+from tests.builders.evaluations import ALL_ROLES, SMALL_ROWS, actions_after, count_of, unchanged
 
 D = Decimal
 

@@ -16,7 +16,7 @@ from svcproc.evaluations import indicators
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import ItemStatus as I, RoundStatus as R, VersionStatus as V
 from svcproc.evaluations.states import ITEM, ROUND, VERSION
-from tests.evaluations.conftest import TODAY, unchanged
+from tests.builders.evaluations import TODAY, unchanged
 from tests.helpers import audit_events
 
 pytestmark = pytest.mark.usefixtures("shared_connection")

@@ -24,7 +24,7 @@ from svcproc.extensions import db
 from svcproc.registry.models import OrgKind
 from svcproc.reports import services
 from svcproc.reports.models import GeneratedReport, ReportKind
-from tests.delivery.conftest import PEOPLE, World, build_world
+from tests.builders.delivery import PEOPLE, World, build_world
 from tests.builders.accounts import user_for_role
 from tests.builders.registry import OrganizationFactory
 
@@ -122,7 +122,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def all_names_and_numbers() -> list[str]:
-    from tests.delivery.conftest import OTHER_PEOPLE, SEQ, id_number
+    from tests.builders.delivery import OTHER_PEOPLE, SEQ, id_number
 
     values = []
     for key, (name, _g, born, *_rest) in {**PEOPLE, **OTHER_PEOPLE}.items():

@@ -22,7 +22,7 @@ from svcproc.procurement.models import ProjectPlan, Tender
 from svcproc.registry.models import Organization
 from svcproc.reports import assemble
 from svcproc.reports.assemble import _day, _enum, _header
-from tests.delivery.conftest import World
+from tests.builders.delivery import World
 from tests.builders.accounts import UserFactory
 from tests.builders.registry import OrganizationFactory
 from tests.reports.builders import add_contracts, add_people

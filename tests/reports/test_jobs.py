@@ -18,8 +18,9 @@ from svcproc.core import files, jobs
 from svcproc.extensions import db
 from svcproc.reports import render
 from svcproc.reports.models import AuditPackage, GeneratedReport
+from tests.builders.delivery import settle_and_wait
 from tests.delivery.conftest import (committed_built, committed_client, committed_session,  # noqa: F401
-                                     committed_world, settle_and_wait)
+                                     committed_world)
 from tests.helpers import REDIS_TEST_URL, audit_events, login
 from tests.reports.conftest import pdf_text
 
