@@ -18,7 +18,7 @@ except PackageNotFoundError:  # running from a checkout without an install
     __version__ = "0.0.0"
 
 
-def _sqlite_transactions(engine) -> None:
+def _sqlite_transactions(engine, app) -> None:
     """Let SQLite run real transactions with savepoints (pysqlite's own handling breaks them)."""
 
     @sa.event.listens_for(engine, "connect")
@@ -26,7 +26,7 @@ def _sqlite_transactions(engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(app.config.get('SQLITE_BUSY_TIMEOUT_MS', 10000))}")
         # Readers never wait for a writer, nor a writer for readers.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
@@ -37,7 +37,8 @@ def _sqlite_transactions(engine) -> None:
         # refuses it at once ("database is locked"). A request that may write (any but a page read)
         # takes the write lock when it begins, so concurrent saves queue (within busy_timeout) and
         # the later ones meet the version check instead of an error.
-        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        writing = (has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+                   and not g.get("sqlite_read_only"))
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
@@ -79,7 +80,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            _sqlite_transactions(db.engine)
+            _sqlite_transactions(db.engine, app)
 
     # Import models so metadata is complete for Alembic and the schema test.
     from . import models  # noqa: F401

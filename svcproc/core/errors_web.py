@@ -1,10 +1,10 @@
 """Maps errors to answers: 403, 404, 409 for a stale save or a broken rule, 422 for bad input."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -54,6 +54,17 @@ def init_app(app) -> None:
         # holds (a 20-digit id, the year 9999 plus a term): bad input, not a server error.
         db.session.rollback()
         return _answer(400, _("Not possible"), _("A number or date in the request is out of range."))
+
+    @app.errorhandler(OperationalError)
+    def _busy(exc: OperationalError):
+        # SQLite's write lock still held by another save after the busy timeout: the person's input
+        # is kept on the page and they are asked to send it again. Anything else is a real fault.
+        db.session.rollback()
+        if "database is locked" not in str(exc.orig):
+            raise exc
+        g.sqlite_read_only = True  # the answer only reads: it need not wait for the write lock
+        return _answer(503, _("Busy"), _("Many people are saving at this moment. Nothing was saved: "
+                                         "send it again in a moment."))
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc):

@@ -81,3 +81,32 @@ def test_simultaneous_saves_of_one_form_give_one_save_and_conflicts(file_app):
 
         area = db.session.get(Area, area_id)
         assert area.version == 2 and area.name.startswith("武侯区 ")
+
+
+def test_a_lock_held_past_the_busy_timeout_is_a_message_not_a_server_error(file_app):
+    """Another writer keeps the lock longer than the busy timeout: 503 with the message, nothing saved."""
+    import sqlite3
+
+    application, area_id = file_app
+    application.config["SQLITE_BUSY_TIMEOUT_MS"] = 200
+    with application.app_context():
+        db.engine.dispose()  # new connections take the shorter timeout
+    client = application.test_client()
+    assert client.post("/login", data={"username": "staff0", "password": PASSWORD}).status_code == 303
+    holder = sqlite3.connect(application.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"),
+                             isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        response = client.post(f"/registry/areas/{area_id}/edit",
+                                data={"level": "district", "code": "510107", "name": "改不了", "parent_id": "",
+                                      "version": "1"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert response.status_code == 503
+    assert "send it again" in response.get_data(as_text=True) or "再" in response.get_data(as_text=True)
+    with application.app_context():
+        from svcproc.registry.models import Area
+
+        assert db.session.get(Area, area_id).name == "武侯区"
