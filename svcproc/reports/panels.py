@@ -1,0 +1,71 @@
+"""The auditor's risk overview: red flags still unexplained by kind, organization and month, and what
+is overdue across the district, each figure leading to the rows behind it. It sits on the auditor's
+desk (the auditor's home page)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ..contracts.models import Contract, ContractStatus, Milestone, MilestoneStatus
+from ..core import charts, nav
+from ..core.permissions import Role
+from ..core.queues import month_of, today
+from ..delivery.labels import RED_FLAG_LABELS
+from ..delivery.models import RedFlag, RedFlagKind
+from ..evaluations.models import ItemStatus, RectificationItem
+from ..extensions import db
+from ..registry.models import Organization
+from .permissions import can_use_audit_desk
+
+# Organizations listed by their number of unexplained flags, the most first.
+TOP_ORGANIZATIONS = 8
+# Months of the flag chart, the latest.
+MONTHS = 12
+
+
+def risk_overview(user) -> dict:
+    """Six grouped statements, whatever the number of flags, milestones and items."""
+    open_flag = sa.and_(RedFlag.active.is_(True), RedFlag.explanation == "")
+    by_kind = {RedFlagKind(getattr(k, "value", k)): n for k, n in db.session.execute(
+        sa.select(RedFlag.kind, sa.func.count()).where(open_flag).group_by(RedFlag.kind))}
+    kinds = [{"kind": k, "label": str(RED_FLAG_LABELS[k]), "count": by_kind.get(k, 0),
+              "url": url_for("delivery.red_flags", kind=k.value, state="open")} for k in RedFlagKind]
+    count = sa.func.count().label("n")
+    organizations = [{"name": r.name, "count": r.n, "url": url_for("reports.subject", kind="organization",
+                                                                     subject_id=r.id)}
+                     for r in db.session.execute(
+                         sa.select(Organization.id, Organization.name, count)
+                         .join(Contract, Contract.organization_id == Organization.id)
+                         .join(RedFlag, RedFlag.contract_id == Contract.id).where(open_flag)
+                         .group_by(Organization.id, Organization.name)
+                         .order_by(count.desc(), Organization.name).limit(TOP_ORGANIZATIONS))]
+    month = month_of(RedFlag.found_at)
+    months = sorted(db.session.execute(sa.select(month, sa.func.count()).where(open_flag).group_by(month)
+                                       .order_by(month.desc()).limit(MONTHS)).all())
+    now = today()
+    overdue_milestones = db.session.execute(
+        sa.select(sa.func.count()).select_from(Milestone).join(Contract, Contract.id == Milestone.contract_id)
+        .where(Contract.status.in_((ContractStatus.SIGNED, ContractStatus.IN_PROGRESS)),
+               Milestone.status.in_((MilestoneStatus.PENDING, MilestoneStatus.RETURNED, MilestoneStatus.SUBMITTED)),
+               Milestone.due_date < now)).scalar_one()
+    overdue_items = db.session.execute(
+        sa.select(sa.func.count()).select_from(RectificationItem)
+        .where(RectificationItem.status != ItemStatus.CLOSED, RectificationItem.deadline < now)).scalar_one()
+    total = sum(by_kind.values())
+    shown = [k for k in kinds if k["count"]]
+    kind_chart = charts.column_chart([k["label"] for k in shown], {_("Unexplained red flags"): [k["count"] for k in shown]},
+                                     _("Unexplained red flags by kind"), height=220) if shown else ""
+    month_chart = charts.column_chart([m for m, _n in months], {_("Unexplained red flags"): [n for _m, n in months]},
+                                      _("Unexplained red flags by month found"), height=220) if months else ""
+    return {"key": "risk", "heading": _l("Risk overview"), "total": total, "kinds": kinds,
+            "organizations": organizations, "kind_chart": kind_chart, "month_chart": month_chart,
+            "overdue_milestones": overdue_milestones, "overdue_items": overdue_items}
+
+
+def _auditor(user) -> bool:
+    return user.role == Role.AUDITOR and can_use_audit_desk(user)
+
+
+nav.panel("risk", "reports/_panel_risk.html", order=1, visible=_auditor, context=risk_overview)
