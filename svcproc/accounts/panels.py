@@ -17,7 +17,7 @@ def locked_accounts(user) -> dict:
                         .where(User.locked_until > clock.now()).order_by(User.locked_until, User.id))
     return {"key": "accounts", "heading": _l("Users"), "queues": [
         Queue("locked", _l("Accounts locked"), total=total, more_url=url_for("accounts.users"),
-              rows=[Row(label=f"{r.full_name or r.username} ({r.username})", action=_l("Reset the password"),
+              rows=[Row(label=f"{r.full_name or r.username} ({r.username})", action=_l("Reset password"),
                         url=url_for("accounts.user_edit", user_id=r.id)) for r in rows])]}
 
 

@@ -3,6 +3,8 @@ is overdue across the district, each figure leading to the rows behind it. It si
 desk (the auditor's home page)."""
 from __future__ import annotations
 
+from collections import defaultdict
+
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
@@ -26,10 +28,15 @@ MONTHS = 12
 
 
 def risk_overview(user) -> dict:
-    """Six grouped statements, whatever the number of flags, milestones and items."""
+    """Three grouped statements, whatever the number of flags, milestones and items (the desk
+    around it keeps its own bound)."""
     open_flag = sa.and_(RedFlag.active.is_(True), RedFlag.explanation == "")
-    by_kind = {RedFlagKind(getattr(k, "value", k)): n for k, n in db.session.execute(
-        sa.select(RedFlag.kind, sa.func.count()).where(open_flag).group_by(RedFlag.kind))}
+    month = month_of(RedFlag.found_at)
+    by_kind, by_month = defaultdict(int), defaultdict(int)
+    for kind, found, n in db.session.execute(sa.select(RedFlag.kind, month, sa.func.count()).where(open_flag)
+                                             .group_by(RedFlag.kind, month)):
+        by_kind[RedFlagKind(getattr(kind, "value", kind))] += n
+        by_month[found] += n
     kinds = [{"kind": k, "label": str(RED_FLAG_LABELS[k]), "count": by_kind.get(k, 0),
               "url": url_for("delivery.red_flags", kind=k.value, state="open")} for k in RedFlagKind]
     count = sa.func.count().label("n")
@@ -41,27 +48,29 @@ def risk_overview(user) -> dict:
                          .join(RedFlag, RedFlag.contract_id == Contract.id).where(open_flag)
                          .group_by(Organization.id, Organization.name)
                          .order_by(count.desc(), Organization.name).limit(TOP_ORGANIZATIONS))]
-    month = month_of(RedFlag.found_at)
-    months = sorted(db.session.execute(sa.select(month, sa.func.count()).where(open_flag).group_by(month)
-                                       .order_by(month.desc()).limit(MONTHS)).all())
     now = today()
-    overdue_milestones = db.session.execute(
+    overdue_milestones = (
         sa.select(sa.func.count()).select_from(Milestone).join(Contract, Contract.id == Milestone.contract_id)
         .where(Contract.status.in_((ContractStatus.SIGNED, ContractStatus.IN_PROGRESS)),
                Milestone.status.in_((MilestoneStatus.PENDING, MilestoneStatus.RETURNED, MilestoneStatus.SUBMITTED)),
-               Milestone.due_date < now)).scalar_one()
-    overdue_items = db.session.execute(
-        sa.select(sa.func.count()).select_from(RectificationItem)
-        .where(RectificationItem.status != ItemStatus.CLOSED, RectificationItem.deadline < now)).scalar_one()
+               Milestone.due_date < now).scalar_subquery())
+    overdue_items = (sa.select(sa.func.count()).select_from(RectificationItem)
+                     .where(RectificationItem.status != ItemStatus.CLOSED, RectificationItem.deadline < now)
+                     .scalar_subquery())
+    milestones_late, items_late = db.session.execute(sa.select(overdue_milestones, overdue_items)).one()
     total = sum(by_kind.values())
     shown = [k for k in kinds if k["count"]]
-    kind_chart = charts.column_chart([k["label"] for k in shown], {_("Unexplained red flags"): [k["count"] for k in shown]},
-                                     _("Unexplained red flags by kind"), height=220) if shown else ""
-    month_chart = charts.column_chart([m for m, _n in months], {_("Unexplained red flags"): [n for _m, n in months]},
+    months = sorted(by_month)[-MONTHS:]
+    series = _("Unexplained red flags")
+    kind_chart = charts.count_bars([(k["label"], k["count"]) for k in shown],
+                                   _("Unexplained red flags by kind")) if shown else ""
+    month_chart = charts.column_chart(months, {series: [by_month[m] for m in months]},
                                       _("Unexplained red flags by month found"), height=220) if months else ""
-    return {"key": "risk", "heading": _l("Risk overview"), "total": total, "kinds": kinds,
+    org_chart = charts.count_bars([(o["name"], o["count"]) for o in organizations],
+                                  _("Unexplained red flags by service organization")) if organizations else ""
+    return {"key": "risk", "org_chart": org_chart, "heading": _l("Risk overview"), "total": total, "kinds": kinds,
             "organizations": organizations, "kind_chart": kind_chart, "month_chart": month_chart,
-            "overdue_milestones": overdue_milestones, "overdue_items": overdue_items}
+            "overdue_milestones": milestones_late, "overdue_items": items_late}
 
 
 def _auditor(user) -> bool:
