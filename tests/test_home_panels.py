@@ -126,7 +126,9 @@ def test_the_expert_sees_the_tenders_on_whose_panel_they_sit(client, make_client
 
 
 def test_the_org_manager_sees_their_organizations_work_only(client, world):
-    flag = _flag(world.contract)
+    _flag(world.contract)
+    _flag(world.contract, n=2)
+    _flag(world.contract, n=3)
     _flag(world.other_contract, n=1)
     round_ = world.round_in(RoundStatus.FINALIZED)
     _item(world, round_, "补齐本机构服务台账")
@@ -134,13 +136,14 @@ def test_the_org_manager_sees_their_organizations_work_only(client, world):
 
     part = _home(client, world.manager)
 
-    assert f"/contracts/{world.contract.id}/red-flags" in part
+    flags = part.split('id="queue-flags-explain-h"', 1)[1].split("</section>", 1)[0]
+    assert flags.count("<li") == 1                 # the contract's three duplicates, explained on one page
+    assert f"/contracts/{world.contract.id}/red-flags" in flags and "3" in flags
     assert f"/contracts/{world.other_contract.id}/red-flags" not in part
     assert "补齐本机构服务台账" in part and "乙机构的整改" not in part
     assert world.contract.milestones[0].title in part          # due on 1 July: within the month ahead
     assert world.other_contract.number not in part
     assert f"/contracts/{world.contract.id}/progress" in part   # outputs against targets
-    assert flag.id
     _every_link_answers(client, part)
 
 

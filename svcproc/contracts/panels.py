@@ -79,9 +79,13 @@ def organization_queues(user) -> dict:
 
 
 def fiscal_year() -> int:
-    """The year the chart shows: the latest year with a plan, else this year."""
-    latest = db.session.execute(sa.select(sa.func.max(ProjectPlan.fiscal_year))).scalar()
-    return latest or today().year
+    """The year the chart shows: this year when it has plans, else the latest year before it that
+    has (plans for next year hold no awards yet), else the earliest planned."""
+    this_year = today().year
+    years = db.session.execute(sa.select(sa.func.max(sa.case((ProjectPlan.fiscal_year <= this_year,
+                                                                ProjectPlan.fiscal_year))),
+                                         sa.func.min(ProjectPlan.fiscal_year))).one()
+    return years[0] or years[1] or this_year
 
 
 def spending(user) -> dict:

@@ -42,6 +42,11 @@ class Queue:
     rows: list[Row] = field(default_factory=list)
     total: int = 0
     more_url: str | None = None
+    shown: int | None = None          # how many of the total the rows stand for, when a row is a group
+
+    @property
+    def hidden(self) -> int:
+        return self.total - (len(self.rows) if self.shown is None else self.shown)
 
     @property
     def overdue(self) -> int:

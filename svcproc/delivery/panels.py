@@ -6,12 +6,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 from ..contracts.models import Contract, ContractStatus
 from ..core import charts, nav
 from ..core.permissions import Role, has_permission
-from ..core.queues import Queue, Row, fetch
+from ..core.queues import ROWS, Queue, Row, fetch
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
 from ..registry.models import SocialWorker
@@ -28,28 +29,30 @@ ABOUT_A_WORKER = (RedFlagKind.WORKER_OVERLAP, RedFlagKind.WORKER_HOURS)
 CHART_CONTRACTS = 4
 
 
-def _flag_rows(rows) -> list[Row]:
-    return [Row(label=f"{r.number} · {RED_FLAG_LABELS[RedFlagKind(getattr(r.kind, 'value', r.kind))]}",
-                url=url_for("delivery.contract_flags", contract_id=r.contract_id), since=r.found_at) for r in rows]
-
-
-def _flags() -> sa.Select:
-    return (sa.select(RedFlag.id, RedFlag.kind, RedFlag.found_at, RedFlag.contract_id, Contract.number)
-            .join(Contract, Contract.id == RedFlag.contract_id)
-            .where(RedFlag.active.is_(True), RedFlag.explanation == "")
-            .order_by(RedFlag.found_at, RedFlag.id))
+def _flag_groups(*where) -> tuple[list[Row], int, int]:
+    """Unexplained flags by contract and kind, the longest waiting first, and how many flags in all:
+    one statement (a contract's flags of one kind are explained on one page)."""
+    n = sa.func.count(RedFlag.id)
+    since = sa.func.min(RedFlag.found_at)
+    rows = db.session.execute(
+        sa.select(RedFlag.contract_id, Contract.number, RedFlag.kind, n.label("n"), since.label("since"),
+                  sa.func.sum(n).over().label("flags"))
+        .join(Contract, Contract.id == RedFlag.contract_id)
+        .where(RedFlag.active.is_(True), RedFlag.explanation == "", *where)
+        .group_by(RedFlag.contract_id, Contract.number, RedFlag.kind)
+        .order_by(since, RedFlag.contract_id, RedFlag.kind).limit(ROWS)).all()
+    return [Row(label=f"{r.number} · {RED_FLAG_LABELS[RedFlagKind(getattr(r.kind, 'value', r.kind))]} · "
+                      + ngettext("%(num)d flag", "%(num)d flags", r.n),
+                url=url_for("delivery.contract_flags", contract_id=r.contract_id), since=r.since)
+            for r in rows], (int(rows[0].flags) if rows else 0), sum(r.n for r in rows)
 
 
 def organization_flags(user) -> dict:
-    rows, total = fetch(_flags().where(Contract.organization_id == user.organization_id))
+    rows, total, shown = _flag_groups(Contract.organization_id == user.organization_id)
+    for row in rows:
+        row.action = _l("Explain")
     return {"key": "flags", "heading": _l("Service delivery"), "queues": [
-        Queue("flags-explain", _l("Red flags to explain"), total=total,
-              rows=[_explain(r) for r in _flag_rows(rows)])]}
-
-
-def _explain(row: Row) -> Row:
-    row.action = _l("Explain")
-    return row
+        Queue("flags-explain", _l("Red flags to explain"), total=total, shown=shown, rows=rows)]}
 
 
 def worker_queues(user) -> dict:
@@ -72,7 +75,7 @@ def worker_queues(user) -> dict:
     about_me = sa.or_(
         sa.and_(RedFlag.kind.in_(ABOUT_A_WORKER), RedFlag.detail["worker_id"].as_integer() == worker_id),
         sa.and_(RedFlag.kind.not_in(ABOUT_A_WORKER), RedFlag.contract_id.in_(assigned)))
-    flags, flags_total = fetch(_flags().where(about_me, Contract.organization_id == user.organization_id))
+    flags, flags_total, flags_shown = _flag_groups(about_me, Contract.organization_id == user.organization_id)
     return {"key": "services", "heading": _l("Service delivery"), "queues": [
         Queue("record", _l("Record a service"), total=contracts_total,
               rows=[Row(label=f"{r.number} {r.title}", action=_l("Record a service"),
@@ -81,7 +84,7 @@ def worker_queues(user) -> dict:
               rows=[Row(label=f"{r.activity_date} · {ACTIVITY_TYPE_LABELS[getattr(r.type, 'value', r.type)]}"
                               f"{' · ' + r.topic if r.topic else ''} · {r.number}",
                         url=url_for("delivery.activity", activity_id=r.id)) for r in entries]),
-        Queue("my-flags", _l("Red flags about my work"), total=flags_total, rows=_flag_rows(flags)),
+        Queue("my-flags", _l("Red flags about my work"), total=flags_total, shown=flags_shown, rows=flags),
     ]}
 
 
@@ -100,7 +103,7 @@ def outputs(user) -> dict:
         if not bars:
             continue
         items.append({"contract": contract, "chart": charts.progress_bars(
-            bars, _("%(number)s: outputs against targets", number=contract.number)),
+            bars, _("%(number)s: outputs against targets", number=contract.number), width=520),
             "url": url_for("delivery.contract_progress", contract_id=contract.id),
             "rows": [(TARGET_LABELS[name], actual, target) for name, actual, target in result.against(contract)
                      if target]})

@@ -63,11 +63,11 @@ def risk_overview(user) -> dict:
     months = sorted(by_month)[-MONTHS:]
     series = _("Unexplained red flags")
     kind_chart = charts.count_bars([(k["label"], k["count"]) for k in shown],
-                                   _("Unexplained red flags by kind")) if shown else ""
+                                   _("Unexplained red flags by kind"), width=360) if shown else ""
     month_chart = charts.column_chart(months, {series: [by_month[m] for m in months]},
-                                      _("Unexplained red flags by month found"), height=220) if months else ""
+                                      _("Unexplained red flags by month found"), width=360, height=220) if months else ""
     org_chart = charts.count_bars([(o["name"], o["count"]) for o in organizations],
-                                  _("Unexplained red flags by service organization")) if organizations else ""
+                                  _("Unexplained red flags by service organization"), width=360) if organizations else ""
     return {"key": "risk", "org_chart": org_chart, "heading": _l("Risk overview"), "total": total, "kinds": kinds,
             "organizations": organizations, "kind_chart": kind_chart, "month_chart": month_chart,
             "overdue_milestones": milestones_late, "overdue_items": items_late}
