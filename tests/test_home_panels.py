@@ -259,4 +259,4 @@ def test_the_home_page_runs_the_same_statements_for_few_rows_and_many(client, wo
         assert client.get("/").status_code == 200
 
     assert many.count == few.count, (few.count, many.count)
-    assert few.count <= 40
+    assert few.count <= 24

@@ -70,9 +70,11 @@ def month_of(column) -> sa.ColumnElement:
     """'YYYY-MM' of a date or timestamp column, on SQLite and PostgreSQL alike."""
     from ..extensions import db
 
+    # The format is written into the statement, not bound: grouping by the expression needs the
+    # select list and GROUP BY to read the same (PostgreSQL compares them as written).
     if db.engine.dialect.name == "postgresql":
-        return sa.func.to_char(column, "YYYY-MM")
-    return sa.func.strftime("%Y-%m", column)
+        return sa.func.to_char(column, sa.literal_column("'YYYY-MM'"))
+    return sa.func.strftime(sa.literal_column("'%Y-%m'"), column)
 
 
 def waiting(queues: list[Queue]) -> int:
