@@ -18,7 +18,9 @@ from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.models import RoundKind, RoundStatus
 from svcproc.extensions import db
 from svcproc.procurement.models import TenderStatus
+from svcproc.procurement import workflow as procurement
 from tests.builders.accounts import UserFactory
+from tests.builders.contracts import draft_contract
 from tests.builders.files import pdf_upload
 from tests.builders.procurement import make_plan, new_tender, submit_need, tender_in
 from tests.evaluations.conftest import SMALL_ROWS, TODAY, EvalWorld, build_eval_world
@@ -195,6 +197,42 @@ def test_procurement_staff_see_the_bureaus_steps(client, world, clock):
     assert f"/contracts/{world.contract.id}#m{milestone.id}" in part
     assert f"#item-{item.id}" in part
     assert "<svg" in part                                       # budget, awarded and paid
+    _every_link_answers(client, part)
+
+
+def test_procurement_staff_see_publicity_objections_payments_and_contracts_to_sign(client, world, clock):
+    milestone = world.contract.milestones[0]
+    contracts.add_deliverable(world.manager, milestone, pdf_upload("报告.pdf"), DeliverableKind.REPORT)
+    contracts.submit_milestone(world.manager, milestone)
+    contracts.accept_milestone(world.staff, milestone, "验收合格。")
+    publicity = tender_in(TenderStatus.IN_PUBLICITY, clock, staff=world.staff,
+                          plan=make_plan(world.staff, title="公示中的项目"))
+    objection = procurement.file_objection(publicity.managers[1], publicity.tender, "我单位认为评分存在明显错误，请予复核。", [])
+    draft = draft_contract(clock)
+
+    part = _home(client, world.staff)
+
+    def queue(key: str) -> str:
+        return part.split(f'id="queue-{key}-h"', 1)[1].split("</section>", 1)[0]
+
+    assert f"/procurement/tenders/{publicity.tender.id}" in queue("publicity")
+    assert f"/procurement/tenders/{objection.tender_id}" in queue("objections")
+    assert f"/contracts/{world.contract.id}#m{milestone.id}" in queue("pay")
+    assert f"/contracts/{draft.contract.id}" in queue("sign")
+    _every_link_answers(client, part)
+
+
+def test_an_organization_sees_tenders_open_for_bids_and_its_own_bid(client, make_client, world, clock):
+    # Two bidders (the world's two organizations); the tender stays open for bids.
+    setup = tender_in(TenderStatus.PUBLISHED, clock, staff=world.staff, orgs=[world.org], managers=[world.manager],
+                      prices=[40_000_000], plan=make_plan(world.staff, title="正在招标的项目"))
+    [bid] = setup.bids
+
+    part = _home(client, world.manager)
+    other = _home(make_client(), world.users["other_manager"])
+
+    assert f"/procurement/bids/{bid.id}/receipt" in part
+    assert f"/procurement/tenders/{setup.tender.id}/bid" in other and "/receipt" not in other
     _every_link_answers(client, part)
 
 

@@ -43,6 +43,11 @@ class Queue:
     total: int = 0
     more_url: str | None = None
     shown: int | None = None          # how many of the total the rows stand for, when a row is a group
+    counted: bool = True              # False: shortcuts and recent work, listed but not waiting
+
+    @property
+    def waiting(self) -> int:
+        return self.total if self.counted else 0
 
     @property
     def hidden(self) -> int:

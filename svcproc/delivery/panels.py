@@ -77,10 +77,10 @@ def worker_queues(user) -> dict:
         sa.and_(RedFlag.kind.not_in(ABOUT_A_WORKER), RedFlag.contract_id.in_(assigned)))
     flags, flags_total, flags_shown = _flag_groups(about_me, Contract.organization_id == user.organization_id)
     return {"key": "services", "heading": _l("Service delivery"), "queues": [
-        Queue("record", _l("Record a service"), total=contracts_total,
+        Queue("record", _l("Record a service"), total=contracts_total, counted=False,
               rows=[Row(label=f"{r.number} {r.title}", action=_l("Record a service"),
                         url=url_for("delivery.activity_new", contract_id=r.id)) for r in contracts]),
-        Queue("entries", _l("My last entries"), total=entries_total,
+        Queue("entries", _l("My last entries"), total=entries_total, counted=False,
               rows=[Row(label=f"{r.activity_date} · {ACTIVITY_TYPE_LABELS[getattr(r.type, 'value', r.type)]}"
                               f"{' · ' + r.topic if r.topic else ''} · {r.number}",
                         url=url_for("delivery.activity", activity_id=r.id)) for r in entries]),

@@ -126,5 +126,5 @@ def _is_expert(user) -> bool:
 nav.panel("procurement", "procurement/_panel_queue.html", order=10, visible=perms.can_manage_tenders,
           context=bureau_queues)
 nav.panel("expert", "procurement/_panel_queue.html", order=11, visible=_is_expert, context=expert_queues)
-nav.panel("bids", "procurement/_panel_queue.html", order=12, visible=lambda user: perms.can_bid(user),
+nav.panel("bids", "procurement/_panel_queue.html", order=25, visible=lambda user: perms.can_bid(user),
           context=bidder_queues)
