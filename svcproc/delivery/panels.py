@@ -15,7 +15,6 @@ from ..core.permissions import Role, has_permission
 from ..core.queues import ROWS, Queue, Row, fetch
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
-from ..registry.models import SocialWorker
 from . import permissions as perms
 from . import progress
 from .labels import ACTIVITY_TYPE_LABELS, RED_FLAG_LABELS
