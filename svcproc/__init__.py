@@ -111,13 +111,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(delivery_bp)
     app.register_blueprint(evaluations_bp)
     app.register_blueprint(reports_bp)
-    # Each domain's home-page panels (core/nav.py) register when their module is imported.
-    from .procurement import panels as procurement_panels  # noqa: F401
-    from .contracts import panels as contracts_panels  # noqa: F401
-    from .delivery import panels as delivery_panels  # noqa: F401
-    from .evaluations import panels as evaluations_panels  # noqa: F401
-    from .accounts import panels as accounts_panels  # noqa: F401
-    from .reports import panels as reports_panels  # noqa: F401
     # Every view commits once, at its end, or rolls back (core/flow.py).
     from .core import flow
 
@@ -148,6 +141,14 @@ def create_app(overrides: dict | None = None) -> Flask:
         if response.mimetype == "text/html":
             response.vary.add("HX-Request")
         return response
+
+    # Each domain's home-page panels (core/nav.py) register when their module is imported.
+    from .procurement import panels as procurement_panels  # noqa: F401
+    from .contracts import panels as contracts_panels  # noqa: F401
+    from .delivery import panels as delivery_panels  # noqa: F401
+    from .evaluations import panels as evaluations_panels  # noqa: F401
+    from .accounts import panels as accounts_panels  # noqa: F401
+    from .reports import panels as reports_panels  # noqa: F401
 
     from .cli import register_commands
 
