@@ -34,11 +34,11 @@ def _sqlite_transactions(engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):
         # A transaction that reads first and writes later cannot wait for another writer: SQLite
-        # refuses it at once ("database is locked"). Whatever may write (every request but a page
-        # read, every command and job) takes the write lock when it begins, so concurrent saves queue
-        # (within busy_timeout) and the later ones meet the version check instead of an error.
-        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        # refuses it at once ("database is locked"). A request that may write (any but a page read)
+        # takes the write lock when it begins, so concurrent saves queue (within busy_timeout) and
+        # the later ones meet the version check instead of an error.
+        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -88,6 +88,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .accounts.views import bp as accounts_bp
     from .audit.views import bp as audit_bp
     from .core import errors_web, formatting, templating
+    from .core.job_views import bp as jobs_bp
     from .main import bp as main_bp
     from .contracts.views import bp as contracts_bp
     from .delivery.views import bp as delivery_bp
@@ -111,10 +112,21 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(delivery_bp)
     app.register_blueprint(evaluations_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(jobs_bp)
     # Every view commits once, at its end, or rolls back (core/flow.py).
     from .core import flow
 
     flow.wrap_views(app)
+    # Limits on what strangers can repeat (logging in, raising a need, verifying a report), counted
+    # in Redis when REDIS_URL is set so every web host counts the same attempts. One limiter per
+    # app: the limits are bound to this app's views.
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    limiter = app.extensions["svcproc_limiter"] = Limiter(get_remote_address, app=app)
+    for endpoint, (method, limit) in app.config["RATE_LIMITS"].items():
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = limiter.limit(limit, methods=[method])(app.view_functions[endpoint])
 
     @app.before_request
     def _nonce():

@@ -473,7 +473,7 @@ class District:
                          self._name(), "", submitted, status, submitted + timedelta(days=10), "", None, plan, 1))
             self._event(submitted, None, "need.submitted", "need", i, {"receipt_code": [None, f"N{i:08d}"]})
         self.w.rows("community_need", ("id", "receipt_code", "community_id", "category", "description", "contact_name",
-                                       "contact_phone", "submitted_at", "status", "status_changed_at", "status_reason",
+                                       "contact_phone_masked", "submitted_at", "status", "status_changed_at", "status_reason",
                                        "merged_into_id", "plan_id", "version"), rows)
 
     # --- contracts, workers on them, milestones, payments, amendments ---------------------------

@@ -74,6 +74,17 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
         "PAGE_SIZE": 25,
+        # Rate limits per address ("N per minute"); the store is Redis when configured, so several
+        # web hosts share the counts (memory on one host otherwise).
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATE_LIMITS": {
+            "accounts.login": ("POST", os.environ.get("RATE_LIMIT_LOGIN", "10 per minute")),
+            "public.need_new": ("POST", os.environ.get("RATE_LIMIT_NEEDS", "5 per 10 minutes")),
+            "reports.verify": ("GET", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
+            "reports.verify_form": ("GET", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
+        },
         "HTMX_CDN_URL": os.environ.get(
             "HTMX_CDN_URL", "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
         ),

@@ -28,3 +28,8 @@ migrate = Migrate(compare_type=True, render_as_batch=True, render_item=render_mi
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def limiter_of(app):
+    """The app's rate limiter (one per app: see create_app)."""
+    return app.extensions["svcproc_limiter"]

@@ -28,6 +28,7 @@ atexit.register(shutil.rmtree, _INSTANCE, ignore_errors=True)
 from argon2 import PasswordHasher  # noqa: E402
 
 from svcproc import create_app  # noqa: E402
+from svcproc.extensions import limiter_of  # noqa: E402
 from svcproc.accounts import passwords  # noqa: E402
 from svcproc.audit.services import append_pending  # noqa: E402
 from svcproc.core import clock as app_clock  # noqa: E402
@@ -96,12 +97,16 @@ def app(tmp_path_factory):
     with _empty_database(tmp) as url:
         application = create_app({
             "TESTING": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
             "WTF_CSRF_ENABLED": False,
             "SQLALCHEMY_DATABASE_URI": url,
             "HTMX_CDN_URL": "",
             "SERVER_NAME": None,
         })
         application.test_client_class = AppClient
+        # Tests log in far more often than a person would: limits are off but for
+        # tests/core/test_rate_limits.py, which turns them on.
+        limiter_of(application).enabled = False
         with application.app_context():
             flask_migrate.upgrade()
             # Every query any connection runs goes through here (see `count_queries`). Registered

@@ -201,6 +201,8 @@ MATRIX = {
     ("delivery.contract_flags", "GET"):              (302, 200, 200, 403, 200, 200, 403, 200),
     ("delivery.red_flag_explain", "POST"):           (302, 403, 422, 403, 422, 403, 403, 403),
     # --- evaluations: bureau, auditors read; staff run rounds; evaluators score theirs; orgs respond -
+    # (the round is scoring and its item answered: surveys and a second response are refused for the
+    # state, 409, before the empty form is looked at)
     ("evaluations.rounds", "GET"):                   (302, 200, 200, 403, 200, 403, 200, 200),
     ("evaluations.rectification", "GET"):            (302, 200, 200, 403, 200, 403, 403, 200),
     ("evaluations.round_new", "GET"):                (302, 403, 200, 403, 403, 403, 403, 403),
@@ -214,8 +216,8 @@ MATRIX = {
     ("evaluations.round_reason_transition", "POST"): (302, 409, 403, 403, 403, 403, 403, 403),
     ("evaluations.evidence_add", "POST"):            (302, 403, 403, 403, 422, 403, 403, 403),
     ("evaluations.evidence_file", "GET"):            (302, 200, 200, 403, 200, 403, 200, 200),
-    ("evaluations.survey_add", "POST"):              (302, 403, 422, 403, 403, 403, 403, 403),
-    ("evaluations.survey_import", "POST"):           (302, 403, 422, 403, 403, 403, 403, 403),
+    ("evaluations.survey_add", "POST"):              (302, 403, 409, 403, 403, 403, 403, 403),
+    ("evaluations.survey_import", "POST"):           (302, 403, 409, 403, 403, 403, 403, 403),
     ("evaluations.survey_template", "GET"):          (302, 403, 200, 403, 403, 403, 403, 403),
     ("evaluations.survey_remove", "POST"):           (302, 403, 409, 403, 403, 403, 403, 403),
     ("evaluations.survey_file", "GET"):              (302, 200, 200, 403, 200, 403, 200, 200),
@@ -228,7 +230,7 @@ MATRIX = {
     ("evaluations.scores_csv", "GET"):               (302, 409, 409, 403, 409, 403, 409, 409),
     ("evaluations.finding_add", "POST"):             (302, 403, 422, 403, 403, 403, 422, 403),
     ("evaluations.item_add", "POST"):                (302, 403, 422, 403, 403, 403, 422, 403),
-    ("evaluations.item_respond", "POST"):            (302, 403, 403, 403, 422, 403, 403, 403),
+    ("evaluations.item_respond", "POST"):            (302, 403, 403, 403, 409, 403, 403, 403),
     ("evaluations.item_review", "POST"):             (302, 403, 303, 403, 403, 403, 403, 403),
     ("evaluations.response_file", "GET"):            (302, 200, 200, 403, 200, 403, 200, 200),
     # --- indicator templates: administrators keep them; the bureau, evaluators and auditors read -
@@ -249,7 +251,8 @@ MATRIX = {
     # the auditor's desk and audit packages are for those who read the audit trail; anyone verifies a code
     ("reports.subject", "GET"):                      (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.generate", "POST"):                    (302, 303, 303, 403, 403, 403, 403, 303),
-    ("reports.job", "GET"):                          (302, 200, 200, 403, 403, 403, 403, 200),
+    # the one job-status page: a report job (started by procurement staff) is followed by those who read reports
+    ("jobs.status", "GET"):                          (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.retry", "POST"):                       (302, 409, 409, 403, 403, 403, 403, 409),
     ("reports.download", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.verify_form", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
@@ -503,6 +506,8 @@ def _url(app, endpoint: str, world: dict) -> str:
         values["kind"] = "assessment"
     if endpoint in ON_THE_DRAFT:
         values["contract_id"] = ids["contracts"]["draft_contract_id"]
+    if endpoint == "jobs.status":  # the finished report job ("job_id" above is a ledger check's)
+        values["job_id"] = ids["reports"]["report_job_id"]
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         from flask import url_for
@@ -574,8 +579,9 @@ NOT_OF_THE_ORGANIZATION = {
     "evaluations.template_new_version", "evaluations.version", "evaluations.version_edit", "evaluations.version_row",
     "evaluations.version_check", "evaluations.version_publish", "evaluations.version_retire",
 }
-# Report URLs naming one of the organization's objects (the others name a report, a job or a code).
-REPORTS_OF_THE_ORGANIZATION = {"reports.audit_package", "reports.build_audit_package"}
+# Report URLs naming one of the organization's objects (the others name a report, a job or a code),
+# and the job-status page, here of a job that made the assessment report of the organization's contract.
+REPORTS_OF_THE_ORGANIZATION = {"reports.audit_package", "reports.build_audit_package", "jobs.status"}
 OF_THE_ORGANIZATION = [
     pytest.param(endpoint, method, id=f"{endpoint}-{method}") for endpoint, method in MATRIX
     if endpoint.split(".")[0] in ("contracts", "delivery", "evaluations") and endpoint not in NOT_OF_THE_ORGANIZATION
@@ -622,3 +628,4 @@ def test_staff_of_another_organization_reach_nothing_of_this_one(app, client, wo
     assert response.status_code in (403, 404)
     body = response.get_data(as_text=True)
     assert contract.number not in body and contract.title not in body and person.name not in body
+

@@ -99,6 +99,32 @@
     var open = document.querySelector("details.menu-stage[open]");
     if (open) { open.open = false; open.querySelector("summary").focus(); }
   });
+  // A form whose step cannot be undone (data-confirm) first says what it will do and waits for a
+  // deliberate yes. Runs before htmx sees the submit; the confirmed form is sent again as usual.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.dataset || !form.dataset.confirm || form.dataset.confirmed === "1") return;
+    var dialog = document.getElementById("confirm-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") {
+      if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); event.stopImmediatePropagation(); }
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var submitter = event.submitter || null;
+    document.getElementById("confirm-text").textContent = form.dataset.confirm;
+    document.getElementById("confirm-yes").textContent = form.dataset.confirmAction || "OK";
+    dialog.returnValue = "";
+    document.getElementById("confirm-yes").onclick = function () { dialog.close("yes"); };
+    document.getElementById("confirm-no").onclick = function () { dialog.close("no"); };
+    dialog.onclose = function () {
+      if (dialog.returnValue !== "yes") return;
+      form.dataset.confirmed = "1";
+      if (form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+      form.dataset.confirmed = "";
+    };
+    dialog.showModal();
+  }, true);
   // On small screens the menu starts folded.
   document.addEventListener("DOMContentLoaded", function () {
     var menu = document.querySelector(".nav-menu");

@@ -1,11 +1,12 @@
 """Flask-Login wiring: loading the person behind a session, refusing ended sessions."""
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+import sqlalchemy as sa
+from flask import redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db, login_manager
-from .models import User
+from .models import User, UserSession
 
 
 def init_app(app) -> None:
@@ -17,9 +18,15 @@ def init_app(app) -> None:
     @login_manager.user_loader
     def _load(user_key: str):
         user_id, _, token = user_key.partition(":")
-        if not user_id.isdigit():
+        session_id = session.get("sid")
+        if not user_id.isdigit() or not session_id:
             return None
-        user = db.session.get(User, int(user_id))
+        # The account and its server-side session in one statement: a session ended by logging
+        # out (or by a password change, reset or deactivation) no longer finds its row.
+        user = db.session.execute(
+            sa.select(User).join(UserSession, UserSession.user_id == User.id)
+            .where(User.id == int(user_id), UserSession.id == session_id)
+        ).scalar_one_or_none()
         if user is None or not user.active or user.session_token != token:
             return None
         return user

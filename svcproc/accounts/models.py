@@ -49,3 +49,29 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"
+
+
+class UserSession(db.Model):
+    """One logged-in browser: the session cookie names it, logging out deletes it, so an old cookie
+    opens nothing; a password change or reset ends every session of the account."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class LoginThrottle(db.Model):
+    """Failed logins counted per account and address, and per address alone: too many lock that
+    pair (or that address) for a while, doubling with each lock, so a stranger elsewhere cannot
+    lock the account's owner out."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locks: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

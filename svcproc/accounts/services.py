@@ -15,7 +15,7 @@ from ..core.permissions import ORG_ROLES, Role
 from ..extensions import db
 from ..registry.models import Organization, OrgKind
 from . import passwords
-from .models import User
+from .models import LoginThrottle, User, UserSession
 
 USER_FIELDS = ("username", "full_name", "email", "role", "organization_id", "active", "locale")
 
@@ -29,39 +29,76 @@ def _lock_settings() -> tuple[int, int]:
     return cfg["LOGIN_MAX_FAILURES"], cfg["LOGIN_LOCK_MINUTES"]
 
 
-def authenticate(username: str, password: str) -> User:
-    """Check a login. Failures are counted and audited; too many lock the account for a while."""
+# Longest lock, however many times a lock was earned (the back-off doubles up to this).
+MAX_LOCK_MINUTES = 24 * 60
+# An address trying many accounts is held back too: this many failures, across every name it tried.
+ADDRESS_FAILURES_FACTOR = 4
+
+
+def _throttle_keys(username: str, address: str) -> tuple[str, str]:
+    return f"account:{username.lower()[:80]}|{address[:64]}", f"address:{address[:64]}"
+
+
+def _locked(keys: tuple[str, ...], now) -> bool:
+    rows = db.session.execute(sa.select(LoginThrottle.locked_until).where(LoginThrottle.key.in_(keys))).scalars()
+    return any(until is not None and until > now for until in rows)
+
+
+def _count_failure(key: str, limit: int, lock_minutes: int, now) -> bool:
+    """One more failure for `key`; True when it earns a lock (each lock twice the last, capped)."""
+    row = db.session.get(LoginThrottle, key, with_for_update=True)
+    if row is None:
+        try:
+            with db.session.begin_nested():  # another attempt at the same moment may insert it first
+                row = LoginThrottle(key=key, failures=0, locks=0, updated_at=now)
+                db.session.add(row)
+        except sa.exc.IntegrityError:
+            row = db.session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+    row.failures += 1
+    row.updated_at = now
+    if row.failures < limit:
+        return False
+    minutes = min(MAX_LOCK_MINUTES, lock_minutes * 2 ** min(row.locks, 16))
+    row.locked_until, row.failures, row.locks = now + timedelta(minutes=minutes), 0, row.locks + 1
+    return True
+
+
+def authenticate(username: str, password: str, address: str = "") -> User:
+    """Check a login. Every refusal (no such name, wrong password, too many attempts) reads the
+    same and takes as long, so names cannot be found out. Failures are counted per account and
+    address and per address: a stranger elsewhere cannot lock the account's owner out."""
     username = (username or "").strip()
     user = db.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     now = clock.now()
-    wrong = _("Wrong user name or password.")
-    if user is None:
+    refused = _("Wrong user name or password, or too many attempts: check them, or wait a few minutes "
+                "and try again.")
+    max_failures, lock_minutes = _lock_settings()
+    pair_key, address_key = _throttle_keys(username, address)
+    if _locked((pair_key, address_key), now):
         passwords.burn_time(password)
-        record("auth.login_failed", actor_name=username[:80], object_type="user",
-               changes={"reason": "unknown_user"})
-        raise LoginRefused(wrong)
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        record("auth.login_refused_locked", actor=user, obj=user)
-        raise LoginRefused(
-            _("This account is locked after repeated failed logins. Try again in %(m)d minutes.", m=minutes)
-        )
-    if not passwords.verify_password(user.password_hash, password):
-        max_failures, lock_minutes = _lock_settings()
-        # Counted by the database, so failures at the same moment all count.
-        failures = _bookkeeping(user, failed_logins=User.failed_logins + 1).failed_logins
-        if failures >= max_failures:
-            _bookkeeping(user, locked_until=now + timedelta(minutes=lock_minutes), failed_logins=0)
-            record("auth.locked", actor=user, obj=user,
-                   changes={"locked_until": [None, user.locked_until]})
-            raise LoginRefused(
-                _("Too many failed logins: this account is locked for %(m)d minutes.", m=lock_minutes)
-            )
-        record("auth.login_failed", actor=user, obj=user, changes={"failed_logins": [None, failures]})
-        raise LoginRefused(wrong)
+        record("auth.login_refused_locked", actor=user, actor_name=username[:80], object_type="user",
+               obj=user, changes={"address": address[:64]})
+        raise LoginRefused(refused)
+    if user is None or not passwords.verify_password(user.password_hash, password):
+        if user is None:
+            passwords.burn_time(password)
+        locked = _count_failure(pair_key, max_failures, lock_minutes, now)
+        locked = _count_failure(address_key, max_failures * ADDRESS_FAILURES_FACTOR, lock_minutes, now) or locked
+        if user is None:
+            record("auth.login_failed", actor_name=username[:80], object_type="user",
+                   changes={"reason": "unknown_user", "address": address[:64]})
+        else:
+            failures = _bookkeeping(user, failed_logins=User.failed_logins + 1).failed_logins
+            record("auth.login_failed", actor=user, obj=user,
+                   changes={"failed_logins": [None, failures], "address": address[:64]})
+        if locked:
+            record("auth.locked", actor=user, actor_name=username[:80], obj=user, object_type="user",
+                   changes={"address": address[:64]})
+        raise LoginRefused(refused)
     if not user.active:
         record("auth.login_refused_inactive", actor=user, obj=user)
         raise LoginRefused(_("This account has been deactivated."))
+    db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key == pair_key))
     values = dict(failed_logins=0, locked_until=None, last_login_at=now)
     if passwords.needs_rehash(user.password_hash):
         values["password_hash"] = passwords.hash_password(password)
@@ -72,6 +109,31 @@ def authenticate(username: str, password: str) -> User:
     _bookkeeping(user, **values)
     record("auth.login", actor=user, obj=user)
     return user
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def open_session(user: User, address: str = "") -> str:
+    """A new server-side session for a login; its id goes into the signed cookie."""
+    session_id = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=session_id, user_id=user.id, created_at=clock.now(), address=address[:64]))
+    db.session.flush()
+    return session_id
+
+
+def end_session(session_id: str | None) -> None:
+    if session_id:
+        db.session.execute(sa.delete(UserSession).where(UserSession.id == session_id))
+
+
+def end_all_sessions(user: User, keep: str | None = None) -> None:
+    """Every session of the account ends (a password changed or reset, the account deactivated)."""
+    stmt = sa.delete(UserSession).where(UserSession.user_id == user.id)
+    if keep:
+        stmt = stmt.where(UserSession.id != keep)
+    db.session.execute(stmt)
 
 
 def _bookkeeping(user: User, **values) -> User:
@@ -173,6 +235,7 @@ def set_user_active(actor, user: User, active: bool) -> None:
     user.active = active
     if not active:
         user.session_token = secrets.token_hex(8)
+        end_all_sessions(user)
     db.session.flush()
     record("user.activated" if active else "user.deactivated", actor=actor, obj=user,
            changes={"active": [not active, active]})
@@ -186,6 +249,10 @@ def reset_password(actor, user: User) -> str:
     user.failed_logins = 0
     user.locked_until = None
     user.session_token = secrets.token_hex(8)
+    end_all_sessions(user)
+    # Its owner may have locked the account from their own address: a reset lifts that.
+    db.session.execute(sa.delete(LoginThrottle).where(
+        LoginThrottle.key.like(f"account:{_like_escape(user.username.lower())}|%", escape="\\")))
     db.session.flush()
     record("user.password_reset", actor=actor, obj=user)
     return password

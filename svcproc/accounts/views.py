@@ -55,13 +55,14 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.username.data, form.password.data)
+            user = services.authenticate(form.username.data, form.password.data, request.remote_addr or "")
         except services.LoginRefused as exc:
             flow.keep()  # keep the failure count and its audit event
             error = exc.message
         else:
             session.clear()
             session.permanent = True
+            session["sid"] = services.open_session(user, request.remote_addr or "")
             login_user(user)
             return redirect_to(_safe_next(request.args.get("next")))
     status = 422 if request.method == "POST" else 200
@@ -72,6 +73,7 @@ def login():
 @login_required
 def logout():
     services.record_logout(current_user)
+    services.end_session(session.get("sid"))  # the cookie, kept or copied, opens nothing any more
     logout_user()
     session.clear()
     flash(_("You have logged out."), "success")
@@ -85,6 +87,7 @@ def change_password():
 
     def save():
         services.change_password(current_user, form.current_password.data, form.new_password.data)
+        services.end_all_sessions(current_user, keep=session.get("sid"))
         # The session token changed; keep this session alive. Pass the user itself: given the
         # current_user proxy, Flask-Login would store the proxy as the user and resolve it
         # into itself forever.

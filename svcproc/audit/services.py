@@ -259,3 +259,27 @@ def known_object_types() -> tuple[str, ...]:
 
     types = {getattr(mapper.class_, "audit_type", None) for mapper in db.Model.registry.mappers}
     return tuple(sorted(t for t in types if t))
+
+
+# Events a domain keeps out of every listing of the trail until a moment only it knows (a sealed
+# bid's events until the tender's opening): each entry gives the SQL condition of what to hide now.
+_CONCEALED: list = []
+
+
+def conceal(condition) -> None:
+    """Register `condition()`: a SQL condition on AuditEvent for the events to keep out of sight."""
+    _CONCEALED.append(condition)
+
+
+def without_concealed(stmt):
+    """A select of AuditEvent without what the domains conceal for now. The chain still holds them:
+    verification reads every event."""
+    for condition in _CONCEALED:
+        stmt = stmt.where(sa.not_(condition()))
+    return stmt
+
+
+# Every state machine's door records its transitions here.
+from ..core import workflow as _workflow  # noqa: E402
+
+_workflow.record_with(record, jsonable)

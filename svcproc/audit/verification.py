@@ -1,4 +1,5 @@
-"""Verifying the audit chain: a walk in sequence order that leaves checkpoints to resume from, run as a job."""
+"""Verifying the audit chain: a walk in sequence order that leaves checkpoints to resume from, run as a
+job (audit/tasks.py)."""
 from __future__ import annotations
 
 import json
@@ -173,20 +174,14 @@ def _save(run: ChainReport, last_hash: str, *, complete: bool) -> None:
 
 
 def start_verification(actor, *, full: bool) -> jobs.Job | None:
-    """A queued verification job (flushed and audited; the caller commits and dispatches it); None
+    """A queued verification job (audited; handed to the runner once the request commits); None
     while another is under way (one at a time: a second would only check the same events again)."""
     require(can_view_audit(actor))
     if active_job() is not None:
         return None
-    job = jobs.create_job(JOB_KIND, {"full": full}, actor)
+    job = jobs.start(JOB_KIND, {"full": full}, actor)
     record("audit.verification_started", actor=actor, obj=job, changes={"full": [None, full]})
     return job
-
-
-@jobs.job_function(JOB_KIND)
-def _run_verification(job, progress) -> dict:
-    report = verify_chain(resume=not job.payload.get("full"), progress=progress)
-    return {"ok": report.ok, "last_seq": report.last_seq, "bad_seq": report.bad_seq}
 
 
 def latest_job() -> jobs.Job | None:

@@ -1,5 +1,6 @@
 """The audit trail for auditors and admins: filtered list paged by sequence number, CSV export, and
-the chain's verification (latest result at once, checks run as background jobs)."""
+the chain's verification (latest result at once; checks run as background jobs, followed through the
+job-status page)."""
 from __future__ import annotations
 
 import csv
@@ -7,23 +8,23 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
-import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
-from flask_login import current_user, login_required
-from flask_babel import lazy_gettext as _nl
 
-from ..accounts.forms import EmptyForm
-from ..core import nav
-from ..core import clock, jobs
+import sqlalchemy as sa
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask_babel import lazy_gettext as _nl
+from flask_login import current_user, login_required
+
+from ..core import clock, jobs, nav
 from ..core.formatting import local_datetime
 from ..core.permissions import require
 from ..core.web import is_htmx, like_pattern, redirect_to
 from ..extensions import db
-from . import verification
 from . import permissions as perms
+from . import tasks  # noqa: F401  (registers the verification job)
+from . import verification
 from .models import AuditEvent
 from .permissions import can_view_audit
-from .services import known_object_types
+from .services import known_object_types, without_concealed
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 nav.menu("audit.events", _nl("Audit trail"), order=70, visible=perms.can_view_audit)
@@ -43,7 +44,7 @@ PER_PAGE = 50
 
 def _filters() -> tuple[sa.Select, dict]:
     args = {k: request.args.get(k, "").strip() for k in FILTERS}
-    stmt = sa.select(AuditEvent)
+    stmt = without_concealed(sa.select(AuditEvent))
     if args["actor"]:
         stmt = stmt.where(AuditEvent.actor_name.ilike(like_pattern(args["actor"]), escape="\\"))
     if args["object_type"]:
@@ -161,18 +162,13 @@ def verify():
     status = verification.status()
     percent = jobs.progress_of(status.job)[0] if status.job is not None else 0
     template = "audit/_verify.html" if is_htmx() else "audit/verify.html"
-    return render_template(template, status=status, percent=percent, form=EmptyForm(),
-                           reason_text=verification.reason_text)
+    return render_template(template, status=status, percent=percent, reason_text=verification.reason_text)
 
 
 @bp.route("/verify", methods=["POST"])
 @login_required
 def verify_start():
     require(can_view_audit(current_user))
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    job = verification.start_verification(current_user, full=request.form.get("scope") == "full")
-    if job is not None:  # else one is under way already, and the page follows it
-        db.session.commit()
-        jobs.dispatch(job)
+    # None when a check is under way already: the page follows that one.
+    verification.start_verification(current_user, full=request.form.get("scope") == "full")
     return redirect_to(url_for("audit.verify"))

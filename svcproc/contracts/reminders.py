@@ -7,9 +7,10 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
-from ..core.permissions import ORG_ROLES, has_permission
+from ..core.permissions import has_permission
 from ..extensions import db
 from .models import Contract, ContractStatus, Milestone, MilestoneStatus
+from .permissions import can_list_contracts, contract_scope
 
 WINDOW_DAYS = 7
 ACTIVE = (ContractStatus.SIGNED, ContractStatus.IN_PROGRESS)
@@ -25,13 +26,10 @@ class Reminder:
 
 
 def _scope(user) -> sa.Select | None:
-    stmt = (sa.select(Milestone).join(Milestone.contract).options(contains_eager(Milestone.contract))
-            .where(Contract.status.in_(ACTIVE)))
-    if has_permission(user, "procurement.read"):
-        return stmt
-    if user.role in ORG_ROLES and user.organization_id:
-        return stmt.where(Contract.organization_id == user.organization_id)
-    return None
+    if not can_list_contracts(user):
+        return None
+    return (sa.select(Milestone).join(Milestone.contract).options(contains_eager(Milestone.contract))
+            .where(Contract.status.in_(ACTIVE), contract_scope(user)))
 
 
 def reminder_query(user, today: date, window: int = WINDOW_DAYS) -> sa.Select | None:
@@ -72,11 +70,7 @@ def reminders_for(user, today: date, window: int = WINDOW_DAYS) -> list[Reminder
 
 def badge_count(user, today: date, window: int = WINDOW_DAYS) -> int:
     """How many reminders the person has, counted by the database (the menu shows it on every page)."""
-    if has_permission(user, "procurement.read"):
-        scope = None
-    elif user.role in ORG_ROLES and user.organization_id:
-        scope = user.organization_id
-    else:
+    if not can_list_contracts(user):
         return 0
     reviewer = has_permission(user, "contracts.manage")
     horizon = today + timedelta(days=window)
@@ -84,9 +78,7 @@ def badge_count(user, today: date, window: int = WINDOW_DAYS) -> int:
                   Milestone.due_date <= horizon)
     counted = sa.or_(due, Milestone.status == MilestoneStatus.SUBMITTED) if reviewer else due
     stmt = (sa.select(sa.func.count()).select_from(Milestone).join(Contract, Contract.id == Milestone.contract_id)
-            .where(Contract.status.in_(ACTIVE), Milestone.status.in_(OPEN), counted))
-    if scope is not None:
-        stmt = stmt.where(Contract.organization_id == scope)
+            .where(Contract.status.in_(ACTIVE), Milestone.status.in_(OPEN), counted, contract_scope(user)))
     return db.session.execute(stmt).scalar_one()
 
 

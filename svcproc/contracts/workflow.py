@@ -11,13 +11,15 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..audit.services import created, diff, jsonable, record, snapshot
 from ..core import clock, files
 from ..core.errors import DomainError, ValidationError
 from ..core.formatting import money, points
-from ..core.permissions import is_system, require
+from ..core import workflow
+from ..core.workflow import StateMachine, Transition, allow
 from ..core.targets import TARGET_FIELDS
 from ..extensions import db
 from ..procurement.models import Tender, TenderStatus
@@ -34,35 +36,50 @@ MAX_ADDED_SHARE = Decimal("0.10")
 DELIVERABLE_RULE = files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES)
 
 
-def _allow(actor, allowed: bool) -> None:
-    if not is_system(actor):
-        require(allowed)
-
-
 def today() -> date:
     return clock.to_local(clock.now()).date()
 
 
-def _status(actor, contract: Contract, new: ContractStatus, action: str, reason: str = "", **extra) -> None:
-    old = contract.status
-    contract.status = new
-    contract.status_changed_at = clock.now()
-    if reason:
-        contract.status_reason = reason
-    db.session.flush()
-    changes = {"status": [old.value, new.value]}
-    if reason:
-        changes["reason"] = [None, reason]
-    changes.update({k: [None, jsonable(v)] for k, v in extra.items()})
-    record(action, actor=actor, obj=contract, changes=changes)
+def _contract_labels():
+    from .labels import CONTRACT_STATUS_LABELS
+
+    return CONTRACT_STATUS_LABELS
 
 
-def _refuse_unless(contract: Contract, *allowed: ContractStatus) -> None:
-    if contract.status not in allowed:
-        from .labels import CONTRACT_STATUS_LABELS
+def _milestone_labels():
+    from .labels import MILESTONE_STATUS_LABELS
 
-        raise DomainError(_("Not possible while the contract is %(status)s.",
-                            status=CONTRACT_STATUS_LABELS[contract.status]))
+    return MILESTONE_STATUS_LABELS
+
+
+# A contract's life: drafted from the award, signed, in service, accepted as completed, closed once
+# paid in full; terminated with a reason at any point before completion.
+CONTRACT = workflow.register(StateMachine("contract", {
+    "sign": Transition({C.DRAFT}, C.SIGNED, "contract.signed"),
+    "start": Transition({C.SIGNED}, C.IN_PROGRESS, "contract.started"),
+    "complete": Transition({C.IN_PROGRESS}, C.COMPLETED, "contract.completed"),
+    "close": Transition({C.COMPLETED}, C.CLOSED, "contract.closed"),
+    "terminate": Transition({C.DRAFT, C.SIGNED, C.IN_PROGRESS}, C.TERMINATED, "contract.terminated"),
+}, actions={
+    "edit": {C.DRAFT},                                  # terms and schedule, until signed
+    "amend": {C.SIGNED, C.IN_PROGRESS},                 # after signing, only by amendment
+    "deliver": {C.SIGNED, C.IN_PROGRESS},               # deliverables, submissions, reviews
+    "pay": {C.SIGNED, C.IN_PROGRESS, C.COMPLETED},
+    "record_services": {C.SIGNED, C.IN_PROGRESS, C.COMPLETED},
+    "show_services": {C.SIGNED, C.IN_PROGRESS, C.COMPLETED, C.CLOSED},
+}, labels=_contract_labels, refusal=_l("Not possible while the contract is %(status)s.")))
+
+# A milestone: deliverables uploaded and submitted, accepted or returned with comments, paid once
+# its whole tranche is paid.
+MILESTONE = workflow.register(StateMachine("milestone", {
+    "submit": Transition({M.PENDING, M.RETURNED}, M.SUBMITTED, "milestone.submitted"),
+    "accept": Transition({M.SUBMITTED}, M.ACCEPTED, "milestone.accepted"),
+    "return": Transition({M.SUBMITTED}, M.RETURNED, "milestone.returned"),
+    "pay": Transition({M.ACCEPTED}, M.PAID, "milestone.paid"),
+}, actions={
+    "add_deliverable": {M.PENDING, M.RETURNED},
+    "record_payment": {M.ACCEPTED},
+}, labels=_milestone_labels, refusal=_l("Not possible while the milestone is %(status)s."), reason=None))
 
 
 def _add_years(day: date, years: int) -> date:
@@ -94,7 +111,7 @@ def _next_number(tender: Tender) -> str:
 def create_contract(actor, tender: Tender, *, start_date: date, end_date: date, long_term_reason: str = "",
                     **content) -> Contract:
     """A draft contract from a confirmed award: no award, no contract."""
-    _allow(actor, perms.can_manage_contracts(actor))
+    allow(actor, perms.can_manage_contracts(actor))
     if tender.status != TenderStatus.AWARDED or tender.awarded_bid is None:
         raise DomainError(_("A contract can only be drawn up from a confirmed award."))
     existing = db.session.execute(sa.select(Contract.id).where(Contract.tender_id == tender.id)).first()
@@ -119,8 +136,8 @@ def create_contract(actor, tender: Tender, *, start_date: date, end_date: date, 
 
 
 def update_contract(actor, contract: Contract, **values) -> Contract:
-    _allow(actor, perms.can_manage_contracts(actor))
-    _refuse_unless(contract, C.DRAFT)
+    allow(actor, perms.can_manage_contracts(actor))
+    CONTRACT.check("edit", contract)
     if not (values.get("title") or contract.title).strip():
         raise ValidationError(_("Give the contract a title."), "title")
     check_term(values.get("start_date", contract.start_date), values.get("end_date", contract.end_date),
@@ -152,8 +169,8 @@ def _percent(value) -> Decimal:
 
 def set_milestones(actor, contract: Contract, rows: list[dict]) -> None:
     """The payment schedule: [{title, due_date, required_deliverables, tranche_percent}] summing to 100 %."""
-    _allow(actor, perms.can_manage_contracts(actor))
-    _refuse_unless(contract, C.DRAFT)
+    allow(actor, perms.can_manage_contracts(actor))
+    CONTRACT.check("edit", contract)
     cleaned = []
     for index, row in enumerate(rows):
         title = (row.get("title") or "").strip()
@@ -235,8 +252,8 @@ def missing_contents(contract: Contract) -> list[str]:
 
 
 def sign_contract(actor, contract: Contract, signed_on: date) -> None:
-    _allow(actor, perms.can_manage_contracts(actor))
-    _refuse_unless(contract, C.DRAFT)
+    allow(actor, perms.can_manage_contracts(actor))
+    CONTRACT.check("edit", contract)
     missing = missing_contents(contract)
     if missing:
         raise DomainError(_("A government service purchase contract must state: %(fields)s.",
@@ -247,43 +264,43 @@ def sign_contract(actor, contract: Contract, signed_on: date) -> None:
     if signed_on is None or signed_on > today():
         raise ValidationError(_("The signing date cannot be in the future."), "signed_on")
     contract.signed_on = signed_on
-    _status(actor, contract, C.SIGNED, "contract.signed", signed_on=signed_on)
+    CONTRACT.move(actor, contract, "sign", signed_on=signed_on)
 
 
 def start_contract(actor, contract: Contract) -> None:
-    _allow(actor, perms.can_manage_contracts(actor))
-    _refuse_unless(contract, C.SIGNED)
+    allow(actor, perms.can_manage_contracts(actor))
+    CONTRACT.check("start", contract)
     if today() < contract.start_date:
         raise DomainError(_("The service cannot start before the term begins on %(d)s.",
                             d=contract.start_date.isoformat()))
-    _status(actor, contract, C.IN_PROGRESS, "contract.started")
+    CONTRACT.move(actor, contract, "start")
 
 
 def complete_contract(actor, contract: Contract) -> None:
-    _allow(actor, perms.can_manage_contracts(actor))
-    _refuse_unless(contract, C.IN_PROGRESS)
+    allow(actor, perms.can_manage_contracts(actor))
+    CONTRACT.check("complete", contract)
     open_items = [m.title for m in contract.milestones if m.status not in (M.ACCEPTED, M.PAID)]
     if open_items:
         raise DomainError(_("Every milestone must be accepted first; still open: %(t)s.", t="、".join(open_items)))
-    _status(actor, contract, C.COMPLETED, "contract.completed")
+    CONTRACT.move(actor, contract, "complete")
 
 
 def close_contract(actor, contract: Contract) -> None:
-    _allow(actor, perms.can_manage_contracts(actor))
-    _refuse_unless(contract, C.COMPLETED)
+    allow(actor, perms.can_manage_contracts(actor))
+    CONTRACT.check("close", contract)
     if contract.paid_fen != contract.amount_fen:
         raise DomainError(_("The contract is closed once paid in full: %(p)s of %(a)s paid.",
                             p=money(contract.paid_fen), a=money(contract.amount_fen)))
-    _status(actor, contract, C.CLOSED, "contract.closed")
+    CONTRACT.move(actor, contract, "close")
 
 
 def terminate_contract(actor, contract: Contract, reason: str) -> None:
-    _allow(actor, perms.can_manage_contracts(actor))
-    _refuse_unless(contract, C.DRAFT, C.SIGNED, C.IN_PROGRESS)
+    allow(actor, perms.can_manage_contracts(actor))
+    CONTRACT.check("terminate", contract)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for terminating the contract."), "reason")
-    _status(actor, contract, C.TERMINATED, "contract.terminated", reason=reason)
+    CONTRACT.move(actor, contract, "terminate", reason=reason)
 
 
 # --- amendments -------------------------------------------------------------------------------
@@ -295,8 +312,8 @@ def added_so_far(contract: Contract) -> int:
 
 def amend_contract(actor, contract: Contract, *, reason: str, amended_on: date, **values) -> Amendment:
     """Change amount, end date, targets or content; added amounts over the life stay within 10 %."""
-    _allow(actor, perms.can_manage_contracts(actor))
-    _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS)
+    allow(actor, perms.can_manage_contracts(actor))
+    CONTRACT.check("amend", contract)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for the amendment."), "reason")
@@ -358,22 +375,12 @@ def is_overdue(milestone: Milestone, on: date | None = None) -> bool:
     return milestone.due_date < (on or today()) and milestone.status not in (M.ACCEPTED, M.PAID)
 
 
-def _milestone_status(actor, milestone: Milestone, new: MilestoneStatus, action: str, **extra) -> None:
-    old = milestone.status
-    milestone.status = new
-    milestone.status_changed_at = clock.now()
-    db.session.flush()
-    changes = {"status": [old.value, new.value]}
-    changes.update({k: [None, jsonable(v)] for k, v in extra.items()})
-    record(action, actor=actor, obj=milestone, changes=changes)
-
-
 def add_deliverable(actor, milestone: Milestone, upload, kind: DeliverableKind, title: str = "") -> Deliverable:
     contract = milestone.contract
-    _allow(actor, perms.can_deliver(actor, contract))
-    _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS)
-    if milestone.status not in (M.PENDING, M.RETURNED):
-        raise DomainError(_("Deliverables are added before the milestone is submitted (or after it was returned)."))
+    allow(actor, perms.can_deliver(actor, contract))
+    CONTRACT.check("deliver", contract)
+    MILESTONE.check("add_deliverable", milestone,
+                    _("Deliverables are added before the milestone is submitted (or after it was returned)."))
     stored = files.store(upload, purpose="deliverable", rule=DELIVERABLE_RULE, actor=actor)
     item = Deliverable(kind=DeliverableKind(kind), title=(title or stored.original_name).strip()[:200],
                        file_id=stored.id, uploaded_at=clock.now())
@@ -389,51 +396,47 @@ def add_deliverable(actor, milestone: Milestone, upload, kind: DeliverableKind, 
 
 def submit_milestone(actor, milestone: Milestone) -> None:
     contract = milestone.contract
-    _allow(actor, perms.can_deliver(actor, contract))
-    _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS)
-    if milestone.status not in (M.PENDING, M.RETURNED):
-        raise DomainError(_("This milestone has already been submitted."))
+    allow(actor, perms.can_deliver(actor, contract))
+    CONTRACT.check("deliver", contract)
+    MILESTONE.check("submit", milestone, _("This milestone has already been submitted."))
     if not milestone.deliverables:
         raise DomainError(_("Upload the required deliverables before submitting the milestone."))
     milestone.submitted_at = clock.now()
-    _milestone_status(actor, milestone, M.SUBMITTED, "milestone.submitted")
+    MILESTONE.move(actor, milestone, "submit")
 
 
 def accept_milestone(actor, milestone: Milestone, comment: str = "") -> None:
-    _allow(actor, perms.can_review_milestones(actor))
-    _refuse_unless(milestone.contract, C.SIGNED, C.IN_PROGRESS)
-    if milestone.status != M.SUBMITTED:
-        raise DomainError(_("Only a submitted milestone can be accepted."))
+    allow(actor, perms.can_review_milestones(actor))
+    CONTRACT.check("deliver", milestone.contract)
+    MILESTONE.check("accept", milestone, _("Only a submitted milestone can be accepted."))
     milestone.reviewed_at, milestone.reviewed_by_id = clock.now(), getattr(actor, "id", None)
     milestone.review_comment = (comment or "").strip()
-    _milestone_status(actor, milestone, M.ACCEPTED, "milestone.accepted", comment=milestone.review_comment or None)
+    MILESTONE.move(actor, milestone, "accept", comment=milestone.review_comment or None)
 
 
 def return_milestone(actor, milestone: Milestone, comment: str) -> None:
-    _allow(actor, perms.can_review_milestones(actor))
-    _refuse_unless(milestone.contract, C.SIGNED, C.IN_PROGRESS)
-    if milestone.status != M.SUBMITTED:
-        raise DomainError(_("Only a submitted milestone can be returned."))
+    allow(actor, perms.can_review_milestones(actor))
+    CONTRACT.check("deliver", milestone.contract)
+    MILESTONE.check("return", milestone, _("Only a submitted milestone can be returned."))
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError(_("Say what must be fixed; the organization sees your comments."), "comment")
     milestone.reviewed_at, milestone.reviewed_by_id, milestone.review_comment = (
         clock.now(), getattr(actor, "id", None), comment)
-    _milestone_status(actor, milestone, M.RETURNED, "milestone.returned", comment=comment)
+    MILESTONE.move(actor, milestone, "return", comment=comment)
 
 
 def record_payment(actor, milestone: Milestone, *, amount_fen: int, voucher_number: str, paid_on: date) -> Payment:
     contract = milestone.contract
-    _allow(actor, perms.can_record_payments(actor))
+    allow(actor, perms.can_record_payments(actor))
     # Two payments recorded at once must not both pass the cap: hold the contract row (PostgreSQL;
     # a plain select, since FOR UPDATE cannot cover the outer joins of the eager loads), then
     # re-read the payments another transaction may have added before the lock was granted.
     db.session.execute(sa.select(Contract.id).where(Contract.id == contract.id).with_for_update())
     db.session.expire(contract, ["payments"])
     db.session.expire(milestone, ["payments"])
-    _refuse_unless(contract, C.SIGNED, C.IN_PROGRESS, C.COMPLETED)
-    if milestone.status != M.ACCEPTED:
-        raise DomainError(_("Payments are recorded against accepted milestones only."))
+    CONTRACT.check("pay", contract)
+    MILESTONE.check("record_payment", milestone, _("Payments are recorded against accepted milestones only."))
     voucher_number = (voucher_number or "").strip()
     if not voucher_number:
         raise ValidationError(_("Give the payment voucher number."), "voucher_number")
@@ -465,5 +468,5 @@ def record_payment(actor, milestone: Milestone, *, amount_fen: int, voucher_numb
                     "amount_fen": [None, payment.amount_fen], "voucher_number": [None, voucher_number],
                     "paid_on": [None, paid_on]})
     if paid_here + amount_fen == due:
-        _milestone_status(actor, milestone, M.PAID, "milestone.paid")
+        MILESTONE.move(actor, milestone, "pay")
     return payment

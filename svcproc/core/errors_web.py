@@ -68,6 +68,11 @@ def init_app(app) -> None:
     def _not_allowed(_exc):
         return _answer(405, _("Method not allowed"), _("This address does not accept that request."))
 
+    @app.errorhandler(429)
+    def _too_many(_exc):
+        return _answer(429, _("Too many attempts"),
+                       _("Too many attempts from your address in a short time. Wait a minute and try again."))
+
     @app.errorhandler(413)
     def _too_large(_exc):
         return _answer(413, _("File too large"), _("The upload is larger than the allowed size."))

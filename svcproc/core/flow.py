@@ -133,13 +133,13 @@ def stale_message() -> str:
 
 
 def submit(form, save: Callable[[], Any], page: Callable[..., Any], *, field: str, obj=None,
-           message: str | None = None, on_error: Callable[[DomainError], bool] | None = None):
+           message: str | Callable[[], str] | None = None, on_error: Callable[[DomainError], bool] | None = None):
     """A form page's request from start to answer.
 
     GET: the page (with the record's version in the form, for a later stale check).
     POST that validates: checks the version against `obj` (when the form carries one), runs
     `save()` (the workflow; returns where to go next, or a response) and flushes, then flashes
-    `message` and redirects. A rule the workflow refuses goes under the field it names (or
+    `message` (or what `message()` says once saved, to name what the save made) and redirects. A rule the workflow refuses goes under the field it names (or
     `field`) with 422/409; `on_error` may place it elsewhere and return True. A stale write
     answers 409 with the page, what was typed and a reload prompt, the version refreshed so a
     second save, made knowingly, replaces the newer one. Input that does not validate: 422.
@@ -167,6 +167,8 @@ def submit(form, save: Callable[[], Any], page: Callable[..., Any], *, field: st
         if not (on_error and on_error(exc)):
             field_error(form, exc, field)
         return page(), exc.status_code
+    if callable(message):
+        message = message()
     if message:
         flash(str(message), "success")
     if isinstance(target, (Response, tuple)):

@@ -1,9 +1,12 @@
 """Background jobs: RQ on Redis when REDIS_URL is set (`svcproc worker` runs them), otherwise a
 thread in this process. Jobs report progress and, when they fail, the reason.
 
-A job function is registered with @job_function("kind") and called as fn(job, progress) inside an
-app context; it commits its own work. Progress lives outside the job's transaction (RQ job meta on
-Redis, a dict in this process otherwise), so a page can show it while the work is uncommitted.
+A job function is registered with @job_function("kind") in its domain's tasks.py and called as
+fn(job, progress) inside an app context; it commits its own work. The registration also says who may
+follow the job (`can_view(user, job)`; by default the person who started it) and how its status box
+shows it (`template`, `context(job)`), for the one job-status page (core/job_views.py). Progress
+lives outside the job's transaction (RQ job meta on Redis, a dict in this process otherwise), so a
+page can show it while the work is uncommitted.
 """
 from __future__ import annotations
 
@@ -13,14 +16,16 @@ import threading
 import traceback
 import uuid
 from datetime import datetime
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from . import clock
+from . import clock, workflow
 from .errors import DomainError
 from .types import UTCDateTime, enum_column
 
@@ -50,17 +55,49 @@ class Job(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# A job's status changes through the one door too, so the trail shows when each job ran and how it
+# ended. (A job found running again was interrupted with its worker and starts over.)
+JOB = workflow.register(workflow.StateMachine("job", {
+    "start": workflow.Transition({JobStatus.QUEUED, JobStatus.RUNNING}, JobStatus.RUNNING, "job.started"),
+    "finish": workflow.Transition({JobStatus.RUNNING}, JobStatus.DONE, "job.finished"),
+    "fail": workflow.Transition({JobStatus.QUEUED, JobStatus.RUNNING}, JobStatus.FAILED, "job.failed"),
+}, labels=dict, refusal=_l("Not possible while the job is %(status)s."), timestamp=None, reason=None))
+
 JobFunction = Callable[["Job", "Progress"], dict]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: its function, who may follow it, and what its status box shows."""
+
+    kind: str
+    run: JobFunction
+    can_view: Callable[[Any, "Job"], bool] | None = None   # None: only the person who started it
+    template: str | None = None                            # the status box's content (jobs/_outcome.html)
+    context: Callable[["Job"], dict] | None = None         # what that template reads besides the job
+
+
 _FUNCTIONS: dict[str, JobFunction] = {}
+KINDS: dict[str, JobKind] = {}
 _local_progress: dict[str, tuple[int, str]] = {}
 _threads: list[threading.Thread] = []
 
 
-def job_function(kind: str):
+def job_function(kind: str, *, can_view: Callable[[Any, "Job"], bool] | None = None, template: str | None = None,
+                 context: Callable[["Job"], dict] | None = None):
     def register(fn: JobFunction) -> JobFunction:
         _FUNCTIONS[kind] = fn
+        KINDS[kind] = JobKind(kind, fn, can_view, template, context)
         return fn
     return register
+
+
+def can_view_job(user, job: "Job") -> bool:
+    """The person who started a job follows it; a kind may let others (its registered predicate)."""
+    kind = KINDS.get(job.kind)
+    if kind is not None and kind.can_view is not None and kind.can_view(user, job):
+        return True
+    return job.created_by_id is not None and job.created_by_id == getattr(user, "id", None)
 
 
 class Progress:
@@ -97,7 +134,7 @@ def _queue():
 
 
 def create_job(kind: str, payload: dict, actor=None) -> Job:
-    """A queued job row (flushed). The view commits, then calls dispatch()."""
+    """A queued job row (flushed). Views use `start`, which hands it to the runner after the commit."""
     if kind not in _FUNCTIONS:
         raise ValueError(f"unknown job kind {kind}")
     job = Job(id=str(uuid.uuid4()), kind=kind, status=JobStatus.QUEUED, payload=payload,
@@ -164,9 +201,10 @@ def execute_in_worker(job_id: str) -> None:
 
 def execute(job_id: str, progress: Progress) -> None:
     job = db.session.get(Job, job_id)
-    if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+    if job is None or not JOB.allows("start", job):
         return
-    job.status, job.started_at = JobStatus.RUNNING, clock.now()
+    job.started_at = clock.now()
+    JOB.move(None, job, "start", kind=job.kind)
     db.session.commit()
     progress(0)
     try:
@@ -185,9 +223,13 @@ def execute(job_id: str, progress: Progress) -> None:
 
 def _finish(job_id: str, status: JobStatus, result: dict | None = None, error: str = "") -> None:
     job = db.session.get(Job, job_id)
-    job.status, job.finished_at = status, clock.now()
+    job.finished_at = clock.now()
     job.result = result or {}
     job.error = error
+    if status == JobStatus.DONE:
+        JOB.move(None, job, "finish")
+    else:
+        JOB.move(None, job, "fail", error=error)
     db.session.commit()
 
 

@@ -40,6 +40,10 @@ def init_app(app) -> None:
     app.jinja_env.globals["options"] = lambda labels: [(getattr(k, "value", k), str(v)) for k, v in labels.items()]
     # What the domains registered (core/nav.py): their predicates and label helpers.
     app.jinja_env.globals.update(nav.TEMPLATE_GLOBALS)
+    from ..extensions import babel
+    from .i18n import install_fast_domain
+
+    install_fast_domain(app, babel)
 
     @app.context_processor
     def _globals():

@@ -51,9 +51,13 @@ class StateMachine:
 
     def __init__(self, name: str, transitions: Mapping[str, Transition], *,
                  labels: Callable[[], Mapping[Any, Any]], refusal: Any,
-                 timestamp: str | None = "status_changed_at", reason: str | None = "status_reason"):
+                 timestamp: str | None = "status_changed_at", reason: str | None = "status_reason",
+                 actions: Mapping[str, Iterable[Enum]] | None = None):
         self.name = name
         self.transitions = dict(transitions)
+        # What a state allows without leaving it (editing a draft, paying an accepted milestone):
+        # asked with `allows`/`check` like a transition, never moved through `move`.
+        self.actions = {verb: frozenset(states) for verb, states in (actions or {}).items()}
         self._labels = labels
         self._refusal = refusal
         self.timestamp = timestamp
@@ -67,12 +71,15 @@ class StateMachine:
 
     def allows(self, verb: str, obj) -> bool:
         """Whether the record's state allows `verb` (who acts is the permission predicate's part)."""
+        if verb in self.actions:
+            return obj.status in self.actions[verb]
         return obj.status in self.transitions[verb].sources
 
-    def check(self, verb: str, obj) -> None:
-        """Refuse, with the rule in words, a transition the record's state does not allow."""
+    def check(self, verb: str, obj, message: str | None = None) -> None:
+        """Refuse, with the rule in words, a transition the record's state does not allow (`message`
+        says it in the step's own words where the machine's general refusal would say less)."""
         if not self.allows(verb, obj):
-            raise DomainError(str(self._refusal) % {"status": self.label(obj.status)})
+            raise DomainError(message or str(self._refusal) % {"status": self.label(obj.status)})
 
     def move(self, actor, obj, verb: str, *, allowed: bool | None = None, reason: str = "",
              changes: Mapping[str, Any] | None = None, **extra) -> None:
@@ -82,8 +89,9 @@ class StateMachine:
         changes); `changes` adds fields the same step changed to the event; `extra` names values the
         event records as new (an award's winner, a reason code).
         """
-        from ..audit.services import jsonable, record
-
+        if _AUDIT is None:
+            raise RuntimeError("no audit trail registered for state changes (core.workflow.record_with)")
+        record, jsonable = _AUDIT
         if allowed is not None:
             allow(actor, allowed)
         self.check(verb, obj)
@@ -108,6 +116,15 @@ class StateMachine:
 
 
 MACHINES: dict[str, StateMachine] = {}
+
+# How a transition is recorded: set by the audit trail when it loads (core imports no domain).
+_AUDIT: tuple[Callable, Callable] | None = None
+
+
+def record_with(record: Callable, jsonable: Callable) -> None:
+    """The audit trail's `record(action, actor=, obj=, changes=)` and its value converter."""
+    global _AUDIT
+    _AUDIT = (record, jsonable)
 
 
 def register(machine: StateMachine) -> StateMachine:

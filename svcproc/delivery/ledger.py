@@ -21,12 +21,13 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..audit.services import record
 from ..contracts.models import Contract
 from ..core import clock, files
 from ..core.errors import DomainError, ValidationError
+from ..core.workflow import allow
 from ..extensions import db
 from . import identity, services
+from .workflow import IMPORT
 from .models import (ActivityType, Beneficiary, ImportBatch, ImportStatus, ServiceActivity, ServiceCase, ServiceGroup,
                      activity_participant, activity_worker, group_member)
 
@@ -461,10 +462,8 @@ def check_file(contract: Contract, source: BinaryIO, kind: str, size: int, progr
 
 def create_batch(actor, contract: Contract, upload) -> ImportBatch:
     from . import permissions as perms
-    from ..core.permissions import is_system, require
 
-    if not is_system(actor):
-        require(perms.can_manage_delivery(actor, contract))
+    allow(actor, perms.can_manage_delivery(actor, contract))
     stored = files.store(upload, purpose="ledger", rule=files.UploadRule(kinds=files.LEDGERS), actor=actor,
                          encrypt_purpose=FILE_PURPOSE)
     batch = ImportBatch(contract_id=contract.id, file_id=stored.id, sha256=stored.sha256, status=ImportStatus.CHECKED,
@@ -475,17 +474,16 @@ def create_batch(actor, contract: Contract, upload) -> ImportBatch:
 
 
 def run_check(actor, batch: ImportBatch, progress: Callable | None = None) -> CheckResult:
+    IMPORT.check("check", batch)
     contract = db.session.get(Contract, batch.contract_id)
     with ledger_stream(batch.file) as source:
         result = check_file(contract, source, batch.file.kind, batch.file.size, progress)
     batch.rows_total, batch.rows_new, batch.rows_duplicate = result.rows_total, result.rows_new, result.rows_duplicate
     batch.error_count, batch.errors, batch.preview = result.error_count, result.errors, result.preview
-    batch.status, batch.status_changed_at = ImportStatus.CHECKED, clock.now()
-    db.session.flush()
-    record("import.checked", actor=actor, obj=batch,
-           changes={"contract_id": [None, batch.contract_id], "file_sha256": [None, batch.sha256],
-                    "rows": [None, result.rows_total], "new": [None, result.rows_new],
-                    "duplicates": [None, result.rows_duplicate], "errors": [None, result.error_count]})
+    IMPORT.move(actor, batch, "check",
+                changes={"contract_id": [None, batch.contract_id], "file_sha256": [None, batch.sha256],
+                         "rows": [None, result.rows_total], "new": [None, result.rows_new],
+                         "duplicates": [None, result.rows_duplicate], "errors": [None, result.error_count]})
     return result
 
 
@@ -498,6 +496,7 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
     One pass, BATCH rows at a time: each chunk is checked again (the register may have changed since
     the dry run) and written, inside a savepoint that a row error anywhere in the file rolls back.
     """
+    IMPORT.check("complete", batch)
     contract = db.session.get(Contract, batch.contract_id)
     kind = batch.file.kind
     ctx = Context.load(contract)
@@ -513,17 +512,16 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
     batch.rows_total, batch.rows_new = check.rows_total, writer.created
     batch.rows_duplicate = check.rows_total - writer.created
     batch.error_count, batch.errors = 0, []
-    batch.status, batch.status_changed_at = ImportStatus.IMPORTED, clock.now()
     db.session.flush()
     from .flags import refresh_flags
     from .progress import log_changed
 
     refresh_flags([contract.id])
     log_changed([contract.id])
-    record("import.completed", actor=actor, obj=batch,
-           changes={"contract_id": [None, contract.id], "file_sha256": [None, batch.sha256],
-                    "created": [None, writer.created], "skipped_as_recorded": [None, batch.rows_duplicate],
-                    "groups_created": [None, sorted(writer.groups_created)]})
+    IMPORT.move(actor, batch, "complete",
+                changes={"contract_id": [None, contract.id], "file_sha256": [None, batch.sha256],
+                         "created": [None, writer.created], "skipped_as_recorded": [None, batch.rows_duplicate],
+                         "groups_created": [None, sorted(writer.groups_created)]})
     return batch
 
 

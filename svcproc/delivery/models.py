@@ -256,6 +256,11 @@ class ImportBatch(db.Model):
 
     file = relationship("StoredFile")
 
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """Checked, not yet imported: what the page shows is what an import would create."""
+        return self.status == ImportStatus.CHECKED
+
 
 class RedFlagKind(str, enum.Enum):
     WORKER_OVERLAP = "worker_overlap"            # one worker in two overlapping activities

@@ -1,7 +1,13 @@
 """Who sees beneficiaries and service logs, who records them, who may reveal an identity number."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from ..contracts.models import Contract
+from ..contracts.permissions import can_view_contract, visible_contracts
+from ..core import scoping
 from ..core.permissions import ORG_ROLES, Role, has_permission
+from .models import Beneficiary, RedFlag, ServiceActivity
 
 
 def _staff_of(user, organization_id) -> bool:
@@ -12,6 +18,10 @@ def _staff_of(user, organization_id) -> bool:
 def can_view_beneficiaries(user, organization_id) -> bool:
     """The organization's own staff, bureau staff and auditors; nobody else."""
     return has_permission(user, "procurement.read") or _staff_of(user, organization_id)
+
+
+def can_view_beneficiary(user, person) -> bool:
+    return can_view_beneficiaries(user, person.organization_id)
 
 
 def can_list_beneficiaries(user) -> bool:
@@ -70,3 +80,59 @@ def can_explain_flag(user, flag) -> bool:
     if has_permission(user, "flags.explain") and user.role != Role.ORG_MANAGER:
         return True
     return has_permission(user, "flags.explain") and _staff_of(user, flag.contract.organization_id)
+
+
+def can_confirm_import(user, batch) -> bool:
+    """A checked file without errors, confirmed by the organization's manager."""
+    from ..extensions import db
+    from .workflow import IMPORT
+
+    contract = db.session.get(Contract, batch.contract_id)
+    return (can_manage_delivery(user, contract) and IMPORT.allows("start", batch) and not batch.error_count)
+
+
+def can_view_activity(user, activity) -> bool:
+    """A service entry is seen by whoever sees its contract."""
+    return can_view_contract(user, activity.contract)
+
+
+def can_view_red_flag(user, flag) -> bool:
+    """A standing finding is seen by whoever sees its contract (the district list is the bureau's)."""
+    return flag.active and can_view_contract(user, flag.contract)
+
+
+# --- which rows a person's lists hold: every list, export and search starts here ------------------
+
+
+def visible_beneficiaries(user) -> sa.Select:
+    """The registers `can_view_beneficiaries` opens: every one for the bureau and auditors, an
+    organization's own for its staff."""
+    stmt = sa.select(Beneficiary)
+    if has_permission(user, "procurement.read"):
+        return stmt
+    if user is not None and user.is_authenticated and user.role in ORG_ROLES and user.organization_id is not None:
+        return stmt.where(Beneficiary.organization_id == user.organization_id)
+    return stmt.where(sa.false())
+
+
+def _visible_contract_ids(user):
+    return visible_contracts(user).with_only_columns(Contract.id).order_by(None)
+
+
+def visible_activities(user) -> sa.Select:
+    stmt = sa.select(ServiceActivity)
+    if has_permission(user, "procurement.read"):
+        return stmt
+    return stmt.where(ServiceActivity.contract_id.in_(_visible_contract_ids(user)))
+
+
+def visible_red_flags(user) -> sa.Select:
+    stmt = sa.select(RedFlag).where(RedFlag.active.is_(True))
+    if has_permission(user, "procurement.read"):
+        return stmt
+    return stmt.where(RedFlag.contract_id.in_(_visible_contract_ids(user)))
+
+
+scoping.register(Beneficiary, visible_beneficiaries, can_view_beneficiary)
+scoping.register(ServiceActivity, visible_activities, can_view_activity)
+scoping.register(RedFlag, visible_red_flags, can_view_red_flag)

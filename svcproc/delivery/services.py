@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..audit.services import created, diff, record, snapshot
-from ..contracts.models import Contract, ContractStatus
+from ..contracts.models import Contract
+from ..contracts.workflow import CONTRACT
 from ..core import clock, files
 from ..core.errors import DomainError, ValidationError
-from ..core.permissions import is_system, require
+from ..core.permissions import require
+from ..core.workflow import allow
 from ..extensions import db
 from ..registry.models import Area, AreaLevel, SocialWorker
 from . import flags, identity, progress
@@ -27,13 +29,7 @@ BENEFICIARY_FIELDS = ("name", "gender", "birth_year", "community_id", "categorie
 ACTIVITY_FIELDS = ("type", "activity_date", "start_time", "end_time", "community_id", "place", "hours", "head_count",
                    "topic", "outcome", "notes", "group_id", "case_id", "session_number")
 EVIDENCE_RULE = files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES)
-RECORDABLE = (ContractStatus.SIGNED, ContractStatus.IN_PROGRESS, ContractStatus.COMPLETED)
 CHILD_AGE = 14
-
-
-def _allow(actor, allowed: bool) -> None:
-    if not is_system(actor):
-        require(allowed)
 
 
 def today() -> date:
@@ -124,7 +120,7 @@ def _apply_sensitive(person: Beneficiary, number: str, phone: str) -> None:
 
 
 def create_beneficiary(actor, organization_id: int, **values) -> Beneficiary:
-    _allow(actor, perms.can_edit_beneficiary(actor, organization_id))
+    allow(actor, perms.can_edit_beneficiary(actor, organization_id))
     clean = _check_beneficiary(values, organization_id)
     number, phone = clean.pop("number"), clean.pop("phone")
     person = Beneficiary(organization_id=organization_id, created_at=clock.now(),
@@ -137,7 +133,7 @@ def create_beneficiary(actor, organization_id: int, **values) -> Beneficiary:
 
 
 def update_beneficiary(actor, person: Beneficiary, **values) -> Beneficiary:
-    _allow(actor, perms.can_edit_beneficiary(actor, person.organization_id))
+    allow(actor, perms.can_edit_beneficiary(actor, person.organization_id))
     clean = _check_beneficiary(values, person.organization_id, exclude_id=person.id)
     number, phone = clean.pop("number"), clean.pop("phone")
     before = snapshot(person, BENEFICIARY_FIELDS)
@@ -182,7 +178,7 @@ def same_person_elsewhere(person: Beneficiary) -> int:
 
 
 def set_contract_workers(actor, contract: Contract, workers: list[SocialWorker]) -> None:
-    _allow(actor, perms.can_manage_delivery(actor, contract))
+    allow(actor, perms.can_manage_delivery(actor, contract))
     if any(w.organization_id != contract.organization_id for w in workers):
         raise ValidationError(_("Only the organization's own social workers can be assigned."), "workers")
     before = sorted(w.id for w in contract.workers)
@@ -305,12 +301,12 @@ def _case_for(actor, contract: Contract, person: Beneficiary, day: date) -> Serv
 
 
 def _refuse_closed(contract: Contract) -> None:
-    if contract.status not in RECORDABLE:
+    if not CONTRACT.allows("record_services", contract):
         raise DomainError(_("Services are recorded on signed contracts only."))
 
 
 def record_activity(actor, contract: Contract, values: dict, uploads: list = ()) -> ServiceActivity:
-    _allow(actor, perms.can_record_activity(actor, contract))
+    allow(actor, perms.can_record_activity(actor, contract))
     _refuse_closed(contract)
     clean = check_activity(contract, values)
     workers, participants = clean.pop("workers"), clean.pop("participants")
@@ -350,7 +346,7 @@ def _activity_snapshot(activity: ServiceActivity) -> dict:
 def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str) -> ServiceActivity:
     """Change a recorded activity; the version it replaces is kept as a revision."""
     contract = activity.contract
-    _allow(actor, perms.can_record_activity(actor, contract))
+    allow(actor, perms.can_record_activity(actor, contract))
     _refuse_closed(contract)
     reason = (reason or "").strip()
     if not reason:
@@ -387,7 +383,7 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
     """Remove an entry recorded in error. Nothing of it is lost: the audit event keeps the entry as it
     was (fields, workers, participants, evidence files) with its earlier versions and the reason."""
     contract = activity.contract
-    _allow(actor, perms.can_record_activity(actor, contract))
+    allow(actor, perms.can_record_activity(actor, contract))
     _refuse_closed(contract)
     reason = (reason or "").strip()
     if not reason:
@@ -410,7 +406,7 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
 
 
 def create_group(actor, contract: Contract, name: str, planned_sessions: int, members: list[Beneficiary]) -> ServiceGroup:
-    _allow(actor, perms.can_record_activity(actor, contract))
+    allow(actor, perms.can_record_activity(actor, contract))
     _refuse_closed(contract)
     name = (name or "").strip()
     if not name:

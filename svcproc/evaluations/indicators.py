@@ -14,19 +14,15 @@ from flask_babel import gettext as _
 from ..audit.services import record
 from ..core import clock
 from ..core.errors import DomainError, ValidationError
-from ..core.permissions import is_system, require
+from ..core.workflow import allow
 from ..extensions import db
 from . import permissions as perms
 from .models import IndicatorTemplate, TemplateVersion, VersionStatus
+from .states import VERSION
 from .tree import DEFAULT_BANDS, Indicator, LeafKind, TreeError, validate, validate_bands
 
 DEFAULT_TEMPLATE_NAME = "社会工作服务项目评估指标（默认）"
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
-
-
-def _allow(actor) -> None:
-    if not is_system(actor):
-        require(perms.can_manage_templates(actor))
 
 
 # --- rows <-> tree ----------------------------------------------------------------------------
@@ -222,7 +218,7 @@ def create_template(actor, *, name: str, description: str = "", rows: list[dict]
     """A new template with a draft version 1 holding the given tree (by default the shipped one)."""
     from .tree import default_template
 
-    _allow(actor)
+    allow(actor, perms.can_manage_templates(actor))
     template = IndicatorTemplate(name=_unique_name(name), description=(description or "").strip(),
                                  created_at=clock.now())
     db.session.add(template)
@@ -239,7 +235,7 @@ def create_template(actor, *, name: str, description: str = "", rows: list[dict]
 
 
 def update_template(actor, template: IndicatorTemplate, *, name: str, description: str) -> None:
-    _allow(actor)
+    allow(actor, perms.can_manage_templates(actor))
     before = {"name": template.name, "description": template.description}
     template.name = _unique_name(name, template)
     template.description = (description or "").strip()
@@ -251,14 +247,14 @@ def update_template(actor, template: IndicatorTemplate, *, name: str, descriptio
 
 
 def _draft(version: TemplateVersion) -> None:
-    if version.status != VersionStatus.DRAFT:
+    if not VERSION.allows("edit", version):
         raise DomainError(_("Version %(n)d is published and can no longer change; start a new version.",
                             n=version.number))
 
 
 def save_version(actor, version: TemplateVersion, *, rows: list[dict], bands: list[list[str]], note: str = "") -> None:
     """Replace a draft's tree and bands (already cleaned by clean_rows/clean_bands)."""
-    _allow(actor)
+    allow(actor, perms.can_manage_templates(actor))
     _draft(version)
     before = {"indicators": version.indicators, "bands": version.bands, "note": version.note}
     version.indicators, version.bands, version.note = rows, bands, (note or "").strip()
@@ -270,7 +266,7 @@ def save_version(actor, version: TemplateVersion, *, rows: list[dict], bands: li
 
 
 def publish_version(actor, version: TemplateVersion) -> None:
-    _allow(actor)
+    allow(actor, perms.can_manage_templates(actor))
     _draft(version)
     # The stored rows were checked when saved; check again so a hand-edited row cannot slip through.
     try:
@@ -278,27 +274,22 @@ def publish_version(actor, version: TemplateVersion) -> None:
         validate_bands(bands_of(version))
     except TreeError as exc:
         raise DomainError(tree_error_message(exc)) from None
-    version.status = VersionStatus.PUBLISHED
     version.published_at = clock.now()
-    db.session.flush()
-    record("template_version.published", actor=actor, obj=version,
-           changes={"status": ["draft", "published"], "template": [None, version.template.name]})
+    VERSION.move(actor, version, "publish", template=version.template.name)
 
 
 def retire_version(actor, version: TemplateVersion) -> None:
-    _allow(actor)
-    if version.status != VersionStatus.PUBLISHED:
+    allow(actor, perms.can_manage_templates(actor))
+    if not VERSION.allows("retire", version):
         raise DomainError(_("Only a published version can be retired."))
-    version.status = VersionStatus.RETIRED
-    db.session.flush()
-    record("template_version.retired", actor=actor, obj=version, changes={"status": ["published", "retired"]})
+    VERSION.move(actor, version, "retire")
 
 
 def new_version(actor, template: IndicatorTemplate) -> TemplateVersion:
     """A draft copy of the newest version; refused while a draft is open."""
-    _allow(actor)
+    allow(actor, perms.can_manage_templates(actor))
     latest = template.latest
-    if latest is not None and latest.status == VersionStatus.DRAFT:
+    if latest is not None and VERSION.allows("edit", latest):
         raise DomainError(_("Version %(n)d is still a draft: edit it rather than starting another.", n=latest.number))
     version = TemplateVersion(template=template, number=(latest.number + 1) if latest else 1,
                               status=VersionStatus.DRAFT,

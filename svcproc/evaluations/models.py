@@ -77,6 +77,13 @@ class TemplateVersion(db.Model):
     def label(self) -> str:
         return f"{self.template.name} v{self.number}"
 
+    @property
+    def is_draft(self) -> bool:
+        """Still open to changes (states.py says which states allow editing)."""
+        from .states import VERSION
+
+        return VERSION.allows("edit", self)
+
 
 class RoundKind(str, enum.Enum):
     MIDTERM = "midterm"     # 中期评估

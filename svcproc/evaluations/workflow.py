@@ -1,7 +1,7 @@
 """Evaluation rounds: set-up, conflict declarations, scoring, freezing computed leaves, finalizing,
-reopening, surveys, evidence, findings and rectification. The only code that writes a round's or a
-rectification item's status; each function checks who acts and the rules, records one audit event
-and flushes; the view commits.
+reopening, surveys, evidence, findings and rectification. A round's and a rectification item's status
+change only through their state machines (states.py); each function checks who acts and the rules,
+records one audit event and flushes; the request commits.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from ..contracts.workflow import today
 from ..core import clock, files
 from ..core.errors import DomainError, ValidationError
 from ..core.formatting import points as points_text
-from ..core.permissions import Role, is_system, require
+from ..core.permissions import Role
+from ..core.workflow import allow
 from ..extensions import db
 from ..registry.models import Organization, OrgKind
 from . import permissions as perms
@@ -26,6 +27,7 @@ from .models import (EvaluationEvidence, EvaluationParty, EvaluationRound, Evalu
                      RectificationItem, RectificationResponse, ResponseFile, RoundEvaluator, RoundKind, RoundStatus,
                      SatisfactionSurvey, TemplateVersion, VersionStatus)
 from .results import compute_leaves, round_result
+from .states import ITEM, ROUND
 from .tree import LeafKind
 
 R = RoundStatus
@@ -36,35 +38,15 @@ EVALUATOR_ROLES = (Role.EVALUATOR,)
 DEFAULT_TARGET_PERCENT = {RoundKind.MIDTERM: 50, RoundKind.FINAL: 100, RoundKind.SPECIAL: 100}
 
 
-def _allow(actor, allowed: bool) -> None:
-    if not is_system(actor):
-        require(allowed)
-
-
-def _status(actor, round_: EvaluationRound, new: RoundStatus, action: str, reason: str = "", **extra) -> None:
-    """Status and its timestamp change together, with one audit event."""
-    old = round_.status
-    round_.status = new
-    round_.status_changed_at = clock.now()
-    round_.status_reason = reason
-    db.session.flush()
-    changes = {"status": [old.value, new.value]}
-    if reason:
-        changes["reason"] = [None, reason]
-    changes.update({k: [None, jsonable(v)] for k, v in extra.items()})
-    record(action, actor=actor, obj=round_, changes=changes)
-
-
-def _refuse_unless(round_: EvaluationRound, *allowed: RoundStatus) -> None:
-    if round_.status not in allowed:
-        raise DomainError(_("This is not possible while the evaluation is %(status)s.",
-                            status=status_label(round_.status)))
-
-
 def status_label(status: RoundStatus) -> str:
-    from .labels import ROUND_STATUS_LABELS
+    return ROUND.label(status)
 
-    return str(ROUND_STATUS_LABELS[status])
+
+def _move(actor, round_: EvaluationRound, verb: str, reason: str = "", **extra) -> None:
+    """Through the round's one door; a move without a reason clears the last one (a cancellation's, a
+    reopening's), so the page shows only the reason for the state the round is in."""
+    round_.status_reason = reason
+    ROUND.move(actor, round_, verb, reason=reason, **extra)
 
 
 def _text(value, field: str, message: str, limit: int | None = None) -> str:
@@ -80,7 +62,7 @@ def _text(value, field: str, message: str, limit: int | None = None) -> str:
 def create_round(actor, contract: Contract, *, kind: RoundKind, title: str, template_version: TemplateVersion,
                  evaluation_org: Organization | None, scheduled_start: date, scheduled_end: date,
                  target_percent: int | None = None) -> EvaluationRound:
-    _allow(actor, perms.can_manage_rounds(actor))
+    allow(actor, perms.can_manage_rounds(actor))
     if contract.status not in EVALUABLE_CONTRACTS:
         raise DomainError(_("Only a signed contract can be evaluated."))
     kind = RoundKind(kind)
@@ -120,8 +102,8 @@ def rounds_of(contract: Contract) -> list[EvaluationRound]:
 
 
 def update_schedule(actor, round_: EvaluationRound, *, title: str, scheduled_start: date, scheduled_end: date) -> None:
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.PLANNED, R.SCORING)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("schedule", round_)
     if scheduled_end < scheduled_start:
         raise ValidationError(_("The evaluation ends before it starts."), "scheduled_end")
     before = {"title": round_.title, "scheduled_start": round_.scheduled_start, "scheduled_end": round_.scheduled_end}
@@ -137,8 +119,8 @@ def update_schedule(actor, round_: EvaluationRound, *, title: str, scheduled_sta
 def set_parties(actor, round_: EvaluationRound, rows: list[tuple[str, str]]) -> None:
     """Replace the scoring parties: (name, weight) pairs whose weights add up to 100. A party that
     still has evaluators keeps its place (matched by name)."""
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.PLANNED)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("set_parties", round_)
     cleaned: list[tuple[str, Decimal]] = []
     for number, (name, weight_text) in enumerate(rows, start=1):
         name, weight_text = (name or "").strip(), (weight_text or "").strip()
@@ -184,8 +166,8 @@ def set_parties(actor, round_: EvaluationRound, rows: list[tuple[str, str]]) -> 
 
 def assign_evaluator(actor, round_: EvaluationRound, user, party: EvaluationParty) -> RoundEvaluator:
     """Staff of the evaluated organization are refused; relations are declared by the evaluator."""
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.PLANNED, R.SCORING)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("evaluators", round_)
     if party.round_id != round_.id:
         raise ValidationError(_("Choose one of this evaluation's parties."), "party")
     if user.role not in EVALUATOR_ROLES or not user.active:
@@ -206,8 +188,8 @@ def assign_evaluator(actor, round_: EvaluationRound, user, party: EvaluationPart
 
 def remove_evaluator(actor, member: RoundEvaluator) -> None:
     round_ = member.round
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.PLANNED, R.SCORING)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("evaluators", round_)
     if member.submitted_at is not None:
         raise DomainError(_("%(name)s has submitted scores and stays on the round.",
                           name=member.user.full_name or member.user.username))
@@ -222,9 +204,9 @@ def remove_evaluator(actor, member: RoundEvaluator) -> None:
 def declare(actor, member: RoundEvaluator, *, related: bool, note: str = "") -> None:
     """The evaluator's conflict declaration: a relation with the evaluated organization (former
     staff, family, business ties) keeps them from scoring."""
-    _allow(actor, member.user_id == getattr(actor, "id", None))
+    allow(actor, member.user_id == getattr(actor, "id", None))
     round_ = member.round
-    _refuse_unless(round_, R.PLANNED, R.SCORING)
+    ROUND.check("declare", round_)
     if member.declared_at is not None:
         raise DomainError(_("You have already made your declaration for this evaluation."))
     note = (note or "").strip()
@@ -250,8 +232,8 @@ def satisfaction_leaves(round_: EvaluationRound):
 
 def add_survey(actor, round_: EvaluationRound, *, leaf_key: str, group_name: str, surveyed, satisfied,
                surveyed_on: date | None = None, note: str = "", file=None) -> SatisfactionSurvey:
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.PLANNED)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("surveys", round_)
     if leaf_key not in {leaf.key for leaf in satisfaction_leaves(round_)}:
         raise ValidationError(_("Choose the satisfaction indicator the survey feeds."), "leaf_key")
     group_name = _text(group_name, "group_name", _("Name the group of respondents."), 100)
@@ -279,8 +261,8 @@ def add_survey(actor, round_: EvaluationRound, *, leaf_key: str, group_name: str
 
 def remove_survey(actor, survey: SatisfactionSurvey) -> None:
     round_ = survey.round
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.PLANNED)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("surveys", round_)
     values = {"group": survey.group_name, "surveyed": survey.surveyed, "satisfied": survey.satisfied}
     db.session.delete(survey)
     db.session.flush()
@@ -289,8 +271,8 @@ def remove_survey(actor, survey: SatisfactionSurvey) -> None:
 
 
 def add_evidence(actor, round_: EvaluationRound, upload, title: str) -> EvaluationEvidence:
-    _allow(actor, perms.can_submit_evidence(actor, round_))
-    _refuse_unless(round_, R.PLANNED, R.SCORING)
+    allow(actor, perms.can_submit_evidence(actor, round_))
+    ROUND.check("evidence", round_)
     title = (title or "").strip()
     if upload is None or not getattr(upload, "filename", ""):
         raise ValidationError(_("Choose a file to upload."), "file")
@@ -310,8 +292,8 @@ def add_evidence(actor, round_: EvaluationRound, upload, title: str) -> Evaluati
 def open_scoring(actor, round_: EvaluationRound) -> None:
     """Freeze the computed leaves (outputs from the logs, satisfaction from the surveys) and let
     the evaluators score."""
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.PLANNED)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("open", round_)
     if not round_.parties:
         raise DomainError(_("Name the scoring parties and their weights first."))
     empty = [p.name for p in round_.parties if not any(e.party_id == p.id for e in round_.evaluators)]
@@ -323,14 +305,13 @@ def open_scoring(actor, round_: EvaluationRound) -> None:
         raise DomainError(_("Enter the satisfaction survey for: %(names)s.", names=", ".join(unsurveyed)))
     round_.computed = compute_leaves(round_)
     round_.opened_at = clock.now()
-    _status(actor, round_, R.SCORING, "evaluation.scoring_opened",
-            computed={k: v["points"] for k, v in round_.computed.items()})
+    _move(actor, round_, "open", computed={k: v["points"] for k, v in round_.computed.items()})
 
 
 def _active_member(actor, member: RoundEvaluator) -> EvaluationRound:
-    _allow(actor, member.user_id == getattr(actor, "id", None))
+    allow(actor, member.user_id == getattr(actor, "id", None))
     round_ = member.round
-    _refuse_unless(round_, R.SCORING)
+    ROUND.check("score", round_)
     if member.declared_at is None:
         raise DomainError(_("Make your conflict declaration before scoring."))
     if member.conflicted:
@@ -400,8 +381,8 @@ def scoring_members(round_: EvaluationRound) -> list[RoundEvaluator]:
 def finalize(actor, round_: EvaluationRound) -> None:
     """Lock the round with its result: every evaluator without a conflict has submitted and each
     party has at least one submitted evaluator."""
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.SCORING)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("finalize", round_)
     members = scoring_members(round_)
     undeclared = [e for e in members if e.declared_at is None]
     if undeclared:
@@ -421,14 +402,14 @@ def finalize(actor, round_: EvaluationRound) -> None:
                      "nodes": {k: str(v) for k, v in result.nodes.items()},
                      "by_party": {p: {k: str(v) for k, v in m.items()} for p, m in result.by_party.items()}}
     round_.finalized_at = clock.now()
-    _status(actor, round_, R.FINALIZED, "evaluation.finalized", total=str(result.total), grade=result.grade)
+    _move(actor, round_, "finalize", total=str(result.total), grade=result.grade)
 
 
 def reopen(actor, round_: EvaluationRound, reason: str) -> None:
     """Only an administrator reopens a finalized round, with a reason; evaluators may then revise
     and submit again, and the result is recomputed when it is finalized anew."""
-    _allow(actor, perms.can_reopen_round(actor))
-    _refuse_unless(round_, R.FINALIZED)
+    allow(actor, perms.can_reopen_round(actor))
+    ROUND.check("reopen", round_)
     reason = _text(reason, "reason", _("Give the reason for reopening the evaluation."))
     previous = {"total": str(round_.total), "grade": round_.grade}
     round_.total = round_.grade = None
@@ -436,22 +417,22 @@ def reopen(actor, round_: EvaluationRound, reason: str) -> None:
     round_.finalized_at = None
     for member in round_.evaluators:
         member.submitted_at = None
-    _status(actor, round_, R.SCORING, "evaluation.reopened", reason=reason, previous=previous)
+    _move(actor, round_, "reopen", reason=reason, previous=previous)
 
 
 def cancel(actor, round_: EvaluationRound, reason: str) -> None:
-    _allow(actor, perms.can_manage_rounds(actor))
-    _refuse_unless(round_, R.PLANNED, R.SCORING)
+    allow(actor, perms.can_manage_rounds(actor))
+    ROUND.check("cancel", round_)
     reason = _text(reason, "reason", _("Give the reason for cancelling the evaluation."))
-    _status(actor, round_, R.CANCELLED, "evaluation.cancelled", reason=reason)
+    _move(actor, round_, "cancel", reason=reason)
 
 
 # --- findings and rectification -----------------------------------------------------------------
 
 
 def add_finding(actor, round_: EvaluationRound, text: str) -> Finding:
-    _allow(actor, perms.can_add_findings(actor, round_))
-    _refuse_unless(round_, R.SCORING, R.FINALIZED)
+    allow(actor, perms.can_add_findings(actor, round_))
+    ROUND.check("findings", round_)
     finding = Finding(round=round_, text=_text(text, "text", _("Describe the finding.")),
                       created_at=clock.now(), created_by_id=getattr(actor, "id", None))
     db.session.add(finding)
@@ -463,8 +444,8 @@ def add_finding(actor, round_: EvaluationRound, text: str) -> Finding:
 
 def add_item(actor, finding: Finding, *, action: str, owner: str, deadline: date) -> RectificationItem:
     round_ = finding.round
-    _allow(actor, perms.can_add_findings(actor, round_))
-    _refuse_unless(round_, R.SCORING, R.FINALIZED)
+    allow(actor, perms.can_add_findings(actor, round_))
+    ROUND.check("findings", round_)
     action = _text(action, "action", _("Say what must be rectified."))
     owner = _text(owner, "owner", _("Name who answers for the rectification."), 100)
     if deadline is None:
@@ -483,21 +464,21 @@ def add_item(actor, finding: Finding, *, action: str, owner: str, deadline: date
     return item
 
 
-def _item_status(actor, item: RectificationItem, new: ItemStatus, action: str, note: str = "") -> None:
-    old = item.status
-    item.status, item.status_changed_at, item.status_note = new, clock.now(), note
-    db.session.flush()
-    changes = {"status": [old.value, new.value]}
-    if note:
-        changes["note"] = [None, note]
-    record(action, actor=actor, obj=item, changes=changes)
+def _move_item(actor, item: RectificationItem, verb: str, note: str = "") -> None:
+    """Through the item's one door, with the bureau's note (cleared by a response)."""
+    item.status_note = note
+    ITEM.move(actor, item, verb, changes={"note": [None, note]} if note else None)
+
+
+def check_respondable(item: RectificationItem) -> None:
+    if not ITEM.allows("respond", item):
+        raise DomainError(_("This item is not waiting for a response."))
 
 
 def respond(actor, item: RectificationItem, text: str, uploads: list) -> RectificationResponse:
     round_ = item.finding.round
-    _allow(actor, perms.can_respond_rectification(actor, round_))
-    if item.status != ItemStatus.OPEN:
-        raise DomainError(_("This item is not waiting for a response."))
+    allow(actor, perms.can_respond_rectification(actor, round_))
+    check_respondable(item)
     text = _text(text, "text", _("Say what was done."))
     response = RectificationResponse(item=item, text=text, created_at=clock.now(),
                                      created_by_id=getattr(actor, "id", None))
@@ -507,21 +488,21 @@ def respond(actor, item: RectificationItem, text: str, uploads: list) -> Rectifi
         stored = files.store(upload, purpose="rectification", rule=EVIDENCE_RULE, actor=actor)
         db.session.add(ResponseFile(response=response, file=stored))
     db.session.flush()
-    _item_status(actor, item, ItemStatus.RESPONDED, "rectification.responded", note="")
+    _move_item(actor, item, "respond")
     return response
 
 
 def close_item(actor, item: RectificationItem, note: str = "") -> None:
-    _allow(actor, perms.can_review_rectification(actor))
-    if item.status != ItemStatus.RESPONDED:
+    allow(actor, perms.can_review_rectification(actor))
+    if not ITEM.allows("close", item):
         raise DomainError(_("Only an item the organization has responded to can be closed."))
-    _item_status(actor, item, ItemStatus.CLOSED, "rectification.closed", note=(note or "").strip())
+    _move_item(actor, item, "close", note=(note or "").strip())
 
 
 def reopen_item(actor, item: RectificationItem, reason: str) -> None:
     """The bureau sends an item back: the response was not enough, or a closed item recurred."""
-    _allow(actor, perms.can_review_rectification(actor))
-    if item.status == ItemStatus.OPEN:
+    allow(actor, perms.can_review_rectification(actor))
+    if not ITEM.allows("reopen", item):
         raise DomainError(_("This item is already open."))
     reason = _text(reason, "reason", _("Say why the item is reopened."))
-    _item_status(actor, item, ItemStatus.OPEN, "rectification.reopened", note=reason)
+    _move_item(actor, item, "reopen", note=reason)

@@ -43,7 +43,10 @@ class CommunityNeed(db.Model):
     category: Mapped[ServiceCategory] = mapped_column(enum_column(ServiceCategory, "service_category"))
     description: Mapped[str] = mapped_column(sa.Text)
     contact_name: Mapped[str] = mapped_column(sa.String(100), default="")
-    contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    # A resident's phone, sealed like a beneficiary's (core/crypto.py): only its masked form is
+    # stored readable.
+    contact_phone_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    contact_phone_masked: Mapped[str] = mapped_column(sa.String(20), default="")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[NeedStatus] = mapped_column(enum_column(NeedStatus, "need_status"), default=NeedStatus.SUBMITTED)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -57,6 +60,35 @@ class CommunityNeed(db.Model):
     plan = relationship("ProjectPlan", back_populates="needs")
 
     __mapper_args__ = {"version_id_col": version}
+
+    PHONE_PURPOSE = "need-contact-phone"
+
+    @property
+    def contact_phone(self) -> str:
+        """The phone in full (bureau staff asking the resident about the need)."""
+        if not self.contact_phone_sealed:
+            return ""
+        from ..core import crypto
+
+        return crypto.decrypt(self.PHONE_PURPOSE, self.contact_phone_sealed).decode("utf-8")
+
+    @contact_phone.setter
+    def contact_phone(self, phone: str) -> None:
+        from ..core import crypto
+        from ..core.formatting import mask_phone
+
+        phone = (phone or "").strip()
+        self.contact_phone_sealed = crypto.encrypt(self.PHONE_PURPOSE, phone.encode("utf-8")) if phone else None
+        self.contact_phone_masked = mask_phone(phone) if phone else ""
+
+    @property
+    def is_merged(self) -> bool:
+        return self.status == NeedStatus.MERGED
+
+    @property
+    def closed_with_reason(self) -> bool:
+        """Declined or addressed: the resident reads why, or how."""
+        return self.status in (NeedStatus.DECLINED, NeedStatus.ADDRESSED)
 
 
 plan_community = sa.Table(
@@ -164,6 +196,44 @@ class Tender(db.Model):
     def is_public(self) -> bool:
         return self.status in PUBLIC_STATUSES
 
+    # What a page shows about where the tender stands (what may be done is asked of permissions).
+    @property
+    def bidding_open(self) -> bool:
+        """Published: bids and questions count down to their deadlines."""
+        return self.status == TenderStatus.PUBLISHED
+
+    @property
+    def opening_ahead(self) -> bool:
+        return self.status in (TenderStatus.PUBLISHED, TenderStatus.BIDDING_CLOSED)
+
+    @property
+    def before_opening(self) -> bool:
+        return self.status in (TenderStatus.DRAFT, TenderStatus.PUBLISHED, TenderStatus.BIDDING_CLOSED)
+
+    @property
+    def in_publicity(self) -> bool:
+        return self.status == TenderStatus.IN_PUBLICITY
+
+    @property
+    def is_awarded(self) -> bool:
+        return self.status == TenderStatus.AWARDED
+
+    @property
+    def results_public(self) -> bool:
+        """The ranking and the (proposed) winner are published during publicity and after the award."""
+        return self.status in (TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED)
+
+    @property
+    def ended_without_award(self) -> bool:
+        """Cancelled or failed: the reason is published."""
+        return self.status in (TenderStatus.CANCELLED, TenderStatus.FAILED)
+
+    @property
+    def objections_shown(self) -> bool:
+        """Objections are listed once a publicity period may have produced them."""
+        return self.status in (TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED, TenderStatus.OPENED,
+                               TenderStatus.CANCELLED)
+
 
 class TenderCriterion(db.Model):
     __tablename__ = "tender_criterion"
@@ -207,6 +277,8 @@ class Clarification(db.Model):
     answer: Mapped[str] = mapped_column(sa.Text, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    tender: Mapped[Tender] = relationship(viewonly=True)
 
 
 class BidStatus(str, enum.Enum):
@@ -338,6 +410,7 @@ class Objection(db.Model):
 
     organization = relationship("Organization")
     documents: Mapped[list[ObjectionDocument]] = relationship(back_populates="objection")
+    tender: Mapped[Tender] = relationship(viewonly=True)
 
 
 class ObjectionDocument(db.Model):

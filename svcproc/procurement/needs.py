@@ -5,10 +5,12 @@ import secrets
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..audit.services import created, diff, record, snapshot
 from ..core import clock
 from ..core.errors import DomainError, ValidationError
+from ..core.workflow import StateMachine, Transition, register
 from ..core.targets import TARGET_FIELDS
 from ..extensions import db
 from ..registry.models import Area, AreaLevel
@@ -51,52 +53,55 @@ def find_by_receipt(code: str) -> CommunityNeed | None:
     return db.session.execute(sa.select(CommunityNeed).where(CommunityNeed.receipt_code == code)).scalar_one_or_none()
 
 
-def _set_status(actor, need: CommunityNeed, status: NeedStatus, reason: str = "", **extra) -> None:
+def _need_labels():
+    # The raw status, as residents' receipts and the bureau's messages have always named it.
+    return {}
+
+
+NEED = register(StateMachine("need", {
+    "adopt": Transition({NeedStatus.SUBMITTED}, NeedStatus.ADOPTED, "need.adopted"),
+    "decline": Transition({NeedStatus.SUBMITTED}, NeedStatus.DECLINED, "need.declined"),
+    "address": Transition({NeedStatus.SUBMITTED, NeedStatus.ADOPTED}, NeedStatus.ADDRESSED, "need.addressed"),
+    "merge": Transition({NeedStatus.SUBMITTED}, NeedStatus.MERGED, "need.merged"),
+}, labels=_need_labels, refusal=_l("This need has already been dealt with (%(status)s)."), reason=None))
+
+
+def _move(actor, need: CommunityNeed, verb: str, reason: str = "", **extra) -> None:
+    """Through the need machine's door; the event also records the reason and links the same step set."""
     before = snapshot(need, NEED_FIELDS)
-    need.status = status
     need.status_reason = reason
-    need.status_changed_at = clock.now()
     for key, value in extra.items():
         setattr(need, key, value)
-    db.session.flush()
-    record(f"need.{status.value}", actor=actor, obj=need, changes=diff(before, snapshot(need, NEED_FIELDS)))
-
-
-OPEN_NEED = (NeedStatus.SUBMITTED,)
-
-
-def _require_open(need: CommunityNeed) -> None:
-    if need.status not in OPEN_NEED:
-        raise DomainError(_("This need has already been dealt with (%(s)s).", s=need.status.value))
+    changes = {k: v for k, v in diff(before, snapshot(need, NEED_FIELDS)).items() if k != "status"}
+    NEED.move(actor, need, verb, changes=changes)
 
 
 def adopt_need(actor, need: CommunityNeed, plan: ProjectPlan | None = None) -> None:
-    _require_open(need)
-    _set_status(actor, need, NeedStatus.ADOPTED, plan_id=plan.id if plan else None)
+    NEED.check("adopt", need)
+    _move(actor, need, "adopt", plan_id=plan.id if plan else None)
 
 
 def decline_need(actor, need: CommunityNeed, reason: str) -> None:
-    _require_open(need)
+    NEED.check("decline", need)
     if not (reason or "").strip():
         raise ValidationError(_("Say why the need is declined; the resident sees the reason."), "reason")
-    _set_status(actor, need, NeedStatus.DECLINED, reason.strip())
+    _move(actor, need, "decline", reason.strip())
 
 
 def address_need(actor, need: CommunityNeed, note: str = "") -> None:
-    if need.status not in (NeedStatus.SUBMITTED, NeedStatus.ADOPTED):
+    if not NEED.allows("address", need):
         raise DomainError(_("Only a new or adopted need can be marked addressed."))
-    _set_status(actor, need, NeedStatus.ADDRESSED, (note or "").strip())
+    _move(actor, need, "address", (note or "").strip())
 
 
 def merge_need(actor, duplicate: CommunityNeed, into: CommunityNeed) -> None:
     """Mark a duplicate: it follows the need it was merged into."""
-    _require_open(duplicate)
+    NEED.check("merge", duplicate)
     if duplicate.id == into.id:
         raise ValidationError(_("A need cannot be merged into itself."), "into")
     if into.status == NeedStatus.MERGED:
         raise ValidationError(_("Merge into the surviving need, not into another duplicate."), "into")
-    _set_status(actor, duplicate, NeedStatus.MERGED, _("Duplicate of need %(code)s", code=into.receipt_code),
-                merged_into_id=into.id)
+    _move(actor, duplicate, "merge", _("Duplicate of need %(code)s", code=into.receipt_code), merged_into_id=into.id)
 
 
 def effective_need(need: CommunityNeed) -> CommunityNeed:
@@ -156,7 +161,9 @@ def update_plan(actor, plan: ProjectPlan, *, fiscal_year: int, title: str, categ
                 budget_fen: int, description: str, communities: list[Area], targets: dict[str, int]) -> ProjectPlan:
     _check_plan(fiscal_year, title, budget_fen, targets)
     _check_communities(communities)
-    committed = sum(t.ceiling_fen for t in plan.tenders if t.status.value not in ("cancelled", "failed"))
+    from .workflow import committed_ceilings
+
+    committed = committed_ceilings(plan)
     if budget_fen < committed:
         raise ValidationError(_("The budget cannot fall below the ceilings of this plan's tenders (%(n)s fen).",
                                 n=committed), "budget")
@@ -183,8 +190,8 @@ def link_need(actor, plan: ProjectPlan, need: CommunityNeed) -> None:
         return
     if need.status not in (NeedStatus.SUBMITTED, NeedStatus.ADOPTED):
         raise ValidationError(_("Need %(code)s is closed and cannot be linked.", code=need.receipt_code), "needs")
-    if need.status == NeedStatus.SUBMITTED:
-        _set_status(actor, need, NeedStatus.ADOPTED, plan_id=plan.id)
+    if NEED.allows("adopt", need):
+        _move(actor, need, "adopt", plan_id=plan.id)
     else:
         before = need.plan_id
         need.plan_id = plan.id

@@ -1,29 +1,26 @@
 """Pages anyone can use without an account: submit and follow a need, read public notices."""
 from __future__ import annotations
+
 from io import BytesIO
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, render_template, request, send_file, url_for
+from flask import Blueprint, abort, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _nl
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
-from ..core import nav
-from ..core import files
-from ..core.errors import ValidationError
-from ..core.web import is_htmx, paginate, redirect_to
+from ..core import files, flow, nav
+from ..core.web import is_htmx, paginate
 from ..extensions import db
 from ..registry.models import Area, AreaLevel
 from . import labels, needs
 from .forms import NeedForm
-from .models import Bid, Clarification, ServiceCategory, Tender, TenderDocument, TenderStatus
+from .models import PUBLIC_STATUSES, Bid, Clarification, ServiceCategory, Tender, TenderDocument, TenderStatus
 
 bp = Blueprint("public", __name__)
-nav.menu("public.notices", _nl("Public notices"), order=0, visible=lambda user: True, public=True)
-nav.menu("public.need_new", _nl("Raise a community need"), order=1, visible=lambda user: True, public=True)
-nav.menu("public.need_track", _nl("Follow a need"), order=2, visible=lambda user: True, public=True)
-
-
-PUBLIC_TENDER_STATUSES = [s for s in TenderStatus if s != TenderStatus.DRAFT]
+nav.menu("public.notices", _l("Public notices"), order=0, visible=lambda user: True, public=True)
+nav.menu("public.need_new", _l("Raise a community need"), order=1, visible=lambda user: True, public=True)
+nav.menu("public.need_track", _l("Follow a need"), order=2, visible=lambda user: True, public=True)
 
 
 @bp.app_context_processor
@@ -43,22 +40,20 @@ def _communities():
 def need_new():
     form = NeedForm()
     form.fill_choices(_communities())
-    if form.validate_on_submit():
+    submitted = []
+
+    def save():
         community = db.session.get(Area, int(form.community_id.data)) if form.community_id.data.isdigit() else None
-        try:
-            need = needs.submit_need(community=community, category=ServiceCategory(form.category.data),
-                                     description=form.description.data, contact_name=form.contact_name.data or "",
-                                     contact_phone=form.contact_phone.data or "")
-        except ValidationError as exc:
-            db.session.rollback()
-            getattr(form, exc.field or "description").errors.append(exc.message)
-        else:
-            db.session.commit()
-            flash(_("Your need has been received. Keep the receipt code %(code)s to follow it.",
-                    code=need.receipt_code), "success")
-            return redirect_to(url_for("public.need_track", code=need.receipt_code))
-    status = 422 if request.method == "POST" else 200
-    return render_template("public/need_form.html", form=form), status
+        submitted.append(needs.submit_need(community=community, category=ServiceCategory(form.category.data),
+                                           description=form.description.data, contact_name=form.contact_name.data or "",
+                                           contact_phone=form.contact_phone.data or ""))
+        return url_for("public.need_track", code=submitted[0].receipt_code)
+
+    def page(**extra):
+        return render_template("public/need_form.html", form=form, **extra)
+
+    return flow.submit(form, save, page, field="description", message=lambda: _(
+        "Your need has been received. Keep the receipt code %(code)s to follow it.", code=submitted[0].receipt_code))
 
 
 @bp.route("/needs/track")
@@ -74,7 +69,7 @@ def need_track():
 def notices():
     kind = request.args.get("kind", "")
     # The award line names the winner: load the awarded bids (and their organizations) in one go.
-    stmt = (sa.select(Tender).where(Tender.status.in_(PUBLIC_TENDER_STATUSES))
+    stmt = (sa.select(Tender).where(Tender.status.in_(PUBLIC_STATUSES))
             .options(joinedload(Tender.awarded_bid).joinedload(Bid.organization)))
     if kind == "open":
         stmt = stmt.where(Tender.status == TenderStatus.PUBLISHED)
@@ -88,7 +83,7 @@ def notices():
 
 def _public_tender(tender_id: int) -> Tender:
     tender = db.get_or_404(Tender, tender_id)
-    if tender.status == TenderStatus.DRAFT:
+    if not tender.is_public:
         abort(404)
     return tender
 

@@ -47,3 +47,29 @@ def seal(content: SealedContent) -> bytes:
 
 def unseal(sealed: bytes) -> SealedContent:
     return SealedContent.from_json(crypto.decrypt(PURPOSE, sealed))
+
+
+# Before the opening nobody but the bidder learns that a bid exists: the trail's listings leave out
+# who submitted, withdrew or resubmitted a bid (and its receipt) until the tender is opened.
+SEALED_EVENTS = ("bid.submitted", "bid.withdrawn", "bid.resubmitted")
+
+
+def _unopened_bid_events():
+    import sqlalchemy as sa
+
+    from ..audit.models import AuditEvent
+    from .models import Bid, Tender
+
+    unopened = (sa.select(sa.cast(Bid.id, sa.String)).join(Tender, Tender.id == Bid.tender_id)
+                .where(Tender.opened_at.is_(None)))
+    return sa.and_(AuditEvent.object_type == "bid", AuditEvent.action.in_(SEALED_EVENTS),
+                   AuditEvent.object_id.in_(unopened))
+
+
+def _register() -> None:
+    from ..audit.services import conceal
+
+    conceal(_unopened_bid_events)
+
+
+_register()

@@ -12,13 +12,15 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..audit.services import created, diff, jsonable, record, snapshot
 from ..core import clock, files
 from ..core.errors import DomainError, PermissionDenied, ValidationError
 from ..core.formatting import local_datetime, money
 from ..core.formatting import points as points_text
-from ..core.permissions import Role, is_system, require
+from ..core.permissions import Role, require
+from ..core.workflow import StateMachine, Transition, allow, register
 from ..extensions import db
 from ..registry.models import Organization, OrgRating
 from . import permissions as perms
@@ -32,18 +34,12 @@ from .scoring import BidInput, rank_bids
 S = TenderStatus
 TENDER_FIELDS = ("title", "method", "ceiling_fen", "min_rating", "price_weight", "description",
                  "clarification_deadline", "bid_deadline", "opening_at", "publicity_days")
-FINISHED = (S.AWARDED, S.CANCELLED, S.FAILED)
 # Price weight bounds for service procurement by comprehensive scoring (MOF Order No. 87 art. 55).
 PRICE_WEIGHT_BOUNDS = {
     TenderMethod.PUBLIC_TENDER: (Decimal(10), Decimal(30)),
     TenderMethod.COMPETITIVE_CONSULTATION: (Decimal(10), Decimal(30)),
 }
 BID_DOCUMENT_RULE = files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES)
-
-
-def _allow(actor, allowed: bool) -> None:
-    if not is_system(actor):
-        require(allowed)
 
 
 def min_valid_bids(method: TenderMethod) -> int:
@@ -54,31 +50,78 @@ def min_experts(method: TenderMethod) -> int:
     return int(current_app.config["MIN_EXPERTS"][method.value])
 
 
-def _status(actor, tender: Tender, new: TenderStatus, action: str, reason: str = "", **extra) -> None:
-    """Status and its timestamp change together, with one audit event."""
-    old = tender.status
-    now = clock.now()
-    tender.status = new
-    tender.status_changed_at = now
-    if reason:
-        tender.status_reason = reason
-    db.session.flush()
-    changes = {"status": [old.value, new.value]}
-    if reason:
-        changes["reason"] = [None, reason]
-    changes.update({k: [None, jsonable(v)] for k, v in extra.items()})
-    record(action, actor=actor, obj=tender, changes=changes)
+# --- the state machines -----------------------------------------------------------------------
 
 
-def _refuse_unless(tender: Tender, *allowed: TenderStatus) -> None:
-    if tender.status not in allowed:
+def _tender_labels():
+    from .labels import TENDER_STATUS_LABELS
+
+    return TENDER_STATUS_LABELS
+
+
+def _bid_labels():
+    from .labels import BID_STATUS_LABELS
+
+    return BID_STATUS_LABELS
+
+
+def _objection_labels():
+    from .labels import OBJECTION_STATUS_LABELS
+
+    return OBJECTION_STATUS_LABELS
+
+
+TENDER = register(StateMachine("tender", {
+    "publish": Transition({S.DRAFT}, S.PUBLISHED, "tender.published"),
+    "close": Transition({S.PUBLISHED}, S.BIDDING_CLOSED, "tender.bidding_closed"),
+    "open": Transition({S.PUBLISHED, S.BIDDING_CLOSED}, S.OPENED, "tender.opened"),
+    "finish_scoring": Transition({S.OPENED}, S.SCORED, "tender.scored"),
+    "fail": Transition({S.OPENED}, S.FAILED, "tender.failed"),
+    "propose": Transition({S.SCORED}, S.AWARD_PROPOSED, "tender.award_proposed"),
+    "publicity": Transition({S.AWARD_PROPOSED}, S.IN_PUBLICITY, "tender.publicity_started"),
+    "return_to_scoring": Transition({S.IN_PUBLICITY, S.AWARD_PROPOSED}, S.OPENED, "tender.returned_to_scoring"),
+    "confirm": Transition({S.IN_PUBLICITY}, S.AWARDED, "tender.awarded"),
+    "cancel": Transition(set(S) - {S.AWARDED, S.CANCELLED, S.FAILED}, S.CANCELLED, "tender.cancelled"),
+}, labels=_tender_labels, refusal=_l("Not possible while the tender is %(status)s.")))
+
+# What may be done to a tender without moving it, and in which statuses.
+TENDER_ACTIVITIES = {
+    "edit": frozenset({S.DRAFT}),
+    "add_document": frozenset({S.DRAFT, S.PUBLISHED}),
+    "manage_panel": frozenset({S.DRAFT, S.PUBLISHED, S.BIDDING_CLOSED, S.OPENED}),
+    "ask_question": frozenset({S.PUBLISHED}),
+    "answer_question": frozenset({S.PUBLISHED, S.BIDDING_CLOSED}),
+    "bid": frozenset({S.PUBLISHED}),
+    "score": frozenset({S.OPENED}),
+    "object": frozenset({S.IN_PUBLICITY}),
+}
+
+BID = register(StateMachine("bid", {
+    "resubmit": Transition({BidStatus.WITHDRAWN}, BidStatus.SUBMITTED, "bid.resubmitted"),
+    "withdraw": Transition({BidStatus.SUBMITTED}, BidStatus.WITHDRAWN, "bid.withdrawn"),
+}, labels=_bid_labels, refusal=_l("This bid is already withdrawn.")))
+
+OBJECTION = register(StateMachine("objection", {
+    "uphold": Transition({ObjectionStatus.OPEN}, ObjectionStatus.UPHELD, "objection.upheld"),
+    "dismiss": Transition({ObjectionStatus.OPEN}, ObjectionStatus.DISMISSED, "objection.dismissed"),
+}, labels=_objection_labels, refusal=_l("This objection has already been answered."), reason=None))
+
+
+def tender_allows(verb: str, tender: Tender) -> bool:
+    """Whether the tender's status allows a transition or one of its activities."""
+    if verb in TENDER.transitions:
+        return TENDER.allows(verb, tender)
+    return tender.status in TENDER_ACTIVITIES[verb]
+
+
+def check_tender(verb: str, tender: Tender) -> None:
+    """Refuse, naming the status, what the tender's status does not allow."""
+    if not tender_allows(verb, tender):
         raise DomainError(_("Not possible while the tender is %(status)s.", status=status_label(tender.status)))
 
 
 def status_label(status: TenderStatus) -> str:
-    from .labels import TENDER_STATUS_LABELS
-
-    return str(TENDER_STATUS_LABELS[status])
+    return TENDER.label(status)
 
 
 # --- tenders: drafting ------------------------------------------------------------------------
@@ -90,7 +133,7 @@ def _next_number(plan: ProjectPlan) -> str:
     return f"{prefix}{count + 1:03d}"
 
 
-def _committed_ceilings(plan: ProjectPlan, exclude: Tender | None = None) -> int:
+def committed_ceilings(plan: ProjectPlan, exclude: Tender | None = None) -> int:
     return sum(t.ceiling_fen for t in plan.tenders
                if t is not exclude and t.status not in (S.CANCELLED, S.FAILED))
 
@@ -101,7 +144,7 @@ def _check_tender_values(plan: ProjectPlan, values: dict, tender: Tender | None 
     ceiling = values["ceiling_fen"]
     if ceiling is None or ceiling <= 0:
         raise ValidationError(_("The ceiling price must be more than zero."), "ceiling")
-    available = plan.budget_fen - _committed_ceilings(plan, exclude=tender)
+    available = plan.budget_fen - committed_ceilings(plan, exclude=tender)
     if ceiling > available:
         raise ValidationError(
             _("The ceiling price %(c)s exceeds what is left of the plan's budget (%(a)s).",
@@ -125,7 +168,7 @@ def _check_tender_values(plan: ProjectPlan, values: dict, tender: Tender | None 
 
 
 def create_tender(actor, plan: ProjectPlan, **values) -> Tender:
-    _allow(actor, perms.can_manage_tenders(actor))
+    allow(actor, perms.can_manage_tenders(actor))
     values["method"] = TenderMethod(values["method"])
     values["min_rating"] = OrgRating(values.get("min_rating") or OrgRating.NONE)
     _check_tender_values(plan, values)
@@ -142,8 +185,8 @@ def create_tender(actor, plan: ProjectPlan, **values) -> Tender:
 
 
 def update_tender(actor, tender: Tender, **values) -> Tender:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.DRAFT)
+    allow(actor, perms.can_manage_tenders(actor))
+    check_tender("edit", tender)
     values["method"] = TenderMethod(values["method"])
     values["min_rating"] = OrgRating(values.get("min_rating") or OrgRating.NONE)
     _check_tender_values(tender.plan, values, tender)
@@ -173,8 +216,8 @@ def _decimal(value, field: str) -> Decimal:
 
 def set_criteria(actor, tender: Tender, rows: list[dict]) -> None:
     """Replace the non-price criteria: [{name, weight, description}]. Only while drafting."""
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.DRAFT)
+    allow(actor, perms.can_manage_tenders(actor))
+    check_tender("edit", tender)
     cleaned = []
     for index, row in enumerate(rows):
         name = (row.get("name") or "").strip()
@@ -208,8 +251,8 @@ def weights_problem(tender: Tender) -> str | None:
 
 
 def add_tender_document(actor, tender: Tender, upload, title: str) -> TenderDocument:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.DRAFT, S.PUBLISHED)
+    allow(actor, perms.can_manage_tenders(actor))
+    check_tender("add_document", tender)
     if tender.status == S.PUBLISHED and clock.now() >= tender.bid_deadline:
         raise DomainError(_("The bid deadline has passed; the tender documents can no longer change."))
     stored = files.store(upload, purpose="tender", rule=files.UploadRule(kinds=files.DOCUMENTS), actor=actor)
@@ -226,8 +269,8 @@ def add_tender_document(actor, tender: Tender, upload, title: str) -> TenderDocu
 
 
 def publish_tender(actor, tender: Tender) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.DRAFT)
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("publish", tender)
     problem = weights_problem(tender)
     if problem:
         raise DomainError(problem)
@@ -236,21 +279,21 @@ def publish_tender(actor, tender: Tender) -> None:
         raise DomainError(_("The clarification deadline has already passed; set new dates before publishing."))
     _check_tender_values(tender.plan, {k: getattr(tender, k) for k in TENDER_FIELDS}, tender)
     tender.publish_at = now
-    _status(actor, tender, S.PUBLISHED, "tender.published", publish_at=now)
+    TENDER.move(actor, tender, "publish", publish_at=now)
 
 
 def close_bidding(actor, tender: Tender) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.PUBLISHED)
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("close", tender)
     if clock.now() < tender.bid_deadline:
         raise DomainError(_("Bidding closes at the deadline, %(t)s.", t=local_datetime(tender.bid_deadline)))
-    _status(actor, tender, S.BIDDING_CLOSED, "tender.bidding_closed")
+    TENDER.move(actor, tender, "close")
 
 
 def open_bids(actor, tender: Tender) -> None:
     """Unseal every bid, check it against its receipt digest and record prices and digests."""
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.PUBLISHED, S.BIDDING_CLOSED)
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("open", tender)
     now = clock.now()
     if now < tender.bid_deadline or now < tender.opening_at:
         raise DomainError(_("Bids are opened at %(t)s, not before.", t=local_datetime(max(tender.opening_at, tender.bid_deadline))))
@@ -276,31 +319,30 @@ def open_bids(actor, tender: Tender) -> None:
     tender.opened_at = now
     db.session.flush()
     verified = [o for o in opened if o["digest_verified"]]
-    _status(actor, tender, S.OPENED, "tender.opened", opening_record=opened)
+    TENDER.move(actor, tender, "open", opening_record=opened)
     needed = min_valid_bids(tender.method)
     if len(verified) < needed:
-        _status(actor, tender, S.FAILED, "tender.failed",
+        TENDER.move(actor, tender, "fail",
                 reason=_("Too few valid bids: %(n)d received, at least %(m)d needed.", n=len(verified), m=needed))
 
 
 def cancel_tender(actor, tender: Tender, reason: str, objection: Objection | None = None) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
-    if tender.status in FINISHED:
-        raise DomainError(_("Not possible while the tender is %(status)s.", status=status_label(tender.status)))
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("cancel", tender)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for cancelling the tender; it is published."), "reason")
     if objection is not None:
         objection.resolution = "cancel"
-    _status(actor, tender, S.CANCELLED, "tender.cancelled", reason=reason)
+    TENDER.move(actor, tender, "cancel", reason=reason)
 
 
 # --- clarifications ---------------------------------------------------------------------------
 
 
 def ask_question(actor, tender: Tender, question: str) -> Clarification:
-    _allow(actor, perms.can_bid(actor))
-    _refuse_unless(tender, S.PUBLISHED)
+    allow(actor, perms.can_bid(actor))
+    check_tender("ask_question", tender)
     if clock.now() >= tender.clarification_deadline:
         raise DomainError(_("Questions closed at %(t)s.", t=local_datetime(tender.clarification_deadline)))
     question = (question or "").strip()
@@ -315,9 +357,9 @@ def ask_question(actor, tender: Tender, question: str) -> Clarification:
 
 
 def answer_question(actor, item: Clarification, answer: str) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
+    allow(actor, perms.can_manage_tenders(actor))
     tender = db.session.get(Tender, item.tender_id)
-    _refuse_unless(tender, S.PUBLISHED, S.BIDDING_CLOSED)
+    check_tender("answer_question", tender)
     answer = (answer or "").strip()
     if not answer:
         raise ValidationError(_("Write the answer."), "answer")
@@ -333,7 +375,7 @@ def answer_question(actor, item: Clarification, answer: str) -> None:
 
 
 def _bidding_open(tender: Tender) -> None:
-    _refuse_unless(tender, S.PUBLISHED)
+    check_tender("bid", tender)
     now = clock.now()
     if tender.publish_at and now < tender.publish_at:
         raise DomainError(_("Bidding has not started."))
@@ -357,7 +399,7 @@ def _parse_price(price_fen) -> int:
 def submit_bid(actor, tender: Tender, *, price_fen: int, declaration: str, declaration_accepted: bool,
                uploads: list) -> Bid:
     """Seal and store a bid; resubmits a withdrawn one. Returns the bid with its receipt."""
-    _allow(actor, perms.can_bid(actor))
+    allow(actor, perms.can_bid(actor))
     org = db.session.get(Organization, actor.organization_id)
     _bidding_open(tender)
     check_eligible(org, tender)
@@ -380,35 +422,34 @@ def submit_bid(actor, tender: Tender, *, price_fen: int, declaration: str, decla
     content = sealing.new_content(price_fen, declaration.strip(), [s.sha256 for s in stored])
     digest = sealing.digest(tender.id, org.id, jsonable(now), content)
     receipt = "BID-" + secrets.token_hex(6).upper()
+    # The trail says that a bid arrived and when, never what it offers.
+    changes = {"tender_id": [None, tender.id], "receipt": [None, receipt]}
     if existing is None:
         # Through the relationship, so tender.bids (the opening) sees it within the same session.
-        bid = Bid(tender=tender, organization_id=org.id, submissions=1)
+        bid = Bid(tender=tender, organization_id=org.id, submissions=1, status=BidStatus.SUBMITTED,
+                  status_changed_at=now)
         db.session.add(bid)
-        action = "bid.submitted"
     else:
         bid = existing
         bid.submissions += 1
         bid.documents.clear()
-        action = "bid.resubmitted"
-    bid.status, bid.status_changed_at, bid.submitted_at = BidStatus.SUBMITTED, now, now
+    bid.submitted_at = now
     bid.submitted_by_id, bid.sealed, bid.digest, bid.receipt_code = actor.id, sealing.seal(content), digest, receipt
     db.session.flush()
     for s in stored:
         bid.documents.append(BidDocument(file_id=s.id))
     db.session.flush()
-    # The trail says that a bid arrived and when, never what it offers.
-    record(action, actor=actor, obj=bid, changes={"tender_id": [None, tender.id], "receipt": [None, receipt]})
+    if existing is None:
+        record("bid.submitted", actor=actor, obj=bid, changes=changes)
+    else:
+        BID.move(actor, bid, "resubmit", changes=changes)
     return bid
 
 
 def withdraw_bid(actor, bid: Bid) -> None:
-    _allow(actor, perms.is_bidder_manager(actor, bid.organization_id))
+    allow(actor, perms.is_bidder_manager(actor, bid.organization_id))
     _bidding_open(bid.tender)
-    if bid.status != BidStatus.SUBMITTED:
-        raise DomainError(_("This bid is already withdrawn."))
-    bid.status, bid.status_changed_at = BidStatus.WITHDRAWN, clock.now()
-    db.session.flush()
-    record("bid.withdrawn", actor=actor, obj=bid, changes={"status": ["submitted", "withdrawn"]})
+    BID.move(actor, bid, "withdraw")
 
 
 def own_bid_content(actor, bid: Bid) -> sealing.SealedContent:
@@ -426,8 +467,8 @@ def read_bid_document(actor, document: BidDocument) -> bytes:
 
 
 def assign_expert(actor, tender: Tender, expert) -> TenderExpert:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.DRAFT, S.PUBLISHED, S.BIDDING_CLOSED, S.OPENED)
+    allow(actor, perms.can_manage_tenders(actor))
+    check_tender("manage_panel", tender)
     if expert.role != Role.EXPERT or not expert.active:
         raise ValidationError(_("Only active bid evaluation experts can sit on a panel."), "expert")
     if any(m.user_id == expert.id for m in tender.experts):
@@ -441,9 +482,9 @@ def assign_expert(actor, tender: Tender, expert) -> TenderExpert:
 
 
 def remove_expert(actor, member: TenderExpert) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
+    allow(actor, perms.can_manage_tenders(actor))
     tender = member.tender
-    _refuse_unless(tender, S.DRAFT, S.PUBLISHED, S.BIDDING_CLOSED, S.OPENED)
+    check_tender("manage_panel", tender)
     if member.submitted_at is not None:
         raise DomainError(_("An expert who has submitted scores stays on the panel."))
     username = member.user.username
@@ -459,9 +500,9 @@ def bidders(tender: Tender) -> list[Organization]:
 
 def declare_conflicts(actor, member: TenderExpert, related_org_ids: list[int], note: str = "") -> None:
     """The expert's declaration, made after the opening and before seeing any bid."""
-    _allow(actor, member.user_id == getattr(actor, "id", None))
+    allow(actor, member.user_id == getattr(actor, "id", None))
     tender = member.tender
-    _refuse_unless(tender, S.OPENED)
+    check_tender("score", tender)
     if member.declared_at is not None:
         raise DomainError(_("You have already made your declaration for this tender."))
     bidder_ids = {o.id for o in bidders(tender)}
@@ -478,9 +519,9 @@ def declare_conflicts(actor, member: TenderExpert, related_org_ids: list[int], n
 
 
 def _active_member(actor, member: TenderExpert) -> Tender:
-    _allow(actor, member.user_id == getattr(actor, "id", None))
+    allow(actor, member.user_id == getattr(actor, "id", None))
     tender = member.tender
-    _refuse_unless(tender, S.OPENED)
+    check_tender("score", tender)
     if member.declared_at is None:
         raise DomainError(_("Make your conflict declaration before scoring."))
     if member.conflicted:
@@ -541,8 +582,8 @@ def rule_bid_invalid(actor, bid: Bid, reason: str) -> None:
     tender = bid.tender
     member = perms.panel_member(actor, tender) if actor is not None else None
     on_panel = member is not None and member.declared_at is not None and not member.conflicted
-    _allow(actor, perms.can_manage_tenders(actor) or on_panel)
-    _refuse_unless(tender, S.OPENED)
+    allow(actor, perms.can_manage_tenders(actor) or on_panel)
+    check_tender("score", tender)
     if bid.status != BidStatus.SUBMITTED or bid.valid is False:
         raise DomainError(_("This bid is not in the running."))
     reason = (reason or "").strip()
@@ -554,8 +595,8 @@ def rule_bid_invalid(actor, bid: Bid, reason: str) -> None:
 
 
 def finish_scoring(actor, tender: Tender) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.OPENED)
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("finish_scoring", tender)
     panel = [m for m in tender.experts if not m.conflicted]
     undeclared = [m for m in panel if m.declared_at is None]
     if undeclared:
@@ -573,7 +614,7 @@ def finish_scoring(actor, tender: Tender) -> None:
     if len(candidates) < min_valid_bids(tender.method):
         for bid in candidates:
             bid.valid = True
-        _status(actor, tender, S.FAILED, "tender.failed",
+        TENDER.move(actor, tender, "fail",
                 reason=_("Too few valid bids: %(n)d valid, at least %(m)d needed.", n=len(candidates),
                          m=min_valid_bids(tender.method)))
         return
@@ -595,7 +636,7 @@ def finish_scoring(actor, tender: Tender) -> None:
         bid.technical_score, bid.price_score, bid.total_score, bid.rank = (
             result.technical, result.price, result.total, result.rank)
     tender.scored_at = clock.now()
-    _status(actor, tender, S.SCORED, "tender.scored",
+    TENDER.move(actor, tender, "finish_scoring",
             ranking=[[by_id[r.bid_id].organization.name, str(r.total), r.rank] for r in results])
 
 
@@ -603,28 +644,28 @@ def finish_scoring(actor, tender: Tender) -> None:
 
 
 def propose_award(actor, tender: Tender) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.SCORED)
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("propose", tender)
     top = next((b for b in tender.bids if b.rank == 1 and b.valid), None)
     if top is None:
         raise DomainError(_("There is no ranked bid to propose."))
     tender.proposed_bid_id = top.id
-    _status(actor, tender, S.AWARD_PROPOSED, "tender.award_proposed", proposed=top.organization.name)
+    TENDER.move(actor, tender, "propose", proposed=top.organization.name)
 
 
 def start_publicity(actor, tender: Tender) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.AWARD_PROPOSED)
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("publicity", tender)
     now = clock.now()
     tender.publicity_round += 1
     tender.publicity_starts_at = now
     tender.publicity_ends_at = now + timedelta(days=tender.publicity_days)
-    _status(actor, tender, S.IN_PUBLICITY, "tender.publicity_started", publicity_ends_at=tender.publicity_ends_at)
+    TENDER.move(actor, tender, "publicity", publicity_ends_at=tender.publicity_ends_at)
 
 
 def file_objection(actor, tender: Tender, reasons: str, uploads: list) -> Objection:
-    _allow(actor, perms.can_bid(actor))
-    _refuse_unless(tender, S.IN_PUBLICITY)
+    allow(actor, perms.can_bid(actor))
+    check_tender("object", tender)
     if clock.now() >= tender.publicity_ends_at:
         raise DomainError(_("The publicity period ended at %(t)s; objections are no longer accepted.",
                             t=local_datetime(tender.publicity_ends_at)))
@@ -647,17 +688,14 @@ def file_objection(actor, tender: Tender, reasons: str, uploads: list) -> Object
 
 
 def answer_objection(actor, objection: Objection, *, upheld: bool, answer: str) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
-    if objection.status != ObjectionStatus.OPEN:
-        raise DomainError(_("This objection has already been answered."))
+    allow(actor, perms.can_manage_tenders(actor))
+    verb = "uphold" if upheld else "dismiss"
+    OBJECTION.check(verb, objection)
     answer = (answer or "").strip()
     if not answer:
         raise ValidationError(_("Write the answer to the objection; the bidder receives it."), "answer")
-    new = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
-    objection.status, objection.status_changed_at = new, clock.now()
     objection.answer, objection.answered_at, objection.answered_by_id = answer, clock.now(), getattr(actor, "id", None)
-    db.session.flush()
-    record(f"objection.{new.value}", actor=actor, obj=objection, changes={"status": ["open", new.value]})
+    OBJECTION.move(actor, objection, verb)
 
 
 def blocking_objections(tender: Tender) -> list[Objection]:
@@ -671,8 +709,8 @@ def blocking_objections(tender: Tender) -> list[Objection]:
 
 def return_to_scoring(actor, tender: Tender, objection: Objection) -> None:
     """An upheld objection sends the tender back to the panel: results and submissions are cleared."""
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.IN_PUBLICITY, S.AWARD_PROPOSED)
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("return_to_scoring", tender)
     if objection.tender_id != tender.id or objection.status != ObjectionStatus.UPHELD or objection.resolution:
         raise DomainError(_("Only an upheld objection not yet acted on can send the tender back to scoring."))
     objection.resolution = "rescore"
@@ -684,12 +722,12 @@ def return_to_scoring(actor, tender: Tender, objection: Objection) -> None:
         member.submitted_at = None
     tender.proposed_bid_id = None
     tender.scored_at = None
-    _status(actor, tender, S.OPENED, "tender.returned_to_scoring", objection=objection.id)
+    TENDER.move(actor, tender, "return_to_scoring", objection=objection.id)
 
 
 def confirm_award(actor, tender: Tender) -> None:
-    _allow(actor, perms.can_manage_tenders(actor))
-    _refuse_unless(tender, S.IN_PUBLICITY)
+    allow(actor, perms.can_manage_tenders(actor))
+    TENDER.check("confirm", tender)
     now = clock.now()
     if now < tender.publicity_ends_at:
         raise DomainError(_("The publicity period runs until %(t)s; the award can be confirmed after it.",
@@ -699,4 +737,4 @@ def confirm_award(actor, tender: Tender) -> None:
         raise DomainError(_("%(n)d objection(s) must be answered and resolved before the award.", n=len(blocking)))
     tender.awarded_bid_id = tender.proposed_bid_id
     tender.awarded_at = now
-    _status(actor, tender, S.AWARDED, "tender.awarded", awarded=tender.proposed_bid.organization.name)
+    TENDER.move(actor, tender, "confirm", awarded=tender.proposed_bid.organization.name)

@@ -1,5 +1,5 @@
-"""Asking for a report or an audit package, the jobs that make them, retrying a failed job, and
-verifying a code.
+"""Asking for a report or an audit package, making them (the jobs in tasks.py call this), retrying a
+failed job, and verifying a code.
 
 A report is identified by its data: the job assembles it and finds the copy kept for the same
 data's SHA-256 (PDF or spreadsheet), or renders and keeps a new one. A request never assembles data
@@ -62,8 +62,10 @@ def stored(kind: ReportKind, subject_id: int, sha256: str,
         GeneratedReport.data_sha256 == sha256)).scalar_one_or_none()
 
 
-def latest(kind: ReportKind, subject_id: int) -> list[GeneratedReport]:
-    return list(db.session.execute(sa.select(GeneratedReport).where(
+def latest(kind: ReportKind, subject_id: int, among: sa.Select | None = None) -> list[GeneratedReport]:
+    """A subject's stored reports, newest first, among those a list may show (`visible_reports`)."""
+    stmt = sa.select(GeneratedReport) if among is None else among
+    return list(db.session.execute(stmt.where(
         GeneratedReport.kind == kind, GeneratedReport.subject_id == subject_id)
         .order_by(GeneratedReport.generated_at.desc(), GeneratedReport.id.desc())).scalars())
 
@@ -79,11 +81,11 @@ def current_data(kind: ReportKind, subject_id: int, locale: str) -> dict:
 
 def request_report(actor, kind: ReportKind, subject_id: int, locale: str,
                    fmt: ReportFormat = ReportFormat.PDF) -> jobs.Job:
-    """A queued job that finds or makes the report (flushed; the caller commits and dispatches it)."""
+    """A queued job that finds or makes the report, handed to the runner once the request commits."""
     require(can_generate_report(actor))
     if fmt not in formats_of(kind):
         raise DomainError(_("This report has no spreadsheet version."))
-    job = jobs.create_job(JOB_KIND, {"kind": kind.value, "subject_id": subject_id, "locale": locale,
+    job = jobs.start(JOB_KIND, {"kind": kind.value, "subject_id": subject_id, "locale": locale,
                                      "format": fmt.value}, actor)
     record("report.requested", actor=actor, obj=job,
            changes={"kind": [None, kind.value], "subject_id": [None, subject_id], "locale": [None, locale],
@@ -142,45 +144,18 @@ def retry(actor, job: jobs.Job) -> jobs.Job:
     require(can_download_audit_package(actor) if job.kind == PACKAGE_JOB_KIND else can_generate_report(actor))
     if job.kind not in (JOB_KIND, PACKAGE_JOB_KIND) or job.status != jobs.JobStatus.FAILED:
         raise DomainError(_("Only a report job that failed can be retried."))
-    again = jobs.create_job(job.kind, dict(job.payload), actor)
+    again = jobs.start(job.kind, dict(job.payload), actor)
     record("report.retried", actor=actor, obj=again, changes={"retry_of": [None, job.id]})
     return again
-
-
-def _first_kept_wins(make):
-    """Two jobs may render the same data at once (a button pressed twice): the one that keeps its copy
-    second breaks the unique data constraint, drops its own and hands back the first one's."""
-    try:
-        return make()
-    except sa.exc.IntegrityError:
-        db.session.rollback()
-        return make()
-
-
-def _job_actor(job: jobs.Job):
-    from ..accounts.models import User
-
-    return db.session.get(User, job.created_by_id) if job.created_by_id else None
-
-
-@jobs.job_function(JOB_KIND)
-def _run_report_job(job, progress) -> dict:
-    payload = job.payload
-    report = _first_kept_wins(lambda: generate(
-        _job_actor(job), ReportKind(payload["kind"]), int(payload["subject_id"]), payload["locale"],
-        fmt=ReportFormat(payload.get("format", "pdf")), progress=progress, job_id=job.id))
-    result = {"report_id": report.id, "stored_before": report.job_id != job.id}
-    db.session.commit()
-    return result
 
 
 # --- audit packages --------------------------------------------------------------------------
 
 
 def request_package(actor, contract: Contract, locale: str) -> jobs.Job:
-    """A queued job that builds the contract's audit package (flushed; the caller commits and dispatches)."""
+    """A queued job that builds the contract's audit package, handed to the runner once the request commits."""
     require(can_download_audit_package(actor))
-    job = jobs.create_job(PACKAGE_JOB_KIND, {"contract_id": contract.id, "locale": locale}, actor)
+    job = jobs.start(PACKAGE_JOB_KIND, {"contract_id": contract.id, "locale": locale}, actor)
     record("audit_package.requested", actor=actor, obj=job, changes={"contract_id": [None, contract.id]})
     return job
 
@@ -209,26 +184,6 @@ def latest_package(contract_id: int) -> AuditPackage | None:
     return db.session.execute(sa.select(AuditPackage).where(AuditPackage.contract_id == contract_id)
                               .order_by(AuditPackage.built_at.desc(), AuditPackage.id.desc()).limit(1)
                               ).scalar_one_or_none()
-
-
-@jobs.job_function(PACKAGE_JOB_KIND)
-def _run_package_job(job, progress) -> dict:
-    """The assessment report for the current data (made if the record changed since the last), then
-    the package around it."""
-    actor, contract_id = _job_actor(job), int(job.payload["contract_id"])
-    if actor is not None:
-        require(can_download_audit_package(actor))
-    report = _first_kept_wins(lambda: generate(
-        actor, ReportKind.ASSESSMENT, contract_id, job.payload["locale"],
-        progress=lambda percent, message="": progress(percent * 0.7, message), job_id=job.id))
-    report_id = report.id
-    db.session.commit()
-    report = db.session.get(GeneratedReport, report_id)
-    package = build_package(actor, db.session.get(Contract, contract_id), report, job_id=job.id)
-    progress(90, _("Audit package built"))
-    result = {"package_id": package.id, "report_id": report_id}
-    db.session.commit()
-    return result
 
 
 # --- verification ----------------------------------------------------------------------------

@@ -1,28 +1,29 @@
-"""Report pages: a subject's reports and the button that makes one, the job's progress, downloads,
-spreadsheets, the public verification page, the auditor's desk and the audit package."""
+"""Report pages: a subject's reports and the button that makes one (its progress is followed on the
+job-status page, core/job_views.py), retrying a failed job, downloads, spreadsheets, the public
+verification page, the auditor's desk and the audit package."""
 from __future__ import annotations
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_gettext as _nl
 from flask_login import current_user, login_required
-from flask_babel import lazy_gettext as _nl
 
 from ..contracts.models import Contract
-from ..core import nav
-from ..core import jobs
+from ..core import jobs, nav, scoping
 from ..core.i18n import locale_code
 from ..core.permissions import require
-from ..core.web import is_htmx, redirect_to, send_stored
-from ..delivery.forms import EmptyForm
+from ..core.web import redirect_to, send_stored
 from ..extensions import db
-from . import desk as desk_module
 from . import assemble, services
+from . import tasks  # noqa: F401  (registers the report and audit-package jobs)
+from . import desk as desk_module
 from . import permissions as perms
-from .models import AuditPackage, GeneratedReport, ReportFormat, ReportKind
+from .models import GeneratedReport, ReportFormat, ReportKind
 from .permissions import can_download_audit_package, can_generate_report, can_read_reports, can_use_audit_desk
 
 bp = Blueprint("reports", __name__)
 nav.menu("reports.desk", _nl("Auditor's desk"), order=5, visible=perms.can_use_audit_desk)
 nav.predicates(perms)
+scoping.register(GeneratedReport, perms.visible_reports, perms.can_view_report)
 
 
 def _kind(kind: str) -> ReportKind:
@@ -47,8 +48,9 @@ def subject(kind: str, subject_id: int):
     item = _subject(report_kind, subject_id)
     package = services.latest_package(subject_id) if report_kind == ReportKind.ASSESSMENT else None
     return render_template("reports/subject.html", kind=report_kind, subject=item, subject_id=subject_id,
-                           title=services.title_of(report_kind, item), reports=services.latest(report_kind, subject_id),
-                           formats=services.formats_of(report_kind), package=package, form=EmptyForm())
+                           title=services.title_of(report_kind, item),
+                           reports=services.latest(report_kind, subject_id, perms.visible_reports(current_user)),
+                           formats=services.formats_of(report_kind), package=package)
 
 
 @bp.route("/reports/<kind>/<int:subject_id>", methods=["POST"])
@@ -58,8 +60,6 @@ def generate(kind: str, subject_id: int):
     require(can_generate_report(current_user))
     report_kind = _kind(kind)
     _subject(report_kind, subject_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     try:
         fmt = ReportFormat(request.form.get("format") or "pdf")
     except ValueError:
@@ -67,52 +67,22 @@ def generate(kind: str, subject_id: int):
     if fmt not in services.formats_of(report_kind):
         abort(404)
     job = services.request_report(current_user, report_kind, subject_id, locale_code(get_locale()), fmt)
-    db.session.commit()
-    jobs.dispatch(job)
-    return redirect_to(url_for("reports.job", report_job_id=job.id))
+    return redirect_to(url_for("jobs.status", job_id=job.id))
 
 
 def _report_job(job_id: str) -> jobs.Job:
     job = db.get_or_404(jobs.Job, job_id)
-    if job.kind == services.PACKAGE_JOB_KIND:
-        require(can_download_audit_package(current_user))
-    elif job.kind == services.JOB_KIND:
-        require(can_read_reports(current_user) or job.created_by_id == current_user.id)
-    else:
+    if job.kind not in (services.JOB_KIND, services.PACKAGE_JOB_KIND):
         abort(404)
+    require(jobs.can_view_job(current_user, job))
     return job
-
-
-@bp.route("/reports/jobs/<report_job_id>")
-@login_required
-def job(report_job_id: str):
-    item = _report_job(report_job_id)
-    percent, message = jobs.progress_of(item)
-    result = (item.result or {}) if item.status == jobs.JobStatus.DONE else {}
-    report = db.session.get(GeneratedReport, result["report_id"]) if result.get("report_id") else None
-    package = db.session.get(AuditPackage, result["package_id"]) if result.get("package_id") else None
-    if item.kind == services.PACKAGE_JOB_KIND:
-        kind, subject_id = ReportKind.ASSESSMENT, item.payload["contract_id"]
-    else:
-        kind, subject_id = ReportKind(item.payload["kind"]), item.payload["subject_id"]
-    context = dict(job=item, percent=percent, message=message, report=report, package=package,
-                   stored_before=result.get("stored_before", False), form=EmptyForm(), kind=kind,
-                   subject_id=subject_id)
-    if is_htmx():
-        return render_template("reports/_job.html", **context)
-    return render_template("reports/job.html", **context)
 
 
 @bp.route("/reports/jobs/<report_job_id>/retry", methods=["POST"])
 @login_required
 def retry(report_job_id: str):
-    item = _report_job(report_job_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    again = services.retry(current_user, item)
-    db.session.commit()
-    jobs.dispatch(again)
-    return redirect_to(url_for("reports.job", report_job_id=again.id))
+    again = services.retry(current_user, _report_job(report_job_id))
+    return redirect_to(url_for("jobs.status", job_id=again.id))
 
 
 @bp.route("/reports/<int:report_id>/download")
@@ -157,12 +127,8 @@ def build_audit_package(contract_id: int):
     """Queue the job that builds the package (and the report, if the record changed since the last)."""
     require(can_download_audit_package(current_user))
     contract = db.get_or_404(Contract, contract_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     job = services.request_package(current_user, contract, locale_code(get_locale()))
-    db.session.commit()
-    jobs.dispatch(job)
-    return redirect_to(url_for("reports.job", report_job_id=job.id))
+    return redirect_to(url_for("jobs.status", job_id=job.id))
 
 
 @bp.route("/contracts/<int:contract_id>/audit-package.zip")

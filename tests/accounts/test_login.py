@@ -16,6 +16,8 @@ from tests.builders.accounts import DEFAULT_PASSWORD, UserFactory
 from tests.helpers import audit_events, in_page, login, stays_on_site
 
 NEW_PASSWORD = "Fresh-Passw0rd-2"
+REFUSED = ("Wrong user name or password, or too many attempts: check them, or wait a few minutes "
+           "and try again.")
 
 
 def _error(html: str) -> str:
@@ -82,10 +84,10 @@ def test_wrong_password_is_refused_counted_and_audited(client):
     response = login(client, user, "Wrong-passw0rd")
 
     assert response.status_code == 422
-    assert _error(response.get_data(as_text=True)) == in_page(lambda: services._("Wrong user name or password."))
+    assert _error(response.get_data(as_text=True)) == in_page(lambda: services._(REFUSED))
     assert _reload(user).failed_logins == 1
     [event] = audit_events("auth.login_failed")
-    assert event.actor_id == user.id and event.changes == {"failed_logins": [None, 1]}
+    assert event.actor_id == user.id and event.changes == {"failed_logins": [None, 1], "address": "127.0.0.1"}
     assert audit_events("auth.login") == []
     assert not _logged_in(client)
 
@@ -101,7 +103,7 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client):
     event = audit_events("auth.login_failed")[-1]
     assert event.actor_id is None
     assert event.actor_name == "nobody-here"
-    assert event.changes == {"reason": "unknown_user"}
+    assert event.changes == {"reason": "unknown_user", "address": "127.0.0.1"}
 
 
 def test_empty_form_is_refused(client):
@@ -147,55 +149,110 @@ def test_a_logged_in_person_visiting_login_goes_home(client):
 # --- locking after repeated failures ------------------------------------------------------------
 
 
-def test_repeated_failures_lock_the_account(client, app, clock):
+def _login_from(client, address: str, user_or_name, password: str = DEFAULT_PASSWORD):
+    username = getattr(user_or_name, "username", user_or_name)
+    return client.post("/login", data={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def _fail(client, user, times: int, address: str = "127.0.0.1"):
+    for _ in range(times):
+        _login_from(client, address, user, "Wrong-passw0rd")
+
+
+def test_repeated_failures_lock_the_account_from_that_address(client, app, clock):
     user = UserFactory()
     max_failures = app.config["LOGIN_MAX_FAILURES"]
     assert max_failures == 5
-    for _ in range(max_failures - 1):
-        login(client, user, "Wrong-passw0rd")
-    assert _reload(user).failed_logins == max_failures - 1
-    assert _reload(user).locked_until is None
+    _fail(client, user, max_failures - 1)
+    assert audit_events("auth.locked") == []
 
-    response = login(client, user, "Wrong-passw0rd")
+    _fail(client, user, 1)
 
-    assert response.status_code == 422
-    saved = _reload(user)
-    assert saved.locked_until == clock.now + timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"])
     [event] = audit_events("auth.locked")
-    assert event.actor_id == user.id
-    assert len(audit_events("auth.login_failed")) == max_failures - 1
+    assert event.actor_id == user.id and event.changes == {"address": "127.0.0.1"}
+    assert len(audit_events("auth.login_failed")) == max_failures
+    refused = _login_from(client, "127.0.0.1", user)
+    assert refused.status_code == 422 and not _logged_in(client)
+    assert audit_events("auth.login_refused_locked")[-1].actor_id == user.id
 
 
-@pytest.fixture
-def locked_user(client, app, clock):
+def test_a_lock_reads_and_answers_like_a_wrong_password(client, make_client, app):
+    """Locked, unknown and wrong all read the same: the answer tells a stranger nothing."""
     user = UserFactory()
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        login(client, user, "Wrong-passw0rd")
-    assert _reload(user).locked_until is not None
-    return user
+    _fail(client, user, app.config["LOGIN_MAX_FAILURES"])
+
+    locked = _login_from(make_client(), "127.0.0.1", user)
+    unknown = _login_from(make_client(), "10.9.9.9", "nobody-at-all", "Wrong-passw0rd")
+    wrong = _login_from(make_client(), "10.9.9.8", user, "Wrong-passw0rd")
+
+    assert locked.status_code == unknown.status_code == wrong.status_code == 422
+    texts = {_error(r.get_data(as_text=True)) for r in (locked, unknown, wrong)}
+    assert texts == {in_page(lambda: services._(REFUSED))}
 
 
-def test_the_right_password_is_refused_while_locked(client, locked_user, clock):
-    clock.advance(minutes=14)
+def test_a_stranger_cannot_lock_the_owner_out(client, make_client, app):
+    user = UserFactory()
+    _fail(client, user, app.config["LOGIN_MAX_FAILURES"] * 2, address="203.0.113.7")
+    assert audit_events("auth.locked")
 
-    response = login(client, locked_user, DEFAULT_PASSWORD)
-
-    assert response.status_code == 422
-    assert not _logged_in(client)
-    assert audit_events("auth.login_refused_locked")[-1].actor_id == locked_user.id
-    assert audit_events("auth.login") == []
-    assert _reload(locked_user).last_login_at is None
-
-
-def test_the_right_password_works_once_the_lock_expired(client, app, locked_user, clock):
-    clock.advance(minutes=app.config["LOGIN_LOCK_MINUTES"], seconds=1)
-
-    response = login(client, locked_user, DEFAULT_PASSWORD)
+    owner = make_client()
+    response = _login_from(owner, "198.51.100.20", user)
 
     assert response.status_code == 303
-    saved = _reload(locked_user)
-    assert saved.locked_until is None and saved.failed_logins == 0
+    assert _logged_in(owner)
+
+
+def test_an_address_trying_many_names_is_held_back(client, app):
+    from svcproc.accounts.services import ADDRESS_FAILURES_FACTOR
+
+    names = [UserFactory() for _ in range(ADDRESS_FAILURES_FACTOR)]
+    for user in names:
+        _fail(client, user, app.config["LOGIN_MAX_FAILURES"] - 1, address="203.0.113.9")
+    victim = UserFactory()
+    _fail(client, victim, ADDRESS_FAILURES_FACTOR, address="203.0.113.9")
+
+    response = _login_from(client, "203.0.113.9", victim)
+
+    assert response.status_code == 422
+    assert audit_events("auth.login_refused_locked")[-1].changes == {"address": "203.0.113.9"}
+
+
+def test_the_right_password_works_once_the_lock_expired(client, app, clock):
+    user = UserFactory()
+    _fail(client, user, app.config["LOGIN_MAX_FAILURES"])
+    clock.advance(minutes=app.config["LOGIN_LOCK_MINUTES"] - 1)
+    assert _login_from(client, "127.0.0.1", user).status_code == 422
+    clock.advance(minutes=1, seconds=1)
+
+    response = _login_from(client, "127.0.0.1", user)
+
+    assert response.status_code == 303
+    assert _reload(user).failed_logins == 0
     assert _logged_in(client)
+
+
+def test_each_lock_lasts_twice_as_long_as_the_last(client, app, clock):
+    from svcproc.accounts.models import LoginThrottle
+
+    user = UserFactory()
+    lock = app.config["LOGIN_LOCK_MINUTES"]
+    _fail(client, user, app.config["LOGIN_MAX_FAILURES"])
+    clock.advance(minutes=lock, seconds=1)
+    _fail(client, user, app.config["LOGIN_MAX_FAILURES"])
+
+    row = db.session.get(LoginThrottle, f"account:{user.username.lower()}|127.0.0.1")
+    assert row.locks == 2 and row.locked_until == clock.now + timedelta(minutes=2 * lock)
+
+
+def test_a_password_reset_lifts_the_owners_lock(client, app):
+    user = UserFactory()
+    _fail(client, user, app.config["LOGIN_MAX_FAILURES"])
+
+    new_password = services.reset_password(UserFactory(role=Role.ADMIN), _reload(user))
+    db.session.commit()
+
+    assert _login_from(client, "127.0.0.1", user, new_password).status_code == 303
 
 
 def test_a_success_resets_the_failure_count(client):
@@ -289,6 +346,29 @@ def test_logout_ends_the_session_and_is_audited(client):
     assert not _logged_in(client)
 
 
+def test_a_copy_of_the_cookie_opens_nothing_after_logout(client, make_client):
+    user = UserFactory(role=Role.AUDITOR)
+    login(client, user)
+    copy = make_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/audit").status_code == 200
+
+    client.post("/logout")
+
+    response = copy.get("/audit")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_password_reset_ends_every_session(client):
+    user = UserFactory()
+    login(client, user)
+
+    services.reset_password(UserFactory(role=Role.ADMIN), _reload(user))
+    db.session.commit()
+
+    assert not _logged_in(client)
+
+
 # --- next ---------------------------------------------------------------------------------------
 
 
@@ -323,6 +403,10 @@ def _change(client, current=DEFAULT_PASSWORD, new=NEW_PASSWORD, confirm=None):
     pytest.param("Wrong-passw0rd", NEW_PASSWORD, None, id="wrong-current"),
     pytest.param(DEFAULT_PASSWORD, "Short1", None, id="too-short"),
     pytest.param(DEFAULT_PASSWORD, "onlylowercaseletters", None, id="one-kind-of-character"),
+    pytest.param(DEFAULT_PASSWORD, "Eleven-ch1", None, id="eleven-characters"),
+    pytest.param(DEFAULT_PASSWORD, "Password1234", None, id="common-word-decorated"),
+    pytest.param(DEFAULT_PASSWORD, "Qw3rty-2026!", None, id="common-word-in-leet"),
+    pytest.param(DEFAULT_PASSWORD, "1qaz2wsx3edc", None, id="keyboard-run"),
     pytest.param(DEFAULT_PASSWORD, DEFAULT_PASSWORD, None, id="same-as-current"),
     pytest.param(DEFAULT_PASSWORD, NEW_PASSWORD, "Something-else-1", id="confirmation-differs"),
 ])

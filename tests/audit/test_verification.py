@@ -182,7 +182,7 @@ def auditor(client):
 def queued(monkeypatch):
     """The ids of the jobs handed to the runner, kept here instead of started."""
     started = []
-    monkeypatch.setattr(jobs, "dispatch", lambda job: started.append(job.id))
+    monkeypatch.setattr(jobs, "dispatch", lambda job: started.append(getattr(job, "id", job)))
     return started
 
 
@@ -223,6 +223,7 @@ def test_a_button_starts_a_check_as_a_job_and_the_page_shows_its_result(client, 
     assert (event.object_type, event.object_id, event.changes) == ("job", job.id, {"full": [None, True]})
     polling = client.get("/audit/verify", headers={"HX-Request": "true"})
     assert 'role="progressbar"' in polling.text and 'hx-trigger="load delay:1s"' in polling.text
+    assert f'hx-get="/jobs/{job.id}/status?next=/audit/verify"' in polling.text  # the one job-status page
     assert "<html" not in polling.text and 'name="scope"' not in polling.text
 
     _run(job.id)
@@ -230,10 +231,12 @@ def test_a_button_starts_a_check_as_a_job_and_the_page_shows_its_result(client, 
 
     assert db.session.get(jobs.Job, job.id).status == jobs.JobStatus.DONE
     assert "flash-success" in done.text and 'role="progressbar"' not in done.text
-    # The login, three events and the start of the check.
+    # The login, three events, the request for the check and the job's start.
     assert in_page(lambda: gettext(
         "The check of the whole chain at %(when)s found it intact: %(n)d events, up to event #%(seq)s.",
-        when=_when(resume_point()), n=5, seq=5)) in done.text
+        when=_when(resume_point()), n=6, seq=6)) in done.text
+    assert [e.action for e in audit_events("job.started")] == ["job.started"]
+    assert [e.changes for e in audit_events("job.finished", object_id=job.id)] == [{"status": ["running", "done"]}]
     assert 'value="new"' in done.text and 'value="full"' in done.text
 
 

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from svcproc.core import crypto, jobs
 from svcproc.core.errors import DomainError
 from svcproc.delivery import ledger
-from svcproc.delivery import views as delivery_views
+from svcproc.delivery.views import imports as delivery_views
 from svcproc.delivery.models import ImportBatch, ImportStatus, ServiceActivity
 from svcproc.extensions import db
 from tests.delivery.conftest import csv_bytes, ledger_row, settle_and_wait
-from tests.helpers import REDIS_TEST_URL, login, overwrite_stored
+from tests.helpers import REDIS_TEST_URL, audit_events, login, overwrite_stored
 
 
 @pytest.fixture
@@ -151,6 +151,10 @@ def test_a_file_that_breaks_between_check_and_import_fails_the_job_with_the_reas
     assert job.status == jobs.JobStatus.FAILED and job.finished_at is not None
     assert job.error == _error_text(app_locale="zh_CN")
     assert batch.status == ImportStatus.CHECKED  # back to where it was; can be fixed and sent again
+    steps = [(e.action, e.changes["status"]) for e in audit_events(object_type="import", object_id=str(batch.id))
+             if e.action != "import.checked"]
+    assert steps == [("import.started", ["checked", "importing"]), ("import.failed", ["importing", "checked"])]
+    assert audit_events("import.failed", object_id=str(batch.id))[0].changes["reason"] == [None, job.error]
     assert _imported(world) == 0
     page = client.get(f"/jobs/{job.id}")
     assert page.status_code == 200 and job.error in page.text

@@ -111,13 +111,18 @@ def _build_app(database_url: str, instance: Path):
     previous = os.environ.get("SVCPROC_INSTANCE")
     os.environ["SVCPROC_INSTANCE"] = str(instance)
     try:
-        return create_app({
+        from svcproc.extensions import limiter_of
+
+        application = create_app({
             "TESTING": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
             "SECRET_KEY": SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "WTF_CSRF_ENABLED": True,
             "SERVER_NAME": None,
         })
+        limiter_of(application).enabled = False  # a browser run logs in far more often than a person
+        return application
     finally:
         # Other suites in the same pytest run read this variable too; don't leak ours.
         if previous is None:

@@ -74,9 +74,17 @@ def _step(page, action: str):
     return page.locator(f'form[action$="/do/{action}"] button[type=submit]')
 
 
+def _confirm_if_asked(page) -> None:
+    """An irreversible step first asks (the confirmation dialog): say yes."""
+    dialog = page.locator("#confirm-dialog[open]")
+    if dialog.count():
+        dialog.locator("#confirm-yes").click()
+
+
 def _click_step(page, action: str, status: str) -> None:
     with page.expect_navigation():
         _step(page, action).click()
+        _confirm_if_asked(page)
     expect(_status_badge(page)).to_have_class(re.compile(rf"\bbadge-{status}\b"))
 
 
@@ -194,6 +202,13 @@ def _staff_and_publish(page) -> None:
     expect(page.get_by_role("link", name="招标文件")).to_be_visible()
 
     expect(_step(page, "publish")).to_be_enabled()
+    # Publishing cannot be undone: the page says so first, and cancelling changes nothing.
+    _step(page, "publish").click()
+    dialog = page.locator("#confirm-dialog[open]")
+    expect(dialog).to_contain_text("only by a published amendment")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(_status_badge(page)).to_have_class(re.compile(r"\bbadge-draft\b"))
     _click_step(page, "publish", "published")
 
 
@@ -283,6 +298,7 @@ def _score_all(page, tender_id: int, expert: str, try_a_wrong_value: bool) -> No
 
     with page.expect_navigation():
         page.get_by_role("button", name="Submit my scores").click()
+        _confirm_if_asked(page)
     expect(_flash(page)).to_have_text("Your scores are submitted.")
     expect(page.locator("form.score-cell input[name=points]:not([disabled])")).to_have_count(0)
 
@@ -318,16 +334,16 @@ def test_tender_runs_from_publication_to_award(new_browser_context, live_server)
                 for username, page in bidders.items()}
     _withdraw(bidders["orgmanager3"], receipts["orgmanager3"]["url"])
     staff.goto(tender_url)
-    expect(staff.locator("main")).to_contain_text("2 bids received.")
+    expect(staff.locator("main")).not_to_contain_text("bids received")
     first = receipts["orgmanager3"]
     receipts["orgmanager3"] = _submit_bid(bidders["orgmanager3"], tender_id, RESUBMITTED_PRICE,
                                           "orgmanager3-投标文件-修订.pdf", new=True)
     assert receipts["orgmanager3"]["digest"] != first["digest"]
     assert receipts["orgmanager3"]["receipt"] != first["receipt"]
 
-    # Sealed until the opening: the bureau sees how many bids, never a price or a bidder.
+    # Sealed until the opening: the bureau learns neither how many bids, nor a price or a bidder.
     staff.goto(tender_url)
-    expect(staff.locator("main")).to_contain_text("3 bids received.")
+    expect(staff.locator("main")).to_contain_text("nobody, the bureau included, learns whether or how many bids")
     expect(staff.locator("main")).to_contain_text("Bidding is open until the deadline.")
     html = staff.content()
     for price in [*PRICES.values(), RESUBMITTED_PRICE]:

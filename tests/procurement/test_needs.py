@@ -326,3 +326,16 @@ def test_lists_and_the_trail_never_show_the_contact(client, login_as, need, staf
     assert response.status_code == 200
     assert need.receipt_code in text
     assert "13900001111" not in text and "王阿姨" not in text
+
+
+def test_the_residents_phone_is_stored_sealed_and_shown_masked():
+    import sqlalchemy as sa
+
+    need = submit_need(CommunityFactory(), contact_phone="13900002222")
+    db.session.flush()
+
+    raw = db.session.execute(sa.text("SELECT * FROM community_need WHERE id = :id"), {"id": need.id}).mappings().one()
+    assert "13900002222" not in repr(dict(raw)) and b"13900002222" not in bytes(raw["contact_phone_sealed"])
+    assert raw["contact_phone_masked"] == "139****2222"
+    db.session.expire(need)
+    assert need.contact_phone == "13900002222"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from flask_babel import gettext as _
 
 from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.core.permissions import Role
@@ -15,7 +16,7 @@ from svcproc.procurement.scoring import BidInput, price_score, rank_bids
 from tests.builders.accounts import UserFactory
 from tests.builders.procurement import DAY, TenderSetup, score_all, tender_in
 from tests.builders.registry import OrganizationFactory
-from tests.helpers import audit_events, count, every_get_url, login, unchanged
+from tests.helpers import audit_events, count, every_get_url, in_page, login, unchanged
 
 # The opened tenders most tests start from are built once (see `opened` and `scoring`).
 pytestmark = pytest.mark.usefixtures("shared_connection")
@@ -526,3 +527,24 @@ def test_only_procurement_staff_assign_experts(clock):
 
     with unchanged(setup.tender), pytest.raises(PermissionDenied):
         workflow.assign_expert(setup.experts[0], setup.tender, UserFactory(role=Role.EXPERT))
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_submitting_with_a_score_missing_answers_on_the_scoring_page(client, scoring, htmx):
+    """No dead end: the refusal sits on the scoring page the expert was on, with the scores kept."""
+    expert, member = scoring.experts[0], scoring.members[0]
+    workflow.save_score(expert, member, scoring.bids[0], scoring.tender.criteria[0], "10")
+    db.session.flush()
+    login(client, expert)
+    page = f"/procurement/tenders/{scoring.tender.id}/score"
+    headers = ({"HX-Request": "true", "HX-Current-URL": f"http://localhost{page}"} if htmx
+               else {"Referer": f"http://localhost{page}"})
+
+    with unchanged(member):
+        response = client.post(f"{page}/submit", headers=headers)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert f'data-action="{page}/submit"' in html and 'id="refusal"' in html
+    assert in_page(lambda: _("%(n)d scores are still missing; score every criterion of every valid bid.", n=5)) in html
+    assert member.submitted_at is None and len(member.scores) == 1

@@ -2,6 +2,8 @@
 and failing (流标) when too few valid bids remain."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -389,3 +391,18 @@ def test_only_published_tenders_take_bids_and_questions_from_the_web(client, clo
 
     assert (form.status_code, question.status_code, page.status_code) == (403, 403, 403)
     assert count(Clarification) == 0
+
+
+def test_the_export_lists_every_tender_and_neutralises_formulas(client, clock, login_as, staff, plan):
+    """A title typed like a spreadsheet formula reaches Excel as text, not as something it runs."""
+    workflow.create_tender(staff, plan, **_values(title="=HYPERLINK(\"http://evil.example\")", ceiling_fen=1_000_000))
+    awarded = tender_in(S.AWARDED, clock)
+    login_as(staff)
+
+    response = client.get("/procurement/tenders/export.csv")
+
+    header, *rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert header[:4] == ["number", "title", "method", "status"]
+    assert rows[0][1] == "'=HYPERLINK(\"http://evil.example\")"
+    assert rows[-1][3] == "awarded" and rows[-1][7] == awarded.tender.awarded_bid.organization.name

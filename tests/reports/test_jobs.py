@@ -60,7 +60,7 @@ def _ask(client, world) -> str:
 
 
 def _job_id(location: str) -> str:
-    return re.search(r"/reports/jobs/([0-9a-f-]+)", location).group(1)
+    return re.search(r"/jobs/([0-9a-f-]+)/status", location).group(1)
 
 
 def _fresh(model, key):
@@ -79,7 +79,7 @@ def test_a_report_is_generated_in_a_thread_then_offered_for_download(client, com
     assert (job.status, job.error) == (jobs.JobStatus.DONE, "")
     report = db.session.get(GeneratedReport, job.result["report_id"])
     assert report.job_id == job.id and report.generated_by_id == world.users["auditor"].id
-    fragment = client.get(f"/reports/jobs/{job_id}", headers={"HX-Request": "true"})
+    fragment = client.get(f"/jobs/{job_id}/status", headers={"HX-Request": "true"})
     assert f"/reports/{report.id}/download" in fragment.text and report.code in fragment.text
     download = client.get(f"/reports/{report.id}/download")
     assert download.status_code == 200 and download.data.startswith(b"%PDF")
@@ -105,13 +105,13 @@ def test_the_page_polls_a_progress_bar_while_the_job_waits(client, committed_wor
     monkeypatch.setattr(jobs, "dispatch", lambda job: None)  # queued, never started
 
     job_id = _job_id(_ask(client, committed_world))
-    page = client.get(f"/reports/jobs/{job_id}")
+    page = client.get(f"/jobs/{job_id}/status")
 
-    assert 'role="progressbar"' in page.text and f'hx-get="/reports/jobs/{job_id}"' in page.text
+    assert 'role="progressbar"' in page.text and f'hx-get="/jobs/{job_id}/status"' in page.text
     jobs._local_progress[job_id] = (30, "")
     _fresh(jobs.Job, job_id).status = jobs.JobStatus.RUNNING
     db.session.commit()
-    assert 'aria-valuenow="30"' in client.get(f"/reports/jobs/{job_id}", headers={"HX-Request": "true"}).text
+    assert 'aria-valuenow="30"' in client.get(f"/jobs/{job_id}/status", headers={"HX-Request": "true"}).text
 
 
 def test_a_failed_job_says_why_and_can_be_retried(client, committed_world, local_jobs, monkeypatch):
@@ -126,7 +126,7 @@ def test_a_failed_job_says_why_and_can_be_retried(client, committed_world, local
     settle_and_wait()
     failed = _fresh(jobs.Job, job_id)
     assert failed.status == jobs.JobStatus.FAILED and failed.error == "RuntimeError: font missing"
-    page = client.get(f"/reports/jobs/{job_id}")
+    page = client.get(f"/jobs/{job_id}/status")
     assert "RuntimeError: font missing" in page.text and f"/reports/jobs/{job_id}/retry" in page.text
     monkeypatch.undo()
     monkeypatch.setitem(client.application.config, "REDIS_URL", None)
@@ -155,7 +155,7 @@ def test_with_redis_the_report_job_goes_to_rq_and_a_worker_runs_it(client, commi
     login(client, committed_world.users["auditor"])
     job_id = _job_id(_ask(client, committed_world))
     assert Queue("svcproc", connection=rq_jobs).job_ids == [job_id]
-    assert 'aria-valuenow="0"' in client.get(f"/reports/jobs/{job_id}").text
+    assert 'aria-valuenow="0"' in client.get(f"/jobs/{job_id}/status").text
 
     jobs.run_worker(burst=True)
 

@@ -39,7 +39,7 @@ KEPT = ("generated_report", "audit_package", "stored_file", "job", "audit_event"
 def queued(monkeypatch) -> list[str]:
     """The ids of the jobs requests dispatched, waiting for `run`."""
     waiting: list[str] = []
-    monkeypatch.setattr(jobs, "dispatch", lambda job: waiting.append(job.id))
+    monkeypatch.setattr(jobs, "dispatch", lambda job: waiting.append(getattr(job, "id", job)))
     return waiting
 
 
@@ -56,7 +56,7 @@ def run(queued: list[str]) -> jobs.Job:
 
 def _job_id(response) -> str:
     assert response.status_code == 303, response.text[:300]
-    return re.fullmatch(r"/reports/jobs/([0-9a-f-]+)", response.headers["Location"]).group(1)
+    return re.fullmatch(r"/jobs/([0-9a-f-]+)/status", response.headers["Location"]).group(1)
 
 
 def ask(client, queued: list[str], url: str, **form) -> jobs.Job:
@@ -103,7 +103,7 @@ def test_the_portfolio_job_makes_the_pdf_then_finds_it_again(client, report_worl
     assert json.loads(render.read_attachment(files.read(report.file)))["year"] == year
     assert again.result == {"report_id": report.id, "stored_before": True}
     assert count(GeneratedReport, GeneratedReport.kind == report.kind) == 1
-    page = client.get(f"/reports/jobs/{again.id}")
+    page = client.get(f"/jobs/{again.id}/status")
     assert in_page(lambda: _("It was already there: the record has not changed since it was generated.")) in page.text
     assert f"/reports/{report.id}/download" in page.text and report.code in page.text
     text = pdf_text(files.read(report.file))
@@ -152,7 +152,7 @@ def test_a_spreadsheet_is_kept_like_a_pdf_but_without_a_code(client, report_worl
     assert not any(str(c).startswith("=") for c in cells)  # typed text never runs as a formula
     assert len(book.worksheets) == (4 if kind == "portfolio" else 1)
     assert again.result == {"report_id": report.id, "stored_before": True}
-    page = client.get(f"/reports/jobs/{job.id}")
+    page = client.get(f"/jobs/{job.id}/status")
     assert in_page(lambda: _("Download the spreadsheet")) in page.text and in_page(lambda: _("Verification code")) not in page.text
     listing = client.get(f"/reports/{kind}/{subject}")
     assert f"/reports/{report.id}/download" in listing.text and "(XLSX)" in listing.text
@@ -203,7 +203,7 @@ def test_the_audit_package_job_keeps_the_zip_and_a_get_downloads_it(client, repo
     for secret in all_names_and_numbers():
         assert secret.encode() not in archive.read("manifest.json")
     assert len(audit_events("audit_package.built", object_id=str(package.id))) == 1
-    page = client.get(f"/reports/jobs/{job.id}")
+    page = client.get(f"/jobs/{job.id}/status")
     assert in_page(lambda: _("The audit package is ready.")) in page.text
     assert f"/contracts/{contract.id}/audit-package.zip" in page.text
 
@@ -232,7 +232,7 @@ def test_package_jobs_are_for_those_who_read_the_audit_trail(client, report_worl
     client.post("/logout")
     login(client, report_world.users["procurement"])   # reads reports, not the audit trail
 
-    assert client.get(f"/reports/jobs/{job_id}").status_code == 403
+    assert client.get(f"/jobs/{job_id}/status").status_code == 403
     assert client.post(f"/contracts/{report_world.contract.id}/audit-package").status_code == 403
     assert queued == [job_id]
 
@@ -245,7 +245,7 @@ def test_a_failed_package_job_says_why_and_can_be_retried(client, report_world, 
 
     monkeypatch.setattr(desk, "audit_package", broken)
     failed = ask(client, queued, f"/contracts/{report_world.contract.id}/audit-package")
-    page = client.get(f"/reports/jobs/{failed.id}")
+    page = client.get(f"/jobs/{failed.id}/status")
     retried = client.post(f"/reports/jobs/{failed.id}/retry")
 
     assert failed.status == jobs.JobStatus.FAILED and count(AuditPackage) == 0

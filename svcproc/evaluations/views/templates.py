@@ -5,23 +5,25 @@ import secrets
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from flask import abort, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from ..contracts.forms import EmptyForm
-from ..core.errors import DomainError, StaleObject, ValidationError, check_version
-from ..core.permissions import require
-from ..core.web import field_error, redirect_to
-from ..extensions import db
-from ..procurement.labels import TARGET_LABELS
-from . import indicators
-from . import permissions as perms
-from .models import IndicatorTemplate, TemplateVersion, VersionStatus
-from .results import OUTPUT_TARGETS
-from .template_forms import NewTemplateForm, TemplateForm, VersionForm
-from .views import bp
+from ...contracts.forms import EmptyForm
+from ...core import flow
+from ...core.errors import DomainError, ValidationError
+from ...core.permissions import require
+from ...core.web import redirect_to
+from ...extensions import db
+from ...procurement.labels import TARGET_LABELS
+from .. import indicators
+from .. import permissions as perms
+from ..models import IndicatorTemplate, TemplateVersion
+from ..results import OUTPUT_TARGETS
+from ..states import VERSION
+from ..template_forms import NewTemplateForm, TemplateForm, VersionForm
+from . import bp
 
 ROW_FIELDS = ("key", "name", "weight", "kind", "target", "guide")
 EMPTY_ROWS = 3    # blank rows under the tree, so rows can be added without JavaScript
@@ -71,23 +73,19 @@ def template_new():
         wanted = request.args.get("from", "default")
         form.start_from.data = wanted if any(wanted == value for value, _label in form.start_from.choices) \
             else "default"
-    if form.validate_on_submit():
+
+    def save():
         source = next((v for v in sources if str(v.id) == form.start_from.data), None)
-        try:
-            template = indicators.create_template(
-                current_user, name=form.name.data, description=form.description.data or "",
-                rows=[dict(row) for row in source.indicators] if source else None,
-                bands=[list(band) for band in source.bands] if source else None)
-        except ValidationError as exc:
-            db.session.rollback()
-            field_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("Template %(name)s created with a draft version 1: work through its indicators, then publish it.",
-                    name=template.name), "success")
-            return redirect_to(url_for("evaluations.version_edit", version_id=template.latest.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("evaluations/template_new.html", form=form), status
+        template = indicators.create_template(
+            current_user, name=form.name.data, description=form.description.data or "",
+            rows=[dict(row) for row in source.indicators] if source else None,
+            bands=[list(band) for band in source.bands] if source else None)
+        flash(_("Template %(name)s created with a draft version 1: work through its indicators, then publish it.",
+                name=template.name), "success")
+        return url_for("evaluations.version_edit", version_id=template.latest.id)
+
+    return flow.submit(form, save, lambda **extra: render_template("evaluations/template_new.html", form=form,
+                                                                   **extra), field="name")
 
 
 def _template_page(template: IndicatorTemplate, form: TemplateForm, stale: str | None = None):
@@ -111,24 +109,13 @@ def template_edit(template_id: int):
     item = _template(template_id)
     require(perms.can_manage_templates(current_user))
     form = TemplateForm()
-    if form.validate_on_submit():
-        try:
-            check_version(item, form.version.data)
-            indicators.update_template(current_user, item, name=form.name.data,
-                                       description=form.description.data or "")
-        except StaleObject as exc:
-            db.session.rollback()
-            # Keep what the person typed; a second save, made knowingly, replaces the newer one.
-            form.version.data = str(item.version)
-            return _template_page(item, form, stale=exc.message), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            field_error(form, exc, "name")
-        else:
-            db.session.commit()
-            flash(_("Template saved."), "success")
-            return redirect_to(url_for("evaluations.template", template_id=item.id))
-    return _template_page(item, form), 422
+
+    def save():
+        indicators.update_template(current_user, item, name=form.name.data, description=form.description.data or "")
+        return url_for("evaluations.template", template_id=item.id)
+
+    return flow.submit(form, save, lambda stale=None: _template_page(item, form, stale=stale), field="name",
+                       obj=item, message=_("Template saved."))
 
 
 @bp.route("/templates/<int:template_id>/versions", methods=["POST"])
@@ -136,10 +123,7 @@ def template_edit(template_id: int):
 def template_new_version(template_id: int):
     item = _template(template_id)
     require(perms.can_manage_templates(current_user))
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     version = indicators.new_version(current_user, item)
-    db.session.commit()
     flash(_("Version %(n)d started as a draft copy of the previous version.", n=version.number), "success")
     return redirect_to(url_for("evaluations.version_edit", version_id=version.id))
 
@@ -165,7 +149,7 @@ def version_page(version_id: int):
 
 
 def _require_draft(version: TemplateVersion) -> None:
-    if version.status != VersionStatus.DRAFT:
+    if not VERSION.allows("edit", version):
         raise DomainError(_("Only a draft can be edited: version %(n)d is frozen. Start a new version to change "
                             "the indicators.", n=version.number))
 
@@ -247,32 +231,27 @@ def version_edit(version_id: int):
     require(perms.can_manage_templates(current_user))
     _require_draft(item)
     if request.method == "GET":
-        form = VersionForm(obj=item)
-        form.version.data = str(item.version)
-        return _editor(item, form, _stored_rows(item), _stored_bands(item))
-    form = VersionForm()
-    rows, bands = _posted_rows(), _posted_bands()
+        form, rows, bands = VersionForm(obj=item), _stored_rows(item), _stored_bands(item)
+    else:
+        form, rows, bands = VersionForm(), _posted_rows(), _posted_bands()
     errors: dict[str, str] = {}
-    if form.validate_on_submit():
-        try:
-            check_version(item, form.version.data)
-            indicators.save_version(current_user, item, rows=indicators.clean_rows(rows),
-                                    bands=indicators.clean_bands(bands), note=form.note.data or "")
-        except StaleObject as exc:
-            db.session.rollback()
-            # Keep what the person typed; a second save, made knowingly, replaces the newer version.
-            form.version.data = str(item.version)
-            return _editor(item, form, rows, bands, stale=exc.message), 409
-        except ValidationError as exc:
-            db.session.rollback()
-            errors[exc.field if exc.field in ("indicators", "bands") else "indicators"] = exc.message
-        else:
-            db.session.commit()
-            flash(_("Version %(n)d saved. It stays a draft until you publish it.", n=item.number), "success")
-            return redirect_to(url_for("evaluations.version", version_id=item.id))
-    elif not form.note.errors:
-        errors["form"] = _("The form was incomplete; reload the page and enter your changes again.")
-    return _editor(item, form, rows, bands, errors=errors), 422
+
+    def save():
+        indicators.save_version(current_user, item, rows=indicators.clean_rows(rows),
+                                bands=indicators.clean_bands(bands), note=form.note.data or "")
+        return url_for("evaluations.version", version_id=item.id)
+
+    def on_error(exc) -> bool:
+        errors[exc.field if exc.field in ("indicators", "bands") else "indicators"] = exc.message
+        return True
+
+    def page(stale=None):
+        if form.errors and not form.note.errors and not errors:
+            errors["form"] = _("The form was incomplete; reload the page and enter your changes again.")
+        return _editor(item, form, rows, bands, errors=errors, stale=stale)
+
+    return flow.submit(form, save, page, field="indicators", obj=item, on_error=on_error,
+                       message=_("Version %(n)d saved. It stays a draft until you publish it.", n=item.number))
 
 
 @bp.route("/template-versions/<int:version_id>/row")
@@ -288,8 +267,6 @@ def version_row(version_id: int):
 def version_check(version_id: int):
     _version(version_id)
     require(perms.can_manage_templates(current_user))
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     return render_template("evaluations/_template_check.html", check=_check(_posted_rows(), _posted_bands()))
 
 
@@ -298,10 +275,7 @@ def version_check(version_id: int):
 def version_publish(version_id: int):
     item = _version(version_id)
     require(perms.can_manage_templates(current_user))
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     indicators.publish_version(current_user, item)
-    db.session.commit()
     flash(_("Version %(n)d published: new evaluations can use it, and it can no longer change.", n=item.number),
           "success")
     return redirect_to(url_for("evaluations.version", version_id=item.id))
@@ -312,10 +286,7 @@ def version_publish(version_id: int):
 def version_retire(version_id: int):
     item = _version(version_id)
     require(perms.can_manage_templates(current_user))
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     indicators.retire_version(current_user, item)
-    db.session.commit()
     flash(_("Version %(n)d retired: evaluations that use it keep it; new evaluations cannot start with it.",
             n=item.number), "success")
     return redirect_to(url_for("evaluations.version", version_id=item.id))

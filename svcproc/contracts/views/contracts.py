@@ -1,0 +1,256 @@
+"""The contract list, the contract form (terms and payment schedule), the contract page and its steps."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload, selectinload
+
+from ...core import flow
+from ...core.errors import DomainError, ValidationError
+from ...core.formatting import points
+from ...core.permissions import require
+from ...core.targets import TARGET_FIELDS
+from ...core.web import is_htmx, like_pattern, paginate, redirect_to
+from ...extensions import db
+from ...procurement.models import Bid, Tender, TenderStatus
+from .. import permissions as perms
+from .. import workflow
+from ..forms import AmendmentForm, ContractForm, DeliverableForm, EmptyForm, PaymentForm, ReasonForm, ReviewForm, SignForm
+from ..models import Contract, ContractStatus, Deliverable, Milestone, Payment
+from . import bp
+
+# What the contract page and its notice show, loaded in a fixed number of queries however many
+# milestones, deliverables, payments and amendments there are.
+PAGE_LOADS = (
+    joinedload(Contract.tender), joinedload(Contract.organization),
+    selectinload(Contract.milestones).selectinload(Milestone.deliverables).joinedload(Deliverable.file),
+    selectinload(Contract.milestones).selectinload(Milestone.payments),
+    selectinload(Contract.payments),
+    selectinload(Contract.amendments),
+)
+
+
+def _contract(contract_id: int, *options) -> Contract:
+    contract = db.session.get(Contract, contract_id, options=options)
+    if contract is None:
+        abort(404)
+    require(perms.can_view_contract(current_user, contract))
+    return contract
+
+
+def _on_contract_page(contract: Contract):
+    return redirect_to(url_for("contracts.contract", contract_id=contract.id))
+
+
+@bp.route("/contracts")
+@login_required
+def contracts():
+    require(perms.can_list_contracts(current_user))
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    stmt = perms.visible_contracts(current_user).order_by(Contract.id.desc()).options(joinedload(Contract.organization))
+    if q:
+        pattern = like_pattern(q)
+        stmt = stmt.where(sa.or_(Contract.title.ilike(pattern, escape="\\"), Contract.number.ilike(pattern, escape="\\")))
+    if status in {s.value for s in ContractStatus}:
+        stmt = stmt.where(Contract.status == ContractStatus(status))
+    page = paginate(stmt)
+    ids = [c.id for c in page.items]
+    paid = dict(db.session.execute(sa.select(Payment.contract_id, sa.func.sum(Payment.amount_fen))
+                                   .where(Payment.contract_id.in_(ids)).group_by(Payment.contract_id)).all()) if ids else {}
+    awaiting = []
+    if perms.can_manage_contracts(current_user):
+        awaiting = db.session.execute(
+            sa.select(Tender).where(Tender.status == TenderStatus.AWARDED, ~Tender.id.in_(sa.select(Contract.tender_id)))
+            .options(joinedload(Tender.awarded_bid).joinedload(Bid.organization)).order_by(Tender.awarded_at)
+        ).unique().scalars().all()
+    template = "contracts/_contract_table.html" if is_htmx() else "contracts/contracts.html"
+    return render_template(template, page=page, paid=paid, q=q, status=status, awaiting=awaiting)
+
+
+def _contract_values(form: ContractForm) -> dict:
+    values = {name: getattr(form, name).data or "" for name in ("title", "long_term_reason") + workflow.ART23_FIELDS}
+    values.update(start_date=form.start_date.data, end_date=form.end_date.data)
+    values.update({name: getattr(form, name).data for name in TARGET_FIELDS})
+    return values
+
+
+@bp.route("/contracts/new", methods=["GET", "POST"])
+@login_required
+def contract_new():
+    require(perms.can_manage_contracts(current_user))
+    tender_id = request.args.get("tender", "")
+    tender = db.session.get(Tender, int(tender_id)) if tender_id.isdigit() else None
+    if tender is None:
+        abort(404)
+    if tender.status != TenderStatus.AWARDED or tender.awarded_bid is None:
+        raise DomainError(_("A contract can only be drawn up from a confirmed award."))
+    form = ContractForm()
+    if request.method == "GET":
+        form.title.data = tender.title
+        for name in TARGET_FIELDS:
+            getattr(form, name).data = getattr(tender.plan, name)
+        form.service_content.data = tender.description
+
+    def save():
+        values = _contract_values(form)
+        contract = workflow.create_contract(current_user, tender, start_date=values.pop("start_date"),
+                                            end_date=values.pop("end_date"),
+                                            long_term_reason=values.pop("long_term_reason"),
+                                            **{k: values[k] for k in workflow.ART23_FIELDS})
+        workflow.update_contract(current_user, contract, **values)
+        flash(_("Contract %(n)s drafted. Set its payment schedule next.", n=contract.number), "success")
+        return url_for("contracts.contract_edit", contract_id=contract.id)
+
+    def page(**extra):
+        return render_template("contracts/contract_form.html", form=form, tender=tender, contract=None, rows=[],
+                               **extra)
+
+    return flow.submit(form, save, page, field="title")
+
+
+def _milestone_rows() -> list[dict]:
+    titles = request.form.getlist("milestone_title")
+    dues = request.form.getlist("milestone_due")
+    required = request.form.getlist("milestone_required")
+    percents = request.form.getlist("milestone_percent")
+    rows = []
+    for title, due, req, pct in zip(titles, dues, required, percents):
+        try:
+            due_date = date.fromisoformat(due) if due else None
+        except ValueError:
+            due_date = None
+        rows.append({"title": title, "due_date": due_date, "required_deliverables": req, "tranche_percent": pct})
+    return rows
+
+
+@bp.route("/contracts/<int:contract_id>/edit", methods=["GET", "POST"])
+@login_required
+def contract_edit(contract_id: int):
+    contract = _contract(contract_id)
+    require(perms.can_manage_contracts(current_user, contract))
+    if not perms.can_edit_contract(current_user, contract):
+        raise DomainError(_("A signed contract changes only by amendment."))
+    form = ContractForm(obj=contract) if request.method == "GET" else ContractForm()
+    if request.method == "GET":
+        rows = [{"title": m.title, "due_date": m.due_date, "required_deliverables": m.required_deliverables,
+                 "tranche_percent": points(m.tranche_percent)} for m in contract.milestones]
+    else:
+        rows = _milestone_rows()
+    milestone_errors: list[str] = []
+
+    def save():
+        workflow.update_contract(current_user, contract, **_contract_values(form))
+        workflow.set_milestones(current_user, contract, rows)
+        flash(_("Contract %(n)s saved.", n=contract.number), "success")
+        return url_for("contracts.contract", contract_id=contract.id)
+
+    def schedule_error(exc: DomainError) -> bool:
+        if exc.field == "milestones":
+            milestone_errors.append(exc.message)
+            return True
+        return False
+
+    def page(**extra):
+        return render_template("contracts/contract_form.html", form=form, tender=contract.tender, contract=contract,
+                               rows=rows, milestone_errors=milestone_errors, **extra)
+
+    return flow.submit(form, save, page, field="title", obj=contract, on_error=schedule_error)
+
+
+@bp.route("/contracts/milestone-row")
+@login_required
+def milestone_row():
+    require(perms.can_manage_contracts(current_user))
+    return render_template("contracts/_milestone_row.html",
+                           row={"title": "", "due_date": None, "required_deliverables": "", "tranche_percent": ""})
+
+
+@bp.route("/contracts/<int:contract_id>")
+@login_required
+def contract(contract_id: int):
+    item = _contract(contract_id, *PAGE_LOADS)
+    amounts = workflow.tranche_amounts(item)
+    timeline = sorted(
+        [("milestone", m.due_date, m) for m in item.milestones] + [("payment", p.paid_on, p) for p in item.payments],
+        key=lambda row: (row[1], 0 if row[0] == "milestone" else 1))
+    return render_template(
+        "contracts/contract.html", contract=item, amounts=amounts, timeline=timeline, today=workflow.today(),
+        is_overdue=workflow.is_overdue, missing=workflow.missing_contents(item), sign_form=SignForm(),
+        reason_form=ReasonForm(), action_form=EmptyForm(), deliverable_form=DeliverableForm(), review_form=ReviewForm(),
+        payment_form=PaymentForm(), added=workflow.added_so_far(item))
+
+
+TRANSITIONS = {
+    "start": (workflow.start_contract, _l("Service started.")),
+    "complete": (workflow.complete_contract, _l("Contract accepted as completed.")),
+    "close": (workflow.close_contract, _l("Contract closed.")),
+}
+
+
+@bp.route("/contracts/<int:contract_id>/do/<action>", methods=["POST"])
+@login_required
+def contract_transition(contract_id: int, action: str):
+    item = _contract(contract_id)
+    require(perms.can_manage_contracts(current_user, item))
+    if action not in TRANSITIONS:
+        abort(404)
+    function, message = TRANSITIONS[action]
+    function(current_user, item)
+    flash(str(message), "success")
+    return _on_contract_page(item)
+
+
+@bp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
+@login_required
+def contract_sign(contract_id: int):
+    item = _contract(contract_id)
+    require(perms.can_manage_contracts(current_user, item))
+    form = SignForm()
+    if not form.validate_on_submit():
+        raise ValidationError(_("Give the date the contract was signed."), "signed_on")
+    workflow.sign_contract(current_user, item, form.signed_on.data)
+    flash(_("Contract signed; its notice is now public."), "success")
+    return _on_contract_page(item)
+
+
+@bp.route("/contracts/<int:contract_id>/terminate", methods=["POST"])
+@login_required
+def contract_terminate(contract_id: int):
+    item = _contract(contract_id)
+    require(perms.can_manage_contracts(current_user, item))
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        raise ValidationError(" ".join(map(str, form.reason.errors)), "reason")
+    workflow.terminate_contract(current_user, item, form.reason.data)
+    flash(_("Contract terminated."), "success")
+    return _on_contract_page(item)
+
+
+@bp.route("/contracts/<int:contract_id>/amend", methods=["GET", "POST"])
+@login_required
+def contract_amend(contract_id: int):
+    item = _contract(contract_id)
+    require(perms.can_manage_contracts(current_user, item))
+    form = AmendmentForm()
+    if request.method == "GET":
+        form.amended_on.data = workflow.today()
+
+    def save():
+        values = {"amount_fen": form.amount.fen if form.amount.data else None, "end_date": form.end_date.data,
+                  "service_content": form.service_content.data or None}
+        values.update({name: getattr(form, name).data for name in TARGET_FIELDS})
+        workflow.amend_contract(current_user, item, reason=form.reason.data, amended_on=form.amended_on.data,
+                                **values)
+        return url_for("contracts.contract", contract_id=item.id)
+
+    def page(**extra):
+        return render_template("contracts/amend.html", form=form, contract=item, added=workflow.added_so_far(item),
+                               **extra)
+
+    return flow.submit(form, save, page, field="reason", obj=item, message=_("Amendment recorded."))

@@ -1,0 +1,230 @@
+"""A contract's service log: its entries (recorded, corrected, deleted), groups and social workers."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from ...contracts.models import Contract
+from ...contracts.permissions import can_view_contract
+from ...core import flow
+from ...core.errors import ValidationError
+from ...core.permissions import require
+from ...core.web import is_htmx, paginate, redirect_to, send_stored
+from ...extensions import db
+from ...registry.models import Area, SocialWorker
+from .. import labels, services
+from .. import permissions as perms
+from ..forms import ActivityForm, BeneficiaryForm, DeleteActivityForm, GroupForm, WorkersForm
+from ..models import ActivityEvidence, Beneficiary, ServiceActivity, ServiceGroup
+from . import bp
+from .common import communities, contract_or_404, local_or
+
+# A contract's service log is paged through to its end (a few thousand entries at most, read
+# through the contract's index); the district-wide lists stop at the usual cap.
+ENTRIES_CAP = 20_000
+
+
+@bp.route("/contracts/<int:contract_id>/services")
+@login_required
+def activities(contract_id: int):
+    contract = contract_or_404(contract_id)
+    type_ = request.args.get("type", "")
+    month = request.args.get("month", "")
+    stmt = perms.visible_activities(current_user).where(ServiceActivity.contract_id == contract.id).order_by(
+        ServiceActivity.activity_date.desc(), ServiceActivity.start_time.desc(), ServiceActivity.id.desc()).options(
+        joinedload(ServiceActivity.community), joinedload(ServiceActivity.group))
+    if type_ in {t.value for t in labels.ACTIVITY_TYPE_LABELS}:
+        stmt = stmt.where(ServiceActivity.type == type_)
+    if len(month) == 7 and month[4] == "-":
+        try:
+            first = date.fromisoformat(month + "-01")
+        except ValueError:
+            first = None
+        if first:
+            last = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+            stmt = stmt.where(ServiceActivity.activity_date >= first, ServiceActivity.activity_date < last)
+    page = paginate(stmt, cap=ENTRIES_CAP)
+    template = "delivery/_activity_table.html" if is_htmx() else "delivery/activities.html"
+    return render_template(template, contract=contract, page=page, type=type_, month=month,
+                           can_record=perms.can_record_activity(current_user, contract),
+                           can_manage=perms.can_manage_delivery(current_user, contract))
+
+
+def _activity_form(contract: Contract, obj=None) -> ActivityForm:
+    form = ActivityForm(obj=obj) if obj is not None and request.method == "GET" else ActivityForm()
+    groups = db.session.execute(sa.select(ServiceGroup).where(ServiceGroup.contract_id == contract.id)
+                                .order_by(ServiceGroup.name)).unique().scalars().all()
+    form.fill_choices(communities(), contract.workers, groups)
+    return form
+
+
+def _activity_values(contract: Contract, form: ActivityForm) -> dict:
+    ids = [int(i) for i in request.form.getlist("participants") if i.isdigit()]
+    participants = db.session.execute(sa.select(Beneficiary).where(Beneficiary.id.in_(ids))).unique().scalars().all() if ids else []
+    workers = [w for w in contract.workers if w.id in set(form.workers.data or [])]
+    group = db.session.get(ServiceGroup, int(form.group_id.data)) if str(form.group_id.data or "").isdigit() else None
+    if group is not None and group.contract_id != contract.id:
+        group = None
+    community = db.session.get(Area, int(form.community_id.data)) if str(form.community_id.data or "").isdigit() else None
+    return dict(type=form.type.data, activity_date=form.activity_date.data, start_time=form.start_time.data,
+                end_time=form.end_time.data, community=community, place=form.place.data, hours=form.hours.data,
+                workers=workers, participants=participants, head_count=form.head_count.data or 0, group=group,
+                session_number=form.session_number.data, topic=form.topic.data, outcome=form.outcome.data,
+                notes=form.notes.data)
+
+
+def _chosen_people(contract: Contract) -> list[Beneficiary]:
+    """The participants posted back, as chips for the form again: only the contract's own register
+    (an id typed into the request must not show another organization's person)."""
+    ids = [int(i) for i in request.form.getlist("participants") if i.isdigit()]
+    if not ids:
+        return []
+    return db.session.execute(sa.select(Beneficiary).where(
+        Beneficiary.id.in_(ids), Beneficiary.organization_id == contract.organization_id)).unique().scalars().all()
+
+
+def _quick_form() -> BeneficiaryForm:
+    form = BeneficiaryForm(prefix="new", formdata=None)
+    form.fill_choices(communities())
+    form.consent_on.data = services.today()
+    return form
+
+
+@bp.route("/contracts/<int:contract_id>/services/new", methods=["GET", "POST"])
+@login_required
+def activity_new(contract_id: int):
+    contract = contract_or_404(contract_id)
+    require(perms.can_record_activity(current_user, contract))
+    form = _activity_form(contract)
+    if request.method == "GET":
+        form.activity_date.data = services.today()
+        worker = perms.worker_record(current_user)
+        if worker is not None:
+            form.workers.data = [worker.id]
+
+    def save():
+        services.record_activity(current_user, contract, _activity_values(contract, form),
+                                 request.files.getlist("evidence"))
+        if request.form.get("again"):
+            return url_for("delivery.activity_new", contract_id=contract_id)
+        return url_for("delivery.activities", contract_id=contract_id)
+
+    def page(**extra):
+        return render_template("delivery/activity_form.html", form=form, contract=contract, activity=None,
+                               chosen=_chosen_people(contract) if request.method == "POST" else [],
+                               quick=_quick_form(), **extra)
+
+    return flow.submit(form, save, page, field="type", message=_("Service recorded."))
+
+
+@bp.route("/services/<int:activity_id>")
+@login_required
+def activity(activity_id: int):
+    item = db.get_or_404(ServiceActivity, activity_id)
+    require(perms.can_view_activity(current_user, item))
+    show_people = perms.can_view_beneficiaries(current_user, item.contract.organization_id)
+    return render_template("delivery/activity.html", activity=item, show_people=show_people,
+                           can_record=perms.can_record_activity(current_user, item.contract))
+
+
+def _recordable_activity(activity_id: int) -> ServiceActivity:
+    item = db.get_or_404(ServiceActivity, activity_id)
+    require(can_view_contract(current_user, item.contract) and perms.can_record_activity(current_user, item.contract))
+    return item
+
+
+@bp.route("/services/<int:activity_id>/edit", methods=["GET", "POST"])
+@login_required
+def activity_edit(activity_id: int):
+    item = _recordable_activity(activity_id)
+    contract = item.contract
+    form = _activity_form(contract, item)
+    if request.method == "GET":
+        form.type.data, form.community_id.data = item.type.value, str(item.community_id)
+        form.group_id.data = str(item.group_id or "")
+        form.workers.data = [w.id for w in item.workers]
+        form.hours.data = str(item.hours)
+
+    def save():
+        services.correct_activity(current_user, item, _activity_values(contract, form), form.reason.data)
+        return url_for("delivery.activity", activity_id=item.id)
+
+    def page(**extra):
+        chosen = list(item.participants) if request.method == "GET" else _chosen_people(contract)
+        return render_template("delivery/activity_form.html", form=form, contract=contract, activity=item,
+                               chosen=chosen, quick=_quick_form(), **extra)
+
+    return flow.submit(form, save, page, field="type", obj=item,
+                       message=_("Entry corrected; the earlier version is kept in its history."))
+
+
+@bp.route("/services/<int:activity_id>/delete", methods=["GET", "POST"])
+@login_required
+def activity_delete(activity_id: int):
+    """A pause before an entry goes: what it is, and why it is deleted."""
+    item = _recordable_activity(activity_id)
+    contract = item.contract
+    form = DeleteActivityForm()
+
+    def save():
+        services.delete_activity(current_user, item, form.reason.data)
+        return url_for("delivery.activities", contract_id=contract.id)
+
+    def page(**extra):
+        return render_template("delivery/activity_delete.html", form=form, activity=item, contract=contract, **extra)
+
+    return flow.submit(form, save, page, field="reason",
+                       message=_("Entry deleted; the audit trail keeps it as it was."))
+
+
+@bp.route("/services/<int:activity_id>/evidence/<int:evidence_id>")
+@login_required
+def evidence_download(activity_id: int, evidence_id: int):
+    item = db.get_or_404(ServiceActivity, activity_id)
+    require(perms.can_view_activity(current_user, item))
+    evidence = db.get_or_404(ActivityEvidence, evidence_id)
+    if evidence.activity_id != item.id:
+        abort(404)
+    return send_stored(evidence.file)
+
+
+@bp.route("/contracts/<int:contract_id>/groups", methods=["POST"])
+@login_required
+def group_new(contract_id: int):
+    contract = contract_or_404(contract_id)
+    require(perms.can_record_activity(current_user, contract))
+    form = GroupForm()
+    if not form.validate_on_submit():
+        raise ValidationError(_("Give the group a name and the planned number of sessions."), "name")
+    services.create_group(current_user, contract, form.name.data, form.planned_sessions.data, [])
+    flash(_("Group %(n)s created.", n=form.name.data), "success")
+    return redirect_to(local_or(url_for("delivery.activity_new", contract_id=contract.id)))
+
+
+@bp.route("/contracts/<int:contract_id>/workers", methods=["GET", "POST"])
+@login_required
+def contract_workers(contract_id: int):
+    contract = contract_or_404(contract_id)
+    require(perms.can_manage_delivery(current_user, contract))
+    form = WorkersForm()
+    staff = db.session.execute(sa.select(SocialWorker).where(SocialWorker.organization_id == contract.organization_id,
+                                                             SocialWorker.active.is_(True))
+                               .order_by(SocialWorker.name)).unique().scalars().all()
+    form.workers.choices = [(w.id, w.name) for w in staff]
+    if request.method == "GET":
+        form.workers.data = [w.id for w in contract.workers]
+
+    def save():
+        chosen = [w for w in staff if w.id in set(form.workers.data or [])]
+        services.set_contract_workers(current_user, contract, chosen)
+        return url_for("delivery.activities", contract_id=contract.id)
+
+    def page(**extra):
+        return render_template("delivery/workers.html", form=form, contract=contract, **extra)
+
+    return flow.submit(form, save, page, field="workers", message=_("Social workers on the contract saved."))

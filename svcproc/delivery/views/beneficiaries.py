@@ -1,0 +1,187 @@
+"""The beneficiary register, and the participant picker of the activity form."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from ...core import flow, search
+from ...core.errors import DomainError, ValidationError
+from ...core.permissions import require
+from ...core.web import is_htmx, paginate
+from ...extensions import db
+from ...registry.models import Area
+from .. import labels, services
+from .. import permissions as perms
+from ..forms import BeneficiaryForm, EmptyForm
+from ..models import Beneficiary, ServiceActivity
+from . import bp
+from .common import communities, contract_or_404
+
+
+def _beneficiary(beneficiary_id: int) -> Beneficiary:
+    person = db.get_or_404(Beneficiary, beneficiary_id)
+    require(perms.can_view_beneficiary(current_user, person))
+    return person
+
+
+@bp.route("/beneficiaries")
+@login_required
+def beneficiaries():
+    require(perms.can_list_beneficiaries(current_user))
+    q = request.args.get("q", "").strip()
+    category = request.args.get("category", "")
+    community = request.args.get("community", "")
+    stmt = (perms.visible_beneficiaries(current_user).order_by(Beneficiary.name, Beneficiary.id)
+            .options(joinedload(Beneficiary.community), joinedload(Beneficiary.organization)))
+    if q:
+        stmt = stmt.where(search.contains(Beneficiary.name, q))
+    if category in labels.CATEGORY_LABELS:
+        # JSON arrays differ between databases; a text match on the stored list works on both.
+        stmt = stmt.where(sa.cast(Beneficiary.categories, sa.String).like(f'%"{category}"%'))
+    if community.isdigit():
+        stmt = stmt.where(Beneficiary.community_id == int(community))
+    page = paginate(stmt)
+    template = "delivery/_beneficiary_table.html" if is_htmx() else "delivery/beneficiaries.html"
+    return render_template(template, page=page, q=q, category=category, community=community,
+                           community_options=[(str(c.id), c.name) for c in communities()])
+
+
+def _beneficiary_values(form: BeneficiaryForm) -> dict:
+    community = db.session.get(Area, int(form.community_id.data)) if str(form.community_id.data).isdigit() else None
+    return dict(name=form.name.data, gender=form.gender.data, id_number=form.id_number.data or "",
+                birth_year=form.birth_year.data, community=community, categories=form.categories.data or [],
+                phone=form.phone.data or "", consent_by=form.consent_by.data, guardian_name=form.guardian_name.data,
+                consent_method=form.consent_method.data, consent_on=form.consent_on.data)
+
+
+@bp.route("/beneficiaries/new", methods=["GET", "POST"])
+@login_required
+def beneficiary_new():
+    require(perms.can_edit_beneficiary(current_user, current_user.organization_id))
+    form = BeneficiaryForm()
+    form.fill_choices(communities())
+    if request.method == "GET":
+        form.consent_on.data = services.today()
+
+    def save():
+        person = services.create_beneficiary(current_user, current_user.organization_id, **_beneficiary_values(form))
+        flash(_("%(n)s added to the register.", n=person.name), "success")
+        return url_for("delivery.beneficiary", beneficiary_id=person.id)
+
+    def page(**extra):
+        return render_template("delivery/beneficiary_form.html", form=form, person=None, **extra)
+
+    return flow.submit(form, save, page, field="name")
+
+
+@bp.route("/beneficiaries/<int:beneficiary_id>")
+@login_required
+def beneficiary(beneficiary_id: int):
+    person = _beneficiary(beneficiary_id)
+    history = db.session.execute(
+        sa.select(ServiceActivity).join(ServiceActivity.participants).where(Beneficiary.id == person.id)
+        .order_by(ServiceActivity.activity_date.desc()).limit(50)).unique().scalars().all()
+    return render_template("delivery/beneficiary.html", person=person, history=history,
+                           elsewhere=services.same_person_elsewhere(person), action_form=EmptyForm())
+
+
+@bp.route("/beneficiaries/<int:beneficiary_id>/edit", methods=["GET", "POST"])
+@login_required
+def beneficiary_edit(beneficiary_id: int):
+    person = _beneficiary(beneficiary_id)
+    require(perms.can_edit_beneficiary(current_user, person.organization_id))
+    form = BeneficiaryForm(obj=person) if request.method == "GET" else BeneficiaryForm()
+    form.fill_choices(communities())
+    if request.method == "GET":
+        form.gender.data, form.consent_by.data = person.gender.value, person.consent_by.value
+        form.consent_method.data, form.community_id.data = person.consent_method.value, str(person.community_id)
+        form.id_number.data = ""  # never sent back to the browser; leave empty to keep it
+        form.phone.data = ""
+
+    def save():
+        services.update_beneficiary(current_user, person, **_beneficiary_values(form))
+        flash(_("%(n)s saved.", n=person.name), "success")
+        return url_for("delivery.beneficiary", beneficiary_id=person.id)
+
+    def page(**extra):
+        return render_template("delivery/beneficiary_form.html", form=form, person=person, **extra)
+
+    return flow.submit(form, save, page, field="name", obj=person)
+
+
+@bp.route("/beneficiaries/<int:beneficiary_id>/reveal", methods=["POST"])
+@login_required
+def beneficiary_reveal(beneficiary_id: int):
+    person = _beneficiary(beneficiary_id)
+    require(perms.can_reveal_identity(current_user, person))
+    number, phone = services.reveal_identity(current_user, person)
+    return render_template("delivery/_revealed.html", person=person, number=number, phone=phone), 200, {
+        "Cache-Control": "no-store"}
+
+
+@bp.route("/contracts/<int:contract_id>/people")
+@login_required
+def participant_search(contract_id: int):
+    """The participant picker: people of the contract's organization whose name matches."""
+    contract = contract_or_404(contract_id)
+    require(perms.can_record_activity(current_user, contract))
+    q = request.args.get("q", "").strip()
+    people = []
+    if q:
+        people = db.session.execute(
+            perms.visible_beneficiaries(current_user).where(Beneficiary.organization_id == contract.organization_id,
+                                                            search.contains(Beneficiary.name, q))
+            .order_by(Beneficiary.name, Beneficiary.id).limit(12).options(joinedload(Beneficiary.community))
+        ).scalars().all()
+    return render_template("delivery/_people_results.html", people=people, q=q, contract=contract)
+
+
+@bp.route("/contracts/<int:contract_id>/people/<int:beneficiary_id>/chip")
+@login_required
+def participant_chip(contract_id: int, beneficiary_id: int):
+    contract = contract_or_404(contract_id)
+    require(perms.can_record_activity(current_user, contract))
+    person = db.get_or_404(Beneficiary, beneficiary_id)
+    if person.organization_id != contract.organization_id:
+        abort(404)
+    return render_template("delivery/_person_chip.html", person=person)
+
+
+@bp.route("/contracts/<int:contract_id>/people/quick", methods=["POST"])
+@login_required
+def participant_quick_add(contract_id: int):
+    """Add someone new to the register from the activity form, and pick them at once."""
+    contract = contract_or_404(contract_id)
+    require(perms.can_record_activity(current_user, contract))
+    form = BeneficiaryForm(prefix="new")
+    form.fill_choices(communities())
+    refused: list[str] = []
+
+    def save():
+        person = services.create_beneficiary(current_user, contract.organization_id, **_beneficiary_values(form))
+        return make_response(render_template("delivery/_person_chip.html", person=person, added=True))
+
+    def refusal(exc: DomainError) -> bool:
+        refused.append(exc.message)
+        return True
+
+    def input_errors() -> str:
+        return " ".join(f"{getattr(form, k).label.text}: {' '.join(v)}" for k, v in form.errors.items())
+
+    def page(**extra):
+        # The small form sits inside the activity form: its refusal goes to its own message line.
+        response = make_response(render_template("delivery/_quick_add_error.html",
+                                                 error=" ".join(refused) or input_errors()))
+        response.headers.update({"HX-Retarget": "#quick-add-error", "HX-Reswap": "innerHTML"})
+        return response
+
+    if not is_htmx():
+        # Sent without htmx (the whole activity form posted here): a refusal is answered on the
+        # activity form it came from, with what was typed (core/flow.py answer_on_source_page).
+        if not form.validate_on_submit():
+            raise ValidationError(input_errors(), "name")
+        return save()
+    return flow.submit(form, save, page, field="name", on_error=refusal)

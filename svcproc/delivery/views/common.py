@@ -1,0 +1,34 @@
+"""What the delivery pages share: the contract they sit under, the community choices, a safe `next`."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g, request
+from flask_login import current_user
+
+from ...contracts.models import Contract
+from ...contracts.permissions import can_view_contract
+from ...core.permissions import require
+from ...core.web import is_local_url
+from ...extensions import db
+from ...registry.models import Area, AreaLevel
+
+
+def communities():
+    """(id, name) of every community, for the forms' and filters' choices: once per request, and as
+    plain rows (a page has two lists of them; nothing else of an area is needed)."""
+    if "communities" not in g:
+        g.communities = db.session.execute(sa.select(Area.id, Area.name).where(Area.level == AreaLevel.COMMUNITY)
+                                           .order_by(Area.code)).all()
+    return g.communities
+
+
+def contract_or_404(contract_id: int) -> Contract:
+    contract = db.get_or_404(Contract, contract_id)
+    require(can_view_contract(current_user, contract))
+    return contract
+
+
+def local_or(default: str) -> str:
+    """The form's `next` when it stays on this site, else the default."""
+    target = request.form.get("next", "")
+    return target if is_local_url(target) else default

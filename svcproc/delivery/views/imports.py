@@ -1,0 +1,125 @@
+"""Ledger imports: the upload and its dry run, the confirmation, and the progress of their jobs."""
+from __future__ import annotations
+
+import io
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, make_response, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ...contracts.models import Contract
+from ...core import files, flow, jobs
+from ...core.errors import ValidationError
+from ...core.permissions import has_permission, require
+from ...core.web import is_htmx, is_local_url, redirect_to
+from ...extensions import db
+from .. import ledger, workflow
+from .. import permissions as perms
+from ..forms import EmptyForm, ImportForm
+from ..models import ImportBatch
+from . import bp
+from .common import contract_or_404
+
+# Files larger than this are checked and imported in the background with a progress bar.
+INLINE_IMPORT_BYTES = 256 * 1024
+
+
+@bp.route("/contracts/<int:contract_id>/imports", methods=["GET", "POST"])
+@login_required
+def imports(contract_id: int):
+    contract = contract_or_404(contract_id)
+    require(perms.can_manage_delivery(current_user, contract))
+    form = ImportForm()
+
+    def save():
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationError(_("Choose the ledger file."), "file")
+        batch = ledger.create_batch(current_user, contract, upload)
+        if batch.file.size <= INLINE_IMPORT_BYTES:
+            ledger.run_check(current_user, batch)
+        else:
+            batch.job_id = jobs.start("ledger_check", {"batch_id": batch.id}, current_user).id
+        return url_for("delivery.import_batch", batch_id=batch.id)
+
+    def page(**extra):
+        batches = db.session.execute(sa.select(ImportBatch).where(ImportBatch.contract_id == contract.id)
+                                     .order_by(ImportBatch.id.desc()).limit(20)).unique().scalars().all()
+        return render_template("delivery/imports.html", form=form, contract=contract, batches=batches,
+                               columns=ledger.COLUMNS, type_words=ledger.TYPE_LIST, **extra)
+
+    return flow.submit(form, save, page, field="file")
+
+
+@bp.route("/contracts/<int:contract_id>/imports/template.<kind>")
+@login_required
+def import_template(contract_id: int, kind: str):
+    contract = contract_or_404(contract_id)
+    require(perms.can_manage_delivery(current_user, contract))
+    if kind == "xlsx":
+        return send_file(io.BytesIO(ledger.template_xlsx()), as_attachment=True, download_name="服务台账模板.xlsx",
+                         mimetype=files.MIMETYPES["xlsx"])
+    if kind == "csv":
+        return Response(ledger.template_csv(), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": "attachment; filename*=UTF-8''%E6%9C%8D%E5%8A%A1%E5%8F%B0%E8%B4%A6%E6%A8%A1%E6%9D%BF.csv"})
+    abort(404)
+
+
+def job_state(job) -> str:
+    """What a job's box shows: 'working' (queued or running), 'done' or 'failed' ('' without a job)."""
+    if job is None:
+        return ""
+    if job.status in (jobs.JobStatus.QUEUED, jobs.JobStatus.RUNNING):
+        return "working"
+    return "done" if job.status == jobs.JobStatus.DONE else "failed"
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    batch = db.get_or_404(ImportBatch, batch_id)
+    contract = contract_or_404(batch.contract_id)
+    require(perms.can_manage_delivery(current_user, contract))
+    return batch
+
+
+@bp.route("/imports/<int:batch_id>")
+@login_required
+def import_batch(batch_id: int):
+    batch = _batch(batch_id)
+    job = db.session.get(jobs.Job, batch.job_id) if batch.job_id else None
+    return render_template("delivery/import_batch.html", batch=batch, job=job, job_state=job_state(job),
+                           action_form=EmptyForm(),
+                           contract=db.session.get(Contract, batch.contract_id))
+
+
+@bp.route("/imports/<int:batch_id>/confirm", methods=["POST"])
+@login_required
+def import_confirm(batch_id: int):
+    batch = _batch(batch_id)
+    if not perms.can_confirm_import(current_user, batch):
+        raise ValidationError(_("Only a checked file without errors can be imported."), "file")
+    if batch.file.size <= INLINE_IMPORT_BYTES:
+        ledger.run_import(current_user, batch)
+        flash(_("Imported: %(n)d new entries; %(d)d already recorded were skipped.", n=batch.rows_new,
+                d=batch.rows_duplicate), "success")
+    else:
+        job = jobs.start("ledger_import", {"batch_id": batch.id}, current_user)
+        workflow.start_import(current_user, batch, job.id)
+    return redirect_to(url_for("delivery.import_batch", batch_id=batch.id))
+
+
+@bp.route("/jobs/<job_id>")
+@login_required
+def job_status(job_id: str):
+    job = db.get_or_404(jobs.Job, job_id)
+    require(job.created_by_id == current_user.id or has_permission(current_user, "procurement.read"))
+    percent, message = jobs.progress_of(job)
+    next_url = request.args.get("next", "")
+    if not is_local_url(next_url):
+        next_url = ""
+    state = job_state(job)
+    response = make_response(render_template("delivery/_job.html", job=job, job_state=state, percent=percent,
+                                              message=message, next_url=next_url))
+    if next_url and state != "working" and is_htmx():
+        response.headers["HX-Redirect"] = next_url  # show the finished result in full
+    return response

@@ -1,0 +1,313 @@
+"""Tenders: the list and its export, the tender page, drafting, documents and the transitions."""
+from __future__ import annotations
+
+from datetime import timezone
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload, selectinload
+
+from ...accounts.models import User
+from ...core import clock, exports, flow
+from ...core.errors import DomainError, ValidationError
+from ...core.formatting import fen_to_yuan_text, local_datetime, points
+from ...core.permissions import Role, require
+from ...core.web import is_htmx, like_pattern, paginate, redirect_to
+from ...extensions import db
+from .. import permissions as perms
+from .. import workflow
+from ..eligibility import eligibility_problems
+from ..forms import (AnswerForm, AssignExpertForm, DocumentForm, EmptyForm, ObjectionAnswerForm, QuestionForm,
+                     ReasonForm, TenderForm)
+from ..models import (Bid, BidStatus, Clarification, Objection, ProjectPlan, Tender, TenderDocument, TenderExpert,
+                      TenderMethod, TenderStatus)
+from . import bp
+
+S = TenderStatus
+
+
+def _utc(naive_local):
+    if naive_local is None:
+        return None
+    return naive_local.replace(tzinfo=clock.LOCAL_TZ).astimezone(timezone.utc)
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+@bp.route("/tenders")
+@login_required
+def tenders():
+    require(perms.can_list_tenders(current_user))
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    method = request.args.get("method", "")
+    stmt = perms.visible_tenders(current_user).order_by(Tender.id.desc())
+    if q:
+        pattern = like_pattern(q)
+        stmt = stmt.where(sa.or_(Tender.title.ilike(pattern, escape="\\"), Tender.number.ilike(pattern, escape="\\")))
+    if status in {s.value for s in S}:
+        stmt = stmt.where(Tender.status == S(status))
+    if method in {m.value for m in TenderMethod}:
+        stmt = stmt.where(Tender.method == TenderMethod(method))
+    page = paginate(stmt)
+    ids = [t.id for t in page.items]
+    # Counts of bids received, once the tender is opened: before, nobody but the bidder learns that a
+    # bid exists (not even how many).
+    counts = dict(db.session.execute(
+        sa.select(Bid.tender_id, sa.func.count(Bid.id)).join(Tender, Tender.id == Bid.tender_id)
+        .where(Bid.tender_id.in_(ids), Bid.status == BidStatus.SUBMITTED, Tender.opened_at.is_not(None))
+        .group_by(Bid.tender_id)).all()) if ids and perms.can_read_procurement(current_user) else {}
+    template = "procurement/_tender_table.html" if is_htmx() else "procurement/tenders.html"
+    return render_template(template, page=page, counts=counts, q=q, status=status, method=method)
+
+
+@bp.route("/tenders/export.csv")
+@login_required
+def tenders_export():
+    require(perms.can_read_procurement(current_user))
+    tenders = db.session.execute(perms.visible_tenders(current_user).order_by(Tender.id)).unique().scalars().all()
+    rows = []
+    for t in tenders:
+        submitted = [b for b in t.bids if b.status == BidStatus.SUBMITTED]
+        awarded = t.awarded_bid if t.is_awarded else None
+        rows.append([t.number, t.title, t.method.value, t.status.value, fen_to_yuan_text(t.ceiling_fen),
+                     len(submitted) if t.opened_at else "", local_datetime(t.opened_at),
+                     awarded.organization.name if awarded else "",
+                     fen_to_yuan_text(awarded.price_fen) if awarded else ""])
+    return exports.csv_response("tenders", ["number", "title", "method", "status", "ceiling_yuan", "bids_received",
+                                            "opened_at", "awarded_organization", "awarded_price_yuan"], rows)
+
+
+# --- the tender page --------------------------------------------------------------------------
+
+
+def _tender_for_page(tender_id: int) -> Tender:
+    tender = db.get_or_404(Tender, tender_id, options=[
+        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.criteria),
+        selectinload(Tender.documents).joinedload(TenderDocument.file),
+        selectinload(Tender.experts).joinedload(TenderExpert.user), joinedload(Tender.plan)])
+    require(perms.can_view_tender(current_user, tender))
+    return tender
+
+
+def _tender_context(tender: Tender) -> dict:
+    user = current_user
+    submitted = [b for b in tender.bids if b.status == BidStatus.SUBMITTED]
+    own_bid = None
+    own_content = None
+    if perms.can_bid(user):
+        own_bid = next((b for b in tender.bids if b.organization_id == user.organization_id), None)
+        if own_bid is not None and own_bid.status == BidStatus.SUBMITTED:
+            own_content = workflow.own_bid_content(user, own_bid)
+    member = perms.panel_member(user, tender)
+    questions = db.session.execute(perms.visible_clarifications(user).where(Clarification.tender_id == tender.id)
+                                   .order_by(Clarification.asked_at)).scalars().all()
+    objections = db.session.execute(perms.visible_objections(user).where(Objection.tender_id == tender.id)
+                                    .order_by(Objection.filed_at)).unique().scalars().all()
+    experts = []
+    if perms.can_manage_panel(user, tender):
+        taken = {m.user_id for m in tender.experts}
+        experts = [u for u in db.session.execute(sa.select(User).where(User.role == Role.EXPERT, User.active.is_(True))
+                                                 .order_by(User.username)).unique().scalars() if u.id not in taken]
+    opened = tender.opened_at is not None
+    show_ranking = tender.status in (S.SCORED, S.AWARD_PROPOSED, S.IN_PUBLICITY, S.AWARDED) and (
+        perms.can_read_procurement(user) or member is not None or tender.results_public)
+    ranking = sorted([b for b in submitted if b.rank], key=lambda b: b.rank) if show_ranking else []
+    assign_form = AssignExpertForm()
+    assign_form.expert.choices = [(str(u.id), f"{u.full_name or u.username} ({u.username})") for u in experts]
+    eligibility = []
+    if perms.can_bid(user) and user.organization is not None:
+        eligibility = eligibility_problems(user.organization, tender)
+    contract = None
+    if tender.is_awarded:
+        from ...contracts.models import Contract
+
+        contract = db.session.execute(sa.select(Contract).where(Contract.tender_id == tender.id)).unique().scalar_one_or_none()
+    return dict(
+        contract=contract, tender=tender, now=clock.now(), submitted_count=len(submitted), opened=opened, own_bid=own_bid,
+        own_content=own_content, member=member, questions=questions, objections=objections, ranking=ranking,
+        opening_rows=submitted if opened and perms.can_read_procurement(user) else [],
+        weights_problem=workflow.weights_problem(tender), action_form=EmptyForm(), reason_form=ReasonForm(),
+        assign_form=assign_form, document_form=DocumentForm(), question_form=QuestionForm(),
+        answer_form=AnswerForm(), objection_answer_form=ObjectionAnswerForm(), eligibility=eligibility,
+        blocking=workflow.blocking_objections(tender) if tender.in_publicity else [],
+        min_bids=workflow.min_valid_bids(tender.method), min_experts=workflow.min_experts(tender.method),
+    )
+
+
+@bp.route("/tenders/<int:tender_id>")
+@login_required
+def tender(tender_id: int):
+    item = _tender_for_page(tender_id)
+    return render_template("procurement/tender.html", **_tender_context(item))
+
+
+# --- drafting ---------------------------------------------------------------------------------
+
+
+def _tender_values(form: TenderForm) -> dict:
+    return dict(title=form.title.data, method=form.method.data, ceiling_fen=form.ceiling.fen,
+                min_rating=form.min_rating.data, price_weight=Decimal(form.price_weight.data),
+                description=form.description.data or "",
+                clarification_deadline=_utc(form.clarification_deadline.data),
+                bid_deadline=_utc(form.bid_deadline.data), opening_at=_utc(form.opening_at.data),
+                publicity_days=form.publicity_days.data)
+
+
+def _criteria_rows() -> list[dict]:
+    names = request.form.getlist("criterion_name")
+    weights = request.form.getlist("criterion_weight")
+    descriptions = request.form.getlist("criterion_description")
+    return [{"name": n, "weight": w, "description": d} for n, w, d in zip(names, weights, descriptions)]
+
+
+@bp.route("/plans/<int:plan_id>/tenders/new", methods=["GET", "POST"])
+@login_required
+def tender_new(plan_id: int):
+    plan_item = db.get_or_404(ProjectPlan, plan_id)
+    require(perms.can_manage_tenders(current_user))
+    form = TenderForm()
+    form.fill_choices()
+    rows = _criteria_rows() if request.method == "POST" else [
+        {"name": _("Service plan and approach"), "weight": "30", "description": ""},
+        {"name": _("Team and qualifications"), "weight": "25", "description": ""},
+        {"name": _("Experience with similar projects"), "weight": "15", "description": ""},
+        {"name": _("Management and quality assurance"), "weight": "10", "description": ""}]
+    if request.method == "GET":
+        form.title.data = plan_item.title
+        form.ceiling.data = fen_to_yuan_text(plan_item.budget_fen - workflow.committed_ceilings(plan_item))
+        form.price_weight.data = "20"
+    created: list[Tender] = []
+
+    def save():
+        created.append(workflow.create_tender(current_user, plan_item, **_tender_values(form)))
+        workflow.set_criteria(current_user, created[0], rows)
+        return url_for("procurement.tender", tender_id=created[0].id)
+
+    def page(**extra):
+        return render_template("procurement/tender_form.html", form=form, plan=plan_item, tender=None, rows=rows,
+                               **extra)
+
+    return flow.submit(form, save, page, field="title", message=lambda: _("Tender %(n)s drafted.", n=created[0].number))
+
+
+@bp.route("/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
+@login_required
+def tender_edit(tender_id: int):
+    item = db.get_or_404(Tender, tender_id)
+    require(perms.can_edit_tender(current_user, item, check_state=False))
+    if not perms.can_edit_tender(current_user, item):
+        raise DomainError(_("Only a draft tender can be edited."))
+    form = TenderForm(obj=item) if request.method == "GET" else TenderForm()
+    form.fill_choices()
+    if request.method == "GET":
+        form.method.data, form.min_rating.data = item.method.value, item.min_rating.value
+        form.ceiling.data = fen_to_yuan_text(item.ceiling_fen)
+        form.price_weight.data = points(item.price_weight)
+        for name in ("clarification_deadline", "bid_deadline", "opening_at"):
+            getattr(form, name).data = clock.to_local(getattr(item, name)).replace(tzinfo=None)
+        rows = [{"name": c.name, "weight": points(c.weight), "description": c.description}
+                for c in item.criteria]
+    else:
+        rows = _criteria_rows()
+
+    def save():
+        workflow.update_tender(current_user, item, **_tender_values(form))
+        workflow.set_criteria(current_user, item, rows)
+        return url_for("procurement.tender", tender_id=item.id)
+
+    def page(**extra):
+        return render_template("procurement/tender_form.html", form=form, plan=item.plan, tender=item, rows=rows,
+                               **extra)
+
+    return flow.submit(form, save, page, field="title", obj=item, message=_("Tender %(n)s saved.", n=item.number))
+
+
+@bp.route("/tenders/criteria-row")
+@login_required
+def criterion_row():
+    require(perms.can_manage_tenders(current_user))
+    return render_template("procurement/_criterion_row.html", row={"name": "", "weight": "", "description": ""})
+
+
+@bp.route("/tenders/<int:tender_id>/documents", methods=["POST"])
+@login_required
+def tender_document_add(tender_id: int):
+    item = db.get_or_404(Tender, tender_id)
+    require(perms.can_add_tender_document(current_user, item, check_state=False))
+    form = DocumentForm()
+    if not form.validate_on_submit():
+        raise ValidationError(next((m for f in form for m in f.errors), _("Choose a file to upload.")), "file")
+    uploads = [f for f in request.files.getlist("file") if f.filename]
+    if not uploads:
+        raise ValidationError(_("Choose a file to upload."), "file")
+    for upload in uploads:
+        workflow.add_tender_document(current_user, item, upload, form.title.data if len(uploads) == 1 else "")
+    flash(_("Document added."), "success")
+    return redirect_to(url_for("procurement.tender", tender_id=item.id))
+
+
+# --- transitions ------------------------------------------------------------------------------
+
+
+# action in the address: (workflow function, the machine's verb, the message on success)
+TRANSITIONS = {
+    "publish": (workflow.publish_tender, "publish", _l("Tender published.")),
+    "close": (workflow.close_bidding, "close", _l("Bidding closed.")),
+    "open": (workflow.open_bids, "open", _l("Bids opened.")),
+    "finish-scoring": (workflow.finish_scoring, "finish_scoring", _l("Scoring finished.")),
+    "propose": (workflow.propose_award, "propose", _l("Award proposed.")),
+    "publicity": (workflow.start_publicity, "publicity", _l("Publicity started.")),
+    "confirm": (workflow.confirm_award, "confirm", _l("Award confirmed.")),
+}
+
+
+@bp.route("/tenders/<int:tender_id>/do/<action>", methods=["POST"])
+@login_required
+def tender_transition(tender_id: int, action: str):
+    item = db.get_or_404(Tender, tender_id)
+    if action not in TRANSITIONS:
+        require(perms.can_manage_tenders(current_user))
+        abort(404)
+    function, verb, message = TRANSITIONS[action]
+    require(perms.can_move_tender(current_user, item, verb, check_state=False))
+    function(current_user, item)
+    if item.status == S.FAILED:
+        flash(_("The tender failed: %(r)s", r=item.status_reason), "info")
+    else:
+        flash(str(message), "success")
+    return redirect_to(url_for("procurement.tender", tender_id=item.id))
+
+
+@bp.route("/tenders/<int:tender_id>/cancel", methods=["POST"])
+@login_required
+def tender_cancel(tender_id: int):
+    item = db.get_or_404(Tender, tender_id)
+    require(perms.can_cancel_tender(current_user, item, check_state=False))
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        raise ValidationError(next((m for f in form for m in f.errors), _("Check the form.")), "reason")
+    objection = None
+    if request.form.get("objection", "").isdigit():
+        objection = db.get_or_404(Objection, int(request.form["objection"]))
+        if objection.tender_id != item.id:
+            abort(404)  # else cancelling this tender would mark another tender's objection resolved
+    workflow.cancel_tender(current_user, item, form.reason.data, objection)
+    flash(_("Tender cancelled."), "success")
+    return redirect_to(url_for("procurement.tender", tender_id=item.id))
+
+
+@bp.route("/tenders/<int:tender_id>/opening")
+@login_required
+def opening_record(tender_id: int):
+    item = db.get_or_404(Tender, tender_id)
+    require(perms.can_view_opening_record(current_user, item))
+    if item.opened_at is None:
+        raise DomainError(_("The bids have not been opened yet."))
+    rows = [b for b in item.bids if b.status == BidStatus.SUBMITTED]
+    return render_template("procurement/opening.html", tender=item, rows=rows)
