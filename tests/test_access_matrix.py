@@ -121,7 +121,7 @@ MATRIX = {
     ("procurement.expert_assign", "POST"):           (302, 403, 422, 403, 403, 403, 403, 403),
     ("procurement.expert_remove", "POST"):           (302, 403, 409, 403, 403, 403, 403, 403),
     ("procurement.declare", "GET"):                  (302, 403, 403, 200, 403, 403, 403, 403),
-    ("procurement.declare", "POST"):                 (302, 403, 403, 422, 403, 403, 403, 403),
+    ("procurement.declare", "POST"):                 (302, 403, 403, 409, 403, 403, 403, 403),
     ("procurement.score", "GET"):                    (302, 403, 403, 200, 403, 403, 403, 403),
     ("procurement.score_cell", "POST"):              (302, 403, 403, 409, 403, 403, 403, 403),
     ("procurement.score_submit", "POST"):            (302, 403, 403, 409, 403, 403, 403, 403),

@@ -115,7 +115,7 @@ CASES: dict[str, Case] = {
     "procurement.question_answer": Case("procurement", TENDER, why="no answer"),
     "procurement.expert_assign": Case("procurement", TENDER, why="no expert chosen"),
     "procurement.expert_remove": Case("procurement", TENDER, status=409, why="the tender is in publicity"),
-    "procurement.declare": Case("expert", SELF, why="no declaration ticked"),
+    "procurement.declare": Case("expert", SELF, status=409, why="already declared (sent again from a second tab)"),
     "procurement.score_cell": Case("expert", "procurement.score", status=409, why="scoring ended (publicity)"),
     "procurement.score_submit": Case("expert", "procurement.score", status=409, why="scoring ended (publicity)"),
     "procurement.bid_invalid": Case("procurement", TENDER, status=409, why="not while the tender is in publicity"),
@@ -190,7 +190,7 @@ CASES: dict[str, Case] = {
     "evaluations.version_retire": Case("admin", "evaluations.version", status=409,
                                        why="only a published version is retired"),
     # --- reports ---------------------------------------------------------------------------------
-    "reports.generate": Case("procurement", "reports.subject", {"format": "xlsx"}, status=404,
+    "reports.generate": Case("procurement", "reports.subject", {"format": "xlsx"}, status=422,
                              why="a spreadsheet of a report kind that has none (the only input the button sends)"),
     "reports.build_audit_package": Case("procurement", "reports.subject", status=403,
                                         why="audit packages are for those who read the audit trail"),
@@ -218,14 +218,9 @@ WITHOUT_A_PAGE_REFUSAL = {
 NOT_YET_ON_THE_PAGE: dict[str, str] = {
     # The refusal reaches the error handler from a form page, whose address is the page itself, so
     # the page-level refusal does not re-render it: the bare error page (or its fragment).
-    "reports.generate": "the report page and its generate button share one address, and the view answers a "
-                        "format the report does not have with abort(404) before the service's rule ('no "
-                        "spreadsheet version') can: the bare 404 page",
     # Refused, but the page that comes back does not say why: the refusal is written under a form
     # the page no longer shows in the record's new state — what a person meets who sent the form
     # from a page opened before someone else moved the record on.
-    "procurement.declare": "a declaration sent again (from a second tab) comes back 422 with the declaration "
-                           "page and no message (the form is hidden once declared)",
     # htmx swaps the action's fragment in (which passes); a full-page post gets the bare fragment.
 }
 

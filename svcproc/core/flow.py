@@ -198,6 +198,27 @@ def _typed_values() -> dict[str, list[str]]:
             if key not in _NOT_ECHOED and "password" not in key}
 
 
+def refused_here(message: str, page: Callable[..., Any], status: int = 409):
+    """A form page refusing the whole request (the record moved on since the form was opened): the
+    page again, with the message where the refusal of an action shows (see base.html)."""
+    from flask import make_response
+
+    rollback()
+    g.refusal = Refusal(action=request.path, message=message, values=_typed_values())
+    response = make_response(page(), status)
+    if request.headers.get("HX-Request") == "true":
+        _swap_whole_content(response)
+    return response
+
+
+def _swap_whole_content(response) -> None:
+    """htmx replaces the page's content whatever the form aimed at: the message sits beside the form."""
+    response.headers["HX-Retarget"] = "#main"
+    response.headers["HX-Reswap"] = "outerHTML"
+    response.headers["HX-Reselect"] = "#main"
+    response.headers["HX-Push-Url"] = "false"
+
+
 def source_page() -> str | None:
     """The local address of the page the request was sent from (htmx tells; browsers send Referer)."""
     from urllib.parse import urlsplit
@@ -228,7 +249,7 @@ def answer_on_source_page(status: int, message: str, field: str | None = None):
     from flask import session
 
     path, _sep, query = source.partition("?")
-    if path == request.path:
+    if path == request.path and request.url_rule is not None and "GET" in request.url_rule.methods:
         return None  # a form page answers for itself (see `submit`)
     refusal = Refusal(action=request.path, message=message, field=field, values=_typed_values())
     htmx = request.headers.get("HX-Request") == "true"
@@ -253,9 +274,5 @@ def answer_on_source_page(status: int, message: str, field: str | None = None):
         return None
     response.status_code = status
     if htmx:
-        # Replace the page's content whatever the form aimed at: the message sits beside the form.
-        response.headers["HX-Retarget"] = "#main"
-        response.headers["HX-Reswap"] = "outerHTML"
-        response.headers["HX-Reselect"] = "#main"
-        response.headers["HX-Push-Url"] = "false"
+        _swap_whole_content(response)
     return response

@@ -70,7 +70,12 @@ def predicates(module) -> None:
     """Every `can_<verb>` predicate of a permissions module, for templates to ask."""
     for name in dir(module):
         if name.startswith("can_"):
-            TEMPLATE_GLOBALS[name] = getattr(module, name)
+            value = getattr(module, name)
+            known = TEMPLATE_GLOBALS.get(name)
+            if known is not None and known is not value:
+                # Templates would ask one domain's rule in another's page.
+                raise RuntimeError(f"two domains name a predicate {name}: {known.__module__} and {module.__name__}")
+            TEMPLATE_GLOBALS[name] = value
 
 
 def navigation(user) -> list[tuple[str, Any, str, int]]:

@@ -1,6 +1,7 @@
-"""Demo evaluations: a finished mid-term and final evaluation of the closed summer project, with
-surveys, three scoring parties, findings and rectification in every state, and a mid-term of a
-running project whose on-site scoring is under way today.
+"""Demo evaluations: a finished mid-term and final evaluation of the after-school pilot that ended
+lately, with surveys, three scoring parties, findings and rectification in every state; the
+elderly-care project's mid-term, whose on-site scoring is under way today; the children's project's
+mid-term, being prepared for next week; and an indicator template an administrator is drafting.
 
 Each evaluation is a flow for the demo runner (see demo/procurement.py): it yields the moment of its
 next step and calls the evaluation workflow then, after the ledgers it measures were imported.
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from ..contracts.models import Contract
 from ..core import clock
 from ..delivery.progress import compute as progress_of
-from ..evaluations import workflow
+from ..evaluations import indicators, workflow
 from ..evaluations.indicators import default_version
 from ..evaluations.models import EvaluationRound, RoundKind
 from ..extensions import db
@@ -27,10 +28,10 @@ from .procurement import PLANS, _manager_of, _pdf, _user
 DAY = timedelta(days=1)
 PLAN_TITLE = {key: title for key, _offset, title, *_rest in PLANS}
 
-# Days before today the organizations hand in their ledgers at half past eight (besides the last
-# one, three hours ago): the closed summer project's mid-term (around its 18th day) and its final
+# Days before today the organizations hand in their ledgers at half past eight, about once a month
+# (besides the last one, three hours ago): the pilot's mid-term (around its 18th day) and its final
 # evaluation (three days after it ends) measure the logs imported by then.
-LEDGER_IMPORT_DAYS_AGO = (33, 6)
+LEDGER_IMPORT_DAYS_AGO = (150, 120, 91, 62, 33, 6)
 
 
 def ledger_imports(now: datetime) -> tuple[datetime, ...]:
@@ -136,10 +137,10 @@ def _prepare(staff, contract, kind, title, start: date, end: date, evaluators: l
 
 
 def _closed_project_flow(now: datetime):
-    """The summer day-care project: a mid-term and a final evaluation, both finalized, and the
+    """The after-school pilot: a mid-term and a final evaluation, both finalized, and the
     rectification that followed them."""
     yield now - 50 * DAY
-    contract = _contract("summer")
+    contract = _contract("afterschool")
     if contract is None:
         return
     staff = _user("procurement")
@@ -200,7 +201,7 @@ def _closed_project_flow(now: datetime):
     workflow.add_evidence(manager, final, _pdf("项目财务决算表"), "项目财务决算表")
     workflow.add_evidence(manager, final, _pdf("个案服务档案（抽样5份）"), "个案服务档案（抽样5份）")
     workflow.add_survey(staff, final, leaf_key=SATISFACTION_LEAF, group_name="参与儿童", surveyed=45, satisfied=43,
-                        surveyed_on=end, note="结营活动现场问卷。")
+                        surveyed_on=end, note="结项活动现场问卷。")
     workflow.add_survey(staff, final, leaf_key=SATISFACTION_LEAF, group_name="儿童家长", surveyed=38, satisfied=35,
                         surveyed_on=end, note="电话回访38户。")
     yield _local(end + 3 * DAY, 9)
@@ -247,8 +248,9 @@ def _running_project_flow(now: datetime):
     # After this morning's ledger import, so the outputs count every entry up to yesterday.
     yield now - timedelta(hours=2, minutes=30)
     _open(staff, round_)
-    third_party, partial, bureau, community = members
-    for minutes, member in ((120, third_party), (100, bureau), (70, community)):
+    # The community representative scores after the afternoon's residents' meeting.
+    third_party, partial, bureau, _community = members
+    for minutes, member in ((120, third_party), (100, bureau)):
         yield now - timedelta(minutes=minutes)
         _score(rng, member, .82)
         workflow.submit_scores(member.user, member)
@@ -256,8 +258,35 @@ def _running_project_flow(now: datetime):
     _score(rng, partial, .80, workflow.scored_leaves(round_)[:5])
 
 
+def _upcoming_project_flow(now: datetime):
+    """The children's project's mid-term, next week: the panel is named, one evaluator has made the
+    declaration, the organization has handed in its self-evaluation."""
+    today = clock.to_local(now).date()
+    yield _local(today - 3 * DAY, 15, 30)
+    contract = _contract("children")
+    if contract is None:
+        return
+    staff = _user("procurement")
+    manager = _manager_of(contract.organization)
+    round_, members = _prepare(staff, contract, RoundKind.MIDTERM, f"{contract.tender.plan.title}中期评估",
+                               today + 4 * DAY, today + 6 * DAY,
+                               [("evaluator3", 0), ("evaluator2", 0), ("bureaueval", 1), ("communityeval", 2)])
+    yield _local(today - 2 * DAY, 9, 10)
+    workflow.declare(members[0].user, members[0], related=False)
+    yield _local(today - DAY, 17, 40)
+    workflow.add_evidence(manager, round_, _pdf("中期自评报告"), "中期自评报告")
+
+
+def _template_draft_flow(now: datetime):
+    """An administrator drafts indicators for children's projects, not yet published."""
+    yield now - 4 * DAY
+    indicators.create_template(_user("admin"), name="困境儿童服务项目评估指标（试行）",
+                               description="在默认指标基础上增加儿童保护与监护人参与的评价内容，征求意见中。")
+
+
 def evaluation_flows(now: datetime) -> list:
-    return [_closed_project_flow(now), _running_project_flow(now)]
+    return [_closed_project_flow(now), _running_project_flow(now), _upcoming_project_flow(now),
+            _template_draft_flow(now)]
 
 
 __all__ = ["evaluation_flows", "ledger_imports"]

@@ -44,6 +44,14 @@ NEEDS = (
     ("510107003003", ServiceCategory.DISABILITY, "社区残疾人康复服务不足，希望有康复师定期指导。", "", ""),
 )
 
+# Needs that came in lately and wait for the bureau's answer: (days before now, community code,
+# category, description, contact name, phone).
+RECENT_NEEDS = (
+    (9, "510107001002", ServiceCategory.ELDERLY, "老旧院落加装电梯后，行动不便的老人仍需要有人协助上下楼和外出就医。",
+     "周阿姨", "13900006666"),
+    (2, "510107002003", ServiceCategory.FAMILY, "社区里有几户家庭长期照顾失能老人，照顾者身心疲惫，希望有喘息服务。", "", ""),
+)
+
 TARGETS_ELDERLY = dict(target_cases=30, target_groups=8, target_group_sessions=48, target_events=12,
                        target_person_times=2400, target_people=600, target_service_hours=1800, target_satisfaction=90)
 TARGETS_CHILDREN = dict(target_cases=25, target_groups=10, target_group_sessions=60, target_events=10,
@@ -54,6 +62,13 @@ TARGETS_DISABILITY = dict(target_cases=40, target_groups=6, target_group_session
                           target_person_times=1600, target_people=300, target_service_hours=1600, target_satisfaction=90)
 TARGETS_FAMILY = dict(target_cases=20, target_groups=4, target_group_sessions=24, target_events=8,
                       target_person_times=1200, target_people=350, target_service_hours=900, target_satisfaction=90)
+TARGETS_LOW_INCOME = dict(target_cases=30, target_groups=4, target_group_sessions=24, target_events=6,
+                          target_person_times=1500, target_people=400, target_service_hours=1200,
+                          target_satisfaction=90)
+TARGETS_VOLUNTEER = dict(target_cases=0, target_groups=4, target_group_sessions=24, target_events=12,
+                         target_person_times=2500, target_people=600, target_service_hours=800, target_satisfaction=85)
+TARGETS_MENTAL = dict(target_cases=40, target_groups=6, target_group_sessions=36, target_events=8,
+                      target_person_times=1600, target_people=400, target_service_hours=1400, target_satisfaction=90)
 TARGETS_YOUTH = dict(target_cases=15, target_groups=6, target_group_sessions=36, target_events=10,
                      target_person_times=1800, target_people=500, target_service_hours=1000, target_satisfaction=90)
 
@@ -71,10 +86,16 @@ PLANS = (
      ("510107001001", "510107002001", "510107003001"), (), TARGETS_YOUTH),
     ("family", 1, "浆洗街道家庭综合服务项目", ServiceCategory.FAMILY, 260000,
      ("510107002004",), (10,), TARGETS_FAMILY),
-    ("summer", 0, "浆洗街道暑期困境儿童托管服务项目", ServiceCategory.CHILDREN, 120000,
+    ("afterschool", 0, "浆洗街道四点半课堂托管试点项目", ServiceCategory.CHILDREN, 120000,
      ("510107002001", "510107002002"), (), dict(target_cases=5, target_groups=4, target_group_sessions=16,
                                                 target_events=4, target_person_times=600, target_people=80,
-                                                target_service_hours=320, target_satisfaction=90)),
+                                                target_service_hours=160, target_satisfaction=90)),
+    ("lowincome", 1, "红牌楼街道困难群众帮扶服务项目", ServiceCategory.LOW_INCOME, 280000,
+     ("510107003001", "510107003003", "510107003004"), (), TARGETS_LOW_INCOME),
+    ("volunteer", 1, "玉林街道社区志愿服务体系建设项目", ServiceCategory.COMMUNITY_BUILDING, 200000,
+     ("510107001002", "510107001003"), (), TARGETS_VOLUNTEER),
+    ("mental", 1, "武侯区社区心理健康服务项目", ServiceCategory.OTHER, 240000,
+     ("510107001001", "510107002001", "510107003001"), (), TARGETS_MENTAL),
 )
 
 CRITERIA = (("服务方案的针对性与可行性", 30, "需求分析准确，目标清晰，活动设计可行"),
@@ -87,15 +108,22 @@ STRENGTH = {0: Decimal("0.90"), 1: Decimal("0.84"), 2: Decimal("0.80"), 4: Decim
 PRICING = {0: Decimal("0.97"), 1: Decimal("0.93"), 2: Decimal("0.95"), 4: Decimal("0.92")}
 EXPERT_LEAN = {"expert": Decimal("0.00"), "expert2": Decimal("-0.03"), "expert3": Decimal("0.02")}
 
-# (plan key, method, bidders (org indexes), stage, days before "now" the tender was published)
+# (plan key, method, bidders (org indexes), stage, days before "now" the tender was published).
+# The running projects started about half a year ago, so today is their mid-term. Of the tenders
+# under way, one waits for the panel's scores, one for its bids to be opened (bidding has closed),
+# two are open for bids: the youth project's, with three bids, and one published three days ago
+# that nobody has bid on yet.
 TENDERS = (
-    ("elderly", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "awarded", 150),
-    ("children", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 140),
+    ("elderly", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "awarded", 215),
+    ("children", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 223),
     ("community", TenderMethod.PUBLIC_TENDER, (2, 0, 4), "awarded_after_objection", 130),
     ("disability", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "in_publicity", 32),
     ("youth", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "open", 5),
     ("family", TenderMethod.COMPETITIVE_NEGOTIATION, (), "draft", 2),
-    ("summer", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 80),
+    ("afterschool", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 80),
+    ("lowincome", TenderMethod.PUBLIC_TENDER, (0, 2, 4), "scoring", 17),
+    ("volunteer", TenderMethod.PUBLIC_TENDER, (1, 2, 4), "closed", 16),
+    ("mental", TenderMethod.PUBLIC_TENDER, (), "open", 3),
 )
 
 # Contracts of awarded tenders: days after the award it is drawn up, signed, and the service starts
@@ -105,19 +133,22 @@ CONTRACTS = {
     "elderly": dict(drawn=2, signed=6, start=10, term=364, amend=(60, 24000_00, {"target_people": 660},
                     "新增玉林东路社区两个老旧院落的独居老人，服务人数增加60人。"),
                     milestones=(("项目启动：服务方案与需求评估报告", 20, 20, "服务方案、需求评估报告", "paid"),
-                                ("第一季度服务台账与季度报告", 90, 25, "季度报告、签到表、活动照片", "submitted"),
-                                ("中期评估报告", 180, 25, "中期报告、台账", "pending"),
+                                ("第一季度服务台账与季度报告", 90, 15, "季度报告、签到表、活动照片", "paid"),
+                                ("第二季度服务台账与季度报告", 180, 15, "季度报告、签到表、活动照片", "submitted"),
+                                ("中期评估报告", 190, 20, "中期报告、台账", "pending"),
                                 ("末期评估与项目总结", "end", 30, "总结报告、审计报告", "pending"))),
     "children": dict(drawn=3, signed=8, start=12, term=364, amend=None,
                      milestones=(("项目启动：服务方案", 20, 20, "服务方案", "paid"),
-                                 ("第一季度服务台账与季度报告", 90, 30, "季度报告、签到表", "returned"),
+                                 ("第一季度服务台账与季度报告", 90, 15, "季度报告、签到表", "paid"),
+                                 ("第二季度服务台账与季度报告", 180, 15, "季度报告、签到表、活动照片", "returned"),
                                  ("末期评估与项目总结", "end", 50, "总结报告", "pending"))),
     "community": dict(drawn=92, signed=95, start=115, term=364, amend=None,
                       milestones=(("项目启动：院落议事方案", 30, 30, "服务方案", "pending"),
                                   ("末期评估与项目总结", "end", 70, "总结报告", "pending"))),
-    "summer": dict(drawn=2, signed=5, start=8, term=40, amend=None,
-                   milestones=(("暑期托管前半程台账", 20, 50, "签到表、活动照片", "paid"),
-                               ("暑期托管总结报告", "end", 50, "总结报告、签到表", "paid"))),
+    # The pilot ended a few days ago: its final report is accepted and the last tranche is due.
+    "afterschool": dict(drawn=2, signed=5, start=8, term=40, amend=None,
+                   milestones=(("试点前半程台账", 20, 50, "签到表、活动照片", "paid"),
+                               ("试点总结报告", "end", 50, "总结报告、签到表", "accepted"))),
 }
 
 
@@ -145,7 +176,7 @@ def _at(moment: datetime) -> None:
     clock.freeze(moment)
 
 
-START_DAYS_AGO = 160
+START_DAYS_AGO = 235
 
 
 def load_procurement_demo(orgs: list[Organization], now: datetime, extra_flows=()) -> None:
@@ -184,7 +215,16 @@ def load_procurement_demo(orgs: list[Organization], now: datetime, extra_flows=(
     for key, method, bidders, stage, published_days_ago in TENDERS:
         flows.append(_tender_flow(plans[key], method, [orgs[i] for i in bidders], list(bidders), stage,
                                   now - published_days_ago * DAY, now, staff, experts, CONTRACTS.get(key)))
+    flows.append(_recent_needs_flow(areas, now))
     _run(flows + list(extra_flows), now)
+
+
+def _recent_needs_flow(areas: dict[str, Area], now: datetime):
+    """Residents' needs submitted lately, still waiting for the bureau's answer."""
+    for days_ago, community, category, text, contact, phone in RECENT_NEEDS:
+        yield now - days_ago * DAY - timedelta(hours=5)
+        need_services.submit_need(community=areas[community], category=category, description=text,
+                                  contact_name=contact, contact_phone=phone)
 
 
 def _run(flows, now: datetime) -> None:
@@ -221,10 +261,11 @@ def _tender_flow(plan, method, bidder_orgs, bidder_indexes, stage, published, no
     workflow.publish_tender(staff, tender)
     for expert in experts:
         workflow.assign_expert(staff, tender, expert)
-    yield published + DAY
-    question = workflow.ask_question(_manager_of(bidder_orgs[0]), tender, "服务人员是否要求全部持有社会工作者职业资格证书？")
-    yield published + 2 * DAY
-    workflow.answer_question(staff, question, "项目团队中持证社工比例不低于60%，项目负责人须持有中级及以上证书。")
+    if bidder_orgs:
+        yield published + DAY
+        question = workflow.ask_question(_manager_of(bidder_orgs[0]), tender, "服务人员是否要求全部持有社会工作者职业资格证书？")
+        yield published + 2 * DAY
+        workflow.answer_question(staff, question, "项目团队中持证社工比例不低于60%，项目负责人须持有中级及以上证书。")
     for n, (org, index) in enumerate(zip(bidder_orgs, bidder_indexes)):
         yield published + 3 * DAY + n * timedelta(hours=8)
         price = int((Decimal(ceiling) * PRICING[index]).quantize(Decimal(100)))
@@ -232,10 +273,18 @@ def _tender_flow(plan, method, bidder_orgs, bidder_indexes, stage, published, no
                             declaration_accepted=True, uploads=[_pdf(f"{org.name}投标文件")])
     if stage == "open":
         return
+    yield tender.bid_deadline + timedelta(minutes=1)
+    workflow.close_bidding(staff, tender)
+    if stage == "closed":
+        return
     yield tender.opening_at + timedelta(minutes=5)
     workflow.open_bids(staff, tender)
+    index_by_org = {org.id: i for org, i in zip(bidder_orgs, bidder_indexes)}
+    if stage == "scoring":
+        yield from _scoring_under_way(tender, experts, index_by_org, now)
+        return
     yield tender.opening_at + DAY
-    _score(tender, experts, {org.id: i for org, i in zip(bidder_orgs, bidder_indexes)})
+    _score(tender, experts, index_by_org)
     workflow.finish_scoring(staff, tender)
     yield tender.opening_at + DAY + timedelta(hours=2)
     workflow.propose_award(staff, tender)
@@ -332,9 +381,25 @@ def _score(tender: Tender, experts: list[User], index_by_org: dict[int, int]) ->
     for expert in experts:
         member = next(m for m in tender.experts if m.user_id == expert.id)
         workflow.declare_conflicts(expert, member, [], "")
-        for bid in workflow.scorable_bids(tender):
-            strength = STRENGTH[index_by_org[bid.organization_id]]
-            for criterion in tender.criteria:
-                points = _points(int(criterion.weight), strength, EXPERT_LEAN[expert.username])
-                workflow.save_score(expert, member, bid, criterion, points, "")
+        _score_bids(tender, expert, member, workflow.scorable_bids(tender), index_by_org)
         workflow.submit_scores(expert, member)
+
+
+def _score_bids(tender: Tender, expert: User, member, bids, index_by_org: dict[int, int]) -> None:
+    for bid in bids:
+        strength = STRENGTH[index_by_org[bid.organization_id]]
+        for criterion in tender.criteria:
+            points = _points(int(criterion.weight), strength, EXPERT_LEAN[expert.username])
+            workflow.save_score(expert, member, bid, criterion, points, "")
+
+
+def _scoring_under_way(tender: Tender, experts: list[User], index_by_org: dict[int, int], now: datetime):
+    """The panel meets after the opening: one expert has scored the first bid, one has only made the
+    declaration, and the demo's `expert` has not started; nobody has submitted."""
+    members = {m.user_id: m for m in tender.experts}
+    first, second = experts[1], experts[2]
+    yield max(tender.opening_at + timedelta(hours=3), now - DAY)
+    workflow.declare_conflicts(first, members[first.id], [], "")
+    _score_bids(tender, first, members[first.id], workflow.scorable_bids(tender)[:1], index_by_org)
+    yield clock.now() + timedelta(minutes=40)
+    workflow.declare_conflicts(second, members[second.id], [], "")

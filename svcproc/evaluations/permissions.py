@@ -133,14 +133,14 @@ def can_record_findings(user, round_) -> bool:
     return can_add_findings(user, round_) and ROUND.allows("findings", round_)
 
 
-def can_declare(user, round_, member=None) -> bool:
+def can_declare_on_round(user, round_, member=None) -> bool:
     """The evaluator's own conflict declaration, once, before their scoring ends."""
     member = member or assignment(user, round_)
     return member is not None and member.user_id == getattr(user, "id", None) and member.declared_at is None \
         and ROUND.allows("declare", round_)
 
 
-def can_score(user, member) -> bool:
+def can_score_as_member(user, member) -> bool:
     """An evaluator scores on their own place of a round that is scoring: declared without a
     conflict, not yet submitted."""
     return (member is not None and member.user_id == getattr(user, "id", None)

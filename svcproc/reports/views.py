@@ -4,11 +4,14 @@ verification page, the auditor's desk and the audit package."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import get_locale, lazy_gettext as _nl
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _nl
 from flask_login import current_user, login_required
 
 from ..contracts.models import Contract
 from ..core import jobs, nav, scoping
+from ..core.errors import ValidationError
 from ..core.i18n import locale_code
 from ..core.permissions import require
 from ..core.web import redirect_to, send_stored
@@ -63,9 +66,9 @@ def generate(kind: str, subject_id: int):
     try:
         fmt = ReportFormat(request.form.get("format") or "pdf")
     except ValueError:
-        abort(404)
+        fmt = None
     if fmt not in services.formats_of(report_kind):
-        abort(404)
+        raise ValidationError(_("This report is not made in that format."), "format")
     job = services.request_report(current_user, report_kind, subject_id, locale_code(get_locale()), fmt)
     return redirect_to(url_for("jobs.status", job_id=job.id))
 

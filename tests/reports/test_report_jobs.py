@@ -169,7 +169,7 @@ def test_no_job_for_a_format_the_report_does_not_have(client, report_world, queu
 
     response = client.post(url.format(contract=report_world.contract.id, year=_year(report_world)), data=form)
 
-    assert response.status_code == 404 and queued == [] and row_counts(KEPT) == before
+    assert response.status_code == 422 and queued == [] and row_counts(KEPT) == before
 
 
 def test_the_audit_package_job_keeps_the_zip_and_a_get_downloads_it(client, report_world, stored_report, queued):

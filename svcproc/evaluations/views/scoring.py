@@ -75,7 +75,7 @@ def _scoring_context(round_: EvaluationRound, member: RoundEvaluator) -> dict:
     missing = workflow.missing_scores(member)
     return dict(round=round_, contract=round_.contract, member=member, top=top, mine=mine, subtotals=subtotals,
                 total=total, missing=missing, computed=round_.computed or {}, action_form=EmptyForm(),
-                locked=not perms.can_score(current_user, member))
+                locked=not perms.can_score_as_member(current_user, member))
 
 
 @bp.route("/rounds/<int:round_id>/score")

@@ -73,6 +73,9 @@ def declare(tender_id: int):
     def page(**extra):
         return render_template("procurement/declare.html", tender=item, member=member, form=form, orgs=orgs, **extra)
 
+    if request.method == "POST" and member.declared_at is not None:
+        # Sent again from a tab opened before the first declaration: say so on the page.
+        return flow.refused_here(_("You have already declared on this tender; a declaration is made once."), page)
     return flow.submit(form, save, page, field="related")
 
 
