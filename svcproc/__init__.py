@@ -155,6 +155,14 @@ def create_app(overrides: dict | None = None) -> Flask:
             response.vary.add("HX-Request")
         return response
 
+    # Each domain's home-page panels (core/nav.py) register when their module is imported.
+    from .procurement import panels as procurement_panels  # noqa: F401
+    from .contracts import panels as contracts_panels  # noqa: F401
+    from .delivery import panels as delivery_panels  # noqa: F401
+    from .evaluations import panels as evaluations_panels  # noqa: F401
+    from .accounts import panels as accounts_panels  # noqa: F401
+    from .reports import panels as reports_panels  # noqa: F401
+
     from .cli import register_commands
 
     register_commands(app)

@@ -21,9 +21,14 @@ def home():
     from .core.permissions import Role
 
     if current_user.is_authenticated and current_user.role == Role.AUDITOR:
-        from .reports.views import desk
+        # An auditor's home is the auditor's desk (reports.desk), with the auditor's panels (the risk
+        # overview) under its heading.
+        from .core.permissions import require
+        from .reports import desk as desk_module
+        from .reports.permissions import can_use_audit_desk
 
-        return desk()  # an auditor's home is the auditor's desk
+        require(can_use_audit_desk(current_user))
+        return render_template("reports/desk_home.html", **desk_module.overview())
     return render_template("home.html")
 
 

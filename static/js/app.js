@@ -125,6 +125,21 @@
     };
     dialog.showModal();
   }, true);
+  // A table wider than its box scrolls inside it: keyboard users must be able to reach the scroll.
+  function focusableScrolls() {
+    document.querySelectorAll(".table-wrap").forEach(function (box) {
+      if (box.hasAttribute("tabindex") || box.scrollWidth <= box.clientWidth + 1) return;
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      var caption = box.querySelector("caption");
+      var section = box.closest("section");
+      var heading = caption || (section && section.querySelector("h2, h3")) || document.querySelector("h1");
+      if (heading) box.setAttribute("aria-label", heading.textContent.trim());
+    });
+  }
+  document.addEventListener("DOMContentLoaded", focusableScrolls);
+  document.addEventListener("htmx:afterSettle", focusableScrolls);
+  window.addEventListener("resize", focusableScrolls);
   // On small screens the menu starts folded.
   document.addEventListener("DOMContentLoaded", function () {
     var menu = document.querySelector(".nav-menu");

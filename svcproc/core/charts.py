@@ -86,3 +86,22 @@ def column_chart(labels: list[str], series: dict[str, list[float]], title: str, 
                      f'text-anchor="middle" fill="#1d2430">{escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def count_bars(items: list[tuple[str, float]], title: str, width: int = 640) -> str:
+    """Horizontal bars of counts, one row each with its label above the bar and the value beside it:
+    for long labels (kinds of finding, organizations) that columns would crowd."""
+    row, pad, value_w = 44, 8, 70
+    height = pad * 2 + row * max(1, len(items))
+    plot_w = width - value_w
+    peak = max([_num(v) for _label, v in items] + [1.0])
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+             f'role="img" aria-label="{escape(title)}" class="chart">', f'<title>{escape(title)}</title>']
+    for i, (label, value) in enumerate(items):
+        y = pad + i * row
+        filled = plot_w * _num(value) / peak
+        parts.append(f'<text x="0" y="{y + 13}" font-size="13" fill="#1d2430">{escape(label)}</text>')
+        parts.append(f'<rect x="0" y="{y + 19}" width="{filled:.1f}" height="16" fill="{PALETTE[0]}" rx="3"/>')
+        parts.append(f'<text x="{filled + 6:.1f}" y="{y + 32}" font-size="13" fill="#1d2430">{_fmt(_num(value))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

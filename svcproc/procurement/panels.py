@@ -1,0 +1,130 @@
+"""Procurement's boxes on the home page: the bureau's needs, tenders and objections waiting for a
+step, the expert's declarations and scores, and the tenders an organization may bid on."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from ..core import clock, nav
+from ..core.permissions import Role, has_permission
+from ..core.queues import Queue, Row, fetch
+from . import permissions as perms
+from .models import (Bid, BidStatus, CommunityNeed, NeedStatus, Objection, ObjectionStatus, Tender, TenderExpert,
+                     TenderStatus)
+
+S = TenderStatus
+
+# What the bureau does next with a tender in each status (the steps on the tender's page).
+NEXT_STEP = {
+    S.DRAFT: _l("Publish"),
+    S.PUBLISHED: _l("Close bidding"),
+    S.BIDDING_CLOSED: _l("Open the bids"),
+    S.OPENED: _l("Finish scoring"),
+    S.SCORED: _l("Propose the award"),
+    S.AWARD_PROPOSED: _l("Start publicity"),
+    S.IN_PUBLICITY: _l("Confirm the award"),
+}
+
+
+def _tender_row(t) -> Row:
+    return Row(label=f"{t.number} {t.title}", url=url_for("procurement.tender", tender_id=t.id),
+               action=NEXT_STEP.get(t.status, ""))
+
+
+def _tenders(stmt: sa.Select, due) -> tuple[list, int]:
+    return fetch(stmt.add_columns(due.label("due")).order_by(due, Tender.id))
+
+
+def bureau_queues(user) -> dict:
+    """Needs to answer, tenders at each step the bureau takes, publicity ending, objections."""
+    now = clock.now()
+    queues = []
+    rows, total = fetch(sa.select(CommunityNeed.id, CommunityNeed.receipt_code, CommunityNeed.description,
+                                  CommunityNeed.submitted_at)
+                        .where(CommunityNeed.status == NeedStatus.SUBMITTED)
+                        .order_by(CommunityNeed.submitted_at, CommunityNeed.id))
+    queues.append(Queue("needs", _l("Needs to answer"), total=total, more_url=url_for("procurement.needs", status="submitted"),
+                        rows=[Row(label=f"{r.receipt_code} {r.description[:40]}",
+                                  url=url_for("procurement.need", need_id=r.id),
+                                  since=r.submitted_at) for r in rows]))
+    columns = (Tender.id, Tender.number, Tender.title, Tender.status)
+    stages = [
+        ("publish", _l("Tenders to publish"), Tender.status == S.DRAFT, Tender.clarification_deadline, "draft"),
+        ("open", _l("Tenders to close and open"),
+         sa.or_(Tender.status == S.BIDDING_CLOSED, sa.and_(Tender.status == S.PUBLISHED, Tender.bid_deadline <= now)),
+         Tender.opening_at, "bidding_closed"),
+        ("finish", _l("Tenders to finish: scoring and award"),
+         Tender.status.in_([S.OPENED, S.SCORED, S.AWARD_PROPOSED]), Tender.status_changed_at, "opened"),
+        ("publicity", _l("Publicity ending"), Tender.status == S.IN_PUBLICITY, Tender.publicity_ends_at,
+         "in_publicity"),
+    ]
+    for key, heading, where, due, status in stages:
+        rows, total = _tenders(sa.select(*columns).where(where), due)
+        dated = key != "finish"  # the others carry a deadline; "finish" waits since its last step
+        queues.append(Queue(key, heading, total=total, more_url=url_for("procurement.tenders", status=status),
+                            rows=[_with_due(_tender_row(r), r.due if dated else None) for r in rows]))
+    rows, total = fetch(sa.select(Objection.id, Objection.filed_at, Tender.id.label("tender_id"), Tender.number,
+                                  Tender.title)
+                        .join(Tender, Tender.id == Objection.tender_id)
+                        .where(Objection.status == ObjectionStatus.OPEN)
+                        .order_by(Objection.filed_at, Objection.id))
+    queues.append(Queue("objections", _l("Objections to answer"), total=total,
+                        rows=[Row(label=f"{r.number} {r.title}",
+                                  url=url_for("procurement.tender", tender_id=r.tender_id),
+                                  action=_l("Answer the objection"), since=r.filed_at) for r in rows]))
+    return {"key": "procurement", "heading": _l("Procurement"), "queues": queues}
+
+
+def _with_due(row: Row, due) -> Row:
+    row.due = due
+    return row
+
+
+def expert_queues(user) -> dict:
+    """Tenders on whose panel the expert sits that wait for their declaration or their scores."""
+    base = (sa.select(Tender.id, Tender.number, Tender.title, Tender.opened_at)
+            .join(TenderExpert, TenderExpert.tender_id == Tender.id)
+            .where(TenderExpert.user_id == user.id, Tender.status == S.OPENED)
+            .order_by(Tender.opened_at, Tender.id))
+    declare, declare_total = fetch(base.where(TenderExpert.declared_at.is_(None)))
+    score, score_total = fetch(base.where(TenderExpert.declared_at.is_not(None), TenderExpert.conflicted.is_(False),
+                                          TenderExpert.submitted_at.is_(None)))
+    return {"key": "expert", "heading": _l("Tender evaluation"), "queues": [
+        Queue("declare", _l("Tenders to declare on"), total=declare_total,
+              rows=[Row(label=f"{r.number} {r.title}", url=url_for("procurement.declare", tender_id=r.id),
+                        action=_l("Declare any conflict of interest"), since=r.opened_at) for r in declare]),
+        Queue("score", _l("Tenders to score"), total=score_total,
+              rows=[Row(label=f"{r.number} {r.title}", url=url_for("procurement.score", tender_id=r.id),
+                        action=_l("Score the bids"), since=r.opened_at) for r in score]),
+    ]}
+
+
+def bidder_queues(user) -> dict:
+    """Tenders open for bids now, with the organization's own bid where it has one."""
+    now = clock.now()
+    rows, total = fetch(
+        sa.select(Tender.id, Tender.number, Tender.title, Tender.bid_deadline, Bid.id.label("bid_id"))
+        .outerjoin(Bid, sa.and_(Bid.tender_id == Tender.id, Bid.organization_id == user.organization_id,
+                                Bid.status == BidStatus.SUBMITTED))
+        .where(Tender.status == S.PUBLISHED, Tender.bid_deadline > now)
+        .order_by(Tender.bid_deadline, Tender.id))
+    return {"key": "bids", "heading": _l("Tenders"), "queues": [
+        Queue("tenders-open", _l("Tenders open for bids"), total=total,
+              more_url=url_for("procurement.tenders", status="published"),
+              rows=[Row(label=f"{r.number} {r.title}", due=r.bid_deadline,
+                        url=(url_for("procurement.bid_receipt", bid_id=r.bid_id) if r.bid_id
+                             else url_for("procurement.bid_form", tender_id=r.id)),
+                        action=_l("Your bid is in") if r.bid_id else _l("Submit a bid")) for r in rows]),
+    ]}
+
+
+def _is_expert(user) -> bool:
+    return user.role == Role.EXPERT and has_permission(user, "tenders.score")
+
+
+nav.panel("procurement", "procurement/_panel_queue.html", order=10, visible=perms.can_manage_tenders,
+          context=bureau_queues)
+nav.panel("expert", "procurement/_panel_queue.html", order=11, visible=_is_expert, context=expert_queues)
+nav.panel("bids", "procurement/_panel_queue.html", order=25, visible=lambda user: perms.can_bid(user),
+          context=bidder_queues)
