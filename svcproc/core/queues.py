@@ -65,6 +65,12 @@ def fetch(stmt: sa.Select, limit: int = ROWS) -> tuple[list, int]:
     return rows, (rows[0].queue_total if rows else 0)
 
 
+def first_rows(stmt: sa.Select, limit: int = ROWS) -> list:
+    """The first `limit` rows of `stmt`, for a list that counts nothing (shortcuts, recent entries):
+    without the window count the database stops at the limit."""
+    return _execute(stmt.limit(limit))
+
+
 def _execute(stmt):
     from ..extensions import db
 

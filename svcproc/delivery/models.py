@@ -188,6 +188,8 @@ class ServiceActivity(db.Model):
         sa.Index("ix_service_activity_contract_day", "contract_id", "activity_date", "start_time", "id"),
         # A day's entries across the district, answered from the index alone (the checks of a worker's day).
         sa.Index("ix_service_activity_day", "activity_date", "id"),
+        # A social worker's last entries on their home page.
+        sa.Index("ix_service_activity_creator", "created_by_id", "created_at", "id"),
     )
     __mapper_args__ = {"version_id_col": version}
 

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from ..contracts.models import Contract, ContractStatus
 from ..core import charts, nav
 from ..core.permissions import Role, has_permission
-from ..core.queues import ROWS, Queue, Row, fetch
+from ..core.queues import ROWS, Queue, Row, fetch, first_rows
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
 from . import permissions as perms
@@ -65,12 +65,13 @@ def worker_queues(user) -> dict:
         .where(Contract.id.in_(assigned), Contract.organization_id == user.organization_id,
                Contract.status.in_(RUNNING))
         .order_by(Contract.number, Contract.id), limit=10)
-    entries, entries_total = fetch(
+    entries = first_rows(
         sa.select(ServiceActivity.id, ServiceActivity.type, ServiceActivity.activity_date, ServiceActivity.topic,
                   ServiceActivity.created_at, Contract.number)
         .join(Contract, Contract.id == ServiceActivity.contract_id)
         .where(ServiceActivity.created_by_id == user.id, Contract.organization_id == user.organization_id)
         .order_by(ServiceActivity.created_at.desc(), ServiceActivity.id.desc()))
+    entries_total = len(entries)
     about_me = sa.or_(
         sa.and_(RedFlag.kind.in_(ABOUT_A_WORKER), RedFlag.detail["worker_id"].as_integer() == worker_id),
         sa.and_(RedFlag.kind.not_in(ABOUT_A_WORKER), RedFlag.contract_id.in_(assigned)))

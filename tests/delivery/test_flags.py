@@ -217,6 +217,23 @@ def test_a_contracts_flags_are_shown_with_the_contract(client, login_as, world, 
         assert f"/services/{second.id}" in response.text
 
 
+def test_a_busy_contracts_flags_come_a_page_at_a_time(client, login_as, world, app, clock, count_queries):
+    per_page = app.config["PAGE_SIZE"]
+    for n in range(per_page + 5):
+        db.session.add(RedFlag(kind=RedFlagKind.DUPLICATE, key=f"test-page-{n}", contract_id=world.contract.id,
+                               activity_ids=[], detail={}, found_at=clock.now))
+    db.session.flush()
+    login_as("procurement")
+
+    with count_queries() as statements:
+        first = client.get(f"/contracts/{world.contract.id}/red-flags")
+    second = client.get(f"/contracts/{world.contract.id}/red-flags", query_string={"page": 2})
+
+    assert first.status_code == second.status_code == 200
+    assert first.text.count('rel="next"') == 1 and 'rel="prev"' in second.text
+    assert statements.count <= 12
+
+
 # --- explanations -----------------------------------------------------------------------------
 
 

@@ -65,8 +65,9 @@ def red_flag_explain(flag_id: int):
 @login_required
 def contract_flags(contract_id: int):
     contract = contract_or_404(contract_id)
-    flags = db.session.execute(perms.visible_red_flags(current_user).where(RedFlag.contract_id == contract.id)
-                               .options(joinedload(RedFlag.contract))
-                               .order_by(RedFlag.kind, RedFlag.id)).unique().scalars().all()
-    return render_template("delivery/contract_flags.html", contract=contract, flags=flags, explain_form=ExplainForm(),
-                           worker_names=_worker_names(flags))
+    # A busy contract gathers flags without limit: a page at a time, in the order they are read.
+    page = paginate(perms.visible_red_flags(current_user).where(RedFlag.contract_id == contract.id)
+                    .options(joinedload(RedFlag.contract)).order_by(RedFlag.kind, RedFlag.id))
+    template = "delivery/_contract_flag_table.html" if is_htmx() else "delivery/contract_flags.html"
+    return render_template(template, contract=contract, page=page, explain_form=ExplainForm(),
+                           worker_names=_worker_names(page.items))
