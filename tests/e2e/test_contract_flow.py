@@ -75,6 +75,9 @@ def _morning(day):
 def _click(page, locator) -> None:
     with page.expect_navigation():
         locator.click()
+        dialog = page.locator("#confirm-dialog[open]")  # an irreversible step asks first: say yes
+        if dialog.count():
+            dialog.locator("#confirm-yes").click()
 
 
 def _draw_up(page, start, end) -> int:

@@ -93,6 +93,9 @@ def _flash(page):
 def _click(page, locator) -> None:
     with page.expect_navigation():
         locator.click()
+        dialog = page.locator("#confirm-dialog[open]")  # an irreversible step asks first: say yes
+        if dialog.count():
+            dialog.locator("#confirm-yes").click()
 
 
 def _expect_number(page, element_id: str, value: Decimal) -> None:
