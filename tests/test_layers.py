@@ -8,15 +8,11 @@
 - views (any module with routes) never commit or roll back themselves: the request's one
   transaction (`core/flow.py`) does.
 
-Each rule has a strict test, marked xfail while known offenders remain, and a ratchet test that
-passes as long as the offenders are a subset of the list below: the count may only go down, and a
-new offender fails at once. When an offender is fixed, delete its line from the list (the ratchet
-test warns which lines are stale); when a list is empty, its strict test runs unmarked.
+Each rule has one test: no offender anywhere in the package.
 """
 from __future__ import annotations
 
 import ast
-import warnings
 from pathlib import Path
 
 import pytest
@@ -89,12 +85,6 @@ def _walk_with_function(tree: ast.AST):
     yield from visit(tree, "<module>")
 
 
-# Status writes found on main before the workflows went through `move` ("path:function"; a function
-# writing several times is listed once). The list may only shrink. (A background job's own status
-# goes through core/jobs.py's JOB machine.)
-KNOWN_STATUS_WRITES: set[str] = set()
-
-
 # --- (b) the core imports no domain --------------------------------------------------------------
 
 
@@ -133,9 +123,6 @@ def core_imports() -> list[str]:
     return sorted(found)
 
 
-KNOWN_CORE_IMPORTS: set[str] = set()
-
-
 # --- (c) views leave the transaction to the request ----------------------------------------------
 
 
@@ -168,11 +155,6 @@ def _in(path: str, functions: str) -> list[str]:
     return [f"{path}:{function}" for function in functions.split()]
 
 
-# Found on main while the views still ran the transaction themselves ("path:function.commit"). The
-# list may only shrink.
-KNOWN_VIEW_TRANSACTION_CALLS: set[str] = set()
-
-
 # --- the tests -----------------------------------------------------------------------------------
 
 RULES = {
@@ -182,34 +164,13 @@ RULES = {
 }
 
 
-def _known(rule: str) -> set[str]:
-    return {"status": KNOWN_STATUS_WRITES, "core": KNOWN_CORE_IMPORTS, "views": KNOWN_VIEW_TRANSACTION_CALLS}[rule]
-
-
-@pytest.mark.parametrize("rule", [
-    pytest.param(rule, marks=pytest.mark.xfail(strict=True, reason=f"{len(_known(rule))} known offender(s) remain "
-                                               "until the domains' conversion lands (see the lists above)")
-                 if _known(rule) else ()) for rule in RULES])
+@pytest.mark.parametrize("rule", list(RULES))
 def test_no_offender(rule):
     find, what = RULES[rule]
 
     offenders = find()
 
     assert offenders == [], f"{what}:\n  " + "\n  ".join(offenders)
-
-
-@pytest.mark.parametrize("rule", list(RULES))
-def test_offenders_only_go_down(rule):
-    find, what = RULES[rule]
-
-    offenders = set(find())
-
-    new = sorted(offenders - _known(rule))
-    fixed = sorted(_known(rule) - offenders)
-    print(f"{rule}: {len(offenders)} offender(s), {len(_known(rule))} allowed")
-    if fixed:
-        warnings.warn(f"{rule}: fixed, delete from the list in tests/test_layers.py: " + ", ".join(fixed))
-    assert not new, f"new offender(s) — {what}:\n  " + "\n  ".join(new)
 
 
 # --- the finders themselves ----------------------------------------------------------------------

@@ -211,19 +211,6 @@ WITHOUT_A_PAGE_REFUSAL = {
                                  "page only administrators (who may check) see",
 }
 
-# Cases that fail on main because the endpoint does not answer through the page-level refusal yet
-# (issue 12, item 2, is being applied domain by domain): endpoint -> what happens now. When a case
-# starts passing, strict xfail fails the run: delete its line.
-# A key is an endpoint (both ways of sending) or "endpoint-form post" / "endpoint-htmx".
-NOT_YET_ON_THE_PAGE: dict[str, str] = {
-    # The refusal reaches the error handler from a form page, whose address is the page itself, so
-    # the page-level refusal does not re-render it: the bare error page (or its fragment).
-    # Refused, but the page that comes back does not say why: the refusal is written under a form
-    # the page no longer shows in the record's new state — what a person meets who sent the form
-    # from a page opened before someone else moved the record on.
-    # htmx swaps the action's fragment in (which passes); a full-page post gets the bare fragment.
-}
-
 
 # --- the world's URLs ------------------------------------------------------------------------------
 
@@ -314,7 +301,6 @@ def test_every_post_endpoint_has_a_case(app):
     assert not endpoints - listed, "POST endpoints without a refused-request case (add one to CASES)"
     assert not listed - endpoints, "cases for endpoints the app no longer has"
     assert not set(CASES) & set(WITHOUT_A_PAGE_REFUSAL)
-    assert {key.rsplit("-", 1)[0] if key not in CASES else key for key in NOT_YET_ON_THE_PAGE} <= set(CASES)
 
 
 def _source(app, case: Case) -> str:
@@ -334,12 +320,7 @@ def test_every_source_page_is_a_page(app):
 def _params():
     for endpoint in sorted(CASES):
         for htmx in (False, True):
-            marks = ()
-            variant = f"{endpoint}-{'htmx' if htmx else 'form post'}"
-            reason = NOT_YET_ON_THE_PAGE.get(endpoint) or NOT_YET_ON_THE_PAGE.get(variant)
-            if reason:
-                marks = pytest.mark.xfail(strict=True, reason=reason)
-            yield pytest.param(endpoint, htmx, marks=marks, id=variant)
+            yield pytest.param(endpoint, htmx, id=f"{endpoint}-{'htmx' if htmx else 'form post'}")
 
 
 @pytest.mark.parametrize("endpoint, htmx", list(_params()))

@@ -27,14 +27,9 @@ create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 # Every kind of record some list shows, with whose scope it is.
 EXPECTED = ("Tender", "Bid", "Contract", "Beneficiary", "ServiceActivity", "RedFlag", "EvaluationRound",
             "Organization", "SocialWorker", "User")
-# Not registered on main yet: the domains' conversion (issue 12, item 4) adds them. When one lands,
-# its case here passes unexpectedly and fails the run: delete its name from this list.
-NOT_YET_REGISTERED: dict[str, str] = {}
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=NOT_YET_REGISTERED[name]))
-    if name in NOT_YET_REGISTERED else name for name in EXPECTED])
+@pytest.mark.parametrize("name", EXPECTED)
 def test_the_model_has_a_registered_scope(name):
     assert name in scoping.SCOPES, f"no visible_<things>/can_view_<thing> pair registered for {name}"
 
@@ -59,8 +54,6 @@ def _rows(model) -> list:
 
 @pytest.mark.parametrize("name", sorted(set(EXPECTED) | set(scoping.SCOPES)))
 def test_the_list_scope_and_the_predicate_agree(outsiders, name):
-    if name not in scoping.SCOPES:
-        pytest.xfail(f"{name} has no registered scope yet (see test_the_model_has_a_registered_scope)")
     scope = scoping.SCOPES[name]
     db.session.flush()
     rows = _rows(scope.model)
