@@ -496,7 +496,7 @@ QUERIES = {"contracts.contract_new": lambda ids: {"tender": ids["contracts"]["wa
 def _url(app, endpoint: str, world: dict) -> str:
     ids = world["ids"]
     values = {"org_id": world["org"].id, "worker_id": world["worker"].id, "area_id": world["area"].id,
-              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint),
+              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint), "fmt": "csv",
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
                                      "question_id", "objection_id")},

@@ -50,6 +50,12 @@ def title_of(kind: ReportKind, subject) -> str:
     return _("District portfolio report %(year)s", year=subject)
 
 
+def download_stem(title: str) -> str:
+    """A report's title as a file name: no path separators or control characters, spaces kept."""
+    stem = "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in title).strip(" .")
+    return stem[:180] or "report"
+
+
 def formats_of(kind: ReportKind) -> tuple[ReportFormat, ...]:
     """An assessment is read as a document; the portfolio and a history are tables too."""
     return (ReportFormat.PDF,) if kind == ReportKind.ASSESSMENT else (ReportFormat.PDF, ReportFormat.XLSX)
@@ -123,8 +129,9 @@ def generate(actor, kind: ReportKind, subject_id: int, locale: str, *, fmt: Repo
 def store_report(actor, kind: ReportKind, subject_id: int, *, locale: str, title: str, sha256: str,
                  code: str | None, content: bytes, generated_at: datetime, job_id: str | None = None,
                  fmt: ReportFormat = ReportFormat.PDF) -> GeneratedReport:
-    # A spreadsheet's name tells its versions apart by the data they hold, as a PDF's code does.
-    name = f"{kind.value}-{subject_id}-{code or sha256[:12]}.{fmt.value}"
+    # Named as people file it (the report's title: contract number and project, organization or
+    # year); a spreadsheet's versions are told apart by the data they hold, as a PDF's by its code.
+    name = f"{download_stem(title)}-{code or sha256[:12]}.{fmt.value}"
     rule = PDF_RULE if fmt == ReportFormat.PDF else XLSX_RULE
     stored_file = files.store(FileStorage(stream=io.BytesIO(content), filename=name), purpose=FILE_PURPOSE,
                               rule=rule, actor=actor)
