@@ -5,6 +5,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..core.formatting import natural_key
 from ..procurement.forms import CheckboxList
 from .labels import (ACTIVITY_TYPE_LABELS, CATEGORY_LABELS, CONSENT_BY_LABELS, CONSENT_METHOD_LABELS,
                      GENDER_LABELS)
@@ -38,6 +39,10 @@ class BeneficiaryForm(FlaskForm):
         self.consent_method.choices = _choices(CONSENT_METHOD_LABELS)
 
 
+def natural_key_of_name(item) -> tuple:
+    return natural_key(item.name)
+
+
 class ActivityForm(FlaskForm):
     type = SelectField(_l("Kind of service"), validators=[DataRequired()])
     activity_date = DateField(_l("Date"), validators=[DataRequired()])
@@ -58,11 +63,16 @@ class ActivityForm(FlaskForm):
     reason = TextAreaField(_l("Why is the entry corrected?"), validators=[Optional(), Length(max=2000)])
     version = HiddenField()
 
-    def fill_choices(self, communities, workers, groups) -> None:
+    def fill_choices(self, communities, workers, groups, own_communities=()) -> None:
+        """`own_communities` (the contract's) come first, then the rest of the district; groups in
+        natural order (小组2 before 小组10)."""
         self.type.choices = _choices(ACTIVITY_TYPE_LABELS)
-        self.community_id.choices = [("", "—")] + [(str(c.id), c.name) for c in communities]
+        own = [(str(c.id), c.name) for c in own_communities]
+        taken = {value for value, _label in own}
+        self.community_id.choices = ([("", "—")] + own
+                                     + [(str(c.id), c.name) for c in communities if str(c.id) not in taken])
         self.workers.choices = [(w.id, w.name) for w in workers]
-        self.group_id.choices = [("", "—")] + [(str(g.id), g.name) for g in groups]
+        self.group_id.choices = [("", "—")] + [(str(g.id), g.name) for g in sorted(groups, key=natural_key_of_name)]
 
 
 class GroupForm(FlaskForm):
