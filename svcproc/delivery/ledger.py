@@ -28,8 +28,8 @@ from ..core.workflow import allow
 from ..extensions import db
 from . import identity, services
 from .workflow import IMPORT
-from .models import (ActivityType, Beneficiary, ImportBatch, ImportStatus, ServiceActivity, ServiceCase, ServiceGroup,
-                     activity_participant, activity_worker, group_member)
+from .models import (ActivityType, Beneficiary, ImportBatch, ImportStatus, PersonStatus, ServiceActivity,
+                     ServiceCase, ServiceGroup, activity_participant, activity_worker, group_member)
 
 # (key, Chinese header, English header, what it holds)
 COLUMNS = (
@@ -162,7 +162,9 @@ class Context:
         assigned = {w.name: w for w in contract.workers}
         people = {}
         for bid, key in db.session.execute(sa.select(Beneficiary.id, Beneficiary.id_match_key).where(
-                Beneficiary.organization_id == contract.organization_id, Beneficiary.id_match_key.is_not(None))):
+                Beneficiary.organization_id == contract.organization_id, Beneficiary.id_match_key.is_not(None),
+                # Nobody whose consent was withdrawn is named by a new entry (delivery/privacy.py).
+                Beneficiary.status == PersonStatus.ACTIVE)):
             people[key] = bid
         groups = {name: gid for gid, name in db.session.execute(
             sa.select(ServiceGroup.id, ServiceGroup.name).where(ServiceGroup.contract_id == contract.id))}
