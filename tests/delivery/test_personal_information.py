@@ -545,3 +545,24 @@ def test_new_people_are_registered_with_consent_standing(world):
     person = add_person(world.manager, world.org.id, "新对象", birth_year=1950, community=world.communities[0])
 
     assert person.status == PersonStatus.ACTIVE and not person.record_closed
+
+
+def test_the_register_marks_those_who_withdrew(client, login_as, world):
+    _withdrawn(world)
+    login_as("manager")
+
+    listed = client.get("/beneficiaries", query_string={"q": "李建国"}).text
+
+    assert in_page(lambda: gettext("Consent withdrawn")) in listed
+
+
+def test_a_record_holding_sensitive_data_from_before_separate_consents_says_so(client, login_as, world):
+    person = world.people["elder"]
+    person.sensitive_consent_on, person.sensitive_consent_purpose = None, ""   # as the migration left it
+    db.session.flush()
+    login_as("manager")
+
+    page = client.get(f"/beneficiaries/{person.id}").text
+
+    assert in_page(lambda: gettext("Not recorded: this record was registered with sensitive data before separate "
+                                   "consents were kept; record the consent at the next edit, or withdraw.")) in page
