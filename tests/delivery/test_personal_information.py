@@ -13,7 +13,7 @@ from flask_babel import gettext
 
 from svcproc.contracts import workflow as contract_workflow
 from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
-from svcproc.delivery import ledger, privacy, progress, services
+from svcproc.delivery import identity, ledger, privacy, progress, services
 from svcproc.delivery.models import (ActivityType, Beneficiary, BeneficiaryView, PersonStatus, RedFlag, RedFlagKind,
                                      ViewKind)
 from svcproc.extensions import db
@@ -261,6 +261,8 @@ def test_a_ledger_row_naming_a_person_who_withdrew_is_refused(world):
     result = ledger.run_check(world.manager, batch)
 
     assert result.error_count == 1 and result.rows_new == 0
+    assert batch.errors[0]["message"] == gettext("%(n)s withdrew consent: no new service entry may name this person.",
+                                                 n=identity.mask(number))
 
 
 def test_the_picker_no_longer_offers_a_person_who_withdrew(client, login_as, world):
