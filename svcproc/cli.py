@@ -21,6 +21,7 @@ def register_commands(app) -> None:
     app.cli.add_command(files_group)
     app.cli.add_command(bench_data_command)
     app.cli.add_command(user_group)
+    app.cli.add_command(privacy_group)
 
 
 @click.command("create-user")
@@ -221,6 +222,36 @@ def import_logs_command(contract_number, path, dry_run):
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     click.echo(f"Imported {batch.rows_new} entries into {contract.number}.")
+
+
+@click.group("privacy")
+def privacy_group():
+    """Personal information of the people served."""
+
+
+@privacy_group.command("anonymise")
+@click.option("--years", type=int, default=None,
+              help="Years after a contract closes (default: RETENTION_YEARS_AFTER_CLOSE).")
+@click.option("--dry-run", is_flag=True, help="Only count the people due; change nothing.")
+@with_appcontext
+def privacy_anonymise_command(years, dry_run):
+    """Anonymise the people whose every contract closed more than the retention period ago (for cron)."""
+    from flask import current_app
+
+    from .delivery import privacy
+    from .extensions import db
+
+    years = current_app.config["RETENTION_YEARS_AFTER_CLOSE"] if years is None else years
+    if years < 0:
+        raise click.ClickException("The retention period cannot be negative.")
+    ids = privacy.anonymise_due(years=years, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"{len(ids)} people are due for anonymisation ({years} years after their contracts closed). "
+                   "Dry run: nothing was changed.")
+        return
+    db.session.commit()
+    click.echo(f"{len(ids)} people anonymised ({years} years after their contracts closed).")
 
 
 @click.group("report")

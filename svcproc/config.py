@@ -71,6 +71,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LANGUAGES": ["zh_CN", "en"],
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
+        # Years after a contract closes (or ends) before the people it served are anonymised.
+        "RETENTION_YEARS_AFTER_CLOSE": int(os.environ.get("RETENTION_YEARS_AFTER_CLOSE", "5")),
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
         "PAGE_SIZE": 25,

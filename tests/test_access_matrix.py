@@ -170,6 +170,12 @@ MATRIX = {
     ("delivery.beneficiary_edit", "GET"):            (302, 403, 403, 403, 200, 200, 403, 403),
     ("delivery.beneficiary_edit", "POST"):           (302, 403, 403, 403, 422, 422, 403, 403),
     ("delivery.beneficiary_reveal", "POST"):         (302, 403, 403, 403, 200, 403, 403, 403),
+    # Withdrawing consent: whoever of the organization's staff the person told. Who read a record: its
+    # organization's manager and the auditors, not social workers. A person's own data: the manager.
+    ("delivery.beneficiary_withdraw", "GET"):        (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.beneficiary_withdraw", "POST"):       (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.beneficiary_views", "GET"):           (302, 403, 403, 403, 200, 403, 403, 200),
+    ("delivery.beneficiary_export", "POST"):         (302, 403, 403, 403, 200, 403, 403, 403),
     # --- service logs: whoever sees the contract reads them; its manager and assigned social
     # workers record; the manager assigns workers and imports ledgers -----------------------------
     ("delivery.activities", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
@@ -375,7 +381,8 @@ def _build_contracts(clock, users: dict, org: Organization) -> dict:
         manager, org.id, name="王秀英", gender=Gender.FEMALE, id_number=identity.make("51010719480312012"),
         birth_year=None, community=community, categories=["elderly_alone"], phone="13900001234",
         consent_by=ConsentBy.SELF, guardian_name="", consent_method=ConsentMethod.WRITTEN,
-        consent_on=contracts.today())
+        consent_on=contracts.today(), sensitive_consent=True, sensitive_consent_purpose="核实身份并电话回访",
+        sensitive_consent_on=contracts.today())
     group = services.create_group(users["social_worker"], contract, "互助小组", 6, [person])
     session = dict(type=ActivityType.GROUP_SESSION, activity_date=contracts.today() - timedelta(days=1),
                    start_time=time(9, 0), end_time=time(10, 30), community=community, place="社区活动室",

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..core.formatting import natural_key
@@ -29,6 +29,12 @@ class BeneficiaryForm(FlaskForm):
     guardian_name = StringField(_l("Guardian's name"), validators=[Optional(), Length(max=100)])
     consent_method = SelectField(_l("How consent was given"), validators=[DataRequired()])
     consent_on = DateField(_l("Consent date"), validators=[DataRequired()])
+    # Never ticked in advance: the person's separate consent is a choice recorded here (PIPL art. 29).
+    sensitive_consent = BooleanField(_l("The person (or guardian) separately consented to the sensitive data "
+                                        "(identity number, phone, health or means)"), default=False)
+    sensitive_consent_purpose = StringField(_l("Purpose of the sensitive data"),
+                                            validators=[Optional(), Length(max=300)])
+    sensitive_consent_on = DateField(_l("Date of the separate consent"), validators=[Optional()])
     version = HiddenField()
 
     def fill_choices(self, communities) -> None:
@@ -94,6 +100,11 @@ class ExplainForm(FlaskForm):
 
 class DeleteActivityForm(FlaskForm):
     reason = TextAreaField(_l("Why is the entry deleted?"), validators=[Optional(), Length(max=2000)])
+
+
+class WithdrawConsentForm(FlaskForm):
+    withdrawn_on = DateField(_l("Date consent was withdrawn"), validators=[Optional()])
+    reason = TextAreaField(_l("How was consent withdrawn?"), validators=[Optional(), Length(max=2000)])
 
 
 class EmptyForm(FlaskForm):

@@ -138,6 +138,10 @@ def test_a_social_worker_records_a_group_session_on_a_phone(phone_page, live_ser
     quick.get_by_label("Phone").fill("13912345678")
     quick.get_by_label("Consent given by").select_option("self")
     quick.get_by_label("How consent was given").select_option("written")
+    # The number and phone are sensitive: the separate consent is a deliberate tick, with its purpose and date.
+    quick.get_by_label("separately consented").check()
+    quick.get_by_label("Purpose of the sensitive data").fill("核实身份并电话回访")
+    quick.get_by_label("Date of the separate consent").fill(quick.get_by_label("Consent date").input_value())
     with page.expect_response(lambda r: r.url.endswith(f"/contracts/{contract_id}/people/quick")) as added:
         quick.get_by_role("button", name="Add and pick").tap()
     assert added.value.status == 200
