@@ -110,11 +110,27 @@ def chart_svgs(kind: str, data: dict) -> dict[str, str]:
     return {}
 
 
+def verification_url(code: str) -> str:
+    """The absolute address printed on every page: a reader of the paper types or scans it."""
+    path = current_app.url_map.bind("localhost").build("reports.verify", {"code": code})
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+
+
+def qr_svg(url: str) -> str:
+    """`url` as a QR code in inline SVG, so the renderer draws it without fetching anything; its
+    size is set by the stylesheet (no width or height of its own)."""
+    import segno
+
+    return segno.make(url, error="m", micro=False).svg_inline(scale=1, border=2, omitsize=True, svgclass="qr",
+                                                              lineclass=None)
+
+
 def render_html(kind: str, data: dict, *, code: str, generated_at: datetime) -> str:
     """The report as HTML, in the language its data was assembled for."""
     from .labels import label
 
     locale = data["report"]["locale"]
+    url = verification_url(code)
     with force_locale(locale):
         pages = counter_content(_("Page %(page)s of %(pages)s", page="\x01", pages="\x02"))
         # Straight from the environment: a report depends on its data only, not on who is looking
@@ -123,7 +139,7 @@ def render_html(kind: str, data: dict, *, code: str, generated_at: datetime) -> 
         return template.render(data=data, code=code, locale=locale,
                                generated_at=clock.to_local(generated_at), page_counter=pages,
                                sha256=assemble.digest(data), label=label, charts=chart_svgs(kind, data),
-                               bureau_name=data["report"].get("bureau", ""))
+                               bureau_name=data["report"].get("bureau", ""), verify_url=url, qr=qr_svg(url))
 
 
 def html_to_pdf(html: str, data: dict, *, generated_at: datetime, title: str = "") -> bytes:
