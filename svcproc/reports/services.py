@@ -22,7 +22,7 @@ from ..core.errors import DomainError
 from ..core.permissions import require
 from ..extensions import db
 from ..registry.models import Organization
-from . import assemble, render, spreadsheets
+from . import assemble, figures, render, spreadsheets
 from .models import AuditPackage, GeneratedReport, ReportFormat, ReportKind
 from .permissions import can_download_audit_package, can_generate_report
 
@@ -117,19 +117,21 @@ def generate(actor, kind: ReportKind, subject_id: int, locale: str, *, fmt: Repo
             content, code = render.render_pdf(kind.value, data, generated_at=generated_at)
     progress(80, _("PDF rendered") if fmt == ReportFormat.PDF else _("Spreadsheet written"))
     return store_report(actor, kind, subject_id, locale=locale, title=title, sha256=sha256, code=code,
-                        content=content, generated_at=generated_at, job_id=job_id, fmt=fmt)
+                        content=content, generated_at=generated_at, job_id=job_id, fmt=fmt,
+                        key_figures=figures.key_figures(kind.value, data))
 
 
 def store_report(actor, kind: ReportKind, subject_id: int, *, locale: str, title: str, sha256: str,
-                 code: str | None, content: bytes, generated_at: datetime, job_id: str | None = None,
-                 fmt: ReportFormat = ReportFormat.PDF) -> GeneratedReport:
+                 code: str | None, content: bytes, generated_at: datetime, key_figures: dict,
+                 job_id: str | None = None, fmt: ReportFormat = ReportFormat.PDF) -> GeneratedReport:
     # A spreadsheet's name tells its versions apart by the data they hold, as a PDF's code does.
     name = f"{kind.value}-{subject_id}-{code or sha256[:12]}.{fmt.value}"
     rule = PDF_RULE if fmt == ReportFormat.PDF else XLSX_RULE
     stored_file = files.store(FileStorage(stream=io.BytesIO(content), filename=name), purpose=FILE_PURPOSE,
                               rule=rule, actor=actor)
     report = GeneratedReport(kind=kind, format=fmt, subject_id=subject_id, locale=locale, title=title,
-                             data_sha256=sha256, code=code, file=stored_file, generated_at=generated_at,
+                             data_sha256=sha256, code=code, figures=key_figures, file=stored_file,
+                             generated_at=generated_at,
                              generated_by_id=getattr(actor, "id", None), job_id=job_id)
     db.session.add(report)
     db.session.flush()
