@@ -88,6 +88,7 @@ def load_config(overrides: dict | None = None) -> dict:
             "public.need_new": ("POST", os.environ.get("RATE_LIMIT_NEEDS", "5 per 10 minutes")),
             "reports.verify": ("GET", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
             "reports.verify_form": ("GET", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
+            "reports.verify_upload": ("POST", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
         },
         "HTMX_CDN_URL": os.environ.get(
             "HTMX_CDN_URL", "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
