@@ -253,7 +253,7 @@ def page_fingerprints(pdf_bytes: bytes) -> list[str] | None:
             h.update(b"A")
             for item in obj:
                 h.update(digest(item))
-        elif not isinstance(obj, StreamObject):
+        else:
             h.update(b"V" + repr(obj).encode())
         return h.digest()
 
