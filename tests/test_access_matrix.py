@@ -262,6 +262,8 @@ MATRIX = {
     ("reports.download", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.verify_form", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
     ("reports.verify", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
+    # a report's PDF handed in for verification, by anyone; an empty form names no file
+    ("reports.verify_upload", "POST"):               (422, 422, 422, 422, 422, 422, 422, 422),
     ("reports.desk", "GET"):                         (302, 200, 403, 403, 403, 403, 403, 200),
     ("reports.audit_package", "GET"):                (302, 200, 403, 403, 403, 403, 403, 200),
     ("reports.build_audit_package", "POST"):         (302, 303, 403, 403, 403, 403, 403, 303),

@@ -199,6 +199,8 @@ CASES: dict[str, Case] = {
     "reports.build_audit_package": Case("procurement", "reports.subject", status=403,
                                         why="audit packages are for those who read the audit trail"),
     # The job's page: one for every kind of job (jobs.status) once the domains' jobs share it.
+    "reports.verify_upload": Case("anonymous", "reports.verify_form", status=422,
+                                  why="no file chosen on the public verification page"),
     "reports.retry": Case("admin", ("jobs.status", "reports.job"), status=409, source_url={"job_id": REPORT_JOB},
                           why="the job finished"),
 }
