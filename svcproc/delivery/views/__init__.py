@@ -25,7 +25,7 @@ def _labels():
     return {"activity_type_labels": labels.ACTIVITY_TYPE_LABELS, "gender_labels": labels.GENDER_LABELS,
             "beneficiary_category_labels": labels.CATEGORY_LABELS, "consent_by_labels": labels.CONSENT_BY_LABELS,
             "consent_method_labels": labels.CONSENT_METHOD_LABELS, "import_status_labels": labels.IMPORT_STATUS_LABELS,
-            "red_flag_labels": labels.RED_FLAG_LABELS}
+            "red_flag_labels": labels.RED_FLAG_LABELS, "import_state": labels.import_state}
 
 
 @bp.app_template_filter("category_label")
