@@ -191,8 +191,8 @@ def inspect_workbook(source: BinaryIO) -> None:
         raise _damaged() from None
     unpacked = sum(m.file_size for m in members)
     if unpacked > max_bytes:
-        raise LedgerError(_("Unpacked, the workbook would take %(mb)d MB; at most %(max)d MB are accepted.",
-                            mb=unpacked // (1024 * 1024), max=max_bytes // (1024 * 1024)))
+        raise LedgerError(_("Unpacked, the workbook would take more than %(max)d MB, the most accepted; split it "
+                            "into several files.", max=max_bytes // (1024 * 1024)))
     for member in members:
         if member.file_size > _RATIO_FLOOR and member.file_size > max_ratio * max(1, member.compress_size):
             raise LedgerError(_("The workbook is compressed %(r)d times over; at most %(max)d times is accepted. "
@@ -464,7 +464,8 @@ def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowRes
             refuse("participants", problem)
             participants.append(_Ref(None, organization_id))  # still counts for the rules of the kind
         elif person in named:
-            refuse("participants", _("%(t)s names a person already named in this row.", t=token[:40]))
+            shown = token[:40] if identity.looks_like_register_code(token) else identity.mask(identity.normalise(token))
+            refuse("participants", _("%(t)s names a person already named in this row.", t=shown))
         else:
             named.add(person)
             participants.append(_Ref(person, organization_id))
