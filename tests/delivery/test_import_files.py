@@ -494,3 +494,56 @@ def test_the_statements_of_an_import_by_code_do_not_grow_with_its_rows(world, co
     monkeypatch.setattr(flags, "refresh_flags", lambda *args, **kwargs: None)
 
     assert _statements_by_code(world, count_queries, 40) == _statements_by_code(world, count_queries, 400)
+
+
+# --- when processes start ---------------------------------------------------------------------
+
+
+def test_the_development_server_fails_the_orphaned_jobs_before_it_serves(app, world, clock, monkeypatch):
+    import flask.cli
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from svcproc.cli import cli as svcproc_cli
+
+    batch, job = _importing(world, f"{socket.gethostname()}:{_dead_pid()}", clock.now)
+    served = []
+    status = sa.select(jobs.Job.status).where(jobs.Job.id == job.id)
+    monkeypatch.setattr(flask.cli, "run_simple",
+                        lambda *args, **kwargs: served.append(db.session.execute(status).scalar_one()))
+
+    result = CliRunner().invoke(svcproc_cli, ["run", "--port", "5999"], obj=ScriptInfo(create_app=lambda: app))
+
+    assert result.exit_code == 0, result.output
+    assert served == [jobs.JobStatus.FAILED]  # failed before the server started
+    db.session.expire_all()
+    assert batch.status == ImportStatus.CHECKED
+
+
+def test_a_worker_starting_fails_the_orphaned_jobs(app, cli, world, clock, monkeypatch):
+    from redis import Redis
+
+    from tests.helpers import REDIS_TEST_URL
+
+    try:
+        Redis.from_url(REDIS_TEST_URL).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"Redis at {REDIS_TEST_URL} is not available: {exc}")
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_TEST_URL)
+    batch, job = _importing(world, f"{socket.gethostname()}:{_dead_pid()}", clock.now)
+    job_id, batch_id = job.id, batch.id
+
+    result = cli("worker", "--burst")
+
+    assert result.exit_code == 0, result.output
+    assert db.session.get(jobs.Job, job_id).status == jobs.JobStatus.FAILED
+    assert db.session.get(ImportBatch, batch_id).status == ImportStatus.CHECKED
+
+
+def test_a_database_not_yet_upgraded_does_not_stop_a_process_starting(app, monkeypatch):
+    def no_table():
+        raise sa.exc.OperationalError("SELECT job", {}, Exception("no such table: job"))
+
+    monkeypatch.setattr(jobs, "recover_orphans", no_table)
+
+    jobs.recover_orphans_at_start(app)  # logs and returns
