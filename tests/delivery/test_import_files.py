@@ -547,3 +547,21 @@ def test_a_database_not_yet_upgraded_does_not_stop_a_process_starting(app, monke
     monkeypatch.setattr(jobs, "recover_orphans", no_table)
 
     jobs.recover_orphans_at_start(app)  # logs and returns
+
+
+def test_the_register_template_takes_the_same_statements_however_long_the_register(client, login_as, world,
+                                                                                   count_queries):
+    from tests.builders.delivery import add_person
+
+    login_as("manager")
+    url = f"/contracts/{world.contract.id}/imports/template.xlsx?people=organization"
+    client.get(url)  # the login's first page loads what every page loads once
+    with count_queries() as short:
+        before = _sheet(client.get(url))
+    for i in range(30):
+        add_person(world.manager, world.org.id, f"新登记{i}", birth_year=1950, community=world.communities[0])
+    with count_queries() as long:
+        after = _sheet(client.get(url))
+
+    assert len(after) == len(before) + 30
+    assert long.count == short.count
