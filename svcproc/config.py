@@ -110,6 +110,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_FROM": os.environ.get("MAIL_FROM", "svcproc@localhost"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # A background job may run this long on a worker (RQ stops it then); a job of another host
+        # still queued or running after it (and a few minutes more) is taken as orphaned at start-up.
+        "JOB_TIMEOUT_MINUTES": int(os.environ.get("JOB_TIMEOUT_MINUTES", "60")),
+        # Ledger files: rows at most, and for an .xlsx (a zip archive) its unpacked size and the
+        # compression ratio of any part, checked before any of it is parsed.
+        "LEDGER_MAX_ROWS": int(os.environ.get("LEDGER_MAX_ROWS", "200000")),
+        "LEDGER_MAX_UNPACKED_MB": int(os.environ.get("LEDGER_MAX_UNPACKED_MB", "256")),
+        "LEDGER_MAX_COMPRESSION_RATIO": int(os.environ.get("LEDGER_MAX_COMPRESSION_RATIO", "100")),
     }
     if overrides:
         config.update(overrides)

@@ -396,7 +396,8 @@ def _build_contracts(clock, users: dict, org: Organization) -> dict:
                                                  "session_number": None, "head_count": 20,
                                                  "start_time": time(10, 0), "end_time": time(11, 0)})
     flag = db.session.execute(db.select(RedFlag).where(RedFlag.contract_id == contract.id)).scalars().first()
-    header = [zh for _key, zh, _en, _help in ledger.COLUMNS]
+    header = ["日期", "开始时间", "结束时间", "服务类型", "社区", "地点", "社工", "参与人员", "其他参与人数", "服务时长（小时）", "小组",
+              "节次", "主题", "成果", "备注"]
     row = {"日期": (contracts.today() - timedelta(days=2)).isoformat(), "开始时间": "14:00", "结束时间": "15:30",
            "服务类型": "社区活动", "社区": community.name, "地点": "社区广场", "社工": worker.name,
            "其他参与人数": "30", "主题": "防诈骗知识讲座"}
