@@ -60,6 +60,8 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "rectification.review",
         "reports.read",
         "reports.generate",
+        "monitoring.read",
+        "monitoring.answer",
     }),
     Role.EXPERT: frozenset({
         "registry.read",
@@ -93,6 +95,8 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "evaluations.read",
         "reports.read",
         "reports.generate",
+        "monitoring.read",
+        "monitoring.open",
     }),
 }
 
