@@ -138,3 +138,14 @@ def test_the_rules_take_as_many_statements_for_many_tenders_as_for_few(clock, co
 
     assert few.count == many.count <= 15
     assert len(found) > len(FlagKind)
+
+
+def test_the_command_recomputes_the_flags(cli, clock):
+    clock.set(NOW)
+    plant(planted=True)
+
+    result = cli("flags", "refresh")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{len(FlagKind)} procurement red flags: {len(FlagKind)} new, 0 cleared."
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ProcurementFlag)).scalar_one() == len(FlagKind)
