@@ -25,34 +25,38 @@ FLAG_LABELS = {
     K.SERVICE_BEFORE_SIGNATURE: _l("Services logged before signature"),
     K.UNPAID_MILESTONE: _l("Accepted milestone unpaid"),
     K.EARLY_AMENDMENT: _l("Amendment right after signing"),
-    K.AMENDMENT_NEAR_CAP: _l("Amendments near the 10 % cap"),
+    K.AMENDMENT_NEAR_CAP: _l("Amendments near the cap on added amounts"),
 }
 
 FLAG_RULES = {
-    K.SINGLE_VALID_BID: _l("Competition needs several valid bids; a tender with one fails (政府采购法 art. 36)."),
-    K.SHORT_BIDDING_PERIOD: _l("Documents issued to bid deadline: at least 20 days for a public tender (政府采购法 "
-                               "art. 35), 10 days for a consultation (财库〔2014〕214号), 3 working days for a "
-                               "negotiation or inquiry (财政部令第74号)."),
+    K.SINGLE_VALID_BID: _l("Competition needs several valid bids; a tender with one fails (Government Procurement "
+                           "Law, art. 36)."),
+    K.SHORT_BIDDING_PERIOD: _l("Documents issued to bid deadline: at least 20 days for a public tender (Government "
+                               "Procurement Law, art. 35), 10 days for a consultation (Caiku [2014] No. 214), "
+                               "3 working days for a negotiation or inquiry (MOF Order No. 74)."),
     K.AWARD_NEAR_CEILING: _l("An award at or above the set share of the ceiling price suggests the price was known "
                              "or not competed."),
-    K.IDENTICAL_PRICES: _l("Independent bidders rarely quote the same price: a sign of collusion (政府采购法实施条例 "
-                           "art. 74)."),
+    K.IDENTICAL_PRICES: _l("Independent bidders rarely quote the same price: a sign of collusion (Regulations "
+                           "on the Implementation of the Government Procurement Law, art. 74)."),
     K.PRICES_PERCENT_APART: _l("Bids a whole percentage apart suggest prices worked out from one another "
-                               "(政府采购法实施条例 art. 74)."),
+                               "(Regulations on the Implementation of the Government Procurement Law, art. 74)."),
     K.OTHERS_ALL_INVALID: _l("When every competitor is ruled invalid the award went without competition: check the "
                              "reasons."),
     K.LOWEST_INVALID: _l("Ruling the lowest bid invalid raises the price paid: check the reason."),
-    K.REPEATED_SINGLE_SOURCE: _l("Single source is the exception (政府采购法 art. 31): repeated awards to one "
-                                 "organization in a year need their reasons checked."),
+    K.REPEATED_SINGLE_SOURCE: _l("Single source is the exception (Government Procurement Law, art. 31): repeated "
+                                 "awards to one organization in a year need their reasons checked."),
     K.LARGE_AWARD_SHARE: _l("One organization winning a large share of a year's award amounts."),
     K.MANY_CATEGORIES: _l("One organization winning in many service categories in a year."),
     K.SHARED_CONTACT: _l("Bidders sharing an address, phone, e-mail or contact person may not be independent "
-                         "(政府采购法实施条例 art. 74)."),
-    K.LATE_SIGNATURE: _l("The contract is signed within 30 days of the award notice (政府采购法 art. 46)."),
+                         "(Regulations on the Implementation of the Government Procurement Law, art. 74)."),
+    K.LATE_SIGNATURE: _l("The contract is signed within 30 days of the award notice (Government Procurement Law, "
+                         "art. 46)."),
     K.SERVICE_BEFORE_SIGNATURE: _l("Services logged before the contract was signed."),
-    K.UNPAID_MILESTONE: _l("Payment within 30 days of acceptance (保障中小企业款项支付条例)."),
+    K.UNPAID_MILESTONE: _l("Payment within 30 days of acceptance (Regulations on Ensuring Payments to Small and "
+                           "Medium-sized Enterprises)."),
     K.EARLY_AMENDMENT: _l("An amendment right after signing may change what was competed for."),
-    K.AMENDMENT_NEAR_CAP: _l("Added amounts may not exceed 10 % of the original amount (政府采购法 art. 49)."),
+    K.AMENDMENT_NEAR_CAP: _l("Added amounts may not exceed a tenth of the original amount (Government Procurement "
+                             "Law, art. 49)."),
 }
 
 CASE_STATUS_LABELS = {
