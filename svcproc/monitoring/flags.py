@@ -44,8 +44,14 @@ def settings() -> dict:
     return {**DEFAULTS, **(current_app.config.get("PROCUREMENT_FLAGS") or {})}
 
 
+# Short names the setting may use for the methods.
+METHOD_ALIASES = {"consultation": "competitive_consultation", "negotiation": "competitive_negotiation"}
+
+
 def min_bidding_days() -> dict:
-    return {**MIN_BIDDING_DAYS, **(current_app.config.get("PROCUREMENT_MIN_BIDDING_DAYS") or {})}
+    """PROCUREMENT_MIN_BIDDING_DAYS keyed by tender method (its short names accepted), over the defaults."""
+    configured = current_app.config.get("PROCUREMENT_MIN_BIDDING_DAYS") or {}
+    return {**MIN_BIDDING_DAYS, **{METHOD_ALIASES.get(k, k): v for k, v in configured.items()}}
 
 
 @dataclass

@@ -149,3 +149,18 @@ def test_the_command_recomputes_the_flags(cli, clock):
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"{len(FlagKind)} procurement red flags: {len(FlagKind)} new, 0 cleared."
     assert db.session.execute(sa.select(sa.func.count()).select_from(ProcurementFlag)).scalar_one() == len(FlagKind)
+
+
+@pytest.mark.parametrize("setting", [{"public_tender": 25}, {"public_tender": 25, "consultation": 12}])
+def test_the_minimum_bidding_periods_are_a_setting(app, clean, setting):
+    saved = app.config["PROCUREMENT_MIN_BIDDING_DAYS"]
+    app.config["PROCUREMENT_MIN_BIDDING_DAYS"] = setting
+    try:
+        found = flags.compute()
+        minimum = flags.min_bidding_days()
+    finally:
+        app.config["PROCUREMENT_MIN_BIDDING_DAYS"] = saved
+
+    # Every clean tender gave 24 days (the one at the edge 20): 25 flags them all.
+    assert {f.kind for f in found} == {FlagKind.SHORT_BIDDING_PERIOD}
+    assert minimum["competitive_consultation"] == setting.get("consultation", 10)
