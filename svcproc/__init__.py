@@ -164,6 +164,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .evaluations import panels as evaluations_panels  # noqa: F401
     from .accounts import panels as accounts_panels  # noqa: F401
     from .reports import panels as reports_panels  # noqa: F401
+    from .monitoring import panels as monitoring_panels  # noqa: F401
 
     from .cli import register_commands
 

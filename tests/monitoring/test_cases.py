@@ -314,3 +314,15 @@ def test_the_case_and_its_documents_are_in_the_contracts_audit_package(scene):
     assert manifest["monitoring_cases"]["documents"] == [{"file": document["file"], "sha256": document["sha256"]}]
     events = archive.read("audit-events.csv").decode("utf-8-sig")
     assert "monitoring.opened" in events and "monitoring.document_added" in events
+
+
+def test_procurement_staff_find_the_findings_to_answer_on_their_home_page(client, scene):
+    _world, auditor, staff = scene
+    waiting = _case_in(S.AWAITING_ANSWER, auditor, staff)
+    _case_in(S.OPEN, auditor, staff)
+    login(client, staff)
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert f'href="/monitoring/cases/{waiting.id}"' in page
+    assert page.count('href="/monitoring/cases/') - page.count('href="/monitoring/cases/new') == 1
