@@ -24,7 +24,7 @@ from ..contracts.models import Amendment, Contract, Milestone, MilestoneStatus, 
 from ..core import clock
 from ..delivery.models import ServiceActivity
 from ..extensions import db
-from ..procurement.models import Bid, BidStatus, ProjectPlan, Tender, TenderMethod
+from ..procurement.models import Bid, BidStatus, ProjectPlan, Tender, TenderMethod, TenderStatus
 from ..registry.models import Organization
 from .models import FlagKind, ProcurementFlag
 
@@ -106,7 +106,9 @@ def _single_valid_bid() -> list[Finding]:
     rows = db.session.execute(
         sa.select(Bid.tender_id, sa.func.count(Bid.id).label("bids"), valid.label("valid"))
         .join(Tender, Tender.id == Bid.tender_id)
-        .where(_SUBMITTED, Tender.method != TenderMethod.SINGLE_SOURCE, Tender.opened_at.is_not(None))
+        # A tender that failed for want of bids did what the law asks; one that went on did not.
+        .where(_SUBMITTED, Tender.method != TenderMethod.SINGLE_SOURCE, Tender.opened_at.is_not(None),
+               Tender.status.not_in((TenderStatus.FAILED, TenderStatus.CANCELLED)))
         .group_by(Bid.tender_id).having(valid == 1))
     return [Finding(FlagKind.SINGLE_VALID_BID, f"single_valid_bid:{r.tender_id}", tender_id=r.tender_id,
                     figures={"bids": r.bids, "valid": int(r.valid)}) for r in rows]

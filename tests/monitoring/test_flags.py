@@ -164,3 +164,15 @@ def test_the_minimum_bidding_periods_are_a_setting(app, clean, setting):
     # Every clean tender gave 24 days (the one at the edge 20): 25 flags them all.
     assert {f.kind for f in found} == {FlagKind.SHORT_BIDDING_PERIOD}
     assert minimum["competitive_consultation"] == setting.get("consultation", 10)
+
+
+def test_a_tender_that_failed_for_want_of_valid_bids_raises_no_single_bid_flag(planted):
+    from svcproc.procurement.models import TenderStatus
+
+    tender = planted.tenders["废标"]
+    tender.status, tender.awarded_bid_id, tender.awarded_at = TenderStatus.FAILED, None, None
+    db.session.flush()
+
+    kinds = {f.kind for f in flags.compute() if f.tender_id == tender.id}
+
+    assert FlagKind.SINGLE_VALID_BID not in kinds and FlagKind.OTHERS_ALL_INVALID not in kinds
