@@ -9,6 +9,7 @@ import pytest
 
 from svcproc.core.errors import ValidationError
 from svcproc.core.permissions import Role
+from svcproc.extensions import db
 from svcproc.procurement.eligibility import eligibility_problems
 from svcproc.registry import ratings, services
 from svcproc.registry.models import Organization, OrgKind, OrgRating, RegistrationType
@@ -106,3 +107,40 @@ def test_the_day_of_rating_is_recorded_and_audited(clock):
     assert org.rated_on == RATED_ON
     [event] = audit_events("organization.created", object_id=str(org.id))
     assert event.changes["rated_on"] == [None, "2020-06-17"]
+
+
+def _form(org: Organization, **changes) -> dict:
+    data = {"name": org.name, "credit_code": org.credit_code, "kind": org.kind.value,
+            "registration_type": org.registration_type.value, "rating": org.rating.value, "area_id": "",
+            "address": org.address, "contact_name": "", "contact_phone": "", "contact_email": "",
+            "version": str(org.version)}
+    data.update(changes)
+    return data
+
+
+def test_the_bureau_records_the_day_of_rating_through_the_form(client, clock):
+    org = OrganizationFactory(rating=OrgRating.A3, rated_on=date(2019, 1, 10))
+    login(client, UserFactory(role=Role.PROCUREMENT))
+
+    response = client.post(f"/registry/organizations/{org.id}/edit",
+                           data=_form(org, rating="4A", rated_on="2024-12-20"))
+
+    assert response.status_code == 303
+    db_org = db.session.get(Organization, org.id)
+    db.session.refresh(db_org)
+    assert (db_org.rating, db_org.rated_on) == (OrgRating.A4, date(2024, 12, 20))
+    [event] = audit_events("organization.updated", object_id=str(org.id))
+    assert event.changes["rated_on"] == ["2019-01-10", "2024-12-20"]
+
+
+def test_an_organization_cannot_date_its_own_rating(client, clock):
+    org = OrganizationFactory(rating=OrgRating.A3, rated_on=date(2019, 1, 10))
+    login(client, UserFactory(role=Role.ORG_MANAGER, organization=org))
+
+    response = client.post(f"/registry/organizations/{org.id}/edit",
+                           data=_form(org, rating="5A", rated_on="2025-01-01", address="新地址"))
+
+    assert response.status_code == 303
+    db_org = db.session.get(Organization, org.id)
+    db.session.refresh(db_org)
+    assert (db_org.rating, db_org.rated_on, db_org.address) == (OrgRating.A3, date(2019, 1, 10), "新地址")
