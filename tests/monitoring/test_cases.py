@@ -326,3 +326,20 @@ def test_procurement_staff_find_the_findings_to_answer_on_their_home_page(client
 
     assert f'href="/monitoring/cases/{waiting.id}"' in page
     assert page.count('href="/monitoring/cases/') - page.count('href="/monitoring/cases/new') == 1
+
+
+@pytest.mark.parametrize("role, shown", [(Role.AUDITOR, True), (Role.PROCUREMENT, False)])
+def test_an_auditor_opens_a_case_from_the_contract_or_tender_page(client, scene, role, shown):
+    world, _auditor, _staff = scene
+    contract = world.contracts["先服务"]
+    tender = db.session.get(type(world.tenders["限价"]), contract.tender_id)
+    login(client, UserFactory(role=role))
+
+    pages = [client.get(f"/contracts/{contract.id}").get_data(as_text=True),
+             client.get(f"/procurement/tenders/{tender.id}").get_data(as_text=True)]
+    form = client.get(f"/monitoring/cases/new?number={contract.number}")
+
+    links = [f"/monitoring/cases/new?number={contract.number}", f"/monitoring/cases/new?number={tender.number}"]
+    assert [link in page for link, page in zip(links, pages)] == [shown, shown]
+    if shown:
+        assert f'value="{contract.number}"' in form.get_data(as_text=True)
