@@ -171,7 +171,8 @@ def _prices_percent_apart(s: dict) -> list[Finding]:
         .order_by(high.tender_id, low.price_fen, high.price_fen))
     by_tender: dict[int, list] = defaultdict(list)
     for r in rows:
-        by_tender[r.tender_id].append({"low_fen": r.low, "high_fen": r.high, "percent": (r.high - r.low) * 100 // r.low})
+        by_tender[r.tender_id].append({"low_fen": r.low, "high_fen": r.high,
+                                       "percent": (r.high - r.low) * 100 // r.low})
     return [Finding(FlagKind.PRICES_PERCENT_APART, f"prices_percent_apart:{t}", tender_id=t, figures={"pairs": pairs})
             for t, pairs in by_tender.items()]
 
@@ -297,7 +298,8 @@ def _late_signature(s: dict) -> list[Finding]:
 def _service_before_signature() -> list[Finding]:
     rows = db.session.execute(
         sa.select(Contract.id, Contract.tender_id, Contract.signed_on,
-                  sa.func.min(ServiceActivity.activity_date).label("first"), sa.func.count(ServiceActivity.id).label("entries"))
+                  sa.func.min(ServiceActivity.activity_date).label("first"),
+                  sa.func.count(ServiceActivity.id).label("entries"))
         .join(ServiceActivity, ServiceActivity.contract_id == Contract.id)
         .where(sa.or_(Contract.signed_on.is_(None), ServiceActivity.activity_date < Contract.signed_on))
         .group_by(Contract.id, Contract.tender_id, Contract.signed_on))

@@ -59,7 +59,8 @@ def open_case(actor, *, subject: str, number: str = "", flag: ProcurementFlag | 
         if tender is None:
             raise DomainError(_("This flag names no tender or contract to monitor."))
         if contract is None:
-            contract = db.session.execute(sa.select(Contract).where(Contract.tender_id == tender.id)).scalar_one_or_none()
+            contract = db.session.execute(
+                sa.select(Contract).where(Contract.tender_id == tender.id)).scalar_one_or_none()
     else:
         tender, contract = find_subject(number)
     now = clock.now()

@@ -110,15 +110,15 @@ def _rated_on(rating: OrgRating, rated_on: date | None) -> date | None:
 
 def create_organization(actor, *, name: str, credit_code: str, kind: OrgKind,
                         registration_type: RegistrationType, rating: OrgRating = OrgRating.NONE,
-                        rated_on: date | None = None, area: Area | None = None, address: str = "", contact_name: str = "",
-                        contact_phone: str = "", contact_email: str = "") -> Organization:
+                        rated_on: date | None = None, area: Area | None = None, address: str = "",
+                        contact_name: str = "", contact_phone: str = "", contact_email: str = "") -> Organization:
     code = _check_org(credit_code)
     if not name.strip():
         raise ValidationError(_("Give the organization's registered name."), "name")
     org = Organization(
         name=name.strip(), credit_code=code, kind=OrgKind(kind), registration_type=RegistrationType(registration_type),
-        rating=OrgRating(rating), rated_on=_rated_on(OrgRating(rating), rated_on), status=OrgStatus.ACTIVE, status_changed_at=clock.now(),
-        area_id=area.id if area else None, address=address, contact_name=contact_name,
+        rating=OrgRating(rating), rated_on=_rated_on(OrgRating(rating), rated_on), status=OrgStatus.ACTIVE,
+        status_changed_at=clock.now(), area_id=area.id if area else None, address=address, contact_name=contact_name,
         contact_phone=contact_phone, contact_email=contact_email, created_at=clock.now(),
     )
     db.session.add(org)
