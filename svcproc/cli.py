@@ -22,6 +22,7 @@ def register_commands(app) -> None:
     app.cli.add_command(bench_data_command)
     app.cli.add_command(user_group)
     app.cli.add_command(privacy_group)
+    app.cli.add_command(flags_group)
 
 
 @click.command("create-user")
@@ -174,6 +175,23 @@ def audit_verify_command(resume):
     click.echo(f"Audit chain BROKEN at {where}: {reason}. "
                f"{report.checked} events{start} before it are intact.", err=True)
     sys.exit(1)
+
+
+@click.group("flags")
+def flags_group():
+    """Procurement red flags."""
+
+
+@flags_group.command("refresh")
+@with_appcontext
+def flags_refresh_command():
+    """Recompute the procurement red flags from the record (run daily from cron)."""
+    from .extensions import db
+    from .monitoring import flags
+
+    result = flags.refresh()
+    db.session.commit()
+    click.echo(f"{result['flags']} procurement red flags: {result['added']} new, {result['removed']} cleared.")
 
 
 @click.command("import-logs")

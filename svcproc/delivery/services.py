@@ -95,11 +95,13 @@ def _check_beneficiary(values: dict, organization_id: int, exclude_id: int | Non
     if not isinstance(consent_on, date) or consent_on > today():
         raise ValidationError(_("Give the date of consent (not in the future)."), "consent_on")
     guardian = (values.get("guardian_name") or "").strip()
-    # Age on the day of consent: exact when the number gives the birth date, else by the year.
+    # Age on the day of consent: exact when the number gives the birth date; with the birth year only,
+    # the youngest the person may be (born on 31 December), since one who may be under 14 needs a
+    # guardian (PIPL art. 31).
     if born is not None:
         age = consent_on.year - born.year - ((consent_on.month, consent_on.day) < (born.month, born.day))
     else:
-        age = consent_on.year - int(birth_year)
+        age = consent_on.year - int(birth_year) - ((consent_on.month, consent_on.day) < (12, 31))
     if age < CHILD_AGE and (consent_by != ConsentBy.GUARDIAN or not guardian):
         raise ValidationError(_("A child under 14 needs the consent of a guardian: record the guardian's name."),
                               "guardian_name")
