@@ -51,6 +51,11 @@ def load_config(overrides: dict | None = None) -> dict:
         # The purchasing bureau, named as a party on contracts and reports.
         "BUREAU_NAME": os.environ.get("BUREAU_NAME", "成都市武侯区民政局"),
         "BUREAU_NAME_EN": os.environ.get("BUREAU_NAME_EN", "Civil Affairs Bureau of Wuhou District, Chengdu"),
+        # Its unified social credit code (identifies it in the OCDS data when set).
+        "BUREAU_CREDIT_CODE": os.environ.get("BUREAU_CREDIT_CODE", ""),
+        # The bureau's OCDS prefix (registered with the Open Contracting Partnership); an ocid is this
+        # prefix followed by the tender's number.
+        "OCDS_PREFIX": os.environ.get("OCDS_PREFIX", "ocds-xxxxxx-"),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         # Where uploaded and generated files live: "local" (UPLOAD_FOLDER on this host) or "database"
         # (chunked rows in the shared database, for several hosts).
