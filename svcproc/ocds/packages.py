@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 import ocdsmerge
 import sqlalchemy as sa
@@ -59,7 +60,7 @@ def _public() -> sa.Select:
     return sa.select(Tender.id).where(Tender.status.in_(PUBLIC_STATUSES), Tender.publish_at.is_not(None))
 
 
-def _load(ids: list[int]) -> list[tuple[Tender, Contract | None]]:
+def _load(ids: list[int]) -> list[tuple[Tender, Contract | None, dict]]:
     """The tenders and their contracts with everything their releases read, in a fixed number of queries."""
     if not ids:
         return []
@@ -79,10 +80,36 @@ def _load(ids: list[int]) -> list[tuple[Tender, Contract | None]]:
             selectinload(Contract.amendments),
             selectinload(Contract.payments),
         )).unique().scalars()}
-    return [(t, contracts.get(t.id)) for t in tenders]
+    months = monthly_progress([c.id for c in contracts.values()])
+    return [(t, contracts.get(t.id), months.get(contracts[t.id].id, {}) if t.id in contracts else {})
+            for t in tenders]
 
 
-def find_by_ocid(ocid: str) -> tuple[Tender, Contract | None] | None:
+def monthly_progress(contract_ids: list[int]) -> dict[int, dict[str, dict]]:
+    """contract id -> {"2025-05": {"activities", "person_times", "hours"}} for the months that have
+    ended: one grouped query for the batch, by contract and day (a contract's index serves it)."""
+    if not contract_ids:
+        return {}
+    from ..delivery.models import ServiceActivity as A
+
+    today = clock.to_local(clock.now()).date()
+    month_start = today.replace(day=1)
+    found: dict[int, dict[str, dict]] = {}
+    rows = db.session.execute(
+        sa.select(A.contract_id, A.activity_date, sa.func.count(), sa.func.sum(A.hours),
+                  sa.func.sum(A.head_count + A.participant_count))
+        .where(A.contract_id.in_(sorted(contract_ids)), A.activity_date < month_start)
+        .group_by(A.contract_id, A.activity_date))
+    for contract_id, day, entries, hours, attendance in rows:
+        bucket = found.setdefault(contract_id, {}).setdefault(
+            f"{day.year:04d}-{day.month:02d}", {"activities": 0, "person_times": 0, "hours": Decimal(0)})
+        bucket["activities"] += entries
+        bucket["person_times"] += int(attendance or 0)
+        bucket["hours"] += Decimal(hours or 0)
+    return found
+
+
+def find_by_ocid(ocid: str) -> tuple[Tender, Contract | None, dict] | None:
     prefix = current_app.config["OCDS_PREFIX"]
     if not ocid.startswith(prefix):
         return None
@@ -91,9 +118,9 @@ def find_by_ocid(ocid: str) -> tuple[Tender, Contract | None] | None:
     return loaded[0] if loaded else None
 
 
-def releases_of(tender: Tender, contract: Contract | None, labels: Labels | None = None,
+def releases_of(tender: Tender, contract: Contract | None, months: dict, labels: Labels | None = None,
                 pub: Publisher | None = None) -> list[dict]:
-    return Process(tender, contract, pub or publisher(), labels or Labels.render()).releases()
+    return Process(tender, contract, pub or publisher(), labels or Labels.render(), months).releases()
 
 
 def compile_record(ocid: str, releases: list[dict]) -> dict:
@@ -130,11 +157,12 @@ def page_of_releases(after: int, size: int | None = None) -> tuple[list[dict], i
     more = len(ids) > size
     ids = ids[:size]
     labels, pub = Labels.render(), publisher()
-    releases = [r for tender, contract in _load(ids) for r in releases_of(tender, contract, labels, pub)]
+    releases = [release for tender, contract, months in _load(ids)
+                for release in releases_of(tender, contract, months, labels, pub)]
     return releases, (ids[-1] if more else None)
 
 
-def fiscal_year_processes(year: int, batch: int = BATCH) -> Iterator[tuple[Tender, Contract | None]]:
+def fiscal_year_processes(year: int, batch: int = BATCH) -> Iterator[tuple[Tender, Contract | None, dict]]:
     """Every published tender of the fiscal year with its contract, loaded a batch at a time."""
     after = 0
     while True:
@@ -159,15 +187,15 @@ def stream_bulk(year: int, uri: str, lines: bool, batch: int = BATCH) -> Iterato
     written as they are built: only one batch of tenders is held at a time."""
     labels, pub = Labels.render(), publisher()
     if lines:
-        for tender, contract in fiscal_year_processes(year, batch):
-            for release in releases_of(tender, contract, labels, pub):
+        for tender, contract, months in fiscal_year_processes(year, batch):
+            for release in releases_of(tender, contract, months, labels, pub):
                 yield _dump(release) + "\n"
         return
     head = _dump(package_head(uri, stamp(clock.now())))
     yield head[:-1] + ',"releases":['
     first = True
-    for tender, contract in fiscal_year_processes(year, batch):
-        for release in releases_of(tender, contract, labels, pub):
+    for tender, contract, months in fiscal_year_processes(year, batch):
+        for release in releases_of(tender, contract, months, labels, pub):
             yield ("" if first else ",") + _dump(release)
             first = False
     yield "]}"

@@ -15,7 +15,7 @@ and sign-in sheets and photos (which name or show people) are left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from flask_babel import force_locale
@@ -69,6 +69,9 @@ TEXTS = {
     "contract_terminated": _l("The contract was terminated before its end."),
     "reason_cancelled": _l("Reason for the cancellation"),
     "reason_unsuccessful": _l("Reason the tender failed"),
+    "progress_activities": _l("Service entries recorded"),
+    "progress_person_times": _l("Person-times served"),
+    "progress_hours": _l("Service hours"),
     "final_value": _l("The total of the payments made under the contract."),
     "budget": _l("Budget of the project plan for the fiscal year"),
     "min_rating": _l("Minimum organization rating: %(rating)s; organizations on the list of seriously dishonest "
@@ -162,8 +165,10 @@ def org_reference(org: Organization) -> dict:
 class Process:
     """One tender (and its contract, when signed) as OCDS releases."""
 
-    def __init__(self, tender: Tender, contract: Contract | None, publisher: Publisher, labels: Labels):
+    def __init__(self, tender: Tender, contract: Contract | None, publisher: Publisher, labels: Labels,
+                 months: dict | None = None):
         self.tender, self.publisher, self.labels = tender, publisher, labels
+        self.months = months or {}
         self.contract = contract if contract is not None and contract.is_public else None
         self.ocid = ocid(publisher.prefix, tender)
 
@@ -411,6 +416,9 @@ class Process:
                 found.append(self._dated(self.milestone_release(milestone, supplier_party), milestone.reviewed_at, 2))
         for payment in contract.payments:
             found.append(self._dated(self.payment_release(payment, supplier_party), payment.recorded_at, 3))
+        for month, figures in sorted(self.months.items()):
+            ended = _next_month(month)
+            found.append(self._dated(self.progress_release(month, figures, ended, supplier_party), ended, 1))
         if contract.status in (ContractStatus.COMPLETED, ContractStatus.CLOSED, ContractStatus.TERMINATED):
             found.append(self._dated(self.end_release(supplier_party), contract.status_changed_at, 5))
         return found
@@ -454,6 +462,18 @@ class Process:
                             [supplier_party], contracts=[{**self.contract_ref(),
                                                           "implementation": {"transactions": [transaction]}}])
 
+    def progress_release(self, month: str, figures: dict, ended: datetime, supplier_party: dict) -> dict:
+        """A month's services in figures (aggregates of the service log, never its entries), published
+        once the month has ended."""
+        start = datetime.combine(date.fromisoformat(f"{month}-01"), time(0), tzinfo=LOCAL_TZ)
+        period = {"startDate": start.isoformat(), "endDate": (ended - timedelta(seconds=1)).isoformat()}
+        metrics = [{"id": name, **self.labels.pair("text", f"progress_{name}", "title"),
+                    "observations": [{"id": f"{name}-{month}", "period": period,
+                                      "measure": _number(figures[name])}]}
+                   for name in ("activities", "person_times", "hours")]
+        return self.release(f"progress-{month}", stamp(ended), ["implementationUpdate"], [supplier_party],
+                            contracts=[{**self.contract_ref(), "implementation": {"metrics": metrics}}])
+
     def end_release(self, supplier_party: dict) -> dict:
         contract = self.contract
         moment = contract.status_changed_at
@@ -467,6 +487,17 @@ class Process:
         return self.release(f"contract-{contract.status.value}", stamp(moment), ["contractTermination"],
                             [supplier_party], contracts=[{**self.contract_ref(), "status": "terminated",
                                                           "implementation": implementation}])
+
+
+def _next_month(month: str) -> datetime:
+    year, number = int(month[:4]), int(month[5:7])
+    year, number = (year + 1, 1) if number == 12 else (year, number + 1)
+    return datetime(year, number, 1, tzinfo=LOCAL_TZ)
+
+
+def _number(value):
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 class _OriginalTargets:

@@ -66,6 +66,7 @@ def build_ocds_world(clock) -> dict:
     experts |= {u.full_name for s in (published, publicity, awarded) for u in s.experts if u.full_name}
     return {
         **ids,
+        "built_at": clock.now,
         "tenders": {"published": published.tender.id, "publicity": publicity.tender.id,
                     "awarded": awarded.tender.id, "cancelled": cancelled.tender.id, "failed": failed.tender.id,
                     "draft": draft.tender.id, "running": contract.tender_id, "other": w.other_contract.tender_id, "closed": closed.contract.tender_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 
 import ocdsmerge
 import pytest
@@ -27,7 +28,7 @@ def built(build_once):
 
 @pytest.fixture
 def world(built, clock):
-    clock.set(built["now"])
+    clock.set(built["built_at"])  # months after the services recorded: their figures are published
     return built
 
 
@@ -195,7 +196,7 @@ def test_the_running_contract_tells_its_whole_story(client, world):
 
     assert suffixes == ["tender", "opening", "award-proposed-1", "award", "contract",
                         f"milestone-{milestone.id}-accepted", f"payment-{payment.id}",
-                        "contract-amendment-1", "contract-amendment-2"]
+                        "contract-amendment-1", "contract-amendment-2", "progress-2025-06"]
     assert [r["date"] for r in record["releases"]] == sorted(r["date"] for r in record["releases"])
     compiled = record["compiledRelease"]
     [awarded] = compiled["contracts"]
@@ -216,6 +217,28 @@ def test_the_running_contract_tells_its_whole_story(client, world):
     assert supplier["roles"] == ["tenderer", "supplier", "payee"]
     assert compiled["tender"]["procurementMethodDetails"] == "单一来源"
     assert compiled["tender"]["procurementMethodDetails_en"] == "Single source"
+
+
+def test_a_months_services_are_published_in_figures_once_it_has_ended(client, world, clock):
+    from svcproc.delivery import progress
+
+    contract = contract_of(world, "running")
+    expected = progress.compute(contract.id).by_month["2025-06"]
+    url = f"/ocds/releases/{_ocid(world, 'running')}.json"
+    clock.set(datetime(2025, 6, 30, 15, 0, tzinfo=timezone.utc))  # 23:00 on 30 June in Shanghai
+    before = [r["id"] for r in _get_json(client, url)[1]["releases"]]
+    clock.set(datetime(2025, 6, 30, 16, 0, tzinfo=timezone.utc))  # midnight: June has ended
+
+    releases = _get_json(client, url)[1]["releases"]
+
+    assert not any(i.endswith("progress-2025-06") for i in before)
+    [month] = [r for r in releases if r["id"].endswith("-progress-2025-06")]
+    assert month["date"] == "2025-06-30T16:00:00Z"
+    figures = {m["id"]: m["observations"][0]["measure"]
+               for m in month["contracts"][0]["implementation"]["metrics"]}
+    assert figures == {"activities": expected["activities"], "person_times": expected["person_times"],
+                       "hours": float(expected["hours"])}
+    assert figures["person_times"] > 0
 
 
 def test_ended_processes_say_how_they_ended(client, world):
@@ -250,7 +273,7 @@ def test_release_ids_and_dates_are_stable(client, world, clock):
 
     again = [(r["id"], r["date"]) for r in _bulk_lines(client)]
 
-    assert again == first
+    assert again == first  # no services recorded since: no new month to publish
 
 
 def test_compiled_records_merge_as_the_schema_says(client, world):
@@ -315,8 +338,8 @@ def test_the_record_endpoint_runs_a_fixed_number_of_statements(client, world, co
 
 # The tender ids; the tenders with their plans and (proposed) awards, criteria, documents, bids with
 # their organizations; the contracts with their organizations, milestones, deliverables,
-# amendments, payments.
-PER_BATCH = 10
+# amendments, payments; the service figures of their ended months.
+PER_BATCH = 11
 
 
 @pytest.mark.parametrize("batch", [1, 3, 50])
