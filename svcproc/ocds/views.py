@@ -58,9 +58,11 @@ def record_package(ocid: str):
                                          [url_for("ocds.release_package", ocid=ocid, _external=True)]))
 
 
-@bp.route("/bulk/<int:year>.<any(json, jsonl):fmt>")
+@bp.route("/bulk/<int:year>.<fmt>")
 def bulk(year: int, fmt: str):
     """The fiscal year's releases, streamed: a release package, or one release per line."""
+    if fmt not in ("json", "jsonl"):
+        abort(404)
     uri = url_for("ocds.bulk", year=year, fmt=fmt, _external=True)
     lines = fmt == "jsonl"
     body = stream_with_context(packages.stream_bulk(year, uri, lines))

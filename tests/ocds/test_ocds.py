@@ -173,6 +173,7 @@ def test_a_draft_tender_has_no_data(client, world):
         assert client.get(f"/ocds/{kind}/{_ocid(world, 'draft')}.json").status_code == 404
     assert client.get(f"/ocds/records/other-prefix-{tender(world, 'awarded').number}.json").status_code == 404
     assert client.get(f"/ocds/records/{PREFIX}1999-ZB-999.json").status_code == 404
+    assert client.get(f"/ocds/bulk/{YEAR}.xml").status_code == 404
     ocids = {r["ocid"] for r in _bulk_lines(client)}
     assert _ocid(world, "draft") not in ocids
 
