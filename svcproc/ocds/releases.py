@@ -386,7 +386,7 @@ class Process:
                            tender.status_changed_at)
 
     def contract_releases(self) -> list[dict]:
-        contract, tender = self.contract, self.tender
+        contract = self.contract
         supplier = contract.organization
         supplier_party = self.party(supplier, ["tenderer", "supplier", "payee"])
         signed = datetime.combine(contract.signed_on, time(0), tzinfo=LOCAL_TZ)

@@ -15,8 +15,7 @@ from svcproc.delivery.models import ActivityType
 from svcproc.extensions import db
 from svcproc.procurement import workflow as procurement
 from svcproc.procurement.models import Tender, TenderStatus
-from svcproc.registry.models import Organization
-from tests.builders.contracts import contract_in, local_today, pay_in_full
+from tests.builders.contracts import contract_in, local_today
 from tests.builders.delivery import OTHER_PEOPLE, PEOPLE, World, build_world
 from tests.builders.files import pdf_upload
 from tests.builders.procurement import tender_in
@@ -95,7 +94,3 @@ def tender(ids: dict, key: str) -> Tender:
 
 def contract_of(ids: dict, key: str) -> Contract:
     return db.session.execute(db.select(Contract).where(Contract.tender_id == ids["tenders"][key])).scalar_one()
-
-
-def organizations() -> list[Organization]:
-    return db.session.execute(db.select(Organization)).scalars().all()

@@ -11,7 +11,6 @@ import ocdsmerge
 import pytest
 
 from svcproc.ocds import packages
-from svcproc.procurement.models import TenderStatus
 from tests.builders.ocds import build_ocds_world, contract_of, secrets, tender
 from tests.ocds.schema import errors, patched_release_schema, require_local_copies
 
