@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from decimal import Decimal
 
 import ocdsmerge
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..contracts.models import Contract, Milestone
+from ..contracts.models import Contract, ContractStatus, Milestone
 from ..core import clock
 from ..extensions import db
 from ..procurement.models import PUBLIC_STATUSES, Bid, ProjectPlan, Tender, TenderDocument
@@ -81,8 +82,27 @@ def _load(ids: list[int]) -> list[tuple[Tender, Contract | None, dict]]:
             selectinload(Contract.payments),
         )).unique().scalars()}
     months = monthly_progress([c.id for c in contracts.values()])
-    return [(t, contracts.get(t.id), months.get(contracts[t.id].id, {}) if t.id in contracts else {})
-            for t in tenders]
+    completed = completion_moments([c.id for c in contracts.values() if c.status == ContractStatus.CLOSED])
+    facts = {c.tender_id: {"months": months.get(c.id, {}), "completed_at": completed.get(c.id)}
+             for c in contracts.values()}
+    return [(t, contracts.get(t.id), facts.get(t.id, {})) for t in tenders]
+
+
+def completion_moments(contract_ids: list[int]) -> dict[int, datetime]:
+    """When each of these closed contracts was accepted as completed: the contract keeps only its
+    latest status change (the closing), the audit trail keeps each. One query for the batch, only
+    when it holds closed contracts."""
+    if not contract_ids:
+        return {}
+    from ..audit.models import AuditEvent
+
+    rows = db.session.execute(
+        sa.select(AuditEvent.object_id, sa.func.min(AuditEvent.occurred_at))
+        .where(AuditEvent.object_type == Contract.audit_type,
+               AuditEvent.object_id.in_([str(i) for i in sorted(contract_ids)]),
+               AuditEvent.action == "contract.completed")
+        .group_by(AuditEvent.object_id))
+    return {int(object_id): moment for object_id, moment in rows}
 
 
 def monthly_progress(contract_ids: list[int]) -> dict[int, dict[str, dict]]:
@@ -118,9 +138,9 @@ def find_by_ocid(ocid: str) -> tuple[Tender, Contract | None, dict] | None:
     return loaded[0] if loaded else None
 
 
-def releases_of(tender: Tender, contract: Contract | None, months: dict, labels: Labels | None = None,
+def releases_of(tender: Tender, contract: Contract | None, facts: dict, labels: Labels | None = None,
                 pub: Publisher | None = None) -> list[dict]:
-    return Process(tender, contract, pub or publisher(), labels or Labels.render(), months).releases()
+    return Process(tender, contract, pub or publisher(), labels or Labels.render(), facts).releases()
 
 
 def compile_record(ocid: str, releases: list[dict]) -> dict:
@@ -157,8 +177,8 @@ def page_of_releases(after: int, size: int | None = None) -> tuple[list[dict], i
     more = len(ids) > size
     ids = ids[:size]
     labels, pub = Labels.render(), publisher()
-    releases = [release for tender, contract, months in _load(ids)
-                for release in releases_of(tender, contract, months, labels, pub)]
+    releases = [release for tender, contract, facts in _load(ids)
+                for release in releases_of(tender, contract, facts, labels, pub)]
     return releases, (ids[-1] if more else None)
 
 
@@ -187,15 +207,15 @@ def stream_bulk(year: int, uri: str, lines: bool, batch: int = BATCH) -> Iterato
     written as they are built: only one batch of tenders is held at a time."""
     labels, pub = Labels.render(), publisher()
     if lines:
-        for tender, contract, months in fiscal_year_processes(year, batch):
-            for release in releases_of(tender, contract, months, labels, pub):
+        for tender, contract, facts in fiscal_year_processes(year, batch):
+            for release in releases_of(tender, contract, facts, labels, pub):
                 yield _dump(release) + "\n"
         return
     head = _dump(package_head(uri, stamp(clock.now())))
     yield head[:-1] + ',"releases":['
     first = True
-    for tender, contract, months in fiscal_year_processes(year, batch):
-        for release in releases_of(tender, contract, months, labels, pub):
+    for tender, contract, facts in fiscal_year_processes(year, batch):
+        for release in releases_of(tender, contract, facts, labels, pub):
             yield ("" if first else ",") + _dump(release)
             first = False
     yield "]}"

@@ -166,9 +166,13 @@ class Process:
     """One tender (and its contract, when signed) as OCDS releases."""
 
     def __init__(self, tender: Tender, contract: Contract | None, publisher: Publisher, labels: Labels,
-                 months: dict | None = None):
+                 facts: dict | None = None):
+        """`facts`: what the contract's rows do not hold: "months" (figures of each ended month of
+        services) and "completed_at" (when a closed contract was accepted, from its audit event)."""
         self.tender, self.publisher, self.labels = tender, publisher, labels
-        self.months = months or {}
+        facts = facts or {}
+        self.months = facts.get("months") or {}
+        self.completed_at = facts.get("completed_at")
         self.contract = contract if contract is not None and contract.is_public else None
         self.ocid = ocid(publisher.prefix, tender)
 
@@ -419,8 +423,12 @@ class Process:
         for month, figures in sorted(self.months.items()):
             ended = _next_month(month)
             found.append(self._dated(self.progress_release(month, figures, ended, supplier_party), ended, 1))
-        if contract.status in (ContractStatus.COMPLETED, ContractStatus.CLOSED, ContractStatus.TERMINATED):
-            found.append(self._dated(self.end_release(supplier_party), contract.status_changed_at, 5))
+        completed = (contract.status_changed_at if contract.status == ContractStatus.COMPLETED else
+                     self.completed_at if contract.status == ContractStatus.CLOSED else None)
+        if completed is not None:
+            found.append(self._dated(self.completion_release(completed, supplier_party), completed, 5))
+        if contract.status in (ContractStatus.CLOSED, ContractStatus.TERMINATED):
+            found.append(self._dated(self.end_release(supplier_party), contract.status_changed_at, 6))
         return found
 
     def contract_ref(self) -> dict:
@@ -474,19 +482,27 @@ class Process:
         return self.release(f"progress-{month}", stamp(ended), ["implementationUpdate"], [supplier_party],
                             contracts=[{**self.contract_ref(), "implementation": {"metrics": metrics}}])
 
+    def completion_release(self, moment: datetime, supplier_party: dict) -> dict:
+        """The services accepted as delivered (验收): the contract's implementation has ended."""
+        implementation = {"endDate": stamp(moment), **self.labels.pair("text", "contract_completed", "endDateDetails")}
+        return self.release("contract-completed", stamp(moment), ["contractTermination"], [supplier_party],
+                            contracts=[{**self.contract_ref(), "status": "terminated",
+                                        "implementation": implementation}])
+
     def end_release(self, supplier_party: dict) -> dict:
+        """Closed (paid in full and filed) or terminated early: what was paid in all."""
         contract = self.contract
         moment = contract.status_changed_at
-        terminated = contract.status == ContractStatus.TERMINATED
-        implementation = {"endDate": stamp(moment),
-                          **self.labels.pair("text", "contract_terminated" if terminated else "contract_completed",
-                                             "endDateDetails")}
-        if contract.status in (ContractStatus.CLOSED, ContractStatus.TERMINATED):
-            implementation["finalValue"] = money(contract.paid_fen)
-            implementation.update(self.labels.pair("text", "final_value", "finalValueDetails"))
-        return self.release(f"contract-{contract.status.value}", stamp(moment), ["contractTermination"],
-                            [supplier_party], contracts=[{**self.contract_ref(), "status": "terminated",
-                                                          "implementation": implementation}])
+        implementation = {"finalValue": money(contract.paid_fen),
+                          **self.labels.pair("text", "final_value", "finalValueDetails")}
+        tags = ["implementationUpdate"]
+        if contract.status == ContractStatus.TERMINATED:
+            implementation.update(endDate=stamp(moment),
+                                  **self.labels.pair("text", "contract_terminated", "endDateDetails"))
+            tags = ["contractTermination"]
+        return self.release(f"contract-{contract.status.value}", stamp(moment), tags, [supplier_party],
+                            contracts=[{**self.contract_ref(), "status": "terminated",
+                                        "implementation": implementation}])
 
 
 def _next_month(month: str) -> datetime:

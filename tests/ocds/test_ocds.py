@@ -250,6 +250,10 @@ def test_ended_processes_say_how_they_ended(client, world):
     closed = compiled("closed")
     assert closed["contracts"][0]["status"] == "terminated"
     assert closed["contracts"][0]["implementation"]["finalValue"] == closed["contracts"][0]["value"]
+    assert closed["contracts"][0]["implementation"]["endDateDetails"] == "服务已通过验收。"
+    closed_ids = [r["id"].rsplit("-", 2)[-2:] for r in
+                  _get_json(client, f"/ocds/releases/{_ocid(world, 'closed')}.json")[1]["releases"]]
+    assert closed_ids[-2:] == [["contract", "completed"], ["contract", "closed"]]
     assert compiled("terminated")["contracts"][0]["status"] == "terminated"
     publicity = compiled("publicity")
     assert [a["status"] for a in publicity["awards"]] == ["pending"]
@@ -274,6 +278,30 @@ def test_release_ids_and_dates_are_stable(client, world, clock):
     again = [(r["id"], r["date"]) for r in _bulk_lines(client)]
 
     assert again == first  # no services recorded since: no new month to publish
+
+
+def test_a_completed_contract_keeps_its_completion_release_when_it_is_closed(client, world, clock):
+    from svcproc.audit.services import append_pending
+    from svcproc.contracts import workflow as contracts
+    from tests.builders.contracts import contract_in, pay_in_full
+
+    setup = contract_in("completed", clock)
+    append_pending()
+    ocid = PREFIX + setup.contract.tender.number
+    url = f"/ocds/releases/{ocid}.json"
+    completed = [(r["id"], r["date"]) for r in _get_json(client, url)[1]["releases"]]
+    clock.advance(days=20)
+    for milestone in setup.milestones:
+        pay_in_full(setup, milestone)
+    contracts.close_contract(setup.staff, setup.contract)
+    append_pending()
+
+    closed = [(r["id"], r["date"]) for r in _get_json(client, url)[1]["releases"]]
+
+    assert completed[-1][0] == f"{ocid}-contract-completed"
+    assert closed[:len(completed)] == completed
+    assert [i for i, _d in closed[len(completed):]] == (
+        [f"{ocid}-payment-{p.id}" for p in setup.contract.payments] + [f"{ocid}-contract-closed"])
 
 
 def test_compiled_records_merge_as_the_schema_says(client, world):
@@ -331,15 +359,16 @@ def test_the_record_endpoint_runs_a_fixed_number_of_statements(client, world, co
         counts[key] = counted.count
 
     # Milestones, deliverables, payments and amendments (three, three, none and two of them) cost no
-    # statement each; a process without a contract skips the contract's.
-    assert counts["running"] == counts["closed"]
-    assert counts["failed"] < counts["running"] <= 12
+    # statement each; a closed contract adds the one asking when it was accepted; a process without
+    # a contract skips the contract's.
+    assert counts["running"] + 1 == counts["closed"] <= 13
+    assert counts["failed"] < counts["running"]
 
 
 # The tender ids; the tenders with their plans and (proposed) awards, criteria, documents, bids with
 # their organizations; the contracts with their organizations, milestones, deliverables,
-# amendments, payments; the service figures of their ended months.
-PER_BATCH = 11
+# amendments, payments; the service figures of their ended months; when closed ones were accepted.
+PER_BATCH = 12
 
 
 @pytest.mark.parametrize("batch", [1, 3, 50])
