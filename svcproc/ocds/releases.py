@@ -2,14 +2,16 @@
 
 One release per published event, each with an id and a date that stay the same however often it is
 built: the tender notice, each document added to it after publication (a tender amendment), the
-opening of bids, the proposed award of each publicity round, the award, the contract signed, each
-contract amendment, each milestone accepted, each payment, and the end of the contract. A release
-carries what the event published (OCDS merges them into the record); dates are taken from the rows
-the event wrote, never from the time of the export.
+opening of bids, the proposed award of each publicity round, the award (or the cancellation or
+failure), the contract signed, each contract amendment, each milestone accepted, each payment, each
+ended month's services in figures, the services accepted as completed, and the contract's closing
+or termination. A release carries what the event published (OCDS merges them into the record);
+dates are taken from the rows the event wrote (the completion from its audit event), never from the
+time of the export.
 
 Only what the public notices show goes out: no bid before the opening, no expert, no contact
-person or phone, nothing from the service logs (beneficiaries, service entries, social workers) —
-the service figures appear as targets only. Deliverables are listed by kind, never by file or title,
+person or phone, nothing from the service logs (beneficiaries, service entries, social workers)
+but monthly totals. Deliverables are listed by kind, never by file or title,
 and sign-in sheets and photos (which name or show people) are left out.
 """
 from __future__ import annotations
@@ -209,7 +211,7 @@ class Process:
         tender = self.tender
         points = [{"type": "quality", "name": c.name, **({"description": c.description} if c.description else {}),
                    "numbers": [{"number": float(c.weight), "weight": "pointsExact"}]} for c in tender.criteria]
-        points.append({"type": "price", "name": self.labels.zh["text"]["price"],
+        points.append({"type": "price", **self.labels.pair("text", "price", "name"),
                        "numbers": [{"number": float(tender.price_weight), "weight": "pointsExact"}]})
         return {"criteria": points}
 
