@@ -29,6 +29,7 @@ below); bureau staff and auditors read; procurement staff change contracts, acce
 from __future__ import annotations
 
 import pytest
+from flask import current_app
 
 from svcproc.accounts.models import User
 from svcproc.core.permissions import Role
@@ -92,6 +93,12 @@ MATRIX = {
     ("public.notices", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
     ("public.tender_notice", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
     ("public.tender_document", "GET"):               (200, 200, 200, 200, 200, 200, 200, 200),
+    # --- open contracting data (OCDS): published information only, for anyone -------------------
+    ("ocds.index", "GET"):                           (200, 200, 200, 200, 200, 200, 200, 200),
+    ("ocds.releases", "GET"):                        (200, 200, 200, 200, 200, 200, 200, 200),
+    ("ocds.release_package", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
+    ("ocds.record_package", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
+    ("ocds.bulk", "GET"):                            (200, 200, 200, 200, 200, 200, 200, 200),
     # --- needs and plans: bureau staff and auditors read; procurement staff decide --------------
     ("procurement.needs", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 200),
     ("procurement.needs_export", "GET"):             (302, 200, 200, 403, 403, 403, 403, 200),
@@ -327,6 +334,7 @@ def _build(clock) -> dict:
         "member_id": setup.member_of(users["expert"]).id, "criterion_id": setup.tender.criteria[0].id,
         "question_id": db.session.execute(db.select(Clarification.id)).scalar_one(),
         "objection_id": objection.id,
+        "ocid": current_app.config["OCDS_PREFIX"] + setup.tender.number, "year": setup.plan.fiscal_year,
         "contracts": _build_contracts(clock, users, org),
     } | {"evaluations": _build_evaluations(clock, users, org)} | {"reports": _build_reports(users)} \
       | _build_monitoring(users)
@@ -547,7 +555,8 @@ QUERIES = {"contracts.contract_new": lambda ids: {"tender": ids["contracts"]["wa
 def _url(app, endpoint: str, world: dict) -> str:
     ids = world["ids"]
     values = {"org_id": world["org"].id, "worker_id": world["worker"].id, "area_id": world["area"].id,
-              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint), "fmt": "xlsx",
+              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint),
+              "ocid": ids["ocid"], "year": ids["year"], "fmt": "json" if endpoint.startswith("ocds.") else "xlsx",
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
                                      "question_id", "objection_id")},
