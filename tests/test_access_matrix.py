@@ -37,7 +37,7 @@ from svcproc.procurement import workflow
 from svcproc.procurement.models import Clarification, TenderStatus
 from svcproc.registry.models import Area, Organization, OrgRating, SocialWorker
 from tests.builders.accounts import UserFactory, user_for_role
-from tests.builders.procurement import submit_need, tender_in
+from tests.builders.procurement import panel_with, submit_need, tender_in
 from tests.builders.registry import AreaFactory, OrganizationFactory, SocialWorkerFactory
 from tests.helpers import login
 
@@ -280,7 +280,7 @@ def _build(clock) -> dict:
     orgs = [OrganizationFactory(rating=OrgRating.A4), org, OrganizationFactory(rating=OrgRating.A4)]
     managers = [users["org_manager"] if o is org else UserFactory(role=Role.ORG_MANAGER, organization=o) for o in orgs]
     setup = tender_in(TenderStatus.IN_PUBLICITY, clock, orgs=orgs, managers=managers,
-                      experts=[users["expert"], UserFactory(role=Role.EXPERT), UserFactory(role=Role.EXPERT)],
+                      experts=panel_with(users["expert"]),
                       staff=users["procurement"], questions=("服务人员是否要求全部持有社会工作者职业资格证书？",))
     clock.advance(hours=1)
     objection = workflow.file_objection(users["org_manager"], setup.tender,

@@ -136,7 +136,7 @@ def _tender_context(tender: Tender) -> dict:
         assign_form=assign_form, document_form=DocumentForm(), question_form=QuestionForm(),
         answer_form=AnswerForm(), objection_answer_form=ObjectionAnswerForm(), eligibility=eligibility,
         blocking=workflow.blocking_objections(tender) if tender.in_publicity else [],
-        min_bids=workflow.min_valid_bids(tender.method), min_experts=workflow.min_experts(tender.method),
+        min_bids=workflow.min_valid_bids(tender.method), min_experts=workflow.min_experts(tender),
     )
 
 
