@@ -116,7 +116,7 @@ def test_the_expert_sees_the_tenders_on_whose_panel_they_sit(client, make_client
     on_panel = tender_in(TenderStatus.OPENED, clock, staff=world.staff,
                          experts=panel_with(expert),
                          plan=make_plan(world.staff, title="专家在评审组的项目")).tender
-    others = [UserFactory(role=Role.EXPERT) for _ in range(3)]
+    others = panel_with()
     tender_in(TenderStatus.OPENED, clock, staff=world.staff, experts=others,
               plan=make_plan(world.staff, title="专家不在评审组的项目"))
 

@@ -706,7 +706,7 @@ def propose_award(actor, tender: Tender) -> None:
     if top is None:
         reasons = " ".join(b.invalid_reason for b in ruled_out)
         raise DomainError(_("There is no ranked bid to propose.") + (" " + reasons if reasons else ""))
-    tender.proposed_bid_id = top.id
+    tender.proposed_bid = top  # the relationship, so a later step of the same session reads this bid
     TENDER.move(actor, tender, "propose", proposed=top.organization.name)
 
 
@@ -716,7 +716,7 @@ def _proposal_still_eligible(actor, tender: Tender) -> bool:
     if not rule_out_ineligible(actor, tender, GATE_AWARD, [tender.proposed_bid]):
         return True
     bid = tender.proposed_bid
-    tender.proposed_bid_id = None
+    tender.proposed_bid = None
     TENDER.move(actor, tender, "withdraw_proposal", reason=bid.invalid_reason,
                 withdrawn=bid.organization.name)
     return False

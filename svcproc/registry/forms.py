@@ -1,7 +1,7 @@
 """Input shapes for areas, organizations and social workers."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from .models import AreaLevel, CertificationLevel, OrgKind, OrgRating, OrgStatus, RegistrationType
@@ -103,3 +103,10 @@ class WorkerForm(FlaskForm):
     def fill_choices(self, organizations) -> None:
         self.certification_level.choices = _choices(CERTIFICATION_LABELS)
         self.organization_id.choices = [(str(o.id), o.name) for o in organizations]
+
+
+class LocalDayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[DataRequired()])
+    kind = SelectField(_l("The day is"), validators=[DataRequired()],
+                       choices=[("day_off", _l("A local day off")), ("working_day", _l("A local working day"))])
+    name = StringField(_l("What it is"), validators=[DataRequired(), Length(max=200)])
