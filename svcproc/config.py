@@ -103,7 +103,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "HTMX_CDN_URL": os.environ.get(
             "HTMX_CDN_URL", "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
         ),
-        # A tender with fewer valid bids than this fails (流标). Single-source procurement has, by
+        # A tender with fewer valid bids than this fails (流标): a public tender needs three (政府采购法
+        # art. 36), an inquiry three suppliers (财政部令第74号). Single-source procurement has, by
         # definition, one supplier.
         "MIN_VALID_BIDS": {"public_tender": 3, "competitive_consultation": 2, "competitive_negotiation": 2,
                            "inquiry": 3, "single_source": 1},
