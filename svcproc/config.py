@@ -1,6 +1,7 @@
 """Settings read from the environment; SQLite under instance/ when nothing is set."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -36,6 +37,20 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+
+def _json_env(name: str, default: dict) -> dict:
+    """A dict setting: the default, with the keys of a JSON object in the environment variable over it."""
+    raw = os.environ.get(name)
+    if not raw:
+        return dict(default)
+    try:
+        given = json.loads(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a JSON object") from None
+    if not isinstance(given, dict):
+        raise RuntimeError(f"{name} must be a JSON object")
+    return {**default, **{key: tuple(value) if isinstance(value, list) else value for key, value in given.items()}}
 
 
 def load_config(overrides: dict | None = None) -> dict:
@@ -100,18 +115,30 @@ def load_config(overrides: dict | None = None) -> dict:
         "HTMX_CDN_URL": os.environ.get(
             "HTMX_CDN_URL", "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
         ),
-        # A tender with fewer valid bids than this fails (流标). Single-source procurement has, by
+        # A tender with fewer valid bids than this fails (流标): a public tender needs three (政府采购法
+        # art. 36), an inquiry three suppliers (财政部令第74号). Single-source procurement has, by
         # definition, one supplier.
         "MIN_VALID_BIDS": {"public_tender": 3, "competitive_consultation": 2, "competitive_negotiation": 2,
-                           "inquiry": 2, "single_source": 1},
-        # Experts without a conflict needed to finish scoring.
-        "MIN_EXPERTS": {"public_tender": 3, "competitive_consultation": 3, "competitive_negotiation": 3,
-                        "inquiry": 3, "single_source": 1},
-        # Shortest time from the documents' issue (publication) to the bid deadline, by method:
-        # calendar days for public tender (政府采购法 art. 35) and consultation (财库〔2014〕214号),
-        # working days for negotiation and inquiry (财政部令第74号).
-        "PROCUREMENT_MIN_BIDDING_DAYS": {"public_tender": 20, "competitive_consultation": 10,
-                                         "competitive_negotiation": 3, "inquiry": 3},
+                           "inquiry": 3, "single_source": 1},
+        # The rules of law a tender is held to (docs: DOMAIN.md "Rules of law"); a locality may
+        # lengthen a period or enlarge a panel through the environment (a JSON object merged over
+        # these defaults), never go below the law.
+        # Documents issued -> bid (response) deadline, by method: (days, "days" | "working_days").
+        # 政府采购法 art. 35; 财库〔2014〕214号; 财政部令第74号. Single source has no such period.
+        "PROCUREMENT_MIN_BIDDING_DAYS": _json_env("PROCUREMENT_MIN_BIDDING_DAYS", {
+            "public_tender": (20, "days"), "competitive_consultation": (10, "days"),
+            "competitive_negotiation": (3, "working_days"), "inquiry": (3, "working_days")}),
+        # The evaluation panel: an odd number of experts without a conflict, at least this many by
+        # method (财政部令第87号 art. 47; 财库〔2014〕214号; 财政部令第74号) ...
+        "MIN_EXPERTS": _json_env("MIN_EXPERTS", {
+            "public_tender": 5, "competitive_consultation": 3, "competitive_negotiation": 3, "inquiry": 3,
+            "single_source": 1}),
+        # ... and at least LARGE_TENDER_MIN_EXPERTS on a public tender whose budget (its ceiling price,
+        # fen) reaches LARGE_TENDER_FEN (财政部令第87号 art. 47: ¥10 M).
+        "LARGE_TENDER_FEN": int(os.environ.get("LARGE_TENDER_FEN", str(10_000_000 * 100))),
+        "LARGE_TENDER_MIN_EXPERTS": int(os.environ.get("LARGE_TENDER_MIN_EXPERTS", "7")),
+        # The award's publicity period, in working days (实施条例 art. 43: 1 working day).
+        "MIN_PUBLICITY_WORKING_DAYS": int(os.environ.get("MIN_PUBLICITY_WORKING_DAYS", "1")),
         # An organization's rating (1A-5A) holds this many years from the day it was given (民政部令第39号).
         "RATING_VALID_YEARS": 5,
         # The thresholds of the procurement red flags on the auditor's desk (svcproc/monitoring/flags.py).

@@ -6,11 +6,12 @@ from .contracts.models import Amendment, Contract, Deliverable, Milestone, Payme
 from .core.files import StoredFile  # noqa: F401
 from .core.jobs import Job  # noqa: F401
 from .core.storage import FileChunk  # noqa: F401
+from .core.workdays import LocalCalendarDay  # noqa: F401
 from .delivery.models import (ActivityEvidence, ActivityRevision, Beneficiary, ImportBatch, RedFlag,  # noqa: F401
                               ServiceActivity, ServiceCase, ServiceGroup)
 from .procurement.models import (Bid, BidDocument, Clarification, CommunityNeed, ExpertScore, Objection,  # noqa: F401
                                  ObjectionDocument, ProjectPlan, Tender, TenderCriterion, TenderDocument,
-                                 TenderExpert)
+                                 TenderExpert, ExpertAffiliation)
 from .evaluations.models import (EvaluationEvidence, EvaluationParty, EvaluationRound, EvaluationScore,  # noqa: F401
                                  Finding, IndicatorTemplate, RectificationItem, RectificationResponse,
                                  ResponseFile, RoundEvaluator, SatisfactionSurvey, TemplateVersion)

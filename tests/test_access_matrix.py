@@ -28,17 +28,23 @@ below); bureau staff and auditors read; procurement staff change contracts, acce
 """
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from flask import current_app
 
 from svcproc.accounts.models import User
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
+from svcproc.core.workdays import LocalDayKind
+from svcproc.procurement import experts as expert_pool
 from svcproc.procurement import workflow
+from svcproc.procurement.models import AffiliationKind
+from svcproc.registry import calendar
 from svcproc.procurement.models import Clarification, TenderStatus
 from svcproc.registry.models import Area, Organization, OrgRating, SocialWorker
 from tests.builders.accounts import UserFactory, user_for_role
-from tests.builders.procurement import submit_need, tender_in
+from tests.builders.procurement import panel_with, submit_need, tender_in
 from tests.builders.registry import AreaFactory, OrganizationFactory, SocialWorkerFactory
 from tests.helpers import login
 
@@ -127,6 +133,14 @@ MATRIX = {
     ("procurement.question_answer", "POST"):         (302, 403, 422, 403, 403, 403, 403, 403),
     # --- the panel: staff assign; only the panel's own expert declares and scores ---------------
     ("procurement.expert_assign", "POST"):           (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.experts", "GET"):                  (302, 200, 200, 403, 403, 403, 403, 200),
+    ("procurement.expert", "GET"):                   (302, 200, 200, 403, 403, 403, 403, 200),
+    ("procurement.expert_categories", "POST"):       (302, 403, 303, 403, 403, 403, 403, 403),
+    ("procurement.expert_tie_add", "POST"):          (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.expert_tie_remove", "POST"):       (302, 403, 303, 403, 403, 403, 403, 403),
+    ("registry.working_days", "GET"):                (302, 200, 200, 403, 403, 403, 403, 200),
+    ("registry.working_day_add", "POST"):            (302, 422, 422, 403, 403, 403, 403, 403),
+    ("registry.working_day_remove", "POST"):         (302, 303, 303, 403, 403, 403, 403, 403),
     ("procurement.expert_remove", "POST"):           (302, 403, 409, 403, 403, 403, 403, 403),
     ("procurement.declare", "GET"):                  (302, 403, 403, 200, 403, 403, 403, 403),
     ("procurement.declare", "POST"):                 (302, 403, 403, 409, 403, 403, 403, 403),
@@ -318,17 +332,20 @@ def _build(clock) -> dict:
     orgs = [OrganizationFactory(rating=OrgRating.A4), org, OrganizationFactory(rating=OrgRating.A4)]
     managers = [users["org_manager"] if o is org else UserFactory(role=Role.ORG_MANAGER, organization=o) for o in orgs]
     setup = tender_in(TenderStatus.IN_PUBLICITY, clock, orgs=orgs, managers=managers,
-                      experts=[users["expert"], UserFactory(role=Role.EXPERT), UserFactory(role=Role.EXPERT)],
+                      experts=panel_with(users["expert"]),
                       staff=users["procurement"], questions=("服务人员是否要求全部持有社会工作者职业资格证书？",))
     clock.advance(hours=1)
     objection = workflow.file_objection(users["org_manager"], setup.tender,
                                         "我单位认为中标候选人的项目团队持证比例不满足招标文件要求。", [])
     bid = setup.bids[1]
+    expert = UserFactory(role=Role.EXPERT)
+    tie = expert_pool.add_affiliation(users["procurement"], expert, orgs[0], AffiliationKind.FORMER_STAFF, "2024年离职")
+    local_day = calendar.add_local_day(users["admin"], date(2025, 4, 7), LocalDayKind.DAY_OFF, "区级调休")
     return {
         "now": clock.now,
         "users": {who: user.id for who, user in users.items()},
         "org_id": org.id, "worker_id": SocialWorkerFactory(organization=org).id, "area_id": AreaFactory().id,
-        "user_id": UserFactory(role=Role.EXPERT).id,
+        "user_id": expert.id, "tie_id": tie.id, "day_id": local_day.id,
         "need_id": submit_need().id, "plan_id": setup.plan.id, "tender_id": setup.tender.id, "bid_id": bid.id,
         "bid_document_id": bid.documents[0].id, "tender_document_id": setup.tender.documents[0].id,
         "member_id": setup.member_of(users["expert"]).id, "criterion_id": setup.tender.criteria[0].id,
@@ -559,7 +576,7 @@ def _url(app, endpoint: str, world: dict) -> str:
               "ocid": ids["ocid"], "year": ids["year"], "fmt": "json" if endpoint.startswith("ocds.") else "xlsx",
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
-                                     "question_id", "objection_id")},
+                                     "question_id", "objection_id", "tie_id", "day_id")},
               **ids["contracts"], **ids["evaluations"], **ids["reports"], **ids["monitoring"]}
     if endpoint.startswith("reports."):  # the contract's assessment report ("kind" above is a ledger's)
         values["kind"] = "assessment"

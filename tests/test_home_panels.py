@@ -22,7 +22,7 @@ from svcproc.procurement import workflow as procurement
 from tests.builders.accounts import UserFactory
 from tests.builders.contracts import draft_contract
 from tests.builders.files import pdf_upload
-from tests.builders.procurement import make_plan, new_tender, submit_need, tender_in
+from tests.builders.procurement import make_plan, new_tender, panel_with, submit_need, tender_in
 from tests.evaluations.conftest import SMALL_ROWS, TODAY, EvalWorld, build_eval_world
 from tests.helpers import login
 
@@ -114,9 +114,9 @@ def test_the_evaluator_scores_after_declaring(client, world):
 def test_the_expert_sees_the_tenders_on_whose_panel_they_sit(client, make_client, world, clock):
     expert = world.users["expert"]
     on_panel = tender_in(TenderStatus.OPENED, clock, staff=world.staff,
-                         experts=[expert, UserFactory(role=Role.EXPERT), UserFactory(role=Role.EXPERT)],
+                         experts=panel_with(expert),
                          plan=make_plan(world.staff, title="专家在评审组的项目")).tender
-    others = [UserFactory(role=Role.EXPERT) for _ in range(3)]
+    others = panel_with()
     tender_in(TenderStatus.OPENED, clock, staff=world.staff, experts=others,
               plan=make_plan(world.staff, title="专家不在评审组的项目"))
 

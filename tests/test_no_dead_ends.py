@@ -113,7 +113,11 @@ CASES: dict[str, Case] = {
     "procurement.tender_cancel": Case("procurement", TENDER, why="no reason"),
     "procurement.question_ask": Case("org_manager", TENDER, {"question": "  "}, why="a blank question"),
     "procurement.question_answer": Case("procurement", TENDER, why="no answer"),
-    "procurement.expert_assign": Case("procurement", TENDER, why="no expert chosen"),
+    "procurement.expert_assign": Case("procurement", TENDER, why="no number of experts to draw"),
+    "procurement.expert_categories": Case("procurement", "procurement.expert", {"categories": "bogus"},
+                                          why="a category not in the list"),
+    "procurement.expert_tie_add": Case("procurement", "procurement.expert", why="no organization or tie"),
+    "registry.working_day_add": Case("admin", "registry.working_days", why="no date or name"),
     "procurement.expert_remove": Case("procurement", TENDER, status=409, why="the tender is in publicity"),
     "procurement.declare": Case("expert", SELF, status=409, why="already declared (sent again from a second tab)"),
     "procurement.score_cell": Case("expert", "procurement.score", status=409, why="scoring ended (publicity)"),
@@ -225,6 +229,9 @@ WITHOUT_A_PAGE_REFUSAL = {
                           "page only those who may start a check see",
     "monitoring.flags_refresh": "a button with no rule to break (the flags are recomputed from the record), on the "
                                 "desk only those who may ask for it see",
+    "procurement.expert_tie_remove": "a button with no rule to break, shown only to procurement staff, who may "
+                                     "remove any recorded tie",
+    "registry.working_day_remove": "a button with no rule to break, shown only to those who keep the calendar",
     "evaluations.version_check": "checks the draft and shows the findings (200) without changing anything, on a "
                                  "page only administrators (who may check) see",
 }
@@ -239,7 +246,7 @@ def _values(world: dict, endpoint: str, overrides: dict) -> dict:
               "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint),
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
-                                     "question_id", "objection_id")},
+                                     "question_id", "objection_id", "tie_id", "day_id")},
               **ids["contracts"], **ids["evaluations"], **ids["reports"], **ids["monitoring"]}
     if endpoint.startswith("reports."):
         values["kind"] = "assessment"

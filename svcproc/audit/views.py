@@ -104,8 +104,7 @@ def events():
     filters = {k: v for k, v in args.items() if v}
     template = "audit/_event_table.html" if is_htmx() else "audit/events.html"
     return render_template(template, page=page, args=args, filters=filters, words=labels.describe(page.items),
-                           object_types=[(t, labels.kind_label(t)) for t in known_object_types()],
-                           actions=[(code, labels.action_label(code)) for code in sorted(labels.ACTIONS)])
+                           object_types=[(t, labels.kind_label(t)) for t in known_object_types()])
 
 
 @bp.route("/export.<any(csv, xlsx):fmt>")

@@ -29,6 +29,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({
         "users.manage",
         "areas.manage",
+        "calendar.manage",
         "orgs.manage",
         "orgs.set_status",
         "workers.manage",
@@ -47,6 +48,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "needs.manage",
         "plans.manage",
         "tenders.manage",
+        "calendar.manage",
         "contracts.manage",
         "payments.record",
         "flags.explain",

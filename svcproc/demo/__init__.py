@@ -118,6 +118,9 @@ USERS = (
     ("expert", Role.EXPERT, "张明华", "expert@example.org", None),
     ("expert2", Role.EXPERT, "李文静", "expert2@example.org", None),
     ("expert3", Role.EXPERT, "赵立新", "expert3@example.org", None),
+    # A public tender's panel has at least five experts (财政部令第87号 art. 47).
+    ("expert4", Role.EXPERT, "王志远", "expert4@example.org", None),
+    ("expert5", Role.EXPERT, "郑雅琴", "expert5@example.org", None),
     ("orgmanager", Role.ORG_MANAGER, SERVICE_ORGS[0][6], SERVICE_ORGS[0][8], 0),
     ("orgmanager2", Role.ORG_MANAGER, SERVICE_ORGS[1][6], SERVICE_ORGS[1][8], 1),
     ("orgmanager3", Role.ORG_MANAGER, SERVICE_ORGS[2][6], SERVICE_ORGS[2][8], 2),

@@ -20,6 +20,7 @@ from ..contracts import workflow as contract_workflow
 from ..contracts.models import DeliverableKind
 from ..core import clock
 from ..extensions import db
+from ..procurement import experts as expert_pool
 from ..procurement import needs as need_services
 from ..procurement import workflow
 from ..procurement.models import ServiceCategory, Tender, TenderMethod
@@ -106,7 +107,11 @@ CRITERIA = (("服务方案的针对性与可行性", 30, "需求分析准确，�
 # How strong each organization's bids are (fraction of full marks) and how it prices (of the ceiling).
 STRENGTH = {0: Decimal("0.90"), 1: Decimal("0.84"), 2: Decimal("0.80"), 4: Decimal("0.76")}
 PRICING = {0: Decimal("0.97"), 1: Decimal("0.93"), 2: Decimal("0.95"), 4: Decimal("0.92")}
-EXPERT_LEAN = {"expert": Decimal("0.00"), "expert2": Decimal("-0.03"), "expert3": Decimal("0.02")}
+EXPERT_LEAN = {"expert": Decimal("0.00"), "expert2": Decimal("-0.03"), "expert3": Decimal("0.02"),
+               "expert4": Decimal("-0.01"), "expert5": Decimal("0.01")}
+EXPERTS = ("expert", "expert2", "expert3", "expert4", "expert5")
+# Documents issued -> bid deadline: 21 days, a day over a public tender's minimum of 20.
+BIDDING_DAYS = 21
 
 # (plan key, method, bidders (org indexes), stage, days before "now" the tender was published).
 # The running projects started about half a year ago, so today is their mid-term. Of the tenders
@@ -114,15 +119,15 @@ EXPERT_LEAN = {"expert": Decimal("0.00"), "expert2": Decimal("-0.03"), "expert3"
 # two are open for bids: the youth project's, with three bids, and one published three days ago
 # that nobody has bid on yet.
 TENDERS = (
-    ("elderly", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "awarded", 215),
-    ("children", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 223),
+    ("elderly", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "awarded", 226),
+    ("children", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 227),
     ("community", TenderMethod.PUBLIC_TENDER, (2, 0, 4), "awarded_after_objection", 130),
-    ("disability", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "in_publicity", 32),
+    ("disability", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "in_publicity", 36),
     ("youth", TenderMethod.PUBLIC_TENDER, (0, 1, 2), "open", 5),
     ("family", TenderMethod.COMPETITIVE_NEGOTIATION, (), "draft", 2),
-    ("afterschool", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 80),
-    ("lowincome", TenderMethod.PUBLIC_TENDER, (0, 2, 4), "scoring", 17),
-    ("volunteer", TenderMethod.PUBLIC_TENDER, (1, 2, 4), "closed", 16),
+    ("afterschool", TenderMethod.COMPETITIVE_CONSULTATION, (1, 2, 4), "awarded", 100),
+    ("lowincome", TenderMethod.PUBLIC_TENDER, (0, 2, 4), "scoring", 23),
+    ("volunteer", TenderMethod.PUBLIC_TENDER, (1, 2, 4), "closed", 22),
     ("mental", TenderMethod.PUBLIC_TENDER, (), "open", 3),
 )
 
@@ -130,14 +135,14 @@ TENDERS = (
 # (negative: before now), term in days, and milestones (title, due days after start or "end",
 # tranche %, required deliverables, how far it has got).
 CONTRACTS = {
-    "elderly": dict(drawn=2, signed=6, start=10, term=364, amend=(60, 24000_00, {"target_people": 660},
+    "elderly": dict(drawn=2, signed=4, start=6, term=364, amend=(60, 24000_00, {"target_people": 660},
                     "新增玉林东路社区两个老旧院落的独居老人，服务人数增加60人。"),
                     milestones=(("项目启动：服务方案与需求评估报告", 20, 20, "服务方案、需求评估报告", "paid"),
                                 ("第一季度服务台账与季度报告", 90, 15, "季度报告、签到表、活动照片", "paid"),
                                 ("第二季度服务台账与季度报告", 180, 15, "季度报告、签到表、活动照片", "submitted"),
                                 ("中期评估报告", 190, 20, "中期报告、台账", "pending"),
                                 ("末期评估与项目总结", "end", 30, "总结报告、审计报告", "pending"))),
-    "children": dict(drawn=3, signed=8, start=12, term=364, amend=None,
+    "children": dict(drawn=1, signed=2, start=3, term=364, amend=None,
                      milestones=(("项目启动：服务方案", 20, 20, "服务方案", "paid"),
                                  ("第一季度服务台账与季度报告", 90, 15, "季度报告、签到表", "paid"),
                                  ("第二季度服务台账与季度报告", 180, 15, "季度报告、签到表、活动照片", "returned"),
@@ -145,8 +150,9 @@ CONTRACTS = {
     "community": dict(drawn=92, signed=95, start=115, term=364, amend=None,
                       milestones=(("项目启动：院落议事方案", 30, 30, "服务方案", "pending"),
                                   ("末期评估与项目总结", "end", 70, "总结报告", "pending"))),
-    # The pilot ended a few days ago: its final report is accepted and the last tranche is due.
-    "afterschool": dict(drawn=2, signed=5, start=8, term=40, amend=None,
+    # The pilot ended nine days ago (`ended`, whatever holidays lengthened the publicity before the
+    # award): its final report is accepted and the last tranche is due.
+    "afterschool": dict(drawn=2, signed=5, start=8, ended=9, term=40, amend=None,
                    milestones=(("试点前半程台账", 20, 50, "签到表、活动照片", "paid"),
                                ("试点总结报告", "end", 50, "总结报告、签到表", "accepted"))),
 }
@@ -187,7 +193,7 @@ def load_procurement_demo(orgs: list[Organization], now: datetime, extra_flows=(
     start and restores it afterwards.
     """
     staff = _user("procurement")
-    experts = [_user(name) for name in ("expert", "expert2", "expert3")]
+    experts = [_user(name) for name in EXPERTS]
     areas = {a.code: a for a in db.session.execute(sa.select(Area)).unique().scalars()}
     start = now - START_DAYS_AGO * DAY
     year = clock.to_local(start).year
@@ -198,6 +204,10 @@ def load_procurement_demo(orgs: list[Organization], now: datetime, extra_flows=(
         _at(start + i * timedelta(hours=7))
         need_rows.append(need_services.submit_need(community=areas[community], category=category, description=text,
                                                    contact_name=contact, contact_phone=phone))
+    _at(start + 2 * DAY)
+    # The expert pool: every demo expert evaluates every kind of service.
+    for expert in experts:
+        expert_pool.set_categories(staff, expert, list(ServiceCategory))
     _at(start + 4 * DAY)
     need_services.merge_need(staff, need_rows[12], need_rows[9])
     need_services.decline_need(staff, need_rows[11], "路灯建设不属于社会工作服务范围，已转交街道城管科处理。")
@@ -212,9 +222,9 @@ def load_procurement_demo(orgs: list[Organization], now: datetime, extra_flows=(
             communities=[areas[c] for c in communities], needs=[need_rows[i] for i in need_indexes], targets=targets)
 
     flows = []
-    for key, method, bidders, stage, published_days_ago in TENDERS:
+    for seed, (key, method, bidders, stage, published_days_ago) in enumerate(TENDERS):
         flows.append(_tender_flow(plans[key], method, [orgs[i] for i in bidders], list(bidders), stage,
-                                  now - published_days_ago * DAY, now, staff, experts, CONTRACTS.get(key)))
+                                  now - published_days_ago * DAY, now, staff, seed, CONTRACTS.get(key)))
     flows.append(_recent_needs_flow(areas, now))
     _run(flows + list(extra_flows), now)
 
@@ -244,23 +254,24 @@ def _run(flows, now: datetime) -> None:
             heapq.heappush(queue, (max(following, moment), index, flow))
 
 
-def _tender_flow(plan, method, bidder_orgs, bidder_indexes, stage, published, now, staff, experts, contract_spec):
+def _tender_flow(plan, method, bidder_orgs, bidder_indexes, stage, published, now, staff, seed, contract_spec):
     yield published - DAY
     ceiling = plan.budget_fen
     tender = workflow.create_tender(
         staff, plan, title=plan.title, method=method, ceiling_fen=ceiling,
         min_rating=OrgRating.A3, price_weight=Decimal(20),
         description="服务内容：" + plan.description + "\n服务期限：合同签订之日起12个月。",
-        clarification_deadline=published + 8 * DAY, bid_deadline=published + 15 * DAY,
-        opening_at=published + 15 * DAY + timedelta(hours=1), publicity_days=7)
+        clarification_deadline=published + 8 * DAY, bid_deadline=published + BIDDING_DAYS * DAY,
+        opening_at=published + BIDDING_DAYS * DAY + timedelta(hours=1), publicity_days=7)
     workflow.set_criteria(staff, tender, [{"name": n, "weight": w, "description": d} for n, w, d in CRITERIA])
     if stage == "draft":
         return
     workflow.add_tender_document(staff, tender, _pdf(f"{tender.number}招标文件"), "招标文件")
     yield published
+    # The panel is drawn from the pool (a seed per tender, so the demo is the same every time).
+    expert_pool.draw_experts(staff, tender, workflow.min_experts(tender), seed=seed)
     workflow.publish_tender(staff, tender)
-    for expert in experts:
-        workflow.assign_expert(staff, tender, expert)
+    experts = [m.user for m in tender.experts]
     if bidder_orgs:
         yield published + DAY
         question = workflow.ask_question(_manager_of(bidder_orgs[0]), tender, "服务人员是否要求全部持有社会工作者职业资格证书？")
@@ -281,7 +292,7 @@ def _tender_flow(plan, method, bidder_orgs, bidder_indexes, stage, published, no
     workflow.open_bids(staff, tender)
     index_by_org = {org.id: i for org, i in zip(bidder_orgs, bidder_indexes)}
     if stage == "scoring":
-        yield from _scoring_under_way(tender, experts, index_by_org, now)
+        yield from _scoring_under_way(tender, [_user(name) for name in EXPERTS], index_by_org, now)
         return
     yield tender.opening_at + DAY
     _score(tender, experts, index_by_org)
@@ -304,17 +315,19 @@ def _tender_flow(plan, method, bidder_orgs, bidder_indexes, stage, published, no
     yield tender.publicity_ends_at + timedelta(hours=1)
     workflow.confirm_award(staff, tender)
     if contract_spec:
-        yield from _contract_flow(tender, contract_spec, staff)
+        yield from _contract_flow(tender, contract_spec, staff, now)
 
 
 def _local_day(moment: datetime) -> date:
     return clock.to_local(moment).date()
 
 
-def _contract_flow(tender: Tender, spec: dict, staff: User):
+def _contract_flow(tender: Tender, spec: dict, staff: User, now: datetime):
     awarded = tender.awarded_at
     manager = _manager_of(tender.awarded_bid.organization)
     start_day = _local_day(awarded + spec["start"] * DAY)
+    if "ended" in spec:
+        start_day = max(start_day, _local_day(now) - timedelta(days=spec["ended"] + spec["term"]))
     end_day = start_day + timedelta(days=spec["term"])
     yield awarded + spec["drawn"] * DAY
     contract = contract_workflow.create_contract(

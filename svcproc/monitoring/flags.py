@@ -21,9 +21,10 @@ from flask import current_app
 from sqlalchemy.orm import aliased
 
 from ..contracts.models import Amendment, Contract, Milestone, MilestoneStatus, Payment
-from ..core import clock
+from ..core import clock, workdays
 from ..delivery.models import ServiceActivity
 from ..extensions import db
+from ..procurement import rules
 from ..procurement.models import Bid, BidStatus, ProjectPlan, Tender, TenderMethod, TenderStatus
 from ..registry.models import Organization
 from .models import FlagKind, ProcurementFlag
@@ -33,8 +34,6 @@ DEFAULTS = {
     "amendment_cap_percent": 10, "amendment_near_cap_percent": 9, "single_source_repeats": 2,
     "award_share_percent": 50, "award_share_min_awards": 3, "category_count": 3, "percent_apart_max": 10,
 }
-MIN_BIDDING_DAYS = {"public_tender": 20, "competitive_consultation": 10, "competitive_negotiation": 3, "inquiry": 3}
-WORKING_DAY_METHODS = frozenset({TenderMethod.COMPETITIVE_NEGOTIATION, TenderMethod.INQUIRY})
 
 # The rule each kind applies and where it comes from, for the desk (labels.py words them).
 CONTACT_FIELDS = ("address", "contact_phone", "contact_email", "contact_name")
@@ -42,16 +41,6 @@ CONTACT_FIELDS = ("address", "contact_phone", "contact_email", "contact_name")
 
 def settings() -> dict:
     return {**DEFAULTS, **(current_app.config.get("PROCUREMENT_FLAGS") or {})}
-
-
-# Short names the setting may use for the methods.
-METHOD_ALIASES = {"consultation": "competitive_consultation", "negotiation": "competitive_negotiation"}
-
-
-def min_bidding_days() -> dict:
-    """PROCUREMENT_MIN_BIDDING_DAYS keyed by tender method (its short names accepted), over the defaults."""
-    configured = current_app.config.get("PROCUREMENT_MIN_BIDDING_DAYS") or {}
-    return {**MIN_BIDDING_DAYS, **{METHOD_ALIASES.get(k, k): v for k, v in configured.items()}}
 
 
 @dataclass
@@ -71,25 +60,6 @@ def _local_day(moment: datetime) -> date:
 
 def _today() -> date:
     return _local_day(clock.now())
-
-
-def is_working_day(day: date) -> bool:
-    """The State Council's holiday arrangement where the calendar knows the year, weekdays otherwise."""
-    try:
-        import chinese_calendar
-
-        return chinese_calendar.is_workday(day)
-    except (ImportError, NotImplementedError):
-        return day.weekday() < 5
-
-
-def working_days_between(start: date, end: date) -> int:
-    """Working days after `start` up to and including `end` (the day of issue does not count)."""
-    days, day = 0, start + timedelta(days=1)
-    while day <= end:
-        days += is_working_day(day)
-        day += timedelta(days=1)
-    return days
 
 
 def _percent(part: int, whole: int) -> str:
@@ -115,22 +85,25 @@ def _single_valid_bid() -> list[Finding]:
 
 
 def _short_bidding_period() -> list[Finding]:
-    minimum = min_bidding_days()
+    """Tenders published with less time to bid than the method's minimum: the same rule
+    (procurement/rules.py) publication refuses, read back from the record."""
     found = []
     rows = db.session.execute(
         sa.select(Tender.id, Tender.method, Tender.publish_at, Tender.bid_deadline)
-        .where(Tender.publish_at.is_not(None), Tender.method.in_([TenderMethod(m) for m in minimum
-                                                                  if m in TenderMethod._value2member_map_])))
+        .where(Tender.publish_at.is_not(None), Tender.bid_deadline.is_not(None)))
     for r in rows:
-        need = int(minimum[r.method.value])
+        period = rules.min_bidding_period(r.method)
+        if period is None:
+            continue
+        need, working = period
         start, end = _local_day(r.publish_at), _local_day(r.bid_deadline)
-        working = r.method in WORKING_DAY_METHODS
-        had = working_days_between(start, end) if working else (end - start).days
-        if had < need:
-            found.append(Finding(FlagKind.SHORT_BIDDING_PERIOD, f"short_bidding_period:{r.id}", tender_id=r.id,
-                                 figures={"method": r.method.value, "published": start.isoformat(),
-                                          "deadline": end.isoformat(), "days": had, "minimum": need,
-                                          "working_days": working}))
+        if rules.bidding_period_problem(r.method, r.publish_at, r.bid_deadline) is None:
+            continue
+        had = workdays.working_days_between(start, end) if working else (end - start).days
+        found.append(Finding(FlagKind.SHORT_BIDDING_PERIOD, f"short_bidding_period:{r.id}", tender_id=r.id,
+                             figures={"method": r.method.value, "published": start.isoformat(),
+                                      "deadline": end.isoformat(), "days": had, "minimum": need,
+                                      "working_days": working}))
     return found
 
 

@@ -95,7 +95,7 @@ class TenderForm(FlaskForm):
                                                 validators=[DataRequired()])
     bid_deadline = DateTimeLocalField(_l("Bid deadline"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     opening_at = DateTimeLocalField(_l("Opening"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    publicity_days = IntegerField(_l("Publicity period (days)"), default=7,
+    publicity_days = IntegerField(_l("Publicity period (working days)"), default=7,
                                   validators=[InputRequired(), NumberRange(1, 30)])
     version = StringField(render_kw={"type": "hidden"})
 
@@ -110,7 +110,7 @@ class DocumentForm(FlaskForm):
 
 
 class AssignExpertForm(FlaskForm):
-    expert = SelectField(_l("Expert"), validators=[DataRequired()])
+    count = IntegerField(_l("Experts to draw"), validators=[InputRequired(), NumberRange(1, 25)])
 
 
 class QuestionForm(FlaskForm):
@@ -151,3 +151,22 @@ class ObjectionAnswerForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """Carries only the CSRF token."""
+
+
+class ExpertCategoriesForm(FlaskForm):
+    categories = CheckboxList(_l("Service categories this expert evaluates"), validators=[Optional()])
+
+    def fill_choices(self) -> None:
+        self.categories.choices = _choices(CATEGORY_LABELS)
+
+
+class ExpertTieForm(FlaskForm):
+    organization = SelectField(_l("Organization"), validators=[DataRequired()])
+    kind = SelectField(_l("Tie"), validators=[DataRequired()])
+    note = StringField(_l("Details (e.g. when the employment ended)"), validators=[Optional(), Length(max=500)])
+
+    def fill_choices(self, organizations) -> None:
+        from .labels import AFFILIATION_LABELS
+
+        self.organization.choices = [("", "—")] + [(str(o.id), o.name) for o in organizations]
+        self.kind.choices = _choices(AFFILIATION_LABELS)

@@ -1,7 +1,8 @@
 """Translatable names for procurement's enumerations."""
 from flask_babel import lazy_gettext as _l
 
-from .models import BidStatus, NeedStatus, ObjectionStatus, ServiceCategory, TenderMethod, TenderStatus
+from .models import (AffiliationKind, BidStatus, NeedStatus, ObjectionStatus, ServiceCategory, TenderMethod,
+                     TenderStatus)
 
 CATEGORY_LABELS = {
     ServiceCategory.ELDERLY: _l("Elderly care"),
@@ -57,4 +58,9 @@ TARGET_LABELS = {
     "target_people": _l("Distinct people"),
     "target_service_hours": _l("Service hours"),
     "target_satisfaction": _l("Satisfaction rate (%)"),
+}
+AFFILIATION_LABELS = {
+    AffiliationKind.STAFF: _l("Works for the organization"),
+    AffiliationKind.FORMER_STAFF: _l("Worked for it in the last three years"),
+    AffiliationKind.RELATION: _l("Family, financial or other tie"),
 }

@@ -423,3 +423,42 @@ class ObjectionDocument(db.Model):
 
     objection: Mapped[Objection] = relationship(back_populates="documents")
     file = relationship("StoredFile")
+
+
+# --- the bureau's expert pool -----------------------------------------------------------------
+
+# The service categories an expert evaluates: the pool a tender's panel is drawn from is the active
+# experts of its plan's category (政府采购法实施条例 art. 39).
+expert_category = sa.Table(
+    "expert_category",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("category", enum_column(ServiceCategory, "service_category"), primary_key=True),
+)
+
+
+class AffiliationKind(str, enum.Enum):
+    STAFF = "staff"                # works for the organization
+    FORMER_STAFF = "former_staff"  # worked for it in the last three years
+    RELATION = "relation"          # family, financial interest or another tie
+
+
+class ExpertAffiliation(db.Model):
+    """A tie between an expert and an organization, recorded by the bureau: an expert so tied to a
+    bidder withdraws from the tender's panel (回避, 政府采购法实施条例 art. 9)."""
+
+    __tablename__ = "expert_affiliation"
+    audit_type = "expert_affiliation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)
+    kind: Mapped[AffiliationKind] = mapped_column(enum_column(AffiliationKind, "affiliation_kind"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    user = relationship("User", foreign_keys=[user_id])
+    organization = relationship("Organization")
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "organization_id", "kind", name="uq_expert_affiliation"),)

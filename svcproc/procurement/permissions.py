@@ -86,16 +86,25 @@ def can_manage_tenders(user) -> bool:
     return has_permission(user, "tenders.manage")
 
 
+def can_manage_experts(user) -> bool:
+    """Procurement staff keep the expert pool: each expert's categories and ties to organizations."""
+    return can_manage_tenders(user)
+
+
+def can_view_experts(user) -> bool:
+    return can_read_procurement(user)
+
+
 def can_list_tenders(user) -> bool:
     return can_read_procurement(user) or (user is not None and user.is_authenticated
                                           and user.role in (Role.ORG_MANAGER, Role.EXPERT))
 
 
 def can_view_tender(user, tender) -> bool:
-    """Staff and auditors see every tender; bidders the public ones; experts those on their panel."""
+    """Staff and auditors see every tender; bidders the public ones; experts the public ones on their panel."""
     return (can_read_procurement(user)
             or (user is not None and user.is_authenticated and user.role == Role.ORG_MANAGER and tender.is_public)
-            or panel_member(user, tender) is not None)
+            or (tender.is_public and panel_member(user, tender) is not None))
 
 
 def visible_tenders(user) -> sa.Select:
@@ -107,7 +116,9 @@ def visible_tenders(user) -> sa.Select:
     if user.role == Role.ORG_MANAGER:
         return stmt.where(Tender.status.in_(PUBLIC_STATUSES))
     if user.role == Role.EXPERT:
-        return stmt.where(Tender.id.in_(sa.select(TenderExpert.tender_id).where(TenderExpert.user_id == user.id)))
+        # The panel is seated while drafting; its experts see the tender once it is published.
+        return stmt.where(Tender.status.in_(PUBLIC_STATUSES),
+                          Tender.id.in_(sa.select(TenderExpert.tender_id).where(TenderExpert.user_id == user.id)))
     return stmt.where(sa.false())
 
 

@@ -3,6 +3,8 @@
 Pure functions over plain numbers so the formula can be checked on its own:
 price score = lowest valid price / this bid's price x price weight; total = mean of the experts'
 non-price totals + price score; rank by total, ties by lower price, then higher non-price score.
+Inquiry and competitive negotiation rank by the lowest price among the compliant responses instead
+(财政部令第74号): the scores are still shown, but only the price orders the bids.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def price_score(lowest_fen: int, price_fen: int, price_weight: Decimal) -> Decim
     return q2(Decimal(lowest_fen) / Decimal(price_fen) * Decimal(price_weight))
 
 
-def rank_bids(bids: list[BidInput], price_weight: Decimal) -> list[BidResult]:
+def rank_bids(bids: list[BidInput], price_weight: Decimal, *, lowest_price: bool = False) -> list[BidResult]:
     if not bids:
         return []
     lowest = min(b.price_fen for b in bids)
@@ -48,6 +50,9 @@ def rank_bids(bids: list[BidInput], price_weight: Decimal) -> list[BidResult]:
         technical = q2(sum(b.expert_totals, Decimal(0)) / len(b.expert_totals)) if b.expert_totals else Decimal(0)
         price = price_score(lowest, b.price_fen, price_weight)
         scored.append((b, technical, price, q2(technical + price)))
-    scored.sort(key=lambda row: (-row[3], row[0].price_fen, -row[1], row[0].submitted_order, row[0].bid_id))
+    if lowest_price:
+        scored.sort(key=lambda row: (row[0].price_fen, row[0].submitted_order, row[0].bid_id))
+    else:
+        scored.sort(key=lambda row: (-row[3], row[0].price_fen, -row[1], row[0].submitted_order, row[0].bid_id))
     return [BidResult(b.bid_id, technical, price, total, rank)
             for rank, (b, technical, price, total) in enumerate(scored, start=1)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..audit.services import created, diff, jsonable, record, snapshot
-from ..core import clock, files
+from ..core import clock, files, workdays
 from ..core.errors import DomainError, PermissionDenied, ValidationError
 from ..core.formatting import local_datetime, money
 from ..core.formatting import points as points_text
@@ -24,7 +23,7 @@ from ..core.workflow import StateMachine, Transition, allow, register
 from ..extensions import db
 from ..registry.models import Organization, OrgRating
 from . import permissions as perms
-from . import sealing
+from . import rules, sealing
 from .eligibility import eligibility_problems
 from .models import (Bid, BidDocument, BidStatus, Clarification, ExpertScore, Objection, ObjectionDocument,
                      ObjectionStatus, ProjectPlan, Tender, TenderCriterion, TenderDocument, TenderExpert,
@@ -46,8 +45,9 @@ def min_valid_bids(method: TenderMethod) -> int:
     return int(current_app.config["MIN_VALID_BIDS"][method.value])
 
 
-def min_experts(method: TenderMethod) -> int:
-    return int(current_app.config["MIN_EXPERTS"][method.value])
+def min_experts(tender: Tender) -> int:
+    """The smallest panel the tender's method and budget allow (rules.panel_minimum)."""
+    return rules.panel_minimum(tender.method, tender.ceiling_fen)
 
 
 # --- the state machines -----------------------------------------------------------------------
@@ -81,6 +81,8 @@ TENDER = register(StateMachine("tender", {
     "publicity": Transition({S.AWARD_PROPOSED}, S.IN_PUBLICITY, "tender.publicity_started"),
     "return_to_scoring": Transition({S.IN_PUBLICITY, S.AWARD_PROPOSED}, S.OPENED, "tender.returned_to_scoring"),
     "confirm": Transition({S.IN_PUBLICITY}, S.AWARDED, "tender.awarded"),
+    # The proposed bidder became ineligible before the award: the ranking stands, the next one is proposed.
+    "withdraw_proposal": Transition({S.AWARD_PROPOSED, S.IN_PUBLICITY}, S.SCORED, "tender.proposal_withdrawn"),
     "cancel": Transition(set(S) - {S.AWARDED, S.CANCELLED, S.FAILED}, S.CANCELLED, "tender.cancelled"),
 }, labels=_tender_labels, refusal=_l("Not possible while the tender is %(status)s.")))
 
@@ -163,8 +165,21 @@ def _check_tender_values(plan: ProjectPlan, values: dict, tender: Tender | None 
         raise ValidationError(_("Questions must close before the bid deadline."), "clarification_deadline")
     if not deadline <= opening:
         raise ValidationError(_("Bids are opened at or after the bid deadline."), "opening_at")
-    if not 1 <= int(values.get("publicity_days", 7)) <= 30:
-        raise ValidationError(_("The publicity period is 1 to 30 days."), "publicity_days")
+    problem = rules.publicity_problem(int(values.get("publicity_days", 7)))
+    if problem:
+        raise ValidationError(problem, "publicity_days")
+    if tender is None or tender.status == S.DRAFT:
+        # Documents are issued at the publication, today at the earliest.
+        problem = rules.bidding_period_problem(values["method"], tender_issue_time(tender), deadline)
+        if problem:
+            raise ValidationError(problem, "bid_deadline")
+
+
+def tender_issue_time(tender: Tender | None):
+    """When the tender's documents are (or, for a draft, would at the earliest be) issued."""
+    if tender is not None and tender.publish_at is not None:
+        return tender.publish_at
+    return clock.now()
 
 
 def create_tender(actor, plan: ProjectPlan, **values) -> Tender:
@@ -274,6 +289,11 @@ def publish_tender(actor, tender: Tender) -> None:
     problem = weights_problem(tender)
     if problem:
         raise DomainError(problem)
+    if not tender.documents:
+        raise DomainError(_("Add the tender documents before publishing: the notice issues them to bidders."))
+    problem = rules.panel_problem(tender.method, tender.ceiling_fen, len(tender.experts))
+    if problem:
+        raise DomainError(_("Draw the evaluation panel before publishing.") + " " + problem)
     now = clock.now()
     if tender.clarification_deadline <= now:
         raise DomainError(_("The clarification deadline has already passed; set new dates before publishing."))
@@ -318,12 +338,13 @@ def open_bids(actor, tender: Tender) -> None:
                        "digest_verified": bid.digest_verified})
     tender.opened_at = now
     db.session.flush()
-    verified = [o for o in opened if o["digest_verified"]]
     TENDER.move(actor, tender, "open", opening_record=opened)
+    rule_out_ineligible(actor, tender, GATE_OPENING)
+    standing = [b for b in tender.bids if b.status == BidStatus.SUBMITTED and b.valid is not False]
     needed = min_valid_bids(tender.method)
-    if len(verified) < needed:
+    if len(standing) < needed:
         TENDER.move(actor, tender, "fail",
-                reason=_("Too few valid bids: %(n)d received, at least %(m)d needed.", n=len(verified), m=needed))
+                reason=_("Too few valid bids: %(n)d received, at least %(m)d needed.", n=len(standing), m=needed))
 
 
 def cancel_tender(actor, tender: Tender, reason: str, objection: Objection | None = None) -> None:
@@ -388,6 +409,35 @@ def check_eligible(org: Organization, tender: Tender) -> None:
     problems = eligibility_problems(org, tender)
     if problems:
         raise DomainError(" ".join(problems))
+
+
+# The gates after the bid at which a bidder's eligibility is checked again: an organization suspended,
+# put on the dishonesty list or barred by a failed final evaluation after it bid is ruled out there.
+GATE_OPENING, GATE_RANKING, GATE_AWARD = "opening", "ranking", "award"
+
+
+def _gate_label(gate: str) -> str:
+    return {GATE_OPENING: _("at the opening"), GATE_RANKING: _("at the ranking"),
+            GATE_AWARD: _("at the award")}[gate]
+
+
+def rule_out_ineligible(actor, tender: Tender, gate: str, bids: list[Bid] | None = None) -> list[Bid]:
+    """Rule out every bid still in the running whose organization is no longer eligible, recording why
+    (shown on the tender page and to the bidder) in the bid and the audit trail. Returns those bids."""
+    ruled_out = []
+    for bid in bids if bids is not None else tender.bids:
+        if bid.status != BidStatus.SUBMITTED or bid.valid is False:
+            continue
+        problems = eligibility_problems(bid.organization, tender)
+        if not problems:
+            continue
+        reason = _("No longer eligible %(gate)s: %(problems)s", gate=_gate_label(gate), problems=" ".join(problems))
+        bid.valid, bid.invalid_reason, bid.rank = False, reason, None
+        db.session.flush()
+        record("bid.ruled_ineligible", actor=actor, obj=bid,
+               changes={"valid": [None, False], "gate": [None, gate], "reason": [None, reason]})
+        ruled_out.append(bid)
+    return ruled_out
 
 
 def _parse_price(price_fen) -> int:
@@ -467,6 +517,7 @@ def read_bid_document(actor, document: BidDocument) -> bytes:
 
 
 def assign_expert(actor, tender: Tender, expert) -> TenderExpert:
+    """Seat one expert on the panel. Pages seat experts only by a random draw (experts.draw_experts)."""
     allow(actor, perms.can_manage_tenders(actor))
     check_tender("manage_panel", tender)
     if expert.role != Role.EXPERT or not expert.active:
@@ -505,17 +556,20 @@ def declare_conflicts(actor, member: TenderExpert, related_org_ids: list[int], n
     check_tender("score", tender)
     if member.declared_at is not None:
         raise DomainError(_("You have already made your declaration for this tender."))
+    from .experts import tied_organization_ids
+
     bidder_ids = {o.id for o in bidders(tender)}
     related = sorted({int(i) for i in related_org_ids} & bidder_ids)
-    employer = member.user.organization_id
+    # Ties the bureau recorded (staff, former staff, relations) count whatever the expert declares.
+    recorded = sorted(tied_organization_ids(member.user) & bidder_ids)
     member.related_org_ids = related
     member.declaration_note = (note or "").strip()
     member.declared_at = clock.now()
-    member.conflicted = bool(related) or (employer is not None and employer in bidder_ids)
+    member.conflicted = bool(related) or bool(recorded)
     db.session.flush()
     record("tender.expert_declared", actor=actor, obj=tender,
            changes={"expert": [None, member.user.username], "related_org_ids": [None, related],
-                    "conflicted": [None, member.conflicted]})
+                    "recorded_ties": [None, recorded], "conflicted": [None, member.conflicted]})
 
 
 def _active_member(actor, member: TenderExpert) -> Tender:
@@ -606,10 +660,10 @@ def finish_scoring(actor, tender: Tender) -> None:
     if pending:
         raise DomainError(_("Waiting for the scores of: %(names)s.",
                             names=", ".join(m.user.full_name or m.user.username for m in pending)))
-    needed = min_experts(tender.method)
-    if len(panel) < needed:
-        raise DomainError(_("At least %(n)d experts without a conflict must score this tender; %(m)d did.",
-                            n=needed, m=len(panel)))
+    problem = rules.panel_problem(tender.method, tender.ceiling_fen, len(panel))
+    if problem:
+        raise DomainError(_("%(rule)s Draw a replacement for each expert who withdrew.", rule=problem))
+    rule_out_ineligible(actor, tender, GATE_RANKING, scorable_bids(tender))
     candidates = scorable_bids(tender)
     if len(candidates) < min_valid_bids(tender.method):
         for bid in candidates:
@@ -628,7 +682,7 @@ def finish_scoring(actor, tender: Tender) -> None:
             totals[bid_id].append(per_bid.get(bid_id, Decimal(0)))
     order = sorted(candidates, key=lambda b: b.submitted_at)
     results = rank_bids([BidInput(b.id, b.price_fen, tuple(totals[b.id]), order.index(b)) for b in candidates],
-                        Decimal(tender.price_weight))
+                        Decimal(tender.price_weight), lowest_price=rules.lowest_price_wins(tender.method))
     by_id = {b.id: b for b in candidates}
     for result in results:
         bid = by_id[result.bid_id]
@@ -646,20 +700,38 @@ def finish_scoring(actor, tender: Tender) -> None:
 def propose_award(actor, tender: Tender) -> None:
     allow(actor, perms.can_manage_tenders(actor))
     TENDER.check("propose", tender)
-    top = next((b for b in tender.bids if b.rank == 1 and b.valid), None)
+    ranked = sorted((b for b in tender.bids if b.rank and b.valid), key=lambda b: b.rank)
+    ruled_out = rule_out_ineligible(actor, tender, GATE_AWARD, ranked)
+    top = next((b for b in ranked if b not in ruled_out), None)
     if top is None:
-        raise DomainError(_("There is no ranked bid to propose."))
-    tender.proposed_bid_id = top.id
+        reasons = " ".join(b.invalid_reason for b in ruled_out)
+        raise DomainError(_("There is no ranked bid to propose.") + (" " + reasons if reasons else ""))
+    tender.proposed_bid = top  # the relationship, so a later step of the same session reads this bid
     TENDER.move(actor, tender, "propose", proposed=top.organization.name)
+
+
+def _proposal_still_eligible(actor, tender: Tender) -> bool:
+    """False (and the proposal withdrawn, the tender back to "scored") when the proposed bidder is no
+    longer eligible: the next-ranked bid is proposed instead."""
+    if not rule_out_ineligible(actor, tender, GATE_AWARD, [tender.proposed_bid]):
+        return True
+    bid = tender.proposed_bid
+    tender.proposed_bid = None
+    TENDER.move(actor, tender, "withdraw_proposal", reason=bid.invalid_reason,
+                withdrawn=bid.organization.name)
+    return False
 
 
 def start_publicity(actor, tender: Tender) -> None:
     allow(actor, perms.can_manage_tenders(actor))
     TENDER.check("publicity", tender)
+    if not _proposal_still_eligible(actor, tender):
+        return
     now = clock.now()
     tender.publicity_round += 1
     tender.publicity_starts_at = now
-    tender.publicity_ends_at = now + timedelta(days=tender.publicity_days)
+    # Counted in working days: the day it starts is not counted, the last day counts to its end.
+    tender.publicity_ends_at = workdays.working_days_after(now, tender.publicity_days)
     TENDER.move(actor, tender, "publicity", publicity_ends_at=tender.publicity_ends_at)
 
 
@@ -735,6 +807,8 @@ def confirm_award(actor, tender: Tender) -> None:
     blocking = blocking_objections(tender)
     if blocking:
         raise DomainError(_("%(n)d objection(s) must be answered and resolved before the award.", n=len(blocking)))
+    if not _proposal_still_eligible(actor, tender):
+        return
     tender.awarded_bid_id = tender.proposed_bid_id
     tender.awarded_at = now
     TENDER.move(actor, tender, "confirm", awarded=tender.proposed_bid.organization.name)

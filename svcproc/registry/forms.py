@@ -104,3 +104,10 @@ class WorkerForm(FlaskForm):
     def fill_choices(self, organizations) -> None:
         self.certification_level.choices = _choices(CERTIFICATION_LABELS)
         self.organization_id.choices = [(str(o.id), o.name) for o in organizations]
+
+
+class LocalDayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[DataRequired()])
+    kind = SelectField(_l("The day is"), validators=[DataRequired()],
+                       choices=[("day_off", _l("A local day off")), ("working_day", _l("A local working day"))])
+    name = StringField(_l("What it is"), validators=[DataRequired(), Length(max=200)])

@@ -69,6 +69,16 @@ def can_manage_areas(user) -> bool:
     return has_permission(user, "areas.manage")
 
 
+def can_view_calendar(user) -> bool:
+    """The bureau's working-day calendar: bureau staff and auditors read it."""
+    return has_permission(user, "procurement.read")
+
+
+def can_manage_calendar(user) -> bool:
+    """Administrators and procurement staff add and remove local days (audited)."""
+    return has_permission(user, "calendar.manage")
+
+
 def can_create_organization(user) -> bool:
     return has_permission(user, "orgs.manage")
 

@@ -14,7 +14,7 @@ from svcproc.core import clock
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.procurement import needs as need_services
-from svcproc.procurement import workflow
+from svcproc.procurement import rules, workflow
 from svcproc.procurement.models import (Bid, CommunityNeed, ProjectPlan, ServiceCategory, Tender, TenderExpert,
                                         TenderMethod, TenderStatus)
 from svcproc.registry.models import Area, Organization, OrgRating
@@ -105,14 +105,33 @@ class TenderSetup:
                    start=saved["start"], bids=[get(Bid, i) for i in saved["bids"]])
 
 
+# Documents issued at `start` -> bid deadline: 21 days, a day more than the longest minimum period
+# (a public tender's 20 days), so a tender published on the day it is drafted, or the next, is valid.
+BIDDING_DAYS = 21
+
+
+def panel_with(*experts: User, method=TenderMethod.PUBLIC_TENDER, ceiling_fen: int = CEILING_FEN) -> list[User]:
+    """These experts and as many new ones as make the smallest panel the rules allow."""
+    extra = panel_size(method, ceiling_fen) - len(experts)
+    return [*experts, *(UserFactory(role=Role.EXPERT) for _ in range(max(0, extra)))]
+
+
 def tender_dates(start: datetime) -> dict:
-    return dict(clarification_deadline=start + 5 * DAY, bid_deadline=start + 10 * DAY,
-                opening_at=start + 10 * DAY + timedelta(hours=2))
+    return dict(clarification_deadline=start + 10 * DAY, bid_deadline=start + BIDDING_DAYS * DAY,
+                opening_at=start + BIDDING_DAYS * DAY + timedelta(hours=2))
+
+
+def panel_size(method, ceiling_fen: int = CEILING_FEN) -> int:
+    """The smallest panel the rules allow for the method and budget."""
+    return rules.panel_minimum(TenderMethod(method), ceiling_fen)
 
 
 def new_tender(staff, plan, *, method=TenderMethod.PUBLIC_TENDER, ceiling_fen: int = CEILING_FEN,
                price_weight=PRICE_WEIGHT, min_rating=OrgRating.NONE, start: datetime | None = None,
-               criteria=CRITERIA, publicity_days: int = 7, title: str | None = None) -> Tender:
+               criteria=CRITERIA, publicity_days: int = 7, title: str | None = None,
+               ready: bool = True) -> Tender:
+    """A draft tender. `ready`: with its documents and a panel of the smallest size the rules allow,
+    so it can be published as it is."""
     start = start or clock.now()
     tender = workflow.create_tender(
         staff, plan, title=title or plan.title, method=method, ceiling_fen=ceiling_fen, min_rating=min_rating,
@@ -120,7 +139,18 @@ def new_tender(staff, plan, *, method=TenderMethod.PUBLIC_TENDER, ceiling_fen: i
         publicity_days=publicity_days, **tender_dates(start))
     if criteria:
         workflow.set_criteria(staff, tender, [{"name": n, "weight": str(w), "description": ""} for n, w in criteria])
+    if ready:
+        make_ready(staff, tender)
     return tender
+
+
+def make_ready(staff, tender: Tender, experts: list[User] | None = None) -> None:
+    """Give a draft its documents and seat a panel (`experts`, else new ones of the smallest size)."""
+    workflow.add_tender_document(staff, tender, pdf_upload("招标文件.pdf", "tender-document"), "招标文件")
+    if experts is None:
+        experts = [UserFactory(role=Role.EXPERT) for _ in range(panel_size(tender.method, tender.ceiling_fen))]
+    for expert in experts:
+        workflow.assign_expert(staff, tender, expert)
 
 
 def submit_bid(manager: User, tender: Tender, price_fen: int, *, name: str = "投标文件.pdf",
@@ -161,9 +191,10 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
     the last step happened (for "published": a day after publication, before the clarification
     deadline). `plan_targets` override the plan's targets.
 
-    `quick` (the contracts' way to an award, with a single-source tender): one criterion, no
-    tender documents, opened straight from "published" and a ceiling no bid exceeds — all
-    optional steps of the workflow.
+    `quick` (the contracts' way to an award, with a single-source tender): one criterion, opened
+    straight from "published" and a ceiling no bid exceeds — all optional steps of the workflow.
+    The panel is seated (the named experts, not drawn: the draw has tests of its own) before the
+    tender is published, as the rules require.
     """
     status, method = TenderStatus(status), TenderMethod(method)
     start = clock.now
@@ -177,22 +208,19 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
     orgs = list(orgs) if orgs else [OrganizationFactory(rating=OrgRating.A4) for _ in prices]
     managers = list(managers) if managers else [UserFactory(role=Role.ORG_MANAGER, organization=o) for o in orgs]
     if experts is None:
-        experts = [UserFactory(role=Role.EXPERT) for _ in range(int(current_app.config["MIN_EXPERTS"][method.value]))]
+        experts = [UserFactory(role=Role.EXPERT) for _ in range(panel_size(method, ceiling_fen))]
     if quick:
         ceiling_fen = max(ceiling_fen, *prices)
         criteria = ((criteria[0][0], 100 - Decimal(price_weight)),)
     plan = plan or make_plan(staff, budget_fen=max(ceiling_fen, CEILING_FEN), **(plan_targets or {}))
     tender = new_tender(staff, plan, method=method, ceiling_fen=ceiling_fen, price_weight=price_weight,
-                        min_rating=min_rating, start=start, criteria=criteria)
+                        min_rating=min_rating, start=start, criteria=criteria, ready=False)
     setup = TenderSetup(tender=tender, plan=plan, staff=staff, experts=list(experts), orgs=orgs, managers=managers,
                         prices=prices, start=start)
+    make_ready(staff, tender, experts)
     if status == TenderStatus.DRAFT:
         return setup
-    if not quick:
-        workflow.add_tender_document(staff, tender, pdf_upload("招标文件.pdf", "tender-document"), "招标文件")
     workflow.publish_tender(staff, tender)
-    for expert in experts:
-        workflow.assign_expert(staff, tender, expert)
     for i, (manager, price) in enumerate(zip(managers, prices)):
         clock.set(start + DAY + i * timedelta(hours=1))
         marker = markers[i] if i < len(markers) else ""

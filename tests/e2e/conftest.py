@@ -250,7 +250,7 @@ def _add_opened_tender() -> int:
     day = timedelta(days=1)
     previous = clock.frozen()
     now = clock.now()
-    published = now - 19 * day
+    published = now - 28 * day
     try:
         clock.freeze(published - day)
         staff = user("procurement")
@@ -262,13 +262,15 @@ def _add_opened_tender() -> int:
         tender = workflow.create_tender(
             staff, plan, title=plan.title, method=TenderMethod.PUBLIC_TENDER, ceiling_fen=plan.budget_fen,
             min_rating=OrgRating.A3, price_weight=Decimal(20), description="服务内容：困境家庭个案跟进与资源链接。",
-            clarification_deadline=published + 3 * day, bid_deadline=published + 10 * day,
-            opening_at=published + 10 * day + timedelta(hours=1), publicity_days=5)
+            clarification_deadline=published + 10 * day, bid_deadline=published + 21 * day,
+            opening_at=published + 21 * day + timedelta(hours=1), publicity_days=5)
         workflow.set_criteria(staff, tender, [{"name": n, "weight": w, "description": d} for n, w, d in CRITERIA])
         workflow.add_tender_document(staff, tender, _pdf(f"{tender.number}招标文件"), "招标文件")
+        # A public tender's panel: five experts, seated before the publication.
+        members = {name: workflow.assign_expert(staff, tender, user(name))
+                   for name in ("expert", "expert2", "expert3", "expert4", "expert5")}
         clock.freeze(published)
         workflow.publish_tender(staff, tender)
-        members = {name: workflow.assign_expert(staff, tender, user(name)) for name in ("expert", "expert2", "expert3")}
         for n, (manager, price) in enumerate((("orgmanager", 210_000_00), ("orgmanager2", 198_000_00),
                                               ("orgmanager3", 205_000_00))):
             clock.freeze(published + 2 * day + n * timedelta(hours=3))

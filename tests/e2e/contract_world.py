@@ -80,10 +80,11 @@ def _award(spec: dict):
         clarification_deadline=published + 2 * day, bid_deadline=published + 5 * day,
         opening_at=published + 5 * day + timedelta(hours=1), publicity_days=5)
     workflow.set_criteria(staff, tender, [{"name": "服务方案的针对性与可行性", "weight": "80", "description": ""}])
-    clock.freeze(published)
-    workflow.publish_tender(staff, tender)
+    workflow.add_tender_document(staff, tender, _pdf(f"{tender.number}单一来源采购文件"), "单一来源采购文件")
     expert = _user("expert3")
     member = workflow.assign_expert(staff, tender, expert)
+    clock.freeze(published)
+    workflow.publish_tender(staff, tender)
     clock.freeze(published + day)
     workflow.submit_bid(_user(spec["bidder"]), tender, price_fen=spec["price_fen"], declaration="我单位承诺投标文件真实、完整。",
                         declaration_accepted=True, uploads=[_pdf(f"{spec['bidder']}单一来源响应文件")])

@@ -147,3 +147,25 @@ def test_the_experts_scoring_page_shows_the_bidders_past_grades(world, clock, cl
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert f"2025 · {in_page(world.contract.title)} · 82 ({in_page(lambda: str(GRADE_LABELS['good']))})" in html
+
+
+def test_a_final_evaluation_failed_after_the_bid_rules_the_bid_out_at_the_opening(world, clock):
+    """The bid went in while the organization was eligible; the failed final evaluation finalized
+    before the opening rules it out there, so it is never ranked, proposed or awarded."""
+    from datetime import timedelta
+
+    from svcproc.core.permissions import Role as R
+
+    tender = tender_of(world, 2026)
+    others = [OrganizationFactory() for _ in range(3)]
+    bid = submit_bid(world.manager, tender, 40_000_000)
+    for n, org in enumerate(others):
+        submit_bid(UserFactory(role=R.ORG_MANAGER, organization=org), tender, 41_000_000 + n)
+    round_ = world.finalized(**FAIL)
+    clock.set(tender.opening_at + timedelta(minutes=5))
+
+    procurement.open_bids(world.staff, tender)
+
+    assert (tender.status, bid.valid) == (TenderStatus.OPENED, False)
+    assert bar_reason(world, round_, 2026) in bid.invalid_reason
+    assert bid not in procurement.scorable_bids(tender)

@@ -151,19 +151,17 @@ def test_the_command_recomputes_the_flags(cli, clock):
     assert db.session.execute(sa.select(sa.func.count()).select_from(ProcurementFlag)).scalar_one() == len(FlagKind)
 
 
-@pytest.mark.parametrize("setting", [{"public_tender": 25}, {"public_tender": 25, "consultation": 12}])
-def test_the_minimum_bidding_periods_are_a_setting(app, clean, setting):
+def test_the_minimum_bidding_periods_are_the_publication_rules_setting(app, clean):
     saved = app.config["PROCUREMENT_MIN_BIDDING_DAYS"]
-    app.config["PROCUREMENT_MIN_BIDDING_DAYS"] = setting
+    app.config["PROCUREMENT_MIN_BIDDING_DAYS"] = {**saved, "public_tender": (25, "days")}
     try:
         found = flags.compute()
-        minimum = flags.min_bidding_days()
     finally:
         app.config["PROCUREMENT_MIN_BIDDING_DAYS"] = saved
 
     # Every clean tender gave 24 days (the one at the edge 20): 25 flags them all.
     assert {f.kind for f in found} == {FlagKind.SHORT_BIDDING_PERIOD}
-    assert minimum["competitive_consultation"] == setting.get("consultation", 10)
+    assert {f.figures["minimum"] for f in found} == {25}
 
 
 def test_a_tender_that_failed_for_want_of_valid_bids_raises_no_single_bid_flag(planted):

@@ -115,8 +115,9 @@ def test_finish_scoring_breaks_a_tie_by_the_lower_price(clock):
 
 
 def test_the_experts_mean_is_rounded_half_up(clock):
-    # Non-price totals 70, 70 and 71 from the three experts: mean 70.333… -> 70.33.
-    setup = tender_in(S.SCORED, clock, points=lambda e, b, c: (D(45) + (1 if e == 2 and b == 0 else 0), D(25))[c])
+    # Non-price totals 70, 70 and 71 from the three experts of a consultation: mean 70.333… -> 70.33.
+    setup = tender_in(S.SCORED, clock, method=TenderMethod.COMPETITIVE_CONSULTATION,
+                      points=lambda e, b, c: (D(45) + (1 if e == 2 and b == 0 else 0), D(25))[c])
 
     assert setup.bids[0].technical_score == D("70.33")
     assert setup.bids[0].total_score == D("88.11")  # 70.33 + 17.78
@@ -439,7 +440,8 @@ def test_an_expert_sees_no_other_experts_points_before_submitting(app, client, s
 
 def test_finish_scoring_needs_the_minimum_of_unconflicted_experts(scoring):
     extra_conflicted = scoring.members[2]
-    # The third expert turns out to work for a bidder: two unconflicted experts remain.
+    # The third expert turns out to work for a bidder: four unconflicted experts remain, an even
+    # number below the public tender's five (财政部令第87号 art. 47).
     extra_conflicted.conflicted = True
     db.session.flush()
     score_all(scoring)
@@ -447,7 +449,7 @@ def test_finish_scoring_needs_the_minimum_of_unconflicted_experts(scoring):
     with unchanged(scoring.tender, *scoring.bids), pytest.raises(DomainError) as refused:
         workflow.finish_scoring(scoring.staff, scoring.tender)
 
-    assert "3" in refused.value.message
+    assert "5" in refused.value.message and "财政部令第87号" in refused.value.message
 
 
 @pytest.mark.parametrize("missing", ["declaration", "submission"])
@@ -469,10 +471,11 @@ def test_finish_scoring_waits_for_every_panel_member(clock, missing):
     assert name in refused.value.message
 
 
-@pytest.mark.parametrize("minimum, status", [(3, S.OPENED), (2, S.SCORED)])
+@pytest.mark.parametrize("minimum, status", [(5, S.OPENED), (3, S.SCORED)])
 def test_the_minimum_number_of_experts_is_configurable(app, monkeypatch, clock, minimum, status):
+    monkeypatch.setitem(app.config["MIN_EXPERTS"], "public_tender", 3)
+    setup = tender_in(S.OPENED, clock, experts=[UserFactory(role=Role.EXPERT) for _ in range(3)])
     monkeypatch.setitem(app.config["MIN_EXPERTS"], "public_tender", minimum)
-    setup = tender_in(S.OPENED, clock, experts=[UserFactory(role=Role.EXPERT), UserFactory(role=Role.EXPERT)])
     clock.set(setup.tender.opening_at + DAY)
     score_all(setup)
 
@@ -500,7 +503,7 @@ def test_only_active_experts_not_yet_on_the_panel_are_assigned(clock, who):
     with unchanged(setup.tender), pytest.raises(ValidationError):
         workflow.assign_expert(setup.staff, setup.tender, person)
 
-    assert count(TenderExpert, TenderExpert.tender_id == setup.tender.id) == 3
+    assert count(TenderExpert, TenderExpert.tender_id == setup.tender.id) == len(setup.experts)
 
 
 @pytest.mark.parametrize("status", [S.SCORED, S.IN_PUBLICITY, S.AWARDED])
@@ -519,7 +522,7 @@ def test_an_expert_who_submitted_stays_on_the_panel(scoring):
     with unchanged(scoring.members[0]), pytest.raises(DomainError):
         workflow.remove_expert(scoring.staff, scoring.members[0])
 
-    assert count(TenderExpert, TenderExpert.tender_id == scoring.tender.id) == 3
+    assert count(TenderExpert, TenderExpert.tender_id == scoring.tender.id) == len(scoring.experts)
 
 
 def test_only_procurement_staff_assign_experts(clock):

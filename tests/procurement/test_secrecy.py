@@ -22,7 +22,7 @@ from svcproc.procurement.models import Tender, TenderStatus
 from svcproc.registry.models import OrgRating
 from tests.builders.accounts import UserFactory, user_for_role
 from tests.builders.files import pdf_upload
-from tests.builders.procurement import submit_need, tender_in
+from tests.builders.procurement import panel_with, submit_need, tender_in
 from tests.builders.registry import AreaFactory, OrganizationFactory, SocialWorkerFactory
 from tests.helpers import every_get_url, login
 
@@ -54,7 +54,7 @@ def _build(clock) -> dict:
     setup = tender_in(
         TenderStatus.PUBLISHED, clock, orgs=[secret_org, *others], prices=[SECRET_FEN, 42_000_000, 40_000_000],
         managers=[people["owner"], people["other_bidder"], UserFactory(role=Role.ORG_MANAGER, organization=others[1])],
-        experts=[people["expert_on_panel"], UserFactory(role=Role.EXPERT), UserFactory(role=Role.EXPERT)],
+        experts=panel_with(people["expert_on_panel"]),
         staff=people["procurement"], questions=("投标报价是否包含税费？",))
     # The secret bid again, with the document under its telling name and bytes.
     workflow.withdraw_bid(people["owner"], setup.bids[0])

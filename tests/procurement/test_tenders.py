@@ -293,7 +293,7 @@ def _open(setup, clock):
 @pytest.mark.parametrize("method, bids, status", [
     (M.PUBLIC_TENDER, 2, S.FAILED), (M.PUBLIC_TENDER, 3, S.OPENED),
     (M.COMPETITIVE_CONSULTATION, 1, S.FAILED), (M.COMPETITIVE_CONSULTATION, 2, S.OPENED),
-    (M.COMPETITIVE_NEGOTIATION, 1, S.FAILED), (M.INQUIRY, 2, S.OPENED),
+    (M.COMPETITIVE_NEGOTIATION, 1, S.FAILED), (M.INQUIRY, 2, S.FAILED), (M.INQUIRY, 3, S.OPENED),
     (M.SINGLE_SOURCE, 0, S.FAILED), (M.SINGLE_SOURCE, 1, S.OPENED),
 ])
 def test_the_opening_fails_the_tender_with_too_few_bids(clock, method, bids, status):

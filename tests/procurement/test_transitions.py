@@ -72,7 +72,7 @@ def built(build_once):
 def _moment_allowing(tender: Tender, name: str):
     """A time at which the dates allow the transition (so only the status can refuse it)."""
     if name == "publish":
-        return tender.clarification_deadline - timedelta(hours=1)
+        return tender.created_at + timedelta(hours=1)
     if name == "confirm" or tender.publicity_ends_at:
         return (tender.publicity_ends_at or tender.opening_at) + DAY
     return tender.opening_at + 2 * DAY

@@ -17,7 +17,8 @@ bp = Blueprint("procurement", __name__, url_prefix="/procurement")
 nav.menu("procurement.needs", _l("Needs"), order=10, visible=perms.can_read_procurement)
 nav.menu("procurement.plans", _l("Plans"), order=11, visible=perms.can_read_procurement)
 nav.menu("procurement.tenders", _l("Tenders"), order=12, visible=perms.can_list_tenders)
+nav.menu("procurement.experts", _l("Experts"), order=13, visible=perms.can_view_experts)
 nav.predicates(perms)
 
 # The page families register their routes on `bp`.
-from . import bids, needs, objections, panel, plans, questions, tenders  # noqa: E402,F401
+from . import bids, experts, needs, objections, panel, plans, questions, tenders  # noqa: E402,F401

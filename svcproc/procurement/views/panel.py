@@ -7,13 +7,13 @@ from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ...accounts.models import User
 from ...core import flow
 from ...core.errors import DomainError, ValidationError
 from ...core.permissions import Role, require
 from ...core.web import redirect_to
 from ...extensions import db
 from .. import permissions as perms
+from .. import experts as expert_pool
 from .. import workflow
 from ..forms import AssignExpertForm, DeclarationForm, EmptyForm, ReasonForm
 from ..history import past_grades_of
@@ -27,12 +27,12 @@ def expert_assign(tender_id: int):
     item = db.get_or_404(Tender, tender_id)
     require(perms.can_manage_panel(current_user, item, check_state=False))
     form = AssignExpertForm()
-    form.expert.choices = [(request.form.get("expert", ""), "")]
-    if not form.validate_on_submit() or not form.expert.data.isdigit():
-        raise ValidationError(_("Choose an expert."), "expert")
-    expert = db.get_or_404(User, int(form.expert.data))
-    workflow.assign_expert(current_user, item, expert)
-    flash(_("%(n)s added to the panel.", n=expert.full_name or expert.username), "success")
+    if not form.validate_on_submit():
+        raise ValidationError(_("Say how many experts to draw."), "count")
+    # Experts are drawn at random from the pool of the plan's category, never picked by hand.
+    drawn = expert_pool.draw_experts(current_user, item, form.count.data)
+    flash(_("Drawn at random onto the panel: %(names)s.",
+            names=", ".join(m.user.full_name or m.user.username for m in drawn)), "success")
     return redirect_to(url_for("procurement.tender", tender_id=item.id))
 
 

@@ -11,11 +11,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 
-from ...accounts.models import User
 from ...core import clock, exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import fen_to_yuan_text, local_datetime, points
-from ...core.permissions import Role, require
+from ...core.permissions import require
 from ...core.web import is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
 from .. import permissions as perms
@@ -109,17 +108,13 @@ def _tender_context(tender: Tender) -> dict:
                                    .order_by(Clarification.asked_at)).scalars().all()
     objections = db.session.execute(perms.visible_objections(user).where(Objection.tender_id == tender.id)
                                     .order_by(Objection.filed_at)).unique().scalars().all()
-    experts = []
-    if perms.can_manage_panel(user, tender):
-        taken = {m.user_id for m in tender.experts}
-        experts = [u for u in db.session.execute(sa.select(User).where(User.role == Role.EXPERT, User.active.is_(True))
-                                                 .order_by(User.username)).unique().scalars() if u.id not in taken]
+    needed = workflow.min_experts(tender)
+    seated = sum(1 for m in tender.experts if not m.conflicted)
     opened = tender.opened_at is not None
     show_ranking = tender.status in (S.SCORED, S.AWARD_PROPOSED, S.IN_PUBLICITY, S.AWARDED) and (
         perms.can_read_procurement(user) or member is not None or tender.results_public)
     ranking = sorted([b for b in submitted if b.rank], key=lambda b: b.rank) if show_ranking else []
-    assign_form = AssignExpertForm()
-    assign_form.expert.choices = [(str(u.id), f"{u.full_name or u.username} ({u.username})") for u in experts]
+    assign_form = AssignExpertForm(count=max(1, needed - seated))
     eligibility = []
     if perms.can_bid(user) and user.organization is not None:
         eligibility = eligibility_problems(user.organization, tender)
@@ -136,7 +131,7 @@ def _tender_context(tender: Tender) -> dict:
         assign_form=assign_form, document_form=DocumentForm(), question_form=QuestionForm(),
         answer_form=AnswerForm(), objection_answer_form=ObjectionAnswerForm(), eligibility=eligibility,
         blocking=workflow.blocking_objections(tender) if tender.in_publicity else [],
-        min_bids=workflow.min_valid_bids(tender.method), min_experts=workflow.min_experts(tender.method),
+        min_bids=workflow.min_valid_bids(tender.method), min_experts=needed,
     )
 
 
@@ -279,6 +274,9 @@ def tender_transition(tender_id: int, action: str):
     function(current_user, item)
     if item.status == S.FAILED:
         flash(_("The tender failed: %(r)s", r=item.status_reason), "info")
+    elif item.status == S.SCORED and verb in ("publicity", "confirm"):
+        # The proposed bidder no longer qualified: its bid was ruled out and the proposal withdrawn.
+        flash(_("The proposal was withdrawn: %(r)s Propose the next-ranked bid.", r=item.status_reason), "info")
     else:
         flash(str(message), "success")
     return redirect_to(url_for("procurement.tender", tender_id=item.id))

@@ -16,6 +16,7 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 nav.menu("registry.organizations", _nl("Organizations"), order=50, visible=perms.can_view_registry)
 nav.menu("registry.workers", _nl("Social workers"), order=51, visible=perms.can_view_registry)
 nav.menu("registry.areas", _nl("Areas"), order=52, visible=perms.can_view_registry)
+nav.menu("registry.working_days", _nl("Working days"), order=53, visible=perms.can_view_calendar)
 nav.predicates(perms)
 
 
@@ -44,4 +45,4 @@ def _enum_arg(name: str, enum_cls):
 # --- areas ------------------------------------------------------------------------------------
 
 
-from . import areas, organizations, workers  # noqa: E402,F401  (their routes join the blueprint)
+from . import areas, calendar, organizations, workers  # noqa: E402,F401  (their routes join the blueprint)

@@ -1,0 +1,124 @@
+"""Working days: the State Council's yearly holiday arrangement and the bureau's own local days.
+
+Every deadline the rules of law count in working days (publicity, objections, answers, notices,
+negotiation and inquiry response periods) is counted here. A day is a working day when the bureau
+has said so for that date (a local day); otherwise, for the years the `chinese-calendar` package
+knows, when the national arrangement makes it one (public holidays off, adjusted working weekends
+on); for other years, when it is Monday to Friday. As in the Civil Code (art. 201), a period does not
+count the day it starts on and ends at the end of its last day.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time, timedelta, timezone
+
+import chinese_calendar
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from . import clock
+from .types import UTCDateTime, enum_column
+
+
+class LocalDayKind(str, enum.Enum):
+    DAY_OFF = "day_off"          # a local holiday: no work although the national calendar has some
+    WORKING_DAY = "working_day"  # a local working day on a day the national calendar has off
+
+
+class LocalCalendarDay(db.Model):
+    """A date on which the bureau's calendar differs from the national one."""
+
+    __tablename__ = "local_calendar_day"
+    audit_type = "calendar_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, unique=True)
+    kind: Mapped[LocalDayKind] = mapped_column(enum_column(LocalDayKind, "local_day_kind"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+
+def national_years() -> tuple[int, int]:
+    """The first and last year whose national arrangement the installed package knows."""
+    years = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
+    return years[0], years[-1]
+
+
+def covers(year: int) -> bool:
+    first, last = national_years()
+    return first <= year <= last
+
+
+def national_working_day(day: date) -> bool:
+    """Whether the national calendar (or, for a year it does not know, the week) makes `day` a working day."""
+    if covers(day.year):
+        return chinese_calendar.is_workday(day)
+    return day.weekday() < 5
+
+
+def _local_days(first: date, last: date) -> dict[date, LocalDayKind]:
+    rows = db.session.execute(sa.select(LocalCalendarDay.day, LocalCalendarDay.kind)
+                              .where(LocalCalendarDay.day.between(first, last))).all()
+    return {day: kind for day, kind in rows}
+
+
+class Calendar:
+    """Working days between two dates with the local days of that span read once."""
+
+    def __init__(self, first: date, last: date):
+        self.first, self.last = first, last
+        self.local = _local_days(first, last)
+
+    def is_working_day(self, day: date) -> bool:
+        kind = self.local.get(day)
+        if kind is not None:
+            return kind == LocalDayKind.WORKING_DAY
+        return national_working_day(day)
+
+
+# A period of working days never spans more calendar days than this (Spring Festival and National
+# Day add at most a week to any three weeks); the local days are read for that span at once.
+_SPAN = 3
+
+
+def is_working_day(day: date) -> bool:
+    return Calendar(day, day).is_working_day(day)
+
+
+def add_working_days(start: date, count: int) -> date:
+    """The `count`-th working day after `start` (`start` itself not counted); `start` for 0."""
+    if count < 0:
+        raise ValueError("count must not be negative")
+    day, left = start, count
+    calendar = Calendar(start, start + timedelta(days=_SPAN * count + 21))
+    while left:
+        day += timedelta(days=1)
+        if day > calendar.last:
+            calendar = Calendar(day, day + timedelta(days=_SPAN * left + 21))
+        if calendar.is_working_day(day):
+            left -= 1
+    return day
+
+
+def working_days_between(start: date, end: date) -> int:
+    """How many working days fall after `start` up to and including `end`."""
+    if end <= start:
+        return 0
+    calendar = Calendar(start, end)
+    return sum(1 for n in range(1, (end - start).days + 1) if calendar.is_working_day(start + timedelta(days=n)))
+
+
+def end_of_day(day: date) -> datetime:
+    """The end of a local day (the next day's 00:00 in Asia/Shanghai), as an aware UTC moment."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=clock.LOCAL_TZ).astimezone(timezone.utc)
+
+
+def working_days_after(moment: datetime, count: int) -> datetime:
+    """The end of the `count`-th working day after the local day of `moment`."""
+    return end_of_day(add_working_days(clock.to_local(moment).date(), count))
+
+
+def local_date(moment: datetime) -> date:
+    return clock.to_local(moment).date()
