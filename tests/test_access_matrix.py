@@ -92,6 +92,9 @@ MATRIX = {
     ("public.notices", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
     ("public.tender_notice", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
     ("public.tender_document", "GET"):               (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.notices_feed", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.areas", "GET"):                         (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.area_results", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
     # --- needs and plans: bureau staff and auditors read; procurement staff decide --------------
     ("procurement.needs", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 200),
     ("procurement.need", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
