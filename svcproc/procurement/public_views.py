@@ -61,7 +61,12 @@ def need_track():
     need = needs.find_by_receipt(code) if code else None
     shown = needs.effective_need(need) if need else None
     status = 404 if code and need is None else 200
-    return render_template("public/need_track.html", code=code, need=need, shown=shown), status
+    trace = None
+    if shown is not None and shown.plan is not None:
+        from ..public.sharing import need_trace
+
+        trace = need_trace(shown)
+    return render_template("public/need_track.html", code=code, need=need, shown=shown, trace=trace), status
 
 
 def _public_tender(tender_id: int) -> Tender:
