@@ -93,8 +93,14 @@ def tender_notice(tender_id: int):
         panel = db.session.execute(
             sa.select(TenderExpert).where(TenderExpert.tender_id == tender.id, TenderExpert.conflicted.is_(False))
             .options(joinedload(TenderExpert.user)).order_by(TenderExpert.id)).scalars().all()
+    contract = None
+    if tender.is_awarded:
+        from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
+
+        contract = db.session.execute(sa.select(Contract).where(
+            Contract.tender_id == tender.id, Contract.status.in_(PUBLIC_CONTRACT_STATUSES))).scalar_one_or_none()
     return render_template("public/tender_notice.html", tender=tender, answered=answered, ranking=ranking,
-                           panel=panel)
+                           panel=panel, contract=contract)
 
 
 @bp.route("/notices/tenders/<int:tender_id>/documents/<int:document_id>")

@@ -478,3 +478,13 @@ def test_statements_do_not_grow_with_the_rows(client, ids, clock, count_queries,
 
     # (The home page's latest notices need one statement per kind among them: fewer kinds, fewer.)
     assert after.count <= before.count <= BOUNDS[key], url
+
+
+def test_the_tender_notice_leads_to_its_contract_and_correction_notices(client, ids):
+    contract = db.session.get(Contract, ids["contract"])
+
+    html = _get(client, f"/notices/tenders/{contract.tender_id}")
+
+    assert f'href="/notices/contracts/{contract.id}"' in html
+    assert f'href="/notices/contracts/{contract.id}#amendment-1"' in html
+    assert in_page(lambda: str(NOTICE_KIND_LABELS[NoticeKind.CORRECTION])) in html
