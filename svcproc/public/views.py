@@ -136,8 +136,8 @@ def area_results(area_id: int):
                                    _("Needs raised, by what became of them")) if any(figures["need_counts"].values()) else ""
     return render_template("public/area.html", area=area, needs=needs, type_chart=type_chart, need_chart=need_chart,
                            grade_labels=GRADE_LABELS, round_kind_labels=ROUND_KIND_LABELS,
-                           suppressed_types=[k for k, c in figures["by_type"] if c.suppressed],
-                           activity_type_labels=ACTIVITY_TYPE_LABELS, **figures)
+                           suppressed_types=[str(ACTIVITY_TYPE_LABELS[k]) for k, c in figures["by_type"] if c.suppressed],
+                           **figures)
 
 
 def home_notices() -> dict:
