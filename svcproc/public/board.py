@@ -219,8 +219,8 @@ def notices_page(filters: Filters, page_number: int, per_page: int | None = None
     return Page(items=_load(rows), page=page_number, per_page=per_page, total=total, capped=capped)
 
 
-def recent(limit: int = 10, kinds: set[NoticeKind] | None = None, open_only: bool = False) -> list[Notice]:
-    stmt = _statement(Filters(kinds=kinds or set(NoticeKind), open_only=open_only))
+def recent(limit: int = 10, filters: Filters | None = None) -> list[Notice]:
+    stmt = _statement(filters or Filters(kinds=set(NoticeKind)))
     return _load(db.session.execute(stmt.limit(limit)).all())
 
 

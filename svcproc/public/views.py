@@ -97,11 +97,13 @@ nav.template_global("notice_url", notice_url)
 
 @bp.route("/notices/feed.xml")
 def notices_feed():
-    """The latest notices as an Atom feed (RFC 4287); Jinja escapes every text it carries."""
-    items = board.recent(limit=50)
+    """The latest notices as an Atom feed (RFC 4287), filtered as the board is (a feed of one community,
+    of contract notices, …); Jinja escapes every text it carries."""
+    items = board.recent(limit=50, filters=filters_from_request())
     updated = max((_feed_time(n) for n in items), default=datetime(2000, 1, 1, tzinfo=timezone.utc))
     base = current_app.config["PUBLIC_URL"]
-    body = render_template("public/feed.xml", items=items, updated=updated, base=base, feed_time=_feed_time)
+    body = render_template("public/feed.xml", items=items, updated=updated, base=base, feed_time=_feed_time,
+                           self_url=request.full_path.rstrip("?"))
     response = make_response(body)
     response.mimetype = "application/atom+xml"
     return response

@@ -488,3 +488,14 @@ def test_the_tender_notice_leads_to_its_contract_and_correction_notices(client, 
     assert f'href="/notices/contracts/{contract.id}"' in html
     assert f'href="/notices/contracts/{contract.id}#amendment-1"' in html
     assert in_page(lambda: str(NOTICE_KIND_LABELS[NoticeKind.CORRECTION])) in html
+
+
+def test_the_feed_takes_the_boards_filters(client, ids):
+    contract = db.session.get(Contract, ids["contract"])
+
+    root = ET.fromstring(client.get("/notices/feed.xml?type=contract").get_data())
+
+    terms = {e.find(f"{ATOM}category").get("term") for e in root.findall(f"{ATOM}entry")}
+    assert terms == {"contract"}
+    assert any(contract.number in e.find(f"{ATOM}summary").text for e in root.findall(f"{ATOM}entry"))
+    assert root.find(f"{ATOM}id").text.endswith("/notices/feed.xml?type=contract")
