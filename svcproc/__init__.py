@@ -97,6 +97,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .delivery.views import bp as delivery_bp
     from .evaluations.views import bp as evaluations_bp
     from .procurement.public_views import bp as public_bp
+    from .public import views as open_views  # noqa: F401  (the notice board's routes on the public blueprint)
     from .procurement.views import bp as procurement_bp
     from .registry.views import bp as registry_bp
     from .reports.views import bp as reports_bp

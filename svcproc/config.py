@@ -67,6 +67,12 @@ def load_config(overrides: dict | None = None) -> dict:
         # The purchasing bureau, named as a party on contracts and reports.
         "BUREAU_NAME": os.environ.get("BUREAU_NAME", "成都市武侯区民政局"),
         "BUREAU_NAME_EN": os.environ.get("BUREAU_NAME_EN", "Civil Affairs Bureau of Wuhou District, Chengdu"),
+        # Whom a resident or a supplier reaches about a notice (named on every public notice).
+        "BUREAU_CONTACT_NAME": os.environ.get("BUREAU_CONTACT_NAME", "政府采购科"),
+        "BUREAU_CONTACT_PHONE": os.environ.get("BUREAU_CONTACT_PHONE", "028-85550000"),
+        "BUREAU_ADDRESS": os.environ.get("BUREAU_ADDRESS", "成都市武侯区武侯祠大街 1 号"),
+        # Public figures per area never show a count below this (a smaller one reads "<10").
+        "PUBLIC_MIN_CELL": int(os.environ.get("PUBLIC_MIN_CELL", "10")),
         # The address the public reaches the application at: printed reports carry
         # <PUBLIC_URL>/verify/<code> and its QR code on every page, so a reader of the paper can follow it.
         "PUBLIC_URL": (os.environ.get("PUBLIC_URL") or "http://127.0.0.1:5000").strip().rstrip("/"),

@@ -105,6 +105,9 @@ MATRIX = {
     ("ocds.release_package", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
     ("ocds.record_package", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
     ("ocds.bulk", "GET"):                            (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.notices_feed", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.areas", "GET"):                         (200, 200, 200, 200, 200, 200, 200, 200),
+    ("public.area_results", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
     # --- needs and plans: bureau staff and auditors read; procurement staff decide --------------
     ("procurement.needs", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 200),
     ("procurement.needs_export", "GET"):             (302, 200, 200, 403, 403, 403, 403, 200),

@@ -10,12 +10,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from ..core import files, flow, nav
-from ..core.web import is_htmx, paginate
 from ..extensions import db
 from ..registry.models import Area, AreaLevel
 from . import labels, needs
 from .forms import NeedForm
-from .models import PUBLIC_STATUSES, Bid, Clarification, ServiceCategory, Tender, TenderDocument, TenderStatus
+from .models import Bid, Clarification, ServiceCategory, Tender, TenderDocument, TenderExpert
 
 bp = Blueprint("public", __name__)
 nav.menu("public.notices", _l("Public notices"), order=0, visible=lambda user: True, public=True)
@@ -62,28 +61,18 @@ def need_track():
     need = needs.find_by_receipt(code) if code else None
     shown = needs.effective_need(need) if need else None
     status = 404 if code and need is None else 200
-    return render_template("public/need_track.html", code=code, need=need, shown=shown), status
+    trace = None
+    if shown is not None and shown.plan is not None:
+        from ..public.sharing import need_trace
 
-
-@bp.route("/notices")
-def notices():
-    kind = request.args.get("kind", "")
-    # The award line names the winner: load the awarded bids (and their organizations) in one go.
-    stmt = (sa.select(Tender).where(Tender.status.in_(PUBLIC_STATUSES))
-            .options(joinedload(Tender.awarded_bid).joinedload(Bid.organization)))
-    if kind == "open":
-        stmt = stmt.where(Tender.status == TenderStatus.PUBLISHED)
-    elif kind == "awards":
-        stmt = stmt.where(Tender.status.in_([TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED]))
-    stmt = stmt.order_by(Tender.status_changed_at.desc(), Tender.id.desc())
-    page = paginate(stmt)
-    template = "public/_notice_list.html" if is_htmx() else "public/notices.html"
-    return render_template(template, page=page, kind=kind)
+        trace = need_trace(shown)
+    return render_template("public/need_track.html", code=code, need=need, shown=shown, trace=trace), status
 
 
 def _public_tender(tender_id: int) -> Tender:
     tender = db.get_or_404(Tender, tender_id)
-    if not tender.is_public:
+    # A tender cancelled while still a draft was never published: it has no notice.
+    if not tender.is_public or tender.publish_at is None:
         abort(404)
     return tender
 
@@ -94,7 +83,24 @@ def tender_notice(tender_id: int):
     answered = db.session.execute(
         sa.select(Clarification).where(Clarification.tender_id == tender.id, Clarification.answered_at.is_not(None))
         .order_by(Clarification.answered_at)).scalars().all()
-    return render_template("public/tender_notice.html", tender=tender, answered=answered)
+    ranking, panel = [], []
+    if tender.results_public:
+        # The law publishes the result with every valid bidder's scores and the panel's names; never
+        # before the award is proposed and put to publicity.
+        ranking = db.session.execute(
+            sa.select(Bid).where(Bid.tender_id == tender.id, Bid.valid.is_(True), Bid.total_score.is_not(None))
+            .options(joinedload(Bid.organization)).order_by(Bid.rank, Bid.id)).scalars().all()
+        panel = db.session.execute(
+            sa.select(TenderExpert).where(TenderExpert.tender_id == tender.id, TenderExpert.conflicted.is_(False))
+            .options(joinedload(TenderExpert.user)).order_by(TenderExpert.id)).scalars().all()
+    contract = None
+    if tender.is_awarded:
+        from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
+
+        contract = db.session.execute(sa.select(Contract).where(
+            Contract.tender_id == tender.id, Contract.status.in_(PUBLIC_CONTRACT_STATUSES))).scalar_one_or_none()
+    return render_template("public/tender_notice.html", tender=tender, answered=answered, ranking=ranking,
+                           panel=panel, contract=contract)
 
 
 @bp.route("/notices/tenders/<int:tender_id>/documents/<int:document_id>")

@@ -92,8 +92,10 @@ def test_an_awarded_tender_shows_the_winner_and_the_price(client, world):
     for html in (listed, page):
         assert setup.orgs[0].name in html and "¥450,000.00" in html
     assert "89.78" in page
-    # The losing bids are not part of the award notice.
-    assert setup.orgs[1].name not in page and "¥420,000.00" not in page
+    # The result notice publishes every valid bid's scores and rank (the list names the winner only).
+    ranking = page[page.index('class="table ranking"'):page.index("</table>", page.index('class="table ranking"'))]
+    assert setup.orgs[1].name in ranking and "¥420,000.00" in ranking and "84.05" in ranking
+    assert setup.orgs[1].name not in listed
 
 
 def test_a_proposal_in_publicity_is_public_with_its_deadline(client, world):

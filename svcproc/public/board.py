@@ -1,0 +1,231 @@
+"""The public notice board: every notice the bureau publishes, read from the records themselves.
+
+A notice is not stored: it is a moment in a record's life that the law makes public --
+
+- tender notice (招标公告): a tender from its publication (never a draft, nor a draft cancelled
+  before publication);
+- result notice (中标（成交）结果公告): a tender whose proposed award is in publicity or awarded;
+- termination notice (废标/终止公告): a published tender cancelled, or failed for too few bids;
+- contract notice (合同公告): a signed contract;
+- correction notice (更正公告): an amendment of a signed contract.
+
+One UNION of small selects gives (kind, record id, local day, plan) rows, filtered and paged in
+the database; the records of one page are then loaded in one query per kind, so a page costs the
+same number of statements whatever the number of notices.
+"""
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.expression import FunctionElement
+
+from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Amendment, Contract
+from ..core.web import COUNT_CAP, Page
+from ..extensions import db
+from ..procurement.models import Bid, ProjectPlan, ServiceCategory, Tender, TenderStatus, plan_community
+from ..registry.models import Area
+
+
+class NoticeKind(str, enum.Enum):
+    TENDER = "tender"
+    CORRECTION = "correction"
+    RESULT = "result"
+    TERMINATION = "termination"
+    CONTRACT = "contract"
+
+
+NOTICE_KIND_LABELS = {
+    NoticeKind.TENDER: _l("Tender notice"),
+    NoticeKind.CORRECTION: _l("Correction notice"),
+    NoticeKind.RESULT: _l("Award (result) notice"),
+    NoticeKind.TERMINATION: _l("Termination notice"),
+    NoticeKind.CONTRACT: _l("Contract notice"),
+}
+
+# Within a day, the later step of a procurement first.
+_KIND_ORDER = {NoticeKind.CORRECTION: 0, NoticeKind.CONTRACT: 1, NoticeKind.RESULT: 2, NoticeKind.TERMINATION: 3,
+               NoticeKind.TENDER: 4}
+
+
+class local_day(FunctionElement):  # noqa: N801  (reads as the SQL function it renders)
+    """The Asia/Shanghai calendar day of a naive-UTC timestamp column (UTC+8 all year)."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(local_day)
+def _local_day_sqlite(element, compiler, **kw):
+    return "date(%s, '+8 hours')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(local_day, "postgresql")
+def _local_day_postgresql(element, compiler, **kw):
+    return "CAST((%s + INTERVAL '8 hours') AS DATE)" % compiler.process(element.clauses, **kw)
+
+
+def _row(kind: NoticeKind, ref, day, plan_id, order: int):
+    return (sa.literal(kind.value, sa.String(16)).label("kind"), ref.label("ref_id"), day.label("day"),
+            plan_id.label("plan_id"), sa.literal(order, sa.Integer).label("kind_order"))
+
+
+def _published_tender():
+    return sa.and_(Tender.publish_at.is_not(None), Tender.status != TenderStatus.DRAFT)
+
+
+def _selects(kinds: set[NoticeKind]) -> list[sa.Select]:
+    selects = []
+    if NoticeKind.TENDER in kinds:
+        selects.append(sa.select(*_row(NoticeKind.TENDER, Tender.id, local_day(Tender.publish_at), Tender.plan_id,
+                                       _KIND_ORDER[NoticeKind.TENDER])).where(_published_tender()))
+    if NoticeKind.RESULT in kinds:
+        selects.append(sa.select(*_row(NoticeKind.RESULT, Tender.id, local_day(Tender.publicity_starts_at),
+                                       Tender.plan_id, _KIND_ORDER[NoticeKind.RESULT]))
+                       .where(Tender.status.in_([TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED]),
+                              Tender.publicity_starts_at.is_not(None)))
+    if NoticeKind.TERMINATION in kinds:
+        selects.append(sa.select(*_row(NoticeKind.TERMINATION, Tender.id, local_day(Tender.status_changed_at),
+                                       Tender.plan_id, _KIND_ORDER[NoticeKind.TERMINATION]))
+                       .where(Tender.status.in_([TenderStatus.CANCELLED, TenderStatus.FAILED]),
+                              Tender.publish_at.is_not(None)))
+    if NoticeKind.CONTRACT in kinds:
+        selects.append(sa.select(*_row(NoticeKind.CONTRACT, Contract.id, Contract.signed_on, Tender.plan_id,
+                                       _KIND_ORDER[NoticeKind.CONTRACT]))
+                       .join(Tender, Tender.id == Contract.tender_id)
+                       .where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES), Contract.signed_on.is_not(None)))
+    if NoticeKind.CORRECTION in kinds:
+        selects.append(sa.select(*_row(NoticeKind.CORRECTION, Amendment.id, Amendment.amended_on, Tender.plan_id,
+                                       _KIND_ORDER[NoticeKind.CORRECTION]))
+                       .join(Contract, Contract.id == Amendment.contract_id)
+                       .join(Tender, Tender.id == Contract.tender_id)
+                       .where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES)))
+    return selects
+
+
+@dataclass
+class Filters:
+    kinds: set[NoticeKind]
+    area: Area | None = None
+    category: ServiceCategory | None = None
+    since: date | None = None
+    until: date | None = None
+    open_only: bool = False      # tender notices of tenders still open for bids
+
+
+@dataclass
+class Notice:
+    kind: NoticeKind
+    day: date
+    record: Any                  # Tender, Contract or Amendment
+
+    @property
+    def label(self):
+        return NOTICE_KIND_LABELS[self.kind]
+
+    @property
+    def tender(self) -> Tender:
+        if self.kind in (NoticeKind.TENDER, NoticeKind.RESULT, NoticeKind.TERMINATION):
+            return self.record
+        if self.kind == NoticeKind.CONTRACT:
+            return self.record.tender
+        return self.record.contract.tender
+
+    @property
+    def title(self) -> str:
+        if self.kind == NoticeKind.CORRECTION:
+            return self.record.contract.title
+        return self.record.title
+
+    @property
+    def number(self) -> str:
+        if self.kind == NoticeKind.CORRECTION:
+            return f"{self.record.contract.number}-{self.record.number}"
+        return self.record.number
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}-{self.record.id}"
+
+
+def _statement(filters: Filters) -> sa.Select:
+    selects = _selects(filters.kinds)
+    if not selects:
+        selects = [sa.select(*_row(NoticeKind.TENDER, Tender.id, local_day(Tender.publish_at), Tender.plan_id, 0))
+                   .where(sa.false())]
+    if filters.open_only:
+        selects = [s.where(Tender.status == TenderStatus.PUBLISHED) for s in selects]
+    rows = (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("notice")
+    stmt = sa.select(rows.c.kind, rows.c.ref_id, rows.c.day)
+    if filters.category is not None:
+        stmt = stmt.join(ProjectPlan, ProjectPlan.id == rows.c.plan_id).where(ProjectPlan.category == filters.category)
+    if filters.area is not None:
+        served = (sa.select(plan_community.c.plan_id).join(Area, Area.id == plan_community.c.area_id)
+                  .where(sa.or_(Area.id == filters.area.id, Area.parent_id == filters.area.id)))
+        stmt = stmt.where(rows.c.plan_id.in_(served))
+    if filters.since is not None:
+        stmt = stmt.where(rows.c.day >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(rows.c.day <= filters.until)
+    return stmt.order_by(rows.c.day.desc(), rows.c.kind_order, rows.c.ref_id.desc())
+
+
+def _load(rows) -> list[Notice]:
+    """The records of the rows, one query per kind present, in the rows' order."""
+    wanted: dict[NoticeKind, set[int]] = {}
+    for kind, ref, _day in rows:
+        wanted.setdefault(NoticeKind(kind), set()).add(ref)
+    loaded: dict[tuple[NoticeKind, int], Any] = {}
+    tender_ids = set().union(*(wanted.get(k, set()) for k in (NoticeKind.TENDER, NoticeKind.RESULT,
+                                                               NoticeKind.TERMINATION)))
+    if tender_ids:
+        for t in db.session.execute(sa.select(Tender).where(Tender.id.in_(tender_ids)).options(
+                joinedload(Tender.plan), joinedload(Tender.awarded_bid).joinedload(Bid.organization),
+                joinedload(Tender.proposed_bid).joinedload(Bid.organization))).unique().scalars():
+            for kind in (NoticeKind.TENDER, NoticeKind.RESULT, NoticeKind.TERMINATION):
+                loaded[(kind, t.id)] = t
+    if wanted.get(NoticeKind.CONTRACT):
+        for c in db.session.execute(sa.select(Contract).where(Contract.id.in_(wanted[NoticeKind.CONTRACT])).options(
+                joinedload(Contract.organization), joinedload(Contract.tender))).unique().scalars():
+            loaded[(NoticeKind.CONTRACT, c.id)] = c
+    if wanted.get(NoticeKind.CORRECTION):
+        for a in db.session.execute(sa.select(Amendment).where(Amendment.id.in_(wanted[NoticeKind.CORRECTION]))
+                                    .options(joinedload(Amendment.contract).joinedload(Contract.organization),
+                                             joinedload(Amendment.contract).joinedload(Contract.tender))
+                                    ).unique().scalars():
+            loaded[(NoticeKind.CORRECTION, a.id)] = a
+    return [Notice(NoticeKind(kind), day, loaded[(NoticeKind(kind), ref)]) for kind, ref, day in rows
+            if (NoticeKind(kind), ref) in loaded]
+
+
+def notices_page(filters: Filters, page_number: int, per_page: int | None = None) -> Page:
+    """One page of notices: a capped count, one page of rows, the records of the page."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    stmt = _statement(filters)
+    counted = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+    capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
+    pages = max(1, math.ceil(total / per_page))
+    page_number = min(max(1, page_number), pages)
+    rows = db.session.execute(stmt.limit(per_page).offset((page_number - 1) * per_page)).all()
+    return Page(items=_load(rows), page=page_number, per_page=per_page, total=total, capped=capped)
+
+
+def recent(limit: int = 10, filters: Filters | None = None) -> list[Notice]:
+    stmt = _statement(filters or Filters(kinds=set(NoticeKind)))
+    return _load(db.session.execute(stmt.limit(limit)).all())
+
+
+def open_calls(limit: int = 5) -> list[Tender]:
+    """Tenders open for bids, the nearest deadline first."""
+    return db.session.execute(
+        sa.select(Tender).where(Tender.status == TenderStatus.PUBLISHED, Tender.publish_at.is_not(None))
+        .options(joinedload(Tender.plan)).order_by(Tender.bid_deadline, Tender.id).limit(limit)).unique().scalars().all()
