@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
@@ -162,6 +163,51 @@ def test_a_bid_through_the_form_gets_a_receipt(client, clock, published):
     receipt = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "¥437,219.53" in receipt and bid.digest in receipt and bid.receipt_code in receipt
     assert "我方投标文件.pdf" in receipt
+
+
+def _refused_bid_form(client, tender, data):
+    response = client.post(f"/procurement/tenders/{tender.id}/bid", data=data, content_type="multipart/form-data")
+    return response.status_code, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("case", ["no-price", "above-the-ceiling", "no-declaration"])
+def test_a_refused_bid_keeps_what_was_typed_and_names_the_files_to_choose_again(client, app, published, case):
+    """A browser does not send files back with a refused form: the page lists the ones attached and
+    says to choose them again; the price and the declaration are still filled in."""
+    org = OrganizationFactory(rating=OrgRating.A3)
+    login(client, UserFactory(role=Role.ORG_MANAGER, organization=org))
+    tender = published.tender
+    price = {"no-price": "", "above-the-ceiling": fen_to_yuan_text(tender.ceiling_fen + 100)}.get(case, "437,219.53")
+    data = {"price": price, "documents": [(pdf_upload().stream, "服务方案<第1册>.pdf", "application/pdf"),
+                                          (pdf_upload().stream, "报价单.pdf", "application/pdf")]}
+    if case != "no-declaration":
+        data["declaration_accepted"] = "y"
+    on_disk = files_on_disk(app)
+
+    with unchanged(tender):
+        status, html = _refused_bid_form(client, tender, data)
+
+    assert status == 422
+    assert count(Bid, Bid.organization_id == org.id) == 0
+    assert files_on_disk(app) == on_disk
+    notice = html[html.index('id="attached-again"'):html.index('name="documents"')]
+    assert "服务方案&lt;第1册&gt;.pdf" in notice and "报价单.pdf" in notice
+    assert "所附 2 个文件未予保存，请在提交前重新选择" in notice
+    if price:
+        assert f'value="{price}"' in html
+    declaration = re.search(r'<input[^>]*name="declaration_accepted"[^>]*>', html).group(0)
+    assert ("checked" in declaration) == (case != "no-declaration")
+
+
+def test_a_refused_bid_without_files_says_nothing_of_files(client, published):
+    login(client, UserFactory(role=Role.ORG_MANAGER, organization=OrganizationFactory(rating=OrgRating.A3)))
+
+    status, html = _refused_bid_form(client, published.tender, {"price": "437,219.53", "declaration_accepted": "y"})
+
+    assert status == 422
+    assert 'id="attached-again"' not in html
+    assert 'value="437,219.53"' in html
+    assert re.search(r'<input[^>]*checked[^>]*name="declaration_accepted"|<input[^>]*name="declaration_accepted"[^>]*checked', html)
 
 
 def test_the_opening_unseals_every_bid_and_checks_its_receipt_digest(clock, published):

@@ -37,8 +37,11 @@ def bid_form(tender_id: int):
 
     def page(**extra):
         problems = eligibility_problems(current_user.organization, item)
+        # A browser never puts files back into a refused form: name the ones that were attached so
+        # the bidder chooses them again (the price and the declaration come back with the form).
+        attached = [upload.filename for upload in request.files.getlist("documents") if upload.filename]
         return render_template("procurement/bid_form.html", tender=item, form=form, problems=problems,
-                               now=clock.now(), **extra)
+                               now=clock.now(), attached=attached, **extra)
 
     return flow.submit(form, save, page, field="price", message=_("Bid submitted. Keep your receipt."))
 
