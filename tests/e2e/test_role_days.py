@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 
 from .helpers import AXE_JS, DEFAULT_TIMEOUT_MS, REPORT, html_lang, login
 from .test_accessibility import assert_no_serious_violations
@@ -140,3 +141,35 @@ def test_a_roles_day_from_the_home_page(day_page, who, screen, lang):
         assert response is not None and response.status == 200, f"{who}: {href} answered {response and response.status}"
         PAGES_SEEN.add((who, urlsplit(href).path))
         _check(page, screen, f"{href} as {who} ({screen}, {lang})")
+
+
+PDF = b"%PDF-1.4\n% svcproc e2e role day\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.mark.parametrize("lang", list(LANGS))
+def test_a_refused_bid_on_a_phone_keeps_the_price_and_names_the_file(day_page, live_server, lang):
+    """orgmanager4 has not bid in the open tender: a bid sent without the declaration comes back with
+    the price filled in and the attached file named, to be chosen again; nothing is submitted."""
+    page = day_page("orgmanager4", "phone", lang)
+    tender_id = live_server.ids["tender_open"]
+    page.goto(f"/procurement/tenders/{tender_id}/bid")
+    form = page.locator("main form")
+    form.locator("#price").fill("296000")
+    form.locator("#documents").set_input_files(files=[{"name": "投标文件-手机.pdf", "mimeType": "application/pdf",
+                                                       "buffer": PDF}])
+    with page.expect_navigation() as refused:
+        form.locator("button[type=submit]").tap()
+
+    assert refused.value.status == 422
+    assert form.locator("#price").input_value() == "296000"
+    notice = page.locator("#attached-again")
+    assert notice.is_visible() and "投标文件-手机.pdf" in notice.inner_text()
+    assert form.locator("#declaration_accepted-err").is_visible()
+    _check(page, "phone", f"the refused bid form ({lang})")
+    from svcproc.accounts.models import User
+    from svcproc.procurement.models import Bid, BidStatus
+
+    with live_server.db_session() as session:
+        org_id = session.scalar(sa.select(User.organization_id).where(User.username == "orgmanager4"))
+        assert session.scalar(sa.select(sa.func.count(Bid.id)).where(
+            Bid.tender_id == tender_id, Bid.organization_id == org_id, Bid.status == BidStatus.SUBMITTED)) == 0
