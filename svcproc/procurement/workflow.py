@@ -23,6 +23,7 @@ from ..core.workflow import StateMachine, Transition, allow, register
 from ..extensions import db
 from ..registry.models import Organization, OrgRating
 from . import permissions as perms
+from . import held as held_files
 from . import rules, sealing
 from .eligibility import eligibility_problems
 from .models import (Bid, BidDocument, BidStatus, Clarification, ExpertScore, Objection, ObjectionDocument,
@@ -447,8 +448,11 @@ def _parse_price(price_fen) -> int:
 
 
 def submit_bid(actor, tender: Tender, *, price_fen: int, declaration: str, declaration_accepted: bool,
-               uploads: list) -> Bid:
-    """Seal and store a bid; resubmits a withdrawn one. Returns the bid with its receipt."""
+               uploads: list, held: list = ()) -> Bid:
+    """Seal and store a bid; resubmits a withdrawn one. Returns the bid with its receipt.
+
+    `held`: documents kept from this person's refused submission (procurement/held.py), taken as
+    they are when no file is uploaded this time."""
     allow(actor, perms.can_bid(actor))
     org = db.session.get(Organization, actor.organization_id)
     _bidding_open(tender)
@@ -460,7 +464,8 @@ def submit_bid(actor, tender: Tender, *, price_fen: int, declaration: str, decla
     if not declaration_accepted:
         raise ValidationError(_("Confirm the declaration to submit a bid."), "declaration_accepted")
     uploads = [u for u in uploads if u and getattr(u, "filename", "")]
-    if not uploads:
+    held = [] if uploads else [f for f in held if f.purpose == held_files.PURPOSE and f.uploaded_by_id == actor.id]
+    if not uploads and not held:
         raise ValidationError(_("Attach the bid documents."), "documents")
     existing = db.session.execute(
         sa.select(Bid).where(Bid.tender_id == tender.id, Bid.organization_id == org.id)).scalar_one_or_none()
@@ -468,6 +473,9 @@ def submit_bid(actor, tender: Tender, *, price_fen: int, declaration: str, decla
         raise DomainError(_("Your organization already has a bid in this tender; withdraw it to submit a new one."))
     stored = [files.store(u, purpose="bid", rule=BID_DOCUMENT_RULE, actor=actor, encrypt_purpose=sealing.PURPOSE)
               for u in uploads]
+    for document in held:  # already checked and sealed when they were held
+        document.purpose = "bid"
+        stored.append(document)
     now = clock.now()
     content = sealing.new_content(price_fen, declaration.strip(), [s.sha256 for s in stored])
     digest = sealing.digest(tender.id, org.id, jsonable(now), content)

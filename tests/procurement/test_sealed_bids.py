@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
@@ -17,7 +18,7 @@ from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.core.formatting import fen_to_yuan_text, money
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
-from svcproc.procurement import sealing, workflow
+from svcproc.procurement import held, sealing, workflow
 from svcproc.procurement.models import Bid, BidStatus, TenderStatus
 from svcproc.registry.models import OrgKind, OrgRating, OrgStatus
 from tests.builders.accounts import UserFactory, user_for_role
@@ -162,6 +163,160 @@ def test_a_bid_through_the_form_gets_a_receipt(client, clock, published):
     receipt = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "¥437,219.53" in receipt and bid.digest in receipt and bid.receipt_code in receipt
     assert "我方投标文件.pdf" in receipt
+
+
+# --- a refused bid keeps its files -----------------------------------------------------------------
+
+
+def _post_bid(client, tender, data):
+    response = client.post(f"/procurement/tenders/{tender.id}/bid", data=data, content_type="multipart/form-data")
+    return response, response.get_data(as_text=True)
+
+
+def _held(user) -> list[files.StoredFile]:
+    return db.session.execute(sa.select(files.StoredFile).where(
+        files.StoredFile.purpose == held.PURPOSE, files.StoredFile.uploaded_by_id == user.id)
+        .order_by(files.StoredFile.id)).scalars().all()
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="held" value="([^"]+)"', html).group(1)
+
+
+def _bidder_at(client):
+    manager = UserFactory(role=Role.ORG_MANAGER, organization=OrganizationFactory(rating=OrgRating.A3))
+    login(client, manager)
+    return manager
+
+
+def _two_files(marker: str = "HELD-FILE-BYTES"):
+    return [(pdf_upload(marker=marker).stream, "服务方案<第1册>.pdf", "application/pdf"),
+            (pdf_upload(marker=marker).stream, "报价单.pdf", "application/pdf")]
+
+
+@pytest.mark.parametrize("case", ["no-price", "above-the-ceiling", "no-declaration"])
+def test_a_refused_bid_keeps_what_was_typed_and_its_files_sealed(client, app, published, case):
+    manager = _bidder_at(client)
+    tender = published.tender
+    price = {"no-price": "", "above-the-ceiling": fen_to_yuan_text(tender.ceiling_fen + 100)}.get(case, "437,219.53")
+    data = {"price": price, "documents": _two_files()}
+    if case != "no-declaration":
+        data["declaration_accepted"] = "y"
+
+    response, html = _post_bid(client, tender, data)
+
+    assert response.status_code == 422
+    assert count(Bid, Bid.organization_id == manager.organization_id) == 0
+    kept = _held(manager)
+    assert [f.original_name for f in kept] == ["服务方案<第1册>.pdf", "报价单.pdf"]
+    assert all(f.encrypted for f in kept)
+    assert not any(b"HELD-FILE-BYTES" in p.read_bytes() for p in files_on_disk(app))
+    notice = html[html.index('id="held-files"'):html.index('name="documents"')]
+    assert "服务方案&lt;第1册&gt;.pdf" in notice and "报价单.pdf" in notice
+    assert 'id="attached-again"' not in html
+    assert held.redeem(manager, tender, _token(html)) == kept
+    if price:
+        assert f'value="{price}"' in html
+    declaration = re.search(r'<input[^>]*name="declaration_accepted"[^>]*>', html).group(0)
+    assert ("checked" in declaration) == (case != "no-declaration")
+
+
+def test_the_held_files_become_the_bids_documents_without_choosing_them_again(client, published):
+    manager = _bidder_at(client)
+    tender = published.tender
+    _response, html = _post_bid(client, tender, {"price": "437,219.53", "documents": _two_files()})
+    kept = [f.id for f in _held(manager)]
+
+    response, _html = _post_bid(client, tender, {"price": "437,219.53", "declaration_accepted": "y",
+                                                 "held": _token(html)})
+
+    assert response.status_code == 303
+    bid = db.session.execute(sa.select(Bid).where(Bid.organization_id == manager.organization_id)).unique().scalar_one()
+    assert [d.file_id for d in bid.documents] == kept
+    assert {d.file.purpose for d in bid.documents} == {"bid"}
+    assert _held(manager) == []
+    assert workflow.read_bid_document(manager, bid.documents[0]) == pdf_bytes("HELD-FILE-BYTES")
+    receipt = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "报价单.pdf" in receipt
+
+
+def test_files_chosen_again_replace_the_held_ones(client, published):
+    manager = _bidder_at(client)
+    _response, html = _post_bid(client, published.tender, {"price": "", "documents": _two_files()})
+
+    response, _html = _post_bid(client, published.tender, {
+        "price": "437,219.53", "declaration_accepted": "y", "held": _token(html),
+        "documents": [(pdf_upload().stream, "修订版.pdf", "application/pdf")]})
+
+    assert response.status_code == 303
+    bid = db.session.execute(sa.select(Bid).where(Bid.organization_id == manager.organization_id)).unique().scalar_one()
+    assert [d.file.original_name for d in bid.documents] == ["修订版.pdf"]
+
+
+@pytest.mark.parametrize("case", ["another-person", "another-tender", "forged", "expired"])
+def test_held_files_serve_only_their_owner_on_their_tender_for_a_day(client, app, clock, published, case):
+    owner = _bidder_at(client)
+    tender = published.tender
+    _response, html = _post_bid(client, tender, {"price": "", "documents": _two_files()})
+    token = _token(html)
+    kept = _held(owner)
+    if case == "another-person":
+        client = app.test_client()
+        _bidder_at(client)
+        client.get("/")
+    elif case == "another-tender":
+        token = held._serializer().dumps({"user": owner.id, "tender": tender.id + 1000,
+                                          "files": [f.id for f in kept]})
+    elif case == "forged":
+        token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    else:
+        clock.set(kept[0].uploaded_at + held.HOLD_FOR + timedelta(seconds=1))
+
+    with unchanged(tender):
+        response, html = _post_bid(client, tender, {"price": "437,219.53", "declaration_accepted": "y",
+                                                    "held": token})
+
+    assert response.status_code == 422
+    assert "请上传投标文件。" in html and "报价单.pdf" not in html
+    assert count(Bid, Bid.tender_id == tender.id) == len(published.bids)
+    assert [f.purpose for f in _held(owner)] == [held.PURPOSE] * 2
+
+
+def test_files_held_longer_than_a_day_are_deleted(client, app, clock, published, file_storage):
+    first = _bidder_at(client)
+    _post_bid(client, published.tender, {"price": "", "documents": _two_files()})
+    names = [f.stored_name for f in _held(first)]
+    clock.set(_held(first)[0].uploaded_at + held.HOLD_FOR + timedelta(seconds=1))
+
+    other = app.test_client()
+    _bidder_at(other)
+    _post_bid(other, published.tender, {"price": "", "documents": _two_files()})
+
+    assert _held(first) == []
+    assert not any(storage.backend().exists(name) for name in names)
+
+
+def test_a_file_the_rules_refuse_is_named_to_choose_again(client, published):
+    manager = _bidder_at(client)
+
+    response, html = _post_bid(client, published.tender, {
+        "price": "437,219.53", "declaration_accepted": "y",
+        "documents": [(BytesIO(b"just text"), "说明.txt", "text/plain")]})
+
+    assert response.status_code == 422
+    assert _held(manager) == []
+    assert "说明.txt" in html[html.index('id="attached-again"'):html.index('name="documents"')]
+    assert 'name="held"' not in html
+
+
+def test_a_refused_bid_without_files_says_nothing_of_files(client, published):
+    _bidder_at(client)
+
+    response, html = _post_bid(client, published.tender, {"price": "437,219.53", "declaration_accepted": "y"})
+
+    assert response.status_code == 422
+    assert 'id="held-files"' not in html and 'id="attached-again"' not in html
+    assert 'value="437,219.53"' in html
 
 
 def test_the_opening_unseals_every_bid_and_checks_its_receipt_digest(clock, published):

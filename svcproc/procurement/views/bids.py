@@ -13,6 +13,7 @@ from ...core.permissions import require
 from ...core.web import is_htmx, paginate, redirect_to
 from ...extensions import db
 from .. import permissions as perms
+from .. import held as held_files
 from .. import workflow
 from ..eligibility import eligibility_problems
 from ..forms import BidForm, EmptyForm
@@ -27,18 +28,29 @@ def bid_form(tender_id: int):
     require(perms.can_submit_bid(current_user, item, check_state=False))
     form = BidForm()
     submitted: list[Bid] = []
+    chosen = [u for u in request.files.getlist("documents") if u.filename]
+    # Files kept from this person's earlier refused try; choosing files again replaces them.
+    held = [] if chosen else held_files.redeem(current_user, item, request.form.get("held"))
 
     def save():
         submitted.append(workflow.submit_bid(current_user, item, price_fen=form.price.fen,
                                              declaration=str(form.declaration_accepted.label.text),
                                              declaration_accepted=form.declaration_accepted.data,
-                                             uploads=request.files.getlist("documents")))
+                                             uploads=chosen, held=held))
         return url_for("procurement.bid_receipt", bid_id=submitted[0].id)
 
     def page(**extra):
         problems = eligibility_problems(current_user.organization, item)
+        kept, refused = held, []
+        if chosen:
+            # A browser never puts files back into a refused form: keep them for the next try
+            # (committed with the refusal), and name any that could not be kept.
+            kept, refused = held_files.hold(current_user, chosen, workflow.BID_DOCUMENT_RULE)
+            if kept:
+                flow.keep()
         return render_template("procurement/bid_form.html", tender=item, form=form, problems=problems,
-                               now=clock.now(), **extra)
+                               now=clock.now(), held=kept, refused_files=refused,
+                               held_token=held_files.token(current_user, item, kept) if kept else None, **extra)
 
     return flow.submit(form, save, page, field="price", message=_("Bid submitted. Keep your receipt."))
 
