@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from svcproc.api import tokens
 from svcproc.api.models import ApiToken
 from svcproc.contracts.models import Contract, ContractStatus
-from svcproc.delivery.models import ServiceActivity
+from svcproc.delivery.models import ActivityType, ServiceActivity
 from svcproc.extensions import db
 from svcproc.procurement.models import Tender, TenderStatus
 from tests.builders.delivery import unchanged
@@ -363,3 +363,33 @@ def test_the_rate_limit_counts_per_token(app, client, world, token_of, monkeypat
 
     assert answers == [200, 200, 429] and others == 200
     _problem(limited, 429)
+
+
+def test_a_deactivated_accounts_token_answers_401(client, world, token_of):
+    headers = token_of("worker")
+    world.users["worker"].active = False
+    db.session.flush()
+
+    _problem(client.get("/api/v1/contracts", headers=headers), 401)
+    assert audit_events("api.token_refused")[-1].changes["reason"] == [None, "account_inactive"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/contracts", "/api/v1/contracts/{id}/services", "/api/v1/changes",
+                                  "/api/v1/contracts/{id}/red-flags", "/api/v1/notices/tenders",
+                                  "/api/v1/notices/contracts"])
+def test_a_list_costs_the_same_statements_however_many_rows_it_holds(client, world, token_of, count_queries, path):
+    _many(world, 12)
+    for hour in (8, 9):  # each overlaps an entry of the same worker: two red flags
+        world.record(type=ActivityType.DELIBERATION, start_time=time(hour, 15), end_time=time(hour, 45), topic="议事",
+                     head_count=0, activity_date=date(2025, 6, 1))
+    headers = token_of("auditor")
+    url = path.format(id=world.contract.id)
+    client.get(url, headers=headers)  # the token's first use is audited; the pages below are not
+
+    with count_queries() as one:
+        few = client.get(url, headers=headers, query_string={"limit": 1}).get_json()
+    with count_queries() as many:
+        more = client.get(url, headers=headers, query_string={"limit": 100}).get_json()
+
+    assert len(more["items"]) > len(few["items"]) == 1
+    assert one.count == many.count <= 8
