@@ -245,7 +245,9 @@ def _entry_values(contract: Contract, body: dict) -> dict:
     if group is not None and group.contract_id != contract.id:
         group = None
     hours = body.get("hours")
-    if hours is not None and not isinstance(hours, str):
+    if isinstance(hours, (int, float)) and not isinstance(hours, bool):
+        hours = str(hours)  # 1.5 as typed; the workflow holds it to two decimals
+    elif hours is not None and not isinstance(hours, str):
         raise ValidationError(_("Give the service hours as a number, e.g. 1.5."), "hours")
     return dict(type=text("type"), activity_date=parsed("activity_date", date), start_time=start, end_time=end,
                 community=db.session.get(Area, community_id) if community_id else None, place=text("place"),

@@ -393,3 +393,15 @@ def test_a_list_costs_the_same_statements_however_many_rows_it_holds(client, wor
 
     assert len(more["items"]) > len(few["items"]) == 1
     assert one.count == many.count <= 8
+
+
+@pytest.mark.parametrize("hours, status", [(1.5, 201), ("1.25", 201), (1.234, 422), (True, 422), (0, 422)])
+def test_hours_are_taken_as_the_form_takes_them(client, world, token_of, hours, status):
+    from decimal import Decimal
+
+    response = client.post(f"/api/v1/contracts/{world.contract.id}/services", json=_entry(world, hours=hours),
+                           headers=token_of("manager", "services:write"))
+
+    assert response.status_code == status, response.get_json()
+    if status == 201:
+        assert db.session.get(ServiceActivity, response.get_json()["id"]).hours == Decimal(str(hours))
