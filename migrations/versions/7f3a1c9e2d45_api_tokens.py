@@ -1,5 +1,5 @@
-"""Personal access tokens for the JSON API (stored hashed), and an index so the change feed reads
-service entries in the order they were last changed.
+"""Personal access tokens for the JSON API (stored hashed); contracts keep when they last changed;
+indexes so the change feed reads service entries and contracts in the order they changed.
 
 Revision ID: 7f3a1c9e2d45
 Revises: 9b4d2c7e1a58
@@ -39,9 +39,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
     with op.batch_alter_table('service_activity', schema=None) as batch_op:
         batch_op.create_index('ix_service_activity_changed', ['updated_at', 'id'], unique=False)
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('updated_at', sa.DateTime(), nullable=True))
+    # Contracts so far: last changed, as far as is known, when their status last did.
+    op.execute("UPDATE contract SET updated_at = status_changed_at")
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.alter_column('updated_at', existing_type=sa.DateTime(), nullable=False)
+        batch_op.create_index('ix_contract_changed', ['updated_at', 'id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.drop_index('ix_contract_changed')
+        batch_op.drop_column('updated_at')
     with op.batch_alter_table('service_activity', schema=None) as batch_op:
         batch_op.drop_index('ix_service_activity_changed')
     with op.batch_alter_table('api_token', schema=None) as batch_op:

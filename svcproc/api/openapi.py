@@ -126,11 +126,14 @@ SCHEMAS: dict = {
             "contract_id": INT, "activity_ids": {"type": "array", "items": INT}, "found_at": DATETIME,
             "explanation": _nullable("string"), "explained_at": _nullable("string", format="date-time")},
     },
-    "Change": {
-        "type": "object", "additionalProperties": False, "required": ["kind", "id", "updated_at", "entry"],
-        "properties": {"kind": {"const": "service_entry"}, "id": INT, "updated_at": DATETIME,
-                       "entry": {"$ref": REF + "ServiceEntry"}},
-    },
+    "Change": {"oneOf": [
+        {"type": "object", "additionalProperties": False, "required": ["kind", "id", "updated_at", "entry"],
+         "properties": {"kind": {"const": "service_entry"}, "id": INT, "updated_at": DATETIME,
+                        "entry": {"$ref": REF + "ServiceEntry"}}},
+        {"type": "object", "additionalProperties": False, "required": ["kind", "id", "updated_at", "contract"],
+         "properties": {"kind": {"const": "contract"}, "id": INT, "updated_at": DATETIME,
+                        "contract": {"$ref": REF + "Contract"}}},
+    ]},
 }
 
 
@@ -204,7 +207,7 @@ def document() -> dict:
         "/contracts/{contract_id}/red-flags": _get("The contract's standing red flags", _ok(_page("RedFlag")),
                                                    [CONTRACT_ID, *PAGING]),
         "/changes": _get(
-            "Service entries changed after `since`, in the order they changed (for incremental sync)",
+            "Contracts and service entries changed after `since`, in the order they changed (for incremental sync)",
             _ok(_page("Change", next_always=True)),
             [{"name": "since", "in": "query", "required": False, "schema": {"type": "string"},
               "description": "The previous answer's cursor (from its `next` link); from the start when left out."},

@@ -22,7 +22,7 @@ from ..extensions import csrf, db
 from ..procurement.models import PUBLIC_STATUSES, Bid, Tender
 from ..registry.models import Area
 from . import openapi
-from .web import BadRequest, iso, keyset_page, token_required
+from .web import BadRequest, beyond, decode_cursor, encode_cursor, iso, keyset_page, page_size, token_required
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Only a bearer token opens the API (web.token_required), never the session cookie, so a request a
@@ -64,13 +64,14 @@ def _tender_notice(tender: Tender) -> dict:
             "url": url_for("public.tender_notice", tender_id=tender.id, _external=True)}
 
 
-_TENDER_LOADS = (joinedload(Tender.awarded_bid).joinedload(Bid.organization),
-                 joinedload(Tender.proposed_bid).joinedload(Bid.organization))
+def _tender_loads():
+    return (joinedload(Tender.awarded_bid).joinedload(Bid.organization),
+            joinedload(Tender.proposed_bid).joinedload(Bid.organization))
 
 
 @bp.route("/notices/tenders")
 def tender_notices():
-    stmt = sa.select(Tender).where(Tender.status.in_(PUBLIC_STATUSES)).options(*_TENDER_LOADS)
+    stmt = sa.select(Tender).where(Tender.status.in_(PUBLIC_STATUSES)).options(*_tender_loads())
     return jsonify(keyset_page(stmt, [Tender.status_changed_at, Tender.id], [datetime, int],
                                lambda t: [t.status_changed_at, t.id], descending=True,
                                serialize=lambda rows: [_tender_notice(t) for t in rows]))
@@ -78,7 +79,7 @@ def tender_notices():
 
 @bp.route("/notices/tenders/<int:tender_id>")
 def tender_notice(tender_id: int):
-    tender = db.session.get(Tender, tender_id, options=_TENDER_LOADS)
+    tender = db.session.get(Tender, tender_id, options=_tender_loads())
     if tender is None or not tender.is_public:
         return problem(404, _("There is no such page or record."))
     return jsonify(_tender_notice(tender))
@@ -178,8 +179,9 @@ def _entry(activity: ServiceActivity, show_people: bool) -> dict:
             "updated_at": iso(activity.updated_at)}
 
 
-_ENTRY_LOADS = (joinedload(ServiceActivity.community), selectinload(ServiceActivity.workers),
-                selectinload(ServiceActivity.participants))
+def _entry_loads():
+    return (joinedload(ServiceActivity.community), selectinload(ServiceActivity.workers),
+            selectinload(ServiceActivity.participants))
 
 
 @bp.route("/contracts/<int:contract_id>/services")
@@ -188,7 +190,7 @@ def services(contract_id: int):
     item = _contract_or_404(contract_id)
     show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
     stmt = (delivery_perms.visible_activities(g.api_user).where(ServiceActivity.contract_id == item.id)
-            .options(*_ENTRY_LOADS))
+            .options(*_entry_loads()))
     columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
     return jsonify(keyset_page(stmt, columns, [date, time, int], lambda a: [a.activity_date, a.start_time, a.id],
                                descending=True, serialize=lambda rows: [_entry(a, show_people) for a in rows]))
@@ -266,7 +268,7 @@ def service_record(contract_id: int):
         raise BadRequest(_("Send the entry as a JSON object."))
     entry = delivery.record_activity(g.api_user, item, _entry_values(item, body))
     db.session.flush()
-    activity = db.session.get(ServiceActivity, entry.id, options=_ENTRY_LOADS)
+    activity = db.session.get(ServiceActivity, entry.id, options=_entry_loads())
     response = jsonify(_entry(activity, delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)))
     response.status_code = 201
     response.headers["Location"] = url_for("api.services", contract_id=item.id, _external=True)
@@ -288,19 +290,55 @@ def contract_flags(contract_id: int):
                                serialize=lambda rows: [_flag(f) for f in rows]))
 
 
+# The feed's kinds, in the order rows changed at the same moment come (then by id).
+FEED_RANK = {"contract": 0, "service_entry": 1}
+
+
+def _after(model, rank: int, since: list | None):
+    """Rows of one kind after the cursor (changed_at, kind's rank, id) in the feed's order."""
+    if since is None:
+        return sa.true()
+    moment, since_rank, since_id = since
+    if rank > since_rank:
+        return model.updated_at >= moment
+    if rank < since_rank:
+        return model.updated_at > moment
+    return beyond([model.updated_at, model.id], [moment, since_id], descending=False)
+
+
 @bp.route("/changes")
 @token_required("read")
 def changes():
-    """The service entries the owner may see, in the order they were last changed, after `since`."""
-    require(contract_perms.can_list_contracts(g.api_user))
-    stmt = delivery_perms.visible_activities(g.api_user).options(*_ENTRY_LOADS,
-                                                                 joinedload(ServiceActivity.contract))
+    """Contracts and service entries the owner may see, in the order they last changed, after
+    `since`: two keyset reads (one per kind, each from its (updated_at, id) index) merged."""
+    user = g.api_user
+    require(contract_perms.can_list_contracts(user))
+    size = page_size()
+    text = request.args.get("since", "")
+    since = decode_cursor(text, [datetime, int, int]) if text else None
+    contracts_stmt = (contract_perms.visible_contracts(user).where(_after(Contract, FEED_RANK["contract"], since))
+                      .options(joinedload(Contract.organization))
+                      .order_by(Contract.updated_at, Contract.id).limit(size + 1))
+    entries_stmt = (delivery_perms.visible_activities(user)
+                    .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
+                    .options(*_entry_loads(), joinedload(ServiceActivity.contract))
+                    .order_by(ServiceActivity.updated_at, ServiceActivity.id).limit(size + 1))
+    rows = [("contract", c) for c in db.session.execute(contracts_stmt).unique().scalars()]
+    rows += [("service_entry", a) for a in db.session.execute(entries_stmt).unique().scalars()]
+    rows.sort(key=lambda row: (row[1].updated_at, FEED_RANK[row[0]], row[1].id))
+    rows = rows[:size]
 
-    def serialize(rows):
-        return [{"kind": "service_entry", "id": a.id, "updated_at": iso(a.updated_at),
-                 "entry": _entry(a, delivery_perms.can_view_beneficiaries(g.api_user, a.contract.organization_id))}
-                for a in rows]
+    def change(kind, obj) -> dict:
+        if kind == "contract":
+            return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "contract": _contract(obj)}
+        people = delivery_perms.can_view_beneficiaries(user, obj.contract.organization_id)
+        return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "entry": _entry(obj, people)}
 
-    return jsonify(keyset_page(stmt, [ServiceActivity.updated_at, ServiceActivity.id], [datetime, int],
-                               lambda a: [a.updated_at, a.id], descending=False, serialize=serialize,
-                               cursor_arg="since", always_next=True))
+    if rows:
+        kind, last = rows[-1]
+        cursor = encode_cursor([last.updated_at, FEED_RANK[kind], last.id])
+        args = {**request.args.to_dict(), "since": cursor}
+        next_url = url_for("api.changes", **args, _external=True)
+    else:  # nothing new: ask again later from the same place
+        next_url = request.url
+    return jsonify({"items": [change(kind, obj) for kind, obj in rows], "next": next_url})

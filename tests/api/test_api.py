@@ -207,7 +207,8 @@ def test_an_org_managers_token_never_sees_another_organizations_rows(client, wor
 
     _problem(response, 403)
     assert world.other_contract.title not in response.get_data(as_text=True)
-    assert all(c["entry"]["contract_id"] == world.contract.id for c in feed["items"])
+    assert feed["items"] and all((c["entry"]["contract_id"] if c["kind"] == "service_entry" else c["id"])
+                                 == world.contract.id for c in feed["items"])
 
 
 def test_identity_numbers_and_phones_are_masked(client, world, token_of):
@@ -331,8 +332,41 @@ def test_the_change_feed_brings_only_what_changed_since_the_last_cursor(client, 
     later = client.get(resume, headers=headers).get_json()
     quiet = client.get(later["next"], headers=headers).get_json()
 
-    assert [c["id"] for c in later["items"]] == [second.id]
+    assert [(c["kind"], c["id"]) for c in later["items"]] == [("service_entry", second.id)]
     assert quiet["items"] == [] and quiet["next"]
+
+
+def test_the_change_feed_brings_a_contract_when_it_changes_and_pages_through_both_kinds(client, world, token_of,
+                                                                                        clock):
+    headers = token_of("manager")
+    resume = _drain(client, "/api/v1/changes?limit=2", headers)
+
+    clock.advance(minutes=5)
+    entry = world.record()
+    clock.advance(minutes=5)
+    world.contract.title = world.contract.title + "（调整）"
+    db.session.flush()
+    clock.advance(minutes=5)
+    other = world.record(start_time=time(14, 0), end_time=time(15, 0))
+    walked = []
+    url = resume
+    for _ in range(3):
+        body = client.get(url, headers=headers).get_json()
+        walked += [(c["kind"], c["id"]) for c in body["items"]]
+        url = body["next"]
+
+    assert walked == [("service_entry", entry.id), ("contract", world.contract.id), ("service_entry", other.id)]
+    assert world.other_contract.id not in {i for k, i in walked if k == "contract"}
+
+
+def _drain(client, url: str, headers: dict) -> str:
+    """Follow the feed to its end; returns where to ask next."""
+    for _ in range(100):
+        body = client.get(url, headers=headers).get_json()
+        if not body["items"]:
+            return body["next"]
+        url = body["next"]
+    raise AssertionError("the feed did not end")
 
 
 # --- errors and limits -----------------------------------------------------------------------------------
