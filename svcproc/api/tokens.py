@@ -88,5 +88,11 @@ def note_use(token: ApiToken, path: str) -> None:
 
 
 def note_refusal(token: ApiToken, reason: str, path: str) -> None:
-    """A known token refused (revoked, expired, without the scope, its account deactivated)."""
-    record("api.token_refused", actor=token.user, obj=token, changes={"reason": [None, reason], "path": [None, path]})
+    """A known token refused (revoked, expired, without the scope, its account deactivated): in the
+    audit trail at most once an hour, like its uses, so a client left running with a revoked token
+    does not fill the trail."""
+    now = clock.now()
+    if token.last_refused_at is None or now - token.last_refused_at >= USE_AUDIT_INTERVAL:
+        token.last_refused_at = now
+        record("api.token_refused", actor=token.user, obj=token,
+               changes={"reason": [None, reason], "path": [None, path]})

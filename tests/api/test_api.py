@@ -125,9 +125,11 @@ def test_a_revoked_token_answers_401_and_both_are_audited(client, world, token_o
     revoked = client.post(f"/account/tokens/{token.id}/revoke")
     client.post("/logout")
     response = client.get("/api/v1/contracts", headers=headers)
+    again = client.get("/api/v1/contracts", headers=headers)  # within the hour: refused, not audited again
 
     assert revoked.status_code == 303 and token.revoked_at is not None
     _problem(response, 401)
+    _problem(again, 401)
     assert [e.action for e in audit_events(object_type="api_token", object_id=str(token.id))] == [
         "api.token_created", "api.token_revoked", "api.token_refused"]
 
