@@ -87,6 +87,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from .accounts import auth
     from .accounts.views import bp as accounts_bp
+    from .api.token_views import bp as api_tokens_bp
+    from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .core import errors_web, formatting, templating
     from .core.job_views import bp as jobs_bp
@@ -119,6 +121,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(reports_bp)
     app.register_blueprint(monitoring_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     # Every view commits once, at its end, or rolls back (core/flow.py).
     from .core import flow
 
@@ -133,6 +137,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     for endpoint, (method, limit) in app.config["RATE_LIMITS"].items():
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = limiter.limit(limit, methods=[method])(app.view_functions[endpoint])
+    # The API's requests are counted per token (per address without one); read at each request so
+    # the setting can change without a restart of the limiter.
+    from .api.web import rate_key
+
+    limiter.limit(lambda: app.config["RATE_LIMIT_API"], key_func=rate_key)(api_bp)
 
     @app.before_request
     def _nonce():

@@ -496,7 +496,7 @@ class District:
                          spec["start"], spec["end"], "", "社区社会工作服务，详见服务方案。", "按绩效目标。", "符合评估标准。",
                          "按节点验收后支付。", "双方权利义务见合同条款。", "违约责任依法承担。", status,
                          spec["signed"], "", signed_on, spec["signed"] - DAY, rng.choice(self.procurement_staff)[0], 1,
-                         *t))
+                         *t, spec["signed"]))
             staff = self.workers_of[spec["org"]]
             workers = rng.sample(staff, min(len(staff), max(3, rng.randint(3, 6), spec["entries"] * 12 // 10 // 200)))
             if k == self.biggest_contract and self.bench_worker_id() not in workers:
@@ -541,7 +541,7 @@ class District:
                                  "original_amount_fen", "amount_fen", "start_date", "end_date", "long_term_reason",
                                  "service_content", "quantity", "quality", "settlement", "rights_obligations",
                                  "breach_liability", "status", "status_changed_at", "status_reason", "signed_on",
-                                 "created_at", "created_by_id", "version", *target_cols), rows)
+                                 "created_at", "created_by_id", "version", *target_cols, "updated_at"), rows)
         self.w.rows("contract_worker", ("contract_id", "social_worker_id"), assigned)
         self.w.rows("milestone", ("id", "contract_id", "position", "title", "due_date", "required_deliverables",
                                   "tranche_percent", "status", "status_changed_at", "submitted_at", "reviewed_at",

@@ -118,6 +118,7 @@ def load_config(overrides: dict | None = None) -> dict:
             "reports.verify_form": ("GET", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
             "reports.verify_upload": ("POST", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
         },
+        "RATE_LIMIT_API": os.environ.get("RATE_LIMIT_API", "300 per minute"),
         "HTMX_CDN_URL": os.environ.get(
             "HTMX_CDN_URL", "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
         ),

@@ -17,3 +17,4 @@ from .evaluations.models import (EvaluationEvidence, EvaluationParty, Evaluation
                                  ResponseFile, RoundEvaluator, SatisfactionSurvey, TemplateVersion)
 from .reports.models import GeneratedReport  # noqa: F401
 from .monitoring.models import MonitoringCase, MonitoringDocument, ProcurementFlag  # noqa: F401
+from .api.models import ApiToken  # noqa: F401

@@ -34,6 +34,7 @@ import pytest
 from flask import current_app
 
 from svcproc.accounts.models import User
+from svcproc.api import tokens as api_tokens
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.core.workdays import LocalDayKind
@@ -314,6 +315,25 @@ MATRIX = {
     ("monitoring.case_document_add", "POST"):        (302, 403, 422, 403, 403, 403, 403, 422),
     ("monitoring.case_document", "GET"):             (302, 403, 200, 403, 403, 403, 403, 200),
     ("monitoring.flags_refresh", "POST"):            (302, 403, 403, 403, 403, 403, 403, 303),
+    # --- the JSON API (tests/api): anyone reads the public notices; the rest needs a personal access
+    # token (sent here with every scope, one per role: see `test_access`), 401 without one, and answers
+    # as the pages do. An empty POST of a service entry breaks the form's rules (422) for those who
+    # record; the account's tokens page is every logged-in person's own.
+    ("api.openapi_document", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
+    ("api.tender_notices", "GET"):                   (200, 200, 200, 200, 200, 200, 200, 200),
+    ("api.tender_notice", "GET"):                    (200, 200, 200, 200, 200, 200, 200, 200),
+    ("api.contract_notices", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
+    ("api.contract_notice", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
+    ("api.contracts", "GET"):                        (401, 200, 200, 403, 200, 200, 403, 200),
+    ("api.contract", "GET"):                         (401, 200, 200, 403, 200, 200, 403, 200),
+    ("api.services", "GET"):                         (401, 200, 200, 403, 200, 200, 403, 200),
+    ("api.service_record", "POST"):                  (401, 403, 403, 403, 422, 422, 403, 403),
+    ("api.contract_flags", "GET"):                   (401, 200, 200, 403, 200, 200, 403, 200),
+    ("api.changes", "GET"):                          (401, 200, 200, 403, 200, 200, 403, 200),
+    ("api_tokens.tokens_page", "GET"):               (302, 200, 200, 200, 200, 200, 200, 200),
+    ("api_tokens.tokens_page", "POST"):              (302, 422, 422, 422, 422, 422, 422, 422),
+    # the org manager's own token: only its owner revokes it; to anyone else it does not exist
+    ("api_tokens.token_revoke", "POST"):             (302, 404, 404, 404, 303, 404, 404, 404),
 }
 
 IGNORED_ENDPOINTS = {"static"}
@@ -355,6 +375,7 @@ def _build(clock) -> dict:
         "question_id": db.session.execute(db.select(Clarification.id)).scalar_one(),
         "objection_id": objection.id,
         "ocid": current_app.config["OCDS_PREFIX"] + setup.tender.number, "year": setup.plan.fiscal_year,
+        "token_id": api_tokens.create_token(users["org_manager"], "街道平台", ["read"], None)[0].id,
         "contracts": _build_contracts(clock, users, org),
     } | {"evaluations": _build_evaluations(clock, users, org)} | {"reports": _build_reports(users)} \
       | _build_monitoring(users)
@@ -579,7 +600,7 @@ def _url(app, endpoint: str, world: dict) -> str:
               "ocid": ids["ocid"], "year": ids["year"], "fmt": "json" if endpoint.startswith("ocds.") else "xlsx",
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
-                                     "question_id", "objection_id", "tie_id", "day_id")},
+                                     "question_id", "objection_id", "tie_id", "day_id", "token_id")},
               **ids["contracts"], **ids["evaluations"], **ids["reports"], **ids["monitoring"]}
     if endpoint.startswith("reports."):  # the contract's assessment report ("kind" above is a ledger's)
         values["kind"] = "assessment"
@@ -595,13 +616,29 @@ def _url(app, endpoint: str, world: dict) -> str:
                        **QUERIES.get(endpoint, lambda ids: {})(ids))
 
 
+def api_headers(endpoint: str, user) -> dict:
+    """The API knows people by their personal access tokens (a token with every scope), not by the
+    session: its endpoints are sent one instead of logging in."""
+    if user is None or not endpoint.startswith("api."):
+        return {}
+    from svcproc.api.models import SCOPES
+
+    return {"Authorization": "Bearer " + api_tokens.create_token(user, "matrix", list(SCOPES), None)[1]}
+
+
+def open_as(client, endpoint: str, url: str, method: str, user):
+    """The request as `user` (None: anonymous) makes it: logged in for the pages, with a token for the API."""
+    if user is not None and not endpoint.startswith("api."):
+        assert login(client, user).status_code == 303
+    return client.open(url, method=method, data={} if method == "POST" else None, headers=api_headers(endpoint, user))
+
+
 @pytest.mark.parametrize("endpoint, method, who, expected", CASES)
 def test_access(app, client, world, endpoint, method, who, expected):
-    if who != ANON:
-        assert login(client, world["users"][who]).status_code == 303
+    user = world["users"][who] if who != ANON else None
     url = _url(app, endpoint, world)
 
-    response = client.open(url, method=method, data={} if method == "POST" else None)
+    response = open_as(client, endpoint, url, method, user)
 
     assert response.status_code == expected, f"{method} {url} as {who}"
     if expected == 302 and who == ANON:
@@ -663,10 +700,12 @@ NOT_OF_THE_ORGANIZATION = {
 # Report URLs naming one of the organization's objects (the others name a report, a job or a code),
 # and the job-status page, here of a job that made the assessment report of the organization's contract.
 REPORTS_OF_THE_ORGANIZATION = {"reports.audit_package", "reports.build_audit_package", "jobs.status"}
+# The API's endpoints naming one of the organization's contracts (with a token of the outsider's).
+API_OF_THE_ORGANIZATION = {"api.contract", "api.services", "api.service_record", "api.contract_flags"}
 OF_THE_ORGANIZATION = [
     pytest.param(endpoint, method, id=f"{endpoint}-{method}") for endpoint, method in MATRIX
     if endpoint.split(".")[0] in ("contracts", "delivery", "evaluations") and endpoint not in NOT_OF_THE_ORGANIZATION
-    or endpoint in REPORTS_OF_THE_ORGANIZATION
+    or endpoint in REPORTS_OF_THE_ORGANIZATION or endpoint in API_OF_THE_ORGANIZATION
 ]
 OWN_OBJECTS = {"contract_id", "milestone_id", "deliverable_id", "activity_id", "evidence_id", "beneficiary_id",
                "batch_id", "flag_id", "job_id", "round_id", "evaluator_id", "exhibit_id", "survey_id", "finding_id",
@@ -674,11 +713,11 @@ OWN_OBJECTS = {"contract_id", "milestone_id", "deliverable_id", "activity_id", "
 
 
 def test_every_url_of_an_organizations_objects_is_walked_by_outsiders(app):
-    """Only the public notice names a contract without being walked below."""
+    """Only the public notices (the page's and the API's) name a contract without being walked below."""
     walked = {endpoint for endpoint, _method in (p.values for p in OF_THE_ORGANIZATION)}
     pointing = {r.endpoint for r in app.url_map.iter_rules() if set(r.arguments) & OWN_OBJECTS}
 
-    assert pointing - walked == {"contracts.contract_notice"}
+    assert pointing - walked == {"contracts.contract_notice", "api.contract_notice"}
     assert all(set(r.arguments) & OWN_OBJECTS for r in app.url_map.iter_rules() if r.endpoint in walked)
 
 
@@ -702,9 +741,7 @@ def test_staff_of_another_organization_reach_nothing_of_this_one(app, client, wo
     ids = world["ids"]["contracts"]
     contract = db.session.get(Contract, ids["contract_id"])
     person = db.session.get(Beneficiary, ids["beneficiary_id"])
-    assert login(client, _outsider(who)).status_code == 303
-
-    response = client.open(_url(app, endpoint, world), method=method, data={} if method == "POST" else None)
+    response = open_as(client, endpoint, _url(app, endpoint, world), method, _outsider(who))
 
     assert response.status_code in (403, 404)
     body = response.get_data(as_text=True)

@@ -76,6 +76,15 @@ def _batch_with_errors(world) -> None:
     batch.errors = [{"row": 2, "message": "日期格式不正确"}]
 
 
+def _token_revoked_elsewhere(world) -> None:
+    """The token revoked in another tab after this page was opened."""
+    from svcproc.api.models import ApiToken
+    from svcproc.core import clock
+
+    db.session.get(ApiToken, world["ids"]["token_id"]).revoked_at = clock.now()
+    db.session.flush()
+
+
 CONTRACT, TENDER, ROUND = "contracts.contract", "procurement.tender", "evaluations.round"
 DRAFT = {"contract_id": lambda world: world["ids"]["contracts"]["draft_contract_id"]}
 
@@ -205,6 +214,9 @@ CASES: dict[str, Case] = {
     # The job's page: one for every kind of job (jobs.status) once the domains' jobs share it.
     "reports.verify_upload": Case("anonymous", "reports.verify_form", status=422,
                                   why="no file chosen on the public verification page"),
+    "api_tokens.tokens_page": Case("org_manager", SELF, why="no name and no scope"),
+    "api_tokens.token_revoke": Case("org_manager", "api_tokens.tokens_page", prepare=_token_revoked_elsewhere,
+                                    why="the token was already revoked"),
     "reports.retry": Case("admin", ("jobs.status", "reports.job"), status=409, source_url={"job_id": REPORT_JOB},
                           why="the job finished"),
     # --- monitoring (the world's case waits for the bureau's answer to its findings) ---------------
@@ -221,6 +233,8 @@ CASES: dict[str, Case] = {
 
 # POST endpoints with no page-level refusal to test, and why.
 WITHOUT_A_PAGE_REFUSAL = {
+    "api.service_record": "the JSON API has no pages: its refusals are problem details, checked against the "
+                          "page's in tests/api/test_api.py",
     "accounts.logout": "logging out is always possible; a button with nothing to refuse",
     "main.set_language": "choosing a language is always possible (an unknown one falls back to the default)",
     "accounts.user_reset_password": "a button with no rule to break, on pages only administrators (who may "
@@ -246,7 +260,7 @@ def _values(world: dict, endpoint: str, overrides: dict) -> dict:
               "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint),
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
-                                     "question_id", "objection_id", "tie_id", "day_id")},
+                                     "question_id", "objection_id", "tie_id", "day_id", "token_id")},
               **ids["contracts"], **ids["evaluations"], **ids["reports"], **ids["monitoring"]}
     if endpoint.startswith("reports."):
         values["kind"] = "assessment"

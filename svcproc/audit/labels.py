@@ -149,6 +149,11 @@ ACTIONS: dict[str, Any] = {
     "rectification.responded": _l("Rectification answered"),
     "rectification.closed": _l("Rectification closed"),
     "rectification.reopened": _l("Rectification reopened"),
+    # the API
+    "api.token_created": _l("API token created"),
+    "api.token_revoked": _l("API token revoked"),
+    "api.token_used": _l("API token used"),
+    "api.token_refused": _l("API token refused"),
     # monitoring
     "monitoring.opened": _l("Monitoring case opened"),
     "monitoring.findings_issued": _l("Monitoring findings issued"),
@@ -240,6 +245,7 @@ KINDS: dict[str, Kind] = {
     "audit_package": Kind(_l("Audit package"), None, _CONTRACT),
     "job": Kind(_l("Background job"), None, _to("jobs.status", "job_id")),
     "file": Kind(_l("File"), _columns("original_name")),
+    "api_token": Kind(_l("API token"), _columns("name")),
     "calendar_day": Kind(_l("Local calendar day"), _columns("day")),
     "expert_affiliation": Kind(_l("Expert's tie to an organization")),
     "procurement_flag": Kind(_l("Procurement red flag"), None, _TENDER),

@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..core import clock
 from ..core.targets import TargetsMixin
 from ..core.types import UTCDateTime, enum_column
 from ..extensions import db
@@ -55,6 +56,9 @@ class Contract(TargetsMixin, db.Model):
     signed_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # Moved on by every change to the row (the API's change feed reads contracts in this order).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.now(),
+                                                 onupdate=lambda: clock.now())
     version: Mapped[int] = mapped_column(default=1)
 
     tender = relationship("Tender")
@@ -67,6 +71,7 @@ class Contract(TargetsMixin, db.Model):
     workers = relationship("SocialWorker", secondary="contract_worker", order_by="SocialWorker.name")
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (sa.Index("ix_contract_changed", "updated_at", "id"),)
 
     @property
     def paid_fen(self) -> int:

@@ -14,8 +14,27 @@ from .errors import DomainError, PermissionDenied
 from .web import is_htmx
 
 
+def problem(status: int, detail: str, **extra):
+    """An error of the JSON API as RFC 9457 problem details (`application/problem+json`)."""
+    from http import HTTPStatus
+
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="svcproc"'
+    return response
+
+
 def _answer(status: int, title: str, message: str, field: str | None = None):
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    if request.path.startswith("/api/"):
+        return problem(status, message, **({"field": field} if field else {}))
+    if request.accept_mimetypes.best == "application/json":
         return jsonify(error=title, message=message), status
     # A refused action answers on the page it was sent from, the message beside its form.
     on_page = flow.answer_on_source_page(status, message, field)
@@ -81,6 +100,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(429)
     def _too_many(_exc):
+        if request.path.startswith("/api/"):
+            return _answer(429, _("Too many requests"),
+                           _("Too many requests with this token in a short time. Wait a minute and try again."))
         return _answer(429, _("Too many attempts"),
                        _("Too many attempts from your address in a short time. Wait a minute and try again."))
 

@@ -245,6 +245,8 @@ class ServiceActivity(db.Model):
         sa.Index("ix_service_activity_day", "activity_date", "id"),
         # A social worker's last entries on their home page.
         sa.Index("ix_service_activity_creator", "created_by_id", "created_at", "id"),
+        # The API's change feed: entries in the order they were last changed.
+        sa.Index("ix_service_activity_changed", "updated_at", "id"),
     )
     __mapper_args__ = {"version_id_col": version}
 

@@ -1,0 +1,344 @@
+"""The API's endpoints under /api/v1: public notices for anyone, and with a token what its owner's
+pages show them (the same `visible_<things>` queries and `can_<verb>` predicates), plus recording a
+service entry through the same workflow as the entry form."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from flask import Blueprint, g, jsonify, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..contracts import permissions as contract_perms
+from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
+from ..core.errors import ValidationError
+from ..core.errors_web import problem
+from ..core.permissions import require
+from ..delivery import permissions as delivery_perms
+from ..delivery import services as delivery
+from ..delivery.models import Beneficiary, RedFlag, ServiceActivity, ServiceGroup
+from ..extensions import csrf, db
+from ..procurement.models import PUBLIC_STATUSES, Bid, Tender
+from ..registry.models import Area
+from . import openapi
+from .web import BadRequest, beyond, decode_cursor, encode_cursor, iso, keyset_page, page_size, token_required
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Only a bearer token opens the API (web.token_required), never the session cookie, so a request a
+# browser was tricked into sending carries no authority here: there is no form to protect.
+csrf.exempt(bp)
+
+
+@bp.errorhandler(BadRequest)
+def _bad_request(exc: BadRequest):
+    return problem(400, exc.detail)
+
+
+@bp.route("/openapi.json")
+def openapi_document():
+    return jsonify(openapi.document())
+
+
+# --- what anyone may read: exactly what the public notice pages show ---------------------------------
+
+
+def _org(org) -> dict:
+    return {"id": org.id, "name": org.name}
+
+
+def _tender_notice(tender: Tender) -> dict:
+    award = None
+    winner = tender.awarded_bid or tender.proposed_bid
+    # The winner and its price are public from the publicity on, as on the notice page; no other
+    # bid's price or documents ever are.
+    if tender.results_public and winner is not None:
+        award = {"organization": _org(winner.organization), "price_fen": winner.price_fen,
+                 "final": tender.is_awarded, "awarded_at": iso(tender.awarded_at),
+                 "publicity_ends_at": iso(tender.publicity_ends_at)}
+    return {"id": tender.id, "number": tender.number, "title": tender.title, "method": tender.method.value,
+            "status": tender.status.value, "ceiling_fen": tender.ceiling_fen, "description": tender.description,
+            "publish_at": iso(tender.publish_at), "clarification_deadline": iso(tender.clarification_deadline),
+            "bid_deadline": iso(tender.bid_deadline), "opening_at": iso(tender.opening_at),
+            "status_changed_at": iso(tender.status_changed_at), "award": award,
+            "url": url_for("public.tender_notice", tender_id=tender.id, _external=True)}
+
+
+def _tender_loads():
+    return (joinedload(Tender.awarded_bid).joinedload(Bid.organization),
+            joinedload(Tender.proposed_bid).joinedload(Bid.organization))
+
+
+@bp.route("/notices/tenders")
+def tender_notices():
+    stmt = sa.select(Tender).where(Tender.status.in_(PUBLIC_STATUSES)).options(*_tender_loads())
+    return jsonify(keyset_page(stmt, [Tender.status_changed_at, Tender.id], [datetime, int],
+                               lambda t: [t.status_changed_at, t.id], descending=True,
+                               serialize=lambda rows: [_tender_notice(t) for t in rows]))
+
+
+@bp.route("/notices/tenders/<int:tender_id>")
+def tender_notice(tender_id: int):
+    tender = db.session.get(Tender, tender_id, options=_tender_loads())
+    if tender is None or not tender.is_public:
+        return problem(404, _("There is no such page or record."))
+    return jsonify(_tender_notice(tender))
+
+
+def _contract_notice(contract: Contract) -> dict:
+    return {"id": contract.id, "number": contract.number, "title": contract.title,
+            "organization": _org(contract.organization), "amount_fen": contract.amount_fen,
+            "start_date": iso(contract.start_date), "end_date": iso(contract.end_date),
+            "signed_on": iso(contract.signed_on), "status": contract.status.value,
+            "service_content": contract.service_content,
+            "url": url_for("contracts.contract_notice", contract_id=contract.id, _external=True)}
+
+
+@bp.route("/notices/contracts")
+def contract_notices():
+    stmt = (sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES))
+            .options(joinedload(Contract.organization)))
+    return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
+                               serialize=lambda rows: [_contract_notice(c) for c in rows]))
+
+
+@bp.route("/notices/contracts/<int:contract_id>")
+def contract_notice(contract_id: int):
+    contract = db.session.get(Contract, contract_id, options=[joinedload(Contract.organization)])
+    if contract is None or not contract.is_public:
+        return problem(404, _("There is no such page or record."))
+    return jsonify(_contract_notice(contract))
+
+
+# --- with a token: what the token's owner may read ----------------------------------------------------
+
+
+def _contract(contract: Contract) -> dict:
+    return {"id": contract.id, "number": contract.number, "title": contract.title,
+            "organization": _org(contract.organization), "status": contract.status.value,
+            "original_amount_fen": contract.original_amount_fen, "amount_fen": contract.amount_fen,
+            "start_date": iso(contract.start_date), "end_date": iso(contract.end_date),
+            "signed_on": iso(contract.signed_on), "status_changed_at": iso(contract.status_changed_at)}
+
+
+def _contract_or_404(contract_id: int, *loads) -> Contract:
+    """The contract, if the token's owner may see it: 404 when there is none, 403 as on its page."""
+    contract = db.session.get(Contract, contract_id, options=[joinedload(Contract.organization), *loads])
+    if contract is None:
+        raise _NotFound()
+    require(contract_perms.can_view_contract(g.api_user, contract))
+    return contract
+
+
+class _NotFound(Exception):
+    pass
+
+
+@bp.errorhandler(_NotFound)
+def _not_found(_exc):
+    return problem(404, _("There is no such page or record."))
+
+
+@bp.route("/contracts")
+@token_required("read")
+def contracts():
+    require(contract_perms.can_list_contracts(g.api_user))
+    stmt = contract_perms.visible_contracts(g.api_user).options(joinedload(Contract.organization))
+    return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
+                               serialize=lambda rows: [_contract(c) for c in rows]))
+
+
+@bp.route("/contracts/<int:contract_id>")
+@token_required("read")
+def contract(contract_id: int):
+    item = _contract_or_404(contract_id, selectinload(Contract.milestones), selectinload(Contract.workers))
+    return jsonify({**_contract(item), "service_content": item.service_content,
+                    "milestones": [{"id": m.id, "title": m.title, "due_date": iso(m.due_date),
+                                    "tranche_percent": str(m.tranche_percent), "status": m.status.value}
+                                   for m in item.milestones],
+                    "workers": [{"id": w.id, "name": w.name} for w in item.workers]})
+
+
+def _person(person: Beneficiary) -> dict:
+    # Identity numbers and phones only ever masked, as the pages show them.
+    return {"id": person.id, "name": person.name, "id_number_masked": person.id_number_masked or None,
+            "phone_masked": person.phone_masked or None}
+
+
+def _entry(activity: ServiceActivity, show_people: bool) -> dict:
+    return {"id": activity.id, "contract_id": activity.contract_id, "type": activity.type.value,
+            "activity_date": iso(activity.activity_date), "start_time": activity.start_time.strftime("%H:%M"),
+            "end_time": activity.end_time.strftime("%H:%M"),
+            "community": {"id": activity.community.id, "name": activity.community.name},
+            "place": activity.place, "hours": str(activity.hours), "head_count": activity.head_count,
+            "participant_count": activity.participant_count, "topic": activity.topic, "outcome": activity.outcome,
+            "notes": activity.notes, "group_id": activity.group_id, "session_number": activity.session_number,
+            "workers": [{"id": w.id, "name": w.name} for w in activity.workers],
+            "participants": [_person(p) for p in activity.participants] if show_people else None,
+            "revision": activity.revision, "created_at": iso(activity.created_at),
+            "updated_at": iso(activity.updated_at)}
+
+
+def _entry_loads():
+    return (joinedload(ServiceActivity.community), selectinload(ServiceActivity.workers),
+            selectinload(ServiceActivity.participants))
+
+
+@bp.route("/contracts/<int:contract_id>/services")
+@token_required("read")
+def services(contract_id: int):
+    item = _contract_or_404(contract_id)
+    show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
+    stmt = (delivery_perms.visible_activities(g.api_user).where(ServiceActivity.contract_id == item.id)
+            .options(*_entry_loads()))
+    columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
+    return jsonify(keyset_page(stmt, columns, [date, time, int], lambda a: [a.activity_date, a.start_time, a.id],
+                               descending=True, serialize=lambda rows: [_entry(a, show_people) for a in rows]))
+
+
+def _entry_values(contract: Contract, body: dict) -> dict:
+    """The JSON body as the values the entry form hands the workflow; only its shape is checked
+    here, every rule is the workflow's."""
+
+    def text(name: str) -> str:
+        value = body.get(name, "")
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValidationError(_("%(field)s is text.", field=name), name)
+        return value
+
+    def whole(name: str):
+        value = body.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+            raise ValidationError(_("%(field)s is a whole number.", field=name), name)
+        return value
+
+    def ids(name: str) -> list[int]:
+        value = body.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                  and 0 < v < 2**31 for v in value):
+            raise ValidationError(_("%(field)s is a list of ids.", field=name), name)
+        return value
+
+    def parsed(name: str, kind):
+        value = text(name)
+        if not value:
+            return None
+        try:
+            return kind.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(_("%(field)s is not a valid date or time.", field=name), name) from None
+
+    start, end = parsed("start_time", time), parsed("end_time", time)
+    worker_ids = set(ids("worker_ids"))
+    workers = [w for w in contract.workers if w.id in worker_ids]
+    if len(workers) != len(worker_ids):
+        raise ValidationError(_("Name only the social workers assigned to this contract."), "worker_ids")
+    participant_ids = ids("participant_ids")
+    participants = db.session.execute(sa.select(Beneficiary).where(Beneficiary.id.in_(participant_ids))
+                                      ).unique().scalars().all() if participant_ids else []
+    if len(participants) != len(set(participant_ids)):
+        raise ValidationError(_("Participants come from your organization's register."), "participant_ids")
+    group_id, community_id = whole("group_id"), whole("community_id")
+    group = db.session.get(ServiceGroup, group_id) if group_id else None
+    if group is not None and group.contract_id != contract.id:
+        group = None
+    hours = body.get("hours")
+    if isinstance(hours, (int, float)) and not isinstance(hours, bool):
+        hours = str(hours)  # 1.5 as typed; the workflow holds it to two decimals
+    elif hours is not None and not isinstance(hours, str):
+        raise ValidationError(_("Give the service hours as a number, e.g. 1.5."), "hours")
+    return dict(type=text("type"), activity_date=parsed("activity_date", date), start_time=start, end_time=end,
+                community=db.session.get(Area, community_id) if community_id else None, place=text("place"),
+                hours=hours, workers=workers, participants=participants, head_count=whole("head_count") or 0,
+                group=group, session_number=whole("session_number"), topic=text("topic"),
+                outcome=text("outcome"), notes=text("notes"))
+
+
+@bp.route("/contracts/<int:contract_id>/services", methods=["POST"])
+@token_required("services:write")
+def service_record(contract_id: int):
+    item = _contract_or_404(contract_id, selectinload(Contract.workers))
+    require(delivery_perms.can_record_activity(g.api_user, item))
+    body = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(body, dict):
+        raise BadRequest(_("Send the entry as a JSON object."))
+    entry = delivery.record_activity(g.api_user, item, _entry_values(item, body))
+    db.session.flush()
+    activity = db.session.get(ServiceActivity, entry.id, options=_entry_loads())
+    response = jsonify(_entry(activity, delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.services", contract_id=item.id, _external=True)
+    return response
+
+
+def _flag(flag: RedFlag) -> dict:
+    return {"id": flag.id, "kind": flag.kind.value, "contract_id": flag.contract_id,
+            "activity_ids": list(flag.activity_ids or []), "found_at": iso(flag.found_at),
+            "explanation": flag.explanation or None, "explained_at": iso(flag.explained_at)}
+
+
+@bp.route("/contracts/<int:contract_id>/red-flags")
+@token_required("read")
+def contract_flags(contract_id: int):
+    item = _contract_or_404(contract_id)
+    stmt = delivery_perms.visible_red_flags(g.api_user).where(RedFlag.contract_id == item.id)
+    return jsonify(keyset_page(stmt, [RedFlag.id], [int], lambda f: [f.id], descending=False,
+                               serialize=lambda rows: [_flag(f) for f in rows]))
+
+
+# The feed's kinds, in the order rows changed at the same moment come (then by id).
+FEED_RANK = {"contract": 0, "service_entry": 1}
+
+
+def _after(model, rank: int, since: list | None):
+    """Rows of one kind after the cursor (changed_at, kind's rank, id) in the feed's order."""
+    if since is None:
+        return sa.true()
+    moment, since_rank, since_id = since
+    if rank > since_rank:
+        return model.updated_at >= moment
+    if rank < since_rank:
+        return model.updated_at > moment
+    return beyond([model.updated_at, model.id], [moment, since_id], descending=False)
+
+
+@bp.route("/changes")
+@token_required("read")
+def changes():
+    """Contracts and service entries the owner may see, in the order they last changed, after
+    `since`: two keyset reads (one per kind, each from its (updated_at, id) index) merged."""
+    user = g.api_user
+    require(contract_perms.can_list_contracts(user))
+    size = page_size()
+    text = request.args.get("since", "")
+    since = decode_cursor(text, [datetime, int, int]) if text else None
+    contracts_stmt = (contract_perms.visible_contracts(user).where(_after(Contract, FEED_RANK["contract"], since))
+                      .options(joinedload(Contract.organization))
+                      .order_by(Contract.updated_at, Contract.id).limit(size + 1))
+    entries_stmt = (delivery_perms.visible_activities(user)
+                    .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
+                    .options(*_entry_loads(), joinedload(ServiceActivity.contract))
+                    .order_by(ServiceActivity.updated_at, ServiceActivity.id).limit(size + 1))
+    rows = [("contract", c) for c in db.session.execute(contracts_stmt).unique().scalars()]
+    rows += [("service_entry", a) for a in db.session.execute(entries_stmt).unique().scalars()]
+    rows.sort(key=lambda row: (row[1].updated_at, FEED_RANK[row[0]], row[1].id))
+    rows = rows[:size]
+
+    def change(kind, obj) -> dict:
+        if kind == "contract":
+            return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "contract": _contract(obj)}
+        people = delivery_perms.can_view_beneficiaries(user, obj.contract.organization_id)
+        return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "entry": _entry(obj, people)}
+
+    if rows:
+        kind, last = rows[-1]
+        cursor = encode_cursor([last.updated_at, FEED_RANK[kind], last.id])
+        args = {**request.args.to_dict(), "since": cursor}
+        next_url = url_for("api.changes", **args, _external=True)
+    else:  # nothing new: ask again later from the same place
+        next_url = request.url
+    return jsonify({"items": [change(kind, obj) for kind, obj in rows], "next": next_url})
