@@ -289,7 +289,7 @@ def test_contract_and_service_log_states_have_no_serious_accessibility_violation
     with page.expect_response(lambda r: "/chip" in r.url):
         results.first.click()
     page.locator("#chosen .chip").first.wait_for()
-    page.locator("details.quick-add summary").click()
+    page.locator("details.quick-add:has(#quick-add) summary").click()
     with page.expect_response(lambda r: r.url.endswith("/people/quick")) as answer:
         page.locator("#quick-add button").click()
     assert answer.value.status == 422
