@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..procurement.forms import CheckboxList
 from .labels import (ACTIVITY_TYPE_LABELS, CATEGORY_LABELS, CONSENT_BY_LABELS, CONSENT_METHOD_LABELS,
-                     GENDER_LABELS)
+                     GENDER_LABELS, worker_labels)
 
 
 def _choices(labels: dict) -> list[tuple[str, str]]:
@@ -61,7 +61,8 @@ class ActivityForm(FlaskForm):
     def fill_choices(self, communities, workers, groups) -> None:
         self.type.choices = _choices(ACTIVITY_TYPE_LABELS)
         self.community_id.choices = [("", "—")] + [(str(c.id), c.name) for c in communities]
-        self.workers.choices = [(w.id, w.name) for w in workers]
+        labels = worker_labels(workers)
+        self.workers.choices = [(w.id, labels[w.id]) for w in workers]
         self.group_id.choices = [("", "—")] + [(str(g.id), g.name) for g in groups]
 
 

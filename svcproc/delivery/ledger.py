@@ -159,7 +159,7 @@ class Context:
 
     @classmethod
     def load(cls, contract: Contract) -> Context:
-        assigned = {w.name: w for w in contract.workers}
+        assigned = services.WorkerNames(contract.workers)  # namesakes told apart by their number
         people = {}
         for bid, key in db.session.execute(sa.select(Beneficiary.id, Beneficiary.id_match_key).where(
                 Beneficiary.organization_id == contract.organization_id, Beneficiary.id_match_key.is_not(None))):
@@ -272,7 +272,7 @@ def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowRes
     for name in [n for n in SPLIT.split(text("workers", "")) if n]:
         worker = ctx.workers.get(name)
         if worker is None:
-            problems.append(("workers", _("%(n)s is not a social worker assigned to this contract.", n=name)))
+            problems.append(("workers", ctx.workers.problem(name)))
         else:
             workers.append(worker)
     participants = []
@@ -461,9 +461,9 @@ def check_file(contract: Contract, source: BinaryIO, kind: str, size: int, progr
 
 
 def create_batch(actor, contract: Contract, upload) -> ImportBatch:
-    from . import permissions as perms
+    from .workflow import check_ledger_import
 
-    allow(actor, perms.can_manage_delivery(actor, contract))
+    check_ledger_import(actor, contract)  # the page and the command line refuse the same files
     stored = files.store(upload, purpose="ledger", rule=files.UploadRule(kinds=files.LEDGERS), actor=actor,
                          encrypt_purpose=FILE_PURPOSE)
     batch = ImportBatch(contract_id=contract.id, file_id=stored.id, sha256=stored.sha256, status=ImportStatus.CHECKED,
@@ -498,6 +498,9 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
     """
     IMPORT.check("complete", batch)
     contract = db.session.get(Contract, batch.contract_id)
+    from .workflow import check_recording
+
+    check_recording(contract)  # the contract may have closed since the file was checked
     kind = batch.file.kind
     ctx = Context.load(contract)
     writer = _Writer(ctx, batch.id, getattr(actor, "id", None))

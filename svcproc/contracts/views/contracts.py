@@ -21,7 +21,7 @@ from ...procurement.models import Bid, Tender, TenderStatus
 from .. import permissions as perms
 from .. import workflow
 from ..forms import AmendmentForm, ContractForm, DeliverableForm, EmptyForm, PaymentForm, ReasonForm, ReviewForm, SignForm
-from ..models import Contract, ContractStatus, Deliverable, Milestone, Payment
+from ..models import Contract, ContractStatus, Deliverable, Milestone, Payment, PeriodStatus
 from . import bp
 
 # What the contract page and its notice show, loaded in a fixed number of queries however many
@@ -183,7 +183,9 @@ def contract(contract_id: int):
         "contracts/contract.html", contract=item, amounts=amounts, timeline=timeline, today=workflow.today(),
         is_overdue=workflow.is_overdue, missing=workflow.missing_contents(item), sign_form=SignForm(),
         reason_form=ReasonForm(), action_form=EmptyForm(), deliverable_form=DeliverableForm(), review_form=ReviewForm(),
-        payment_form=PaymentForm(), added=workflow.added_so_far(item))
+        payment_form=PaymentForm(), added=workflow.added_so_far(item),
+        reopened=workflow.reopened_milestones(item.id),  # paid milestones whose entries are reopened
+        period_status=PeriodStatus)
 
 
 TRANSITIONS = {

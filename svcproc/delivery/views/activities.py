@@ -215,7 +215,8 @@ def contract_workers(contract_id: int):
     staff = db.session.execute(sa.select(SocialWorker).where(SocialWorker.organization_id == contract.organization_id,
                                                              SocialWorker.active.is_(True))
                                .order_by(SocialWorker.name)).unique().scalars().all()
-    form.workers.choices = [(w.id, w.name) for w in staff]
+    names = labels.worker_labels(staff)
+    form.workers.choices = [(w.id, names[w.id]) for w in staff]
     if request.method == "GET":
         form.workers.data = [w.id for w in contract.workers]
 

@@ -13,6 +13,7 @@ from ...core.web import is_htmx, paginate, redirect_to
 from ...extensions import db
 from ...registry.models import SocialWorker
 from .. import permissions as perms
+from ..labels import worker_labels
 from ..flags import explain_flag
 from ..forms import ExplainForm
 from ..models import RedFlag, RedFlagKind
@@ -45,7 +46,9 @@ def _worker_names(flags) -> dict[int, str]:
     ids = {f.detail.get("worker_id") for f in flags if f.detail.get("worker_id")}
     if not ids:
         return {}
-    return dict(db.session.execute(sa.select(SocialWorker.id, SocialWorker.name).where(SocialWorker.id.in_(ids))).all())
+    workers = db.session.execute(sa.select(SocialWorker.id, SocialWorker.name, SocialWorker.phone)
+                                 .where(SocialWorker.id.in_(ids))).all()
+    return worker_labels(workers)  # namesakes told apart by number and masked phone
 
 
 @bp.route("/red-flags/<int:flag_id>/explain", methods=["POST"])
@@ -66,7 +69,8 @@ def red_flag_explain(flag_id: int):
 def contract_flags(contract_id: int):
     contract = contract_or_404(contract_id)
     # A busy contract gathers flags without limit: a page at a time, in the order they are read.
-    page = paginate(perms.visible_red_flags(current_user).where(RedFlag.contract_id == contract.id)
+    # Every flag concerning the contract, the ones filed under another contract too.
+    page = paginate(perms.visible_red_flags(current_user).where(RedFlag.concerning(contract.id))
                     .options(joinedload(RedFlag.contract)).order_by(RedFlag.kind, RedFlag.id))
     template = "delivery/_contract_flag_table.html" if is_htmx() else "delivery/contract_flags.html"
     return render_template(template, contract=contract, page=page, explain_form=ExplainForm(),
