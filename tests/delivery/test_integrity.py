@@ -480,3 +480,60 @@ def test_the_contract_page_offers_procurement_staff_the_reopening(client, login_
     assert f"/milestones/{milestone.id}/entries/reopen" in page
     assert response.status_code == 303
     assert f"/milestones/{milestone.id}/entries/close" in client.get(f"/contracts/{world.contract.id}").text
+
+
+# --- the migration that brought these in, on entries and flags recorded before it -----------------
+
+
+def _migration():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "c4d7e2a9b810_service_log_integrity.py"
+    spec = importlib.util.spec_from_file_location("integrity_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migration_gives_earlier_entries_the_fingerprint_the_code_computes(world):
+    entry = world.record(place="活动室 A")
+    expected = entry.fingerprint
+    # As an entry recorded before the migration was stored (its place hashed as typed, not normalised).
+    db.session.execute(sa.update(ServiceActivity).where(ServiceActivity.id == entry.id).values(fingerprint="0" * 64))
+    untouched = world.record(place="活动室", start_time=time(14, 0), end_time=time(15, 0))
+
+    _migration()._refingerprint(db.session.connection())
+
+    db.session.expire_all()
+    assert db.session.get(ServiceActivity, entry.id).fingerprint == expected
+    assert db.session.get(ServiceActivity, untouched.id).fingerprint == untouched.fingerprint
+
+
+def test_the_migration_lists_earlier_flags_under_the_other_contracts_they_concern(world):
+    world.record(start_time=time(9, 0), end_time=time(10, 30))
+    world.record(contract=world.second_contract, start_time=time(10, 0), end_time=time(11, 0),
+                 participants=[world.people["third"]], place="居委会会议室")
+    (flag,) = _active(RedFlagKind.WORKER_OVERLAP)
+    from svcproc.delivery.models import red_flag_contract
+
+    links = db.session.execute(sa.select(red_flag_contract)).all()
+    db.session.execute(sa.delete(red_flag_contract))
+
+    _migration()._link_flags(db.session.connection())
+
+    assert sorted(db.session.execute(sa.select(red_flag_contract)).all()) == sorted(links)
+    assert len(links) == 1 and links[0].red_flag_id == flag.id
+
+
+@pytest.mark.parametrize("paid", [True, False], ids=["paid", "not paid"])
+def test_the_entry_page_offers_corrections_only_while_the_entry_is_not_locked(client, login_as, world, paid):
+    entry = world.record()
+    if paid:
+        _paid(world)
+    login_as("manager")
+
+    page = client.get(f"/services/{entry.id}").text
+
+    assert (f"/services/{entry.id}/edit" in page) is not paid
+    assert ("中期评估" in page) is paid
