@@ -537,3 +537,24 @@ def test_the_entry_page_offers_corrections_only_while_the_entry_is_not_locked(cl
 
     assert (f"/services/{entry.id}/edit" in page) is not paid
     assert ("中期评估" in page) is paid
+
+
+def test_the_period_table_is_the_declared_one():
+    table = {verb: (set(step.sources), step.target, step.event)
+             for verb, step in contract_workflow.PERIOD.transitions.items()}
+
+    assert table == {"reopen": ({PeriodStatus.CLOSED}, PeriodStatus.REOPENED, "milestone.period_reopened"),
+                     "close": ({PeriodStatus.REOPENED}, PeriodStatus.CLOSED, "milestone.period_closed")}
+
+
+@pytest.mark.parametrize("who", ["manager", "auditor", "admin"])
+def test_only_procurement_staff_close_a_reopened_period(world, who):
+    milestone = _paid(world)
+    period = contract_workflow.reopen_period(world.users["procurement"], milestone, "更正")
+    seq = last_seq()
+
+    with pytest.raises(PermissionDenied):
+        contract_workflow.close_period(world.users[who], milestone)
+
+    db.session.refresh(period)
+    assert period.status == PeriodStatus.REOPENED and last_seq() == seq
