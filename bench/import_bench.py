@@ -137,7 +137,9 @@ def setup(database_url: str, instance: str, rows: int, csv_path: str) -> None:
             services.create_beneficiary(None, org.id, name=f"对象{i}", gender=Gender.FEMALE, id_number=number,
                                         birth_year=None, community=communities[i % 4], categories=[], phone="",
                                         consent_by=ConsentBy.SELF, guardian_name="",
-                                        consent_method=ConsentMethod.WRITTEN, consent_on=now.date())
+                                        consent_method=ConsentMethod.WRITTEN, consent_on=now.date(),
+                                        sensitive_consent=True, sensitive_consent_purpose="核实身份",
+                                        sensitive_consent_on=now.date())
             numbers.append(number)
         clock.freeze(None)
         db.session.commit()

@@ -66,7 +66,9 @@ def setup(database_url: str, instance: str, activities: int, people: int, csv_pa
                                         gender=(Gender.FEMALE, Gender.MALE)[i % 2], id_number=_number(identity, i),
                                         birth_year=None, community=communities[i % 4], categories=[], phone="",
                                         consent_by=ConsentBy.SELF, guardian_name="",
-                                        consent_method=ConsentMethod.WRITTEN, consent_on=clock.now().date())
+                                        consent_method=ConsentMethod.WRITTEN, consent_on=clock.now().date(),
+                                        sensitive_consent=True, sensitive_consent_purpose="核实身份",
+                                        sensitive_consent_on=clock.now().date())
         clock.freeze(None)
         db.session.commit()
         numbers = [_number(identity, i) for i in range(people)]

@@ -21,6 +21,7 @@ def register_commands(app) -> None:
     app.cli.add_command(files_group)
     app.cli.add_command(bench_data_command)
     app.cli.add_command(user_group)
+    app.cli.add_command(privacy_group)
 
 
 @click.command("create-user")
@@ -223,6 +224,36 @@ def import_logs_command(contract_number, path, dry_run):
     click.echo(f"Imported {batch.rows_new} entries into {contract.number}.")
 
 
+@click.group("privacy")
+def privacy_group():
+    """Personal information of the people served."""
+
+
+@privacy_group.command("anonymise")
+@click.option("--years", type=int, default=None,
+              help="Years after a contract closes (default: RETENTION_YEARS_AFTER_CLOSE).")
+@click.option("--dry-run", is_flag=True, help="Only count the people due; change nothing.")
+@with_appcontext
+def privacy_anonymise_command(years, dry_run):
+    """Anonymise the people whose every contract closed more than the retention period ago (for cron)."""
+    from flask import current_app
+
+    from .delivery import privacy
+    from .extensions import db
+
+    years = current_app.config["RETENTION_YEARS_AFTER_CLOSE"] if years is None else years
+    if years < 0:
+        raise click.ClickException("The retention period cannot be negative.")
+    ids = privacy.anonymise_due(years=years, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"{len(ids)} people are due for anonymisation ({years} years after their contracts closed). "
+                   "Dry run: nothing was changed.")
+        return
+    db.session.commit()
+    click.echo(f"{len(ids)} people anonymised ({years} years after their contracts closed).")
+
+
 @click.group("report")
 def report_group():
     """Assessment reports: write one, or verify a PDF."""
@@ -267,22 +298,39 @@ def report_assessment_command(contract_number, output, locale):
 
 @report_group.command("verify")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--locale", default=None, help="zh_CN (default) or en.")
 @with_appcontext
-def report_verify_command(path):
-    """Check a report PDF: exit 0 when genuine, 1 when not (altered, or not from this system)."""
+def report_verify_command(path, locale):
+    """Check a report PDF as the public /verify page does: the whole file against the kept copy and its
+    attached data against the report. Exit 0 when genuine, 1 when not (altered, or not from this system)."""
     from pathlib import Path
+
+    from flask import current_app
+    from flask_babel import force_locale, gettext as _
 
     from .core.formatting import local_datetime
     from .reports import services
 
-    result = services.verify_pdf(Path(path).read_bytes())
-    if not result.genuine:
-        click.echo(f"NOT GENUINE: {result.reason}", err=True)
-        sys.exit(1)
-    report = result.report
-    click.echo(f"Genuine: {report.title}")
-    click.echo(f"Verification code {report.code}, generated {local_datetime(report.generated_at)}.")
-    click.echo("The record has changed since." if result.changed else "The record is unchanged since.")
+    locale = locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    if locale not in current_app.config["LANGUAGES"]:
+        raise click.ClickException(f"Unknown language {locale}.")
+    result = services.verify_file(Path(path).read_bytes())
+    with force_locale(locale):
+        click.echo(result.message, err=not result.genuine)
+        report = result.report
+        if report is not None:
+            lines = [(_("Report"), report.title), (_("Verification code"), report.code),
+                     (_("Generated"), local_datetime(report.generated_at)), *result.figures,
+                     (_("SHA-256 of the file"), result.file_sha256),
+                     (_("SHA-256 of the kept copy"), report.file.sha256),
+                     (_("SHA-256 of the attached data"), result.data_sha256 or "—"),
+                     (_("SHA-256 of the report data"), report.data_sha256)]
+            for name, value in lines:
+                click.echo(f"  {name}: {value}")
+            if result.newer_at is not None:
+                click.echo(_("A newer report of the same subject was generated on %(when)s: the record changed "
+                             "after this one was made.", when=local_datetime(result.newer_at)))
+    sys.exit(0 if result.genuine else 1)
 
 
 @click.group("files")

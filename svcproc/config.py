@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -51,6 +52,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # The purchasing bureau, named as a party on contracts and reports.
         "BUREAU_NAME": os.environ.get("BUREAU_NAME", "成都市武侯区民政局"),
         "BUREAU_NAME_EN": os.environ.get("BUREAU_NAME_EN", "Civil Affairs Bureau of Wuhou District, Chengdu"),
+        # The address the public reaches the application at: printed reports carry
+        # <PUBLIC_URL>/verify/<code> and its QR code on every page, so a reader of the paper can follow it.
+        "PUBLIC_URL": (os.environ.get("PUBLIC_URL") or "http://127.0.0.1:5000").strip().rstrip("/"),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         # Where uploaded and generated files live: "local" (UPLOAD_FOLDER on this host) or "database"
         # (chunked rows in the shared database, for several hosts).
@@ -71,6 +75,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LANGUAGES": ["zh_CN", "en"],
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
+        # Years after a contract closes (or ends) before the people it served are anonymised.
+        "RETENTION_YEARS_AFTER_CLOSE": int(os.environ.get("RETENTION_YEARS_AFTER_CLOSE", "5")),
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
         "PAGE_SIZE": 25,
@@ -84,6 +90,7 @@ def load_config(overrides: dict | None = None) -> dict:
             "public.need_new": ("POST", os.environ.get("RATE_LIMIT_NEEDS", "5 per 10 minutes")),
             "reports.verify": ("GET", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
             "reports.verify_form": ("GET", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
+            "reports.verify_upload": ("POST", os.environ.get("RATE_LIMIT_VERIFY", "30 per minute")),
         },
         "HTMX_CDN_URL": os.environ.get(
             "HTMX_CDN_URL", "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
@@ -108,4 +115,6 @@ def load_config(overrides: dict | None = None) -> dict:
         config.update(overrides)
     if config["FILE_STORAGE"] not in ("local", "database"):
         raise RuntimeError(f"FILE_STORAGE must be local or database, not {config['FILE_STORAGE']!r}")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", config["PUBLIC_URL"]):
+        raise RuntimeError(f"PUBLIC_URL must be an http:// or https:// address, not {config['PUBLIC_URL']!r}")
     return config

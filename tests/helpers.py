@@ -145,7 +145,7 @@ def every_get_url(app, values: dict, per_endpoint: dict | None = None, skip=("st
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if rule.endpoint in skip or "GET" not in rule.methods:
                 continue
-            params = {**values, **(per_endpoint or {}).get(rule.endpoint, {})}
+            params = {**values, **(per_endpoint or {}).get(rule.endpoint, {}), **(rule.defaults or {})}
             for name in set(rule.arguments) - set(params):
                 params[name] = 0 if isinstance(rule._converters[name], IntegerConverter) else "x"
             urls.append(url_for(rule.endpoint, **{name: params[name] for name in rule.arguments}))

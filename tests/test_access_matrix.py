@@ -173,6 +173,12 @@ MATRIX = {
     ("delivery.beneficiary_edit", "GET"):            (302, 403, 403, 403, 200, 200, 403, 403),
     ("delivery.beneficiary_edit", "POST"):           (302, 403, 403, 403, 422, 422, 403, 403),
     ("delivery.beneficiary_reveal", "POST"):         (302, 403, 403, 403, 200, 403, 403, 403),
+    # Withdrawing consent: whoever of the organization's staff the person told. Who read a record: its
+    # organization's manager and the auditors, not social workers. A person's own data: the manager.
+    ("delivery.beneficiary_withdraw", "GET"):        (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.beneficiary_withdraw", "POST"):       (302, 403, 403, 403, 422, 422, 403, 403),
+    ("delivery.beneficiary_views", "GET"):           (302, 403, 403, 403, 200, 403, 403, 200),
+    ("delivery.beneficiary_export", "POST"):         (302, 403, 403, 403, 200, 403, 403, 403),
     # --- service logs: whoever sees the contract reads them; its manager and assigned social
     # workers record; the manager assigns workers and imports ledgers -----------------------------
     ("delivery.activities", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
@@ -259,6 +265,8 @@ MATRIX = {
     ("reports.download", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
     ("reports.verify_form", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
     ("reports.verify", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
+    # a report's PDF handed in for verification, by anyone; an empty form names no file
+    ("reports.verify_upload", "POST"):               (422, 422, 422, 422, 422, 422, 422, 422),
     ("reports.desk", "GET"):                         (302, 200, 403, 403, 403, 403, 403, 200),
     ("reports.audit_package", "GET"):                (302, 200, 403, 403, 403, 403, 403, 200),
     ("reports.build_audit_package", "POST"):         (302, 303, 403, 403, 403, 403, 403, 303),
@@ -378,7 +386,8 @@ def _build_contracts(clock, users: dict, org: Organization) -> dict:
         manager, org.id, name="王秀英", gender=Gender.FEMALE, id_number=identity.make("51010719480312012"),
         birth_year=None, community=community, categories=["elderly_alone"], phone="13900001234",
         consent_by=ConsentBy.SELF, guardian_name="", consent_method=ConsentMethod.WRITTEN,
-        consent_on=contracts.today())
+        consent_on=contracts.today(), sensitive_consent=True, sensitive_consent_purpose="核实身份并电话回访",
+        sensitive_consent_on=contracts.today())
     group = services.create_group(users["social_worker"], contract, "互助小组", 6, [person])
     session = dict(type=ActivityType.GROUP_SESSION, activity_date=contracts.today() - timedelta(days=1),
                    start_time=time(9, 0), end_time=time(10, 30), community=community, place="社区活动室",
@@ -499,7 +508,7 @@ QUERIES = {"contracts.contract_new": lambda ids: {"tender": ids["contracts"]["wa
 def _url(app, endpoint: str, world: dict) -> str:
     ids = world["ids"]
     values = {"org_id": world["org"].id, "worker_id": world["worker"].id, "area_id": world["area"].id,
-              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint),
+              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint), "fmt": "csv",
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
                                      "question_id", "objection_id")},

@@ -160,7 +160,9 @@ def test_queries_do_not_grow_with_the_rows(client, listing, count_queries):
     with count_queries() as many:
         client.get(listing["url"])
 
-    assert many.count == few.count, "\n".join(many.statements)
+    # Never more for more rows (the audit page looks up each kind of object it names once, so a page
+    # naming fewer kinds may cost less).
+    assert many.count <= few.count, "\n".join(many.statements)
     assert many.count <= QUERY_BOUND, "\n".join(many.statements)
 
 

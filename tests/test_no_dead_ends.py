@@ -150,6 +150,10 @@ CASES: dict[str, Case] = {
     "delivery.beneficiary_edit": Case("org_manager", SELF, why="required fields emptied"),
     "delivery.beneficiary_reveal": Case("social_worker", "delivery.beneficiary", status=403,
                                         why="only the organization's manager reveals an identity number"),
+    "delivery.beneficiary_withdraw": Case("org_manager", SELF, {"withdrawn_on": "2025-06-16"},
+                                          why="a date but no word of how consent was withdrawn"),
+    "delivery.beneficiary_export": Case("social_worker", "delivery.beneficiary", status=403,
+                                        why="only the organization's manager exports a person's data"),
     "delivery.activity_new": Case("org_manager", SELF, why="no date, times or type"),
     "delivery.activity_edit": Case("org_manager", SELF, why="required fields emptied"),
     "delivery.activity_delete": Case("org_manager", SELF, why="no reason"),
@@ -199,6 +203,8 @@ CASES: dict[str, Case] = {
     "reports.build_audit_package": Case("procurement", "reports.subject", status=403,
                                         why="audit packages are for those who read the audit trail"),
     # The job's page: one for every kind of job (jobs.status) once the domains' jobs share it.
+    "reports.verify_upload": Case("anonymous", "reports.verify_form", status=422,
+                                  why="no file chosen on the public verification page"),
     "reports.retry": Case("admin", ("jobs.status", "reports.job"), status=409, source_url={"job_id": REPORT_JOB},
                           why="the job finished"),
 }

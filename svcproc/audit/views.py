@@ -3,25 +3,21 @@ the chain's verification (latest result at once; checks run as background jobs, 
 job-status page)."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import lazy_gettext as _nl
 from flask_login import current_user, login_required
 
-from ..core import clock, jobs, nav
-from ..core.formatting import local_datetime
+from ..core import clock, exports, jobs, nav
 from ..core.permissions import require
 from ..core.web import is_htmx, like_pattern, redirect_to
 from ..extensions import db
 from . import permissions as perms
 from . import tasks  # noqa: F401  (registers the verification job)
-from . import verification
+from . import labels, verification
 from .models import AuditEvent
 from .permissions import can_view_audit
 from .services import known_object_types, without_concealed
@@ -107,51 +103,23 @@ def events():
     page = _page(stmt)
     filters = {k: v for k, v in args.items() if v}
     template = "audit/_event_table.html" if is_htmx() else "audit/events.html"
-    return render_template(template, page=page, args=args, filters=filters, object_types=known_object_types())
+    return render_template(template, page=page, args=args, filters=filters, words=labels.describe(page.items),
+                           object_types=[(t, labels.kind_label(t)) for t in known_object_types()],
+                           actions=[(code, labels.action_label(code)) for code in sorted(labels.ACTIONS)])
 
 
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); actor names
-# come from the login form, typed by anyone.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-CSV_COLUMNS = ("seq", "occurred_at_utc", "occurred_at_local", "actor", "action", "object_type", "object_id",
-               "changes", "client_ip", "prev_hash", "hash")
-
-
-@bp.route("/export.csv")
+@bp.route("/export.csv", defaults={"fmt": "csv"})
+@bp.route("/export.xlsx", defaults={"fmt": "xlsx"})
 @login_required
-def export_csv():
+def export_csv(fmt: str):
+    """The filtered trail with its hashes (to check the chain elsewhere) and each action described;
+    formula-safe and streamed through the one export helper."""
     require(can_view_audit(current_user))
     stmt, _args = _filters()
     stmt = stmt.order_by(AuditEvent.seq).execution_options(yield_per=1000)
-
-    def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")  # so spreadsheet programs read the Chinese text as UTF-8
-        writer.writerow(CSV_COLUMNS)
-        for event in db.session.execute(stmt).scalars():
-            writer.writerow([_cell(value) for value in (
-                event.seq, event.occurred_at.isoformat(), local_datetime(event.occurred_at, "%Y-%m-%d %H:%M:%S"),
-                event.actor_name, event.action, event.object_type, event.object_id,
-                json.dumps(event.changes, ensure_ascii=False, sort_keys=True), event.client_ip,
-                event.prev_hash, event.hash,
-            )])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-    return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'})
+    return exports.export_response(fmt, f"audit-{stamp}", labels.CSV_COLUMNS, labels.event_rows(stmt),
+                                   title=str(_nl("Audit trail")))
 
 
 @bp.route("/verify")

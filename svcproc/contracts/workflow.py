@@ -6,6 +6,8 @@ amount), records one audit event and flushes; the view commits.
 """
 from __future__ import annotations
 
+import re
+
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -248,6 +250,56 @@ def _shares(total: int, milestones: list[Milestone]) -> dict[int, int]:
     return amounts
 
 
+def tranche_notes(contract: Contract, amounts: dict[int, int]) -> dict[int, str]:
+    """Why a tranche is not simply its percentage of the contract amount, for those where it is not:
+    a share rounded to the fen, or the amount changed by amendment after some tranches were paid."""
+    milestones = list(contract.milestones)
+    respread = amounts != _shares(contract.amount_fen, milestones)
+    paid = {m.id for m in milestones if m.status == M.PAID} if respread else set()
+    paid_fen = sum(amounts.get(i, 0) for i in paid)
+    open_percent = sum((Decimal(m.tranche_percent) for m in milestones if m.id not in paid), Decimal(0))
+    notes = {}
+    for m in milestones:
+        exact = Decimal(contract.amount_fen) * Decimal(m.tranche_percent) / 100
+        if m.id in paid:
+            notes[m.id] = _("Paid before the contract amount changed: this tranche keeps what was paid.")
+        elif respread:
+            notes[m.id] = _(
+                "The contract amount was changed by amendment after %(paid)s had been paid: the %(rest)s still "
+                "to pay is shared among the open milestones by their percentages (%(p)s of %(open)s).",
+                paid=money(paid_fen), rest=money(contract.amount_fen - paid_fen), p=f"{points(m.tranche_percent)} %",
+                open=f"{points(open_percent)} %")
+        elif Decimal(amounts[m.id]) != exact:
+            notes[m.id] = _("%(exact)s rounded to the fen; the tranches add up exactly to the contract amount.",
+                            exact=f"¥{exact / 100:,.4f}".rstrip("0").rstrip("."))
+    return notes
+
+
+# What a required deliverable's words say about the kind of file that fulfils it.
+DELIVERABLE_WORDS = {
+    DeliverableKind.PLAN: ("方案", "计划", "plan"),
+    DeliverableKind.REPORT: ("报告", "总结", "report"),
+    DeliverableKind.SIGN_IN_SHEET: ("签到", "sign-in", "sign in", "attendance"),
+    DeliverableKind.PHOTO: ("照片", "图片", "相片", "photo", "picture"),
+}
+
+
+def missing_deliverables(milestone: Milestone) -> list[str]:
+    """The required deliverables (as the schedule lists them, 、 or comma separated) that no uploaded
+    file answers: by its kind (照片 → a photo) or, for words no kind covers, by its title."""
+    items = [part.strip() for part in re.split(r"[、，,;；/\n]+", milestone.required_deliverables or "") if part.strip()]
+    kinds = {d.kind for d in milestone.deliverables}
+    titles = [d.title.lower() for d in milestone.deliverables if d.title]
+    missing = []
+    for item in items:
+        low = item.lower()
+        wanted = {kind for kind, words in DELIVERABLE_WORDS.items() if any(word in low for word in words)}
+        if wanted & kinds or any(low in title for title in titles):
+            continue
+        missing.append(item)
+    return missing
+
+
 def tranche_amounts(contract: Contract) -> dict[int, int]:
     """Each milestone's share of the current amount in fen, adding up exactly to that amount."""
     milestones = list(contract.milestones)
@@ -427,7 +479,10 @@ def accept_milestone(actor, milestone: Milestone, comment: str = "") -> None:
     MILESTONE.check("accept", milestone, _("Only a submitted milestone can be accepted."))
     milestone.reviewed_at, milestone.reviewed_by_id = clock.now(), getattr(actor, "id", None)
     milestone.review_comment = (comment or "").strip()
-    MILESTONE.move(actor, milestone, "accept", comment=milestone.review_comment or None)
+    # Accepting without a listed deliverable is the reviewer's call; the trail keeps what was missing.
+    missing = missing_deliverables(milestone)
+    MILESTONE.move(actor, milestone, "accept", comment=milestone.review_comment or None,
+                   **({"missing_deliverables": missing} if missing else {}))
 
 
 def return_milestone(actor, milestone: Milestone, comment: str) -> None:

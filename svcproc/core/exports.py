@@ -33,6 +33,16 @@ def _disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """The whole CSV file at once, for an archive that bundles it (the same cells as `csv_response`)."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow([safe(h) for h in header])
+    writer.writerows([safe(v) for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
     def lines():
         buffer = io.StringIO()

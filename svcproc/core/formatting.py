@@ -1,6 +1,7 @@
 """Jinja filters: money in fen as ¥1,234.56, times in Asia/Shanghai, masked personal data."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from . import clock
@@ -12,6 +13,15 @@ def money(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(int(fen)), 100)
     return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str | None) -> tuple:
+    """Sort key reading runs of digits as numbers: 小组2 before 小组10, 2 before 11."""
+    parts = _DIGITS.split((text or "").casefold())
+    return tuple((0, int(part), "") if index % 2 else (1, 0, part) for index, part in enumerate(parts))
 
 
 def local_datetime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -74,6 +74,8 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "delivery.manage",
         "delivery.record",
         "beneficiaries.reveal",
+        "beneficiaries.export",
+        "beneficiaries.view_log",
         "flags.explain",
         "evaluations.respond",
     }),
@@ -93,6 +95,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "evaluations.read",
         "reports.read",
         "reports.generate",
+        "beneficiaries.view_log",
     }),
 }
 

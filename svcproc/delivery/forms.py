@@ -2,9 +2,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..core.formatting import natural_key
 from ..procurement.forms import CheckboxList
 from .labels import (ACTIVITY_TYPE_LABELS, CATEGORY_LABELS, CONSENT_BY_LABELS, CONSENT_METHOD_LABELS,
                      GENDER_LABELS, worker_labels)
@@ -28,6 +29,12 @@ class BeneficiaryForm(FlaskForm):
     guardian_name = StringField(_l("Guardian's name"), validators=[Optional(), Length(max=100)])
     consent_method = SelectField(_l("How consent was given"), validators=[DataRequired()])
     consent_on = DateField(_l("Consent date"), validators=[DataRequired()])
+    # Never ticked in advance: the person's separate consent is a choice recorded here (PIPL art. 29).
+    sensitive_consent = BooleanField(_l("The person (or guardian) separately consented to the sensitive data "
+                                        "(identity number, phone, health or means)"), default=False)
+    sensitive_consent_purpose = StringField(_l("Purpose of the sensitive data"),
+                                            validators=[Optional(), Length(max=300)])
+    sensitive_consent_on = DateField(_l("Date of the separate consent"), validators=[Optional()])
     version = HiddenField()
 
     def fill_choices(self, communities) -> None:
@@ -36,6 +43,10 @@ class BeneficiaryForm(FlaskForm):
         self.categories.choices = _choices(CATEGORY_LABELS)
         self.consent_by.choices = _choices(CONSENT_BY_LABELS)
         self.consent_method.choices = _choices(CONSENT_METHOD_LABELS)
+
+
+def natural_key_of_name(item) -> tuple:
+    return natural_key(item.name)
 
 
 class ActivityForm(FlaskForm):
@@ -58,12 +69,17 @@ class ActivityForm(FlaskForm):
     reason = TextAreaField(_l("Why is the entry corrected?"), validators=[Optional(), Length(max=2000)])
     version = HiddenField()
 
-    def fill_choices(self, communities, workers, groups) -> None:
+    def fill_choices(self, communities, workers, groups, own_communities=()) -> None:
+        """`own_communities` (the contract's) come first, then the rest of the district; groups in
+        natural order (小组2 before 小组10)."""
         self.type.choices = _choices(ACTIVITY_TYPE_LABELS)
-        self.community_id.choices = [("", "—")] + [(str(c.id), c.name) for c in communities]
-        labels = worker_labels(workers)
+        own = [(str(c.id), c.name) for c in own_communities]
+        taken = {value for value, _label in own}
+        self.community_id.choices = ([("", "—")] + own
+                                     + [(str(c.id), c.name) for c in communities if str(c.id) not in taken])
+        labels = worker_labels(workers)  # namesakes told apart by number and masked phone
         self.workers.choices = [(w.id, labels[w.id]) for w in workers]
-        self.group_id.choices = [("", "—")] + [(str(g.id), g.name) for g in groups]
+        self.group_id.choices = [("", "—")] + [(str(g.id), g.name) for g in sorted(groups, key=natural_key_of_name)]
 
 
 class GroupForm(FlaskForm):
@@ -85,6 +101,11 @@ class ExplainForm(FlaskForm):
 
 class DeleteActivityForm(FlaskForm):
     reason = TextAreaField(_l("Why is the entry deleted?"), validators=[Optional(), Length(max=2000)])
+
+
+class WithdrawConsentForm(FlaskForm):
+    withdrawn_on = DateField(_l("Date consent was withdrawn"), validators=[Optional()])
+    reason = TextAreaField(_l("How was consent withdrawn?"), validators=[Optional(), Length(max=2000)])
 
 
 class EmptyForm(FlaskForm):

@@ -1,7 +1,7 @@
 """Translatable names for service-delivery enumerations."""
 from flask_babel import lazy_gettext as _l
 
-from .models import ActivityType, ConsentBy, ConsentMethod, Gender, ImportStatus, RedFlagKind
+from .models import ActivityType, ConsentBy, ConsentMethod, Gender, ImportStatus, PersonStatus, RedFlagKind, ViewKind
 
 ACTIVITY_TYPE_LABELS = {
     ActivityType.CASE_WORK: _l("Case work"),
@@ -26,6 +26,16 @@ CATEGORY_LABELS = {
     "single_parent": _l("Single-parent family"),
     "youth_at_risk": _l("Young person at risk"),
     "other": _l("Other"),
+}
+PERSON_STATUS_LABELS = {
+    PersonStatus.ACTIVE: _l("Consent given"),
+    PersonStatus.WITHDRAWN: _l("Consent withdrawn"),
+    PersonStatus.ANONYMISED: _l("Anonymised"),
+}
+VIEW_KIND_LABELS = {
+    ViewKind.VIEWED: _l("Read the record"),
+    ViewKind.REVEALED: _l("Showed the identity number and phone in full"),
+    ViewKind.EXPORTED: _l("Exported everything held about the person"),
 }
 IMPORT_STATUS_LABELS = {
     ImportStatus.CHECKED: _l("Checked, waiting for confirmation"),

@@ -28,8 +28,8 @@ from ..core.workflow import allow
 from ..extensions import db
 from . import identity, services
 from .workflow import IMPORT
-from .models import (ActivityType, Beneficiary, ImportBatch, ImportStatus, ServiceActivity, ServiceCase, ServiceGroup,
-                     activity_participant, activity_worker, group_member)
+from .models import (ActivityType, Beneficiary, ImportBatch, ImportStatus, PersonStatus, ServiceActivity,
+                     ServiceCase, ServiceGroup, activity_participant, activity_worker, group_member)
 
 # (key, Chinese header, English header, what it holds)
 COLUMNS = (
@@ -156,17 +156,23 @@ class Context:
     # Identity numbers as typed in the file -> beneficiary id, for registered people only: the keyed
     # hash is the costly part of a row and the same people come back row after row.
     numbers: dict = field(default_factory=dict)
+    # Match keys of people who withdrew consent: no new entry names them (delivery/privacy.py).
+    withdrawn: set = field(default_factory=set)
 
     @classmethod
     def load(cls, contract: Contract) -> Context:
         assigned = services.WorkerNames(contract.workers)  # namesakes told apart by their number
-        people = {}
-        for bid, key in db.session.execute(sa.select(Beneficiary.id, Beneficiary.id_match_key).where(
-                Beneficiary.organization_id == contract.organization_id, Beneficiary.id_match_key.is_not(None))):
-            people[key] = bid
+        people, withdrawn = {}, set()
+        for bid, key, status in db.session.execute(
+                sa.select(Beneficiary.id, Beneficiary.id_match_key, Beneficiary.status).where(
+                    Beneficiary.organization_id == contract.organization_id, Beneficiary.id_match_key.is_not(None))):
+            if status == PersonStatus.ACTIVE:
+                people[key] = bid
+            else:
+                withdrawn.add(key)
         groups = {name: gid for gid, name in db.session.execute(
             sa.select(ServiceGroup.id, ServiceGroup.name).where(ServiceGroup.contract_id == contract.id))}
-        return cls(contract, services.areas_by_name(), assigned, people, groups)
+        return cls(contract, services.areas_by_name(), assigned, people, groups, withdrawn=withdrawn)
 
 
 @dataclass
@@ -229,6 +235,9 @@ def _participant(ctx: Context, raw: str) -> tuple[int | None, str | None]:
         return None, _("%(n)s: %(why)s", n=identity.mask(identity.normalise(raw)),
                        why=services.identity_message(exc.reason))
     person = ctx.people.get(key)
+    if person is None and key in ctx.withdrawn:
+        return None, _("%(n)s withdrew consent: no new service entry may name this person.",
+                       n=identity.mask(identity.normalise(raw)))
     if person is None:
         return None, _("%(n)s is not in the organization's register; add the person first.",
                        n=identity.mask(identity.normalise(raw)))

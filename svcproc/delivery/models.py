@@ -28,6 +28,12 @@ class ConsentMethod(str, enum.Enum):
     VERBAL_RECORDED = "verbal_recorded"
 
 
+class PersonStatus(str, enum.Enum):
+    ACTIVE = "active"            # consent stands: served and recorded
+    WITHDRAWN = "withdrawn"      # consent withdrawn: sensitive data erased, no new service entry names them
+    ANONYMISED = "anonymised"    # retention ended: nothing left that identifies the person
+
+
 BENEFICIARY_CATEGORIES = ("elderly_alone", "left_behind_child", "disability", "low_income", "veteran",
                           "single_parent", "youth_at_risk", "other")
 
@@ -55,6 +61,14 @@ class Beneficiary(db.Model):
     guardian_name: Mapped[str] = mapped_column(sa.String(100), default="")
     consent_method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod, "consent_method"))
     consent_on: Mapped[date] = mapped_column(sa.Date)
+    # The separate consent sensitive data needs (PIPL art. 29): when, and for what it was given.
+    sensitive_consent_on: Mapped[date | None] = mapped_column(sa.Date)
+    sensitive_consent_purpose: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    status: Mapped[PersonStatus] = mapped_column(enum_column(PersonStatus, "person_status"),
+                                                 default=PersonStatus.ACTIVE, server_default="active")
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    consent_withdrawn_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
@@ -62,10 +76,44 @@ class Beneficiary(db.Model):
     community = relationship("Area")
     organization = relationship("Organization")
 
+    @property
+    def has_sensitive_consent(self) -> bool:
+        return self.sensitive_consent_on is not None
+
+    @property
+    def record_closed(self) -> bool:
+        """Consent withdrawn or the record anonymised: kept for the figures, no longer served."""
+        return self.status != PersonStatus.ACTIVE
+
     __table_args__ = (sa.UniqueConstraint("organization_id", "id_match_key", name="uq_beneficiary_org_person"),
                       # An organization's register in name order.
                       sa.Index("ix_beneficiary_org_name", "organization_id", "name", "id"))
     __mapper_args__ = {"version_id_col": version}
+
+
+class ViewKind(str, enum.Enum):
+    VIEWED = "viewed"        # the record page or its edit form
+    REVEALED = "revealed"    # the full identity number and phone
+    EXPORTED = "exported"    # everything held about the person, downloaded for them
+
+
+class BeneficiaryView(db.Model):
+    """Who read a person's record, and when: one row per reading, never changed."""
+
+    __tablename__ = "beneficiary_view"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(sa.ForeignKey("beneficiary.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    kind: Mapped[ViewKind] = mapped_column(enum_column(ViewKind, "view_kind"))
+    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user = relationship("User")
+
+    __table_args__ = (
+        # A person's log, newest first, a page at a time.
+        sa.Index("ix_beneficiary_view_person", "beneficiary_id", "viewed_at", "id"),
+    )
 
 
 class ActivityType(str, enum.Enum):

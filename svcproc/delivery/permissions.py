@@ -38,6 +38,38 @@ def can_reveal_identity(user, beneficiary) -> bool:
     return has_permission(user, "beneficiaries.reveal") and _staff_of(user, beneficiary.organization_id)
 
 
+def can_change_beneficiary(user, person) -> bool:
+    """Edit a person's record: the organization's staff, while consent stands."""
+    from .privacy import PERSON
+
+    return can_edit_beneficiary(user, person.organization_id) and PERSON.allows("edit", person)
+
+
+def can_withdraw_consent(user, person) -> bool:
+    """Record that the person (or guardian) withdrew consent: whoever of the organization's staff
+    they told, while consent stands."""
+    from .privacy import PERSON
+
+    return can_edit_beneficiary(user, person.organization_id) and PERSON.allows("withdraw", person)
+
+
+def can_view_person_log(user, person) -> bool:
+    """Who read a person's record: the organization's manager and the auditors, not social workers
+    (nor bureau staff, who are among the readers)."""
+    if not has_permission(user, "beneficiaries.view_log"):
+        return False
+    return user.role not in ORG_ROLES or _staff_of(user, person.organization_id)
+
+
+def can_export_person(user, person) -> bool:
+    """Everything held about one person, downloaded for them: the organization's manager, while the
+    record still names someone."""
+    from .privacy import PERSON
+
+    return (has_permission(user, "beneficiaries.export") and _staff_of(user, person.organization_id)
+            and PERSON.allows("export", person))
+
+
 def worker_record(user):
     """The social worker record behind a login, if any."""
     from ..registry.models import SocialWorker

@@ -20,14 +20,15 @@ from ..core.permissions import require
 from ..core.workflow import allow
 from ..extensions import db
 from ..registry.models import Area, AreaLevel, SocialWorker
-from . import flags, identity, progress
+from . import flags, identity, privacy, progress
 from . import permissions as perms
 from .workflow import check_recording
 from .models import (BENEFICIARY_CATEGORIES, ActivityEvidence, ActivityRevision, ActivityType, Beneficiary,
-                     ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup)
+                     ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup, ViewKind)
 
 BENEFICIARY_FIELDS = ("name", "gender", "birth_year", "community_id", "categories", "id_number_masked",
-                      "phone_masked", "consent_by", "guardian_name", "consent_method", "consent_on")
+                      "phone_masked", "consent_by", "guardian_name", "consent_method", "consent_on",
+                      "sensitive_consent_on", "sensitive_consent_purpose")
 ACTIVITY_FIELDS = ("type", "activity_date", "start_time", "end_time", "community_id", "place", "hours", "head_count",
                    "topic", "outcome", "notes", "group_id", "case_id", "session_number")
 EVIDENCE_RULE = files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES)
@@ -125,8 +126,12 @@ def create_beneficiary(actor, organization_id: int, **values) -> Beneficiary:
     allow(actor, perms.can_edit_beneficiary(actor, organization_id))
     clean = _check_beneficiary(values, organization_id)
     number, phone = clean.pop("number"), clean.pop("phone")
+    sensitive = privacy.check_sensitive_consent(values, None, number, phone, clean["categories"],
+                                                clean["consent_on"], today())
     person = Beneficiary(organization_id=organization_id, created_at=clock.now(),
                          created_by_id=getattr(actor, "id", None), **clean)
+    if sensitive:
+        person.sensitive_consent_on, person.sensitive_consent_purpose = sensitive
     _apply_sensitive(person, number, phone)
     db.session.add(person)
     db.session.flush()
@@ -136,12 +141,17 @@ def create_beneficiary(actor, organization_id: int, **values) -> Beneficiary:
 
 def update_beneficiary(actor, person: Beneficiary, **values) -> Beneficiary:
     allow(actor, perms.can_edit_beneficiary(actor, person.organization_id))
+    privacy.refuse_withdrawn_edit(person)
     clean = _check_beneficiary(values, person.organization_id, exclude_id=person.id)
     number, phone = clean.pop("number"), clean.pop("phone")
+    sensitive = privacy.check_sensitive_consent(values, person, number, phone, clean["categories"],
+                                                clean["consent_on"], today())
     before = snapshot(person, BENEFICIARY_FIELDS)
     match_key_before = person.id_match_key
     for key, value in clean.items():
         setattr(person, key, value)
+    if sensitive:
+        person.sensitive_consent_on, person.sensitive_consent_purpose = sensitive
     _apply_sensitive(person, number, phone)
     changes = diff(before, snapshot(person, BENEFICIARY_FIELDS))
     if changes:
@@ -166,6 +176,7 @@ def reveal_identity(actor, person: Beneficiary) -> tuple[str, str]:
     number = identity.unseal_number(person.id_number_sealed) if person.id_number_sealed else ""
     phone = identity.unseal_phone(person.phone_sealed) if person.phone_sealed else ""
     record("beneficiary.identity_revealed", actor=actor, obj=person)
+    privacy.log_view(actor, person, ViewKind.REVEALED)
     return number, phone
 
 
@@ -376,6 +387,7 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     _refuse_closed(contract)
     clean = check_activity(contract, values)
     workers, participants = clean.pop("workers"), clean.pop("participants")
+    privacy.refuse_unserved(participants)
     if clean["type"] == ActivityType.CASE_WORK and clean["case_id"] is None:
         clean["case_id"] = _case_for(actor, contract, participants[0], clean["activity_date"]).id
     now = clock.now()
@@ -420,6 +432,7 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     clean = check_activity(contract, values)
     _refuse_paid(contract, activity.activity_date, clean["activity_date"])
     workers, participants = clean.pop("workers"), clean.pop("participants")
+    privacy.refuse_unserved(participants, already=activity.participants)
     was = flags.state_of(activity)
     before = _activity_snapshot(activity)
     db.session.add(ActivityRevision(activity_id=activity.id, revision=activity.revision, data=before, reason=reason,
@@ -486,6 +499,7 @@ def create_group(actor, contract: Contract, name: str, planned_sessions: int, me
         raise ValidationError(_("Plan between 1 and 100 sessions."), "planned_sessions")
     if any(m.organization_id != contract.organization_id for m in members):
         raise ValidationError(_("Members come from your organization's register."), "members")
+    privacy.refuse_unserved(members)
     group = ServiceGroup(contract_id=contract.id, name=name, planned_sessions=int(planned_sessions),
                          created_at=clock.now())
     group.members = list(members)

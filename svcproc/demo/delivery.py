@@ -372,7 +372,9 @@ def _register(manager: User, org_id: int, person: Person) -> None:
         manager, org_id, name=person.name, gender=person.gender, id_number=person.number,
         birth_year=person.birth.year, community=person.community, categories=person.categories,
         phone=person.phone, consent_by=ConsentBy.GUARDIAN if minor else ConsentBy.SELF,
-        guardian_name=person.guardian, consent_method=ConsentMethod.WRITTEN, consent_on=person.first_day)
+        guardian_name=person.guardian, consent_method=ConsentMethod.WRITTEN, consent_on=person.first_day,
+        sensitive_consent=True, sensitive_consent_purpose="核实服务对象身份、确认救助资格并电话回访",
+        sensitive_consent_on=person.first_day)
 
 
 def _share_people(rng: random.Random, contract: Contract, entries: list[Entry], earlier) -> None:

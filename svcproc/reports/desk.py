@@ -1,7 +1,6 @@
 """The auditor's desk: what needs an auditor's eye across the district, and a contract's audit package."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -11,11 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
 
 from ..audit.models import AuditEvent
+from ..audit import labels as audit_labels
 from ..audit.services import known_object_types
-from ..audit.views import CSV_COLUMNS, _cell
 from ..contracts.models import Amendment, Contract, Deliverable, Milestone, Payment
-from ..core import clock, files, storage
-from ..core.formatting import local_datetime
+from ..core import clock, exports, files, storage
 from ..delivery.models import RedFlag, ServiceActivity
 from ..evaluations.models import EvaluationEvidence, EvaluationRound, Finding, ItemStatus, RectificationItem
 from ..extensions import db
@@ -118,18 +116,8 @@ def events_csv(contract: Contract) -> bytes:
     """The contract's audit events, formula-safe, in the columns of the audit trail's own export."""
     clauses = [sa.and_(AuditEvent.object_type == kind, AuditEvent.object_id.in_(ids))
                for kind, ids in _object_keys(contract) if ids]
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
     stmt = sa.select(AuditEvent).where(sa.or_(*clauses)).order_by(AuditEvent.seq)
-    for event in db.session.execute(stmt).scalars():
-        writer.writerow([_cell(value) for value in (
-            event.seq, event.occurred_at.isoformat(), local_datetime(event.occurred_at, "%Y-%m-%d %H:%M:%S"),
-            event.actor_name, event.action, event.object_type, event.object_id,
-            json.dumps(event.changes, ensure_ascii=False, sort_keys=True), event.client_ip,
-            event.prev_hash, event.hash)])
-    return buffer.getvalue().encode("utf-8")
+    return exports.csv_bytes(audit_labels.CSV_COLUMNS, audit_labels.event_rows(stmt))
 
 
 def _files(contract: Contract) -> list[dict]:

@@ -37,7 +37,11 @@ class GeneratedReport(db.Model):
     subject_id: Mapped[int] = mapped_column(index=True)
     locale: Mapped[str] = mapped_column(sa.String(10))
     title: Mapped[str] = mapped_column(sa.String(300))
-    data_sha256: Mapped[str] = mapped_column(sa.String(64))
+    data_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # The figures a reader compares with the paper (figures.key_figures), kept so the verification
+    # page shows them without assembling the report again; None only for a copy made before they
+    # were kept whose file could not be read back.
+    figures: Mapped[dict | None] = mapped_column(sa.JSON)
     # Printed on every page of a PDF; a spreadsheet has none (its cells can be edited at will).
     code: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))

@@ -7,7 +7,11 @@ into a title or a finding can make the renderer read a local file or the network
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -110,11 +114,27 @@ def chart_svgs(kind: str, data: dict) -> dict[str, str]:
     return {}
 
 
+def verification_url(code: str) -> str:
+    """The absolute address printed on every page: a reader of the paper types or scans it."""
+    path = current_app.url_map.bind("localhost").build("reports.verify", {"code": code})
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+
+
+def qr_svg(url: str) -> str:
+    """`url` as a QR code in inline SVG, so the renderer draws it without fetching anything; its
+    size is set by the stylesheet (no width or height of its own)."""
+    import segno
+
+    return segno.make(url, error="m", micro=False).svg_inline(scale=1, border=2, omitsize=True, svgclass="qr",
+                                                              lineclass=None)
+
+
 def render_html(kind: str, data: dict, *, code: str, generated_at: datetime) -> str:
     """The report as HTML, in the language its data was assembled for."""
     from .labels import label
 
     locale = data["report"]["locale"]
+    url = verification_url(code)
     with force_locale(locale):
         pages = counter_content(_("Page %(page)s of %(pages)s", page="\x01", pages="\x02"))
         # Straight from the environment: a report depends on its data only, not on who is looking
@@ -123,7 +143,7 @@ def render_html(kind: str, data: dict, *, code: str, generated_at: datetime) -> 
         return template.render(data=data, code=code, locale=locale,
                                generated_at=clock.to_local(generated_at), page_counter=pages,
                                sha256=assemble.digest(data), label=label, charts=chart_svgs(kind, data),
-                               bureau_name=data["report"].get("bureau", ""))
+                               bureau_name=data["report"].get("bureau", ""), verify_url=url, qr=qr_svg(url))
 
 
 def html_to_pdf(html: str, data: dict, *, generated_at: datetime, title: str = "") -> bytes:
@@ -152,13 +172,95 @@ def render_pdf(kind: str, data: dict, *, generated_at: datetime | None = None) -
 
 def read_attachment(pdf_bytes: bytes) -> bytes | None:
     """The attached data of a report PDF, or None when there is none."""
-    import io
+    return read_report_file(pdf_bytes).data
 
+
+@dataclass
+class ReportFile:
+    """What a file handed in for verification says about itself."""
+
+    sha256: str                    # of the whole file
+    data: bytes | None             # the attached report data
+    codes: list[str]               # verification codes it names: printed on its first page, then its metadata
+
+
+CODE_PATTERN = re.compile(r"\b[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}\b")
+
+
+def read_report_file(pdf_bytes: bytes) -> ReportFile:
+    """The file's SHA-256, its attached data and the codes it names; a file that is no PDF, or a
+    damaged one, names nothing."""
     from pypdf import PdfReader
 
+    sha256 = hashlib.sha256(pdf_bytes).hexdigest()
     try:
         reader = PdfReader(io.BytesIO(pdf_bytes))
         found = reader.attachments.get(ATTACHMENT_NAME)
+        data = found[0] if found else None
     except Exception:  # not a PDF, or a damaged one: nothing to verify
+        return ReportFile(sha256, None, [])
+    codes: list[str] = []
+    # The code on the paper comes first: it is what the reader of the copy was shown.
+    for source in (_first_page_text, _metadata_keywords):
+        try:
+            text = source(reader)
+        except Exception:  # a part that cannot be read names no code
+            continue
+        codes += [code for code in CODE_PATTERN.findall(text or "") if code not in codes]
+    return ReportFile(sha256, data, codes)
+
+
+def _first_page_text(reader) -> str:
+    return reader.pages[0].extract_text() if len(reader.pages) else ""
+
+
+def _metadata_keywords(reader) -> str:
+    return str((reader.metadata or {}).get("/Keywords") or "")
+
+
+# Keys that lead away from a page (to its parent in the page tree) or only say how a stream is
+# compressed: what a page shows does not depend on them.
+_NOT_SHOWN = frozenset({"/Parent", "/P", "/Length", "/Filter", "/DecodeParms"})
+_PAGE_KEYS = ("/Contents", "/Resources", "/MediaBox", "/CropBox", "/Rotate", "/Annots")
+
+
+def page_fingerprints(pdf_bytes: bytes) -> list[str] | None:
+    """A digest per page of everything the page draws and links to (its content, fonts, images,
+    forms, annotations), however the file is compressed or its objects numbered; None for a file
+    that cannot be read. Two files with equal lists show the same pages."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+    memo: dict[tuple[int, int], bytes] = {}
+
+    def digest(obj) -> bytes:
+        if isinstance(obj, IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key not in memo:
+                memo[key] = b"(cycle)"  # an object reached again while digesting itself
+                memo[key] = digest(obj.get_object())
+            return memo[key]
+        h = hashlib.sha256()
+        if isinstance(obj, StreamObject):
+            h.update(b"S")
+            h.update(obj.get_data())
+        if isinstance(obj, DictionaryObject):
+            h.update(b"D")
+            for key in sorted(obj):
+                if key not in _NOT_SHOWN:
+                    h.update(str(key).encode() + digest(obj.raw_get(key)))
+        elif isinstance(obj, ArrayObject):
+            h.update(b"A")
+            for item in obj:
+                h.update(digest(item))
+        else:
+            h.update(b"V" + repr(obj).encode())
+        return h.digest()
+
+    try:
+        reader = PdfReader(io.BytesIO(pdf_bytes))
+        return [hashlib.sha256(b"".join(key.encode() + digest(page.raw_get(key))
+                                        for key in _PAGE_KEYS if key in page)).hexdigest()
+                for page in reader.pages]
+    except Exception:  # damaged, or too deeply nested to follow: not comparable
         return None
-    return found[0] if found else None

@@ -7,6 +7,8 @@ itself (a fiscal year of a district is seconds of queries and longer to render):
 """
 from __future__ import annotations
 
+import enum
+import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +24,7 @@ from ..core.errors import DomainError
 from ..core.permissions import require
 from ..extensions import db
 from ..registry.models import Organization
-from . import assemble, render, spreadsheets
+from . import assemble, figures, render, spreadsheets
 from .models import AuditPackage, GeneratedReport, ReportFormat, ReportKind
 from .permissions import can_download_audit_package, can_generate_report
 
@@ -48,6 +50,12 @@ def title_of(kind: ReportKind, subject) -> str:
     if kind == ReportKind.ORGANIZATION:
         return _("Performance history of %(name)s", name=subject.name)
     return _("District portfolio report %(year)s", year=subject)
+
+
+def download_stem(title: str) -> str:
+    """A report's title as a file name: no path separators or control characters, spaces kept."""
+    stem = "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in title).strip(" .")
+    return stem[:180] or "report"
 
 
 def formats_of(kind: ReportKind) -> tuple[ReportFormat, ...]:
@@ -117,19 +125,22 @@ def generate(actor, kind: ReportKind, subject_id: int, locale: str, *, fmt: Repo
             content, code = render.render_pdf(kind.value, data, generated_at=generated_at)
     progress(80, _("PDF rendered") if fmt == ReportFormat.PDF else _("Spreadsheet written"))
     return store_report(actor, kind, subject_id, locale=locale, title=title, sha256=sha256, code=code,
-                        content=content, generated_at=generated_at, job_id=job_id, fmt=fmt)
+                        content=content, generated_at=generated_at, job_id=job_id, fmt=fmt,
+                        key_figures=figures.key_figures(kind.value, data))
 
 
 def store_report(actor, kind: ReportKind, subject_id: int, *, locale: str, title: str, sha256: str,
-                 code: str | None, content: bytes, generated_at: datetime, job_id: str | None = None,
-                 fmt: ReportFormat = ReportFormat.PDF) -> GeneratedReport:
-    # A spreadsheet's name tells its versions apart by the data they hold, as a PDF's code does.
-    name = f"{kind.value}-{subject_id}-{code or sha256[:12]}.{fmt.value}"
+                 code: str | None, content: bytes, generated_at: datetime, key_figures: dict,
+                 job_id: str | None = None, fmt: ReportFormat = ReportFormat.PDF) -> GeneratedReport:
+    # Named as people file it (the report's title: contract number and project, organization or
+    # year); a spreadsheet's versions are told apart by the data they hold, as a PDF's by its code.
+    name = f"{download_stem(title)}-{code or sha256[:12]}.{fmt.value}"
     rule = PDF_RULE if fmt == ReportFormat.PDF else XLSX_RULE
     stored_file = files.store(FileStorage(stream=io.BytesIO(content), filename=name), purpose=FILE_PURPOSE,
                               rule=rule, actor=actor)
     report = GeneratedReport(kind=kind, format=fmt, subject_id=subject_id, locale=locale, title=title,
-                             data_sha256=sha256, code=code, file=stored_file, generated_at=generated_at,
+                             data_sha256=sha256, code=code, figures=key_figures, file=stored_file,
+                             generated_at=generated_at,
                              generated_by_id=getattr(actor, "id", None), job_id=job_id)
     db.session.add(report)
     db.session.flush()
@@ -189,42 +200,123 @@ def latest_package(contract_id: int) -> AuditPackage | None:
 # --- verification ----------------------------------------------------------------------------
 
 
+class Verdict(str, enum.Enum):
+    GENUINE = "genuine"              # the very copy kept (a file), or a code of a kept report
+    FILE_ALTERED = "file_altered"    # the attached data matches, the file does not: its pages may say otherwise
+    DATA_ALTERED = "data_altered"    # the pages are the kept copy's, the attached data is not the report's
+    BOTH_ALTERED = "both_altered"    # neither the pages nor the attached data are the kept copy's
+    UNKNOWN = "unknown"              # no report of this system has this code or this data
+
+
 @dataclass
 class Verification:
-    genuine: bool
+    """The answer to "is this report genuine?", for a typed code or a file handed in."""
+
+    verdict: Verdict
     report: GeneratedReport | None = None
-    subject: object = None
-    changed: bool | None = None        # whether the record has changed since the report was made
-    reason: str = ""
+    # A later report of the same subject, language and kind made from other data: the record changed
+    # after this one was made. Only its time is said (its code would show its figures to anyone).
+    newer_at: datetime | None = None
+    file_sha256: str | None = None     # of the file handed in (None when a code was typed)
+    data_sha256: str | None = None     # of the data attached to it
+    names_a_report: bool = True        # whether the file carries report data or a code at all
+
+    @property
+    def genuine(self) -> bool:
+        return self.verdict == Verdict.GENUINE
+
+    @property
+    def by_file(self) -> bool:
+        return self.file_sha256 is not None
+
+    @property
+    def file_matches(self) -> bool:
+        return self.report is not None and self.file_sha256 == self.report.file.sha256
+
+    @property
+    def data_matches(self) -> bool:
+        return self.report is not None and self.data_sha256 == self.report.data_sha256
+
+    @property
+    def message(self) -> str:
+        """What the verdict means, in the current language."""
+        if self.verdict == Verdict.GENUINE:
+            if self.by_file:
+                return _("Genuine: this file is exactly the copy this system keeps, and the data attached to it "
+                         "is the data the report was generated from.")
+            return _("Genuine: this code belongs to a report generated by this system. Compare the figures "
+                     "below with the paper: a copy that says anything else was altered.")
+        if self.verdict == Verdict.FILE_ALTERED:
+            return _("Not genuine: the file was altered. The data attached to it matches the report below, but "
+                     "the file is not the copy this system keeps, so its printed pages may say something else. "
+                     "Compare the figures below with the paper.")
+        if self.verdict == Verdict.DATA_ALTERED:
+            return _("Not genuine: the data attached to the file was altered. Its pages are those of the report "
+                     "below, but the attached data is not the data the report was generated from.")
+        if self.verdict == Verdict.BOTH_ALTERED:
+            return _("Not genuine: both the pages and the attached data were altered. The file names the report "
+                     "below, but neither its pages nor its attached data are those of the copy this system keeps.")
+        if not self.by_file:
+            return _("Unknown code: no report with this code was generated by this system.")
+        if not self.names_a_report:
+            return _("Unknown: the file carries neither report data nor a verification code of this system.")
+        return _("Unknown: neither the data attached to the file nor the code it names belongs to a report "
+                 "generated by this system. It was altered or comes from elsewhere.")
+
+    @property
+    def figures(self) -> list[tuple[str, str]]:
+        """The kept report's key figures, to compare with the paper (current language)."""
+        return figures.rows(self.report.figures) if self.report is not None else []
+
+
+def _report_by_code(code: str) -> GeneratedReport | None:
+    normalised = assemble.normalise_code(code)
+    if len(normalised) != 19:
+        return None
+    return db.session.execute(sa.select(GeneratedReport).where(GeneratedReport.code == normalised)
+                              ).scalar_one_or_none()
+
+
+def _newer_at(report: GeneratedReport) -> datetime | None:
+    return db.session.execute(sa.select(sa.func.max(GeneratedReport.generated_at)).where(
+        GeneratedReport.kind == report.kind, GeneratedReport.subject_id == report.subject_id,
+        GeneratedReport.format == ReportFormat.PDF, GeneratedReport.locale == report.locale,
+        GeneratedReport.data_sha256 != report.data_sha256,
+        GeneratedReport.generated_at > report.generated_at)).scalar()
 
 
 def verify_code(code: str) -> Verification:
-    report = db.session.execute(sa.select(GeneratedReport).where(
-        GeneratedReport.code == assemble.normalise_code(code))).scalar_one_or_none()
+    """A code read off paper: the kept report it belongs to and its key figures (nothing is assembled)."""
+    report = _report_by_code(code)
     if report is None:
-        return Verification(False, reason=_("No report with this code was generated by this system."))
-    return _checked(report)
+        return Verification(Verdict.UNKNOWN)
+    return Verification(Verdict.GENUINE, report=report, newer_at=_newer_at(report))
 
 
-def verify_pdf(pdf_bytes: bytes) -> Verification:
-    """Recompute the hash of the data attached to a PDF and look it up."""
-    attached = render.read_attachment(pdf_bytes)
-    if attached is None:
-        return Verification(False, reason=_("The file carries no report data: it is not a report of this system."))
-    import hashlib
+def verify_file(pdf_bytes: bytes) -> Verification:
+    """A report file handed in (the public page's upload and `svcproc report verify`): the whole file's
+    SHA-256 against the kept copy's, and its attached data's against the report's.
 
-    sha256 = hashlib.sha256(attached).hexdigest()
-    report = db.session.execute(sa.select(GeneratedReport).where(
-        GeneratedReport.data_sha256 == sha256, GeneratedReport.format == ReportFormat.PDF)).scalars().first()
+    The report it claims to be is the one whose code it names (printed on its first page, or in its
+    metadata), else the one whose data it carries. When the data differs, the pages tell an altered
+    attachment (pages as kept) from a copy altered throughout.
+    """
+    found = render.read_report_file(pdf_bytes)
+    data_sha256 = hashlib.sha256(found.data).hexdigest() if found.data is not None else None
+    report = next(filter(None, (_report_by_code(code) for code in found.codes)), None)
+    if report is None and data_sha256 is not None:
+        report = db.session.execute(sa.select(GeneratedReport).where(
+            GeneratedReport.data_sha256 == data_sha256, GeneratedReport.format == ReportFormat.PDF)
+            .order_by(GeneratedReport.id)).scalars().first()
+    result = Verification(Verdict.UNKNOWN, report=report, file_sha256=found.sha256, data_sha256=data_sha256,
+                          names_a_report=found.data is not None or bool(found.codes))
     if report is None:
-        return Verification(False, reason=_("The data in the file matches no report generated by this system: "
-                                            "it was altered or comes from elsewhere."))
-    return _checked(report)
-
-
-def _checked(report: GeneratedReport) -> Verification:
-    subject = subject_of(report.kind, report.subject_id)
-    if subject is None:
-        return Verification(True, report=report, changed=True)
-    now = assemble.digest(current_data(report.kind, report.subject_id, report.locale))
-    return Verification(True, report=report, subject=subject, changed=now != report.data_sha256)
+        return result
+    result.newer_at = _newer_at(report)
+    if result.data_matches:
+        result.verdict = Verdict.GENUINE if result.file_matches else Verdict.FILE_ALTERED
+        return result
+    kept = render.page_fingerprints(files.read(report.file))
+    same_pages = kept is not None and render.page_fingerprints(pdf_bytes) == kept
+    result.verdict = Verdict.DATA_ALTERED if same_pages else Verdict.BOTH_ALTERED
+    return result

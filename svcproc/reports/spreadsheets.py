@@ -5,7 +5,7 @@ import io
 
 from flask_babel import gettext as _
 
-from ..audit.views import _cell
+from ..core.exports import safe
 from .labels import label
 from .models import ReportKind
 
@@ -18,7 +18,7 @@ def _sheet(workbook, title: str, header: list[str], rows: list[list]) -> None:
     sheet = workbook.create_sheet(title=title[:31])
     sheet.append(header)
     for row in rows:
-        sheet.append([_cell(v) for v in row])  # text typed by people never runs as a formula
+        sheet.append([safe(v) for v in row])  # text typed by people never runs as a formula
     for column in sheet.columns:
         sheet.column_dimensions[column[0].column_letter].width = 18
 

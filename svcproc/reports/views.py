@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _nl
 from flask_login import current_user, login_required
 
 from ..contracts.models import Contract
-from ..core import jobs, nav, scoping
+from ..core import flow, jobs, nav, scoping
 from ..core.errors import ValidationError
 from ..core.i18n import locale_code
 from ..core.permissions import require
@@ -20,6 +20,7 @@ from . import assemble, services
 from . import tasks  # noqa: F401  (registers the report and audit-package jobs)
 from . import desk as desk_module
 from . import permissions as perms
+from .forms import VerifyFileForm
 from .models import GeneratedReport, ReportFormat, ReportKind
 from .permissions import can_download_audit_package, can_generate_report, can_read_reports, can_use_audit_desk
 
@@ -99,19 +100,41 @@ def download(report_id: int):
 # --- public verification ---------------------------------------------------------------------
 
 
+def _verify_page(result=None, code: str = "", form: VerifyFileForm | None = None, **extra):
+    return render_template("reports/verify.html", result=result, code=code, form=form or VerifyFileForm(),
+                           **extra)
+
+
 @bp.route("/verify")
 def verify_form():
     code = (request.args.get("code") or "").strip()
     if code:
         return redirect(url_for("reports.verify", code=assemble.normalise_code(code) or "-"), code=303)
-    return render_template("reports/verify.html", result=None, code="")
+    return _verify_page()
 
 
 @bp.route("/verify/<code>")
 def verify(code: str):
-    result = services.verify_code(code)
     # The page answers either way: "not genuine" is the answer to the question, not a missing page.
-    return render_template("reports/verify.html", result=result, code=code)
+    return _verify_page(services.verify_code(code), code=code)
+
+
+@bp.route("/verify", methods=["POST"])
+def verify_upload():
+    """A report's PDF handed in: compared with the kept copy and answered on the page (it is not kept)."""
+    form = VerifyFileForm()
+
+    def check():
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationError(_("Choose the report's PDF file."), "file")
+        content = upload.read()
+        if not content.startswith(b"%PDF-"):
+            raise ValidationError(_("This file is not a PDF. Choose the report's PDF file as it was downloaded "
+                                    "or handed to you."), "file")
+        return _verify_page(services.verify_file(content), form=form, file_name=upload.filename), 200
+
+    return flow.submit(form, check, lambda **extra: _verify_page(form=form, **extra), field="file")
 
 
 # --- the auditor's desk ----------------------------------------------------------------------

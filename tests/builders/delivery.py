@@ -84,13 +84,23 @@ SEQ = {"elder": 11, "second": 12, "third": 13, "child": 14, "shared": 15, "other
 
 def add_person(actor, organization_id: int, name: str, *, number: str = "", birth_year: int | None = None,
                community: Area, gender=Gender.FEMALE, categories=(), phone: str = "", guardian: str = "",
-               consent_by=None, consent_on: date | None = None) -> Beneficiary:
-    """A person on a register, through the service (the way the form adds one)."""
+               consent_by=None, consent_on: date | None = None, sensitive_consent: bool | None = None) -> Beneficiary:
+    """A person on a register, through the service (the way the form adds one). The separate consent
+    to sensitive data is given when the person has some (unless `sensitive_consent` says otherwise)."""
+    consent_on = consent_on or services.today()
+    if sensitive_consent is None:
+        sensitive_consent = bool(number or phone or set(categories) & {"disability", "low_income"})
     return services.create_beneficiary(
         actor, organization_id, name=name, gender=gender, id_number=number, birth_year=birth_year,
         community=community, categories=list(categories), phone=phone,
         consent_by=consent_by or (ConsentBy.GUARDIAN if guardian else ConsentBy.SELF), guardian_name=guardian,
-        consent_method=ConsentMethod.WRITTEN, consent_on=consent_on or services.today())
+        consent_method=ConsentMethod.WRITTEN, consent_on=consent_on, **(SENSITIVE_CONSENT(consent_on)
+                                                                           if sensitive_consent else {}))
+
+
+def SENSITIVE_CONSENT(on: date) -> dict:  # noqa: N802  (reads as the values it is)
+    """The values of a separate consent to sensitive data given on `on`."""
+    return dict(sensitive_consent=True, sensitive_consent_purpose="核实服务对象身份并联系回访", sensitive_consent_on=on)
 
 
 def running_contract(clock, staff, tender, start: date, end: date) -> Contract:
@@ -306,7 +316,7 @@ class RowMarks:
 
 DELIVERY_TABLES = ("beneficiary", "service_activity", "activity_worker", "activity_participant", "activity_revision",
                    "activity_evidence", "service_group", "group_member", "service_case", "import_batch", "red_flag", "red_flag_contract",
-                   "job", "stored_file", "file_chunk", "contract_worker", "audit_event")
+                   "job", "stored_file", "file_chunk", "contract_worker", "audit_event", "beneficiary_view")
 
 
 @contextmanager

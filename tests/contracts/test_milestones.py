@@ -272,3 +272,69 @@ def test_the_manager_cannot_review_through_the_page(client, clock):
     assert response.status_code == 403
     assert db_state() == before
 
+
+
+# --- acceptance says what is missing; tranches say why they are not a plain percentage ------------
+
+
+def test_acceptance_lists_required_deliverables_no_file_answers(client, clock):
+    setup, milestone = in_progress_with_milestone(clock, "submitted")  # required: 阶段报告、签到表; a report uploaded
+    assert workflow.missing_deliverables(milestone) == ["签到表"]
+    login(client, setup.staff)
+
+    html = client.get(f"/contracts/{setup.contract.id}").get_data(as_text=True)
+
+    form_at = html.index(f'/milestones/{milestone.id}/review"')
+    assert "签到表" in html[form_at - 600:form_at + 400]  # the warning above the form and the confirmation's words
+    workflow.accept_milestone(setup.staff, milestone)
+    [event] = [e for e in audit_events() if e.action == "milestone.accepted"]
+    assert event.changes["missing_deliverables"] == [None, ["签到表"]]
+
+
+@pytest.mark.parametrize("kind, title, required, missing", [
+    (DeliverableKind.SIGN_IN_SHEET, "3月签到.pdf", "阶段报告、签到表", []),
+    (DeliverableKind.PHOTO, "活动.pdf", "季度报告、签到表、活动照片", ["签到表"]),
+    (DeliverableKind.OTHER, "服务台账.pdf", "中期报告，台账", []),
+    (DeliverableKind.OTHER, "其他.pdf", "中期报告；台账", ["台账"]),
+])
+def test_a_required_deliverable_is_answered_by_its_kind_or_title(clock, kind, title, required, missing):
+    setup, milestone = in_progress_with_milestone(clock, "submitted")
+    milestone.required_deliverables = required
+    _attach(milestone, kind, title)  # beside the report the organization uploaded
+
+    assert workflow.missing_deliverables(milestone) == missing
+
+
+def _attach(milestone, kind, title):
+    from svcproc.contracts.models import Deliverable
+    from svcproc.core import clock as app_clock
+    from svcproc.extensions import db
+
+    item = Deliverable(kind=kind, title=title, file=milestone.deliverables[0].file, uploaded_at=app_clock.now())
+    milestone.deliverables.append(item)
+    db.session.flush()
+
+
+def test_tranches_explain_rounding_and_an_amendment_after_payment():
+    from decimal import Decimal
+    from types import SimpleNamespace as NS
+
+    thirds = [NS(id=i, tranche_percent=Decimal("33.33") if i < 3 else Decimal("33.34"), status=M.PENDING)
+              for i in (1, 2, 3)]
+    contract = NS(amount_fen=100_000, milestones=thirds)
+    amounts = workflow.tranche_amounts(contract)
+    notes = workflow.tranche_notes(contract, amounts)
+    assert sum(amounts.values()) == 100_000 and set(notes) == set()  # 33.33 % of ¥1,000 is a whole fen
+    contract.amount_fen = 100_001
+    notes = workflow.tranche_notes(contract, workflow.tranche_amounts(contract))
+    assert "¥333.3033" in notes[1] and set(notes) == {1, 2, 3}  # 33.33 % of ¥1,000.01, to the fen
+
+    # ¥489,600 in four quarters, the first paid ¥120,000 before an amendment raised it to ¥496,800.
+    quarters = [NS(id=i, tranche_percent=Decimal(25), status=M.PAID if i == 1 else M.PENDING,
+                   payments=[NS(amount_fen=12_000_000)] if i == 1 else []) for i in (1, 2, 3, 4)]
+    contract = NS(amount_fen=49_680_000, milestones=quarters)
+    amounts = workflow.tranche_amounts(contract)
+    notes = workflow.tranche_notes(contract, amounts)
+    assert amounts[1] == 12_000_000 and amounts[2] == 12_560_000  # (496,800 - 120,000) / 3
+    assert "120,000.00" in notes[2] and "376,800.00" in notes[2] and "75" in notes[2]
+    assert 1 in notes

@@ -259,6 +259,10 @@ def test_signing_through_the_page_publishes_the_notice(client, build):
     assert notice.status_code == 200
     assert contract.number in notice.get_data(as_text=True)
     assert contract.number in client.get("/notices/contracts").get_data(as_text=True)
+    client.post("/lang/en", data={"next": "/notices"})
+    english = client.get(f"/notices/contracts/{contract.id}").get_data(as_text=True)
+    facts = english[english.index('<dl class="facts">'):]
+    assert client.application.config["BUREAU_NAME_EN"] in facts[:facts.index("</dl>")]  # the purchaser, in English
 
 
 def test_a_refused_signing_shows_why_and_changes_nothing(client, build):

@@ -50,6 +50,16 @@ def test_report_verification_is_limited(client, app, limits_on):
     assert client.get("/verify/ABCD-EFGH").status_code == 429
 
 
+def test_report_files_handed_in_are_limited_with_the_codes(client, app, limits_on):
+    """Typed codes and files handed in count apart, each up to the same limit."""
+    allowed = int(app.config["RATE_LIMITS"]["reports.verify_upload"][1].split()[0])
+    for _ in range(allowed):
+        assert client.post("/verify", data={}).status_code == 422
+
+    assert client.post("/verify", data={}).status_code == 429
+    assert client.get("/verify/ABCD-EFGH").status_code == 200
+
+
 def test_off_limits_let_every_attempt_through(client, app):
     assert not limiter_of(app).enabled
     for _ in range(15):

@@ -3,6 +3,7 @@ and corrections that keep the version they replace."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
@@ -380,16 +381,63 @@ def test_a_stale_correction_is_refused_keeping_what_was_typed(client, login_as, 
     assert activity.topic == "防诈骗知识讲座"
 
 
-def test_a_group_is_created_from_the_form_and_the_way_back_stays_on_the_site(client, login_as, world):
+def test_a_group_created_without_script_comes_back_chosen_on_the_entry_form(client, login_as, world):
     login_as("worker")
 
     response = client.post(f"/contracts/{world.contract.id}/groups",
-                           data={"name": "亲子阅读小组", "planned_sessions": "8", "next": "https://evil.example/"})
+                           data={"new_group-name": "亲子阅读小组", "new_group-planned_sessions": "8",
+                                 "next": "https://evil.example/"})
 
     assert response.status_code == 303
     assert stays_on_site(response.headers["Location"])
     group = db.session.execute(db.select(ServiceGroup).where(ServiceGroup.name == "亲子阅读小组")).scalar_one()
     assert (group.contract_id, group.planned_sessions) == (world.contract.id, 8)
+    html = client.get(response.headers["Location"]).text
+    assert re.search(rf'<option[^>]*selected[^>]*value="{group.id}"|<option[^>]*value="{group.id}"[^>]*selected', html)
+
+
+def test_a_group_created_in_the_entry_form_is_added_chosen_and_nothing_typed_is_touched(client, login_as, world):
+    login_as("worker")
+
+    response = client.post(f"/contracts/{world.contract.id}/groups", headers={"HX-Request": "true"},
+                           data={"new_group-name": "小组10", "new_group-planned_sessions": "6"})
+
+    group = db.session.execute(db.select(ServiceGroup).where(ServiceGroup.name == "小组10")).scalar_one()
+    # Only an option comes back, appended to the group list: the entry's fields stay as typed.
+    assert response.status_code == 200
+    assert response.text.strip() == f'<option value="{group.id}" selected>小组10</option>'
+
+
+@pytest.mark.parametrize("data, says", [
+    ({"new_group-name": "", "new_group-planned_sessions": "6"}, "小组名称"),
+    ({"new_group-name": "读书会", "new_group-planned_sessions": "0"}, "计划节数"),
+])
+def test_a_refused_group_says_why_beside_its_fields_and_creates_nothing(client, login_as, world, data, says):
+    login_as("worker")
+    before = count(ServiceGroup)
+
+    response = client.post(f"/contracts/{world.contract.id}/groups", headers={"HX-Request": "true"}, data=data)
+
+    assert response.headers["HX-Retarget"] == "#group-add-error"
+    assert says in response.text
+    assert count(ServiceGroup) == before
+
+
+def test_groups_are_listed_in_natural_order_and_the_contracts_communities_first(client, login_as, world):
+    for name in ("小组2", "小组10", "小组1", "小组11"):
+        services.create_group(world.manager, world.contract, name, 6, [])
+    db.session.commit()
+    login_as("worker")
+
+    html = client.get(f"/contracts/{world.contract.id}/services/new").text
+
+    select = html[html.index('id="group_id"'):]
+    names = re.findall(r">(小组\d+)</option>", select[:select.index("</select>")])
+    assert names == ["小组1", "小组2", "小组10", "小组11"]
+    own = [a.name for a in world.contract.tender.plan.communities]
+    listed = re.findall(r'<option value="\d+">([^<]+)</option>',
+                        html[html.index('id="community_id"'):html.index("</select>", html.index('id="community_id"'))])
+    assert own and listed[:len(own)] == own
 
 
 def test_a_refused_form_shows_no_chip_for_another_organizations_person(client, login_as, world):

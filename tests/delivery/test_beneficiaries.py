@@ -28,6 +28,11 @@ def _form(world: World, **values) -> dict:
     return {**data, **values}
 
 
+# The separate consent to sensitive data, as the form sends it when its box is ticked.
+SENSITIVE = {"sensitive_consent": "y", "sensitive_consent_purpose": "核实身份并电话回访",
+             "sensitive_consent_on": TODAY.isoformat()}
+
+
 def _ids_linked(html: str) -> set[int]:
     return {int(i) for i in re.findall(r"/beneficiaries/(\d+)", html)} | {
         int(i) for i in re.findall(r"/people/(\d+)/chip", html)}
@@ -119,7 +124,7 @@ def test_the_form_adds_a_person_with_the_number_sealed_and_masked(client, login_
     number = id_number(date(1950, 4, 4), 33)
 
     response = client.post("/beneficiaries/new", data=_form(world, id_number=number, phone="13855556666",
-                                                            categories=["elderly_alone", "low_income"]))
+                                                            categories=["elderly_alone", "low_income"], **SENSITIVE))
 
     assert response.status_code == 303
     person = db.session.execute(sa.select(Beneficiary).where(Beneficiary.name == "黄小明")).unique().scalar_one()
@@ -371,7 +376,7 @@ def test_the_other_organization_cannot_pick_from_this_contract(client, login_as,
 def test_someone_new_is_added_from_the_activity_form_and_picked(client, login_as, world):
     login_as("worker")
     number = id_number(date(1951, 1, 1), 34)
-    data = {f"new-{k}": v for k, v in _form(world, name="黄新来", id_number=number, birth_year="").items()}
+    data = {f"new-{k}": v for k, v in _form(world, name="黄新来", id_number=number, birth_year="", **SENSITIVE).items()}
 
     response = client.post(f"/contracts/{world.contract.id}/people/quick", data=data,
                            headers={"HX-Request": "true"})

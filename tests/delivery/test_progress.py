@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from svcproc.delivery import progress, services
 from svcproc.delivery.models import ActivityType, ContractProgress, ServiceActivity, activity_participant
 from svcproc.extensions import db
-from tests.builders.delivery import id_number
+from tests.builders.delivery import SENSITIVE_CONSENT, id_number
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -219,7 +219,8 @@ def test_a_new_identity_number_marks_the_persons_contracts_out_of_date(world):
                                 id_number=id_number(date(1948, 5, 6), 77), birth_year=None,
                                 community=person.community, categories=person.categories, phone="",
                                 consent_by=person.consent_by.value, guardian_name=person.guardian_name,
-                                consent_method=person.consent_method.value, consent_on=person.consent_on)
+                                consent_method=person.consent_method.value, consent_on=person.consent_on,
+                                **SENSITIVE_CONSENT(person.consent_on))
 
     db.session.expire_all()
     assert db.session.get(ContractProgress, world.contract.id).log_version == version + 1

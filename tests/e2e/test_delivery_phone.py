@@ -101,12 +101,6 @@ def test_a_social_worker_records_a_group_session_on_a_phone(phone_page, live_ser
     assert page.url.endswith(f"/contracts/{contract_id}/services/new")
     _fits(page, "the entry form")
 
-    # A new group for the session (the form comes back empty, the group now on its list).
-    new_group = page.locator("#new-group")
-    new_group.get_by_label("Group name").tap()
-    new_group.get_by_label("Group name").fill(group)
-    _tap(page, new_group.get_by_role("button", name="Create"))
-    expect(page.locator("#flashes .flash-success")).to_contain_text(group)
     page.wait_for_function("typeof window.htmx === 'object'")
     page.evaluate("window.__e2eSameDocument = true")
 
@@ -118,12 +112,24 @@ def test_a_social_worker_records_a_group_session_on_a_phone(phone_page, live_ser
     form.get_by_label("Place").fill("玉林北路社区活动室")
     expect(form.get_by_role("checkbox", name="周婷")).to_be_checked()  # she is the one recording
 
+    # A new group for the session, created inside the entry: chosen at once, nothing typed is lost.
+    new_group = form.locator("#new-group")
+    new_group.locator("summary").tap()
+    new_group.get_by_label("Group name").fill(group)
+    with page.expect_response(lambda r: r.url.endswith(f"/contracts/{contract_id}/groups")) as created:
+        new_group.get_by_role("button", name="Create and choose").tap()
+    assert created.value.status == 200
+    expect(form.locator("#group_id option:checked")).to_have_text(group)
+    expect(form.get_by_label("Place")).to_have_value("玉林北路社区活动室")
+    expect(form.get_by_label("From", exact=True)).to_have_value("09:30")
+    assert page.evaluate("window.__e2eSameDocument === true"), "creating a group reloaded the page"
+
     for name in register["names"]:
         _pick(page, contract_id, name)
     # Picked twice stays once.
     _pick(page, contract_id, register["names"][0])
 
-    quick = form.locator("details.quick-add")
+    quick = form.locator("details.quick-add:has(#quick-add)")
     quick.locator("summary").tap()
     quick.get_by_label("Full name").fill(NEWCOMER)
     quick.get_by_label("Gender").select_option("female")
@@ -132,6 +138,10 @@ def test_a_social_worker_records_a_group_session_on_a_phone(phone_page, live_ser
     quick.get_by_label("Phone").fill("13912345678")
     quick.get_by_label("Consent given by").select_option("self")
     quick.get_by_label("How consent was given").select_option("written")
+    # The number and phone are sensitive: the separate consent is a deliberate tick, with its purpose and date.
+    quick.get_by_label("separately consented").check()
+    quick.get_by_label("Purpose of the sensitive data").fill("核实身份并电话回访")
+    quick.get_by_label("Date of the separate consent").fill(quick.get_by_label("Consent date").input_value())
     with page.expect_response(lambda r: r.url.endswith(f"/contracts/{contract_id}/people/quick")) as added:
         quick.get_by_role("button", name="Add and pick").tap()
     assert added.value.status == 200
@@ -140,7 +150,6 @@ def test_a_social_worker_records_a_group_session_on_a_phone(phone_page, live_ser
     assert page.evaluate("window.__e2eSameDocument === true"), "picking people reloaded the page"
     _fits(page, "the entry form with its chips")
 
-    form.get_by_label("Group", exact=True).select_option(label=group)
     form.get_by_label("Session number").fill("1")
     form.get_by_label("Topic").fill(topic)
     save = form.get_by_role("button", name="Save", exact=True)

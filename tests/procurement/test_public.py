@@ -161,3 +161,14 @@ def test_a_document_of_another_tender_is_404(client, world):
     response = client.get(f"/notices/tenders/{one.id}/documents/{other.documents[0].id}")
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("locale, setting", [("zh_CN", "BUREAU_NAME"), ("en", "BUREAU_NAME_EN")])
+def test_a_tender_notice_names_the_purchaser_in_the_readers_language(app, client, world, locale, setting):
+    tender = world[S.PUBLISHED].tender
+    client.post(f"/lang/{locale}", data={"next": "/notices"})
+
+    html = client.get(f"/notices/tenders/{tender.id}").get_data(as_text=True)
+
+    facts = html[html.index('<dl class="facts">', html.index("<h1>")):]
+    assert app.config[setting] in facts[:facts.index("</dl>")]

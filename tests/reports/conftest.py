@@ -8,12 +8,14 @@ Rendering a PDF takes about a second; modules render once (`rendered`) and read 
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
+from svcproc.contracts.models import Contract
 from svcproc.core import files
 from svcproc.core.permissions import Role
 from svcproc.delivery.models import ActivityType
@@ -86,6 +88,41 @@ def build_report_world(clock) -> dict:
 def render_assessment(contract_id: int, locale: str = "zh_CN") -> int:
     report = services.generate(None, ReportKind.ASSESSMENT, contract_id, locale)
     return report.id
+
+
+# Every kind of report a reader may hold: the audit package's is the assessment inside its ZIP.
+KINDS = ("assessment", "portfolio", "organization", "audit_package")
+
+
+def build_every_kind(clock) -> dict:
+    """The report world with the contract's assessment (Chinese), the fiscal year's portfolio
+    (Chinese), the organization's history (English) and the contract's audit package, each made once;
+    `report_built` of a module that asks for every kind."""
+    ids = build_report_world(clock)
+    ids["report_id"] = render_assessment(ids["contract"])
+    contract = db.session.get(Contract, ids["contract"])
+    ids["kinds"] = {
+        "assessment": ids["report_id"],
+        "portfolio": services.generate(None, ReportKind.PORTFOLIO, contract.tender.plan.fiscal_year, "zh_CN").id,
+        "organization": services.generate(None, ReportKind.ORGANIZATION, contract.organization_id, "en").id,
+    }
+    package = services.build_package(None, contract, db.session.get(GeneratedReport, ids["report_id"]))
+    ids["package_file_id"] = package.file_id
+    return ids
+
+
+def report_of(built: dict, kind: str) -> GeneratedReport:
+    """The kept report of a kind (of `build_every_kind`)."""
+    return db.session.get(GeneratedReport, built["kinds"]["assessment" if kind == "audit_package" else kind])
+
+
+def pdf_of(built: dict, kind: str) -> bytes:
+    """The file a reader holds: the kept copy, or the report.pdf of the audit package."""
+    if kind == "audit_package":
+        package = db.session.get(files.StoredFile, built["package_file_id"])
+        with zipfile.ZipFile(io.BytesIO(files.read(package))) as archive:
+            return archive.read("report.pdf")
+    return files.read(report_of(built, kind).file)
 
 
 @pytest.fixture(scope="module")

@@ -111,3 +111,31 @@ def test_page_numbers_become_css_counters_in_either_language(text, css):
 def test_a_code_typed_from_paper_is_read_in_the_stored_form():
     assert assemble.normalise_code("bbf1 adc0-671d 7af6") == "BBF1-ADC0-671D-7AF6"
     assert assemble.code_of("ab" * 32) == "ABAB-ABAB-ABAB-ABAB"
+
+
+def test_score_tables_say_full_marks_and_points_scored_not_the_same_word_twice(pdf_bytes):
+    text = pdf_text(pdf_bytes)
+
+    assert "满分" in text and "得分" in text
+    assert "分值 分值" not in text and "项目 录入" not in text
+
+
+def test_the_file_is_named_by_the_contracts_number_and_title(stored_report, report_world):
+    from svcproc.reports.services import download_stem
+
+    name = stored_report.file.original_name
+
+    c = report_world.contract
+    assert name == download_stem(f"评估报告 {c.number} {c.title}") + f"-{stored_report.code}.pdf"
+    assert name.startswith(f"评估报告 {c.number} ") and "/" not in name
+
+
+@pytest.mark.parametrize("title, stem", [
+    ("评估报告 HT/2026/1 社区长者服务", "评估报告 HT_2026_1 社区长者服务"),
+    ('a:b*c?"d"<e>|f\\g', "a_b_c__d__e__f_g"),
+    ("  .  ", "report"),
+])
+def test_a_title_becomes_a_file_name_without_separators(title, stem):
+    from svcproc.reports.services import download_stem
+
+    assert download_stem(title) == stem

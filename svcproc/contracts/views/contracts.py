@@ -181,6 +181,7 @@ def contract(contract_id: int):
         key=lambda row: (row[1], 0 if row[0] == "milestone" else 1))
     return render_template(
         "contracts/contract.html", contract=item, amounts=amounts, timeline=timeline, today=workflow.today(),
+        tranche_notes=workflow.tranche_notes(item, amounts), missing_deliverables=workflow.missing_deliverables,
         is_overdue=workflow.is_overdue, missing=workflow.missing_contents(item), sign_form=SignForm(),
         reason_form=ReasonForm(), action_form=EmptyForm(), deliverable_form=DeliverableForm(), review_form=ReviewForm(),
         payment_form=PaymentForm(), added=workflow.added_so_far(item),

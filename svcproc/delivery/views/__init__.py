@@ -2,7 +2,8 @@
 
 One blueprint, its routes in a module per page family: `beneficiaries` (the register and the
 participant picker), `activities` (a contract's service log, its entries, groups and workers),
-`imports` (ledger files and their jobs), `progress` and `flags`.
+`imports` (ledger files and their jobs), `progress`, `flags` and `privacy` (withdrawing consent,
+who read a record, a person's own data for them).
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _labels():
     return {"activity_type_labels": labels.ACTIVITY_TYPE_LABELS, "gender_labels": labels.GENDER_LABELS,
             "beneficiary_category_labels": labels.CATEGORY_LABELS, "consent_by_labels": labels.CONSENT_BY_LABELS,
             "consent_method_labels": labels.CONSENT_METHOD_LABELS, "import_status_labels": labels.IMPORT_STATUS_LABELS,
-            "red_flag_labels": labels.RED_FLAG_LABELS}
+            "red_flag_labels": labels.RED_FLAG_LABELS, "person_status_labels": labels.PERSON_STATUS_LABELS,
+            "view_kind_labels": labels.VIEW_KIND_LABELS}
 
 
 @bp.app_template_filter("category_label")
@@ -42,4 +44,4 @@ def _worker_names(activity) -> str:
 
 
 from .. import tasks  # noqa: E402,F401  (registers the ledger jobs)
-from . import activities, beneficiaries, flags, imports, progress  # noqa: E402,F401  (routes on `bp`)
+from . import activities, beneficiaries, flags, imports, privacy, progress  # noqa: E402,F401  (routes on `bp`)

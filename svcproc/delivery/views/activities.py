@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -13,7 +13,7 @@ from ...contracts.models import Contract
 from ...contracts.permissions import can_view_contract
 from ...contracts.workflow import locking_milestone
 from ...core import flow
-from ...core.errors import ValidationError
+from ...core.errors import DomainError, ValidationError
 from ...core.permissions import require
 from ...core.web import is_htmx, paginate, redirect_to, send_stored
 from ...extensions import db
@@ -23,7 +23,7 @@ from .. import permissions as perms
 from ..forms import ActivityForm, BeneficiaryForm, DeleteActivityForm, GroupForm, WorkersForm
 from ..models import ActivityEvidence, Beneficiary, ServiceActivity, ServiceGroup
 from . import bp
-from .common import communities, contract_or_404, local_or
+from .common import communities, contract_communities, contract_or_404
 
 # A contract's service log is paged through to its end (a few thousand entries at most, read
 # through the contract's index); the district-wide lists stop at the usual cap.
@@ -59,8 +59,8 @@ def activities(contract_id: int):
 def _activity_form(contract: Contract, obj=None) -> ActivityForm:
     form = ActivityForm(obj=obj) if obj is not None and request.method == "GET" else ActivityForm()
     groups = db.session.execute(sa.select(ServiceGroup).where(ServiceGroup.contract_id == contract.id)
-                                .order_by(ServiceGroup.name)).unique().scalars().all()
-    form.fill_choices(communities(), contract.workers, groups)
+                                ).unique().scalars().all()
+    form.fill_choices(communities(), contract.workers, groups, contract_communities(contract))
     return form
 
 
@@ -107,6 +107,9 @@ def activity_new(contract_id: int):
         worker = perms.worker_record(current_user)
         if worker is not None:
             form.workers.data = [worker.id]
+        chosen_group = request.args.get("group", "")
+        if chosen_group in {value for value, _label in form.group_id.choices}:
+            form.group_id.data = chosen_group  # just created from this form
 
     def save():
         services.record_activity(current_user, contract, _activity_values(contract, form),
@@ -200,14 +203,37 @@ def evidence_download(activity_id: int, evidence_id: int):
 @bp.route("/contracts/<int:contract_id>/groups", methods=["POST"])
 @login_required
 def group_new(contract_id: int):
+    """A group created from the entry form: with htmx the new option is added to the form's group
+    list, chosen; without, the entry form comes back with the group chosen (what was typed in the
+    entry is then typed again: the browser sent it here)."""
     contract = contract_or_404(contract_id)
     require(perms.can_record_activity(current_user, contract))
-    form = GroupForm()
-    if not form.validate_on_submit():
-        raise ValidationError(_("Give the group a name and the planned number of sessions."), "name")
-    services.create_group(current_user, contract, form.name.data, form.planned_sessions.data, [])
-    flash(_("Group %(n)s created.", n=form.name.data), "success")
-    return redirect_to(local_or(url_for("delivery.activity_new", contract_id=contract.id)))
+    form = GroupForm(prefix="new_group")
+    refused: list[str] = []
+
+    def save():
+        group = services.create_group(current_user, contract, form.name.data.strip(), form.planned_sessions.data, [])
+        if not is_htmx():
+            flash(_("Group %(n)s created.", n=group.name), "success")
+            return url_for("delivery.activity_new", contract_id=contract.id, group=group.id)
+        return make_response(render_template("delivery/_group_option.html", group=group))
+
+    def refusal(exc: DomainError) -> bool:
+        refused.append(exc.message)
+        return True
+
+    def page(**extra):
+        error = " ".join(refused) or " ".join(
+            f"{getattr(form, k).label.text}: {' '.join(map(str, v))}" for k, v in form.errors.items())
+        response = make_response(render_template("delivery/_quick_add_error.html", error=error))
+        response.headers.update({"HX-Retarget": "#group-add-error", "HX-Reswap": "innerHTML"})
+        return response
+
+    if not is_htmx():
+        if not form.validate_on_submit():
+            raise ValidationError(_("Give the group a name and the planned number of sessions."), "new_group-name")
+        return redirect_to(save())
+    return flow.submit(form, save, page, field="name", on_error=refusal)
 
 
 @bp.route("/contracts/<int:contract_id>/workers", methods=["GET", "POST"])

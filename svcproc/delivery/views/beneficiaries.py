@@ -13,10 +13,10 @@ from ...core.permissions import require
 from ...core.web import is_htmx, paginate
 from ...extensions import db
 from ...registry.models import Area
-from .. import labels, services
+from .. import labels, privacy, services
 from .. import permissions as perms
 from ..forms import BeneficiaryForm, EmptyForm
-from ..models import Beneficiary, ServiceActivity
+from ..models import Beneficiary, BeneficiaryView, PersonStatus, ServiceActivity, ViewKind
 from . import bp
 from .common import communities, contract_or_404
 
@@ -54,7 +54,10 @@ def _beneficiary_values(form: BeneficiaryForm) -> dict:
     return dict(name=form.name.data, gender=form.gender.data, id_number=form.id_number.data or "",
                 birth_year=form.birth_year.data, community=community, categories=form.categories.data or [],
                 phone=form.phone.data or "", consent_by=form.consent_by.data, guardian_name=form.guardian_name.data,
-                consent_method=form.consent_method.data, consent_on=form.consent_on.data)
+                consent_method=form.consent_method.data, consent_on=form.consent_on.data,
+                sensitive_consent=form.sensitive_consent.data,
+                sensitive_consent_purpose=form.sensitive_consent_purpose.data or "",
+                sensitive_consent_on=form.sensitive_consent_on.data)
 
 
 @bp.route("/beneficiaries/new", methods=["GET", "POST"])
@@ -81,10 +84,13 @@ def beneficiary_new():
 @login_required
 def beneficiary(beneficiary_id: int):
     person = _beneficiary(beneficiary_id)
+    privacy.log_view(current_user, person, ViewKind.VIEWED)
     history = db.session.execute(
         sa.select(ServiceActivity).join(ServiceActivity.participants).where(Beneficiary.id == person.id)
         .order_by(ServiceActivity.activity_date.desc()).limit(50)).unique().scalars().all()
-    return render_template("delivery/beneficiary.html", person=person, history=history,
+    views = paginate(privacy.view_log(person).options(joinedload(BeneficiaryView.user))) \
+        if perms.can_view_person_log(current_user, person) else None
+    return render_template("delivery/beneficiary.html", person=person, history=history, views=views,
                            elsewhere=services.same_person_elsewhere(person), action_form=EmptyForm())
 
 
@@ -93,6 +99,7 @@ def beneficiary(beneficiary_id: int):
 def beneficiary_edit(beneficiary_id: int):
     person = _beneficiary(beneficiary_id)
     require(perms.can_edit_beneficiary(current_user, person.organization_id))
+    privacy.refuse_withdrawn_edit(person)
     form = BeneficiaryForm(obj=person) if request.method == "GET" else BeneficiaryForm()
     form.fill_choices(communities())
     if request.method == "GET":
@@ -100,6 +107,10 @@ def beneficiary_edit(beneficiary_id: int):
         form.consent_method.data, form.community_id.data = person.consent_method.value, str(person.community_id)
         form.id_number.data = ""  # never sent back to the browser; leave empty to keep it
         form.phone.data = ""
+        # The separate consent on the record is shown beside the form, never ticked in it.
+        form.sensitive_consent.data, form.sensitive_consent_on.data = False, None
+        form.sensitive_consent_purpose.data = ""
+        privacy.log_view(current_user, person, ViewKind.VIEWED)
 
     def save():
         services.update_beneficiary(current_user, person, **_beneficiary_values(form))
@@ -133,6 +144,7 @@ def participant_search(contract_id: int):
     if q:
         people = db.session.execute(
             perms.visible_beneficiaries(current_user).where(Beneficiary.organization_id == contract.organization_id,
+                                                            Beneficiary.status == PersonStatus.ACTIVE,
                                                             search.contains(Beneficiary.name, q))
             .order_by(Beneficiary.name, Beneficiary.id).limit(12).options(joinedload(Beneficiary.community))
         ).scalars().all()

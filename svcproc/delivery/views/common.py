@@ -10,6 +10,7 @@ from ...contracts.permissions import can_view_contract
 from ...core.permissions import require
 from ...core.web import is_local_url
 from ...extensions import db
+from ...procurement.models import Tender, plan_community
 from ...registry.models import Area, AreaLevel
 
 
@@ -20,6 +21,14 @@ def communities():
         g.communities = db.session.execute(sa.select(Area.id, Area.name).where(Area.level == AreaLevel.COMMUNITY)
                                            .order_by(Area.code)).all()
     return g.communities
+
+
+def contract_communities(contract: Contract):
+    """(id, name) of the communities the contract's project serves (its plan's), for the entry form."""
+    return db.session.execute(
+        sa.select(Area.id, Area.name).join(plan_community, plan_community.c.area_id == Area.id)
+        .join(Tender, Tender.plan_id == plan_community.c.plan_id).where(Tender.id == contract.tender_id)
+        .order_by(Area.code)).all()
 
 
 def contract_or_404(contract_id: int) -> Contract:

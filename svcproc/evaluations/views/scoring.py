@@ -168,7 +168,7 @@ def scores_csv(round_id: int):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([_("Party"), _("Party weight"), _("Evaluator"), _("Indicator code"), _("Indicator"),
-                     _("Full marks"), _("Points"), _("Comment")])
+                     _("Full marks"), _("Points scored"), _("Comment")])
     for member in round_.evaluators:
         if member.conflicted or member.submitted_at is None:
             continue

@@ -1,0 +1,307 @@
+"""What the audit trail's codes mean to a person: each action described, each object type named, and
+each event's object given a title and a link to its page.
+
+The chain stores stable dotted codes (`contract.signed`) and object types (`contract` #17); an
+auditor reads "合同签订" and "合同 HT-2026-003 社区长者服务" linking to the contract. Titles come from
+the object's own columns (one query per object type on a page); a deleted object keeps its code.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from ..core.formatting import local_datetime
+from ..extensions import db
+
+ACTIONS: dict[str, Any] = {
+    # accounts
+    "auth.login": _l("Signed in"),
+    "auth.logout": _l("Signed out"),
+    "auth.login_failed": _l("Sign-in failed"),
+    "auth.locked": _l("Sign-in paused after failures"),
+    "auth.login_refused_inactive": _l("Sign-in refused: account deactivated"),
+    "auth.login_refused_locked": _l("Sign-in refused: paused after failures"),
+    "auth.password_changed": _l("Password changed"),
+    "user.created": _l("Account created"),
+    "user.updated": _l("Account updated"),
+    "user.activated": _l("Account activated"),
+    "user.deactivated": _l("Account deactivated"),
+    "user.password_reset": _l("Password reset"),
+    "user.locale_changed": _l("Interface language changed"),
+    # registry
+    "area.created": _l("Area created"),
+    "area.updated": _l("Area updated"),
+    "organization.created": _l("Organization registered"),
+    "organization.updated": _l("Organization updated"),
+    "organization.status.active": _l("Organization reinstated"),
+    "organization.status.suspended": _l("Organization suspended"),
+    "organization.status.dishonest": _l("Organization put on the dishonesty list"),
+    "social_worker.created": _l("Social worker registered"),
+    "social_worker.updated": _l("Social worker updated"),
+    # procurement
+    "need.submitted": _l("Community need submitted"),
+    "need.adopted": _l("Community need adopted"),
+    "need.declined": _l("Community need declined"),
+    "need.merged": _l("Community need merged"),
+    "need.addressed": _l("Community need addressed"),
+    "need.linked": _l("Community need linked to a plan"),
+    "plan.created": _l("Project plan created"),
+    "plan.updated": _l("Project plan updated"),
+    "tender.created": _l("Tender drafted"),
+    "tender.updated": _l("Tender updated"),
+    "tender.criteria_set": _l("Scoring criteria set"),
+    "tender.document_added": _l("Tender document added"),
+    "tender.published": _l("Tender published"),
+    "tender.bidding_closed": _l("Bidding closed"),
+    "tender.opened": _l("Bids opened"),
+    "tender.expert_assigned": _l("Expert assigned to the panel"),
+    "tender.expert_removed": _l("Expert removed from the panel"),
+    "tender.expert_declared": _l("Expert declared on conflicts"),
+    "tender.expert_submitted": _l("Expert submitted scores"),
+    "tender.score_saved": _l("Bid score saved"),
+    "tender.scored": _l("Scoring finished"),
+    "tender.returned_to_scoring": _l("Tender returned to scoring"),
+    "tender.award_proposed": _l("Award proposed, publicity started"),
+    "tender.publicity_started": _l("Award publicity started"),
+    "tender.awarded": _l("Tender awarded"),
+    "tender.failed": _l("Tender failed"),
+    "tender.cancelled": _l("Tender cancelled"),
+    "bid.submitted": _l("Bid submitted"),
+    "bid.resubmitted": _l("Bid resubmitted"),
+    "bid.withdrawn": _l("Bid withdrawn"),
+    "bid.ruled_invalid": _l("Bid ruled invalid"),
+    "clarification.asked": _l("Clarification asked"),
+    "clarification.answered": _l("Clarification answered"),
+    "objection.filed": _l("Objection filed"),
+    "objection.upheld": _l("Objection upheld"),
+    "objection.dismissed": _l("Objection dismissed"),
+    # contracts
+    "contract.created": _l("Contract drafted"),
+    "contract.updated": _l("Contract updated"),
+    "contract.signed": _l("Contract signed"),
+    "contract.started": _l("Contract started"),
+    "contract.completed": _l("Contract completed"),
+    "contract.closed": _l("Contract closed"),
+    "contract.terminated": _l("Contract terminated"),
+    "contract.amended": _l("Contract amended"),
+    "contract.schedule_set": _l("Payment schedule set"),
+    "contract.workers_set": _l("Contract's social workers set"),
+    "milestone.deliverable_added": _l("Deliverable added"),
+    "milestone.submitted": _l("Milestone submitted for acceptance"),
+    "milestone.accepted": _l("Milestone accepted"),
+    "milestone.returned": _l("Milestone returned"),
+    "milestone.paid": _l("Milestone paid"),
+    "milestone.period_reopened": _l("Entries behind a paid milestone reopened"),
+    "milestone.period_closed": _l("Entries behind a paid milestone locked again"),
+    "payment.recorded": _l("Payment recorded"),
+    # delivery
+    "beneficiary.created": _l("Person registered"),
+    "beneficiary.updated": _l("Person's record updated"),
+    "beneficiary.identity_revealed": _l("Identity number revealed"),
+    "beneficiary.consent_withdrawn": _l("Consent withdrawn"),
+    "beneficiary.anonymised": _l("Person anonymised after the retention period"),
+    "beneficiary.exported": _l("Person's data exported for them"),
+    "service_group.created": _l("Service group created"),
+    "service_case.opened": _l("Case opened"),
+    "activity.recorded": _l("Service entry recorded"),
+    "activity.corrected": _l("Service entry corrected"),
+    "activity.deleted": _l("Service entry deleted"),
+    "red_flag.explained": _l("Red flag explained"),
+    "import.started": _l("Ledger import started"),
+    "import.checked": _l("Ledger checked"),
+    "import.completed": _l("Ledger imported"),
+    "import.failed": _l("Ledger import failed"),
+    # evaluations
+    "indicator_template.created": _l("Indicator template created"),
+    "indicator_template.updated": _l("Indicator template updated"),
+    "template_version.created": _l("Template version drafted"),
+    "template_version.saved": _l("Template version saved"),
+    "template_version.published": _l("Template version published"),
+    "template_version.retired": _l("Template version retired"),
+    "evaluation.created": _l("Evaluation round created"),
+    "evaluation.updated": _l("Evaluation round updated"),
+    "evaluation.parties_set": _l("Evaluation parties set"),
+    "evaluation.evaluator_assigned": _l("Evaluator assigned"),
+    "evaluation.evaluator_removed": _l("Evaluator removed"),
+    "evaluation.evaluator_declared": _l("Evaluator declared on conflicts"),
+    "evaluation.evaluator_submitted": _l("Evaluator submitted scores"),
+    "evaluation.score_saved": _l("Evaluation score saved"),
+    "evaluation.evidence_added": _l("Evaluation evidence added"),
+    "evaluation.survey_added": _l("Satisfaction survey added"),
+    "evaluation.survey_removed": _l("Satisfaction survey removed"),
+    "evaluation.scoring_opened": _l("Evaluation scoring opened"),
+    "evaluation.finalized": _l("Evaluation finalized"),
+    "evaluation.reopened": _l("Evaluation reopened"),
+    "evaluation.cancelled": _l("Evaluation cancelled"),
+    "finding.added": _l("Finding recorded"),
+    "rectification.added": _l("Rectification item added"),
+    "rectification.responded": _l("Rectification answered"),
+    "rectification.closed": _l("Rectification closed"),
+    "rectification.reopened": _l("Rectification reopened"),
+    # reports, jobs, audit
+    "report.requested": _l("Report requested"),
+    "report.generated": _l("Report generated"),
+    "report.retried": _l("Report generation retried"),
+    "audit_package.requested": _l("Audit package requested"),
+    "audit_package.built": _l("Audit package built"),
+    "audit.verification_started": _l("Audit chain verification started"),
+    "job.started": _l("Background job started"),
+    "job.finished": _l("Background job finished"),
+    "job.failed": _l("Background job failed"),
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An object type as people name it, how its title is read and where its page is."""
+    label: Any
+    title: Callable[[Any], str] | None = None
+    link: Callable[[Any], tuple[str, dict] | None] | None = None
+
+
+def _columns(*names: str) -> Callable[[Any], str]:
+    def title(obj) -> str:
+        return " ".join(str(v) for v in (getattr(obj, n, None) for n in names) if v not in (None, ""))
+    return title
+
+
+def _to(endpoint: str, arg: str, attr: str = "id") -> Callable[[Any], tuple[str, dict] | None]:
+    def link(obj):
+        value = getattr(obj, attr, None)
+        return (endpoint, {arg: value}) if value is not None else None
+    return link
+
+
+_TENDER = _to("procurement.tender", "tender_id", "tender_id")
+_CONTRACT = _to("contracts.contract", "contract_id", "contract_id")
+_ROUND = _to("evaluations.round", "round_id", "round_id")
+
+KINDS: dict[str, Kind] = {
+    "user": Kind(_l("Account"), _columns("full_name", "username")),
+    "area": Kind(_l("Area"), _columns("code", "name")),
+    "organization": Kind(_l("Organization"), _columns("name"), _to("registry.organization", "org_id")),
+    "social_worker": Kind(_l("Social worker"), _columns("name")),
+    "need": Kind(_l("Community need"), _columns("receipt_code"), _to("procurement.need", "need_id")),
+    "plan": Kind(_l("Project plan"), _columns("title"), _to("procurement.plan", "plan_id")),
+    "tender": Kind(_l("Tender"), _columns("number", "title"), _to("procurement.tender", "tender_id")),
+    "tender_criterion": Kind(_l("Scoring criterion"), _columns("name"), _TENDER),
+    "tender_document": Kind(_l("Tender document"), _columns("title"), _TENDER),
+    "clarification": Kind(_l("Clarification"), None, _TENDER),
+    # A bid is named by nothing that says who bid: its events are hidden until the opening anyway.
+    "bid": Kind(_l("Bid"), None, _TENDER),
+    "bid_document": Kind(_l("Bid document")),
+    "tender_expert": Kind(_l("Panel seat"), None, _TENDER),
+    "expert_score": Kind(_l("Expert score")),
+    "objection": Kind(_l("Objection"), None, _TENDER),
+    "objection_document": Kind(_l("Objection document")),
+    "contract": Kind(_l("Contract"), _columns("number", "title"), _to("contracts.contract", "contract_id")),
+    "amendment": Kind(_l("Amendment"), _columns("number"), _CONTRACT),
+    "milestone": Kind(_l("Milestone"), _columns("title"), _CONTRACT),
+    "milestone_period": Kind(_l("Entries behind a paid milestone")),
+    "deliverable": Kind(_l("Deliverable"), _columns("title")),
+    "payment": Kind(_l("Payment"), None, _CONTRACT),
+    # A person is named by number only: the trail is no place to spread names.
+    "beneficiary": Kind(_l("Person served"), None, _to("delivery.beneficiary", "beneficiary_id")),
+    "service_group": Kind(_l("Service group"), _columns("name"), _CONTRACT),
+    "service_case": Kind(_l("Case"), None, _CONTRACT),
+    "activity": Kind(_l("Service entry"), None, _to("delivery.activity", "activity_id")),
+    "activity_revision": Kind(_l("Service entry revision"), None, _to("delivery.activity", "activity_id", "activity_id")),
+    "activity_evidence": Kind(_l("Service evidence"), None, _to("delivery.activity", "activity_id", "activity_id")),
+    "import": Kind(_l("Ledger import"), None, _to("delivery.import_batch", "batch_id")),
+    "red_flag": Kind(_l("Red flag"), None, _to("delivery.contract_flags", "contract_id", "contract_id")),
+    "indicator_template": Kind(_l("Indicator template"), _columns("name"), _to("evaluations.template", "template_id")),
+    "template_version": Kind(_l("Template version"), _columns("number"), _to("evaluations.version", "version_id")),
+    "evaluation_round": Kind(_l("Evaluation round"), _columns("title"), _to("evaluations.round", "round_id")),
+    "evaluation_party": Kind(_l("Evaluation party"), _columns("name"), _ROUND),
+    "round_evaluator": Kind(_l("Evaluator seat"), None, _ROUND),
+    "satisfaction_survey": Kind(_l("Satisfaction survey"), None, _ROUND),
+    "evaluation_evidence": Kind(_l("Evaluation evidence"), _columns("title"), _ROUND),
+    "finding": Kind(_l("Finding"), None, _ROUND),
+    "rectification_item": Kind(_l("Rectification item")),
+    "rectification_response": Kind(_l("Rectification answer")),
+    "report": Kind(_l("Report"), _columns("title"), _to("reports.verify", "code", "code")),
+    "audit_package": Kind(_l("Audit package"), None, _CONTRACT),
+    "job": Kind(_l("Background job"), None, _to("jobs.status", "job_id")),
+    "file": Kind(_l("File"), _columns("original_name")),
+}
+
+
+def action_label(code: str) -> str:
+    """The action as a person reads it; a code nobody described yet shows as itself."""
+    label = ACTIONS.get(code)
+    return str(label) if label is not None else code
+
+
+def kind_label(object_type: str) -> str:
+    kind = KINDS.get(object_type)
+    return str(kind.label) if kind is not None else object_type
+
+
+def _classes() -> dict[str, type]:
+    return {cls.audit_type: cls for cls in (m.class_ for m in db.Model.registry.mappers)
+            if getattr(cls, "audit_type", None)}
+
+
+@dataclass
+class Described:
+    action: str
+    kind: str
+    title: str
+    href: str | None
+    actor: str
+
+
+def describe(events: Iterable[Any]) -> dict[int, Described]:
+    """Each event's words, by sequence number: one query for the actors and one per object type."""
+    events = list(events)
+    classes = _classes()
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if event.object_type in KINDS and event.object_type in classes and event.object_id.isdigit():
+            wanted.setdefault(event.object_type, set()).add(int(event.object_id))
+    found: dict[tuple[str, int], Any] = {}
+    for object_type, ids in wanted.items():
+        cls = classes[object_type]
+        for obj in db.session.scalars(sa.select(cls).where(cls.id.in_(sorted(ids)))):
+            found[(object_type, obj.id)] = obj
+    actor_ids = sorted({e.actor_id for e in events if e.actor_id is not None})
+    names: dict[int, str] = {}
+    if actor_ids and "user" in classes:
+        user = classes["user"]
+        names = {uid: full for uid, full in db.session.execute(
+            sa.select(user.id, user.full_name).where(user.id.in_(actor_ids)))}
+    out = {}
+    for event in events:
+        kind = KINDS.get(event.object_type)
+        obj = found.get((event.object_type, int(event.object_id))) if event.object_id.isdigit() else None
+        title, href = "", None
+        if obj is not None and kind is not None:
+            title = kind.title(obj) if kind.title else ""
+            target = kind.link(obj) if kind.link else None
+            if target is not None:
+                href = url_for(target[0], **target[1])
+        full = names.get(event.actor_id, "") if event.actor_id is not None else ""
+        actor = f"{full} ({event.actor_name})" if full and full != event.actor_name else event.actor_name
+        out[event.seq] = Described(action_label(event.action), kind_label(event.object_type), title, href, actor)
+    return out
+
+
+# The columns of every export of events (the trail's own, a contract's audit package): the hashes let
+# the chain be checked elsewhere, the description lets a person read it.
+CSV_COLUMNS = ("seq", "occurred_at_utc", "occurred_at_local", "actor", "action", "description", "object_type",
+               "object_id", "changes", "client_ip", "prev_hash", "hash")
+
+
+def event_rows(stmt) -> Iterable[tuple]:
+    """The rows of `CSV_COLUMNS` for the events `stmt` selects, read as they are written."""
+    words = {code: action_label(code) for code in ACTIONS}
+    for event in db.session.execute(stmt).scalars():
+        yield (event.seq, event.occurred_at.isoformat(), local_datetime(event.occurred_at, "%Y-%m-%d %H:%M:%S"),
+               event.actor_name, event.action, words.get(event.action, event.action), event.object_type,
+               event.object_id, json.dumps(event.changes, ensure_ascii=False, sort_keys=True), event.client_ip,
+               event.prev_hash, event.hash)
