@@ -91,6 +91,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .core import errors_web, formatting, templating
     from .core.job_views import bp as jobs_bp
     from .main import bp as main_bp
+    from .monitoring.views import bp as monitoring_bp
     from .contracts.views import bp as contracts_bp
     from .delivery.views import bp as delivery_bp
     from .evaluations.views import bp as evaluations_bp
@@ -113,6 +114,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(delivery_bp)
     app.register_blueprint(evaluations_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(monitoring_bp)
     app.register_blueprint(jobs_bp)
     # Every view commits once, at its end, or rolls back (core/flow.py).
     from .core import flow
@@ -162,6 +164,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .evaluations import panels as evaluations_panels  # noqa: F401
     from .accounts import panels as accounts_panels  # noqa: F401
     from .reports import panels as reports_panels  # noqa: F401
+    from .monitoring import panels as monitoring_panels  # noqa: F401
 
     from .cli import register_commands
 

@@ -22,6 +22,7 @@ def register_commands(app) -> None:
     app.cli.add_command(bench_data_command)
     app.cli.add_command(user_group)
     app.cli.add_command(privacy_group)
+    app.cli.add_command(flags_group)
 
 
 @click.command("create-user")
@@ -176,6 +177,23 @@ def audit_verify_command(resume):
     sys.exit(1)
 
 
+@click.group("flags")
+def flags_group():
+    """Procurement red flags."""
+
+
+@flags_group.command("refresh")
+@with_appcontext
+def flags_refresh_command():
+    """Recompute the procurement red flags from the record (run daily from cron)."""
+    from .extensions import db
+    from .monitoring import flags
+
+    result = flags.refresh()
+    db.session.commit()
+    click.echo(f"{result['flags']} procurement red flags: {result['added']} new, {result['removed']} cleared.")
+
+
 @click.command("import-logs")
 @click.argument("contract_number")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
@@ -206,8 +224,10 @@ def import_logs_command(contract_number, path, dry_run):
         click.echo(f"row {error['row']}, {error['column']}: {error['message']}", err=True)
     if result.error_count > len(batch.errors):
         click.echo(f"... {result.error_count - len(batch.errors)} more errors", err=True)
+    for repeat in batch.repeats or []:
+        click.echo(f"row {repeat['row']} repeats row {repeat['repeat_of']} of this file (imported once)", err=True)
     click.echo(f"{result.rows_total} rows: {result.rows_new} new, {result.rows_duplicate} already recorded, "
-               f"{result.error_count} errors.")
+               f"{result.rows_repeated} repeated in the file, {result.error_count} errors.")
     if result.error_count:
         db.session.rollback()
         sys.exit(1)
@@ -363,10 +383,11 @@ def worker_command(burst):
     """Run background jobs from Redis (REDIS_URL); without Redis, jobs run inside the web process."""
     from flask import current_app
 
-    from .core.jobs import run_worker
+    from .core.jobs import recover_orphans_at_start, run_worker
 
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: jobs run inside the web process, no worker is needed.")
+    recover_orphans_at_start(current_app._get_current_object())
     run_worker(burst=burst)
 
 
@@ -429,6 +450,25 @@ def _make_app():
 
 
 cli = FlaskGroup(create_app=_make_app, help="svcproc: government-purchased social work services.")
+
+
+def _run_command():
+    """Flask's development server, after failing the jobs that processes stopped since left behind."""
+    from flask.cli import ScriptInfo
+    from flask.cli import run_command as flask_run
+
+    @click.command("run", params=flask_run.params, help=flask_run.help, short_help=flask_run.short_help)
+    @click.pass_context
+    def run(ctx, **options):
+        from .core.jobs import recover_orphans_at_start
+
+        recover_orphans_at_start(ctx.ensure_object(ScriptInfo).load_app())
+        ctx.invoke(flask_run, **options)
+
+    return run
+
+
+cli.add_command(_run_command())
 
 
 def main() -> None:

@@ -102,6 +102,27 @@ def load_config(overrides: dict | None = None) -> dict:
         # Experts without a conflict needed to finish scoring.
         "MIN_EXPERTS": {"public_tender": 3, "competitive_consultation": 3, "competitive_negotiation": 3,
                         "inquiry": 3, "single_source": 1},
+        # Shortest time from the documents' issue (publication) to the bid deadline, by method:
+        # calendar days for public tender (政府采购法 art. 35) and consultation (财库〔2014〕214号),
+        # working days for negotiation and inquiry (财政部令第74号).
+        "PROCUREMENT_MIN_BIDDING_DAYS": {"public_tender": 20, "competitive_consultation": 10,
+                                         "competitive_negotiation": 3, "inquiry": 3},
+        # An organization's rating (1A-5A) holds this many years from the day it was given (民政部令第39号).
+        "RATING_VALID_YEARS": 5,
+        # The thresholds of the procurement red flags on the auditor's desk (svcproc/monitoring/flags.py).
+        "PROCUREMENT_FLAGS": {
+            "ceiling_ratio_percent": 98,       # award at or above this share of the ceiling price
+            "signature_days": 30,              # award notice to signature (政府采购法 art. 46)
+            "unpaid_days": 30,                 # accepted milestone still unpaid (保障中小企业款项支付条例)
+            "amendment_days": 30,              # an amendment this soon after signing
+            "amendment_cap_percent": 10,       # added amounts may not pass this share of the original
+            "amendment_near_cap_percent": 9,   # added amounts at or above this share: near the cap
+            "single_source_repeats": 2,        # single-source awards to one organization in a year
+            "award_share_percent": 50,         # share of a year's award amounts won by one organization
+            "award_share_min_awards": 3,       # ... among at least this many awards that year
+            "category_count": 3,               # service categories one organization won in a year
+            "percent_apart_max": 10,           # bids an exact whole percentage apart, up to this much
+        },
         # Reminder e-mails from `svcproc remind --send`; off unless a mail server is configured.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
@@ -110,6 +131,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_FROM": os.environ.get("MAIL_FROM", "svcproc@localhost"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # A background job may run this long on a worker (RQ stops it then); a job of another host
+        # still queued or running after it (and a few minutes more) is taken as orphaned at start-up.
+        "JOB_TIMEOUT_MINUTES": int(os.environ.get("JOB_TIMEOUT_MINUTES", "60")),
+        # Ledger files: rows at most, and for an .xlsx (a zip archive) its unpacked size and the
+        # compression ratio of any part, checked before any of it is parsed.
+        "LEDGER_MAX_ROWS": int(os.environ.get("LEDGER_MAX_ROWS", "200000")),
+        "LEDGER_MAX_UNPACKED_MB": int(os.environ.get("LEDGER_MAX_UNPACKED_MB", "256")),
+        "LEDGER_MAX_COMPRESSION_RATIO": int(os.environ.get("LEDGER_MAX_COMPRESSION_RATIO", "100")),
     }
     if overrides:
         config.update(overrides)

@@ -15,3 +15,4 @@ from .evaluations.models import (EvaluationEvidence, EvaluationParty, Evaluation
                                  Finding, IndicatorTemplate, RectificationItem, RectificationResponse,
                                  ResponseFile, RoundEvaluator, SatisfactionSurvey, TemplateVersion)
 from .reports.models import GeneratedReport  # noqa: F401
+from .monitoring.models import MonitoringCase, MonitoringDocument, ProcurementFlag  # noqa: F401

@@ -270,6 +270,20 @@ MATRIX = {
     ("reports.desk", "GET"):                         (302, 200, 403, 403, 403, 403, 403, 200),
     ("reports.audit_package", "GET"):                (302, 200, 403, 403, 403, 403, 403, 200),
     ("reports.build_audit_package", "POST"):         (302, 303, 403, 403, 403, 403, 403, 303),
+    # --- monitoring: auditors open cases, issue findings, return answers and conclude; procurement staff
+    # answer and attach while their answer is due (the case waits for it); both read; the flags'
+    # recomputation is asked for by those who open cases
+    ("monitoring.cases", "GET"):                     (302, 403, 200, 403, 403, 403, 403, 200),
+    ("monitoring.case_new", "GET"):                  (302, 403, 403, 403, 403, 403, 403, 200),
+    ("monitoring.case_new", "POST"):                 (302, 403, 403, 403, 403, 403, 403, 422),
+    ("monitoring.case", "GET"):                      (302, 403, 200, 403, 403, 403, 403, 200),
+    ("monitoring.case_issue", "POST"):               (302, 403, 403, 403, 403, 403, 403, 422),
+    ("monitoring.case_answer", "POST"):              (302, 403, 422, 403, 403, 403, 403, 403),
+    ("monitoring.case_return", "POST"):              (302, 403, 403, 403, 403, 403, 403, 422),
+    ("monitoring.case_conclude", "POST"):            (302, 403, 403, 403, 403, 403, 403, 422),
+    ("monitoring.case_document_add", "POST"):        (302, 403, 422, 403, 403, 403, 403, 422),
+    ("monitoring.case_document", "GET"):             (302, 403, 200, 403, 403, 403, 403, 200),
+    ("monitoring.flags_refresh", "POST"):            (302, 403, 403, 403, 403, 403, 403, 303),
 }
 
 IGNORED_ENDPOINTS = {"static"}
@@ -308,7 +322,24 @@ def _build(clock) -> dict:
         "question_id": db.session.execute(db.select(Clarification.id)).scalar_one(),
         "objection_id": objection.id,
         "contracts": _build_contracts(clock, users, org),
-    } | {"evaluations": _build_evaluations(clock, users, org)} | {"reports": _build_reports(users)}
+    } | {"evaluations": _build_evaluations(clock, users, org)} | {"reports": _build_reports(users)} \
+      | _build_monitoring(users)
+
+
+def _build_monitoring(users: dict) -> dict:
+    """A monitoring case on the org manager's contract, its findings issued to the bureau (whose
+    answer is due), with the auditor's working paper attached."""
+    from svcproc.contracts.models import Contract
+    from svcproc.monitoring import workflow as monitoring
+    from tests.builders.files import pdf_upload
+
+    auditor = users["auditor"]
+    contract = db.session.execute(db.select(Contract).where(Contract.organization_id == users["org_manager"]
+                                                            .organization_id).order_by(Contract.id)).scalars().first()
+    case = monitoring.open_case(auditor, subject="签约时限核查", number=contract.number)
+    document = monitoring.attach_document(auditor, case, pdf_upload("核查底稿.pdf", "monitoring"), "核查底稿")
+    monitoring.issue_findings(auditor, case, "合同签订超过中标通知后30日。")
+    return {"monitoring": {"case_id": case.id}, "monitoring_document_id": document.id}
 
 
 def _build_reports(users: dict) -> dict:
@@ -399,7 +430,8 @@ def _build_contracts(clock, users: dict, org: Organization) -> dict:
                                                  "session_number": None, "head_count": 20,
                                                  "start_time": time(10, 0), "end_time": time(11, 0)})
     flag = db.session.execute(db.select(RedFlag).where(RedFlag.contract_id == contract.id)).scalars().first()
-    header = [zh for _key, zh, _en, _help in ledger.COLUMNS]
+    header = ["日期", "开始时间", "结束时间", "服务类型", "社区", "地点", "社工", "参与人员", "其他参与人数", "服务时长（小时）", "小组",
+              "节次", "主题", "成果", "备注"]
     row = {"日期": (contracts.today() - timedelta(days=2)).isoformat(), "开始时间": "14:00", "结束时间": "15:30",
            "服务类型": "社区活动", "社区": community.name, "地点": "社区广场", "社工": worker.name,
            "其他参与人数": "30", "主题": "防诈骗知识讲座"}
@@ -499,7 +531,8 @@ def world(built, clock):
 ACTIONS = {"procurement.need_action": "adopt", "procurement.tender_transition": "confirm",
            "contracts.contract_transition": "complete", "evaluations.round_transition": "finalize",
            "evaluations.round_reason_transition": "reopen", "evaluations.item_review": "close"}
-DOCUMENTS = {"procurement.bid_document": "bid_document_id", "public.tender_document": "tender_document_id"}
+DOCUMENTS = {"procurement.bid_document": "bid_document_id", "public.tender_document": "tender_document_id",
+             "monitoring.case_document": "monitoring_document_id"}
 # Pages of the draft contract (the others are of the contract in progress), and query strings.
 ON_THE_DRAFT = {"contracts.contract_edit", "contracts.contract_sign"}
 QUERIES = {"contracts.contract_new": lambda ids: {"tender": ids["contracts"]["waiting_tender_id"]}}
@@ -512,7 +545,7 @@ def _url(app, endpoint: str, world: dict) -> str:
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
                                      "question_id", "objection_id")},
-              **ids["contracts"], **ids["evaluations"], **ids["reports"]}
+              **ids["contracts"], **ids["evaluations"], **ids["reports"], **ids["monitoring"]}
     if endpoint.startswith("reports."):  # the contract's assessment report ("kind" above is a ledger's)
         values["kind"] = "assessment"
     if endpoint in ON_THE_DRAFT:

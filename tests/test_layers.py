@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "svcproc"
-DOMAINS = ("accounts", "audit", "contracts", "delivery", "evaluations", "procurement", "registry", "reports")
+DOMAINS = ("accounts", "audit", "contracts", "delivery", "evaluations", "monitoring", "procurement", "registry",
+           "reports")
 THE_DOOR = "svcproc/core/workflow.py"
 
 

@@ -207,6 +207,16 @@ CASES: dict[str, Case] = {
                                   why="no file chosen on the public verification page"),
     "reports.retry": Case("admin", ("jobs.status", "reports.job"), status=409, source_url={"job_id": REPORT_JOB},
                           why="the job finished"),
+    # --- monitoring (the world's case waits for the bureau's answer to its findings) ---------------
+    "monitoring.case_new": Case("auditor", SELF, why="nothing said of what the case looks into"),
+    "monitoring.case_issue": Case("auditor", "monitoring.case", {"findings": "补充发现：签约前已开展服务。"}, status=409,
+                                  why="findings already issued: the bureau's answer is due"),
+    "monitoring.case_answer": Case("procurement", "monitoring.case", why="no answer"),
+    "monitoring.case_return": Case("auditor", "monitoring.case", {"reason": "未说明超期原因。"}, status=409,
+                                   why="no answer to return yet"),
+    "monitoring.case_conclude": Case("auditor", "monitoring.case", {"conclusion": "问题属实。"}, status=409,
+                                     why="concluding while the bureau's answer is due"),
+    "monitoring.case_document_add": Case("procurement", "monitoring.case", why="no file"),
 }
 
 # POST endpoints with no page-level refusal to test, and why.
@@ -217,6 +227,8 @@ WITHOUT_A_PAGE_REFUSAL = {
                                     "reset any password) see",
     "audit.verify_start": "a button with no rule to break (a check already under way is simply followed), on a "
                           "page only those who may start a check see",
+    "monitoring.flags_refresh": "a button with no rule to break (the flags are recomputed from the record), on the "
+                                "desk only those who may ask for it see",
     "evaluations.version_check": "checks the draft and shows the findings (200) without changing anything, on a "
                                  "page only administrators (who may check) see",
 }
@@ -232,7 +244,7 @@ def _values(world: dict, endpoint: str, overrides: dict) -> dict:
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
                                      "question_id", "objection_id")},
-              **ids["contracts"], **ids["evaluations"], **ids["reports"]}
+              **ids["contracts"], **ids["evaluations"], **ids["reports"], **ids["monitoring"]}
     if endpoint.startswith("reports."):
         values["kind"] = "assessment"
     if endpoint in ON_THE_DRAFT:

@@ -3,7 +3,7 @@ paid milestone locked unless reopened; entries compared with their place's case,
 made one (the fingerprints of entries whose place changes under that are computed again).
 
 Revision ID: c4d7e2a9b810
-Revises: 9b2d4f6a8c13
+Revises: a8d438a93a02
 Create Date: 2026-12-05 21:30:00
 """
 import hashlib
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c4d7e2a9b810"
-down_revision = "9b2d4f6a8c13"
+down_revision = "a8d438a93a02"
 branch_labels = None
 depends_on = None
 

@@ -143,6 +143,13 @@ ACTIONS: dict[str, Any] = {
     "rectification.responded": _l("Rectification answered"),
     "rectification.closed": _l("Rectification closed"),
     "rectification.reopened": _l("Rectification reopened"),
+    # monitoring
+    "monitoring.opened": _l("Monitoring case opened"),
+    "monitoring.findings_issued": _l("Monitoring findings issued"),
+    "monitoring.answered": _l("Monitoring findings answered"),
+    "monitoring.answer_returned": _l("Answer to monitoring findings returned"),
+    "monitoring.concluded": _l("Monitoring case concluded"),
+    "monitoring.document_added": _l("Monitoring document added"),
     # reports, jobs, audit
     "report.requested": _l("Report requested"),
     "report.generated": _l("Report generated"),
@@ -228,6 +235,9 @@ KINDS: dict[str, Kind] = {
     "audit_package": Kind(_l("Audit package"), None, _CONTRACT),
     "job": Kind(_l("Background job"), None, _to("jobs.status", "job_id")),
     "file": Kind(_l("File"), _columns("original_name")),
+    "procurement_flag": Kind(_l("Procurement red flag"), None, _TENDER),
+    "monitoring_case": Kind(_l("Monitoring case"), _columns("subject"), _to("monitoring.case", "case_id")),
+    "monitoring_document": Kind(_l("Monitoring document"), _columns("title")),
 }
 
 

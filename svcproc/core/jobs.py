@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
+import socket
 import threading
 import traceback
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,6 +57,10 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The process that runs the job ("host:pid"): the one that queued it when jobs run in threads of
+    # the web process, the worker that took it on RQ. A job whose process has died is failed at the
+    # next start-up (recover_orphans).
+    runner: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
 
 
 # A job's status changes through the one door too, so the trail shows when each job ran and how it
@@ -75,6 +83,9 @@ class JobKind:
     can_view: Callable[[Any, "Job"], bool] | None = None   # None: only the person who started it
     template: str | None = None                            # the status box's content (jobs/_outcome.html)
     context: Callable[["Job"], dict] | None = None         # what that template reads besides the job
+    # What the kind's domain puts right when a job of it is found orphaned (its process died), after
+    # the job has been marked failed; in the same transaction.
+    on_orphaned: Callable[["Job"], None] | None = None
 
 
 _FUNCTIONS: dict[str, JobFunction] = {}
@@ -84,10 +95,10 @@ _threads: list[threading.Thread] = []
 
 
 def job_function(kind: str, *, can_view: Callable[[Any, "Job"], bool] | None = None, template: str | None = None,
-                 context: Callable[["Job"], dict] | None = None):
+                 context: Callable[["Job"], dict] | None = None, on_orphaned: Callable[["Job"], None] | None = None):
     def register(fn: JobFunction) -> JobFunction:
         _FUNCTIONS[kind] = fn
-        KINDS[kind] = JobKind(kind, fn, can_view, template, context)
+        KINDS[kind] = JobKind(kind, fn, can_view, template, context, on_orphaned)
         return fn
     return register
 
@@ -130,15 +141,26 @@ def _redis():
 def _queue():
     from rq import Queue
 
-    return Queue("svcproc", connection=_redis(), default_timeout=3600)
+    return Queue("svcproc", connection=_redis(), default_timeout=int(_timeout().total_seconds()))
+
+
+def _timeout() -> timedelta:
+    """How long a job may run on a worker (RQ stops it then); see recover_orphans."""
+    return timedelta(minutes=int(current_app.config.get("JOB_TIMEOUT_MINUTES", 60)))
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def create_job(kind: str, payload: dict, actor=None) -> Job:
     """A queued job row (flushed). Views use `start`, which hands it to the runner after the commit."""
     if kind not in _FUNCTIONS:
         raise ValueError(f"unknown job kind {kind}")
+    # Without Redis the job runs in a thread of this process, which is then its runner from the start.
     job = Job(id=str(uuid.uuid4()), kind=kind, status=JobStatus.QUEUED, payload=payload,
-              created_by_id=getattr(actor, "id", None), created_at=clock.now())
+              created_by_id=getattr(actor, "id", None), created_at=clock.now(),
+              runner="" if current_app.config.get("REDIS_URL") else this_process())
     db.session.add(job)
     db.session.flush()
     return job
@@ -204,6 +226,7 @@ def execute(job_id: str, progress: Progress) -> None:
     if job is None or not JOB.allows("start", job):
         return
     job.started_at = clock.now()
+    job.runner = this_process()
     JOB.move(None, job, "start", kind=job.kind)
     db.session.commit()
     progress(0)
@@ -231,6 +254,76 @@ def _finish(job_id: str, status: JobStatus, result: dict | None = None, error: s
     else:
         JOB.move(None, job, "fail", error=error)
     db.session.commit()
+
+
+# --- jobs left behind by a process that died --------------------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def is_orphaned(job: Job, now: datetime, host: str | None = None) -> bool:
+    """Whether no process will ever finish this queued or running job.
+
+    A job of a process on this host is orphaned when that process is gone (in-process jobs die with
+    their web process; a worker's with the worker). A job of another host, or a job no worker has
+    taken, is orphaned once it has been running or waiting longer than a job may run (RQ stops a job
+    at JOB_TIMEOUT_MINUTES; a margin is added). Liveness is read from the process table rather than
+    from a heartbeat the job writes: on SQLite a job's own transaction holds the database's write
+    lock, so a heartbeat from another connection would wait for the job it reports on.
+    """
+    host = host or socket.gethostname()
+    runner_host, _sep, pid = (job.runner or "").rpartition(":")
+    if runner_host == host and pid.isdigit():
+        return int(pid) != os.getpid() and not _alive(int(pid))
+    since = job.started_at or job.created_at
+    return since is not None and since < now - _timeout() - timedelta(minutes=5)
+
+
+def recover_orphans() -> list[str]:
+    """Mark failed every job no process will finish, and let its domain put right what it left (an
+    import batch goes back to be confirmed again). Run when a web process or worker starts; commits.
+    Returns the ids of the jobs failed."""
+    now = clock.now()
+    host = socket.gethostname()
+    waiting = db.session.execute(sa.select(Job).where(Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+                                 ).scalars().all()
+    failed = []
+    for job in waiting:
+        if not is_orphaned(job, now, host):
+            continue
+        with force_locale(job.payload.get("locale") or current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
+            job.error = _("The process running this job stopped before it finished; nothing of it was kept. "
+                          "Start it again.")
+        job.finished_at = now
+        JOB.move(None, job, "fail", error=job.error, orphaned_from=job.runner or None)
+        kind = KINDS.get(job.kind)
+        if kind is not None and kind.on_orphaned is not None:
+            kind.on_orphaned(job)
+        failed.append(job.id)
+    db.session.commit()
+    if failed:
+        log.warning("marked %d orphaned job(s) failed: %s", len(failed), ", ".join(failed))
+    return failed
+
+
+def recover_orphans_at_start(app) -> None:
+    """recover_orphans for a starting process, which a database not yet upgraded does not stop."""
+    with app.app_context():
+        try:
+            recover_orphans()
+        except sa.exc.SQLAlchemyError as exc:
+            db.session.rollback()
+            log.warning("jobs left by stopped processes were not checked: %s", exc)
 
 
 def progress_of(job: Job) -> tuple[int, str]:

@@ -60,6 +60,8 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "rectification.review",
         "reports.read",
         "reports.generate",
+        "monitoring.read",
+        "monitoring.answer",
     }),
     Role.EXPERT: frozenset({
         "registry.read",
@@ -96,6 +98,8 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
         "reports.read",
         "reports.generate",
         "beneficiaries.view_log",
+        "monitoring.read",
+        "monitoring.open",
     }),
 }
 

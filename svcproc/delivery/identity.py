@@ -90,3 +90,36 @@ def seal_phone(phone: str) -> bytes:
 
 def unseal_phone(sealed: bytes) -> str:
     return crypto.decrypt(PHONE_PURPOSE, sealed).decode()
+
+
+# --- register codes ---------------------------------------------------------------------------
+# A person's code in an organization's register: FW, the record's number (at least six digits) and a
+# check character (ISO 7064 MOD 11-2, as in identity numbers), so that a mistyped digit or two
+# swapped digits are caught instead of naming someone else. Ledgers name people by it when the full
+# identity number is not at hand (the register shows numbers masked).
+REGISTER_PREFIX = "FW"
+_REGISTER_CODE = re.compile(r"FW(\d{6,})([\dX])")
+
+
+def _mod11_2(digits: str) -> str:
+    total = 0
+    for digit in digits:
+        total = (total + int(digit)) * 2 % 11
+    return "0123456789X"[(12 - total) % 11]
+
+
+def register_code(beneficiary_id: int) -> str:
+    digits = f"{beneficiary_id:06d}"
+    return REGISTER_PREFIX + digits + _mod11_2(digits)
+
+
+def looks_like_register_code(text: str) -> bool:
+    return normalise(text).startswith(REGISTER_PREFIX)
+
+
+def register_id(code: str) -> int | None:
+    """The record number a register code names, or None when it is not a valid code."""
+    match = _REGISTER_CODE.fullmatch(normalise(code))
+    if match is None or _mod11_2(match.group(1)) != match.group(2):
+        return None
+    return int(match.group(1))

@@ -1,5 +1,6 @@
 """Translatable names for service-delivery enumerations."""
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from .models import ActivityType, ConsentBy, ConsentMethod, Gender, ImportStatus, PersonStatus, RedFlagKind, ViewKind
 
@@ -43,6 +44,17 @@ IMPORT_STATUS_LABELS = {
     ImportStatus.IMPORTED: _l("Imported"),
     ImportStatus.FAILED: _l("Import failed"),
 }
+
+
+def import_state(batch) -> str:
+    """An import's state as its pages title it: a checked file with errors says so, with their count."""
+    if batch.status == ImportStatus.CHECKED and batch.error_count:
+        return ngettext("Checked: %(num)d error, nothing can be imported until the file is corrected",
+                        "Checked: %(num)d errors, nothing can be imported until the file is corrected",
+                        batch.error_count)
+    return str(IMPORT_STATUS_LABELS[batch.status])
+
+
 RED_FLAG_LABELS = {
     RedFlagKind.WORKER_OVERLAP: _l("Social worker in two overlapping activities"),
     RedFlagKind.WORKER_HOURS: _l("More than 12 service hours by one worker in a day"),

@@ -15,9 +15,11 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -31,36 +33,37 @@ from .workflow import IMPORT
 from .models import (ActivityType, Beneficiary, ImportBatch, ImportStatus, PersonStatus, ServiceActivity,
                      ServiceCase, ServiceGroup, activity_participant, activity_worker, group_member)
 
-# (key, Chinese header, English header, what it holds)
+# The columns, headed with the service-entry form's own words (in either language), each with the
+# spellings earlier templates used, still accepted: (key, heading, other spellings, what it holds).
 COLUMNS = (
-    ("date", "日期", "date", _l("YYYY-MM-DD")),
-    ("start", "开始时间", "start", _l("HH:MM")),
-    ("end", "结束时间", "end", _l("HH:MM")),
-    ("type", "服务类型", "type", _l("kind of service, in one of the words listed below")),
-    ("community", "社区", "community", _l("name of the community")),
-    ("place", "地点", "place", _l("where")),
-    ("workers", "社工", "workers", _l("social workers' names, separated by 、")),
-    ("participants", "服务对象身份证号", "participant id numbers", _l("identity numbers, separated by ;")),
-    ("head_count", "其他参与人数", "head count", _l("people present beyond those named")),
-    ("hours", "服务时长", "hours", _l("hours, e.g. 1.5")),
-    ("group", "小组名称", "group", _l("group name (group sessions)")),
-    ("session", "节次", "session", _l("session number (group sessions)")),
-    ("topic", "主题", "topic", _l("topic")),
-    ("outcome", "成果", "outcome", _l("outcome")),
-    ("notes", "备注", "notes", _l("notes")),
+    ("date", _l("Date"), ("日期", "date"), _l("YYYY-MM-DD")),
+    ("start", _l("From"), ("开始时间", "start", "start time"), _l("HH:MM")),
+    ("end", _l("To"), ("结束时间", "end", "end time"), _l("HH:MM")),
+    ("type", _l("Kind of service"), ("服务类型", "type"), _l("kind of service, in one of the words listed below")),
+    ("community", _l("Community"), ("社区", "community"), _l("name of the community")),
+    ("place", _l("Place"), ("地点", "place"), _l("where")),
+    ("workers", _l("Social workers"), ("社工", "workers"), _l("social workers' names, separated by 、")),
+    ("participants", _l("Participants"), ("服务对象身份证号", "participant id numbers", "服务对象", "participants"),
+     _l("register codes (FW…, as the register shows them) or full identity numbers, separated by ;")),
+    ("head_count", _l("Others present (head-count)"), ("其他参与人数", "head count", "head-count"),
+     _l("people present beyond those named")),
+    ("hours", _l("Service hours"), ("服务时长", "hours"), _l("hours, e.g. 1.5; left empty: from start to end")),
+    ("group", _l("Group"), ("小组名称", "group name", "group"), _l("group name (group sessions)")),
+    ("session", _l("Session number"), ("节次", "session"), _l("session number (group sessions)")),
+    ("topic", _l("Topic"), ("主题", "topic"), _l("topic")),
+    ("outcome", _l("Outcome"), ("成果", "outcome"), _l("outcome")),
+    ("notes", _l("Notes"), ("备注", "notes"), _l("notes")),
 )
+KEYS = tuple(key for key, *_rest in COLUMNS)
 REQUIRED = ("date", "start", "end", "type", "community", "workers")
-HEADER_KEYS = {}
-for _key, _zh, _en, _help in COLUMNS:
-    HEADER_KEYS[_zh] = _key
-    HEADER_KEYS[_en.lower()] = _key
-    HEADER_KEYS[_key] = _key
-TYPE_WORDS = {
+# Kinds of service as earlier templates spelled them; the form's own words (both languages) and the
+# stored values are accepted too (type_words).
+TYPE_SYNONYMS = {
     "个案": ActivityType.CASE_WORK, "小组": ActivityType.GROUP_SESSION, "社区活动": ActivityType.COMMUNITY_EVENT,
     "微议事": ActivityType.DELIBERATION, "志愿者培训": ActivityType.VOLUNTEER_TRAINING,
 }
-TYPE_LIST = "、".join(TYPE_WORDS)
-TYPE_WORDS.update({t.value: t for t in ActivityType})
+# Columns of the register's template that help whoever fills it in; the import does not read them.
+REFERENCE_COLUMNS = (_l("Name (for checking, not imported)"), _l("Identity number (masked, not imported)"))
 MAX_CELL = 2000
 MAX_ERRORS_KEPT = 500
 PREVIEW_ROWS = 50
@@ -76,11 +79,64 @@ class LedgerError(DomainError):
     status_code = 422
 
 
-def column_label(key: str) -> str:
-    for k, zh, en, _help in COLUMNS:
+def _word(text: str) -> str:
+    """A heading or a kind of service as compared: case, spaces and full-width brackets set aside."""
+    return re.sub(r"\s+", "", str(text)).replace("（", "(").replace("）", ")").lower()
+
+
+def _locales() -> list[str]:
+    return list(current_app.config.get("LANGUAGES") or ["zh_CN", "en"])
+
+
+def heading(key: str) -> str:
+    """The column's heading in the language of the page (the form's word for it)."""
+    for k, label, _other, _help in COLUMNS:
         if k == key:
-            return f"{zh} ({en})"
+            return str(label)
     return key
+
+
+def headings() -> list[str]:
+    return [str(label) for _k, label, _other, _help in COLUMNS]
+
+
+def header_words() -> dict[str, str]:
+    """Every accepted heading -> column key: the form's words in each language, the older spellings
+    and the keys themselves."""
+    words = {}
+    for locale in _locales():
+        with force_locale(locale):
+            for key, label, _other, _help in COLUMNS:
+                words.setdefault(_word(label), key)
+    for key, _label, other, _help in COLUMNS:
+        for spelling in (*other, key):
+            words.setdefault(_word(spelling), key)
+    return words
+
+
+def type_words() -> dict[str, ActivityType]:
+    """Every accepted kind of service -> its type: the form's words in each language, the older
+    spellings and the stored values."""
+    from .labels import ACTIVITY_TYPE_LABELS
+
+    words = {}
+    for locale in _locales():
+        with force_locale(locale):
+            for type_, label in ACTIVITY_TYPE_LABELS.items():
+                words.setdefault(_word(label), type_)
+    for spelling, type_ in TYPE_SYNONYMS.items():
+        words.setdefault(_word(spelling), type_)
+    for type_ in ActivityType:
+        words.setdefault(_word(type_.value), type_)
+    return words
+
+
+def type_list() -> str:
+    """The kinds of service in the form's words, in the page's language."""
+    from .labels import ACTIVITY_TYPE_LABELS
+
+    separator = "、" if str(get_locale() or "zh").startswith("zh") else ", "
+    return separator.join(str(label) for label in ACTIVITY_TYPE_LABELS.values())
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -99,46 +155,132 @@ def ledger_stream(stored) -> BinaryIO:
     return files.stream(stored, decrypt_purpose=FILE_PURPOSE)
 
 
+def _limits() -> tuple[int, int, int]:
+    cfg = current_app.config
+    return (int(cfg.get("LEDGER_MAX_ROWS", 200_000)), int(cfg.get("LEDGER_MAX_UNPACKED_MB", 256)) * 1024 * 1024,
+            int(cfg.get("LEDGER_MAX_COMPRESSION_RATIO", 100)))
+
+
+def _damaged() -> LedgerError:
+    return LedgerError(_("The Excel file is damaged or not an .xlsx workbook; save it again from Excel as "
+                         ".xlsx (or as CSV) and upload it again."))
+
+
+def _too_many_rows(max_rows: int) -> LedgerError:
+    return LedgerError(_("The file has more than %(n)d rows; split it into several files.", n=max_rows))
+
+
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+# A part this small may compress very well without harm (styles, an empty sheet); the ratio is
+# checked above it.
+_RATIO_FLOOR = 1024 * 1024
+
+
+def inspect_workbook(source: BinaryIO) -> None:
+    """Refuses an .xlsx before any of its XML is parsed when it is not a zip archive, would unpack to
+    more than the configured size, has a part compressed more than the configured ratio (a small
+    file made to expand hugely), or has more rows than the configured number. The sizes a zip
+    declares bound what Python unpacks (a part that unpacks to more fails its check), so the row
+    count below reads at most the declared, accepted size."""
+    max_rows, max_bytes, max_ratio = _limits()
+    source.seek(0)
+    try:
+        archive = zipfile.ZipFile(source)
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise _damaged() from None
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > max_bytes:
+        raise LedgerError(_("Unpacked, the workbook would take more than %(max)d MB, the most accepted; split it "
+                            "into several files.", max=max_bytes // (1024 * 1024)))
+    for member in members:
+        if member.file_size > _RATIO_FLOOR and member.file_size > max_ratio * max(1, member.compress_size):
+            raise LedgerError(_("The workbook is compressed %(r)d times over; at most %(max)d times is accepted. "
+                                "Save it again from Excel and upload it again.",
+                                r=member.file_size // max(1, member.compress_size), max=max_ratio))
+    rows = 0
+    try:
+        for member in members:
+            if not (member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml")):
+                continue
+            with archive.open(member) as part:
+                tail = b""
+                while chunk := part.read(1024 * 1024):
+                    data = tail + chunk
+                    rows += len(_ROW_TAG.findall(data))
+                    # Keep the end of the chunk unless it ends inside a row tag counted already.
+                    last = data.rfind(b"<")
+                    tail = data[last:] if last >= 0 and len(data) - last < 40 and not _ROW_TAG.match(data, last) else b""
+                    if rows > max_rows + 1:  # the heading row besides
+                        raise _too_many_rows(max_rows)
+    except LedgerError:
+        raise
+    except Exception:  # a bad checksum, a broken deflate stream, a truncated archive
+        raise _damaged() from None
+    finally:
+        source.seek(0)
+
+
 def iter_rows(source: BinaryIO, kind: str) -> Iterator[tuple[int, list]]:
     """(row number as the spreadsheet shows it, cells) for every row, header included, streamed from a
-    seekable binary file, which is left open at the end."""
+    seekable binary file, which is left open at the end. A file that cannot be read (a broken zip,
+    malformed XML, an undecodable CSV) ends in one LedgerError, never in another exception."""
     if kind == "csv":
         text = io.TextIOWrapper(source, encoding=_csv_encoding(source), newline="")
+        number = 0
         try:
             for number, cells in enumerate(csv.reader(text), start=1):
                 yield number, cells
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise LedgerError(_("The CSV file cannot be read (%(e)s).", e=str(exc)[:200])) from None
+        except (csv.Error, UnicodeDecodeError):
+            raise LedgerError(_("The CSV file cannot be read after row %(n)d; save it again as CSV (UTF-8) and "
+                                "upload it again.", n=number)) from None
         finally:
             if not source.closed:  # an abandoned reader is finished after its file was closed
                 text.detach()
         return
     import openpyxl
 
+    inspect_workbook(source)
     try:
         workbook = openpyxl.load_workbook(source, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise LedgerError(_("The Excel file is damaged or not an .xlsx workbook (%(e)s).", e=str(exc)[:200])) from None
+    except Exception:
+        raise _damaged() from None
     try:
-        sheet = workbook.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        try:
+            sheet = workbook.worksheets[0]
+            rows = sheet.iter_rows(values_only=True)
+        except Exception:
+            raise _damaged() from None
+        number = 0
+        while True:
+            try:
+                cells = next(rows)
+            except StopIteration:
+                break
+            except Exception:  # malformed XML (an undefined entity, a cut tag) met while streaming
+                raise LedgerError(_("The Excel file cannot be read after row %(n)d: it is damaged. Save it "
+                                    "again from Excel and upload it again.", n=number)) from None
+            number += 1
             yield number, list(cells)
     finally:
         workbook.close()
 
 
-def _header(cells: list) -> dict[str, int]:
-    positions = {}
+def _header(cells: list) -> tuple[dict[str, int], dict[str, str]]:
+    """The position of each column, and its heading as the file names it."""
+    words = header_words()
+    positions, names = {}, {}
     for index, cell in enumerate(cells):
-        name = str(cell or "").strip()
-        key = HEADER_KEYS.get(name) or HEADER_KEYS.get(name.lower())
+        name = _text(cell)
+        key = words.get(_word(name))
         if key and key not in positions:
             positions[key] = index
-    missing = [column_label(k) for k in REQUIRED if k not in positions]
+            names[key] = name
+    missing = [heading(k) for k in REQUIRED if k not in positions]
     if missing:
         raise LedgerError(_("The first row must hold the column headings of the template; missing: %(m)s.",
                             m="、".join(missing)))
-    return positions
+    return positions, names
 
 
 # --- checking one row -------------------------------------------------------------------------
@@ -153,26 +295,34 @@ class Context:
     workers: dict
     people: dict          # match key -> beneficiary id
     groups: dict          # name -> group id (existing)
+    registered: set = field(default_factory=set)   # every beneficiary id of the organization's register
+    kinds: dict = field(default_factory=dict)      # accepted word -> kind of service
     # Identity numbers as typed in the file -> beneficiary id, for registered people only: the keyed
     # hash is the costly part of a row and the same people come back row after row.
     numbers: dict = field(default_factory=dict)
-    # Match keys of people who withdrew consent: no new entry names them (delivery/privacy.py).
+    # Match keys and ids of people who withdrew consent: no new entry names them (delivery/privacy.py).
     withdrawn: set = field(default_factory=set)
+    closed: set = field(default_factory=set)
 
     @classmethod
     def load(cls, contract: Contract) -> Context:
         assigned = services.WorkerNames(contract.workers)  # namesakes told apart by their number
-        people, withdrawn = {}, set()
+        people, registered, withdrawn, closed = {}, set(), set(), set()
         for bid, key, status in db.session.execute(
                 sa.select(Beneficiary.id, Beneficiary.id_match_key, Beneficiary.status).where(
-                    Beneficiary.organization_id == contract.organization_id, Beneficiary.id_match_key.is_not(None))):
+                    Beneficiary.organization_id == contract.organization_id)):
             if status == PersonStatus.ACTIVE:
-                people[key] = bid
+                registered.add(bid)
+                if key is not None:
+                    people[key] = bid
             else:
-                withdrawn.add(key)
+                closed.add(bid)
+                if key is not None:
+                    withdrawn.add(key)
         groups = {name: gid for gid, name in db.session.execute(
             sa.select(ServiceGroup.id, ServiceGroup.name).where(ServiceGroup.contract_id == contract.id))}
-        return cls(contract, services.areas_by_name(), assigned, people, groups, withdrawn=withdrawn)
+        return cls(contract, services.areas_by_name(), assigned, people, groups, registered, type_words(),
+                   withdrawn=withdrawn, closed=closed)
 
 
 @dataclass
@@ -224,11 +374,31 @@ def _date(value) -> date | None:
         return None
 
 
+_NUMBER_LIKE = re.compile(r"[\dXx*]+")
+
+
 def _participant(ctx: Context, raw: str) -> tuple[int | None, str | None]:
-    """(beneficiary id, None) for a registered person's number, else (None, what is wrong)."""
+    """(beneficiary id, None) for a person of the register named by register code or identity number,
+    else (None, what is wrong)."""
     person = ctx.numbers.get(raw)
     if person is not None:
         return person, None
+    if identity.looks_like_register_code(raw):
+        person = identity.register_id(raw)
+        if person is None:
+            return None, _("%(c)s is not a register code: a character is wrong or missing; copy the code from "
+                           "the register.", c=raw[:40])
+        if person in ctx.closed:
+            return None, _("%(c)s withdrew consent: no new service entry may name this person.", c=raw[:40])
+        if person not in ctx.registered:
+            return None, _("%(c)s is not a code of the organization's register.", c=raw[:40])
+        ctx.numbers[raw] = person
+        return person, None
+    if not _NUMBER_LIKE.fullmatch(raw):
+        return None, _("%(t)s is neither a register code (FW…) nor an identity number.", t=raw[:40])
+    if "*" in raw:
+        return None, _("%(n)s is a masked identity number; give the register code or the full number.",
+                       n=raw[:40])
     try:
         key = identity.match_key(identity.validate(raw))
     except identity.IdentityNumberError as exc:
@@ -245,90 +415,111 @@ def _participant(ctx: Context, raw: str) -> tuple[int | None, str | None]:
     return person, None
 
 
+# The form's fields as the ledger's columns, for the refusals of check_activity.
+_FIELD_COLUMN = {"activity_date": "date", "start_time": "start", "end_time": "end", "community_id": "community",
+                 "group_id": "group", "session_number": "session"}
+
+
 def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowResult:
+    """Every error of the row at once, each as (column key, message); the checked values when none."""
     result = RowResult(number)
     problems = result.errors
+    unreadable = set()  # columns already refused: what the form's rules say of them is not repeated
+
+    def refuse(key: str, message: str) -> None:
+        problems.append((key, message))
+        unreadable.add(key)
+
     texts = {}
     for key, index in positions.items():
-        text = texts[key] = _text(cells[index]) if index < len(cells) else ""
-        if len(text) <= MAX_CELL and text[:1] not in FORMULA_START:
-            continue
+        text = _text(cells[index]) if index < len(cells) else ""
         if len(text) > MAX_CELL:
-            problems.append((key, _("The cell holds %(n)d characters; at most %(m)d are accepted.", n=len(text), m=MAX_CELL)))
-        elif text.startswith("=") and len(text) > 1:  # never data, whatever follows ("=1+cmd|…")
-            problems.append((key, _("Formulas are not accepted; paste the values instead.")))
-        elif text.startswith(("+", "@")) and len(text) > 1 and not text[1:2].isdigit():
-            problems.append((key, _("Formulas are not accepted; paste the values instead.")))
-    if problems:
-        return result
-    text = texts.get
-    day = _date(_cell(cells, positions, "date"))
-    if day is None:
-        problems.append(("date", _("Not a date; write it as 2026-03-15.")))
-    start = services.parse_time(_cell(cells, positions, "start"))
-    end = services.parse_time(_cell(cells, positions, "end"))
-    if start is None:
-        problems.append(("start", _("Not a time; write it as 09:30.")))
-    if end is None:
-        problems.append(("end", _("Not a time; write it as 11:00.")))
-    type_ = TYPE_WORDS.get(text("type", ""))
-    if type_ is None:
-        problems.append(("type", _("Unknown kind of service; use one of: %(words)s.", words=TYPE_LIST)))
-    community = ctx.communities.get(text("community", ""))
-    if community is None:
-        problems.append(("community", _("No community of this name in the district.")))
+            refuse(key, _("The cell holds %(n)d characters; at most %(m)d are accepted.", n=len(text), m=MAX_CELL))
+            text = ""
+        elif text[:1] in FORMULA_START and len(text) > 1 and (
+                text.startswith("=") or not text[1:2].isdigit()):  # "=…" is never data ("=1+cmd|…")
+            refuse(key, _("Formulas are not accepted; paste the values instead."))
+            text = ""
+        texts[key] = text
+
+    def raw(key: str):
+        return None if key in unreadable else _cell(cells, positions, key)
+
+    def text(key: str) -> str:
+        return texts.get(key, "")
+
+    day = _date(raw("date"))
+    if day is None and "date" not in unreadable:
+        refuse("date", _("Not a date; write it as 2026-03-15."))
+    start = services.parse_time(raw("start"))
+    end = services.parse_time(raw("end"))
+    if start is None and "start" not in unreadable:
+        refuse("start", _("Not a time; write it as 09:30."))
+    if end is None and "end" not in unreadable:
+        refuse("end", _("Not a time; write it as 11:00."))
+    type_ = ctx.kinds.get(_word(text("type")))
+    if type_ is None and "type" not in unreadable:
+        refuse("type", _("Unknown kind of service; use one of: %(words)s.", words=type_list()))
+    community = ctx.communities.get(text("community"))
+    if community is None and "community" not in unreadable:
+        refuse("community", _("No community of this name in the district.") if text("community")
+               else _("Give the community."))
     workers = []
-    for name in [n for n in SPLIT.split(text("workers", "")) if n]:
+    for name in [n for n in SPLIT.split(text("workers")) if n]:
         worker = ctx.workers.get(name)
         if worker is None:
-            problems.append(("workers", ctx.workers.problem(name)))
-        else:
+            refuse("workers", ctx.workers.problem(name))
+        elif worker not in workers:
             workers.append(worker)
-    participants = []
+    participants, named = [], set()
     organization_id = ctx.contract.organization_id
-    for raw in [n for n in SPLIT.split(text("participants", "")) if n]:
-        person, problem = _participant(ctx, raw)
+    for token in [n for n in SPLIT.split(text("participants")) if n]:
+        person, problem = _participant(ctx, token)
         if problem:
-            problems.append(("participants", problem))
+            refuse("participants", problem)
+            participants.append(_Ref(None, organization_id))  # still counts for the rules of the kind
+        elif person in named:
+            shown = token[:40] if identity.looks_like_register_code(token) else identity.mask(identity.normalise(token))
+            refuse("participants", _("%(t)s names a person already named in this row.", t=shown))
         else:
+            named.add(person)
             participants.append(_Ref(person, organization_id))
-    head_count_text = text("head_count", "")
     head_count = 0
-    if head_count_text:
-        if not head_count_text.isdigit():
-            problems.append(("head_count", _("The head-count is a whole number.")))
+    if text("head_count"):
+        if not text("head_count").isdigit():
+            refuse("head_count", _("The head-count is a whole number."))
         else:
-            head_count = int(head_count_text)
-    session_text = text("session", "")
+            head_count = int(text("head_count"))
+    session_text = text("session")
     if session_text and not session_text.isdigit():
-        problems.append(("session", _("The session number is a whole number.")))
-    if problems:
-        return result
-    group_name = text("group", "")
-    group = _Ref(ctx.groups[group_name]) if group_name in ctx.groups else (_Ref(None, name=group_name) if group_name else None)
-    values = dict(type=type_, activity_date=day, start_time=start, end_time=end, community=community,
-                  place=text("place", ""), hours=text("hours", "") or None,
-                  head_count=head_count, topic=text("topic", ""),
-                  outcome=text("outcome", ""), notes=text("notes", ""),
-                  group=group if type_ == ActivityType.GROUP_SESSION else None,
-                  session_number=int(session_text) if session_text else None, workers=workers,
+        refuse("session", _("The session number is a whole number."))
+    group_name = text("group")
+    if type_ == ActivityType.GROUP_SESSION and not group_name and "group" not in unreadable:
+        refuse("group", _("A group session needs the group's name."))
+    group = None
+    if type_ == ActivityType.GROUP_SESSION and group_name:
+        group = _Ref(ctx.groups.get(group_name), name=group_name)
+    values = dict(type=type_.value if type_ else None, activity_date=day, start_time=start, end_time=end,
+                  community=community, place=text("place"), hours=text("hours") or None, head_count=head_count,
+                  topic=text("topic"), outcome=text("outcome"), notes=text("notes"), group=group,
+                  session_number=int(session_text) if session_text.isdigit() else None, workers=workers,
                   participants=participants)
-    if type_ == ActivityType.GROUP_SESSION and group is None:
-        problems.append(("group", _("A group session needs the group's name.")))
-        return result
-    try:
-        clean = services.check_activity(ctx.contract, values)
-    except ValidationError as exc:
-        problems.append((_error_column(exc.field), exc.message))
+    # The rules the form applies, every one of them; a refusal of a column already refused above
+    # (or of a time when either time is unreadable) would only say the same again.
+    rules: list = []
+    clean = services.check_activity(ctx.contract, values, errors=rules)
+    quiet = unreadable | ({"start", "end"} if unreadable & {"start", "end"} else set())
+    if "workers" in unreadable:  # the hours a row may carry depend on how many workers it names
+        quiet.add("hours")
+    for form_field, message in rules:
+        key = _FIELD_COLUMN.get(form_field, form_field)
+        if key not in quiet:
+            problems.append((key, message))
+    if problems:
         return result
     clean["group_name"] = group_name if type_ == ActivityType.GROUP_SESSION else ""
     result.values = clean
     return result
-
-
-def _error_column(form_field: str | None) -> str:
-    return {"activity_date": "date", "start_time": "start", "end_time": "end", "community_id": "community",
-            "group_id": "group", "session_number": "session"}.get(form_field or "", form_field or "date")
 
 
 def row_fingerprint(ctx: Context, values: dict) -> str:
@@ -346,16 +537,25 @@ def row_fingerprint(ctx: Context, values: dict) -> str:
 class CheckResult:
     rows_total: int = 0
     rows_new: int = 0
-    rows_duplicate: int = 0
+    rows_duplicate: int = 0   # already recorded on the contract
+    rows_repeated: int = 0    # the same as an earlier row of the file
     error_count: int = 0
     errors: list = field(default_factory=list)
     preview: list = field(default_factory=list)
+    repeats: list = field(default_factory=list)
+    names: dict = field(default_factory=dict)   # column key -> its heading as the file names it
 
     def add_errors(self, row: RowResult) -> None:
         self.error_count += len(row.errors)
         for key, message in row.errors:
             if len(self.errors) < MAX_ERRORS_KEPT:
-                self.errors.append({"row": row.number, "column": column_label(key), "message": message})
+                self.errors.append({"row": row.number, "column": self.names.get(key) or heading(key),
+                                    "message": message})
+
+    def add_repeat(self, number: int, first: int) -> None:
+        self.rows_repeated += 1
+        if len(self.repeats) < MAX_ERRORS_KEPT:
+            self.repeats.append({"row": number, "repeat_of": first})
 
 
 def _preview_row(number: int, values: dict) -> dict:
@@ -372,16 +572,30 @@ def _blank(cells: list) -> bool:
     return True
 
 
-def _rows(source: BinaryIO, kind: str, total_hint: int | None, progress: Callable | None, share: tuple[int, int]):
+def _register_line(cells: list, positions: dict) -> bool:
+    """A line of the register's template left as it came: people named, nothing else of an entry."""
+    for key, index in positions.items():
+        if key != "participants" and index < len(cells):
+            cell = cells[index]
+            if cell is not None and (type(cell) is not str or cell.strip()):
+                return False
+    return True
+
+
+def _rows(source: BinaryIO, kind: str, total_hint: int | None, progress: Callable | None, share: tuple[int, int],
+          result: CheckResult):
     source.seek(0)
+    max_rows = _limits()[0]
     rows = iter_rows(source, kind)
     try:
         _n, header = next(rows)
     except StopIteration:
         raise LedgerError(_("The file is empty.")) from None
-    positions = _header(header)
+    positions, result.names = _header(header)
     for number, cells in rows:
-        if _blank(cells):
+        if number > max_rows + 1:
+            raise _too_many_rows(max_rows)
+        if _blank(cells) or _register_line(cells, positions):
             continue
         if progress and total_hint and number % 500 == 0:
             low, high = share
@@ -407,30 +621,23 @@ def _checked_chunks(ctx: Context, rows, result: CheckResult):
         yield chunk
 
 
-def _first_times(fingerprints: list[str], met_before: set[str]) -> list[bool]:
-    """For each fingerprint, whether this is the first time it is met (not before, not earlier in the list)."""
-    seen = set(met_before)
-    firsts = []
-    for fp in fingerprints:
-        firsts.append(fp not in seen)
-        seen.add(fp)
-    return firsts
-
-
-def _recorded(contract_id: int, fingerprints: list[str]) -> set[str]:
-    """Those of the fingerprints that entries on the contract already have."""
+def _recorded(contract_id: int, fingerprints: list[str]) -> dict[str, int | None]:
+    """Those of the fingerprints that entries on the contract already have -> the import batch that
+    wrote the entry (None: recorded through the form)."""
     # By fingerprint alone, so the planner takes its index rather than scan the contract's entries (a
     # fingerprint holds the contract's id; the filter below only guards against a hash collision).
-    found = db.session.execute(sa.select(ServiceActivity.fingerprint, ServiceActivity.contract_id).where(
+    found = db.session.execute(sa.select(ServiceActivity.fingerprint, ServiceActivity.contract_id,
+                                         ServiceActivity.import_batch_id).where(
         ServiceActivity.fingerprint.in_(list(set(fingerprints)))))
-    return {fp for fp, contract in found if contract == contract_id}
+    return {fp: batch for fp, contract, batch in found if contract == contract_id}
 
 
 # The dry run's memory of the fingerprints met so far (the contract's entries, then the file's new
-# rows): a temporary table, created and dropped inside a savepoint, so what the dry run holds does not
-# grow with the file. The import needs none: the entries it writes are what it checks against.
+# rows with their row numbers): a temporary table, created and dropped inside a savepoint, so what the
+# dry run holds does not grow with the file. The import needs none: the entries it writes are what it
+# checks against.
 _SCRATCH = sa.Table("ledger_fingerprint", sa.MetaData(), sa.Column("fingerprint", sa.String(64), primary_key=True),
-                    prefixes=["TEMPORARY"])
+                    sa.Column("row_number", sa.Integer), prefixes=["TEMPORARY"])
 
 
 def estimate_rows(size: int, kind: str) -> int:
@@ -443,7 +650,7 @@ def check_file(contract: Contract, source: BinaryIO, kind: str, size: int, progr
     """Check every row and count what the import would create, writing nothing."""
     ctx = Context.load(contract)
     result = CheckResult()
-    rows = _rows(source, kind, estimate_rows(size, kind), progress, share)
+    rows = _rows(source, kind, estimate_rows(size, kind), progress, share, result)
     scratch = db.session.begin_nested()
     try:
         _SCRATCH.create(db.session.connection())
@@ -451,14 +658,18 @@ def check_file(contract: Contract, source: BinaryIO, kind: str, size: int, progr
         db.session.execute(sa.insert(_SCRATCH).from_select(["fingerprint"], recorded))
         for chunk in _checked_chunks(ctx, rows, result):
             fingerprints = [row_fingerprint(ctx, values) for _number, values in chunk]
-            met = set(db.session.execute(sa.select(_SCRATCH.c.fingerprint).where(
-                _SCRATCH.c.fingerprint.in_(list(set(fingerprints))))).scalars())
+            met = dict(db.session.execute(sa.select(_SCRATCH.c.fingerprint, _SCRATCH.c.row_number).where(
+                _SCRATCH.c.fingerprint.in_(list(set(fingerprints))))).all())
             new = []
-            for (number, values), fp, first in zip(chunk, fingerprints, _first_times(fingerprints, met)):
-                if not first:
-                    result.rows_duplicate += 1
+            for (number, values), fp in zip(chunk, fingerprints):
+                if fp in met:
+                    if met[fp] is None:
+                        result.rows_duplicate += 1
+                    else:
+                        result.add_repeat(number, met[fp])
                     continue
-                new.append({"fingerprint": fp})
+                met[fp] = number
+                new.append({"fingerprint": fp, "row_number": number})
                 result.rows_new += 1
                 if len(result.preview) < PREVIEW_ROWS:
                     result.preview.append(_preview_row(number, values))
@@ -475,6 +686,9 @@ def create_batch(actor, contract: Contract, upload) -> ImportBatch:
     check_ledger_import(actor, contract)  # the page and the command line refuse the same files
     stored = files.store(upload, purpose="ledger", rule=files.UploadRule(kinds=files.LEDGERS), actor=actor,
                          encrypt_purpose=FILE_PURPOSE)
+    if stored.kind == "xlsx":  # refused at once, before a job is queued for it
+        with ledger_stream(stored) as source:
+            inspect_workbook(source)
     batch = ImportBatch(contract_id=contract.id, file_id=stored.id, sha256=stored.sha256, status=ImportStatus.CHECKED,
                         status_changed_at=clock.now(), created_at=clock.now(), created_by_id=getattr(actor, "id", None))
     db.session.add(batch)
@@ -488,11 +702,13 @@ def run_check(actor, batch: ImportBatch, progress: Callable | None = None) -> Ch
     with ledger_stream(batch.file) as source:
         result = check_file(contract, source, batch.file.kind, batch.file.size, progress)
     batch.rows_total, batch.rows_new, batch.rows_duplicate = result.rows_total, result.rows_new, result.rows_duplicate
+    batch.rows_repeated, batch.repeats = result.rows_repeated, result.repeats
     batch.error_count, batch.errors, batch.preview = result.error_count, result.errors, result.preview
     IMPORT.move(actor, batch, "check",
                 changes={"contract_id": [None, batch.contract_id], "file_sha256": [None, batch.sha256],
                          "rows": [None, result.rows_total], "new": [None, result.rows_new],
-                         "duplicates": [None, result.rows_duplicate], "errors": [None, result.error_count]})
+                         "duplicates": [None, result.rows_duplicate], "repeated": [None, result.rows_repeated],
+                         "errors": [None, result.error_count]})
     return result
 
 
@@ -515,14 +731,14 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
     writer = _Writer(ctx, batch.id, getattr(actor, "id", None))
     check = CheckResult()
     with ledger_stream(batch.file) as source, db.session.begin_nested():
-        rows = _rows(source, kind, batch.rows_total or estimate_rows(batch.file.size, kind), progress, (0, 100))
+        rows = _rows(source, kind, batch.rows_total or estimate_rows(batch.file.size, kind), progress, (0, 100), check)
         for chunk in _checked_chunks(ctx, rows, check):
             if not check.error_count:  # after an error the rest is only checked, to count the errors
                 writer.write(chunk)
         if check.error_count:
             raise LedgerError(ngettext_errors(check.error_count))
     batch.rows_total, batch.rows_new = check.rows_total, writer.created
-    batch.rows_duplicate = check.rows_total - writer.created
+    batch.rows_duplicate, batch.rows_repeated = writer.recorded, writer.repeated
     batch.error_count, batch.errors = 0, []
     db.session.flush()
     from .flags import refresh_flags
@@ -533,6 +749,7 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
     IMPORT.move(actor, batch, "complete",
                 changes={"contract_id": [None, contract.id], "file_sha256": [None, batch.sha256],
                          "created": [None, writer.created], "skipped_as_recorded": [None, batch.rows_duplicate],
+                         "skipped_as_repeated": [None, batch.rows_repeated],
                          "groups_created": [None, sorted(writer.groups_created)]})
     return batch
 
@@ -543,7 +760,7 @@ class _Writer:
     def __init__(self, ctx: Context, batch_id: int, actor_id: int | None):
         self.ctx, self.batch_id, self.actor_id = ctx, batch_id, actor_id
         self.now = clock.now()
-        self.created = 0
+        self.created = self.recorded = self.repeated = 0
         self.groups_created: list[str] = []
         contract_id = ctx.contract.id
         self.cases = {bid: cid for cid, bid in db.session.execute(
@@ -561,8 +778,16 @@ class _Writer:
                 values["group_id"] = ctx.groups[values["group_name"]]
         # With the group's id, as the form computes it: the same entry has the same fingerprint either way.
         fingerprints = [row_fingerprint(ctx, values) for _n, values in chunk]
-        firsts = _first_times(fingerprints, _recorded(contract_id, fingerprints))
-        new = [(values, fp) for (_n, values), fp, first in zip(chunk, fingerprints, firsts) if first]
+        met = _recorded(contract_id, fingerprints)
+        new = []
+        for (_n, values), fp in zip(chunk, fingerprints):
+            if fp not in met:
+                met[fp] = self.batch_id
+                new.append((values, fp))
+            elif met[fp] == self.batch_id:  # written from an earlier row of this file
+                self.repeated += 1
+            else:
+                self.recorded += 1
         if not new:
             return
         self._open_cases([values for values, _fp in new if values["type"] == ActivityType.CASE_WORK])
@@ -643,10 +868,14 @@ def ngettext_errors(count: int) -> str:
 
 
 def template_rows() -> list[list[str]]:
-    header = [zh for _k, zh, _en, _h in COLUMNS]
-    help_row = [str(h) for _k, _zh, _en, h in COLUMNS]
-    example = ["2026-03-15", "09:30", "11:00", "小组", "玉林北路社区", "社区活动室", "周婷、吴昊", "", "", "1.5",
-               "独居老人互助小组", "1", "防跌倒知识", "", ""]
+    """The headings (the form's words in the page's language), what each column holds, an example."""
+    from .labels import ACTIVITY_TYPE_LABELS
+
+    header = headings()
+    help_row = [str(h) for _k, _label, _other, h in COLUMNS]
+    example = ["2026-03-15", "09:30", "11:00", str(ACTIVITY_TYPE_LABELS[ActivityType.GROUP_SESSION]), "玉林北路社区",
+               "社区活动室", "周婷、吴昊", identity.register_code(1), "", "1.5", "独居老人互助小组", "1", "防跌倒知识",
+               "", ""]
     return [header, help_row, example]
 
 
@@ -665,7 +894,7 @@ def template_xlsx() -> bytes:
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.title = "服务台账"
+    sheet.title = _("Service ledger")[:31]
     header, help_row, example = template_rows()
     sheet.append(header)
     sheet.append(example)
@@ -676,3 +905,19 @@ def template_xlsx() -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def register_template(people: Iterable[tuple[int, str, str]]) -> tuple[list[str], Iterator[list]]:
+    """The ledger's headings and one line per person (id, name, masked identity number): their register
+    code in the participants column, their name and masked number beside it for whoever fills it in.
+    A line left as it came (nobody filled in the entry) is skipped by the import (_register_line)."""
+    header = headings() + [str(c) for c in REFERENCE_COLUMNS]
+    at = KEYS.index("participants")
+
+    def rows():
+        for person_id, name, masked in people:
+            line = [""] * len(KEYS)
+            line[at] = identity.register_code(person_id)
+            yield line + [name, masked or ""]
+
+    return header, rows()

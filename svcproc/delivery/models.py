@@ -85,6 +85,13 @@ class Beneficiary(db.Model):
         """Consent withdrawn or the record anonymised: kept for the figures, no longer served."""
         return self.status != PersonStatus.ACTIVE
 
+    @property
+    def register_code(self) -> str:
+        """The person's code in the register (FW0000127), which a ledger may name them by."""
+        from .identity import register_code
+
+        return register_code(self.id)
+
     __table_args__ = (sa.UniqueConstraint("organization_id", "id_match_key", name="uq_beneficiary_org_person"),
                       # An organization's register in name order.
                       sa.Index("ix_beneficiary_org_name", "organization_id", "name", "id"))
@@ -296,7 +303,11 @@ class ImportBatch(db.Model):
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rows_total: Mapped[int] = mapped_column(default=0)
     rows_new: Mapped[int] = mapped_column(default=0)
-    rows_duplicate: Mapped[int] = mapped_column(default=0)
+    rows_duplicate: Mapped[int] = mapped_column(default=0)   # rows already recorded on the contract
+    # Rows that repeat an earlier row of the same file (imported once), and the first of them for the
+    # page: [{"row": 9, "repeat_of": 4}, ...].
+    rows_repeated: Mapped[int] = mapped_column(default=0, server_default="0")
+    repeats: Mapped[list | None] = mapped_column(sa.JSON, default=list)
     error_count: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list] = mapped_column(sa.JSON, default=list)     # the first errors, for the page
     preview: Mapped[list] = mapped_column(sa.JSON, default=list)    # the first rows to be created

@@ -97,11 +97,13 @@ def _check_beneficiary(values: dict, organization_id: int, exclude_id: int | Non
     if not isinstance(consent_on, date) or consent_on > today():
         raise ValidationError(_("Give the date of consent (not in the future)."), "consent_on")
     guardian = (values.get("guardian_name") or "").strip()
-    # Age on the day of consent: exact when the number gives the birth date, else by the year.
+    # Age on the day of consent: exact when the number gives the birth date; with the birth year only,
+    # the youngest the person may be (born on 31 December), since one who may be under 14 needs a
+    # guardian (PIPL art. 31).
     if born is not None:
         age = consent_on.year - born.year - ((consent_on.month, consent_on.day) < (born.month, born.day))
     else:
-        age = consent_on.year - int(birth_year)
+        age = consent_on.year - int(birth_year) - ((consent_on.month, consent_on.day) < (12, 31))
     if age < CHILD_AGE and (consent_by != ConsentBy.GUARDIAN or not guardian):
         raise ValidationError(_("A child under 14 needs the consent of a guardian: record the guardian's name."),
                               "guardian_name")
@@ -270,82 +272,102 @@ def fingerprint(contract_id: int, type_: ActivityType, day: date, start: time, e
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
-def check_activity(contract: Contract, values: dict) -> dict:
+def check_activity(contract: Contract, values: dict, errors: list | None = None) -> dict | None:
     """Validate one activity's values against the contract; returns the cleaned values.
 
-    Used by the form and by the ledger import, so both refuse the same things the same way.
+    Used by the form and by the ledger import, so both refuse the same things the same way. The form
+    stops at the first refusal (a ValidationError); the import passes `errors` to collect every
+    refusal of a row at once as (field, message), and gets None back when there is one.
     """
+    problems: list[tuple[str, str]] = []
+
+    def refuse(message: str, field: str) -> None:
+        if errors is None:
+            raise ValidationError(message, field)
+        problems.append((field, message))
+
     try:
         type_ = ActivityType(values.get("type"))
     except ValueError:
-        raise ValidationError(_("Choose the kind of service."), "type") from None
+        type_ = None
+        refuse(_("Choose the kind of service."), "type")
     day, start, end = values.get("activity_date"), values.get("start_time"), values.get("end_time")
     if not isinstance(day, date):
-        raise ValidationError(_("Give the date of the activity."), "activity_date")
-    if day > today():
-        raise ValidationError(_("An activity cannot be recorded for a future date."), "activity_date")
-    if not contract.start_date <= day <= contract.end_date:
-        raise ValidationError(_("The date is outside the contract period (%(a)s – %(b)s).",
-                                a=contract.start_date.isoformat(), b=contract.end_date.isoformat()), "activity_date")
-    if not isinstance(start, time) or not isinstance(end, time):
-        raise ValidationError(_("Give the start and end times."), "start_time")
-    if end <= start:
-        raise ValidationError(_("The activity ends before it starts."), "end_time")
+        refuse(_("Give the date of the activity."), "activity_date")
+    elif day > today():
+        refuse(_("An activity cannot be recorded for a future date."), "activity_date")
+    elif not contract.start_date <= day <= contract.end_date:
+        refuse(_("The date is outside the contract period (%(a)s – %(b)s).",
+                 a=contract.start_date.isoformat(), b=contract.end_date.isoformat()), "activity_date")
+    times_known = isinstance(start, time) and isinstance(end, time)
+    if not times_known:
+        refuse(_("Give the start and end times."), "start_time")
+    elif end <= start:
+        refuse(_("The activity ends before it starts."), "end_time")
     hours = values.get("hours")
-    if hours in (None, ""):  # the time from start to end, in hours to two decimals (20 minutes: 0.33)
-        seconds = (datetime.combine(day, end) - datetime.combine(day, start)).seconds
+    if hours in (None, "") and times_known and end > start:
+        # The time from start to end, in hours to two decimals (20 minutes: 0.33).
+        seconds = (datetime.combine(date.min, end) - datetime.combine(date.min, start)).seconds
         hours = (Decimal(seconds) / 3600).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    hours = _hours(hours)
+    if hours not in (None, ""):
+        try:
+            hours = _hours(hours)
+        except ValidationError as exc:
+            refuse(exc.message, exc.field)
     community = values.get("community")
     if community is None or community.level not in (AreaLevel.COMMUNITY, AreaLevel.GRID):
-        raise ValidationError(_("Choose the community where the service took place."), "community_id")
+        refuse(_("Choose the community where the service took place."), "community_id")
     workers = list(values.get("workers") or [])
-    if not workers:
-        raise ValidationError(_("Name the social workers who delivered the service."), "workers")
     assigned = {w.id for w in contract.workers}
     strangers = [w.name for w in workers if w.id not in assigned]
-    if strangers:
-        raise ValidationError(_("Not assigned to this contract: %(names)s.", names="、".join(strangers)), "workers")
+    if not workers:
+        refuse(_("Name the social workers who delivered the service."), "workers")
+    elif strangers:
+        refuse(_("Not assigned to this contract: %(names)s.", names="、".join(strangers)), "workers")
     # Each worker gives at most the time on the clock: more service hours than that were not delivered.
     # (To two decimals as the hours are written: 40 minutes are 0.67 h.)
-    clock_hours = (Decimal((datetime.combine(day, end) - datetime.combine(day, start)).seconds) / 3600).quantize(
-        Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if hours > clock_hours * len(workers):
-        raise ValidationError(_("%(h)s service hours are more than the time on the clock (%(c)s h) times the "
-                                "number of social workers (%(n)d): at most %(max)s.",
-                                h=hours, c=_hours_text(clock_hours), n=len(workers),
-                                max=_hours_text(clock_hours * len(workers))), "hours")
+    if isinstance(hours, Decimal) and times_known and end > start and workers:
+        clock_hours = (Decimal((datetime.combine(date.min, end) - datetime.combine(date.min, start)).seconds)
+                       / 3600).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if hours > clock_hours * len(workers):
+            refuse(_("%(h)s service hours are more than the time on the clock (%(c)s h) times the "
+                     "number of social workers (%(n)d): at most %(max)s.",
+                     h=hours, c=_hours_text(clock_hours), n=len(workers),
+                     max=_hours_text(clock_hours * len(workers))), "hours")
     participants = list(values.get("participants") or [])
     organization_id = contract.organization_id
     if any(p.organization_id != organization_id for p in participants):
-        raise ValidationError(_("Participants come from your organization's register."), "participants")
+        refuse(_("Participants come from your organization's register."), "participants")
     head_count = int(values.get("head_count") or 0)
     if head_count < 0:
-        raise ValidationError(_("The head-count cannot be negative."), "head_count")
+        refuse(_("The head-count cannot be negative."), "head_count")
     group, case, session_number = values.get("group"), values.get("case"), values.get("session_number")
     if type_ == ActivityType.CASE_WORK:
         if len(participants) != 1:
-            raise ValidationError(_("Case work serves exactly one beneficiary."), "participants")
+            refuse(_("Case work serves exactly one beneficiary."), "participants")
         if head_count:
-            raise ValidationError(_("Case work has no head-count beyond the one beneficiary."), "head_count")
+            refuse(_("Case work has no head-count beyond the one beneficiary."), "head_count")
     elif type_ == ActivityType.GROUP_SESSION:
         if group is None:
-            raise ValidationError(_("Choose the group this session belongs to."), "group_id")
+            refuse(_("Choose the group this session belongs to."), "group_id")
         if not session_number or int(session_number) < 1:
-            raise ValidationError(_("Give the session number (1, 2, 3 …)."), "session_number")
+            refuse(_("Give the session number (1, 2, 3 …)."), "session_number")
         if not participants:
-            raise ValidationError(_("Record who attended the group session."), "participants")
+            refuse(_("Record who attended the group session."), "participants")
     elif type_ == ActivityType.COMMUNITY_EVENT:
         if not participants and head_count <= 0:
-            raise ValidationError(_("Record the participants or the head-count of the event."), "head_count")
+            refuse(_("Record the participants or the head-count of the event."), "head_count")
     elif type_ == ActivityType.DELIBERATION:
         if not participants:
-            raise ValidationError(_("Record who took part in the deliberation."), "participants")
+            refuse(_("Record who took part in the deliberation."), "participants")
         if not (values.get("topic") or "").strip():
-            raise ValidationError(_("Give the topic of the deliberation."), "topic")
-    else:  # volunteer training
+            refuse(_("Give the topic of the deliberation."), "topic")
+    elif type_ == ActivityType.VOLUNTEER_TRAINING:
         if not participants and head_count <= 0:
-            raise ValidationError(_("Record the trainees or their number."), "head_count")
+            refuse(_("Record the trainees or their number."), "head_count")
+    if problems:
+        errors.extend(problems)
+        return None
     return dict(type=type_, activity_date=day, start_time=start, end_time=end, community_id=community.id,
                 place=(values.get("place") or "").strip(), hours=hours, head_count=head_count,
                 topic=(values.get("topic") or "").strip(), outcome=(values.get("outcome") or "").strip(),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from werkzeug.datastructures import FileStorage
 
 from ..accounts.models import User
@@ -46,7 +47,7 @@ ADULT_NAMES = (("丽华", "海燕", "晓琳", "红梅", "静", "婷婷", "丽娟
 SESSION_TOPICS = ("需求分享与目标设定", "主题学习", "技能练习", "经验交流", "互助讨论", "成果展示")
 FIRST_SESSION, LAST_SESSION = "相识与破冰", "回顾总结与告别"
 
-TYPE_WORD = {CASE: "个案", GROUP: "小组", EVENT: "社区活动", DELIBERATION: "微议事", TRAINING: "志愿者培训"}
+TYPE_WORD = {CASE: "个案服务", GROUP: "小组活动", EVENT: "社区活动", DELIBERATION: "微议事会", TRAINING: "志愿者培训"}
 
 # Ninety-minute slots of a working day; (start, end) of each.
 SLOTS = ((time(8, 30), time(10, 0)), (time(10, 0), time(11, 30)), (time(12, 30), time(14, 0)),
@@ -411,7 +412,8 @@ def delivery_flow(now: datetime, imports: tuple[datetime, ...] = ()):
     people = People(rng, clock.to_local(now).date())
     busy: set = set()   # (worker, day, slot) across all of an organization's contracts
     ledgers: list[tuple[Contract, list[Entry]]] = []
-    header = [zh for _k, zh, _en, _h in ledger.COLUMNS]
+    with force_locale("zh_CN"):  # the template's headings, as a Chinese organization's file has them
+        header = ledger.headings()
     registered: set[int] = set()
     after = date.min
     for index, moment in enumerate(moments):

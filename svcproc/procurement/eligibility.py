@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from ..registry.models import Organization, OrgKind, OrgStatus
+from ..registry.ratings import rating_state, valid_years
 
 
 def eligibility_problems(org: Organization, tender) -> list[str]:
@@ -14,10 +15,16 @@ def eligibility_problems(org: Organization, tender) -> list[str]:
         problems.append(_("%(org)s is suspended and cannot bid (%(why)s).", org=org.name, why=org.status_reason or "—"))
     elif org.status == OrgStatus.DISHONEST:
         problems.append(_("%(org)s is on the list of seriously dishonest entities and cannot bid.", org=org.name))
-    if org.rating.rank < tender.min_rating.rank:
-        problems.append(_("This tender requires a rating of %(need)s or better; %(org)s is rated %(has)s.",
-                          need=tender.min_rating.value, org=org.name,
-                          has=org.rating.value if org.rating.rank else _("not rated")))
+    rating = rating_state(org)
+    if rating.effective.rank < tender.min_rating.rank:
+        if rating.expired:
+            problems.append(_("This tender requires a rating of %(need)s or better; the %(has)s rating of %(org)s "
+                              "expired on %(day)s (a rating holds %(years)d years).", need=tender.min_rating.value,
+                              has=org.rating.value, org=org.name, day=rating.expires_on, years=valid_years()))
+        else:
+            problems.append(_("This tender requires a rating of %(need)s or better; %(org)s is rated %(has)s.",
+                              need=tender.min_rating.value, org=org.name,
+                              has=org.rating.value if org.rating.rank else _("not rated")))
     from ..evaluations.consequences import failed_final_rounds
     from ..core.formatting import points
 

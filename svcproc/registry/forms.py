@@ -1,7 +1,7 @@
 """Input shapes for areas, organizations and social workers."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from .models import AreaLevel, CertificationLevel, OrgKind, OrgRating, OrgStatus, RegistrationType
@@ -69,6 +69,7 @@ class OrganizationForm(FlaskForm):
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     registration_type = SelectField(_l("Registration type"), validators=[DataRequired()])
     rating = SelectField(_l("Rating"), validators=[DataRequired()])
+    rated_on = DateField(_l("Rated on"), validators=[Optional()])
     area_id = SelectField(_l("Area"), validators=[Optional()])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=100)])

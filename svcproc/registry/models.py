@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -96,6 +96,8 @@ class Organization(db.Model):
         enum_column(RegistrationType, "registration_type")
     )
     rating: Mapped[OrgRating] = mapped_column(enum_column(OrgRating, "org_rating"), default=OrgRating.NONE)
+    # The day the rating was given: it holds RATING_VALID_YEARS from then (registry/ratings.py).
+    rated_on: Mapped[date | None] = mapped_column(sa.Date)
     status: Mapped[OrgStatus] = mapped_column(enum_column(OrgStatus, "org_status"), default=OrgStatus.ACTIVE)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_reason: Mapped[str] = mapped_column(sa.Text, default="")

@@ -2,6 +2,8 @@
 An organization's status changes only through registry/workflow.py."""
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -14,7 +16,7 @@ from .models import (PARENT_LEVEL, Area, AreaLevel, CertificationLevel, Organiza
                      OrgStatus, RegistrationType, SocialWorker)
 
 AREA_FIELDS = ("level", "code", "name", "parent_id")
-ORG_FIELDS = ("name", "credit_code", "kind", "registration_type", "rating", "status", "status_reason",
+ORG_FIELDS = ("name", "credit_code", "kind", "registration_type", "rating", "rated_on", "status", "status_reason",
               "area_id", "address", "contact_name", "contact_phone", "contact_email")
 ORG_PROFILE_FIELDS = ("name", "registration_type", "area_id", "address", "contact_name", "contact_phone",
                       "contact_email")
@@ -26,7 +28,12 @@ def credit_code_message(reason: str) -> str:
     return {
         "length": _("A unified social credit code has exactly 18 characters."),
         "charset": _("A unified social credit code uses only digits and capital letters other than I, O, S, V and Z."),
-        "division": _("Characters 3 to 8 of a unified social credit code are the administrative division code (digits)."),
+        "authority": _("The first character of a unified social credit code names the registration authority "
+                       "(1 to 9, A, N or Y under GB 32100-2015); this one names none."),
+        "org_type": _("The second character of this unified social credit code is not a kind of organization its "
+                      "registration authority registers (GB 32100-2015): for civil affairs (5) it is 1, 2, 3 or 9."),
+        "division": _("Characters 3 to 8 of a unified social credit code are the administrative division code of the "
+                      "registration authority (GB/T 2260): these six digits name no province, city or county."),
         "org_code": _("Characters 9 to 17 of this unified social credit code are not a valid organization code."),
         "check": _("The check character (the 18th) of this unified social credit code is wrong: please check the code."),
     }[reason]
@@ -91,17 +98,27 @@ def _check_org(credit_code: str, exclude_id: int | None = None) -> str:
     return code
 
 
+def _rated_on(rating: OrgRating, rated_on: date | None) -> date | None:
+    """The day a rating was given; the day it is recorded when not given, none without a rating."""
+    if rating is OrgRating.NONE:
+        return None
+    today = clock.to_local(clock.now()).date()
+    if rated_on is not None and rated_on > today:
+        raise ValidationError(_("The day the rating was given cannot be in the future."), "rated_on")
+    return rated_on or today
+
+
 def create_organization(actor, *, name: str, credit_code: str, kind: OrgKind,
                         registration_type: RegistrationType, rating: OrgRating = OrgRating.NONE,
-                        area: Area | None = None, address: str = "", contact_name: str = "",
-                        contact_phone: str = "", contact_email: str = "") -> Organization:
+                        rated_on: date | None = None, area: Area | None = None, address: str = "",
+                        contact_name: str = "", contact_phone: str = "", contact_email: str = "") -> Organization:
     code = _check_org(credit_code)
     if not name.strip():
         raise ValidationError(_("Give the organization's registered name."), "name")
     org = Organization(
         name=name.strip(), credit_code=code, kind=OrgKind(kind), registration_type=RegistrationType(registration_type),
-        rating=OrgRating(rating), status=OrgStatus.ACTIVE, status_changed_at=clock.now(),
-        area_id=area.id if area else None, address=address, contact_name=contact_name,
+        rating=OrgRating(rating), rated_on=_rated_on(OrgRating(rating), rated_on), status=OrgStatus.ACTIVE,
+        status_changed_at=clock.now(), area_id=area.id if area else None, address=address, contact_name=contact_name,
         contact_phone=contact_phone, contact_email=contact_email, created_at=clock.now(),
     )
     db.session.add(org)
@@ -119,7 +136,10 @@ def update_organization(actor, org: Organization, *, may_set_status: bool, **val
         if "kind" in values:
             org.kind = OrgKind(values["kind"])
         if "rating" in values:
-            org.rating = OrgRating(values["rating"])
+            rating = OrgRating(values["rating"])
+            # A changed rating without its date was given the day it is recorded.
+            day = values.get("rated_on") or (org.rated_on if rating == org.rating else None)
+            org.rating, org.rated_on = rating, _rated_on(rating, day)
     if "name" in values and not values["name"].strip():
         raise ValidationError(_("Give the organization's registered name."), "name")
     for field in ORG_PROFILE_FIELDS:

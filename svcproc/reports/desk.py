@@ -17,7 +17,8 @@ from ..core import clock, exports, files, storage
 from ..delivery.models import RedFlag, ServiceActivity
 from ..evaluations.models import EvaluationEvidence, EvaluationRound, Finding, ItemStatus, RectificationItem
 from ..extensions import db
-from ..procurement.models import ProjectPlan
+from ..monitoring.models import MonitoringCase, MonitoringDocument, ProcurementFlag
+from ..procurement.models import ProjectPlan, Tender
 from ..registry.models import Organization
 from .models import AuditPackage, GeneratedReport, ReportFormat, ReportKind
 
@@ -60,6 +61,15 @@ def overview() -> dict:
         .join(Contract, Contract.id == RedFlag.contract_id)
         .where(RedFlag.active.is_(True)).order_by(RedFlag.explanation != "", RedFlag.found_at.desc())
         .limit(DESK_ROWS)).all()
+    # The procurement flags as the last computation left them (monitoring/flags.py), beside the
+    # service-log flags: one statement, each row with the numbers its links need.
+    procurement_flags = db.session.execute(
+        sa.select(ProcurementFlag.id, ProcurementFlag.kind, ProcurementFlag.figures, ProcurementFlag.found_at,
+                  ProcurementFlag.checked_at, ProcurementFlag.tender_id, ProcurementFlag.contract_id,
+                  Tender.number.label("tender_number"), Contract.number.label("contract_number"))
+        .outerjoin(Tender, Tender.id == ProcurementFlag.tender_id)
+        .outerjoin(Contract, Contract.id == ProcurementFlag.contract_id)
+        .order_by(ProcurementFlag.found_at.desc(), ProcurementFlag.id.desc()).limit(DESK_ROWS)).all()
     items = db.session.execute(
         sa.select(RectificationItem, Contract.number)
         .join(Finding, Finding.id == RectificationItem.finding_id)
@@ -71,6 +81,8 @@ def overview() -> dict:
     years = [y for (y,) in db.session.execute(
         sa.select(ProjectPlan.fiscal_year).distinct().order_by(ProjectPlan.fiscal_year.desc()))]
     return {"contracts": contracts, "latest": latest, "packages": packages, "flags": flags, "items": items,
+            "procurement_flags": procurement_flags,
+            "flags_checked_at": max((f.checked_at for f in procurement_flags), default=None),
             "years": years, "object_types": _object_types()}
 
 
@@ -109,7 +121,45 @@ def _object_keys(contract: Contract) -> list[tuple[str, list[str]]]:
         ("report", ids(sa.select(GeneratedReport.id).where(GeneratedReport.kind == ReportKind.ASSESSMENT,
                                                            GeneratedReport.subject_id == contract.id))),
         ("audit_package", ids(sa.select(AuditPackage.id).where(AuditPackage.contract_id == contract.id))),
+        ("monitoring_case", ids(sa.select(MonitoringCase.id).where(_cases_of(contract)))),
     ]
+
+
+def _cases_of(contract: Contract):
+    """The monitoring cases of a contract: on the contract itself or on the tender it came from."""
+    return sa.or_(MonitoringCase.contract_id == contract.id, MonitoringCase.tender_id == contract.tender_id)
+
+
+def monitoring_cases(contract: Contract) -> list[dict]:
+    """Each monitoring case of the contract with its documents' bytes, for the package."""
+    from ..monitoring.labels import FLAG_LABELS, figures_text
+    from ..monitoring.models import FlagKind
+
+    cases = db.session.execute(
+        sa.select(MonitoringCase).where(_cases_of(contract)).order_by(MonitoringCase.id)
+        .options(lazyload("*"))).scalars().all()
+    documents = db.session.execute(
+        sa.select(MonitoringDocument).where(MonitoringDocument.case_id.in_([c.id for c in cases]))
+        .order_by(MonitoringDocument.id)).scalars().all() if cases else []
+    out = []
+    for case in cases:
+        flag = None
+        if case.flag_kind:
+            kind = FlagKind(case.flag_kind)
+            flag = {"kind": case.flag_kind, "label": str(FLAG_LABELS[kind]), "figures": case.flag_figures,
+                    "text": figures_text(kind, case.flag_figures)}
+        record_ = {"id": case.id, "subject": case.subject, "tender_id": case.tender_id, "contract_id": case.contract_id,
+                   "status": case.status.value, "flag": flag, "findings": case.findings, "answer": case.answer,
+                   "returned_because": case.status_reason, "conclusion": case.conclusion,
+                   "opened_at": case.opened_at.isoformat(),
+                   "answered_at": case.answered_at.isoformat() if case.answered_at else None,
+                   "concluded_at": case.concluded_at.isoformat() if case.concluded_at else None, "documents": []}
+        for d in (d for d in documents if d.case_id == case.id):
+            name = f"monitoring/case-{case.id}/{d.id}-{d.file.original_name}"
+            record_["documents"].append({"title": d.title, "file": name, "size": d.file.size, "sha256": d.file.sha256,
+                                         "uploaded_at": d.uploaded_at.isoformat(), "content": files.read(d.file)})
+        out.append(record_)
+    return out
 
 
 def events_csv(contract: Contract) -> bytes:
@@ -138,19 +188,29 @@ def _files(contract: Contract) -> list[dict]:
 
 
 def audit_package(contract: Contract, report: GeneratedReport) -> bytes:
-    """A ZIP: the report PDF, the contract's audit events (CSV) and a manifest of SHA-256 sums."""
+    """A ZIP: the report PDF, the contract's audit events (CSV), its monitoring cases (JSON) with their
+    documents, and a manifest of SHA-256 sums."""
     pdf = files.read(report.file)
     events = events_csv(contract)
+    cases = monitoring_cases(contract)
+    contents = {doc["file"]: doc.pop("content") for case in cases for doc in case["documents"]}
+    cases_json = json.dumps(cases, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
     manifest = {
         "contract": {"id": contract.id, "number": contract.number, "title": contract.title},
         "report": {"file": "report.pdf", "code": report.code, "data_sha256": report.data_sha256,
                    "sha256": hashlib.sha256(pdf).hexdigest(), "generated_at": report.generated_at.isoformat()},
         "audit_events": {"file": "audit-events.csv", "sha256": hashlib.sha256(events).hexdigest()},
         "files": _files(contract),
+        "monitoring_cases": {"file": "monitoring/cases.json", "sha256": hashlib.sha256(cases_json).hexdigest(),
+                             "documents": [{"file": d["file"], "sha256": d["sha256"]}
+                                           for case in cases for d in case["documents"]]},
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("report.pdf", pdf)
         archive.writestr("audit-events.csv", events)
+        archive.writestr("monitoring/cases.json", cases_json)
+        for name, content in contents.items():
+            archive.writestr(name, content)
         archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
     return buffer.getvalue()

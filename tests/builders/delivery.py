@@ -233,10 +233,22 @@ class World:
         return services.record_activity(actor or self.manager, contract or self.contract, self.event(**values))
 
 
-HEADER_ZH = [zh for _k, zh, _en, _h in ledger.COLUMNS]
+# The service-entry form's words, as the template heads its columns.
+HEADER_ZH = ["日期", "开始时间", "结束时间", "服务类型", "社区", "地点", "社工", "参与人员", "其他参与人数", "服务时长（小时）",
+             "小组", "节次", "主题", "成果", "备注"]
 
 
-HEADER_EN = [en for _k, _zh, en, _h in ledger.COLUMNS]
+HEADER_EN = ["Date", "From", "To", "Kind of service", "Community", "Place", "Social workers", "Participants",
+             "Others present (head-count)", "Service hours", "Group", "Session number", "Topic", "Outcome", "Notes"]
+
+
+# The headings earlier templates had, still accepted.
+HEADER_OLD_ZH = ["日期", "开始时间", "结束时间", "服务类型", "社区", "地点", "社工", "服务对象身份证号", "其他参与人数", "服务时长",
+                 "小组名称", "节次", "主题", "成果", "备注"]
+
+
+HEADER_OLD_EN = ["date", "start", "end", "type", "community", "place", "workers", "participant id numbers", "head count",
+                 "hours", "group", "session", "topic", "outcome", "notes"]
 
 
 def ledger_row(day="2025-06-02", start="09:00", end="10:30", kind="社区活动", community=COMMUNITIES[0],

@@ -60,17 +60,31 @@ def test_a_child_with_a_guardians_consent_is_registered(world):
     assert event.changes["consent_by"] == [None, "guardian"]
 
 
-@pytest.mark.parametrize("birth_year, allowed", [(TODAY.year - 14, True), (TODAY.year - 13, False)])
-def test_from_14_a_person_consents_alone(world, birth_year, allowed):
+@pytest.mark.parametrize("birth_year, consent_on, allowed", [
+    (TODAY.year - 15, TODAY, True),                        # 14 at least, whatever the birthday
+    (TODAY.year - 14, TODAY, False),                       # 14 or still 13: may be under 14
+    (TODAY.year - 13, TODAY, False),
+    (2010, date(2024, 12, 31), True),                      # the last day of the year: 14 whatever the birthday
+    (2010, date(2024, 12, 30), False),                     # one born on 31 December is still 13
+], ids=["15-years-on", "14-years-on", "13-years-on", "14-on-31-december", "14-on-30-december"])
+def test_with_the_birth_year_only_one_who_may_be_under_14_needs_a_guardian(world, birth_year, consent_on, allowed):
     def add():
         return add_person(world.manager, world.org.id, "周一鸣", birth_year=birth_year,
-                          community=world.communities[0], consent_by=ConsentBy.SELF)
+                          community=world.communities[0], consent_by=ConsentBy.SELF, consent_on=consent_on)
 
     if allowed:
         assert add().consent_by == ConsentBy.SELF
         return
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), pytest.raises(ValidationError) as refused:
         add()
+    assert refused.value.field == "guardian_name"
+
+
+def test_with_the_birth_year_only_a_guardian_may_consent_for_one_who_may_be_under_14(world):
+    person = add_person(world.manager, world.org.id, "周一鸣", birth_year=TODAY.year - 14,
+                        community=world.communities[0], guardian="周强")
+
+    assert (person.consent_by, person.guardian_name) == (ConsentBy.GUARDIAN, "周强")
 
 
 @pytest.mark.parametrize("born, consent_on, allowed", [

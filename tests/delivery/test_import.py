@@ -25,6 +25,11 @@ pytestmark = pytest.mark.usefixtures("shared_connection")
 UNREGISTERED = id_number(date(1947, 2, 3), 77)
 
 
+def _heading(key: str) -> str:
+    """A column's heading as the files of these tests name it (the template's, in Chinese)."""
+    return HEADER_ZH[ledger.KEYS.index(key)]
+
+
 def _valid_rows(world) -> list[list[str]]:
     """One row of each kind; participants separated the ways people type them."""
     n = world.number
@@ -237,10 +242,10 @@ def test_the_dry_run_reports_every_error_with_row_and_column(client, login_as, w
     batch = _batch(_send(client, world, csv_bytes(rows), "有错误的台账.csv"))
 
     found = {(e["row"], e["column"]) for e in batch.errors}
-    assert found == {(row, ledger.column_label(col)) for row, col, _changes in BAD_ROWS}
+    assert found == {(row, _heading(col)) for row, col, _changes in BAD_ROWS}
     assert (batch.rows_total, batch.rows_new, batch.error_count) == (12, 1, len(BAD_ROWS))
     page = client.get(f"/imports/{batch.id}").text
-    assert ledger.column_label("community") in page and "不存在社区" not in page.split("<h2")[0]
+    assert _heading("community") in page and "不存在社区" not in page.split("<h2")[0]
     assert f"/imports/{batch.id}/confirm" not in page  # no import button
     assert UNREGISTERED not in page
 
@@ -316,7 +321,8 @@ def test_a_row_repeated_in_one_file_is_imported_once(world):
     row = _valid_rows(world)[0]
     batch = _check(world, csv_bytes([row, list(row), list(row)]))
 
-    assert (batch.rows_total, batch.rows_new, batch.rows_duplicate) == (3, 1, 2)
+    assert (batch.rows_total, batch.rows_new, batch.rows_duplicate, batch.rows_repeated) == (3, 1, 0, 2)
+    assert batch.repeats == [{"row": 3, "repeat_of": 2}, {"row": 4, "repeat_of": 2}]
 
 
 def _by_hand(world, kind: str):
@@ -361,10 +367,11 @@ def test_duplicates_are_found_across_chunks(world, small_chunks):
     repeated = rows + [list(rows[1]), list(rows[2]), list(rows[4])]  # each repeat chunks after its first
 
     batch = _check(world, csv_bytes(repeated))
-    assert (batch.rows_total, batch.rows_new, batch.rows_duplicate) == (8, 4, 4)
+    assert (batch.rows_total, batch.rows_new, batch.rows_duplicate, batch.rows_repeated) == (8, 4, 1, 3)
+    assert batch.repeats == [{"row": 7, "repeat_of": 3}, {"row": 8, "repeat_of": 4}, {"row": 9, "repeat_of": 6}]
     ledger.run_import(world.manager, batch)
 
-    assert (batch.rows_new, batch.rows_duplicate) == (4, 4)
+    assert (batch.rows_new, batch.rows_duplicate, batch.rows_repeated) == (4, 1, 3)
     assert _imported(world) == 4
 
 
@@ -424,7 +431,7 @@ def test_the_dry_run_writes_nothing_and_leaves_no_scratch_behind(world, small_ch
         # The second would fail if the first had left its scratch table behind.
         again = ledger.check_file(world.contract, io.BytesIO(data), "csv", len(data))
 
-    assert (first.rows_new, first.rows_duplicate) == (again.rows_new, again.rows_duplicate) == (5, 1)
+    assert (first.rows_new, first.rows_repeated) == (again.rows_new, again.rows_repeated) == (5, 1)
 
 
 def _many_rows(world, number: int) -> list[list[str]]:
@@ -530,7 +537,7 @@ def test_a_file_that_is_not_a_ledger_is_refused_and_nothing_is_kept(client, logi
 def test_the_headers_missing_are_named(world):
     with pytest.raises(ledger.LedgerError) as refused:
         _check(world, csv_bytes([["2025-06-02", "09:00"]], header=["日期", "开始时间"]))
-    assert ledger.column_label("workers") in refused.value.message
+    assert ledger.heading("workers") in refused.value.message
 
 
 @pytest.mark.parametrize("column, value", [("notes", "备" * 2001), ("place", "地" * 2001), ("topic", "x" * 5000)])
@@ -540,7 +547,7 @@ def test_a_huge_cell_is_refused(world, column, value):
     batch = _check(world, csv_bytes([row]))
 
     assert batch.rows_new == 0
-    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, ledger.column_label(column))]
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, _heading(column))]
 
 
 def test_a_cell_of_2000_characters_is_accepted(world):
@@ -556,7 +563,7 @@ def test_a_formula_in_a_csv_cell_is_refused(world, column, value):
     batch = _check(world, csv_bytes([ledger_row(**{"people" if column == "participants" else column: value})]))
 
     assert batch.rows_new == 0
-    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, ledger.column_label(column))]
+    assert [(e["row"], e["column"]) for e in batch.errors] == [(2, _heading(column))]
 
 
 def test_a_formula_in_an_excel_cell_is_refused(world):
@@ -566,8 +573,8 @@ def test_a_formula_in_an_excel_cell_is_refused(world):
 
     batch = _check(world, xlsx_bytes(rows), "台账.xlsx")
 
-    assert {(e["row"], e["column"]) for e in batch.errors} == {(2, ledger.column_label("head_count")),
-                                                                (3, ledger.column_label("notes"))}
+    assert {(e["row"], e["column"]) for e in batch.errors} == {(2, _heading("head_count")),
+                                                                (3, _heading("notes"))}
     assert batch.rows_new == 3
 
 
@@ -593,8 +600,8 @@ def test_the_command_dry_run_prints_row_errors_and_exits_1(cli, tmp_path, world)
     result = cli("import-logs", world.contract.number, path, "--dry-run")
 
     assert result.exit_code == 1
-    assert f"row 7, {ledger.column_label('community')}: " in result.output
-    assert "6 rows: 5 new, 0 already recorded, 1 errors." in result.output
+    assert f"row 7, {_heading('community')}: " in result.output
+    assert "6 rows: 5 new, 0 already recorded, 0 repeated in the file, 1 errors." in result.output
     assert (count(ImportBatch), _imported(world)) == (batches, 0)
 
 

@@ -115,3 +115,60 @@ def test_a_code_already_registered_is_refused(client):
     assert response.status_code == 422
     assert count(Organization) == before
     assert audit_events("organization.created") == []
+
+
+# --- the parts before the check character (GB 32100-2015 appendix A, GB/T 2260) -----------------
+
+
+@pytest.mark.parametrize("prefix, division", [
+    ("51", "510107"), ("52", "510107"), ("53", "110000"), ("59", "510100"), ("91", "350100"),
+    ("93", "510107"), ("12", "100000"), ("N2", "510107"), ("Y1", "440305"), ("A1", "820000"),
+    ("31", "650102"), ("72", "540000"),
+])
+def test_every_part_of_a_well_formed_code_is_accepted(prefix, division):
+    code = creditcode.make(prefix, division, "MJ0K1A2B")
+
+    assert creditcode.validate(code) == code
+
+
+@pytest.mark.parametrize("code, reason", [
+    pytest.param("0" * 18, "authority", id="eighteen-zeros"),
+    pytest.param(creditcode.make("01", "510107", "MJ0K1A2B"), "authority", id="authority-0"),
+    pytest.param(creditcode.make("B1", "510107", "MJ0K1A2B"), "authority", id="authority-B"),
+    pytest.param(creditcode.make("X1", "510107", "MJ0K1A2B"), "authority", id="authority-X"),
+    pytest.param(creditcode.make("54", "510107", "MJ0K1A2B"), "org_type", id="civil-affairs-4"),
+    pytest.param(creditcode.make("50", "510107", "MJ0K1A2B"), "org_type", id="civil-affairs-0"),
+    pytest.param(creditcode.make("94", "510107", "MJ0K1A2B"), "org_type", id="commerce-4"),
+    pytest.param(creditcode.make("99", "510107", "MJ0K1A2B"), "org_type", id="commerce-9"),
+    pytest.param(creditcode.make("Y2", "510107", "MJ0K1A2B"), "org_type", id="other-2"),
+    pytest.param(creditcode.make("5A", "510107", "MJ0K1A2B"), "org_type", id="civil-affairs-letter"),
+    pytest.param(creditcode.make("52", "000000", "MJ0K1A2B"), "division", id="division-zeros"),
+    pytest.param(creditcode.make("52", "990101", "MJ0K1A2B"), "division", id="no-such-province"),
+    pytest.param(creditcode.make("52", "390101", "MJ0K1A2B"), "division", id="province-39"),
+    pytest.param(creditcode.make("52", "100101", "MJ0K1A2B"), "division", id="national-with-county"),
+    pytest.param(creditcode.make("52", "510007", "MJ0K1A2B"), "division", id="county-without-city"),
+])
+def test_each_part_of_the_code_is_checked_not_only_the_check_character(code, reason):
+    assert creditcode.check_character(code[:17]) == code[17]      # the check character alone would pass
+
+    with pytest.raises(creditcode.CreditCodeError) as refused:
+        creditcode.validate(code)
+
+    assert refused.value.reason == reason
+
+
+@pytest.mark.parametrize("code, reason", [
+    pytest.param("0" * 18, "authority", id="authority"),
+    pytest.param(creditcode.make("54", "510107", "MJ0K1A2B"), "org_type", id="org_type"),
+    pytest.param(creditcode.make("52", "990101", "MJ0K1A2B"), "division", id="division"),
+])
+def test_registration_form_refuses_each_part_and_creates_nothing(client, code, reason):
+    login(client, UserFactory(role=Role.PROCUREMENT))
+    orgs_before, events_before = count(Organization), len(audit_events())
+
+    response = client.post("/registry/organizations/new", data=_org_form(code))
+
+    assert response.status_code == 422
+    assert in_page(lambda: services.credit_code_message(reason)) in response.get_data(as_text=True)
+    assert count(Organization) == orgs_before
+    assert len(audit_events()) == events_before

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from flask_babel import gettext as _
 
+from svcproc.core import clock
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.registry import services
@@ -84,8 +85,11 @@ def test_bureau_edit_is_audited_with_before_and_after(client, org):
     saved = _reload(org)
     assert (saved.rating, saved.credit_code, saved.address) == (OrgRating.A5, new_code, "玉林北路20号")
     [event] = audit_events("organization.updated")
-    assert event.changes == {"rating": ["3A", "5A"], "credit_code": [old_code, new_code],
-                             "address": ["玉林北路18号", "玉林北路20号"]}
+    # A new rating given without its date was given the day it is recorded.
+    today = clock.to_local(clock.now()).date()
+    assert saved.rated_on == today
+    assert event.changes == {"rating": ["3A", "5A"], "rated_on": [None, today.isoformat()],
+                             "credit_code": [old_code, new_code], "address": ["玉林北路18号", "玉林北路20号"]}
 
 
 def test_org_manager_edits_the_own_profile(client, org):

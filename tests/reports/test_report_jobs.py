@@ -189,7 +189,9 @@ def test_the_audit_package_job_keeps_the_zip_and_a_get_downloads_it(client, repo
     assert response.data == files.read(package.file) and package.file.sha256 == hashlib.sha256(response.data).hexdigest()
     assert row_counts(KEPT) == before                                      # a GET makes nothing
     archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert sorted(archive.namelist()) == ["audit-events.csv", "manifest.json", "report.pdf"]
+    # The contract's monitoring cases are listed even when there are none (an empty list).
+    assert sorted(archive.namelist()) == ["audit-events.csv", "manifest.json", "monitoring/cases.json", "report.pdf"]
+    assert json.loads(archive.read("monitoring/cases.json")) == []
     pdf = archive.read("report.pdf")
     assert pdf == files.read(stored_report.file)
     manifest = json.loads(archive.read("manifest.json"))

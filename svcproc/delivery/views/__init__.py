@@ -27,7 +27,7 @@ def _labels():
             "beneficiary_category_labels": labels.CATEGORY_LABELS, "consent_by_labels": labels.CONSENT_BY_LABELS,
             "consent_method_labels": labels.CONSENT_METHOD_LABELS, "import_status_labels": labels.IMPORT_STATUS_LABELS,
             "red_flag_labels": labels.RED_FLAG_LABELS, "person_status_labels": labels.PERSON_STATUS_LABELS,
-            "view_kind_labels": labels.VIEW_KIND_LABELS}
+            "view_kind_labels": labels.VIEW_KIND_LABELS, "import_state": labels.import_state}
 
 
 @bp.app_template_filter("category_label")

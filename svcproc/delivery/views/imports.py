@@ -5,11 +5,12 @@ import io
 
 import sqlalchemy as sa
 from flask import Response, abort, flash, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...contracts.models import Contract
-from ...core import files, flow, jobs
+from ...core import exports, files, flow, jobs
 from ...core.errors import ValidationError
 from ...core.permissions import require
 from ...core.web import redirect_to
@@ -17,7 +18,7 @@ from ...extensions import db
 from .. import ledger, workflow
 from .. import permissions as perms
 from ..forms import EmptyForm, ImportForm
-from ..models import ImportBatch
+from ..models import Beneficiary, ImportBatch, PersonStatus, ServiceActivity, activity_participant
 from . import bp
 from .common import contract_or_404
 
@@ -40,14 +41,15 @@ def imports(contract_id: int):
         if batch.file.size <= INLINE_IMPORT_BYTES:
             ledger.run_check(current_user, batch)
         else:
-            batch.job_id = jobs.start("ledger_check", {"batch_id": batch.id}, current_user).id
+            batch.job_id = jobs.start("ledger_check", {"batch_id": batch.id, "locale": _locale()}, current_user).id
         return url_for("delivery.import_batch", batch_id=batch.id)
 
     def page(**extra):
         batches = db.session.execute(sa.select(ImportBatch).where(ImportBatch.contract_id == contract.id)
                                      .order_by(ImportBatch.id.desc()).limit(20)).unique().scalars().all()
+        columns = [(str(label), "、".join(other), help) for _key, label, other, help in ledger.COLUMNS]
         return render_template("delivery/imports.html", form=form, contract=contract, batches=batches,
-                               columns=ledger.COLUMNS, type_words=ledger.TYPE_LIST, **extra)
+                               columns=columns, type_words=ledger.type_list(), **extra)
 
     return flow.submit(form, save, page, field="file")
 
@@ -55,8 +57,26 @@ def imports(contract_id: int):
 @bp.route("/contracts/<int:contract_id>/imports/template.<kind>")
 @login_required
 def import_template(contract_id: int, kind: str):
+    """The empty template, or with `?people=contract` (the people served under the contract) or
+    `?people=organization` (the organization's whole register) one line per person, named by their
+    register code."""
     contract = contract_or_404(contract_id)
     require(perms.can_manage_delivery(current_user, contract))
+    people = request.args.get("people")
+    if people in ("contract", "organization"):
+        stmt = (perms.visible_beneficiaries(current_user)
+                .where(Beneficiary.organization_id == contract.organization_id,
+                       Beneficiary.status == PersonStatus.ACTIVE)  # no line for whoever withdrew consent
+                .with_only_columns(Beneficiary.id, Beneficiary.name, Beneficiary.id_number_masked)
+                .order_by(Beneficiary.name, Beneficiary.id))
+        if people == "contract":
+            stmt = stmt.where(Beneficiary.id.in_(
+                sa.select(activity_participant.c.beneficiary_id)
+                .join(ServiceActivity, ServiceActivity.id == activity_participant.c.activity_id)
+                .where(ServiceActivity.contract_id == contract.id)))
+        header, rows = ledger.register_template(db.session.execute(stmt.execution_options(yield_per=1000)))
+        return exports.export_response(kind, f"{contract.number}-{_('Service ledger')}", header, rows,
+                                       title=_("Service ledger"))
     if kind == "xlsx":
         return send_file(io.BytesIO(ledger.template_xlsx()), as_attachment=True, download_name="服务台账模板.xlsx",
                          mimetype=files.MIMETYPES["xlsx"])
@@ -64,6 +84,11 @@ def import_template(contract_id: int, kind: str):
         return Response(ledger.template_csv(), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": "attachment; filename*=UTF-8''%E6%9C%8D%E5%8A%A1%E5%8F%B0%E8%B4%A6%E6%A8%A1%E6%9D%BF.csv"})
     abort(404)
+
+
+def _locale() -> str:
+    """The language the job writes its messages in: that of the person who started it."""
+    return str(get_locale() or "zh_CN")
 
 
 def job_state(job) -> str:
@@ -103,6 +128,6 @@ def import_confirm(batch_id: int):
         flash(_("Imported: %(n)d new entries; %(d)d already recorded were skipped.", n=batch.rows_new,
                 d=batch.rows_duplicate), "success")
     else:
-        job = jobs.start("ledger_import", {"batch_id": batch.id}, current_user)
+        job = jobs.start("ledger_import", {"batch_id": batch.id, "locale": _locale()}, current_user)
         workflow.start_import(current_user, batch, job.id)
     return redirect_to(url_for("delivery.import_batch", batch_id=batch.id))

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _nl
 
 from ...core import nav
 from .. import permissions as perms
+from .. import ratings
 from ..forms import (AREA_LEVEL_LABELS, CERTIFICATION_LABELS, ORG_KIND_LABELS, RATING_LABELS,
                     REGISTRATION_TYPE_LABELS, STATUS_LABELS)
 
@@ -27,7 +28,7 @@ LABELS = {
 
 @bp.context_processor
 def _labels():
-    return LABELS
+    return {**LABELS, "rating_state": ratings.rating_state, "rating_years": ratings.valid_years}
 
 
 def _typed(field) -> str:

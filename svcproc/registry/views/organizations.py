@@ -115,7 +115,7 @@ def organization_new():
         org = services.create_organization(
             current_user, name=form.name.data, credit_code=form.credit_code.data,
             kind=OrgKind(form.kind.data), registration_type=form.registration_type.data,
-            rating=OrgRating(form.rating.data), area=_area_or_none(form.area_id.data),
+            rating=OrgRating(form.rating.data), rated_on=form.rated_on.data, area=_area_or_none(form.area_id.data),
             address=form.address.data or "", contact_name=form.contact_name.data or "",
             contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "",
         )
@@ -147,7 +147,8 @@ def organization_edit(org_id: int):
                       address=form.address.data or "", contact_name=form.contact_name.data or "",
                       contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "")
         if bureau:
-            values.update(credit_code=form.credit_code.data, kind=form.kind.data, rating=form.rating.data)
+            values.update(credit_code=form.credit_code.data, kind=form.kind.data, rating=form.rating.data,
+                          rated_on=form.rated_on.data)
         values["area_id"] = (a.id if (a := _area_or_none(form.area_id.data)) else None)
         services.update_organization(current_user, org, may_set_status=bureau, **values)
         return url_for("registry.organization", org_id=org.id)
