@@ -92,6 +92,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .core.job_views import bp as jobs_bp
     from .main import bp as main_bp
     from .monitoring.views import bp as monitoring_bp
+    from .ocds.views import bp as ocds_bp
     from .contracts.views import bp as contracts_bp
     from .delivery.views import bp as delivery_bp
     from .evaluations.views import bp as evaluations_bp
@@ -109,6 +110,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(registry_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(ocds_bp)
     app.register_blueprint(procurement_bp)
     app.register_blueprint(contracts_bp)
     app.register_blueprint(delivery_bp)

@@ -55,6 +55,11 @@ def load_config(overrides: dict | None = None) -> dict:
         # The address the public reaches the application at: printed reports carry
         # <PUBLIC_URL>/verify/<code> and its QR code on every page, so a reader of the paper can follow it.
         "PUBLIC_URL": (os.environ.get("PUBLIC_URL") or "http://127.0.0.1:5000").strip().rstrip("/"),
+        # Its unified social credit code (identifies it in the OCDS data when set).
+        "BUREAU_CREDIT_CODE": os.environ.get("BUREAU_CREDIT_CODE", ""),
+        # The bureau's OCDS prefix (registered with the Open Contracting Partnership); an ocid is this
+        # prefix followed by the tender's number.
+        "OCDS_PREFIX": os.environ.get("OCDS_PREFIX", "ocds-xxxxxx-"),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         # Where uploaded and generated files live: "local" (UPLOAD_FOLDER on this host) or "database"
         # (chunked rows in the shared database, for several hosts).

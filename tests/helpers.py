@@ -136,19 +136,27 @@ def unchanged(*objects):
 def every_get_url(app, values: dict, per_endpoint: dict | None = None, skip=("static",)) -> list[str]:
     """A URL for every GET endpoint of the app, its parameters filled from `values`
     (`per_endpoint[endpoint]` overrides them for one endpoint). A parameter nobody filled gets an
-    id no row has (0) or "x", so a new endpoint is still walked, if only to its 404."""
+    id no row has (0) or "x", so a new endpoint is still walked, if only to its 404; one of a few
+    words (an export's format, `<any(csv, xlsx):fmt>`) gets a URL for each word."""
     from flask import url_for
-    from werkzeug.routing import IntegerConverter
+    from werkzeug.routing import AnyConverter, IntegerConverter
 
     urls = []
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if rule.endpoint in skip or "GET" not in rule.methods:
                 continue
-            params = {**values, **(per_endpoint or {}).get(rule.endpoint, {}), **(rule.defaults or {})}
+            params = {**values, **(per_endpoint or {}).get(rule.endpoint, {})}
+            choices = {}
             for name in set(rule.arguments) - set(params):
-                params[name] = 0 if isinstance(rule._converters[name], IntegerConverter) else "x"
-            urls.append(url_for(rule.endpoint, **{name: params[name] for name in rule.arguments}))
+                converter = rule._converters[name]
+                if isinstance(converter, AnyConverter):
+                    choices[name] = sorted(converter.items)
+                params[name] = 0 if isinstance(converter, IntegerConverter) else "x"
+            for name, words in choices.items() or [(None, [None])]:
+                for word in words:
+                    filled = {**params, **({name: word} if name else {})}
+                    urls.append(url_for(rule.endpoint, **{n: filled[n] for n in rule.arguments}))
     return urls
 
 

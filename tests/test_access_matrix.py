@@ -29,6 +29,7 @@ below); bureau staff and auditors read; procurement staff change contracts, acce
 from __future__ import annotations
 
 import pytest
+from flask import current_app
 
 from svcproc.accounts.models import User
 from svcproc.core.permissions import Role
@@ -92,8 +93,15 @@ MATRIX = {
     ("public.notices", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
     ("public.tender_notice", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
     ("public.tender_document", "GET"):               (200, 200, 200, 200, 200, 200, 200, 200),
+    # --- open contracting data (OCDS): published information only, for anyone -------------------
+    ("ocds.index", "GET"):                           (200, 200, 200, 200, 200, 200, 200, 200),
+    ("ocds.releases", "GET"):                        (200, 200, 200, 200, 200, 200, 200, 200),
+    ("ocds.release_package", "GET"):                 (200, 200, 200, 200, 200, 200, 200, 200),
+    ("ocds.record_package", "GET"):                  (200, 200, 200, 200, 200, 200, 200, 200),
+    ("ocds.bulk", "GET"):                            (200, 200, 200, 200, 200, 200, 200, 200),
     # --- needs and plans: bureau staff and auditors read; procurement staff decide --------------
     ("procurement.needs", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 200),
+    ("procurement.needs_export", "GET"):             (302, 200, 200, 403, 403, 403, 403, 200),
     ("procurement.need", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 200),
     ("procurement.need_action", "POST"):             (302, 403, 303, 403, 403, 403, 403, 403),
     ("procurement.plans", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 200),
@@ -142,6 +150,9 @@ MATRIX = {
     # --- contracts: bureau staff and auditors read every contract, org staff their own; only
     # procurement staff draw up, sign, amend, accept and pay; the organization's manager delivers ---
     ("contracts.contracts", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
+    ("contracts.contracts_export", "GET"):           (302, 200, 200, 403, 200, 200, 403, 200),
+    ("contracts.payments", "GET"):                   (302, 200, 200, 403, 200, 200, 403, 200),
+    ("contracts.payments_export", "GET"):            (302, 200, 200, 403, 200, 200, 403, 200),
     ("contracts.reminders", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
     ("contracts.contract", "GET"):                   (302, 200, 200, 403, 200, 200, 403, 200),
     ("contracts.contract_new", "GET"):               (302, 403, 200, 403, 403, 403, 403, 403),
@@ -167,6 +178,7 @@ MATRIX = {
     # --- the beneficiary register: the organization's own staff keep it, bureau staff and auditors
     # read it; only the organization's manager reveals a full identity number (audited) ----------
     ("delivery.beneficiaries", "GET"):               (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.beneficiaries_export", "GET"):        (302, 200, 200, 403, 200, 200, 403, 200),
     ("delivery.beneficiary", "GET"):                 (302, 200, 200, 403, 200, 200, 403, 200),
     ("delivery.beneficiary_new", "GET"):             (302, 403, 403, 403, 200, 200, 403, 403),
     ("delivery.beneficiary_new", "POST"):            (302, 403, 403, 403, 422, 422, 403, 403),
@@ -182,6 +194,7 @@ MATRIX = {
     # --- service logs: whoever sees the contract reads them; its manager and assigned social
     # workers record; the manager assigns workers and imports ledgers -----------------------------
     ("delivery.activities", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.activities_export", "GET"):           (302, 200, 200, 403, 200, 200, 403, 200),
     ("delivery.activity", "GET"):                    (302, 200, 200, 403, 200, 200, 403, 200),
     ("delivery.evidence_download", "GET"):           (302, 200, 200, 403, 200, 200, 403, 200),
     ("delivery.contract_progress", "GET"):           (302, 200, 200, 403, 200, 200, 403, 200),
@@ -206,13 +219,16 @@ MATRIX = {
     # --- red flags: the district list for bureau staff and auditors; a contract's own flags for
     # whoever sees the contract; procurement staff and the organization's manager explain -------
     ("delivery.red_flags", "GET"):                   (302, 200, 200, 403, 403, 403, 403, 200),
+    ("delivery.red_flags_export", "GET"):            (302, 200, 200, 403, 403, 403, 403, 200),
     ("delivery.contract_flags", "GET"):              (302, 200, 200, 403, 200, 200, 403, 200),
+    ("delivery.contract_flags_export", "GET"):       (302, 200, 200, 403, 200, 200, 403, 200),
     ("delivery.red_flag_explain", "POST"):           (302, 403, 422, 403, 422, 403, 403, 403),
     # --- evaluations: bureau, auditors read; staff run rounds; evaluators score theirs; orgs respond -
     # (the round is scoring and its item answered: surveys and a second response are refused for the
     # state, 409, before the empty form is looked at)
     ("evaluations.rounds", "GET"):                   (302, 200, 200, 403, 200, 403, 200, 200),
     ("evaluations.rectification", "GET"):            (302, 200, 200, 403, 200, 403, 403, 200),
+    ("evaluations.rectification_export", "GET"):     (302, 200, 200, 403, 200, 403, 403, 200),
     ("evaluations.round_new", "GET"):                (302, 403, 200, 403, 403, 403, 403, 403),
     ("evaluations.round_new", "POST"):               (302, 403, 422, 403, 403, 403, 403, 403),
     ("evaluations.round", "GET"):                    (302, 200, 200, 403, 200, 403, 200, 200),
@@ -321,6 +337,7 @@ def _build(clock) -> dict:
         "member_id": setup.member_of(users["expert"]).id, "criterion_id": setup.tender.criteria[0].id,
         "question_id": db.session.execute(db.select(Clarification.id)).scalar_one(),
         "objection_id": objection.id,
+        "ocid": current_app.config["OCDS_PREFIX"] + setup.tender.number, "year": setup.plan.fiscal_year,
         "contracts": _build_contracts(clock, users, org),
     } | {"evaluations": _build_evaluations(clock, users, org)} | {"reports": _build_reports(users)} \
       | _build_monitoring(users)
@@ -541,7 +558,8 @@ QUERIES = {"contracts.contract_new": lambda ids: {"tender": ids["contracts"]["wa
 def _url(app, endpoint: str, world: dict) -> str:
     ids = world["ids"]
     values = {"org_id": world["org"].id, "worker_id": world["worker"].id, "area_id": world["area"].id,
-              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint), "fmt": "csv",
+              "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint),
+              "ocid": ids["ocid"], "year": ids["year"], "fmt": "json" if endpoint.startswith("ocds.") else "xlsx",
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
                                      "question_id", "objection_id")},
@@ -617,6 +635,8 @@ def test_org_manager_of_another_organization_cannot_add_workers_there(app, clien
 # elsewhere), new forms, the district's red flags and the public notices.
 NOT_OF_THE_ORGANIZATION = {
     "contracts.contracts", "contracts.reminders", "contracts.contract_new", "contracts.milestone_row",
+    "contracts.contracts_export", "contracts.payments", "contracts.payments_export", "delivery.beneficiaries_export",
+    "delivery.red_flags_export", "evaluations.rectification_export",
     "contracts.contract_notices", "contracts.contract_notice", "delivery.beneficiaries", "delivery.beneficiary_new",
     "delivery.red_flags", "evaluations.rounds", "evaluations.rectification", "evaluations.survey_template",
     "evaluations.templates", "evaluations.template_new", "evaluations.template", "evaluations.template_edit",

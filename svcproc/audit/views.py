@@ -108,8 +108,7 @@ def events():
                            actions=[(code, labels.action_label(code)) for code in sorted(labels.ACTIONS)])
 
 
-@bp.route("/export.csv", defaults={"fmt": "csv"})
-@bp.route("/export.xlsx", defaults={"fmt": "xlsx"})
+@bp.route("/export.<any(csv, xlsx):fmt>")
 @login_required
 def export_csv(fmt: str):
     """The filtered trail with its hashes (to check the chain elsewhere) and each action described;

@@ -137,4 +137,12 @@ def visible_contracts(user) -> sa.Select:
     return sa.select(Contract).where(contract_scope(user))
 
 
+def visible_payments(user) -> sa.Select:
+    """The payments of the contracts the person sees: a payment is read on its contract's page."""
+    from .models import Payment
+
+    return sa.select(Payment).where(Payment.contract_id.in_(
+        visible_contracts(user).with_only_columns(Contract.id).order_by(None)))
+
+
 scoping.register(Contract, visible_contracts, can_view_contract)

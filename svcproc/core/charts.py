@@ -56,8 +56,9 @@ def progress_bars(bars: list[Bar], title: str, width: int = 640) -> str:
 
 
 def column_chart(labels: list[str], series: dict[str, list[float]], title: str, width: int = 640,
-                 height: int = 240) -> str:
-    """Grouped columns (e.g. per month), with a legend and the values on top of each column."""
+                 height: int = 240, links: list[str] | None = None) -> str:
+    """Grouped columns (e.g. per month), with a legend and the values on top of each column. With
+    `links` (one URL per label), each group of columns and its label lead to the rows behind them."""
     names = list(series)
     n = max(1, len(labels))
     left, bottom, top = 40, 40, 28
@@ -73,6 +74,9 @@ def column_chart(labels: list[str], series: dict[str, list[float]], title: str, 
                      f'<text x="{left + s * 110 + 16}" y="14" font-size="12" fill="#1d2430">{escape(name)}</text>')
     for i, label in enumerate(labels):
         gx = left + i * group_w + 4
+        link = links[i] if links and i < len(links) and links[i] else None
+        if link:
+            parts.append(f'<a href="{escape(link)}">')
         for s, name in enumerate(names):
             value = _num(series[name][i]) if i < len(series[name]) else 0.0
             h = plot_h * value / peak
@@ -84,6 +88,8 @@ def column_chart(labels: list[str], series: dict[str, list[float]], title: str, 
                              f'text-anchor="middle" fill="#1d2430">{_fmt(value)}</text>')
         parts.append(f'<text x="{gx + group_w / 2 - 4:.1f}" y="{height - bottom + 16}" font-size="11" '
                      f'text-anchor="middle" fill="#1d2430">{escape(label)}</text>')
+        if link:
+            parts.append("</a>")
     parts.append("</svg>")
     return "".join(parts)
 

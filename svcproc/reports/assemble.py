@@ -307,10 +307,55 @@ def _contract_rows(where, *order_by) -> list:
 # --- the district's fiscal year --------------------------------------------------------------
 
 
+def _month(year, month) -> str | None:
+    return f"{int(year):04d}-{int(month):02d}" if year is not None and month is not None else None
+
+
+def portfolio_money(year: int) -> dict:
+    """Budget, awarded and paid money of a fiscal year by service category, and awarded (by the
+    month the contract was signed) and paid (by the month it was paid) by month: three grouped
+    statements, however many plans, contracts and payments the year holds. The portfolio page shows
+    it on screen, and the report's data carries it (so the page and the spreadsheet agree)."""
+    categories: dict[str, dict] = defaultdict(lambda: {"plans": 0, "budget_fen": 0, "contracts": 0,
+                                                       "awarded_fen": 0, "paid_fen": 0})
+    months: dict[str, dict] = defaultdict(lambda: {"awarded_fen": 0, "paid_fen": 0})
+    for category, plans, budget in db.session.execute(
+            sa.select(ProjectPlan.category, sa.func.count(), sa.func.coalesce(sa.func.sum(ProjectPlan.budget_fen), 0))
+            .where(ProjectPlan.fiscal_year == year).group_by(ProjectPlan.category)):
+        categories[_enum(category)].update(plans=int(plans), budget_fen=int(budget))
+    of_year = (sa.select(Contract).join(Tender, Tender.id == Contract.tender_id)
+               .join(ProjectPlan, ProjectPlan.id == Tender.plan_id).where(ProjectPlan.fiscal_year == year))
+    signed_year, signed_month = sa.extract("year", Contract.signed_on), sa.extract("month", Contract.signed_on)
+    unsigned_fen = 0
+    for category, y, m, contracts, amount in db.session.execute(
+            of_year.with_only_columns(ProjectPlan.category, signed_year, signed_month, sa.func.count(),
+                                      sa.func.sum(Contract.amount_fen))
+            .group_by(ProjectPlan.category, signed_year, signed_month)):
+        entry = categories[_enum(category)]
+        entry["contracts"] += int(contracts)
+        entry["awarded_fen"] += int(amount)
+        month = _month(y, m)
+        if month is None:
+            unsigned_fen += int(amount)
+        else:
+            months[month]["awarded_fen"] += int(amount)
+    paid_year, paid_month = sa.extract("year", Payment.paid_on), sa.extract("month", Payment.paid_on)
+    for category, y, m, amount in db.session.execute(
+            of_year.with_only_columns(ProjectPlan.category, paid_year, paid_month, sa.func.sum(Payment.amount_fen))
+            .join(Payment, Payment.contract_id == Contract.id).group_by(ProjectPlan.category, paid_year, paid_month)):
+        categories[_enum(category)]["paid_fen"] += int(amount)
+        months[_month(y, m)]["paid_fen"] += int(amount)
+    return {
+        "by_category": [{"category": k, **v} for k, v in sorted(categories.items())],
+        "by_month": [{"month": k, **v} for k, v in sorted(months.items())],
+        "unsigned_fen": unsigned_fen,
+    }
+
+
 def portfolio_data(year: int, locale: str) -> dict:
-    plans, budget_fen = db.session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(ProjectPlan.budget_fen), 0))
-        .where(ProjectPlan.fiscal_year == year)).one()
+    money = portfolio_money(year)
+    plans = sum(r["plans"] for r in money["by_category"])
+    budget_fen = sum(r["budget_fen"] for r in money["by_category"])
     among = (sa.select(Contract.id).join(Tender, Tender.id == Contract.tender_id)
              .join(ProjectPlan, ProjectPlan.id == Tender.plan_id).where(ProjectPlan.fiscal_year == year))
     contracts = _contract_rows(ProjectPlan.fiscal_year == year, Contract.number)
@@ -360,6 +405,7 @@ def portfolio_data(year: int, locale: str) -> dict:
         "by_category": {k: v for k, v in sorted(by_category.items())},
         "outputs": [{"target": k, "actual": str(v["actual"]), "planned": v["planned"]} for k, v in outputs.items()],
         "grades": dict(sorted(grade_counts.items())),
+        "money": money,
         "organizations": ranked,
         "contracts": rows,
     }

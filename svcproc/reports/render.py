@@ -88,6 +88,30 @@ def counter_content(text: str) -> str:
     return " ".join(out)
 
 
+def money_charts(money: dict, category_links: list[str] | None = None,
+                 month_links: list[str] | None = None) -> dict[str, str]:
+    """The portfolio's money by service category and by month (yuan), for its page and its PDF."""
+    from ..core import charts
+    from .labels import label
+
+    def yuan(fen) -> float:
+        return fen / 100
+
+    rows, months = money["by_category"], money["by_month"]
+    return {
+        "categories": charts.column_chart(
+            [label("category", r["category"]) for r in rows],
+            {_("Budget"): [yuan(r["budget_fen"]) for r in rows], _("Awarded"): [yuan(r["awarded_fen"]) for r in rows],
+             _("Paid"): [yuan(r["paid_fen"]) for r in rows]},
+            _("Budget, awarded and paid by service category (yuan)"), links=category_links),
+        "months": charts.column_chart(
+            [r["month"] for r in months],
+            {_("Awarded (month signed)"): [yuan(r["awarded_fen"]) for r in months],
+             _("Paid"): [yuan(r["paid_fen"]) for r in months]},
+            _("Awarded and paid by month (yuan)"), links=month_links),
+    }
+
+
 def chart_svgs(kind: str, data: dict) -> dict[str, str]:
     """The report's charts, drawn by the same code as the web pages' (labels in the current locale)."""
     from ..core import charts
@@ -110,6 +134,7 @@ def chart_svgs(kind: str, data: dict) -> dict[str, str]:
                  for o in data["outputs"]], _("Outputs against targets")),
             "grades": charts.column_chart([label("grade", g) for g in data["grades"]],
                                           {_("Contracts"): list(data["grades"].values())}, _("Grade distribution")),
+            **money_charts(data["money"]),
         }
     return {}
 

@@ -41,6 +41,15 @@ def workbook(kind: ReportKind, data: dict) -> bytes:
                 for i, r in enumerate(data["organizations"], start=1)])
         _sheet(book, _("Outputs against targets"), [_("Indicator"), _("Actual"), _("Target")],
                [[label("target", o["target"]), float(o["actual"]), o["planned"]] for o in data["outputs"]])
+        money = data["money"]
+        _sheet(book, _("By service category"),
+               [_("Service category"), _("Plans"), _("Budget (yuan)"), _("Contracts"), _("Awarded (yuan)"),
+                _("Paid (yuan)")],
+               [[label("category", r["category"]), r["plans"], _yuan(r["budget_fen"]), r["contracts"],
+                 _yuan(r["awarded_fen"]), _yuan(r["paid_fen"])] for r in money["by_category"]])
+        _sheet(book, _("By month"), [_("Month"), _("Awarded (month signed, yuan)"), _("Paid (yuan)")],
+               [[r["month"], _yuan(r["awarded_fen"]), _yuan(r["paid_fen"])] for r in money["by_month"]]
+               + ([[_("Not signed yet"), _yuan(money["unsigned_fen"]), None]] if money["unsigned_fen"] else []))
         _sheet(book, _("Summary"), [_("Item"), _("Value")],
                [[_("Budget"), _yuan(data["budget_fen"])], [_("Awarded"), _yuan(data["awarded_fen"])],
                 [_("Paid"), _yuan(data["paid_fen"])]]

@@ -16,7 +16,7 @@ from ..core.i18n import locale_code
 from ..core.permissions import require
 from ..core.web import redirect_to, send_stored
 from ..extensions import db
-from . import assemble, services
+from . import assemble, render, services
 from . import tasks  # noqa: F401  (registers the report and audit-package jobs)
 from . import desk as desk_module
 from . import permissions as perms
@@ -51,10 +51,23 @@ def subject(kind: str, subject_id: int):
     report_kind = _kind(kind)
     item = _subject(report_kind, subject_id)
     package = services.latest_package(subject_id) if report_kind == ReportKind.ASSESSMENT else None
+    figures = _portfolio_figures(subject_id) if report_kind == ReportKind.PORTFOLIO else None
     return render_template("reports/subject.html", kind=report_kind, subject=item, subject_id=subject_id,
                            title=services.title_of(report_kind, item),
                            reports=services.latest(report_kind, subject_id, perms.visible_reports(current_user)),
-                           formats=services.formats_of(report_kind), package=package)
+                           formats=services.formats_of(report_kind), package=package, figures=figures)
+
+
+def _portfolio_figures(year: int) -> dict:
+    """The fiscal year's money on screen (three grouped statements, not the report's assembly, which
+    is a job): each category leads to its contracts, each month to its payments."""
+    money = assemble.portfolio_money(year)
+    category_links = [url_for("contracts.contracts", year=year, category=r["category"]) for r in money["by_category"]]
+    month_links = [url_for("contracts.payments", year=year, month=r["month"]) for r in money["by_month"]]
+    totals = {key: sum(r[key] for r in money["by_category"]) for key in ("budget_fen", "awarded_fen", "paid_fen")}
+    return {"money": money, "totals": totals, "category_links": category_links, "month_links": month_links,
+            "signed_links": [url_for("contracts.contracts", year=year, signed=r["month"]) for r in money["by_month"]],
+            "charts": render.money_charts(money, category_links, month_links)}
 
 
 @bp.route("/reports/<kind>/<int:subject_id>", methods=["POST"])

@@ -135,12 +135,13 @@ def test_a_flag_that_stops_concerning_a_contract_leaves_its_page(make_client, wo
     world.record(start_time=time(9, 0), end_time=time(10, 30))
     other = world.record(contract=world.second_contract, start_time=time(10, 0), end_time=time(11, 0),
                          participants=[world.people["third"]], place="居委会会议室")
+    (flag,) = _active(RedFlagKind.WORKER_OVERLAP)
 
     services.delete_activity(world.manager, other, "录错合同")
 
     assert _active(RedFlagKind.WORKER_OVERLAP) == []
     assert [f["active"] for f in assemble._red_flags(world.second_contract.id)] == [False]
-    assert "/red-flags/" not in _flag_page(make_client, world, "manager", world.second_contract)
+    assert f"/red-flags/{flag.id}/explain" not in _flag_page(make_client, world, "manager", world.second_contract)
 
 
 # --- 3. a person's new identity number re-examines who counts them twice --------------------------

@@ -150,7 +150,7 @@ def test_a_spreadsheet_is_kept_like_a_pdf_but_without_a_code(client, report_worl
     cells = [c for ws in book.worksheets for r in ws.iter_rows(values_only=True) for c in r if c is not None]
     assert report_world.contract.number in cells
     assert not any(str(c).startswith("=") for c in cells)  # typed text never runs as a formula
-    assert len(book.worksheets) == (4 if kind == "portfolio" else 1)
+    assert len(book.worksheets) == (6 if kind == "portfolio" else 1)
     assert again.result == {"report_id": report.id, "stored_before": True}
     page = client.get(f"/jobs/{job.id}")
     assert in_page(lambda: _("Download the spreadsheet")) in page.text and in_page(lambda: _("Verification code")) not in page.text

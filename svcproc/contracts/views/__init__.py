@@ -18,7 +18,8 @@ from ..reminders import badge as reminder_badge
 bp = Blueprint("contracts", __name__)
 
 nav.menu("contracts.contracts", _l("Contracts"), order=20, visible=perms.can_list_contracts)
-nav.menu("contracts.reminders", _l("Reminders"), order=21, visible=perms.can_list_contracts, badge=reminder_badge)
+nav.menu("contracts.payments", _l("Payments"), order=21, visible=perms.can_list_contracts)
+nav.menu("contracts.reminders", _l("Reminders"), order=22, visible=perms.can_list_contracts, badge=reminder_badge)
 nav.predicates(perms)
 nav.template_global("field_label", lambda name: labels.AMENDABLE_LABELS.get(name) or TARGET_LABELS.get(name) or name)
 
@@ -30,4 +31,4 @@ def _labels():
             "deliverable_kind_labels": labels.DELIVERABLE_KIND_LABELS, "art23_labels": labels.ART23_LABELS}
 
 
-from . import contracts, milestones, notices  # noqa: E402,F401  (the routes register on `bp`)
+from . import contracts, milestones, notices, payments  # noqa: E402,F401  (the routes register on `bp`)

@@ -10,16 +10,19 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 
-from ...core import flow
+from ...core import exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import points
 from ...core.permissions import require
 from ...core.targets import TARGET_FIELDS
 from ...core.web import is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
-from ...procurement.models import Bid, Tender, TenderStatus
+from ...procurement.labels import CATEGORY_LABELS
+from ...procurement.models import Bid, ProjectPlan, ServiceCategory, Tender, TenderStatus
+from ...registry.models import Organization
 from .. import permissions as perms
 from .. import workflow
+from ..labels import CONTRACT_STATUS_LABELS
 from ..forms import AmendmentForm, ContractForm, DeliverableForm, EmptyForm, PaymentForm, ReasonForm, ReviewForm, SignForm
 from ..models import Contract, ContractStatus, Deliverable, Milestone, Payment, PeriodStatus
 from . import bp
@@ -47,18 +50,48 @@ def _on_contract_page(contract: Contract):
     return redirect_to(url_for("contracts.contract", contract_id=contract.id))
 
 
+def _month_range(month: str) -> tuple[date, date] | None:
+    """The first day of a "YYYY-MM" month and the first day of the next; None for anything else."""
+    if len(month) != 7 or month[4] != "-":
+        return None
+    try:
+        first = date.fromisoformat(month + "-01")
+        return first, date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    except ValueError:  # not a month, or December 9999 (no month follows)
+        return None
+
+
+def listed_contracts() -> tuple[sa.Select, dict]:
+    """The contracts the list shows with the filters of the request (the page and its export), and
+    the filters as read. The year and category are the project plan's (a portfolio's figures lead
+    here); `signed` is the month the contract was signed."""
+    args = {name: request.args.get(name, "").strip() for name in ("q", "status", "year", "category", "signed")}
+    stmt = perms.visible_contracts(current_user)
+    if args["q"]:
+        pattern = like_pattern(args["q"])
+        stmt = stmt.where(sa.or_(Contract.title.ilike(pattern, escape="\\"), Contract.number.ilike(pattern, escape="\\")))
+    if args["status"] in {s.value for s in ContractStatus}:
+        stmt = stmt.where(Contract.status == ContractStatus(args["status"]))
+    plans = []
+    if args["year"].isdigit() and len(args["year"]) == 4:
+        plans.append(ProjectPlan.fiscal_year == int(args["year"]))
+    if args["category"] in {c.value for c in ServiceCategory}:
+        plans.append(ProjectPlan.category == ServiceCategory(args["category"]))
+    if plans:
+        stmt = stmt.where(Contract.tender_id.in_(
+            sa.select(Tender.id).join(ProjectPlan, ProjectPlan.id == Tender.plan_id).where(*plans)))
+    signed = _month_range(args["signed"])
+    if signed:
+        stmt = stmt.where(Contract.signed_on >= signed[0], Contract.signed_on < signed[1])
+    return stmt, args
+
+
 @bp.route("/contracts")
 @login_required
 def contracts():
     require(perms.can_list_contracts(current_user))
-    q = request.args.get("q", "").strip()
-    status = request.args.get("status", "")
-    stmt = perms.visible_contracts(current_user).order_by(Contract.id.desc()).options(joinedload(Contract.organization))
-    if q:
-        pattern = like_pattern(q)
-        stmt = stmt.where(sa.or_(Contract.title.ilike(pattern, escape="\\"), Contract.number.ilike(pattern, escape="\\")))
-    if status in {s.value for s in ContractStatus}:
-        stmt = stmt.where(Contract.status == ContractStatus(status))
+    stmt, args = listed_contracts()
+    stmt = stmt.order_by(Contract.id.desc()).options(joinedload(Contract.organization))
     page = paginate(stmt)
     ids = [c.id for c in page.items]
     paid = dict(db.session.execute(sa.select(Payment.contract_id, sa.func.sum(Payment.amount_fen))
@@ -70,7 +103,35 @@ def contracts():
             .options(joinedload(Tender.awarded_bid).joinedload(Bid.organization)).order_by(Tender.awarded_at)
         ).unique().scalars().all()
     template = "contracts/_contract_table.html" if is_htmx() else "contracts/contracts.html"
-    return render_template(template, page=page, paid=paid, q=q, status=status, awaiting=awaiting)
+    return render_template(template, page=page, paid=paid, awaiting=awaiting, **args)
+
+
+@bp.route("/contracts/export.<any(csv, xlsx):fmt>")
+@login_required
+def contracts_export(fmt: str):
+    """The list's contracts with the list's filters, one statement streamed (paid summed per row)."""
+    require(perms.can_list_contracts(current_user))
+    listed, _args = listed_contracts()
+    paid = (sa.select(sa.func.coalesce(sa.func.sum(Payment.amount_fen), 0))
+            .where(Payment.contract_id == Contract.id).scalar_subquery())
+    stmt = exports.bounded(
+        sa.select(Contract.number, Contract.title, Organization.name, ProjectPlan.fiscal_year, ProjectPlan.category,
+                  Contract.start_date, Contract.end_date, Contract.signed_on, Contract.amount_fen, paid,
+                  Contract.status)
+        .select_from(Contract).join(Organization, Organization.id == Contract.organization_id)
+        .join(Tender, Tender.id == Contract.tender_id).join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
+        .where(exports.rows_of(listed)).order_by(Contract.id.desc()))
+
+    def rows():
+        for number, title, organization, year, category, start, end, signed, amount, paid_fen, status in \
+                db.session.execute(stmt):
+            yield [number, title, organization, year, CATEGORY_LABELS[category], start, end, signed,
+                   exports.yuan(amount), exports.yuan(paid_fen), CONTRACT_STATUS_LABELS[status]]
+
+    return exports.export_response(
+        fmt, exports.stamped(_("Contracts")),
+        [_("Number"), _("Title"), _("Organization"), _("Fiscal year"), _("Service category"), _("Start"), _("End"),
+         _("Signed on"), _("Amount (yuan)"), _("Paid (yuan)"), _("Status")], rows(), title=_("Contracts"))
 
 
 def _contract_values(form: ContractForm) -> dict:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from ...contracts.models import Contract
 from ...contracts.permissions import can_view_contract
 from ...contracts.workflow import locking_milestone
-from ...core import flow
+from ...core import exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.permissions import require
 from ...core.web import is_htmx, paginate, redirect_to, send_stored
@@ -21,7 +21,7 @@ from ...registry.models import Area, SocialWorker
 from .. import labels, services
 from .. import permissions as perms
 from ..forms import ActivityForm, BeneficiaryForm, DeleteActivityForm, GroupForm, WorkersForm
-from ..models import ActivityEvidence, Beneficiary, ServiceActivity, ServiceGroup
+from ..models import ActivityEvidence, Beneficiary, ServiceActivity, ServiceGroup, activity_worker
 from . import bp
 from .common import communities, contract_communities, contract_or_404
 
@@ -30,15 +30,15 @@ from .common import communities, contract_communities, contract_or_404
 ENTRIES_CAP = 20_000
 
 
-@bp.route("/contracts/<int:contract_id>/services")
-@login_required
-def activities(contract_id: int):
-    contract = contract_or_404(contract_id)
+LOG_ORDER = (ServiceActivity.activity_date.desc(), ServiceActivity.start_time.desc(), ServiceActivity.id.desc())
+
+
+def _logged(contract: Contract) -> tuple[sa.Select, str, str]:
+    """The contract's entries the log lists with the request's filters (kind of service, month):
+    the page and its export read the same rows."""
     type_ = request.args.get("type", "")
     month = request.args.get("month", "")
-    stmt = perms.visible_activities(current_user).where(ServiceActivity.contract_id == contract.id).order_by(
-        ServiceActivity.activity_date.desc(), ServiceActivity.start_time.desc(), ServiceActivity.id.desc()).options(
-        joinedload(ServiceActivity.community), joinedload(ServiceActivity.group))
+    stmt = perms.visible_activities(current_user).where(ServiceActivity.contract_id == contract.id)
     if type_ in {t.value for t in labels.ACTIVITY_TYPE_LABELS}:
         stmt = stmt.where(ServiceActivity.type == type_)
     if len(month) == 7 and month[4] == "-":
@@ -49,11 +49,52 @@ def activities(contract_id: int):
         if first:
             last = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
             stmt = stmt.where(ServiceActivity.activity_date >= first, ServiceActivity.activity_date < last)
+    return stmt, type_, month
+
+
+@bp.route("/contracts/<int:contract_id>/services")
+@login_required
+def activities(contract_id: int):
+    contract = contract_or_404(contract_id)
+    stmt, type_, month = _logged(contract)
+    stmt = stmt.order_by(*LOG_ORDER).options(joinedload(ServiceActivity.community), joinedload(ServiceActivity.group))
     page = paginate(stmt, cap=ENTRIES_CAP)
     template = "delivery/_activity_table.html" if is_htmx() else "delivery/activities.html"
     return render_template(template, contract=contract, page=page, type=type_, month=month,
                            can_record=perms.can_record_activity(current_user, contract),
                            can_manage=perms.can_manage_delivery(current_user, contract))
+
+
+@bp.route("/contracts/<int:contract_id>/services/export.<any(csv, xlsx):fmt>")
+@login_required
+def activities_export(contract_id: int, fmt: str):
+    """The service ledger as the log lists it, filters included, in one streamed statement: the
+    social workers joined into one cell by the database, people as counts (never their identity)."""
+    contract = contract_or_404(contract_id)
+    listed, _type, _month = _logged(contract)
+    A = ServiceActivity
+    workers = (sa.select(exports.joined_text(SocialWorker.name))
+               .join(activity_worker, activity_worker.c.social_worker_id == SocialWorker.id)
+               .where(activity_worker.c.activity_id == A.id).scalar_subquery())
+    stmt = exports.bounded(
+        sa.select(A.activity_date, A.start_time, A.end_time, A.type, Area.name, A.place, workers, ServiceGroup.name,
+                  A.session_number, A.participant_count, A.head_count, A.hours, A.topic, A.outcome, A.notes,
+                  A.revision, A.id)
+        .select_from(A).join(Area, Area.id == A.community_id).outerjoin(ServiceGroup, ServiceGroup.id == A.group_id)
+        .where(exports.rows_of(listed)).order_by(*LOG_ORDER))
+
+    def rows():
+        for (day, start, end, type_, community, place, names, group, session, named, head_count, hours, topic,
+             outcome, notes, revision, entry) in db.session.execute(stmt):
+            yield [day, start.strftime("%H:%M"), end.strftime("%H:%M"), labels.ACTIVITY_TYPE_LABELS[type_], community,
+                   place, names or "", group or "", session or "", named, head_count, named + head_count, hours, topic,
+                   outcome, notes, revision, entry]
+
+    return exports.export_response(
+        fmt, exports.stamped(f"{_('Service log')}-{contract.number}"),
+        [_("Date"), _("Start"), _("End"), _("Kind of service"), _("Community"), _("Place"), _("Social workers"),
+         _("Group"), _("Session"), _("People named"), _("Others present"), _("Person-times"), _("Hours"), _("Topic"),
+         _("Outcome"), _("Notes"), _("Revision"), _("Entry number")], rows(), title=_("Service log"))
 
 
 def _activity_form(contract: Contract, obj=None) -> ActivityForm:

@@ -7,34 +7,48 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
+from ...contracts.models import Contract
+from ...core import exports
 from ...core.errors import ValidationError
+from ...core.formatting import local_datetime
 from ...core.permissions import require
 from ...core.web import is_htmx, paginate, redirect_to
 from ...extensions import db
-from ...registry.models import SocialWorker
+from ...registry.models import Organization, SocialWorker
 from .. import permissions as perms
 from ..labels import worker_labels
 from ..flags import explain_flag
 from ..forms import ExplainForm
+from ..labels import RED_FLAG_LABELS
 from ..models import RedFlag, RedFlagKind
 from . import bp
 from .common import contract_or_404, local_or
 
 
-@bp.route("/red-flags")
-@login_required
-def red_flags():
-    require(perms.can_view_red_flags(current_user))
+DISTRICT_ORDER = (RedFlag.found_at.desc(), RedFlag.id.desc())
+CONTRACT_ORDER = (RedFlag.kind, RedFlag.id)
+
+
+def _district_flags() -> tuple[sa.Select, str, str]:
+    """The district's flags with the request's filters (kind, explained or not): page and export."""
     kind = request.args.get("kind", "")
     state = request.args.get("state", "open")
-    stmt = (perms.visible_red_flags(current_user).order_by(RedFlag.found_at.desc(), RedFlag.id.desc())
-            .options(joinedload(RedFlag.contract)))
+    stmt = perms.visible_red_flags(current_user)
     if kind in {k.value for k in RedFlagKind}:
         stmt = stmt.where(RedFlag.kind == RedFlagKind(kind))
     if state == "open":
         stmt = stmt.where(RedFlag.explanation == "")
     elif state == "explained":
         stmt = stmt.where(RedFlag.explanation != "")
+    return stmt, kind, state
+
+
+@bp.route("/red-flags")
+@login_required
+def red_flags():
+    require(perms.can_view_red_flags(current_user))
+    stmt, kind, state = _district_flags()
+    stmt = stmt.order_by(*DISTRICT_ORDER).options(joinedload(RedFlag.contract))
     page = paginate(stmt)
     template = "delivery/_flag_table.html" if is_htmx() else "delivery/red_flags.html"
     return render_template(template, page=page, kind=kind, state=state, explain_form=ExplainForm(),
@@ -71,7 +85,52 @@ def contract_flags(contract_id: int):
     # A busy contract gathers flags without limit: a page at a time, in the order they are read.
     # Every flag concerning the contract, the ones filed under another contract too.
     page = paginate(perms.visible_red_flags(current_user).where(RedFlag.concerning(contract.id))
-                    .options(joinedload(RedFlag.contract)).order_by(RedFlag.kind, RedFlag.id))
+                    .options(joinedload(RedFlag.contract)).order_by(*CONTRACT_ORDER))
     template = "delivery/_contract_flag_table.html" if is_htmx() else "delivery/contract_flags.html"
     return render_template(template, contract=contract, page=page, explain_form=ExplainForm(),
                            worker_names=_worker_names(page.items))
+
+
+# --- exports: the flags as listed, one streamed statement, and the workers' names in one more ------
+
+
+def _flag_export(fmt: str, listed: sa.Select, order, filename: str, workers: sa.Select):
+    stmt = exports.bounded(
+        sa.select(RedFlag.found_at, RedFlag.kind, Contract.number, Contract.title, Organization.name, RedFlag.detail,
+                  RedFlag.activity_ids, RedFlag.explanation, RedFlag.explained_at)
+        .select_from(RedFlag).join(Contract, Contract.id == RedFlag.contract_id)
+        .join(Organization, Organization.id == Contract.organization_id)
+        .where(exports.rows_of(listed)).order_by(*order))
+    # The detail names a worker by id: the names of the workers who could be named, read once.
+    names = dict(db.session.execute(workers.with_only_columns(SocialWorker.id, SocialWorker.name)).all())
+
+    def rows():
+        for found_at, kind, number, title, organization, detail, entries, explanation, explained_at in \
+                db.session.execute(stmt):
+            detail = detail or {}
+            yield [local_datetime(found_at), RED_FLAG_LABELS[kind], number, title, organization,
+                   names.get(detail.get("worker_id"), ""), detail.get("date") or "", detail.get("hours") or "",
+                   detail.get("count") or "", "、".join(f"#{i}" for i in entries or []), explanation,
+                   local_datetime(explained_at)]
+
+    return exports.export_response(
+        fmt, exports.stamped(filename),
+        [_("Found"), _("Kind"), _("Contract"), _("Title"), _("Organization"), _("Social worker"), _("Date"),
+         _("Hours"), _("Copies"), _("Entries"), _("Explanation"), _("Explained")], rows(), title=_("Red flags"))
+
+
+@bp.route("/red-flags/export.<any(csv, xlsx):fmt>")
+@login_required
+def red_flags_export(fmt: str):
+    require(perms.can_view_red_flags(current_user))
+    listed, _kind, _state = _district_flags()
+    return _flag_export(fmt, listed, DISTRICT_ORDER, _("Red flags"), sa.select(SocialWorker))
+
+
+@bp.route("/contracts/<int:contract_id>/red-flags/export.<any(csv, xlsx):fmt>")
+@login_required
+def contract_flags_export(contract_id: int, fmt: str):
+    contract = contract_or_404(contract_id)
+    listed = perms.visible_red_flags(current_user).where(RedFlag.concerning(contract.id))
+    return _flag_export(fmt, listed, CONTRACT_ORDER, f"{_('Red flags')}-{contract.number}",
+                        sa.select(SocialWorker).where(SocialWorker.organization_id == contract.organization_id))

@@ -2,6 +2,7 @@
 organization's responses and the bureau's review."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,12 +10,15 @@ from sqlalchemy.orm import joinedload
 
 from ...contracts.models import Contract
 from ...contracts.workflow import today
-from ...core import flow
+from ...core import exports, flow
+from ...core.formatting import local_datetime
 from ...core.permissions import require
 from ...core.web import paginate, redirect_to, send_stored
 from ...extensions import db
+from ...registry.models import Organization
 from .. import permissions as perms
 from .. import workflow
+from ..labels import ITEM_STATUS_LABELS
 from ..forms import FindingForm, ItemForm, NoteForm, ResponseForm
 from ..models import EvaluationRound, Finding, ItemStatus, RectificationItem, RectificationResponse
 from ..states import ROUND
@@ -22,20 +26,56 @@ from . import bp, require_valid, state_refusals_to_the_page
 from .rounds import load_round, round_page, round_url
 
 
-@bp.route("/rectification")
-@login_required
-def rectification():
-    require(perms.can_list_rectification(current_user))
+def _listed_items():
+    """The items the list shows with the request's status filter (the page and its export)."""
     stmt = perms.visible_rectification_items(current_user)
     status = request.args.get("status", "pending")
     if status == "pending":
         stmt = stmt.where(RectificationItem.status != ItemStatus.CLOSED)
     elif status in {s.value for s in ItemStatus}:
         stmt = stmt.where(RectificationItem.status == ItemStatus(status))
+    return stmt, status
+
+
+@bp.route("/rectification")
+@login_required
+def rectification():
+    require(perms.can_list_rectification(current_user))
+    stmt, status = _listed_items()
     stmt = stmt.options(joinedload(RectificationItem.finding).joinedload(Finding.round)
                         .joinedload(EvaluationRound.contract).joinedload(Contract.organization))
     page = paginate(stmt.order_by(RectificationItem.deadline, RectificationItem.id))
     return render_template("evaluations/rectification.html", page=page, status=status, today=today())
+
+
+@bp.route("/rectification/export.<any(csv, xlsx):fmt>")
+@login_required
+def rectification_export(fmt: str):
+    require(perms.can_list_rectification(current_user))
+    listed, _status = _listed_items()
+    I = RectificationItem
+    stmt = exports.bounded(
+        sa.select(I.action, Finding.text, EvaluationRound.title, Contract.number, Organization.name, I.owner,
+                  I.deadline, I.status, I.status_note, I.status_changed_at)
+        .select_from(I).join(Finding, Finding.id == I.finding_id)
+        .join(EvaluationRound, EvaluationRound.id == Finding.round_id)
+        .join(Contract, Contract.id == EvaluationRound.contract_id)
+        .join(Organization, Organization.id == Contract.organization_id)
+        .where(exports.rows_of(listed)).order_by(I.deadline, I.id))
+    day = today()
+
+    def rows():
+        for action, finding, round_title, number, organization, owner, deadline, status, note, changed in \
+                db.session.execute(stmt):
+            overdue = status != ItemStatus.CLOSED and deadline < day
+            yield [action, finding, round_title, number, organization, owner, deadline,
+                   _("Overdue") if overdue else "", ITEM_STATUS_LABELS[status], note, local_datetime(changed)]
+
+    return exports.export_response(
+        fmt, exports.stamped(_("Rectification items")),
+        [_("What must be rectified"), _("Finding"), _("Evaluation"), _("Contract"), _("Organization"),
+         _("Responsible person"), _("Deadline"), _("Overdue"), _("Status"), _("Note"), _("Status changed")],
+        rows(), title=_("Rectification items"))
 
 
 @bp.route("/rounds/<int:round_id>/findings", methods=["POST"])
