@@ -188,6 +188,9 @@ MATRIX = {
     ("contracts.milestone_submit", "POST"):          (302, 403, 403, 403, 409, 403, 403, 403),
     ("contracts.milestone_review", "POST"):          (302, 403, 422, 403, 403, 403, 403, 403),
     ("contracts.payment_add", "POST"):               (302, 403, 422, 403, 403, 403, 403, 403),
+    # the entries behind a paid milestone: procurement staff reopen and close them (this one is not paid)
+    ("contracts.milestone_period_reopen", "POST"):   (302, 403, 409, 403, 403, 403, 403, 403),
+    ("contracts.milestone_period_close", "POST"):    (302, 403, 409, 403, 403, 403, 403, 403),
     ("contracts.contract_notices", "GET"):           (200, 200, 200, 200, 200, 200, 200, 200),
     ("contracts.contract_notice", "GET"):            (200, 200, 200, 200, 200, 200, 200, 200),
     # --- the beneficiary register: the organization's own staff keep it, bureau staff and auditors

@@ -153,6 +153,10 @@ CASES: dict[str, Case] = {
     "contracts.payment_add": Case("procurement", CONTRACT, lambda world: {
         "amount": "40500.00", "voucher_number": "PZ-2025-031", "paid_on": _local_today(world)}, status=409,
         why="paying a milestone that is submitted but not accepted"),
+    "contracts.milestone_period_reopen": Case("procurement", CONTRACT, {"reason": "更正服务日期"}, status=409,
+                                              why="the milestone is not paid, so its entries are not locked"),
+    "contracts.milestone_period_close": Case("procurement", CONTRACT, status=409,
+                                             why="the entries were never reopened"),
     # --- the beneficiary register and service logs ---------------------------------------------
     "delivery.beneficiary_new": Case("org_manager", SELF, {"name": "李桂兰", "phone": "13800001111"},
                                      why="a name but no consent"),

@@ -104,6 +104,8 @@ ACTIONS: dict[str, Any] = {
     "milestone.accepted": _l("Milestone accepted"),
     "milestone.returned": _l("Milestone returned"),
     "milestone.paid": _l("Milestone paid"),
+    "milestone.period_reopened": _l("Entries behind a paid milestone reopened"),
+    "milestone.period_closed": _l("Entries behind a paid milestone locked again"),
     "payment.recorded": _l("Payment recorded"),
     # delivery
     "beneficiary.created": _l("Person registered"),
@@ -220,6 +222,7 @@ KINDS: dict[str, Kind] = {
     "contract": Kind(_l("Contract"), _columns("number", "title"), _to("contracts.contract", "contract_id")),
     "amendment": Kind(_l("Amendment"), _columns("number"), _CONTRACT),
     "milestone": Kind(_l("Milestone"), _columns("title"), _CONTRACT),
+    "milestone_period": Kind(_l("Entries behind a paid milestone")),
     "deliverable": Kind(_l("Deliverable"), _columns("title")),
     "payment": Kind(_l("Payment"), None, _CONTRACT),
     # A person is named by number only: the trail is no place to spread names.

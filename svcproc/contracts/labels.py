@@ -1,7 +1,7 @@
 """Translatable names for contract enumerations and fields."""
 from flask_babel import lazy_gettext as _l
 
-from .models import ContractStatus, DeliverableKind, MilestoneStatus
+from .models import ContractStatus, DeliverableKind, MilestoneStatus, PeriodStatus
 
 CONTRACT_STATUS_LABELS = {
     ContractStatus.DRAFT: _l("Draft"),
@@ -17,6 +17,10 @@ MILESTONE_STATUS_LABELS = {
     MilestoneStatus.ACCEPTED: _l("Accepted"),
     MilestoneStatus.RETURNED: _l("Returned with comments"),
     MilestoneStatus.PAID: _l("Paid"),
+}
+PERIOD_STATUS_LABELS = {
+    PeriodStatus.CLOSED: _l("Entries locked"),
+    PeriodStatus.REOPENED: _l("Entries reopened for corrections"),
 }
 DELIVERABLE_KIND_LABELS = {
     DeliverableKind.PLAN: _l("Service plan"),

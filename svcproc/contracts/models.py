@@ -143,6 +143,28 @@ class Milestone(db.Model):
                                postgresql_where=sa.text(OPEN_STATUSES_SQL), sqlite_where=sa.text(OPEN_STATUSES_SQL)),)
 
 
+class PeriodStatus(str, enum.Enum):
+    CLOSED = "closed"        # the entries behind the paid milestone are locked
+    REOPENED = "reopened"    # procurement staff reopened them for corrections
+
+
+class MilestonePeriod(db.Model):
+    """The service entries behind a paid milestone: locked, unless procurement staff reopened them
+    with a reason. A row exists once the period was first reopened; without one it is closed."""
+
+    __tablename__ = "milestone_period"
+    audit_type = "milestone_period"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(sa.ForeignKey("milestone.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[PeriodStatus] = mapped_column(enum_column(PeriodStatus, "period_status"),
+                                                 default=PeriodStatus.CLOSED)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_reason: Mapped[str] = mapped_column(sa.Text, default="")
+
+    milestone: Mapped[Milestone] = relationship()
+
+
 class DeliverableKind(str, enum.Enum):
     PLAN = "plan"
     REPORT = "report"

@@ -99,6 +99,24 @@ def can_pay_milestone(user, milestone) -> bool:
             and _flow.MILESTONE.allows("record_payment", milestone))
 
 
+def can_reopen_period(user, milestone, period_status=None) -> bool:
+    """Unlock the service entries behind a paid milestone: procurement staff, with a reason.
+    `period_status`: the period's state when the caller has it (the contract page reads them at once)."""
+    from .models import PeriodStatus
+
+    if not can_manage_contracts(user) or milestone.status != _flow.M.PAID:
+        return False
+    return period_status != PeriodStatus.REOPENED
+
+
+def can_close_period(user, milestone, period_status=None) -> bool:
+    """Lock again the entries behind a paid milestone that were reopened."""
+    from .models import PeriodStatus
+
+    return (can_manage_contracts(user) and milestone.status == _flow.M.PAID
+            and period_status == PeriodStatus.REOPENED)
+
+
 # --- which contracts a person's lists hold -----------------------------------------------------
 
 

@@ -26,8 +26,8 @@ from ..core.targets import TARGET_FIELDS
 from ..extensions import db
 from ..procurement.models import Tender, TenderStatus
 from . import permissions as perms
-from .models import (Amendment, Contract, ContractStatus, Deliverable, DeliverableKind, Milestone, MilestoneStatus,
-                     Payment)
+from .models import (Amendment, Contract, ContractStatus, Deliverable, DeliverableKind, Milestone, MilestonePeriod,
+                     MilestoneStatus, Payment, PeriodStatus)
 
 C = ContractStatus
 M = MilestoneStatus
@@ -82,6 +82,22 @@ MILESTONE = workflow.register(StateMachine("milestone", {
     "add_deliverable": {M.PENDING, M.RETURNED},
     "record_payment": {M.ACCEPTED},
 }, labels=_milestone_labels, refusal=_l("Not possible while the milestone is %(status)s."), reason=None))
+
+
+def _period_labels():
+    from .labels import PERIOD_STATUS_LABELS
+
+    return PERIOD_STATUS_LABELS
+
+
+P = PeriodStatus
+# The service entries behind a paid milestone (those dated after the milestone before it, up to its
+# due date) are locked; procurement staff reopen them with a reason for a correction, and close them
+# again once it is made.
+PERIOD = workflow.register(StateMachine("milestone_period", {
+    "reopen": Transition({P.CLOSED}, P.REOPENED, "milestone.period_reopened"),
+    "close": Transition({P.REOPENED}, P.CLOSED, "milestone.period_closed"),
+}, labels=_period_labels, refusal=_l("Not possible while the milestone's entries are %(status)s.")))
 
 
 def _add_years(day: date, years: int) -> date:
@@ -525,3 +541,60 @@ def record_payment(actor, milestone: Milestone, *, amount_fen: int, voucher_numb
     if paid_here + amount_fen == due:
         MILESTONE.move(actor, milestone, "pay")
     return payment
+
+
+# --- the entries behind a paid milestone ------------------------------------------------------
+
+
+def period_of(milestone: Milestone) -> MilestonePeriod:
+    """The milestone's period as stored, or a closed one not yet stored (never reopened)."""
+    period = db.session.execute(sa.select(MilestonePeriod).where(MilestonePeriod.milestone_id == milestone.id)
+                                ).scalar_one_or_none()
+    return period or MilestonePeriod(milestone_id=milestone.id, status=PeriodStatus.CLOSED, status_reason="")
+
+
+def reopened_milestones(contract_id: int) -> set[int]:
+    """The contract's milestones whose entries are reopened (one query, for the contract page)."""
+    return set(db.session.execute(sa.select(MilestonePeriod.milestone_id).join(Milestone).where(
+        Milestone.contract_id == contract_id, MilestonePeriod.status == PeriodStatus.REOPENED)).scalars())
+
+
+def reopen_period(actor, milestone: Milestone, reason: str) -> MilestonePeriod:
+    """Procurement staff unlock the entries behind a paid milestone for a correction, saying why."""
+    allow(actor, perms.can_manage_contracts(actor))
+    if milestone.status != M.PAID:
+        raise DomainError(_("Only the entries behind a paid milestone are locked; these can be corrected as they are."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the entries behind the paid milestone are reopened."), "reason")
+    period = period_of(milestone)
+    if period.id is None:
+        period.status_changed_at = clock.now()
+        db.session.add(period)
+    PERIOD.move(actor, period, "reopen", reason=reason, milestone_id=milestone.id)
+    return period
+
+
+def close_period(actor, milestone: Milestone, reason: str = "") -> MilestonePeriod:
+    """The correction made: the entries behind the paid milestone are locked again."""
+    allow(actor, perms.can_manage_contracts(actor))
+    period = period_of(milestone)
+    PERIOD.move(actor, period, "close", reason=(reason or "").strip(), milestone_id=milestone.id)
+    return period
+
+
+def locking_milestone(contract_id: int, days) -> Milestone | None:
+    """The paid milestone whose period holds one of these days while its entries are locked, if any.
+    A day belongs to the first milestone due on or after it; days after the last one belong to none.
+    One query over the contract's few milestones (through its index)."""
+    rows = db.session.execute(
+        sa.select(Milestone.id, Milestone.due_date, Milestone.status, MilestonePeriod.status)
+        .outerjoin(MilestonePeriod, MilestonePeriod.milestone_id == Milestone.id)
+        .where(Milestone.contract_id == contract_id).order_by(Milestone.due_date, Milestone.position)).all()
+    for day in sorted(set(days)):
+        for milestone_id, due, status, period in rows:
+            if due >= day:
+                if status == M.PAID and period != PeriodStatus.REOPENED:
+                    return db.session.get(Milestone, milestone_id)
+                break
+    return None

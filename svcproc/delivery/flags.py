@@ -28,7 +28,8 @@ from ..core.errors import ValidationError
 from ..core.permissions import is_system, require
 from ..extensions import db
 from . import permissions as perms
-from .models import (Beneficiary, RedFlag, RedFlagKind, ServiceActivity, activity_participant, activity_worker)
+from .models import (Beneficiary, RedFlag, RedFlagKind, ServiceActivity, activity_participant, activity_worker,
+                     red_flag_contract)
 
 MAX_HOURS_PER_DAY = Decimal(12)
 # A key list longer than this is looked up in pieces (SQLite's limit on bound parameters).
@@ -88,7 +89,7 @@ class _Examination:
                 if fp1 != fp2 and s1 < e2 and s2 < e1:
                     self.found[f"overlap:{worker}:{a1}:{a2}"] = dict(
                         kind=RedFlagKind.WORKER_OVERLAP, contract_id=r1[0], activity_ids=[a1, a2],
-                        detail={"worker_id": worker, "date": day.isoformat()})
+                        detail={"worker_id": worker, "date": day.isoformat()}, contracts={r1[0], r2[0]})
             hours = sum((Decimal(r[4]) for r in rows.values()), Decimal(0))
             if hours > MAX_HOURS_PER_DAY:
                 contracts = {r[0] for r in rows.values()}
@@ -97,7 +98,7 @@ class _Examination:
                 self.found[f"hours:{worker}:{day.isoformat()}"] = dict(
                     kind=RedFlagKind.WORKER_HOURS, contract_id=min(contracts & self.contract_ids or contracts),
                     activity_ids=sorted(rows), detail={"worker_id": worker, "date": day.isoformat(),
-                                                       "hours": str(hours)})
+                                                       "hours": str(hours)}, contracts=contracts)
 
     def duplicates(self, groups: dict[tuple[int, str], list[int]], keys: set[tuple[int, str]]) -> None:
         for contract_id, fp in keys:
@@ -106,7 +107,7 @@ class _Examination:
             if len(ids) > 1:
                 self.found[f"dup:{contract_id}:{fp[:40]}"] = dict(
                     kind=RedFlagKind.DUPLICATE, contract_id=contract_id, activity_ids=[min(ids), max(ids)],
-                    detail={"count": len(ids)})
+                    detail={"count": len(ids)}, contracts={contract_id})
 
     def outside_period(self, entries: list[tuple[int, int, date]], periods: dict, today: date,
                        examined_ids: set[int]) -> None:
@@ -117,7 +118,7 @@ class _Examination:
             if day < start or day > end or day > today:
                 self.found[f"period:{activity_id}"] = dict(
                     kind=RedFlagKind.OUTSIDE_PERIOD, contract_id=contract_id, activity_ids=[activity_id],
-                    detail={"date": day.isoformat()})
+                    detail={"date": day.isoformat()}, contracts={contract_id})
 
     def counted_twice(self, uses: list[tuple], periods: dict, touched: set[tuple[str, int, int, str]]) -> None:
         """uses: (match key, register entry, contract, type, first entry) of the touched people in
@@ -144,7 +145,8 @@ class _Examination:
                 if s1 <= e2 and s2 <= e1:
                     self.found[flag_key] = dict(
                         kind=RedFlagKind.DOUBLE_COUNTED, contract_id=c1, activity_ids=[a1, a2],
-                        detail={"other_contract_id": c2, "type": type_, "beneficiary_ids": [b1, b2]})
+                        detail={"other_contract_id": c2, "type": type_, "beneficiary_ids": [b1, b2]},
+                        contracts={c1, c2})
 
 
 # --- reading the logs ---------------------------------------------------------------------------
@@ -300,6 +302,30 @@ def refresh_contract(contract_id: int) -> None:
     _apply(exam, filed_under=contract_id)
 
 
+def refresh_people(person_ids: set[int], former_keys: set[str] = frozenset()) -> None:
+    """Re-examine what a change to these people's identity touches: the contracts counting them twice,
+    under the match keys they had (`former_keys`) and have now. Their entries themselves did not
+    change, so only these findings can: a bounded number of queries through the participant and
+    match-key indexes, however many entries the people have."""
+    if not person_ids:
+        return
+    db.session.flush()
+    A, P = ServiceActivity, activity_participant
+    ids = sorted(person_ids)
+    served = db.session.execute(sa.select(P.c.beneficiary_id, A.contract_id, A.type).join(A, A.id == P.c.activity_id)
+                                .where(P.c.beneficiary_id.in_(ids)).distinct()).all()
+    keys = _match_keys(set(ids))
+    exam = _Examination({contract_id for _p, contract_id, _t in served})
+    touched = set()
+    for person, contract_id, type_ in served:
+        for key in ({keys[person]} if person in keys else set()) | set(former_keys):
+            touched.add((key, person, contract_id, _value(type_)))
+    uses = _uses(set(keys.values()) | set(former_keys))
+    periods = _periods(exam.contract_ids | {u[2] for u in uses})
+    exam.counted_twice(uses, periods, touched)
+    _apply(exam)
+
+
 def _current_states(ids: set[int]) -> list[EntryState]:
     """The entries as stored now (deleted ones are simply absent)."""
     A = ServiceActivity
@@ -335,10 +361,12 @@ def _apply(exam: _Examination, filed_under: int | None = None) -> None:
             if flag.kind != RedFlagKind.WORKER_HOURS or flag.key in exam.candidates:
                 existing[flag.key] = flag
     now = clock.now()
+    concerned = {key: data.pop("contracts") for key, data in exam.found.items()}
     for key, data in exam.found.items():
         flag = existing.get(key)
         if flag is None:
-            db.session.add(RedFlag(key=key, found_at=now, active=True, **data))
+            existing[key] = flag = RedFlag(key=key, found_at=now, active=True, **data)
+            db.session.add(flag)
             continue
         if not flag.active:
             flag.active = True
@@ -352,6 +380,29 @@ def _apply(exam: _Examination, filed_under: int | None = None) -> None:
         if key not in exam.found and flag.active:
             flag.active = False
     db.session.flush()
+    # The other contracts of the findings that have some, or whose contracts may have changed (a day's
+    # hours spread over the contracts of that day's entries); for most findings there is nothing to do.
+    others = {existing[key].id: contracts - {existing[key].contract_id} for key, contracts in concerned.items()
+              if len(contracts) > 1 or exam.found[key]["kind"] == RedFlagKind.WORKER_HOURS}
+    _link_contracts(others)
+
+
+def _link_contracts(concerned: dict[int, set[int]]) -> None:
+    """Each standing finding listed under the other contracts it concerns (their flags pages and reports)."""
+    if not concerned:
+        return
+    L = red_flag_contract
+    ids = sorted(concerned)
+    linked: set[tuple[int, int]] = set()
+    for i in range(0, len(ids), IN_CHUNK):
+        linked.update(tuple(row) for row in db.session.execute(
+            sa.select(L.c.red_flag_id, L.c.contract_id).where(L.c.red_flag_id.in_(ids[i:i + IN_CHUNK]))))
+    wanted = {(flag_id, contract_id) for flag_id, contracts in concerned.items() for contract_id in contracts}
+    if wanted - linked:
+        db.session.execute(sa.insert(L), [{"red_flag_id": f, "contract_id": c} for f, c in sorted(wanted - linked)])
+    stale = sorted(linked - wanted)  # a finding that no longer concerns a contract
+    for i in range(0, len(stale), IN_CHUNK):
+        db.session.execute(sa.delete(L).where(sa.tuple_(L.c.red_flag_id, L.c.contract_id).in_(stale[i:i + IN_CHUNK])))
 
 
 def refresh_flags(contract_ids: list[int], activity_ids: list[int] | None = None) -> None:

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ..core.formatting import natural_key
 from ..procurement.forms import CheckboxList
 from .labels import (ACTIVITY_TYPE_LABELS, CATEGORY_LABELS, CONSENT_BY_LABELS, CONSENT_METHOD_LABELS,
-                     GENDER_LABELS)
+                     GENDER_LABELS, worker_labels)
 
 
 def _choices(labels: dict) -> list[tuple[str, str]]:
@@ -77,7 +77,8 @@ class ActivityForm(FlaskForm):
         taken = {value for value, _label in own}
         self.community_id.choices = ([("", "—")] + own
                                      + [(str(c.id), c.name) for c in communities if str(c.id) not in taken])
-        self.workers.choices = [(w.id, w.name) for w in workers]
+        labels = worker_labels(workers)  # namesakes told apart by number and masked phone
+        self.workers.choices = [(w.id, labels[w.id]) for w in workers]
         self.group_id.choices = [("", "—")] + [(str(g.id), g.name) for g in sorted(groups, key=natural_key_of_name)]
 
 

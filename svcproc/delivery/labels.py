@@ -62,3 +62,20 @@ RED_FLAG_LABELS = {
     RedFlagKind.DOUBLE_COUNTED: _l("Same person counted by two contracts for the same service"),
     RedFlagKind.DUPLICATE: _l("Duplicate entry"),
 }
+
+
+def worker_label(worker) -> str:
+    """A worker told apart from a namesake: the name, the worker's number and the masked phone."""
+    from .identity import mask_phone
+
+    phone = mask_phone(worker.phone) if worker.phone else ""
+    return f"{worker.name}({worker.id}{' · ' + phone if phone else ''})"
+
+
+def worker_labels(workers) -> dict[int, str]:
+    """How each of these workers is shown in a list or a choice: the name alone, unless another
+    worker of the list has the same name; then with the worker's number and masked phone."""
+    counts: dict[str, int] = {}
+    for w in workers:
+        counts[w.name] = counts.get(w.name, 0) + 1
+    return {w.id: worker_label(w) if counts[w.name] > 1 else w.name for w in workers}

@@ -306,7 +306,7 @@ class Context:
 
     @classmethod
     def load(cls, contract: Contract) -> Context:
-        assigned = {w.name: w for w in contract.workers}
+        assigned = services.WorkerNames(contract.workers)  # namesakes told apart by their number
         people, registered, withdrawn, closed = {}, set(), set(), set()
         for bid, key, status in db.session.execute(
                 sa.select(Beneficiary.id, Beneficiary.id_match_key, Beneficiary.status).where(
@@ -468,7 +468,7 @@ def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowRes
     for name in [n for n in SPLIT.split(text("workers")) if n]:
         worker = ctx.workers.get(name)
         if worker is None:
-            refuse("workers", _("%(n)s is not a social worker assigned to this contract.", n=name))
+            refuse("workers", ctx.workers.problem(name))
         elif worker not in workers:
             workers.append(worker)
     participants, named = [], set()
@@ -509,6 +509,8 @@ def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowRes
     rules: list = []
     clean = services.check_activity(ctx.contract, values, errors=rules)
     quiet = unreadable | ({"start", "end"} if unreadable & {"start", "end"} else set())
+    if "workers" in unreadable:  # the hours a row may carry depend on how many workers it names
+        quiet.add("hours")
     for form_field, message in rules:
         key = _FIELD_COLUMN.get(form_field, form_field)
         if key not in quiet:
@@ -679,9 +681,9 @@ def check_file(contract: Contract, source: BinaryIO, kind: str, size: int, progr
 
 
 def create_batch(actor, contract: Contract, upload) -> ImportBatch:
-    from . import permissions as perms
+    from .workflow import check_ledger_import
 
-    allow(actor, perms.can_manage_delivery(actor, contract))
+    check_ledger_import(actor, contract)  # the page and the command line refuse the same files
     stored = files.store(upload, purpose="ledger", rule=files.UploadRule(kinds=files.LEDGERS), actor=actor,
                          encrypt_purpose=FILE_PURPOSE)
     if stored.kind == "xlsx":  # refused at once, before a job is queued for it
@@ -721,6 +723,9 @@ def run_import(actor, batch: ImportBatch, progress: Callable | None = None) -> I
     """
     IMPORT.check("complete", batch)
     contract = db.session.get(Contract, batch.contract_id)
+    from .workflow import check_recording
+
+    check_recording(contract)  # the contract may have closed since the file was checked
     kind = batch.file.kind
     ctx = Context.load(contract)
     writer = _Writer(ctx, batch.id, getattr(actor, "id", None))

@@ -333,6 +333,17 @@ class RedFlagKind(str, enum.Enum):
     DUPLICATE = "duplicate"                      # the same entry twice
 
 
+# The other contracts a finding concerns besides the one it is filed under (a person counted by two
+# contracts, a worker's overlapping entries on two): the flag shows on each one's page and report.
+red_flag_contract = sa.Table(
+    "red_flag_contract", db.metadata,
+    sa.Column("red_flag_id", sa.ForeignKey("red_flag.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("contract_id", sa.ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True),
+    # A contract's flags filed under another contract.
+    sa.Index("ix_red_flag_contract_contract", "contract_id", "red_flag_id"),
+)
+
+
 class RedFlag(db.Model):
     __tablename__ = "red_flag"
     audit_type = "red_flag"
@@ -351,6 +362,14 @@ class RedFlag(db.Model):
     explained_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     contract = relationship("Contract")
+    # The other contracts the finding concerns (red_flag_contract).
+    other_contracts = relationship("Contract", secondary=red_flag_contract, order_by="Contract.id", viewonly=True)
+
+    @classmethod
+    def concerning(cls, contract_id) -> sa.ColumnElement[bool]:
+        """Flags filed under the contract or concerning it besides (each side through its index)."""
+        return sa.or_(cls.contract_id == contract_id, cls.id.in_(
+            sa.select(red_flag_contract.c.red_flag_id).where(red_flag_contract.c.contract_id == contract_id)))
 
     __table_args__ = (
         # The district's flags still standing, newest first: the list reads only active ones.

@@ -7,7 +7,7 @@ from ..contracts.models import Contract
 from ..contracts.permissions import can_view_contract, visible_contracts
 from ..core import scoping
 from ..core.permissions import ORG_ROLES, Role, has_permission
-from .models import Beneficiary, RedFlag, ServiceActivity
+from .models import Beneficiary, RedFlag, ServiceActivity, red_flag_contract
 
 
 def _staff_of(user, organization_id) -> bool:
@@ -108,10 +108,18 @@ def can_view_red_flags(user) -> bool:
     return has_permission(user, "procurement.read")
 
 
+def _flag_contracts(flag) -> list:
+    """The contracts a finding concerns: the one it is filed under, then the others."""
+    return [flag.contract, *flag.other_contracts]
+
+
 def can_explain_flag(user, flag) -> bool:
     if has_permission(user, "flags.explain") and user.role != Role.ORG_MANAGER:
         return True
-    return has_permission(user, "flags.explain") and _staff_of(user, flag.contract.organization_id)
+    # The contract it is filed under first (loaded with the list): the others only for a shared finding.
+    return has_permission(user, "flags.explain") and (
+        _staff_of(user, flag.contract.organization_id)
+        or any(_staff_of(user, c.organization_id) for c in _flag_contracts(flag)))
 
 
 def can_confirm_import(user, batch) -> bool:
@@ -130,7 +138,8 @@ def can_view_activity(user, activity) -> bool:
 
 def can_view_red_flag(user, flag) -> bool:
     """A standing finding is seen by whoever sees its contract (the district list is the bureau's)."""
-    return flag.active and can_view_contract(user, flag.contract)
+    return flag.active and (can_view_contract(user, flag.contract)
+                            or any(can_view_contract(user, c) for c in _flag_contracts(flag)))
 
 
 # --- which rows a person's lists hold: every list, export and search starts here ------------------
@@ -162,7 +171,11 @@ def visible_red_flags(user) -> sa.Select:
     stmt = sa.select(RedFlag).where(RedFlag.active.is_(True))
     if has_permission(user, "procurement.read"):
         return stmt
-    return stmt.where(RedFlag.contract_id.in_(_visible_contract_ids(user)))
+    # Listed under any contract the person sees (a person counted by two contracts shows on both).
+    seen = red_flag_contract.alias("seen")
+    return stmt.where(sa.or_(RedFlag.contract_id.in_(_visible_contract_ids(user)),
+                             sa.exists().where(seen.c.red_flag_id == RedFlag.id,
+                                               seen.c.contract_id.in_(_visible_contract_ids(user))).correlate(RedFlag)))
 
 
 scoping.register(Beneficiary, visible_beneficiaries, can_view_beneficiary)

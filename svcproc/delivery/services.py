@@ -4,6 +4,8 @@ assigning workers to contracts. Every change is audited; identity numbers never 
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -12,7 +14,6 @@ from flask_babel import gettext as _
 
 from ..audit.services import created, diff, record, snapshot
 from ..contracts.models import Contract
-from ..contracts.workflow import CONTRACT
 from ..core import clock, files
 from ..core.errors import DomainError, ValidationError
 from ..core.permissions import require
@@ -21,6 +22,7 @@ from ..extensions import db
 from ..registry.models import Area, AreaLevel, SocialWorker
 from . import flags, identity, privacy, progress
 from . import permissions as perms
+from .workflow import check_recording
 from .models import (BENEFICIARY_CATEGORIES, ActivityEvidence, ActivityRevision, ActivityType, Beneficiary,
                      ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup, ViewKind)
 
@@ -158,9 +160,11 @@ def update_beneficiary(actor, person: Beneficiary, **values) -> Beneficiary:
         db.session.flush()
         record("beneficiary.updated", actor=actor, obj=person, changes=changes)
     if person.id_match_key != match_key_before:
-        # Who the person is (their match key) decides the distinct people of every contract serving them.
+        # Who the person is (their match key) decides the distinct people of every contract serving them,
+        # and which contracts count them twice (the only findings a person's own fields enter).
         from .models import activity_participant
 
+        flags.refresh_people({person.id}, {match_key_before} if match_key_before else set())
         progress.log_changed(db.session.execute(
             sa.select(ServiceActivity.contract_id).join(activity_participant,
                                                         activity_participant.c.activity_id == ServiceActivity.id)
@@ -190,6 +194,37 @@ def same_person_elsewhere(person: Beneficiary) -> int:
 # --- workers on contracts ---------------------------------------------------------------------
 
 
+class WorkerNames:
+    """A contract's workers as a ledger names them: by name, or, where two share a name, by the name
+    with the worker's number in brackets (张伟(12), full-width brackets too)."""
+
+    NUMBERED = re.compile(r"(.+?)\((\d+)\)")
+
+    def __init__(self, workers):
+        self.by_name: dict[str, list] = {}
+        for w in workers:
+            self.by_name.setdefault(w.name, []).append(w)
+        self.by_id = {w.id: w for w in workers}
+
+    def get(self, text: str):
+        """The worker meant, or None (unknown, or a name two workers share)."""
+        text = unicodedata.normalize("NFKC", text or "").strip()
+        numbered = self.NUMBERED.fullmatch(text)
+        if numbered:
+            worker = self.by_id.get(int(numbered.group(2)))
+            return worker if worker is not None and worker.name == numbered.group(1).strip() else None
+        found = self.by_name.get(text, [])
+        return found[0] if len(found) == 1 else None
+
+    def problem(self, text: str) -> str:
+        """Why `get` found no one, in words."""
+        found = self.by_name.get(unicodedata.normalize("NFKC", text or "").strip(), [])
+        if len(found) > 1:
+            return _("%(n)s names %(k)d social workers on this contract: write which one with the worker's "
+                     "number, e.g. %(e)s.", n=text, k=len(found), e=f"{found[0].name}({found[0].id})")
+        return _("%(n)s is not a social worker assigned to this contract.", n=text)
+
+
 def set_contract_workers(actor, contract: Contract, workers: list[SocialWorker]) -> None:
     allow(actor, perms.can_manage_delivery(actor, contract))
     if any(w.organization_id != contract.organization_id for w in workers):
@@ -215,12 +250,23 @@ def _hours(value) -> Decimal:
     return hours
 
 
+def _hours_text(hours: Decimal) -> str:
+    """Hours as people write them: 1.5, 2, 0.33."""
+    return f"{hours.normalize():f}"
+
+
+def text_key(text: str) -> str:
+    """A text field as entries are compared: full-width and half-width forms made one (NFKC), letter
+    case folded and every space removed, so "活动室 A" and "活动室ａ" are the same place."""
+    return "".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+
 def fingerprint(contract_id: int, type_: ActivityType, day: date, start: time, end: time, community_id: int,
                 place: str, worker_ids, participant_ids, head_count: int, group_id, session_number) -> str:
     """What makes two entries the same entry; a second one with this fingerprint is a duplicate."""
     parts = [str(contract_id), type_.value, day.isoformat(), f"{start.hour:02d}:{start.minute:02d}",
              f"{end.hour:02d}:{end.minute:02d}",
-             str(community_id), (place or "").strip(), ",".join(map(str, sorted(worker_ids))),
+             str(community_id), text_key(place), ",".join(map(str, sorted(worker_ids))),
              ",".join(map(str, sorted(participant_ids))), str(head_count or 0), str(group_id or ""),
              str(session_number or "")]
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
@@ -278,6 +324,16 @@ def check_activity(contract: Contract, values: dict, errors: list | None = None)
         refuse(_("Name the social workers who delivered the service."), "workers")
     elif strangers:
         refuse(_("Not assigned to this contract: %(names)s.", names="、".join(strangers)), "workers")
+    # Each worker gives at most the time on the clock: more service hours than that were not delivered.
+    # (To two decimals as the hours are written: 40 minutes are 0.67 h.)
+    if isinstance(hours, Decimal) and times_known and end > start and workers:
+        clock_hours = (Decimal((datetime.combine(date.min, end) - datetime.combine(date.min, start)).seconds)
+                       / 3600).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if hours > clock_hours * len(workers):
+            refuse(_("%(h)s service hours are more than the time on the clock (%(c)s h) times the "
+                     "number of social workers (%(n)d): at most %(max)s.",
+                     h=hours, c=_hours_text(clock_hours), n=len(workers),
+                     max=_hours_text(clock_hours * len(workers))), "hours")
     participants = list(values.get("participants") or [])
     organization_id = contract.organization_id
     if any(p.organization_id != organization_id for p in participants):
@@ -333,8 +389,19 @@ def _case_for(actor, contract: Contract, person: Beneficiary, day: date) -> Serv
 
 
 def _refuse_closed(contract: Contract) -> None:
-    if not CONTRACT.allows("record_services", contract):
-        raise DomainError(_("Services are recorded on signed contracts only."))
+    check_recording(contract)
+
+
+def _refuse_paid(contract: Contract, *days: date) -> None:
+    """Entries behind a paid milestone are locked: the payment was made on them. Procurement staff
+    reopen the period (with a reason) for a correction."""
+    from ..contracts.workflow import locking_milestone
+
+    milestone = locking_milestone(contract.id, days)
+    if milestone is not None:
+        raise DomainError(_("This entry falls under the milestone %(m)s, which is paid: its entries are locked. "
+                            "Ask the bureau's procurement staff to reopen the period, with the reason.",
+                            m=milestone.title))
 
 
 def record_activity(actor, contract: Contract, values: dict, uploads: list = ()) -> ServiceActivity:
@@ -385,6 +452,7 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     if not reason:
         raise ValidationError(_("Say why the entry is corrected."), "reason")
     clean = check_activity(contract, values)
+    _refuse_paid(contract, activity.activity_date, clean["activity_date"])
     workers, participants = clean.pop("workers"), clean.pop("participants")
     privacy.refuse_unserved(participants, already=activity.participants)
     was = flags.state_of(activity)
@@ -422,6 +490,7 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Say why the entry is deleted."), "reason")
+    _refuse_paid(contract, activity.activity_date)
     was = flags.state_of(activity)
     entry = _activity_snapshot(activity)
     entry.update(fingerprint=activity.fingerprint, import_batch_id=activity.import_batch_id,

@@ -20,7 +20,8 @@ from ..contracts.models import Contract, Deliverable, Milestone, Payment
 from ..core import clock
 from ..core.targets import TARGET_FIELDS
 from ..delivery import progress as progress_module
-from ..delivery.models import ActivityType, Beneficiary, RedFlag, ServiceActivity, activity_participant
+from ..delivery.models import (ActivityType, Beneficiary, RedFlag, ServiceActivity, activity_participant,
+                              red_flag_contract)
 from ..evaluations.indicators import tree_of
 from ..evaluations.models import EvaluationRound, Finding, RoundKind, RoundStatus
 from ..extensions import db
@@ -203,7 +204,8 @@ def _evaluation(contract: Contract) -> dict:
 
 
 def _red_flags(contract_id: int) -> list[dict]:
-    flags = db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == contract_id)
+    # Every flag concerning the contract, those filed under another contract it shares them with too.
+    flags = db.session.execute(sa.select(RedFlag).where(RedFlag.concerning(contract_id))
                                .options(lazyload(RedFlag.contract))  # the contract is loaded already
                                .order_by(RedFlag.found_at, RedFlag.id)).scalars().all()
     # The detail names workers and people by id only; the report keeps the date and the count.
@@ -434,11 +436,18 @@ def organization_data(org_id: int, locale: str) -> dict:
     contracts = _contract_rows(Contract.organization_id == org_id, Contract.start_date, Contract.number)
     paid = _paid(among) if contracts else {}
     grades = _final_grades(among) if contracts else {}
-    flags = {contract_id: (int(total), int(unexplained)) for contract_id, total, unexplained in db.session.execute(
-        sa.select(RedFlag.contract_id, sa.func.count(),
-                  sa.func.coalesce(sa.func.sum(sa.case((sa.and_(RedFlag.active.is_(True), RedFlag.explanation == ""),
-                                                        1), else_=0)), 0))
-        .where(RedFlag.contract_id.in_(among)).group_by(RedFlag.contract_id))} if contracts else {}
+    flags: dict[int, tuple[int, int]] = {}
+    unexplained_sum = sa.func.coalesce(sa.func.sum(sa.case((sa.and_(RedFlag.active.is_(True), RedFlag.explanation == ""),
+                                                            1), else_=0)), 0)
+    L = red_flag_contract
+    # Filed under each contract, and filed elsewhere while concerning it too (a flag shared by two contracts).
+    for stmt in (sa.select(RedFlag.contract_id, sa.func.count(), unexplained_sum)
+                 .where(RedFlag.contract_id.in_(among)).group_by(RedFlag.contract_id),
+                 sa.select(L.c.contract_id, sa.func.count(), unexplained_sum).join(RedFlag, RedFlag.id == L.c.red_flag_id)
+                 .where(L.c.contract_id.in_(among)).group_by(L.c.contract_id)) if contracts else ():
+        for contract_id, total, unexplained in db.session.execute(stmt):
+            before = flags.get(contract_id, (0, 0))
+            flags[contract_id] = (before[0] + int(total), before[1] + int(unexplained))
     rows = []
     for c in contracts:
         grade = grades.get(c.id)

@@ -327,7 +327,7 @@ class RowMarks:
 
 
 DELIVERY_TABLES = ("beneficiary", "service_activity", "activity_worker", "activity_participant", "activity_revision",
-                   "activity_evidence", "service_group", "group_member", "service_case", "import_batch", "red_flag",
+                   "activity_evidence", "service_group", "group_member", "service_case", "import_batch", "red_flag", "red_flag_contract",
                    "job", "stored_file", "file_chunk", "contract_worker", "audit_event", "beneficiary_view")
 
 

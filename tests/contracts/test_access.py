@@ -87,6 +87,8 @@ def _post_urls(w: World) -> dict[str, tuple[str, dict]]:
         "contracts.milestone_review": (f"/milestones/{m.id}/review", {"decision": "accept", "comment": ""}),
         "contracts.payment_add": (f"/milestones/{m.id}/payments", {"amount": "1", "voucher_number": "PZ",
                                                                    "paid_on": "2025-01-01"}),
+        "contracts.milestone_period_reopen": (f"/milestones/{m.id}/entries/reopen", {"reason": "更正"}),
+        "contracts.milestone_period_close": (f"/milestones/{m.id}/entries/close", {}),
     }
 
 
@@ -128,7 +130,8 @@ def test_another_organization_cannot_reach_a_file_through_its_own_milestone(clie
                                       "contracts.contract_transition", "contracts.contract_sign",
                                       "contracts.contract_terminate", "contracts.contract_amend",
                                       "contracts.deliverable_add", "contracts.milestone_submit",
-                                      "contracts.milestone_review", "contracts.payment_add"])
+                                      "contracts.milestone_review", "contracts.payment_add",
+                                      "contracts.milestone_period_reopen", "contracts.milestone_period_close"])
 def test_another_organization_changes_nothing(client, world, who, endpoint):
     url, data = _post_urls(world)[endpoint]
     login(client, world.user(who))
@@ -250,7 +253,8 @@ def test_auditors_open_no_forms(client, world, page):
                                       "contracts.contract_transition", "contracts.contract_sign",
                                       "contracts.contract_terminate", "contracts.contract_amend",
                                       "contracts.deliverable_add", "contracts.milestone_submit",
-                                      "contracts.milestone_review", "contracts.payment_add"])
+                                      "contracts.milestone_review", "contracts.payment_add",
+                                      "contracts.milestone_period_reopen", "contracts.milestone_period_close"])
 def test_auditors_change_nothing(client, world, endpoint):
     url, data = _post_urls(world)[endpoint]
     login(client, world.user("auditor"))

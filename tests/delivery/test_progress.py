@@ -21,7 +21,7 @@ def _logs(world):
     """Two months in two communities; the elder comes three times, two people only as a head-count."""
     p = world.people
     world.record(activity_date=date(2025, 5, 20), participants=[p["elder"], p["second"]], head_count=10,
-                 hours="2")                                                       # 12 person-times
+                 end_time=time(11, 0), hours="2")                                 # 12 person-times
     world.record(activity_date=date(2025, 6, 3), participants=[p["elder"]], head_count=5,
                  community=world.communities[1])                                  # 6
     world.record(type=ActivityType.CASE_WORK, activity_date=date(2025, 6, 4), participants=[p["third"]],
@@ -38,7 +38,7 @@ def _logs(world):
     world.record(type=ActivityType.DELIBERATION, activity_date=date(2025, 6, 13), topic="停车议事",
                  participants=[p["second"], p["shared"]], head_count=0)           # 2
     world.record(type=ActivityType.VOLUNTEER_TRAINING, activity_date=date(2025, 6, 14), participants=[],
-                 head_count=20, hours="3")                                        # 20
+                 head_count=20, end_time=time(12, 0), hours="3")                  # 20
     # Another organization's contract serving the same person does not count here.
     services.record_activity(world.users["other_manager"], world.other_contract, world.event(
         workers=[world.workers["other_worker"]], participants=[p["other_shared"]], head_count=3))
@@ -162,7 +162,8 @@ WRITES = {
                                                 head_count=4),
     "correct": lambda world, entry: services.correct_activity(
         world.manager, entry, world.event(activity_date=date(2025, 6, 14), participants=[], head_count=50,
-                                          type=ActivityType.VOLUNTEER_TRAINING, hours="3"), "人数记错"),
+                                          type=ActivityType.VOLUNTEER_TRAINING, end_time=time(12, 0), hours="3"),
+        "人数记错"),
     "delete": lambda world, entry: services.delete_activity(world.manager, entry, "重复录入"),
 }
 

@@ -24,7 +24,7 @@ from .. import permissions as perms
 from .. import workflow
 from ..labels import CONTRACT_STATUS_LABELS
 from ..forms import AmendmentForm, ContractForm, DeliverableForm, EmptyForm, PaymentForm, ReasonForm, ReviewForm, SignForm
-from ..models import Contract, ContractStatus, Deliverable, Milestone, Payment
+from ..models import Contract, ContractStatus, Deliverable, Milestone, Payment, PeriodStatus
 from . import bp
 
 # What the contract page and its notice show, loaded in a fixed number of queries however many
@@ -245,7 +245,9 @@ def contract(contract_id: int):
         tranche_notes=workflow.tranche_notes(item, amounts), missing_deliverables=workflow.missing_deliverables,
         is_overdue=workflow.is_overdue, missing=workflow.missing_contents(item), sign_form=SignForm(),
         reason_form=ReasonForm(), action_form=EmptyForm(), deliverable_form=DeliverableForm(), review_form=ReviewForm(),
-        payment_form=PaymentForm(), added=workflow.added_so_far(item))
+        payment_form=PaymentForm(), added=workflow.added_so_far(item),
+        reopened=workflow.reopened_milestones(item.id),  # paid milestones whose entries are reopened
+        period_status=PeriodStatus)
 
 
 TRANSITIONS = {

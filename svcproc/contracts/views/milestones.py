@@ -12,7 +12,7 @@ from ...core.web import redirect_to, send_stored
 from ...extensions import db
 from .. import permissions as perms
 from .. import workflow
-from ..forms import DeliverableForm, PaymentForm, ReviewForm
+from ..forms import DeliverableForm, PaymentForm, ReasonForm, ReviewForm
 from ..models import Deliverable, Milestone
 from . import bp
 
@@ -97,4 +97,30 @@ def payment_add(milestone_id: int):
     workflow.record_payment(current_user, milestone, amount_fen=form.amount.fen,
                             voucher_number=form.voucher_number.data, paid_on=form.paid_on.data)
     flash(_("Payment recorded."), "success")
+    return _on_contract_page(milestone)
+
+
+@bp.route("/milestones/<int:milestone_id>/entries/reopen", methods=["POST"])
+@login_required
+def milestone_period_reopen(milestone_id: int):
+    """Unlock the service entries behind a paid milestone for a correction, with the reason."""
+    milestone = _milestone(milestone_id)
+    require(perms.can_manage_contracts(current_user, milestone.contract))
+    form = ReasonForm()
+    form.validate_on_submit()
+    workflow.reopen_period(current_user, milestone, form.reason.data)
+    flash(_("The entries behind this milestone can be corrected until the period is closed again."), "success")
+    return _on_contract_page(milestone)
+
+
+@bp.route("/milestones/<int:milestone_id>/entries/close", methods=["POST"])
+@login_required
+def milestone_period_close(milestone_id: int):
+    """Lock again the entries behind a paid milestone once the correction is made."""
+    milestone = _milestone(milestone_id)
+    require(perms.can_manage_contracts(current_user, milestone.contract))
+    form = ReasonForm()
+    form.validate_on_submit()
+    workflow.close_period(current_user, milestone, form.reason.data)
+    flash(_("The entries behind this milestone are locked again."), "success")
     return _on_contract_page(milestone)

@@ -35,5 +35,13 @@ def _category_label(code: str) -> str:
     return str(labels.CATEGORY_LABELS.get(code, code))
 
 
+@bp.app_template_filter("worker_names")
+def _worker_names(activity) -> str:
+    """An entry's workers, namesakes on its contract told apart by number and masked phone."""
+    workers = {w.id: w for w in list(activity.contract.workers) + list(activity.workers)}
+    names = labels.worker_labels(workers.values())
+    return "、".join(names[w.id] for w in activity.workers)
+
+
 from .. import tasks  # noqa: E402,F401  (registers the ledger jobs)
 from . import activities, beneficiaries, flags, imports, privacy, progress  # noqa: E402,F401  (routes on `bp`)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ...contracts.models import Contract
 from ...contracts.permissions import can_view_contract
+from ...contracts.workflow import locking_milestone
 from ...core import exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.permissions import require
@@ -172,8 +173,11 @@ def activity(activity_id: int):
     item = db.get_or_404(ServiceActivity, activity_id)
     require(perms.can_view_activity(current_user, item))
     show_people = perms.can_view_beneficiaries(current_user, item.contract.organization_id)
+    can_record = perms.can_record_activity(current_user, item.contract)
+    # Behind a paid milestone the entry is locked: no buttons the correction would refuse, but why.
+    locked_by = locking_milestone(item.contract_id, [item.activity_date]) if can_record else None
     return render_template("delivery/activity.html", activity=item, show_people=show_people,
-                           can_record=perms.can_record_activity(current_user, item.contract))
+                           can_record=can_record and locked_by is None, locked_by=locked_by)
 
 
 def _recordable_activity(activity_id: int) -> ServiceActivity:
@@ -282,7 +286,8 @@ def contract_workers(contract_id: int):
     staff = db.session.execute(sa.select(SocialWorker).where(SocialWorker.organization_id == contract.organization_id,
                                                              SocialWorker.active.is_(True))
                                .order_by(SocialWorker.name)).unique().scalars().all()
-    form.workers.choices = [(w.id, w.name) for w in staff]
+    names = labels.worker_labels(staff)
+    form.workers.choices = [(w.id, names[w.id]) for w in staff]
     if request.method == "GET":
         form.workers.data = [w.id for w in contract.workers]
 

@@ -16,6 +16,7 @@ from ...core.web import is_htmx, paginate, redirect_to
 from ...extensions import db
 from ...registry.models import Organization, SocialWorker
 from .. import permissions as perms
+from ..labels import worker_labels
 from ..flags import explain_flag
 from ..forms import ExplainForm
 from ..labels import RED_FLAG_LABELS
@@ -59,7 +60,9 @@ def _worker_names(flags) -> dict[int, str]:
     ids = {f.detail.get("worker_id") for f in flags if f.detail.get("worker_id")}
     if not ids:
         return {}
-    return dict(db.session.execute(sa.select(SocialWorker.id, SocialWorker.name).where(SocialWorker.id.in_(ids))).all())
+    workers = db.session.execute(sa.select(SocialWorker.id, SocialWorker.name, SocialWorker.phone)
+                                 .where(SocialWorker.id.in_(ids))).all()
+    return worker_labels(workers)  # namesakes told apart by number and masked phone
 
 
 @bp.route("/red-flags/<int:flag_id>/explain", methods=["POST"])
@@ -80,7 +83,8 @@ def red_flag_explain(flag_id: int):
 def contract_flags(contract_id: int):
     contract = contract_or_404(contract_id)
     # A busy contract gathers flags without limit: a page at a time, in the order they are read.
-    page = paginate(perms.visible_red_flags(current_user).where(RedFlag.contract_id == contract.id)
+    # Every flag concerning the contract, the ones filed under another contract too.
+    page = paginate(perms.visible_red_flags(current_user).where(RedFlag.concerning(contract.id))
                     .options(joinedload(RedFlag.contract)).order_by(*CONTRACT_ORDER))
     template = "delivery/_contract_flag_table.html" if is_htmx() else "delivery/contract_flags.html"
     return render_template(template, contract=contract, page=page, explain_form=ExplainForm(),
@@ -127,6 +131,6 @@ def red_flags_export(fmt: str):
 @login_required
 def contract_flags_export(contract_id: int, fmt: str):
     contract = contract_or_404(contract_id)
-    listed = perms.visible_red_flags(current_user).where(RedFlag.contract_id == contract.id)
+    listed = perms.visible_red_flags(current_user).where(RedFlag.concerning(contract.id))
     return _flag_export(fmt, listed, CONTRACT_ORDER, f"{_('Red flags')}-{contract.number}",
                         sa.select(SocialWorker).where(SocialWorker.organization_id == contract.organization_id))
