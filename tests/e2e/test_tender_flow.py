@@ -1,8 +1,9 @@
 """One tender from the plan to the public award notice, through the real pages only.
 
-The bureau plans, drafts (adding a criterion with htmx), staffs the panel, uploads the tender
+The bureau plans, drafts (adding a criterion with htmx; the bid deadline 22 days away, beyond a
+public tender's 20), draws the panel of five at random from the expert pool, uploads the tender
 documents and publishes; three organizations bid with sealed PDFs (one withdraws and bids again);
-the clock moves past the deadline and the opening; the bureau opens the bids, three experts declare
+the clock moves past the deadline and the opening; the bureau opens the bids, five experts declare
 and score cell by cell on the htmx scoring page; the award is proposed and published; a losing
 bidder objects, which blocks the award until the bureau answers; after the publicity period the
 award is confirmed and the public notice names the winner and the price.
@@ -27,7 +28,8 @@ pytestmark = pytest.mark.e2e
 PDF = b"%PDF-1.4\n% svcproc e2e\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
-FULL_NAMES = {"expert": "张明华", "expert2": "李文静", "expert3": "赵立新"}
+# The demo's expert pool: every one of them sits on a public tender's panel of five.
+FULL_NAMES = {"expert": "张明华", "expert2": "李文静", "expert3": "赵立新", "expert4": "王志远", "expert5": "郑雅琴"}
 ORGS = {"orgmanager": "成都市武侯区阳光社会工作服务中心",
         "orgmanager2": "成都市武侯区同心社会工作服务中心",
         "orgmanager3": "成都市武侯区锦绣社会工作服务中心"}
@@ -184,13 +186,16 @@ def _draft_tender(page, plan_id: int, dates: dict[str, str]) -> int:
 
 
 def _staff_and_publish(page) -> None:
+    # A public tender's panel: five experts drawn at random from the plan's category's pool (here all
+    # five of the demo's experts), the draw recorded in the audit trail.
     panel_form = page.locator('form[action$="/experts"]')
-    for username, full_name in FULL_NAMES.items():
-        panel_form.locator("#expert").select_option(label=f"{full_name} ({username})")
-        with page.expect_navigation():
-            panel_form.get_by_role("button", name="Add to panel").click()
-        expect(_flash(page)).to_contain_text(full_name)
-    expect(page.locator("ul.panel-list li")).to_have_count(3)
+    panel_form.get_by_label("Experts to draw").fill(str(len(FULL_NAMES)))
+    with page.expect_navigation():
+        panel_form.get_by_role("button", name="Draw at random").click()
+    panel = page.locator("ul.panel-list li")
+    expect(panel).to_have_count(len(FULL_NAMES))
+    for full_name in FULL_NAMES.values():
+        expect(page.locator("ul.panel-list")).to_contain_text(full_name)
 
     upload = page.locator('form[action$="/documents"]')
     upload.locator("#title").fill("招标文件")
@@ -318,8 +323,8 @@ def test_tender_runs_from_publication_to_award(new_browser_context, live_server)
     title = f"玉林东路社区长者助餐服务项目 {int(time.time())}"
     now = datetime.now(timezone.utc)
     dates = {"clarification_deadline": _local_input(now + timedelta(days=2)),
-             "bid_deadline": _local_input(now + timedelta(days=4)),
-             "opening_at": _local_input(now + timedelta(days=4, hours=1))}
+             "bid_deadline": _local_input(now + timedelta(days=22)),
+             "opening_at": _local_input(now + timedelta(days=22, hours=1))}
     opening = _from_input(dates["opening_at"])
 
     staff = _person(new_browser_context, live_server, "procurement")
@@ -402,7 +407,8 @@ def test_tender_runs_from_publication_to_award(new_browser_context, live_server)
 
         # Publicity over, but the objection is still open: still no award, and the server says why
         # even when the button is forced.
-        clock.freeze(clock.now() + timedelta(days=5, hours=1))
+        # (five working days: two calendar weeks reach past any weekend and holiday in between)
+        clock.freeze(clock.now() + timedelta(days=14, hours=1))
         staff.goto(tender_url)
         expect(confirm).to_be_disabled()
         expect(staff.locator('form[action$="/do/confirm"]')).to_contain_text("1 objection(s) block the award.")
@@ -428,8 +434,8 @@ def test_tender_runs_from_publication_to_award(new_browser_context, live_server)
     # --- the public notice, logged out ------------------------------------------------------
     public = _person(new_browser_context, live_server, None)
     public.goto(f"/notices/tenders/{tender_id}")
-    award = public.locator("section.callout")
-    expect(award.locator("h2")).to_have_text("Award result")
+    award = public.locator("section.callout", has=public.locator("#award-h"))
+    expect(award.locator("#award-h")).to_contain_text("Award result")
     expect(award).to_contain_text(ORGS[WINNER])
     expect(award).to_contain_text(_money_text(PRICES[WINNER]))
     public.goto("/notices?kind=awards")
