@@ -1,16 +1,14 @@
 """An evaluator's declaration and scoring pages, and the finalized result with its scores."""
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
-from flask import Response, abort, flash, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...contracts.forms import EmptyForm
-from ...core import charts, flow
+from ...core import charts, exports, flow
 from ...core.errors import ValidationError
 from ...core.formatting import points
 from ...core.permissions import require
@@ -165,22 +163,19 @@ def scores_csv(round_id: int):
     if not perms.can_view_result(current_user, round_):
         abort(409)
     leaves = {leaf.key: leaf for leaf in indicators.leaves_of(round_.template_version)}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("Party"), _("Party weight"), _("Evaluator"), _("Indicator code"), _("Indicator"),
-                     _("Full marks"), _("Points scored"), _("Comment")])
-    for member in round_.evaluators:
-        if member.conflicted or member.submitted_at is None:
-            continue
-        for score_ in sorted(member.scores, key=lambda s: list(leaves).index(s.leaf_key) if s.leaf_key in leaves else 0):
-            leaf = leaves.get(score_.leaf_key)
-            writer.writerow([member.party.name, points(member.party.weight), member.user.full_name or member.user.username,
-                             score_.leaf_key, leaf.name if leaf else "", points(leaf.weight) if leaf else "",
-                             points(score_.points), _safe_cell(score_.comment)])
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=evaluation-{round_.id}-scores.csv"})
+    header = [_("Party"), _("Party weight"), _("Evaluator"), _("Indicator code"), _("Indicator"),
+              _("Full marks"), _("Points scored"), _("Comment")]
 
+    def rows():
+        for member in round_.evaluators:
+            if member.conflicted or member.submitted_at is None:
+                continue
+            order = list(leaves)
+            for score_ in sorted(member.scores, key=lambda s: order.index(s.leaf_key) if s.leaf_key in leaves else 0):
+                leaf = leaves.get(score_.leaf_key)
+                yield [member.party.name, points(member.party.weight), member.user.full_name or member.user.username,
+                       score_.leaf_key, leaf.name if leaf else "", points(leaf.weight) if leaf else "",
+                       points(score_.points), score_.comment]
 
-def _safe_cell(text: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: quote them."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # Formula-safe like every export (core/exports.py): comments are typed by evaluators.
+    return exports.csv_response(f"evaluation-{round_.id}-scores", header, list(rows()))
