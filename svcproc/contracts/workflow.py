@@ -583,29 +583,16 @@ def close_period(actor, milestone: Milestone, reason: str = "") -> MilestonePeri
     return period
 
 
-def milestone_periods(contract_id: int) -> list[tuple]:
-    """The contract's milestones as (id, title, due date, status, period status), in due order: one
-    query over its few milestones (through its index), for `locking_milestone`."""
-    return db.session.execute(
-        sa.select(Milestone.id, Milestone.title, Milestone.due_date, Milestone.status, MilestonePeriod.status)
+def locking_milestone(contract_id: int, days) -> Milestone | None:
+    """The paid milestone whose period holds one of these days while its entries are locked, if any.
+    A day belongs to the first milestone due on or after it; days after the last one belong to none.
+    One query over the contract's few milestones (through its index)."""
+    rows = db.session.execute(
+        sa.select(Milestone.id, Milestone.due_date, Milestone.status, MilestonePeriod.status)
         .outerjoin(MilestonePeriod, MilestonePeriod.milestone_id == Milestone.id)
         .where(Milestone.contract_id == contract_id).order_by(Milestone.due_date, Milestone.position)).all()
-
-
-def locked_milestone_title(periods: list[tuple], day: date) -> str | None:
-    """The title of the paid milestone whose period holds `day` while its entries are locked, if any.
-    A day belongs to the first milestone due on or after it; days after the last one belong to none."""
-    for _id, title, due, status, period in periods:
-        if due >= day:
-            return title if status == M.PAID and period != PeriodStatus.REOPENED else None
-    return None
-
-
-def locking_milestone(contract_id: int, days) -> Milestone | None:
-    """The paid milestone whose period holds one of these days while its entries are locked, if any."""
-    periods = milestone_periods(contract_id)
     for day in sorted(set(days)):
-        for milestone_id, _title, due, status, period in periods:
+        for milestone_id, due, status, period in rows:
             if due >= day:
                 if status == M.PAID and period != PeriodStatus.REOPENED:
                     return db.session.get(Milestone, milestone_id)

@@ -23,7 +23,6 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..contracts import workflow as contract_workflow
 from ..contracts.models import Contract
 from ..core import clock, files
 from ..core.errors import DomainError, ValidationError
@@ -304,8 +303,6 @@ class Context:
     # Match keys and ids of people who withdrew consent: no new entry names them (delivery/privacy.py).
     withdrawn: set = field(default_factory=set)
     closed: set = field(default_factory=set)
-    # The contract's milestones and whether their periods are locked (paid, not reopened).
-    periods: list = field(default_factory=list)
 
     @classmethod
     def load(cls, contract: Contract) -> Context:
@@ -325,7 +322,7 @@ class Context:
         groups = {name: gid for gid, name in db.session.execute(
             sa.select(ServiceGroup.id, ServiceGroup.name).where(ServiceGroup.contract_id == contract.id))}
         return cls(contract, services.areas_by_name(), assigned, people, groups, registered, type_words(),
-                   withdrawn=withdrawn, closed=closed, periods=contract_workflow.milestone_periods(contract.id))
+                   withdrawn=withdrawn, closed=closed)
 
 
 @dataclass
@@ -454,9 +451,6 @@ def check_row(ctx: Context, number: int, cells: list, positions: dict) -> RowRes
     day = _date(raw("date"))
     if day is None and "date" not in unreadable:
         refuse("date", _("Not a date; write it as 2026-03-15."))
-    elif day is not None and (paid := contract_workflow.locked_milestone_title(ctx.periods, day)):
-        refuse("date", _("This entry falls under the milestone %(m)s, which is paid: its entries are locked. "
-                         "Ask the bureau's procurement staff to reopen the period, with the reason.", m=paid))
     start = services.parse_time(raw("start"))
     end = services.parse_time(raw("end"))
     if start is None and "start" not in unreadable:

@@ -408,7 +408,6 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     allow(actor, perms.can_record_activity(actor, contract))
     _refuse_closed(contract)
     clean = check_activity(contract, values)
-    _refuse_paid(contract, clean["activity_date"])  # a paid period takes no new entries either
     workers, participants = clean.pop("workers"), clean.pop("participants")
     privacy.refuse_unserved(participants)
     if clean["type"] == ActivityType.CASE_WORK and clean["case_id"] is None:

@@ -410,28 +410,6 @@ def test_the_pages_refuse_with_the_message(client, login_as, world):
     assert count(ServiceActivity) == entries
 
 
-@pytest.mark.parametrize("who", ["manager", "worker"])
-def test_a_new_entry_in_a_paid_period_is_refused(world, who):
-    _paid(world)
-    entries = count(ServiceActivity)
-
-    with pytest.raises(DomainError) as refused:
-        services.record_activity(world.users[who], world.contract, world.event())
-
-    assert "中期评估" in refused.value.message
-    assert count(ServiceActivity) == entries
-
-
-def test_a_ledger_row_in_a_paid_period_is_refused_and_nothing_imported(world):
-    _paid(world)
-    batch = ledger.create_batch(world.manager, world.contract, upload(csv_bytes([ledger_row()])))
-
-    ledger.run_check(world.manager, batch)
-
-    assert (batch.rows_new, batch.error_count) == (0, 1)
-    assert any("中期评估" in str(e) for e in batch.errors), batch.errors
-
-
 def test_an_entry_behind_an_unpaid_milestone_is_corrected_as_before(world):
     entry = world.record()
 
