@@ -256,7 +256,7 @@ def test_contract_runs_from_the_award_to_a_paid_milestone(new_browser_context, l
     expect(notice).to_contain_text(f"{ORG} · ¥286,500.00 · signed {today.isoformat()}")
     _click(public, notice.get_by_role("link", name=AWAITING["title"]))
     assert public.url.endswith(f"/notices/contracts/{contract_id}")
-    facts = public.locator("dl.facts")
+    facts = public.locator("main")  # the notice's facts, the purchaser's contact beside them
     expect(facts).to_contain_text(ORG)
     expect(facts).to_contain_text("¥286,500.00")
     expect(facts).to_contain_text(f"{start.isoformat()} – {end.isoformat()}")

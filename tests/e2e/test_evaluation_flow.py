@@ -314,7 +314,7 @@ def test_final_evaluation_with_two_parties_and_two_evaluators(new_browser_contex
     expect(figures).to_contain_text("GradeGood")
     expect(figures).to_contain_text("Parties第三方 70 · 区民政局 30")
     table = staff.locator("table.tree-scores")
-    expect(table.locator("thead th")).to_have_text(["Indicator", "Full marks", "第三方", "区民政局", "Points", "Source"])
+    expect(table.locator("thead th")).to_have_text(["Indicator", "Full marks", "第三方", "区民政局", "Points scored", "Source"])
     for key, name, _full, p1, _c1, p2, _c2 in SCORES:
         cells = table.locator("tbody tr", has=staff.locator("th", has_text=re.compile(f"^{name}$"))).locator("td")
         final = _q2((PARTIES[0][1] * Decimal(p1) + PARTIES[1][1] * Decimal(p2)) / 100)
