@@ -366,3 +366,30 @@ def new_browser_context(chromium_browser, live_server):
 def browser_page(new_browser_context):
     """A page in a fresh context with the real Content-Security-Policy in force."""
     return new_browser_context().new_page()
+
+
+@pytest.fixture(scope="module")
+def role_pages(chromium_browser, live_server):
+    """One logged-in page per (person, screen), shared by a module's tests: `role_pages(who, screen,
+    lang)` sets the language cookie before handing the page over. axe-core is injected into every
+    document the page loads."""
+    from .helpers import AXE_JS, SCREENS, login
+
+    pages, contexts = {}, []
+
+    def get(who: str, screen: str, lang: str):
+        key = (who, screen)
+        if key not in pages:
+            context = chromium_browser.new_context(base_url=live_server.url, bypass_csp=True, **SCREENS[screen])
+            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            context.add_init_script(path=str(AXE_JS))
+            contexts.append(context)
+            page = context.new_page()
+            login(page, who)
+            pages[key] = page
+        pages[key].context.add_cookies([{"name": "svcproc_lang", "value": lang, "url": live_server.url}])
+        return pages[key]
+
+    yield get
+    for context in contexts:
+        context.close()

@@ -7,6 +7,12 @@ DEMO_PASSWORD = "E2e-Demo-Pass-7"  # passes the password rules for every demo us
 AXE_JS = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
 # Playwright's own timeouts, in ms: generous enough for a loaded CI box, short enough to fail fast.
 DEFAULT_TIMEOUT_MS = 10_000
+# The two screens the role walks use: a desktop window and a phone held upright.
+SCREENS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
+              "has_touch": True},
+}
 # Lines printed under "e2e timings" at the end of the run (conftest's pytest_terminal_summary).
 REPORT: list[str] = []
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import AXE_JS, login
 from .test_accessibility import FAILING_IMPACTS, assert_no_serious_violations
 
 pytestmark = pytest.mark.e2e
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 LANGS = ("zh_CN", "en")
 
 # Who, and what their home page must offer (a CSS selector inside the panels).
@@ -24,29 +21,6 @@ ROLES = {
     "admin": "#panel-templates-h",
     "auditor": "#panel-risk-h",
 }
-
-
-@pytest.fixture(scope="module")
-def role_pages(chromium_browser, live_server):
-    """One logged-in page per (person, screen), shared by the module's tests."""
-    pages, contexts = {}, []
-
-    def get(who: str, screen: str, lang: str):
-        key = (who, screen)
-        if key not in pages:
-            context = chromium_browser.new_context(base_url=live_server.url, bypass_csp=True,
-                                                   **(PHONE if screen == "phone" else DESKTOP))
-            context.add_init_script(path=str(AXE_JS))
-            contexts.append(context)
-            page = context.new_page()
-            login(page, who)
-            pages[key] = page
-        pages[key].context.add_cookies([{"name": "svcproc_lang", "value": lang, "url": live_server.url}])
-        return pages[key]
-
-    yield get
-    for context in contexts:
-        context.close()
 
 
 @pytest.mark.parametrize("lang", LANGS)

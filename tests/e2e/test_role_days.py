@@ -12,16 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .helpers import AXE_JS, DEFAULT_TIMEOUT_MS, REPORT, html_lang, login
+from .helpers import REPORT, SCREENS, html_lang
 from .test_accessibility import assert_no_serious_violations
 
 pytestmark = pytest.mark.e2e
 
-SCREENS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
-              "has_touch": True},
-}
 LANGS = {"zh_CN": "zh-CN", "en": "en"}
 # The demo's people, one per role (see svcproc/demo); each has work waiting on the home page.
 ROLES = ["procurement", "expert", "orgmanager", "socialworker", "evaluator", "admin", "auditor"]
@@ -36,28 +31,9 @@ TAPPABLE = ("main form button, main form input:not([type=hidden]), main form sel
 PAGES_SEEN: set[tuple[str, str]] = set()
 
 
-@pytest.fixture(scope="module")
-def day_page(chromium_browser, live_server):
-    """One logged-in page per (person, screen), shared by the module's tests; the language cookie
-    is set before each walk. axe-core is injected into every document the page loads."""
-    pages, contexts = {}, []
-
-    def get(who: str, screen: str, lang: str):
-        key = (who, screen)
-        if key not in pages:
-            context = chromium_browser.new_context(base_url=live_server.url, bypass_csp=True, **SCREENS[screen])
-            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-            context.add_init_script(path=str(AXE_JS))
-            contexts.append(context)
-            page = context.new_page()
-            login(page, who)
-            pages[key] = page
-        pages[key].context.add_cookies([{"name": "svcproc_lang", "value": lang, "url": live_server.url}])
-        return pages[key]
-
-    yield get
-    for context in contexts:
-        context.close()
+@pytest.fixture(scope="module", autouse=True)
+def _report_pages_walked():
+    yield
     REPORT.append(f"role days: {len(PAGES_SEEN)} distinct pages walked")
 
 
@@ -126,8 +102,8 @@ def _stops(page) -> list[str]:
 @pytest.mark.parametrize("lang", list(LANGS))
 @pytest.mark.parametrize("screen", list(SCREENS))
 @pytest.mark.parametrize("who", ROLES)
-def test_a_roles_day_from_the_home_page(day_page, who, screen, lang):
-    page = day_page(who, screen, lang)
+def test_a_roles_day_from_the_home_page(role_pages, who, screen, lang):
+    page = role_pages(who, screen, lang)
 
     page.goto("/")
     assert html_lang(page) == LANGS[lang]
@@ -146,11 +122,11 @@ PDF = b"%PDF-1.4\n% svcproc e2e role day\n1 0 obj <<>> endobj\ntrailer <<>>\n%%E
 
 
 @pytest.mark.parametrize("lang", list(LANGS))
-def test_a_refused_bid_on_a_phone_keeps_the_price_and_the_file(day_page, live_server, lang):
+def test_a_refused_bid_on_a_phone_keeps_the_price_and_the_file(role_pages, live_server, lang):
     """orgmanager4 has not bid in the open tender: a bid sent without the declaration comes back
     with the price filled in and the attached file held; ticking the declaration is all that is left
     to do. The bid is withdrawn again so the tender looks as the demo left it."""
-    page = day_page("orgmanager4", "phone", lang)
+    page = role_pages("orgmanager4", "phone", lang)
     tender_id = live_server.ids["tender_open"]
     page.goto(f"/procurement/tenders/{tender_id}/bid")
     form = page.locator("main form")
