@@ -376,6 +376,19 @@ def files_move_command(to):
         sys.exit(1)
 
 
+@files_group.command("purge-held")
+@with_appcontext
+def files_purge_held_command():
+    """Delete the bid documents held for bidders after a refused bid form for longer than a day
+    (run daily from cron; a refused bid also clears them as it holds its own)."""
+    from .extensions import db
+    from .procurement import held
+
+    deleted = held.purge()
+    db.session.commit()
+    click.echo(f"Held bid files deleted: {deleted}.")
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @with_appcontext

@@ -296,6 +296,27 @@ def test_files_held_longer_than_a_day_are_deleted(client, app, clock, published,
     assert not any(storage.backend().exists(name) for name in names)
 
 
+def test_the_daily_command_deletes_only_files_held_longer_than_a_day(client, app, clock, cli, published,
+                                                                    file_storage):
+    first = _bidder_at(client)
+    _post_bid(client, published.tender, {"price": "", "documents": _two_files()})
+    stale = [f.stored_name for f in _held(first)]
+    clock.set(_held(first)[0].uploaded_at + held.HOLD_FOR - timedelta(hours=1))
+    other = app.test_client()
+    second = _bidder_at(other)
+    _post_bid(other, published.tender, {"price": "", "documents": _two_files()})
+    fresh = [f.stored_name for f in _held(second)]
+    clock.set(_held(first)[0].uploaded_at + held.HOLD_FOR + timedelta(seconds=1))
+
+    result = cli("files", "purge-held")
+
+    assert result.exit_code == 0, result.output
+    assert "Held bid files deleted: 2." in result.output
+    assert _held(first) == [] and [f.stored_name for f in _held(second)] == fresh
+    assert not any(storage.backend().exists(name) for name in stale)
+    assert all(storage.backend().exists(name) for name in fresh)
+
+
 def test_a_file_the_rules_refuse_is_named_to_choose_again(client, published):
     manager = _bidder_at(client)
 
