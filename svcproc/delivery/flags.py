@@ -178,34 +178,59 @@ def _worker_day_entries(workers: set[int], days: set[date] | None = None,
     return found
 
 
-def _periods(contract_ids: set[int]) -> dict[int, tuple[date, date]]:
-    if not contract_ids:
-        return {}
-    return {cid: (_day(s), _day(e)) for cid, s, e in db.session.execute(
-        sa.select(Contract.id, Contract.start_date, Contract.end_date).where(Contract.id.in_(sorted(contract_ids))))}
+def _in_session(model, ids: set[int], attributes: tuple[str, ...]) -> dict[int, object]:
+    """The objects of these ids the session already holds with these attributes loaded (flushed, so
+    as the database has them in this transaction): no statement is needed for them."""
+    held = {}
+    for id_ in ids:
+        obj = db.session.identity_map.get(sa.orm.Session.identity_key(model, id_))
+        if obj is not None and not (set(attributes) & sa.inspect(obj).unloaded):
+            held[id_] = obj
+    return held
 
 
-def _uses(match_keys: set[str]) -> list[tuple]:
-    """Every (match key, register entry, contract, type, first entry) of these people."""
+def _periods(contract_ids: set[int], known: dict[int, tuple[date, date]] | None = None
+             ) -> dict[int, tuple[date, date]]:
+    """Each contract's term: from `known` (read with the people's uses) or the session where they
+    have it, from the database for the rest."""
+    periods = {cid: known[cid] for cid in contract_ids if known and cid in known}
+    held = _in_session(Contract, set(contract_ids) - set(periods), ("start_date", "end_date"))
+    periods.update({cid: (_day(c.start_date), _day(c.end_date)) for cid, c in held.items()})
+    missing = set(contract_ids) - set(periods)
+    if missing:
+        periods.update({cid: (_day(s), _day(e)) for cid, s, e in db.session.execute(
+            sa.select(Contract.id, Contract.start_date, Contract.end_date).where(Contract.id.in_(sorted(missing))))})
+    return periods
+
+
+def _uses(match_keys: set[str]) -> tuple[list[tuple], dict[int, tuple[date, date]]]:
+    """Every (match key, register entry, contract, type, first entry) of these people, and the terms
+    of the contracts they appear in (read in the same statement)."""
     if not match_keys:
-        return []
+        return [], {}
     A, P, B = ServiceActivity, activity_participant, Beneficiary
     rows = []
     keys = sorted(match_keys)
     for i in range(0, len(keys), IN_CHUNK):
         rows += db.session.execute(
-            sa.select(B.id_match_key, B.id, A.contract_id, A.type, sa.func.min(A.id))
+            sa.select(B.id_match_key, B.id, A.contract_id, A.type, sa.func.min(A.id), Contract.start_date,
+                      Contract.end_date)
             .select_from(B).join(P, P.c.beneficiary_id == B.id).join(A, A.id == P.c.activity_id)
+            .join(Contract, Contract.id == A.contract_id)
             .where(B.id_match_key.in_(keys[i:i + IN_CHUNK]))
-            .group_by(B.id_match_key, B.id, A.contract_id, A.type)).all()
-    return [(key, beneficiary, contract_id, _value(type_), first) for key, beneficiary, contract_id, type_, first in rows]
+            .group_by(B.id_match_key, B.id, A.contract_id, A.type, Contract.start_date, Contract.end_date)).all()
+    periods = {row[2]: (_day(row[5]), _day(row[6])) for row in rows}
+    return ([(key, beneficiary, contract_id, _value(type_), first)
+             for key, beneficiary, contract_id, type_, first, _start, _end in rows], periods)
 
 
 def _match_keys(people: set[int]) -> dict[int, str]:
+    """Each person's match key, from the session where it holds them (the entry's participants)."""
     if not people:
         return {}
-    ids = sorted(people)
-    keys: dict[int, str] = {}
+    held = _in_session(Beneficiary, set(people), ("id_match_key",))
+    keys: dict[int, str] = {pid: person.id_match_key for pid, person in held.items() if person.id_match_key is not None}
+    ids = sorted(set(people) - set(held))
     for i in range(0, len(ids), IN_CHUNK):
         keys.update(db.session.execute(sa.select(Beneficiary.id, Beneficiary.id_match_key).where(
             Beneficiary.id.in_(ids[i:i + IN_CHUNK]), Beneficiary.id_match_key.is_not(None))).all())
@@ -253,8 +278,8 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
     keys = _match_keys(people)
     touched = {(keys[p], p, s.contract_id, s.type) for s in list(states) + list(current.values())
                for p in s.people if p in keys}
-    uses = _uses(set(keys.values()))
-    periods = _periods(contracts | {u[2] for u in uses})
+    uses, known = _uses(set(keys.values()))
+    periods = _periods(contracts | {u[2] for u in uses}, known)
     exam.counted_twice(uses, periods, touched)
     exam.outside_period([(s.id, s.contract_id, s.day) for s in current.values()], periods, today, ids)
     _apply(exam)
@@ -288,8 +313,8 @@ def refresh_contract(contract_id: int) -> None:
         .join(Beneficiary, Beneficiary.id == activity_participant.c.beneficiary_id)
         .where(A.contract_id == contract_id, Beneficiary.id_match_key.is_not(None)).distinct()).all()
     touched = {(key, beneficiary, contract_id, _value(type_)) for key, beneficiary, type_ in served}
-    uses = _uses({key for key, _b, _t in served})
-    periods = _periods({contract_id} | {u[2] for u in uses})
+    uses, known = _uses({key for key, _b, _t in served})
+    periods = _periods({contract_id} | {u[2] for u in uses}, known)
     exam.counted_twice(uses, periods, touched)
     contract = periods.get(contract_id) or _periods({contract_id}).get(contract_id)
     if contract is not None:
@@ -320,8 +345,8 @@ def refresh_people(person_ids: set[int], former_keys: set[str] = frozenset()) ->
     for person, contract_id, type_ in served:
         for key in ({keys[person]} if person in keys else set()) | set(former_keys):
             touched.add((key, person, contract_id, _value(type_)))
-    uses = _uses(set(keys.values()) | set(former_keys))
-    periods = _periods(exam.contract_ids | {u[2] for u in uses})
+    uses, known = _uses(set(keys.values()) | set(former_keys))
+    periods = _periods(exam.contract_ids | {u[2] for u in uses}, known)
     exam.counted_twice(uses, periods, touched)
     _apply(exam)
 
