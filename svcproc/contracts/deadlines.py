@@ -133,7 +133,7 @@ class Due:
     kind: str              # "award_notice", "signature" or "payment"
     label: str             # the record: a number and a title
     url: str
-    due: date
+    due: date | None
     source: str
 
     @property
@@ -144,8 +144,8 @@ class Due:
     def action(self):
         return ACTIONS[self.kind]
 
-    def days_left(self, today: date) -> int:
-        return (self.due - today).days
+    def days_left(self, today: date) -> int | None:
+        return None if self.due is None else (self.due - today).days
 
     def row(self) -> Row:
         return Row(label=self.label, url=self.url, action=self.action, due=self.due)
@@ -165,9 +165,10 @@ def signatures_statement() -> sa.Select:
     return (sa.select(Tender.id, Tender.number, Tender.title, Tender.publicity_starts_at,
                       Contract.id.label("contract_id"), Contract.number.label("contract_number"))
             .outerjoin(Contract, Contract.tender_id == Tender.id)
-            .where(Tender.status == TenderStatus.AWARDED, Tender.publicity_starts_at.is_not(None),
+            .where(Tender.status == TenderStatus.AWARDED,
                    sa.or_(Contract.id.is_(None), Contract.status == ContractStatus.DRAFT))
-            .order_by(Tender.publicity_starts_at, Tender.id))
+            # an award without a recorded notice (none made before the notice was kept) last
+            .order_by(Tender.publicity_starts_at.is_(None), Tender.publicity_starts_at, Tender.id))
 
 
 def payments_statement() -> sa.Select:
@@ -191,7 +192,8 @@ def _signatures(rows) -> list[Due]:
     return [Due("signature", f"{r.contract_number or r.number} {r.title}",
                 url_for("contracts.contract", contract_id=r.contract_id) if r.contract_id
                 else url_for("contracts.contract_new", tender=r.id),
-                signature_due(r.publicity_starts_at), SOURCES["signature"]) for r in rows]
+                signature_due(r.publicity_starts_at) if r.publicity_starts_at else None, SOURCES["signature"])
+            for r in rows]
 
 
 def _payments(rows) -> list[Due]:

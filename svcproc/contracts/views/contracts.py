@@ -137,7 +137,9 @@ def contracts_export(fmt: str):
 
 def _contract_values(form: ContractForm) -> dict:
     values = {name: getattr(form, name).data or "" for name in ("title", "long_term_reason") + workflow.ART23_FIELDS}
-    values.update(start_date=form.start_date.data, end_date=form.end_date.data, payment_days=form.payment_days.data)
+    values.update(start_date=form.start_date.data, end_date=form.end_date.data)
+    if form.payment_days.data is not None:
+        values["payment_days"] = form.payment_days.data
     values.update({name: getattr(form, name).data for name in TARGET_FIELDS})
     return values
 
@@ -165,7 +167,7 @@ def contract_new():
         contract = workflow.create_contract(current_user, tender, start_date=values.pop("start_date"),
                                             end_date=values.pop("end_date"),
                                             long_term_reason=values.pop("long_term_reason"),
-                                            payment_days=values.pop("payment_days"),
+                                            payment_days=values.pop("payment_days", None),
                                             **{k: values[k] for k in workflow.ART23_FIELDS})
         workflow.update_contract(current_user, contract, **values)
         flash(_("Contract %(n)s drafted. Set its payment schedule next.", n=contract.number), "success")
