@@ -404,15 +404,23 @@ def worker_command(burst):
     run_worker(burst=burst)
 
 
+# Deadlines of each kind `remind` reads per person, the earliest first (more would be a backlog).
+REMIND_DEADLINE_ROWS = 200
+
+
 @click.command("remind")
 @click.option("--days", default=7, show_default=True, help="How far ahead a milestone counts as due soon.")
 @click.option("--send", is_flag=True, help="Also e-mail each person their list (needs MAIL_SERVER).")
 @with_appcontext
 def remind_command(days, send):
-    """List, per person, milestones overdue, due soon or awaiting acceptance (for a daily cron job)."""
+    """List, per person, milestones overdue, due soon or awaiting acceptance, and the deadlines after
+    the award overdue or due soon (award notices, signatures, payments), for a daily cron job."""
+    from datetime import timedelta
+
     from flask import current_app
 
     from .accounts.models import User
+    from .contracts import deadlines
     from .contracts.reminders import reminders_for
     from .contracts.workflow import today
     from .extensions import db
@@ -420,20 +428,27 @@ def remind_command(days, send):
     if send and not current_app.config.get("MAIL_SERVER"):
         raise click.ClickException("--send needs MAIL_SERVER (and MAIL_FROM) in the environment.")
     on = today()
+    horizon = on + timedelta(days=days)
     users = db.session.execute(sa.select(User).where(User.active.is_(True)).order_by(User.username)).unique().scalars()
     total = 0
     for user in users:
         items = reminders_for(user, on, days)
-        if not items:
-            continue
-        total += len(items)
         lines = [f"{r.milestone.contract.number} {r.milestone.contract.title} | {r.milestone.title} | "
                  f"due {r.milestone.due_date.isoformat()} | {r.kind}" for r in items]
-        click.echo(f"{user.username} ({user.role.value}): {len(items)}")
+        # The links the deadlines carry are built as in a request to the public address.
+        with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+            due = [d for found, _total in deadlines.all_due_for(user, limit=REMIND_DEADLINE_ROWS).values()
+                   for d in found if d.due is not None and d.due <= horizon]
+        lines += [f"{d.label} | {d.kind} | due {d.due.isoformat()} | {'overdue' if d.due < on else 'due_soon'}"
+                  for d in due]
+        if not lines:
+            continue
+        total += len(lines)
+        click.echo(f"{user.username} ({user.role.value}): {len(lines)}")
         for line in lines:
             click.echo(f"  {line}")
         if send and user.email:
-            _send_mail(user.email, f"svcproc: {len(items)} milestone reminder(s)", "\n".join(lines))
+            _send_mail(user.email, f"svcproc: {len(lines)} reminder(s)", "\n".join(lines))
     if total == 0:
         click.echo(f"Nothing overdue or due within {days} days.")
 

@@ -53,6 +53,20 @@ def _json_env(name: str, default: dict) -> dict:
     return {**default, **{key: tuple(value) if isinstance(value, list) else value for key, value in given.items()}}
 
 
+# The longest each deadline after the award may be: the law's own figure.
+LEGAL_DEADLINES = {"award_notice_working_days": 2, "signature_days": 30, "contract_notice_working_days": 2,
+                   "payment_days": 60, "payment_days_max": 60}
+
+
+def _check_deadlines(deadlines: dict) -> None:
+    for key, most in LEGAL_DEADLINES.items():
+        value = deadlines.get(key)
+        if not isinstance(value, int) or not 1 <= value <= most:
+            raise RuntimeError(f"PROCUREMENT_DEADLINES[{key!r}] must be a whole number from 1 to {most}, not {value!r}")
+    if deadlines["payment_days"] > deadlines["payment_days_max"]:
+        raise RuntimeError("PROCUREMENT_DEADLINES: payment_days may not exceed payment_days_max")
+
+
 def load_config(overrides: dict | None = None) -> dict:
     instance = instance_path()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'svcproc.db'}"
@@ -148,11 +162,25 @@ def load_config(overrides: dict | None = None) -> dict:
         "MIN_PUBLICITY_WORKING_DAYS": int(os.environ.get("MIN_PUBLICITY_WORKING_DAYS", "1")),
         # An organization's rating (1A-5A) holds this many years from the day it was given (民政部令第39号).
         "RATING_VALID_YEARS": 5,
-        # The thresholds of the procurement red flags on the auditor's desk (svcproc/monitoring/flags.py).
+        # The deadlines after the award (svcproc/contracts/deadlines.py): reminders to the bureau before
+        # them, red flags once missed. A locality may shorten one through the environment (a JSON
+        # object merged over these defaults), never lengthen it past the law.
+        "PROCUREMENT_DEADLINES": _json_env("PROCUREMENT_DEADLINES", {
+            # award decision -> award (result) notice, working days (实施条例 art. 43; 财政部令第87号 art. 69)
+            "award_notice_working_days": 2,
+            # award notice -> contract signed, days (政府采购法 art. 46)
+            "signature_days": 30,
+            # contract signed -> contract notice, working days (实施条例 art. 50)
+            "contract_notice_working_days": 2,
+            # accepted milestone -> payment, days: a contract's term unless it agrees another ...
+            "payment_days": 30,
+            # ... which may not pass this (保障中小企业款项支付条例 art. 8)
+            "payment_days_max": 60,
+        }),
+        # The thresholds of the procurement red flags on the auditor's desk (svcproc/monitoring/flags.py);
+        # the deadlines after the award are PROCUREMENT_DEADLINES.
         "PROCUREMENT_FLAGS": {
             "ceiling_ratio_percent": 98,       # award at or above this share of the ceiling price
-            "signature_days": 30,              # award notice to signature (政府采购法 art. 46)
-            "unpaid_days": 30,                 # accepted milestone still unpaid (保障中小企业款项支付条例)
             "amendment_days": 30,              # an amendment this soon after signing
             "amendment_cap_percent": 10,       # added amounts may not pass this share of the original
             "amendment_near_cap_percent": 9,   # added amounts at or above this share: near the cap
@@ -183,6 +211,7 @@ def load_config(overrides: dict | None = None) -> dict:
         config.update(overrides)
     if config["FILE_STORAGE"] not in ("local", "database"):
         raise RuntimeError(f"FILE_STORAGE must be local or database, not {config['FILE_STORAGE']!r}")
+    _check_deadlines(config["PROCUREMENT_DEADLINES"])
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", config["PUBLIC_URL"]):
         raise RuntimeError(f"PUBLIC_URL must be an http:// or https:// address, not {config['PUBLIC_URL']!r}")
     return config

@@ -19,6 +19,9 @@ class ContractForm(FlaskForm):
     start_date = DateField(_l("Service starts"), validators=[DataRequired()])
     end_date = DateField(_l("Service ends"), validators=[DataRequired()])
     long_term_reason = TextAreaField(_l("Reason for a term longer than one year"), validators=[Optional(), Length(max=2000)])
+    # Left empty: the bureau's usual term (a new contract) or the term as it was. The range (1-60 days)
+    # is the workflow's rule: its refusal names the regulation.
+    payment_days = IntegerField(_l("Payment due (days after a milestone is accepted)"), validators=[Optional()])
     service_content = TextAreaField(ART23_LABELS["service_content"], validators=[Optional(), Length(max=20000)])
     quantity = TextAreaField(ART23_LABELS["quantity"], validators=[Optional(), Length(max=4000)])
     quality = TextAreaField(ART23_LABELS["quality"], validators=[Optional(), Length(max=4000)])

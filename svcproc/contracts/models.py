@@ -54,6 +54,12 @@ class Contract(TargetsMixin, db.Model):
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_reason: Mapped[str] = mapped_column(sa.Text, default="")
     signed_on: Mapped[date | None] = mapped_column(sa.Date)
+    # When the signature was recorded, which publishes the contract notice (due within two working
+    # days of signing, 实施条例 art. 50).
+    notice_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Days from a milestone's acceptance to its payment the contract agrees: 30 unless agreed
+    # otherwise, never more than 60 (保障中小企业款项支付条例 art. 8).
+    payment_days: Mapped[int] = mapped_column(default=30)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # Moved on by every change to the row (the API's change feed reads contracts in this order).
@@ -71,7 +77,8 @@ class Contract(TargetsMixin, db.Model):
     workers = relationship("SocialWorker", secondary="contract_worker", order_by="SocialWorker.name")
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (sa.Index("ix_contract_changed", "updated_at", "id"),)
+    __table_args__ = (sa.Index("ix_contract_changed", "updated_at", "id"),
+                      sa.CheckConstraint("payment_days BETWEEN 1 AND 60", name="payment_days_range"))
 
     @property
     def paid_fen(self) -> int:

@@ -17,6 +17,7 @@ from ..core.queues import Queue, Row, fetch, month_of, today
 from ..extensions import db
 from ..procurement.labels import CATEGORY_LABELS
 from ..procurement.models import ProjectPlan, ServiceCategory, Tender
+from . import deadlines
 from . import permissions as perms
 from .models import Contract, ContractStatus, Milestone, MilestoneStatus, Payment
 
@@ -38,25 +39,19 @@ def _milestones() -> sa.Select:
 
 
 def bureau_queues(user) -> dict:
-    drafts, drafts_total = fetch(sa.select(Contract.id, Contract.number, Contract.title, Contract.created_at)
-                                 .where(Contract.status == ContractStatus.DRAFT)
-                                 .order_by(Contract.created_at, Contract.id))
+    # Awards whose contract is still to sign (drawn up or not), by the day the law wants it signed;
+    # accepted milestones not yet paid in full, by the day the contract's payment term ends.
+    to_sign, to_sign_total = deadlines.due_for(user, "signature")
     submitted, submitted_total = fetch(_milestones().where(Milestone.status == M.SUBMITTED)
                                        .order_by(Milestone.due_date, Milestone.id))
-    # Accepted and not yet paid in full: the tranche is owed.
-    accepted, accepted_total = fetch(_milestones().add_columns(Milestone.reviewed_at)
-                                     .where(Milestone.status == M.ACCEPTED)
-                                     .order_by(Milestone.reviewed_at, Milestone.id))
+    to_pay, to_pay_total = deadlines.due_for(user, "payment")
     return {"key": "contracts", "heading": _l("Contracts"), "queues": [
-        Queue("sign", _l("Contracts to sign"), total=drafts_total,
-              more_url=url_for("contracts.contracts", status="draft"),
-              rows=[Row(label=f"{r.number} {r.title}", url=url_for("contracts.contract", contract_id=r.id),
-                        action=_l("Sign"), since=r.created_at) for r in drafts]),
+        Queue("sign", _l("Contracts to sign"), total=to_sign_total,
+              more_url=url_for("contracts.reminders") + "#due-signature", rows=[d.row() for d in to_sign]),
         Queue("accept", _l("Milestones to accept"), total=submitted_total, more_url=url_for("contracts.reminders"),
               rows=_milestone_rows(submitted, _l("Review"))),
-        Queue("pay", _l("Payments due"), total=accepted_total,
-              rows=[Row(label=f"{r.number} {r.title} · {r.milestone}", since=r.reviewed_at, action=_l("Record the payment"),
-                        url=url_for("contracts.contract", contract_id=r.contract_id) + f"#m{r.id}") for r in accepted]),
+        Queue("pay", _l("Payments due"), total=to_pay_total,
+              more_url=url_for("contracts.reminders") + "#due-payment", rows=[d.row() for d in to_pay]),
     ]}
 
 

@@ -32,7 +32,7 @@ from .models import (Amendment, Contract, ContractStatus, Deliverable, Deliverab
 C = ContractStatus
 M = MilestoneStatus
 ART23_FIELDS = ("service_content", "quantity", "quality", "settlement", "rights_obligations", "breach_liability")
-CONTRACT_FIELDS = ("title", "start_date", "end_date", "long_term_reason") + ART23_FIELDS + TARGET_FIELDS
+CONTRACT_FIELDS = ("title", "start_date", "end_date", "long_term_reason", "payment_days") + ART23_FIELDS + TARGET_FIELDS
 AMENDABLE = ("amount_fen", "end_date", "service_content") + TARGET_FIELDS
 MAX_ADDED_SHARE = Decimal("0.10")
 DELIVERABLE_RULE = files.UploadRule(kinds=files.DOCUMENTS | files.IMAGES)
@@ -120,6 +120,18 @@ def check_term(start: date | None, end: date | None, long_term_reason: str) -> N
                                 "recurring service)."), "long_term_reason")
 
 
+def check_payment_days(days) -> int:
+    """The days from a milestone's acceptance to its payment the contract agrees: 1 to 60."""
+    from . import deadlines
+
+    most = deadlines.settings()["payment_days_max"]
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= most:
+        raise ValidationError(_("Payment is due within the days the contract agrees after a milestone is accepted, "
+                                "%(n)d at most (%(source)s): give a number of days from 1 to %(n)d.",
+                                n=most, source=deadlines.SOURCES["payment"]), "payment_days")
+    return days
+
+
 def _next_number(tender: Tender) -> str:
     prefix = f"{tender.plan.fiscal_year}-HT-"
     count = db.session.execute(sa.select(sa.func.count(Contract.id)).where(Contract.number.like(prefix + "%"))).scalar_one()
@@ -127,8 +139,11 @@ def _next_number(tender: Tender) -> str:
 
 
 def create_contract(actor, tender: Tender, *, start_date: date, end_date: date, long_term_reason: str = "",
-                    **content) -> Contract:
-    """A draft contract from a confirmed award: no award, no contract."""
+                    payment_days: int | None = None, **content) -> Contract:
+    """A draft contract from a confirmed award: no award, no contract. Payment falls due the
+    bureau's usual number of days after each acceptance unless the contract agrees another."""
+    from . import deadlines
+
     allow(actor, perms.can_manage_contracts(actor))
     if tender.status != TenderStatus.AWARDED or tender.awarded_bid is None:
         raise DomainError(_("A contract can only be drawn up from a confirmed award."))
@@ -136,12 +151,14 @@ def create_contract(actor, tender: Tender, *, start_date: date, end_date: date, 
     if existing:
         raise DomainError(_("This award already has its contract."))
     check_term(start_date, end_date, long_term_reason)
+    payment_days = check_payment_days(deadlines.settings()["payment_days"] if payment_days is None else payment_days)
     bid = tender.awarded_bid
     now = clock.now()
     contract = Contract(
         number=_next_number(tender), tender_id=tender.id, bid_id=bid.id, organization_id=bid.organization_id,
         title=tender.title, original_amount_fen=bid.price_fen, amount_fen=bid.price_fen, start_date=start_date,
-        end_date=end_date, long_term_reason=(long_term_reason or "").strip(), status=C.DRAFT, status_changed_at=now,
+        end_date=end_date, long_term_reason=(long_term_reason or "").strip(), payment_days=payment_days,
+        status=C.DRAFT, status_changed_at=now,
         created_at=now, created_by_id=getattr(actor, "id", None),
         **{k: (content.get(k) or "").strip() for k in ART23_FIELDS},
         **tender.plan.targets(),
@@ -163,6 +180,8 @@ def update_contract(actor, contract: Contract, **values) -> Contract:
     for name in TARGET_FIELDS:
         if name in values and (values[name] is None or int(values[name]) < 0):
             raise ValidationError(_("Targets cannot be negative."), name)
+    if "payment_days" in values:
+        check_payment_days(values["payment_days"])
     before = snapshot(contract, CONTRACT_FIELDS)
     for key in CONTRACT_FIELDS:
         if key in values:
@@ -332,7 +351,10 @@ def sign_contract(actor, contract: Contract, signed_on: date) -> None:
     if signed_on is None or signed_on > today():
         raise ValidationError(_("The signing date cannot be in the future."), "signed_on")
     contract.signed_on = signed_on
-    CONTRACT.move(actor, contract, "sign", signed_on=signed_on)
+    # Recording the signature publishes the contract notice (public/board.py): its moment is the
+    # notice's, due within two working days of signing (contracts/deadlines.py).
+    contract.notice_published_at = clock.now()
+    CONTRACT.move(actor, contract, "sign", signed_on=signed_on, payment_days=contract.payment_days)
 
 
 def start_contract(actor, contract: Contract) -> None:

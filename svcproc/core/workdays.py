@@ -87,12 +87,20 @@ def is_working_day(day: date) -> bool:
     return Calendar(day, day).is_working_day(day)
 
 
-def add_working_days(start: date, count: int) -> date:
-    """The `count`-th working day after `start` (`start` itself not counted); `start` for 0."""
+def span(first: date, last: date, count: int) -> Calendar:
+    """One calendar (local days read once) for periods of `count` working days starting from
+    `first` to `last`: what a list of deadlines counts with, in one statement."""
+    return Calendar(first, last + timedelta(days=_SPAN * count + 21))
+
+
+def add_working_days(start: date, count: int, calendar: Calendar | None = None) -> date:
+    """The `count`-th working day after `start` (`start` itself not counted); `start` for 0.
+    `calendar`, when given, must begin on or before `start` (see `span`)."""
     if count < 0:
         raise ValueError("count must not be negative")
     day, left = start, count
-    calendar = Calendar(start, start + timedelta(days=_SPAN * count + 21))
+    if calendar is None or calendar.first > start:
+        calendar = Calendar(start, start + timedelta(days=_SPAN * count + 21))
     while left:
         day += timedelta(days=1)
         if day > calendar.last:
@@ -102,11 +110,13 @@ def add_working_days(start: date, count: int) -> date:
     return day
 
 
-def working_days_between(start: date, end: date) -> int:
-    """How many working days fall after `start` up to and including `end`."""
+def working_days_between(start: date, end: date, calendar: Calendar | None = None) -> int:
+    """How many working days fall after `start` up to and including `end` (`calendar`, when given
+    and covering that span, saves reading the local days again)."""
     if end <= start:
         return 0
-    calendar = Calendar(start, end)
+    if calendar is None or calendar.first > start or calendar.last < end:
+        calendar = Calendar(start, end)
     return sum(1 for n in range(1, (end - start).days + 1) if calendar.is_working_day(start + timedelta(days=n)))
 
 

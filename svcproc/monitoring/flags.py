@@ -4,8 +4,9 @@ the rules find now.
 
 Why a job and not the writes: half the rules span many records (an organization's share of a
 year's awards, repeated single-source awards, bidders sharing a contact across organizations) and
-several turn true with no write at all (a contract still unsigned 30 days after the award, an
-accepted milestone still unpaid after 30 days). A job that reads the whole record catches both, so
+several turn true with no write at all (an award notice still unpublished two working days after
+the award decision, a contract still unsigned 30 days after the award notice, an accepted
+milestone still unpaid past the contract's payment term). A job that reads the whole record catches both, so
 it runs daily (`svcproc flags refresh` from cron) and whenever an auditor asks for it from the desk;
 no workflow pays for the rules on its way.
 """
@@ -13,14 +14,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased
 
-from ..contracts.models import Amendment, Contract, Milestone, MilestoneStatus, Payment
+from ..contracts import deadlines
+from ..contracts.models import Amendment, Contract, ContractStatus, Milestone, MilestoneStatus, Payment
 from ..core import clock, workdays
 from ..delivery.models import ServiceActivity
 from ..extensions import db
@@ -29,8 +31,10 @@ from ..procurement.models import Bid, BidStatus, ProjectPlan, Tender, TenderMeth
 from ..registry.models import Organization
 from .models import FlagKind, ProcurementFlag
 
+# The deadlines after the award (a late award notice, signature, contract notice or payment) are
+# PROCUREMENT_DEADLINES, read through contracts/deadlines.py: the reminders and the flags hold one figure.
 DEFAULTS = {
-    "ceiling_ratio_percent": 98, "signature_days": 30, "unpaid_days": 30, "amendment_days": 30,
+    "ceiling_ratio_percent": 98, "amendment_days": 30,
     "amendment_cap_percent": 10, "amendment_near_cap_percent": 9, "single_source_repeats": 2,
     "award_share_percent": 50, "award_share_min_awards": 3, "category_count": 3, "percent_apart_max": 10,
 }
@@ -250,21 +254,80 @@ def _awards_by_organization(s: dict) -> list[Finding]:
 # --- contracts ---------------------------------------------------------------------------------
 
 
-def _late_signature(s: dict) -> list[Finding]:
-    """Signed more than the allowed days after the award, or still unsigned that long after it."""
-    limit, today, found = int(s["signature_days"]), _today(), []
+def _late_award_notice() -> list[Finding]:
+    """The award notice published more than the allowed working days after the award decision, or
+    not yet published that long after it."""
+    n, today, found = int(deadlines.settings()["award_notice_working_days"]), _today(), []
     rows = db.session.execute(
-        sa.select(Contract.id, Contract.tender_id, Contract.signed_on, Tender.awarded_at)
-        .join(Tender, Tender.id == Contract.tender_id).where(Tender.awarded_at.is_not(None)))
+        sa.select(Tender.id, Tender.award_decided_at, Tender.publicity_starts_at, Tender.status)
+        .where(Tender.award_decided_at.is_not(None),
+               sa.or_(Tender.status == TenderStatus.AWARD_PROPOSED,
+                      sa.and_(Tender.status.in_((TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED)),
+                              Tender.publicity_starts_at.is_not(None))))).all()
+    ends = [_local_day(r.publicity_starts_at) for r in rows if r.status != TenderStatus.AWARD_PROPOSED]
+    calendar = deadlines.calendar_for([_local_day(r.award_decided_at) for r in rows], "award_notice",
+                                      until=max([today, *ends]))
     for r in rows:
-        awarded = _local_day(r.awarded_at)
-        days = ((r.signed_on or today) - awarded).days
+        decided = _local_day(r.award_decided_at)
+        published = _local_day(r.publicity_starts_at) if r.status != TenderStatus.AWARD_PROPOSED else None
+        due = deadlines.award_notice_due(r.award_decided_at, calendar)
+        if (published or today) <= due:
+            continue
+        found.append(Finding(FlagKind.LATE_AWARD_NOTICE, f"late_award_notice:{r.id}", tender_id=r.id,
+                             figures={"decided": decided.isoformat(), "due": due.isoformat(),
+                                      "published": published.isoformat() if published else None,
+                                      "working_days": workdays.working_days_between(decided, published or today,
+                                                                                    calendar),
+                                      "limit": n}))
+    return found
+
+
+def _late_signature() -> list[Finding]:
+    """Signed more than the allowed days after the award notice, or still unsigned that long after
+    it (an awarded tender without a contract, or with a draft)."""
+    limit, today, found = int(deadlines.settings()["signature_days"]), _today(), []
+    rows = db.session.execute(
+        sa.select(Tender.id, Tender.publicity_starts_at, Contract.id.label("contract_id"), Contract.signed_on)
+        .outerjoin(Contract, Contract.tender_id == Tender.id)
+        .where(Tender.publicity_starts_at.is_not(None),
+               Tender.status.in_((TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED)),
+               # a draft terminated unsigned will not be signed: nothing is late any more
+               sa.or_(Contract.id.is_(None), Contract.signed_on.is_not(None),
+                      Contract.status != ContractStatus.TERMINATED)))
+    for r in rows:
+        noticed = _local_day(r.publicity_starts_at)
+        days = ((r.signed_on or today) - noticed).days
         if days > limit:
-            found.append(Finding(FlagKind.LATE_SIGNATURE, f"late_signature:{r.id}", tender_id=r.tender_id,
-                                 contract_id=r.id,
-                                 figures={"awarded": awarded.isoformat(),
+            key = f"late_signature:{r.contract_id}" if r.contract_id else f"late_signature:tender:{r.id}"
+            found.append(Finding(FlagKind.LATE_SIGNATURE, key, tender_id=r.id, contract_id=r.contract_id,
+                                 figures={"noticed": noticed.isoformat(),
+                                          "due": deadlines.signature_due(r.publicity_starts_at).isoformat(),
                                           "signed": r.signed_on.isoformat() if r.signed_on else None,
                                           "days": days, "limit": limit}))
+    return found
+
+
+def _late_contract_notice() -> list[Finding]:
+    """The contract notice published (the signature recorded) more than the allowed working days
+    after the signing date."""
+    n, found = int(deadlines.settings()["contract_notice_working_days"]), []
+    rows = db.session.execute(
+        sa.select(Contract.id, Contract.tender_id, Contract.signed_on, Contract.notice_published_at)
+        .where(Contract.signed_on.is_not(None), Contract.notice_published_at.is_not(None))).all()
+    calendar = deadlines.calendar_for([r.signed_on for r in rows], "contract_notice",
+                                      until=max((_local_day(r.notice_published_at) for r in rows), default=None))
+    for r in rows:
+        published = _local_day(r.notice_published_at)
+        due = deadlines.contract_notice_due(r.signed_on, calendar)
+        if published <= due:
+            continue
+        found.append(Finding(FlagKind.LATE_CONTRACT_NOTICE, f"late_contract_notice:{r.id}", tender_id=r.tender_id,
+                             contract_id=r.id,
+                             figures={"signed": r.signed_on.isoformat(), "due": due.isoformat(),
+                                      "published": published.isoformat(),
+                                      "working_days": workdays.working_days_between(r.signed_on, published,
+                                                                                    calendar),
+                                      "limit": n}))
     return found
 
 
@@ -282,24 +345,33 @@ def _service_before_signature() -> list[Finding]:
             for r in rows]
 
 
-def _unpaid_milestones(s: dict) -> list[Finding]:
-    limit = int(s["unpaid_days"])
-    cutoff = clock.now() - timedelta(days=limit)
-    paid = sa.select(Payment.id).where(Payment.milestone_id == Milestone.id).exists()
+def _unpaid_milestones() -> list[Finding]:
+    """Accepted milestones paid (in full) later than the contract's payment term allows, or still
+    unpaid past it: the term is the contract's own number of days (30 unless agreed, 60 at most)."""
+    today = _today()
+    paid_on = (sa.select(sa.func.max(Payment.paid_on)).where(Payment.milestone_id == Milestone.id)
+               .scalar_subquery())
+    due = deadlines.payment_due_day(Milestone.reviewed_at, Contract.payment_days)
     rows = db.session.execute(
-        sa.select(Milestone.id, Milestone.title, Milestone.reviewed_at, Milestone.tranche_percent,
-                  Contract.id.label("contract_id"), Contract.tender_id, Contract.amount_fen)
+        sa.select(Milestone.id, Milestone.title, Milestone.reviewed_at, Milestone.tranche_percent, Milestone.status,
+                  paid_on.label("paid_on"), Contract.id.label("contract_id"), Contract.tender_id, Contract.amount_fen,
+                  Contract.payment_days)
         .join(Contract, Contract.id == Milestone.contract_id)
-        .where(Milestone.status == MilestoneStatus.ACCEPTED, Milestone.reviewed_at < cutoff, ~paid)
+        .where(Milestone.reviewed_at.is_not(None),
+               sa.or_(sa.and_(Milestone.status == MilestoneStatus.ACCEPTED, due < today),
+                      sa.and_(Milestone.status == MilestoneStatus.PAID, paid_on > due)))
         .order_by(Contract.id, Milestone.position))
     by_contract: dict[int, Finding] = {}
     for r in rows:
+        accepted = _local_day(r.reviewed_at)
+        paid = r.paid_on if r.status == MilestoneStatus.PAID else None
         finding = by_contract.setdefault(r.contract_id, Finding(
             FlagKind.UNPAID_MILESTONE, f"unpaid_milestone:{r.contract_id}", tender_id=r.tender_id,
-            contract_id=r.contract_id, figures={"milestones": [], "limit": limit}))
+            contract_id=r.contract_id, figures={"milestones": [], "limit": r.payment_days}))
         finding.figures["milestones"].append({
-            "title": r.title, "accepted": _local_day(r.reviewed_at).isoformat(),
-            "days": (_today() - _local_day(r.reviewed_at)).days,
+            "title": r.title, "accepted": accepted.isoformat(),
+            "due": deadlines.payment_due(r.reviewed_at, r.payment_days).isoformat(),
+            "paid": paid.isoformat() if paid else None, "days": ((paid or today) - accepted).days,
             "tranche_fen": int((Decimal(r.amount_fen) * r.tranche_percent / 100).quantize(Decimal(1), ROUND_HALF_UP))})
     return list(by_contract.values())
 
@@ -330,12 +402,13 @@ def _amendments(s: dict) -> list[Finding]:
 
 
 def compute() -> list[Finding]:
-    """Every rule, in a fixed number of statements (one per rule, one for the three award rules)."""
+    """Every rule, in a fixed number of statements (one per rule, one for the three award rules, and
+    one read of the bureau's local days for each rule counting working days after the award)."""
     s = settings()
     return [*_single_valid_bid(), *_short_bidding_period(), *_award_near_ceiling(s), *_identical_prices(),
             *_prices_percent_apart(s), *_others_all_invalid(), *_lowest_invalid(), *_shared_contacts(),
-            *_awards_by_organization(s), *_late_signature(s), *_service_before_signature(),
-            *_unpaid_milestones(s), *_amendments(s)]
+            *_awards_by_organization(s), *_late_award_notice(), *_late_signature(), *_late_contract_notice(),
+            *_service_before_signature(), *_unpaid_milestones(), *_amendments(s)]
 
 
 def refresh() -> dict:

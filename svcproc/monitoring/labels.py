@@ -21,9 +21,11 @@ FLAG_LABELS = {
     K.LARGE_AWARD_SHARE: _l("A large share of the year's awards"),
     K.MANY_CATEGORIES: _l("Awards across many service categories"),
     K.SHARED_CONTACT: _l("Bidders sharing contact details"),
+    K.LATE_AWARD_NOTICE: _l("Award notice published late"),
     K.LATE_SIGNATURE: _l("Contract signed late"),
+    K.LATE_CONTRACT_NOTICE: _l("Contract notice published late"),
     K.SERVICE_BEFORE_SIGNATURE: _l("Services logged before signature"),
-    K.UNPAID_MILESTONE: _l("Accepted milestone unpaid"),
+    K.UNPAID_MILESTONE: _l("Accepted milestone paid late or unpaid"),
     K.EARLY_AMENDMENT: _l("Amendment right after signing"),
     K.AMENDMENT_NEAR_CAP: _l("Amendments near the cap on added amounts"),
 }
@@ -49,11 +51,16 @@ FLAG_RULES = {
     K.MANY_CATEGORIES: _l("One organization winning in many service categories in a year."),
     K.SHARED_CONTACT: _l("Bidders sharing an address, phone, e-mail or contact person may not be independent "
                          "(Regulations on the Implementation of the Government Procurement Law, art. 74)."),
+    K.LATE_AWARD_NOTICE: _l("The award notice is published within 2 working days of the award decision "
+                            "(Regulations on the Implementation of the Government Procurement Law, art. 43; MOF Order "
+                            "No. 87, art. 69)."),
     K.LATE_SIGNATURE: _l("The contract is signed within 30 days of the award notice (Government Procurement Law, "
                          "art. 46)."),
+    K.LATE_CONTRACT_NOTICE: _l("The contract notice is published within 2 working days of signing (Regulations on "
+                               "the Implementation of the Government Procurement Law, art. 50)."),
     K.SERVICE_BEFORE_SIGNATURE: _l("Services logged before the contract was signed."),
-    K.UNPAID_MILESTONE: _l("Payment within 30 days of acceptance (Regulations on Ensuring Payments to Small and "
-                           "Medium-sized Enterprises)."),
+    K.UNPAID_MILESTONE: _l("Payment within 30 days of acceptance, or the days the contract agrees, 60 at most "
+                           "(Regulations on Ensuring Payments to Small and Medium-sized Enterprises, art. 8)."),
     K.EARLY_AMENDMENT: _l("An amendment right after signing may change what was competed for."),
     K.AMENDMENT_NEAR_CAP: _l("Added amounts may not exceed a tenth of the original amount (Government Procurement "
                              "Law, art. 49)."),
@@ -69,6 +76,19 @@ CASE_STATUS_LABELS = {
 
 def _bids(bids) -> str:
     return "; ".join(f"{b['organization']} {money(b['price_fen'])} ({b['reason'] or '—'})" for b in bids)
+
+
+def _milestone_payment(m: dict, limit) -> str:
+    if m.get("paid"):
+        return _("%(title)s accepted %(day)s, paid %(paid)s: %(n)d days (limit %(l)d, due by %(due)s; %(amount)s)",
+                 title=m["title"], day=m["accepted"], paid=m["paid"], n=m["days"], l=limit, due=m["due"],
+                 amount=money(m["tranche_fen"]))
+    if m.get("due"):
+        return _("%(title)s accepted %(day)s, unpaid for %(n)d days (limit %(l)d, due by %(due)s; %(amount)s)",
+                 title=m["title"], day=m["accepted"], n=m["days"], l=limit, due=m["due"],
+                 amount=money(m["tranche_fen"]))
+    return _("%(title)s accepted %(day)s, unpaid for %(n)d days (%(amount)s)", title=m["title"],
+             day=m["accepted"], n=m["days"], amount=money(m["tranche_fen"]))
 
 
 def figures_text(kind: K, figures: dict) -> str:
@@ -109,18 +129,33 @@ def figures_text(kind: K, figures: dict) -> str:
                  "contact_name": _("contact person")}
         return "; ".join(_("%(a)s and %(b)s share %(what)s", a=p["organizations"][0], b=p["organizations"][1],
                            what=", ".join(f"{names[k]} {v}" for k, v in p["shared"].items())) for p in f["pairs"])
+    if kind == K.LATE_AWARD_NOTICE:
+        if f.get("published"):
+            return _("Award decided %(d)s, notice published %(p)s: %(n)d working days (limit %(l)d, due by %(due)s).",
+                     d=f["decided"], p=f["published"], n=f["working_days"], l=f["limit"], due=f["due"])
+        return _("Award decided %(d)s, notice not published after %(n)d working days (limit %(l)d, due by %(due)s).",
+                 d=f["decided"], n=f["working_days"], l=f["limit"], due=f["due"])
     if kind == K.LATE_SIGNATURE:
+        # Flags found before the count started at the award notice name the award instead.
+        if "noticed" not in f:
+            if f.get("signed"):
+                return _("Awarded %(a)s, signed %(s)s: %(n)d days (limit %(l)d).", a=f["awarded"], s=f["signed"],
+                         n=f["days"], l=f["limit"])
+            return _("Awarded %(a)s, not signed after %(n)d days (limit %(l)d).", a=f["awarded"], n=f["days"],
+                     l=f["limit"])
         if f.get("signed"):
-            return _("Awarded %(a)s, signed %(s)s: %(n)d days (limit %(l)d).", a=f["awarded"], s=f["signed"],
-                     n=f["days"], l=f["limit"])
-        return _("Awarded %(a)s, not signed after %(n)d days (limit %(l)d).", a=f["awarded"], n=f["days"],
-                 l=f["limit"])
+            return _("Award notice %(a)s, signed %(s)s: %(n)d days (limit %(l)d, due by %(due)s).", a=f["noticed"],
+                     s=f["signed"], n=f["days"], l=f["limit"], due=f["due"])
+        return _("Award notice %(a)s, not signed after %(n)d days (limit %(l)d, due by %(due)s).", a=f["noticed"],
+                 n=f["days"], l=f["limit"], due=f["due"])
+    if kind == K.LATE_CONTRACT_NOTICE:
+        return _("Signed %(s)s, notice published %(p)s: %(n)d working days (limit %(l)d, due by %(due)s).",
+                 s=f["signed"], p=f["published"], n=f["working_days"], l=f["limit"], due=f["due"])
     if kind == K.SERVICE_BEFORE_SIGNATURE:
         return _("%(n)d entries before signature, the first on %(first)s; signed %(s)s.", n=f["entries"],
                  first=f["first"], s=f["signed"] or _("not yet"))
     if kind == K.UNPAID_MILESTONE:
-        return "; ".join(_("%(title)s accepted %(day)s, unpaid for %(n)d days (%(amount)s)", title=m["title"],
-                           day=m["accepted"], n=m["days"], amount=money(m["tranche_fen"])) for m in f["milestones"])
+        return "; ".join(_milestone_payment(m, f.get("limit")) for m in f["milestones"])
     if kind == K.EARLY_AMENDMENT:
         return _("Signed %(s)s, amended %(a)s: %(n)d days later (within %(l)d).", s=f["signed"], a=f["amended"],
                  n=f["days"], l=f["limit"])

@@ -170,6 +170,9 @@ class Tender(db.Model):
     scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     proposed_bid_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("bid.id", use_alter=True, name="fk_tender_proposed_bid_id_bid"))
+    # The award decision (the winner proposed from the ranking): the award notice is due within two
+    # working days of it (实施条例 art. 43). The notice itself is the publicity's start.
+    award_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     publicity_round: Mapped[int] = mapped_column(default=0)
     publicity_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     publicity_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
+from ..contracts import deadlines
 from ..core import clock, nav
 from ..core.permissions import Role, has_permission
 from ..core.queues import Queue, Row, fetch
@@ -54,8 +55,9 @@ def bureau_queues(user) -> dict:
         ("open", _l("Tenders to close and open"),
          sa.or_(Tender.status == S.BIDDING_CLOSED, sa.and_(Tender.status == S.PUBLISHED, Tender.bid_deadline <= now)),
          Tender.opening_at, "bidding_closed"),
+        # An award decided waits for its notice: the queue below, with the day it is due.
         ("finish", _l("Tenders to finish: scoring and award"),
-         Tender.status.in_([S.OPENED, S.SCORED, S.AWARD_PROPOSED]), Tender.status_changed_at, "opened"),
+         Tender.status.in_([S.OPENED, S.SCORED]), Tender.status_changed_at, "opened"),
         ("publicity", _l("Publicity ending"), Tender.status == S.IN_PUBLICITY, Tender.publicity_ends_at,
          "in_publicity"),
     ]
@@ -64,6 +66,10 @@ def bureau_queues(user) -> dict:
         dated = key != "finish"  # the others carry a deadline; "finish" waits since its last step
         queues.append(Queue(key, heading, total=total, more_url=url_for("procurement.tenders", status=status),
                             rows=[_with_due(_tender_row(r), r.due if dated else None) for r in rows]))
+    notices, total = deadlines.due_for(user, "award_notice")
+    queues.append(Queue("award-notice", _l("Award notices to publish"), total=total,
+                        more_url=url_for("procurement.tenders", status="award_proposed"),
+                        rows=[d.row() for d in notices]))
     rows, total = fetch(sa.select(Objection.id, Objection.filed_at, Tender.id.label("tender_id"), Tender.number,
                                   Tender.title)
                         .join(Tender, Tender.id == Objection.tender_id)

@@ -715,6 +715,8 @@ def propose_award(actor, tender: Tender) -> None:
         reasons = " ".join(b.invalid_reason for b in ruled_out)
         raise DomainError(_("There is no ranked bid to propose.") + (" " + reasons if reasons else ""))
     tender.proposed_bid = top  # the relationship, so a later step of the same session reads this bid
+    # The award decision: the award notice is due within two working days of it (contracts/deadlines.py).
+    tender.award_decided_at = clock.now()
     TENDER.move(actor, tender, "propose", proposed=top.organization.name)
 
 

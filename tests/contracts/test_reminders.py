@@ -178,10 +178,14 @@ def test_the_reminders_page_for_procurement(client, world):
 
     page = client.get("/reminders").get_data(as_text=True)
 
+    milestones = page.split('id="results"', 1)[1]
     for milestone in (world.ma(1), world.ma(2), world.ma(4), world.b.milestones[0]):
-        assert f"#m{milestone.id}" in page
+        assert f"#m{milestone.id}" in milestones
     for milestone in (world.ma(0), world.ma(3), world.b.milestones[1]):
-        assert f"#m{milestone.id}" not in page
+        assert f"#m{milestone.id}" not in milestones
+    # The accepted one is owed: its payment falls due 30 days after its acceptance on 1 July.
+    payments = page.split('id="due-payment"', 1)[1].split("</section>", 1)[0]
+    assert f"#m{world.ma(0).id}" in payments and "2025-07-31" in payments
 
 
 def test_the_remind_command_lists_each_persons_reminders(cli, world):

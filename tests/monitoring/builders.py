@@ -19,8 +19,15 @@ from tests.builders.registry import CommunityFactory, OrganizationFactory
 NOW = datetime(2025, 6, 16, 2, 0, tzinfo=timezone.utc)          # 10:00 in Shanghai
 PUBLISHED = datetime(2025, 3, 1, 1, 0, tzinfo=timezone.utc)
 DEADLINE = datetime(2025, 3, 25, 1, 0, tzinfo=timezone.utc)      # 24 days later
+# A tender with a contract: award decided on Tuesday 1 April, its notice published on Thursday 3 April
+# (the second working day after), confirmed after publicity on 10 April.
+DECIDED = datetime(2025, 4, 1, 2, 0, tzinfo=timezone.utc)
+NOTICED = datetime(2025, 4, 3, 2, 0, tzinfo=timezone.utc)
 AWARDED = datetime(2025, 4, 10, 2, 0, tzinfo=timezone.utc)
-SIGNED = date(2025, 4, 20)
+SIGNED = date(2025, 4, 21)
+# A tender whose contract is still to be signed: the award notice of 27 May 2025 leaves until 26 June.
+RECENT = (datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc), datetime(2025, 5, 27, 2, 0, tzinfo=timezone.utc),
+          datetime(2025, 6, 3, 2, 0, tzinfo=timezone.utc))
 CEILING = 100_000_000
 PRICES = (90_000_000, 93_700_000, 95_300_000)   # no two an exact whole percentage apart
 _serial = itertools.count(1)
@@ -47,15 +54,18 @@ def _org(**contact):
 
 def _tender(world: Planted, name: str, bids, *, year: int = 2025, method=TenderMethod.PUBLIC_TENDER,
             category=ServiceCategory.ELDERLY, published=PUBLISHED, deadline=DEADLINE, award: int | None = 0,
-            awarded_at=AWARDED, submitter=None) -> Tender:
-    """bids: (organization or None for a new one, price, valid, reason); `award` indexes the winner."""
+            moments=RECENT, submitter=None) -> Tender:
+    """bids: (organization or None for a new one, price, valid, reason); `award` indexes the winner;
+    `moments`: the award decision, its notice (the publicity's start) and the confirmed award."""
+    decided, noticed, awarded_at = moments
     n = next(_serial)
     plan = ProjectPlan(fiscal_year=year, title=f"{name}项目", category=category, budget_fen=CEILING,
                        created_at=PUBLISHED)
     tender = Tender(plan=plan, number=f"RF-{year}-{n:03d}", title=f"{name}", method=method, ceiling_fen=CEILING,
                     price_weight=Decimal("20"), publish_at=published, clarification_deadline=published,
                     bid_deadline=deadline, opening_at=deadline, opened_at=deadline, status=TenderStatus.AWARDED,
-                    status_changed_at=awarded_at, created_at=PUBLISHED)
+                    status_changed_at=awarded_at, award_decided_at=decided, publicity_round=1,
+                    publicity_starts_at=noticed, publicity_ends_at=noticed + timedelta(days=5), created_at=PUBLISHED)
     db.session.add_all([plan, tender])
     made = []
     for i, (org, price, valid, reason) in enumerate(bids):
@@ -77,15 +87,17 @@ def _valid(prices=PRICES, orgs=(None, None, None)):
     return [(org, price, True, "") for org, price in zip(orgs, prices)]
 
 
-def _contract(world: Planted, name: str, submitter, *, signed_on=SIGNED, awarded_at=AWARDED,
+def _contract(world: Planted, name: str, submitter, *, signed_on=SIGNED, published=None,
               original=PRICES[0]) -> Contract:
-    tender = _tender(world, f"{name}招标", _valid(), awarded_at=awarded_at, submitter=submitter)
+    """A contract in service, its signature recorded (its notice published) the day it was signed
+    unless `published` says when."""
+    tender = _tender(world, f"{name}招标", _valid(), moments=(DECIDED, NOTICED, AWARDED), submitter=submitter)
     bid = db.session.get(Bid, tender.awarded_bid_id)
     contract = Contract(number=f"RF-C{next(_serial):03d}", tender_id=tender.id, bid_id=bid.id,
                         organization_id=bid.organization_id, title=name, original_amount_fen=original,
                         amount_fen=original, start_date=date(2025, 5, 1), end_date=date(2026, 4, 30),
                         status=ContractStatus.IN_PROGRESS, status_changed_at=at(signed_on), signed_on=signed_on,
-                        created_at=awarded_at)
+                        notice_published_at=published or at(signed_on), created_at=AWARDED)
     db.session.add(contract)
     db.session.flush()
     world.contracts[name] = contract
@@ -143,8 +155,18 @@ def plant(planted: bool) -> Planted:
     for i in range(3):
         _tender(world, f"领域他{i}", _valid((60_000_000, 62_100_000, 63_700_000)), year=2023, submitter=staff)
 
-    # Signed 31 days after the award (30 is the limit).
-    _contract(world, "迟签", staff, signed_on=AWARDED.date() + timedelta(days=31 if planted else 30))
+    # The award notice published on the third working day after the decision (the second in the twin):
+    # decided on Thursday 29 May 2025, the Dragon Boat Festival (31 May-2 June) between, Wednesday
+    # 4 June is the third.
+    noticed = at(date(2025, 6, 4 if planted else 3))
+    _tender(world, "迟公告", _valid(), submitter=staff,
+            moments=(at(date(2025, 5, 29)), noticed, noticed + timedelta(days=7)))
+    # Signed 31 days after the award notice (30 is the limit).
+    _contract(world, "迟签", staff, signed_on=NOTICED.date() + timedelta(days=31 if planted else 30))
+    # Signed on Wednesday 30 April 2025; its signature recorded (the contract notice published) on the
+    # third working day after (the second in the twin): the May Day holiday runs 1-5 May.
+    _contract(world, "迟合同公告", staff, signed_on=date(2025, 4, 30),
+              published=at(date(2025, 5, 8 if planted else 7)))
     # Service logged the day before signing.
     early = _contract(world, "先服务", staff)
     db.session.add(ServiceActivity(

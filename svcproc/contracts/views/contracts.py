@@ -20,6 +20,7 @@ from ...extensions import db
 from ...procurement.labels import CATEGORY_LABELS
 from ...procurement.models import Bid, ProjectPlan, ServiceCategory, Tender, TenderStatus
 from ...registry.models import Organization
+from .. import deadlines
 from .. import permissions as perms
 from .. import workflow
 from ..labels import CONTRACT_STATUS_LABELS
@@ -137,6 +138,8 @@ def contracts_export(fmt: str):
 def _contract_values(form: ContractForm) -> dict:
     values = {name: getattr(form, name).data or "" for name in ("title", "long_term_reason") + workflow.ART23_FIELDS}
     values.update(start_date=form.start_date.data, end_date=form.end_date.data)
+    if form.payment_days.data is not None:
+        values["payment_days"] = form.payment_days.data
     values.update({name: getattr(form, name).data for name in TARGET_FIELDS})
     return values
 
@@ -157,12 +160,14 @@ def contract_new():
         for name in TARGET_FIELDS:
             getattr(form, name).data = getattr(tender.plan, name)
         form.service_content.data = tender.description
+        form.payment_days.data = deadlines.settings()["payment_days"]
 
     def save():
         values = _contract_values(form)
         contract = workflow.create_contract(current_user, tender, start_date=values.pop("start_date"),
                                             end_date=values.pop("end_date"),
                                             long_term_reason=values.pop("long_term_reason"),
+                                            payment_days=values.pop("payment_days", None),
                                             **{k: values[k] for k in workflow.ART23_FIELDS})
         workflow.update_contract(current_user, contract, **values)
         flash(_("Contract %(n)s drafted. Set its payment schedule next.", n=contract.number), "success")
@@ -170,6 +175,7 @@ def contract_new():
 
     def page(**extra):
         return render_template("contracts/contract_form.html", form=form, tender=tender, contract=None, rows=[],
+                               payment_rule=deadlines.payment_rule(),
                                **extra)
 
     return flow.submit(form, save, page, field="title")
@@ -219,6 +225,7 @@ def contract_edit(contract_id: int):
 
     def page(**extra):
         return render_template("contracts/contract_form.html", form=form, tender=contract.tender, contract=contract,
+                               payment_rule=deadlines.payment_rule(),
                                rows=rows, milestone_errors=milestone_errors, **extra)
 
     return flow.submit(form, save, page, field="title", obj=contract, on_error=schedule_error)
@@ -247,7 +254,7 @@ def contract(contract_id: int):
         reason_form=ReasonForm(), action_form=EmptyForm(), deliverable_form=DeliverableForm(), review_form=ReviewForm(),
         payment_form=PaymentForm(), added=workflow.added_so_far(item),
         reopened=workflow.reopened_milestones(item.id),  # paid milestones whose entries are reopened
-        period_status=PeriodStatus)
+        period_status=PeriodStatus, deadlines=deadlines.of_contract(item))
 
 
 TRANSITIONS = {

@@ -9,12 +9,17 @@ from sqlalchemy.orm import joinedload
 from ...core.permissions import require
 from ...core.web import is_htmx, paginate
 from ...extensions import db
+from .. import deadlines
 from .. import permissions as perms
 from .. import workflow
 from ..models import PUBLIC_CONTRACT_STATUSES, Contract, Milestone
 from ..reminders import reminder, reminder_query
 from . import bp
 from .contracts import PAGE_LOADS
+
+
+# Rows of each kind of deadline the reminders page lists (it says how many more there are).
+DUE_ROWS = 50
 
 
 @bp.route("/reminders")
@@ -25,8 +30,10 @@ def reminders():
     stmt = reminder_query(current_user, today)
     page = paginate(stmt if stmt is not None else sa.select(Milestone).where(sa.false()))
     items = [reminder(current_user, m, today) for m in page.items]
-    template = "contracts/_reminder_table.html" if is_htmx() else "contracts/reminders.html"
-    return render_template(template, items=items, page=page)
+    if is_htmx():
+        return render_template("contracts/_reminder_table.html", items=items, page=page)
+    return render_template("contracts/reminders.html", items=items, page=page, today=today,
+                           due=deadlines.all_due_for(current_user, DUE_ROWS), kind_labels=deadlines.KIND_LABELS)
 
 
 @bp.route("/notices/contracts")
