@@ -443,3 +443,18 @@ def test_the_tender_page_runs_the_same_statements_for_few_objections_and_many(cl
         assert client.get(url).status_code == 200
 
     assert many.count == few.count, (few.count, many.count)
+
+
+# --- what the public notice says -----------------------------------------------------------------
+
+
+def test_the_tender_notice_says_until_when_the_documents_may_be_objected_to(client, clock, published):
+    html = client.get(f"/notices/tenders/{published.tender.id}").get_data(as_text=True)
+
+    assert "2026-10-16 00:00" in html and 'id="objection-documents-h"' in html
+
+
+def test_the_result_notice_gives_the_award_window_not_the_publicity_end(client, clock, publicity):
+    html = client.get(f"/notices/tenders/{publicity.tender.id}").get_data(as_text=True)
+
+    assert "2026-10-15 00:00" in html and 'id="objection-award-h"' in html
