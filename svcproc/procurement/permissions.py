@@ -14,7 +14,7 @@ from ..core import clock, scoping
 from ..core.permissions import Role, has_permission
 from . import workflow
 from .models import (PUBLIC_STATUSES, Bid, BidStatus, Clarification, CommunityNeed, Complaint, ComplaintStatus,
-                     Objection, ObjectionStatus, ObjectionSubject, ProjectPlan, Tender, TenderExpert)
+                     Objection, ObjectionSubject, ProjectPlan, Tender, TenderExpert)
 
 
 def can_read_procurement(user) -> bool:

@@ -15,7 +15,7 @@ from svcproc.procurement.models import (Complaint, ComplaintStatus, Objection, O
                                         TenderDocument, TenderStatus)
 from tests.builders.accounts import UserFactory
 from tests.builders.files import pdf_upload
-from tests.builders.procurement import score_all, tender_in
+from tests.builders.procurement import tender_in
 from tests.builders.registry import OrganizationFactory
 from tests.helpers import audit_events, count, login, unchanged
 
