@@ -180,6 +180,16 @@ def test_the_tender_page_shows_windows_due_date_and_overdue(client, clock, publi
     assert 'badge badge-overdue' in html
 
 
+def test_staff_confirming_the_award_read_until_when_it_may_still_be_objected_to(client, clock, publicity):
+    clock.set(publicity.tender.publicity_ends_at + MINUTE)
+    login(client, publicity.staff)
+
+    html = client.get(f"/procurement/tenders/{publicity.tender.id}").get_data(as_text=True)
+
+    confirm = html[html.index('/do/confirm"'):]
+    assert "2026-10-15 00:00" in confirm[:confirm.index("</form>")]
+
+
 # --- complaints ----------------------------------------------------------------------------------
 
 
