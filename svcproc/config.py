@@ -160,6 +160,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "LARGE_TENDER_MIN_EXPERTS": int(os.environ.get("LARGE_TENDER_MIN_EXPERTS", "7")),
         # The award's publicity period, in working days (实施条例 art. 43: 1 working day).
         "MIN_PUBLICITY_WORKING_DAYS": int(os.environ.get("MIN_PUBLICITY_WORKING_DAYS", "1")),
+        # Objections and complaints, in working days (docs: DOMAIN.md "Rules of law"): a supplier objects
+        # within OBJECTION_WORKING_DAYS of the documents' issue or of the end of the award's publicity
+        # (政府采购法 art. 52; 财政部令第94号 arts. 10-11); the bureau answers within
+        # OBJECTION_ANSWER_WORKING_DAYS of receipt (art. 13); the objector may complain to the finance
+        # department within COMPLAINT_WORKING_DAYS after the answer was due (art. 17; 政府采购法 art. 55).
+        "OBJECTION_WORKING_DAYS": int(os.environ.get("OBJECTION_WORKING_DAYS", "7")),
+        "OBJECTION_ANSWER_WORKING_DAYS": int(os.environ.get("OBJECTION_ANSWER_WORKING_DAYS", "7")),
+        "COMPLAINT_WORKING_DAYS": int(os.environ.get("COMPLAINT_WORKING_DAYS", "15")),
         # An organization's rating (1A-5A) holds this many years from the day it was given (民政部令第39号).
         "RATING_VALID_YEARS": 5,
         # The deadlines after the award (svcproc/contracts/deadlines.py): reminders to the bureau before

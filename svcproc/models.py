@@ -9,7 +9,8 @@ from .core.storage import FileChunk  # noqa: F401
 from .core.workdays import LocalCalendarDay  # noqa: F401
 from .delivery.models import (ActivityEvidence, ActivityRevision, Beneficiary, ImportBatch, RedFlag,  # noqa: F401
                               ServiceActivity, ServiceCase, ServiceGroup)
-from .procurement.models import (Bid, BidDocument, Clarification, CommunityNeed, ExpertScore, Objection,  # noqa: F401
+from .procurement.models import (Bid, BidDocument, Clarification, CommunityNeed, Complaint, ComplaintDocument,  # noqa: F401
+                                 ExpertScore, Objection,
                                  ObjectionDocument, ProjectPlan, Tender, TenderCriterion, TenderDocument,
                                  TenderExpert, ExpertAffiliation)
 from .evaluations.models import (EvaluationEvidence, EvaluationParty, EvaluationRound, EvaluationScore,  # noqa: F401

@@ -101,7 +101,8 @@ def events_after(seq: int) -> list[AuditEvent]:
 # Tables a procurement refusal must leave alone (besides the refused object's own fields).
 WATCHED_TABLES = ("community_need", "project_plan", "plan_community", "tender", "tender_criterion",
                   "tender_document", "clarification", "bid", "bid_document", "tender_expert", "expert_score",
-                  "objection", "objection_document", "stored_file", "file_chunk", "audit_event")
+                  "objection", "objection_document", "complaint", "complaint_document", "stored_file", "file_chunk",
+                  "audit_event")
 
 
 def row_counts(tables=WATCHED_TABLES) -> dict[str, int]:

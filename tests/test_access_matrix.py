@@ -39,7 +39,7 @@ from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.core.workdays import LocalDayKind
 from svcproc.procurement import experts as expert_pool
-from svcproc.procurement import workflow
+from svcproc.procurement import challenges, workflow
 from svcproc.procurement.models import AffiliationKind
 from svcproc.registry import calendar
 from svcproc.procurement.models import Clarification, TenderStatus
@@ -165,6 +165,11 @@ MATRIX = {
     ("procurement.objection_new", "POST"):           (302, 403, 403, 403, 422, 403, 403, 403),
     ("procurement.objection_answer", "POST"):        (302, 403, 422, 403, 403, 403, 403, 403),
     ("procurement.objection_rescore", "POST"):       (302, 403, 409, 403, 403, 403, 403, 403),
+    ("procurement.objection_amend", "POST"):         (302, 403, 422, 403, 403, 403, 403, 403),
+    # --- complaints: the objector records one; staff record the finance department's decision ----
+    ("procurement.complaint_new", "GET"):            (302, 403, 403, 403, 200, 403, 403, 403),
+    ("procurement.complaint_new", "POST"):           (302, 403, 403, 403, 422, 403, 403, 403),
+    ("procurement.complaint_outcome", "POST"):       (302, 403, 422, 403, 403, 403, 403, 403),
     # --- contracts: bureau staff and auditors read every contract, org staff their own; only
     # procurement staff draw up, sign, amend, accept and pay; the organization's manager delivers ---
     ("contracts.contracts", "GET"):                  (302, 200, 200, 403, 200, 200, 403, 200),
@@ -363,6 +368,9 @@ def _build(clock) -> dict:
     clock.advance(hours=1)
     objection = workflow.file_objection(users["org_manager"], setup.tender,
                                         "我单位认为中标候选人的项目团队持证比例不满足招标文件要求。", [])
+    answered = workflow.file_objection(users["org_manager"], setup.tender, "我单位认为评审专家对我单位方案评分有误。", [])
+    workflow.answer_objection(users["procurement"], answered, upheld=False, answer="经复核，评分无误。")
+    complaint = challenges.file_complaint(users["org_manager"], answered, "对质疑答复不满意，向财政部门投诉。", [])
     bid = setup.bids[1]
     expert = UserFactory(role=Role.EXPERT)
     tie = expert_pool.add_affiliation(users["procurement"], expert, orgs[0], AffiliationKind.FORMER_STAFF, "2024年离职")
@@ -376,7 +384,7 @@ def _build(clock) -> dict:
         "bid_document_id": bid.documents[0].id, "tender_document_id": setup.tender.documents[0].id,
         "member_id": setup.member_of(users["expert"]).id, "criterion_id": setup.tender.criteria[0].id,
         "question_id": db.session.execute(db.select(Clarification.id)).scalar_one(),
-        "objection_id": objection.id,
+        "objection_id": objection.id, "complaint_id": complaint.id,
         "ocid": current_app.config["OCDS_PREFIX"] + setup.tender.number, "year": setup.plan.fiscal_year,
         "token_id": api_tokens.create_token(users["org_manager"], "街道平台", ["read"], None)[0].id,
         "contracts": _build_contracts(clock, users, org),
@@ -603,7 +611,7 @@ def _url(app, endpoint: str, world: dict) -> str:
               "ocid": ids["ocid"], "year": ids["year"], "fmt": "json" if endpoint.startswith("ocds.") else "xlsx",
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
-                                     "question_id", "objection_id", "tie_id", "day_id", "token_id")},
+                                     "question_id", "objection_id", "complaint_id", "tie_id", "day_id", "token_id")},
               **ids["contracts"], **ids["evaluations"], **ids["reports"], **ids["monitoring"]}
     if endpoint.startswith("reports."):  # the contract's assessment report ("kind" above is a ledger's)
         values["kind"] = "assessment"

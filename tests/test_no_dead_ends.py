@@ -138,6 +138,9 @@ CASES: dict[str, Case] = {
     "procurement.objection_answer": Case("procurement", TENDER, why="no answer"),
     "procurement.objection_rescore": Case("procurement", TENDER, status=409,
                                           why="only an upheld objection not yet handled is rescored"),
+    "procurement.objection_amend": Case("procurement", TENDER, why="no amended document"),
+    "procurement.complaint_new": Case("org_manager", SELF, why="no reasons"),
+    "procurement.complaint_outcome": Case("procurement", TENDER, why="no decision or date"),
     # --- contracts -------------------------------------------------------------------------------
     "contracts.contract_new": Case("procurement", SELF, why="no dates or contents"),
     "contracts.contract_edit": Case("procurement", SELF, why="required fields emptied"),
@@ -264,7 +267,7 @@ def _values(world: dict, endpoint: str, overrides: dict) -> dict:
               "user_id": world["target_user"].id, "locale": "en", "action": ACTIONS.get(endpoint),
               "document_id": ids[DOCUMENTS[endpoint]] if endpoint in DOCUMENTS else None,
               **{k: ids[k] for k in ("need_id", "plan_id", "tender_id", "bid_id", "member_id", "criterion_id",
-                                     "question_id", "objection_id", "tie_id", "day_id", "token_id")},
+                                     "question_id", "objection_id", "complaint_id", "tie_id", "day_id", "token_id")},
               **ids["contracts"], **ids["evaluations"], **ids["reports"], **ids["monitoring"]}
     if endpoint.startswith("reports."):
         values["kind"] = "assessment"

@@ -2,8 +2,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -138,8 +138,32 @@ class DeclarationForm(FlaskForm):
 
 
 class ObjectionForm(FlaskForm):
+    subject = SelectField(_l("Objection to"), validators=[DataRequired()])
     reasons = TextAreaField(_l("Reasons for the objection"), validators=[DataRequired(), Length(min=10, max=8000)])
     files = MultipleFileField(_l("Supporting files (optional)"))
+
+    def fill_choices(self, subjects) -> None:
+        """Only the subjects the person may object to now."""
+        from .labels import OBJECTION_SUBJECT_LABELS
+
+        self.subject.choices = [(s.value, OBJECTION_SUBJECT_LABELS[s]) for s in subjects]
+
+
+class ComplaintForm(FlaskForm):
+    reasons = TextAreaField(_l("Reasons for the complaint"), validators=[DataRequired(), Length(min=10, max=8000)])
+    files = MultipleFileField(_l("Supporting files (optional)"))
+
+
+class ComplaintOutcomeForm(FlaskForm):
+    decision = SelectField(_l("The finance department's decision"),
+                           choices=[("dismissed", _l("Complaint dismissed")), ("upheld", _l("Complaint upheld"))],
+                           validators=[DataRequired()])
+    text = TextAreaField(_l("Text of the decision"), validators=[DataRequired(), Length(max=8000)])
+    decided_on = DateField(_l("Date of the decision"), validators=[DataRequired()])
+
+
+class AmendedDocumentForm(FlaskForm):
+    title = StringField(_l("Title of the amended document"), validators=[Optional(), Length(max=200)])
 
 
 class ObjectionAnswerForm(FlaskForm):

@@ -1,8 +1,8 @@
 """Translatable names for procurement's enumerations."""
 from flask_babel import lazy_gettext as _l
 
-from .models import (AffiliationKind, BidStatus, NeedStatus, ObjectionStatus, ServiceCategory, TenderMethod,
-                     TenderStatus)
+from .models import (AffiliationKind, BidStatus, ComplaintStatus, NeedStatus, ObjectionStatus, ObjectionSubject,
+                     ServiceCategory, TenderMethod, TenderStatus)
 
 CATEGORY_LABELS = {
     ServiceCategory.ELDERLY: _l("Elderly care"),
@@ -48,6 +48,15 @@ OBJECTION_STATUS_LABELS = {
     ObjectionStatus.OPEN: _l("Awaiting answer"),
     ObjectionStatus.DISMISSED: _l("Dismissed"),
     ObjectionStatus.UPHELD: _l("Upheld"),
+}
+OBJECTION_SUBJECT_LABELS = {
+    ObjectionSubject.DOCUMENTS: _l("the tender documents"),
+    ObjectionSubject.AWARD: _l("the award"),
+}
+COMPLAINT_STATUS_LABELS = {
+    ComplaintStatus.OPEN: _l("Before the finance department"),
+    ComplaintStatus.DISMISSED: _l("Dismissed by the finance department"),
+    ComplaintStatus.UPHELD: _l("Upheld by the finance department"),
 }
 TARGET_LABELS = {
     "target_cases": _l("Case-work cases"),

@@ -1,8 +1,8 @@
-"""Needs, plans, tenders, bids, expert panels and objections."""
+"""Needs, plans, tenders, bids, expert panels, objections and complaints."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -233,9 +233,8 @@ class Tender(db.Model):
 
     @property
     def objections_shown(self) -> bool:
-        """Objections are listed once a publicity period may have produced them."""
-        return self.status in (TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED, TenderStatus.OPENED,
-                               TenderStatus.CANCELLED)
+        """Objections are listed once the tender is published (the documents may be objected to)."""
+        return self.status != TenderStatus.DRAFT
 
 
 class TenderCriterion(db.Model):
@@ -389,8 +388,14 @@ class ObjectionStatus(str, enum.Enum):
     UPHELD = "upheld"
 
 
+class ObjectionSubject(str, enum.Enum):
+    """What a supplier objects to: the tender documents, or the proposed award (the result)."""
+    DOCUMENTS = "documents"
+    AWARD = "award"
+
+
 class Objection(db.Model):
-    """A bidder's objection (质疑) to the proposed award, filed during publicity."""
+    """A supplier's objection (质疑) to the tender documents or to the proposed award."""
 
     __tablename__ = "objection"
     audit_type = "objection"
@@ -398,22 +403,41 @@ class Objection(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id"), index=True)
     organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"))
+    subject: Mapped[ObjectionSubject] = mapped_column(enum_column(ObjectionSubject, "objection_subject"),
+                                                      default=ObjectionSubject.AWARD, server_default="award")
     filed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The publicity round an objection to the award concerns (0 for one to the documents).
     publicity_round: Mapped[int] = mapped_column()
     reasons: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[ObjectionStatus] = mapped_column(enum_column(ObjectionStatus, "objection_status"),
                                                     default=ObjectionStatus.OPEN)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Fixed when it is received, by the working days known then: the answer is due by the end of the
+    # one day, a complaint may be made until the end of the other (财政部令第94号 arts. 13, 17).
+    answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    complaint_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answer: Mapped[str] = mapped_column(sa.Text, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
-    # What was done about an upheld objection: the tender went back to scoring, or was cancelled.
+    # What was done about an upheld objection: the tender went back to scoring, was cancelled, or
+    # (an objection to the documents) the documents were amended.
     resolution: Mapped[str] = mapped_column(sa.String(20), default="")
 
     organization = relationship("Organization")
     documents: Mapped[list[ObjectionDocument]] = relationship(back_populates="objection")
     tender: Mapped[Tender] = relationship(viewonly=True)
+    complaint: Mapped[Complaint | None] = relationship(back_populates="objection", uselist=False)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ObjectionStatus.OPEN
+
+    @property
+    def upheld_in_effect(self) -> bool:
+        """Upheld by the bureau's answer, or by the finance department on a complaint."""
+        return self.status == ObjectionStatus.UPHELD or (
+            self.complaint is not None and self.complaint.status == ComplaintStatus.UPHELD)
 
 
 class ObjectionDocument(db.Model):
@@ -425,6 +449,56 @@ class ObjectionDocument(db.Model):
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
 
     objection: Mapped[Objection] = relationship(back_populates="documents")
+    file = relationship("StoredFile")
+
+
+class ComplaintStatus(str, enum.Enum):
+    OPEN = "open"            # before the finance department
+    DISMISSED = "dismissed"  # the finance department found it unfounded
+    UPHELD = "upheld"        # the finance department found it founded
+
+
+class Complaint(db.Model):
+    """An objector's complaint (投诉) to the finance department about the answer to its objection, or
+    about no answer in time; the department's decision is recorded by procurement staff as it arrives."""
+
+    __tablename__ = "complaint"
+    audit_type = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objection_id: Mapped[int] = mapped_column(sa.ForeignKey("objection.id"), unique=True)
+    tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"))
+    filed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reasons: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[ComplaintStatus] = mapped_column(enum_column(ComplaintStatus, "complaint_status"),
+                                                    default=ComplaintStatus.OPEN)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decision: Mapped[str] = mapped_column(sa.Text, default="")
+    decided_on: Mapped[date | None] = mapped_column(sa.Date)
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    objection: Mapped[Objection] = relationship(back_populates="complaint")
+    organization = relationship("Organization")
+    documents: Mapped[list[ComplaintDocument]] = relationship(back_populates="complaint")
+    tender: Mapped[Tender] = relationship(viewonly=True)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ComplaintStatus.OPEN
+
+
+class ComplaintDocument(db.Model):
+    __tablename__ = "complaint_document"
+    audit_type = "complaint_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), index=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("stored_file.id"))
+
+    complaint: Mapped[Complaint] = relationship(back_populates="documents")
     file = relationship("StoredFile")
 
 

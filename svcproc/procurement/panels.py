@@ -1,5 +1,5 @@
-"""Procurement's boxes on the home page: the bureau's needs, tenders and objections waiting for a
-step, the expert's declarations and scores, and the tenders an organization may bid on."""
+"""Procurement's boxes on the home page: the bureau's needs, tenders, objections and complaints waiting
+for a step, the expert's declarations and scores, and the tenders an organization may bid on."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from ..core import clock, nav
 from ..core.permissions import Role, has_permission
 from ..core.queues import Queue, Row, fetch
 from . import permissions as perms
-from .models import (Bid, BidStatus, CommunityNeed, NeedStatus, Objection, ObjectionStatus, Tender, TenderExpert,
-                     TenderStatus)
+from .models import (Bid, BidStatus, CommunityNeed, Complaint, ComplaintStatus, NeedStatus, Objection, ObjectionStatus,
+                     Tender, TenderExpert, TenderStatus)
 
 S = TenderStatus
 
@@ -70,15 +70,27 @@ def bureau_queues(user) -> dict:
     queues.append(Queue("award-notice", _l("Award notices to publish"), total=total,
                         more_url=url_for("procurement.tenders", status="award_proposed"),
                         rows=[d.row() for d in notices]))
-    rows, total = fetch(sa.select(Objection.id, Objection.filed_at, Tender.id.label("tender_id"), Tender.number,
+    # Each objection with the day its answer is due (财政部令第94号 art. 13), the most pressing first;
+    # a row past that day shows as overdue.
+    rows, total = fetch(sa.select(Objection.id, Objection.answer_due_at, Tender.id.label("tender_id"), Tender.number,
                                   Tender.title)
                         .join(Tender, Tender.id == Objection.tender_id)
                         .where(Objection.status == ObjectionStatus.OPEN)
-                        .order_by(Objection.filed_at, Objection.id))
+                        .order_by(Objection.answer_due_at, Objection.id))
     queues.append(Queue("objections", _l("Objections to answer"), total=total,
                         rows=[Row(label=f"{r.number} {r.title}",
-                                  url=url_for("procurement.tender", tender_id=r.tender_id),
-                                  action=_l("Answer the objection"), since=r.filed_at) for r in rows]))
+                                  url=url_for("procurement.tender", tender_id=r.tender_id, _anchor=f"objection-{r.id}"),
+                                  action=_l("Answer the objection"), due=r.answer_due_at) for r in rows]))
+    rows, total = fetch(sa.select(Complaint.id, Complaint.filed_at, Tender.id.label("tender_id"), Tender.number,
+                                  Tender.title)
+                        .join(Tender, Tender.id == Complaint.tender_id)
+                        .where(Complaint.status == ComplaintStatus.OPEN)
+                        .order_by(Complaint.filed_at, Complaint.id))
+    queues.append(Queue("complaints", _l("Complaints before the finance department"), total=total,
+                        rows=[Row(label=f"{r.number} {r.title}",
+                                  url=url_for("procurement.tender", tender_id=r.tender_id, _anchor=f"complaint-{r.id}"),
+                                  action=_l("Record the finance department's decision"), since=r.filed_at)
+                              for r in rows]))
     return {"key": "procurement", "heading": _l("Procurement"), "queues": queues}
 
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from ..core import clock, scoping
 from ..core.permissions import Role, has_permission
 from . import workflow
-from .models import (PUBLIC_STATUSES, Bid, BidStatus, Clarification, CommunityNeed, Objection, ObjectionStatus,
-                     ProjectPlan, Tender, TenderExpert)
+from .models import (PUBLIC_STATUSES, Bid, BidStatus, Clarification, CommunityNeed, Complaint, ComplaintStatus,
+                     Objection, ObjectionSubject, ProjectPlan, Tender, TenderExpert)
 
 
 def can_read_procurement(user) -> bool:
@@ -343,24 +343,69 @@ def visible_objections(user) -> sa.Select:
 
 
 def can_object(user, tender, check_state: bool = True) -> bool:
-    """A bidder whose bid stands files an objection during the publicity period."""
-    if not can_bid(user):
-        return False
-    if check_state and not (workflow.tender_allows("object", tender) and tender.publicity_ends_at is not None
-                            and clock.now() < tender.publicity_ends_at):
-        return False
-    return any(b.organization_id == user.organization_id and b.status == BidStatus.SUBMITTED for b in tender.bids)
+    """A supplier objects to the documents (any organization that could bid) or to the award (a bidder
+    whose bid stands) within the window the law gives each (procurement.challenges)."""
+    from . import challenges
+
+    if check_state:
+        return bool(challenges.open_subjects(user, tender))
+    return any(challenges.may_object_to(user, tender, s) for s in ObjectionSubject)
 
 
 def can_answer_objection(user, objection, check_state: bool = True) -> bool:
     return can_manage_tenders(user) and (not check_state or workflow.OBJECTION.allows("uphold", objection))
 
 
-def can_resolve_objection(user, objection, check_state: bool = True) -> bool:
-    """An upheld objection not yet acted on sends the tender back to scoring or cancels it."""
+def _acts_on_upheld(user, objection, subject, check_state: bool) -> bool:
     return can_manage_tenders(user) and (not check_state or (
-        objection.status == ObjectionStatus.UPHELD and not objection.resolution
-        and workflow.tender_allows("return_to_scoring", objection.tender)))
+        objection.subject == subject and objection.upheld_in_effect and not objection.resolution))
+
+
+def can_resolve_objection(user, objection, check_state: bool = True) -> bool:
+    """An upheld objection to the award, not yet acted on, sends the tender back to scoring or cancels it."""
+    return _acts_on_upheld(user, objection, ObjectionSubject.AWARD, check_state) and (
+        not check_state or workflow.tender_allows("return_to_scoring", objection.tender))
+
+
+def can_amend_after_objection(user, objection, check_state: bool = True) -> bool:
+    """An upheld objection to the documents, not yet acted on, is met by amended documents while the
+    tender still takes them (or by cancelling the tender)."""
+    return _acts_on_upheld(user, objection, ObjectionSubject.DOCUMENTS, check_state) and (
+        not check_state or can_add_tender_document(user, objection.tender))
+
+
+def can_cancel_after_objection(user, objection) -> bool:
+    return (can_manage_tenders(user) and objection.upheld_in_effect and not objection.resolution
+            and workflow.tender_allows("cancel", objection.tender))
+
+
+# --- complaints to the finance department -----------------------------------------------------
+
+
+def can_complain(user, objection, check_state: bool = True) -> bool:
+    """The objector (its organization's manager) complains about the answer, or the lack of one."""
+    if not (can_bid(user) and objection.organization_id == user.organization_id):
+        return False
+    if not check_state:
+        return True
+    from . import challenges
+
+    return challenges.complaint_problem(objection) is None
+
+
+def can_record_complaint_outcome(user, complaint, check_state: bool = True) -> bool:
+    """Procurement staff record the finance department's decision as it arrives."""
+    return can_manage_tenders(user) and (not check_state or complaint.status == ComplaintStatus.OPEN)
+
+
+def can_view_complaint(user, complaint) -> bool:
+    """As its objection: staff and auditors every one, the objector its own."""
+    return can_view_objection(user, complaint.objection)
+
+
+def visible_complaints(user) -> sa.Select:
+    objections = visible_objections(user).with_only_columns(Objection.id)
+    return sa.select(Complaint).where(Complaint.objection_id.in_(objections))
 
 
 scoping.register(CommunityNeed, visible_needs, can_view_need)
@@ -369,3 +414,4 @@ scoping.register(Tender, visible_tenders, can_view_tender)
 scoping.register(Bid, visible_bids, can_view_bid_content)
 scoping.register(Clarification, visible_clarifications, can_view_clarification)
 scoping.register(Objection, visible_objections, can_view_objection)
+scoping.register(Complaint, visible_complaints, can_view_complaint)

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..registry.models import Area, AreaLevel
 from . import labels, needs
 from .forms import NeedForm
-from .models import Bid, Clarification, ServiceCategory, Tender, TenderDocument, TenderExpert
+from .models import Bid, Clarification, ObjectionSubject, ServiceCategory, Tender, TenderDocument, TenderExpert
 
 bp = Blueprint("public", __name__)
 nav.menu("public.notices", _l("Public notices"), order=0, visible=lambda user: True, public=True)
@@ -27,7 +27,9 @@ def _labels():
     return {"category_labels": labels.CATEGORY_LABELS, "need_status_labels": labels.NEED_STATUS_LABELS,
             "method_labels": labels.METHOD_LABELS, "tender_status_labels": labels.TENDER_STATUS_LABELS,
             "target_labels": labels.TARGET_LABELS, "bid_status_labels": labels.BID_STATUS_LABELS,
-            "objection_status_labels": labels.OBJECTION_STATUS_LABELS}
+            "objection_status_labels": labels.OBJECTION_STATUS_LABELS,
+            "objection_subject_labels": labels.OBJECTION_SUBJECT_LABELS,
+            "complaint_status_labels": labels.COMPLAINT_STATUS_LABELS, "objection_subjects": ObjectionSubject}
 
 
 def _communities():
@@ -99,8 +101,11 @@ def tender_notice(tender_id: int):
 
         contract = db.session.execute(sa.select(Contract).where(
             Contract.tender_id == tender.id, Contract.status.in_(PUBLIC_CONTRACT_STATUSES))).scalar_one_or_none()
+    from ..core import clock
+    from . import challenges
+
     return render_template("public/tender_notice.html", tender=tender, answered=answered, ranking=ranking,
-                           panel=panel, contract=contract)
+                           panel=panel, contract=contract, windows=challenges.windows(tender), now=clock.now())
 
 
 @bp.route("/notices/tenders/<int:tender_id>/documents/<int:document_id>")

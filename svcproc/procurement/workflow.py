@@ -1,5 +1,5 @@
 """Tender transitions, sealed bids, the expert panel and the award: the only code that writes a
-tender's, bid's or objection's status. Each function checks who acts and the business rules,
+tender's, bid's or objection's status (a complaint's: procurement.challenges). Each function checks who acts and the business rules,
 records one audit event and flushes; the view commits.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from . import held as held_files
 from . import rules, sealing
 from .eligibility import eligibility_problems
 from .models import (Bid, BidDocument, BidStatus, Clarification, ExpertScore, Objection, ObjectionDocument,
-                     ObjectionStatus, ProjectPlan, Tender, TenderCriterion, TenderDocument, TenderExpert,
+                     ObjectionStatus, ObjectionSubject, ProjectPlan, Tender, TenderCriterion, TenderDocument, TenderExpert,
                      TenderMethod, TenderStatus)
 from .scoring import BidInput, rank_bids
 
@@ -96,7 +96,6 @@ TENDER_ACTIVITIES = {
     "answer_question": frozenset({S.PUBLISHED, S.BIDDING_CLOSED}),
     "bid": frozenset({S.PUBLISHED}),
     "score": frozenset({S.OPENED}),
-    "object": frozenset({S.IN_PUBLICITY}),
 }
 
 BID = register(StateMachine("bid", {
@@ -355,6 +354,8 @@ def cancel_tender(actor, tender: Tender, reason: str, objection: Objection | Non
     if not reason:
         raise ValidationError(_("Give the reason for cancelling the tender; it is published."), "reason")
     if objection is not None:
+        if objection.tender_id != tender.id or not objection.upheld_in_effect or objection.resolution:
+            raise DomainError(_("Only an upheld objection not yet acted on leads to cancelling the tender."))
         objection.resolution = "cancel"
     TENDER.move(actor, tender, "cancel", reason=reason)
 
@@ -708,6 +709,7 @@ def finish_scoring(actor, tender: Tender) -> None:
 def propose_award(actor, tender: Tender) -> None:
     allow(actor, perms.can_manage_tenders(actor))
     TENDER.check("propose", tender)
+    challenges.check_award_may_proceed(tender)
     ranked = sorted((b for b in tender.bids if b.rank and b.valid), key=lambda b: b.rank)
     ruled_out = rule_out_ineligible(actor, tender, GATE_AWARD, ranked)
     top = next((b for b in ranked if b not in ruled_out), None)
@@ -735,6 +737,7 @@ def _proposal_still_eligible(actor, tender: Tender) -> bool:
 def start_publicity(actor, tender: Tender) -> None:
     allow(actor, perms.can_manage_tenders(actor))
     TENDER.check("publicity", tender)
+    challenges.check_award_may_proceed(tender)
     if not _proposal_still_eligible(actor, tender):
         return
     now = clock.now()
@@ -745,27 +748,36 @@ def start_publicity(actor, tender: Tender) -> None:
     TENDER.move(actor, tender, "publicity", publicity_ends_at=tender.publicity_ends_at)
 
 
-def file_objection(actor, tender: Tender, reasons: str, uploads: list) -> Objection:
+def file_objection(actor, tender: Tender, reasons: str, uploads: list,
+                   subject: ObjectionSubject = ObjectionSubject.AWARD) -> Objection:
+    """A supplier's objection to the documents or to the award, within the window the law gives it
+    (procurement.challenges); the answer is due, and a complaint possible, by days fixed now."""
+    subject = ObjectionSubject(subject)
     allow(actor, perms.can_bid(actor))
-    check_tender("object", tender)
-    if clock.now() >= tender.publicity_ends_at:
-        raise DomainError(_("The publicity period ended at %(t)s; objections are no longer accepted.",
-                            t=local_datetime(tender.publicity_ends_at)))
-    if not any(b.organization_id == actor.organization_id and b.status == BidStatus.SUBMITTED for b in tender.bids):
+    problem = challenges.subject_problem(tender, subject)
+    if problem:
+        raise DomainError(problem)
+    if not challenges.may_object_to(actor, tender, subject):
         raise PermissionDenied()
     reasons = (reasons or "").strip()
     if len(reasons) < 10:
         raise ValidationError(_("State the reasons for the objection."), "reasons")
+    now = clock.now()
+    due = challenges.answer_due(now)
     objection = Objection(tender_id=tender.id, organization_id=actor.organization_id, filed_by_id=actor.id,
-                          filed_at=clock.now(), publicity_round=tender.publicity_round, reasons=reasons,
-                          status=ObjectionStatus.OPEN, status_changed_at=clock.now())
+                          filed_at=now, subject=subject, reasons=reasons,
+                          publicity_round=tender.publicity_round if subject == ObjectionSubject.AWARD else 0,
+                          status=ObjectionStatus.OPEN, status_changed_at=now, answer_due_at=due,
+                          complaint_until=challenges.complaint_deadline(due))
     db.session.add(objection)
     db.session.flush()
     for upload in [u for u in uploads if u and getattr(u, "filename", "")]:
         stored = files.store(upload, purpose="objection", rule=BID_DOCUMENT_RULE, actor=actor)
         db.session.add(ObjectionDocument(objection_id=objection.id, file_id=stored.id))
     db.session.flush()
-    record("objection.filed", actor=actor, obj=objection, changes={"tender_id": [None, tender.id]})
+    record("objection.filed", actor=actor, obj=objection,
+           changes={"tender_id": [None, tender.id], "subject": [None, subject.value],
+                    "answer_due_at": [None, jsonable(due)]})
     return objection
 
 
@@ -777,24 +789,24 @@ def answer_objection(actor, objection: Objection, *, upheld: bool, answer: str) 
     if not answer:
         raise ValidationError(_("Write the answer to the objection; the bidder receives it."), "answer")
     objection.answer, objection.answered_at, objection.answered_by_id = answer, clock.now(), getattr(actor, "id", None)
-    OBJECTION.move(actor, objection, verb)
+    OBJECTION.move(actor, objection, verb, late=clock.now() >= objection.answer_due_at)
 
 
 def blocking_objections(tender: Tender) -> list[Objection]:
-    """Open or upheld (and not yet acted on) objections of the current publicity round."""
-    return list(db.session.execute(sa.select(Objection).where(
-        Objection.tender_id == tender.id, Objection.publicity_round == tender.publicity_round,
-        sa.or_(Objection.status == ObjectionStatus.OPEN,
-               sa.and_(Objection.status == ObjectionStatus.UPHELD, Objection.resolution == "")),
-    )).scalars())
+    """Open objections (either subject) and upheld ones not yet acted on: the award waits for them."""
+    return challenges.blocking(tender)[0]
 
 
 def return_to_scoring(actor, tender: Tender, objection: Objection) -> None:
     """An upheld objection sends the tender back to the panel: results and submissions are cleared."""
     allow(actor, perms.can_manage_tenders(actor))
     TENDER.check("return_to_scoring", tender)
-    if objection.tender_id != tender.id or objection.status != ObjectionStatus.UPHELD or objection.resolution:
-        raise DomainError(_("Only an upheld objection not yet acted on can send the tender back to scoring."))
+    challenges.check_objection_acts_on(objection, tender, ObjectionSubject.AWARD)
+    # The rescoring answers every upheld objection to this round's award at once.
+    for other in challenges.tender_objections(tender):
+        if (other.subject == ObjectionSubject.AWARD and other.publicity_round == tender.publicity_round
+                and other.upheld_in_effect and not other.resolution):
+            other.resolution = "rescore"
     objection.resolution = "rescore"
     for bid in tender.bids:
         bid.technical_score = bid.price_score = bid.total_score = bid.rank = None
@@ -814,11 +826,12 @@ def confirm_award(actor, tender: Tender) -> None:
     if now < tender.publicity_ends_at:
         raise DomainError(_("The publicity period runs until %(t)s; the award can be confirmed after it.",
                             t=local_datetime(tender.publicity_ends_at)))
-    blocking = blocking_objections(tender)
-    if blocking:
-        raise DomainError(_("%(n)d objection(s) must be answered and resolved before the award.", n=len(blocking)))
+    challenges.check_award_may_proceed(tender)
     if not _proposal_still_eligible(actor, tender):
         return
     tender.awarded_bid_id = tender.proposed_bid_id
     tender.awarded_at = now
     TENDER.move(actor, tender, "confirm", awarded=tender.proposed_bid.organization.name)
+
+
+from . import challenges  # noqa: E402  (it reads this module's state machines at call time)

@@ -403,7 +403,7 @@ def test_tender_runs_from_publication_to_award(new_browser_context, live_server)
         staff.goto(tender_url)
         confirm = _step(staff, "confirm")
         expect(confirm).to_be_disabled()
-        expect(staff.locator('form[action$="/do/confirm"]')).to_contain_text("1 objection(s) block the award.")
+        expect(staff.locator('form[action$="/do/confirm"]')).to_contain_text("1 objection(s) or complaint(s) block the award.")
 
         # Publicity over, but the objection is still open: still no award, and the server says why
         # even when the button is forced.
@@ -411,11 +411,11 @@ def test_tender_runs_from_publication_to_award(new_browser_context, live_server)
         clock.freeze(clock.now() + timedelta(days=14, hours=1))
         staff.goto(tender_url)
         expect(confirm).to_be_disabled()
-        expect(staff.locator('form[action$="/do/confirm"]')).to_contain_text("1 objection(s) block the award.")
+        expect(staff.locator('form[action$="/do/confirm"]')).to_contain_text("1 objection(s) or complaint(s) block the award.")
         with staff.expect_navigation() as refused:
             staff.locator('form[action$="/do/confirm"]').evaluate("form => form.submit()")
         assert refused.value.status == 409
-        expect(staff.locator("main")).to_contain_text("1 objection(s) must be answered and resolved before the award.")
+        expect(staff.locator("main")).to_contain_text("The award waits for every objection and complaint to be settled")
 
         staff.goto(tender_url)
         answer = staff.locator('form[action*="/objections/"][action$="/answer"]')

@@ -1,4 +1,5 @@
-"""Publicity and objections (公示, 质疑): who may object and when, and how an objection holds the award."""
+"""Publicity and objections (公示, 质疑): who may object and when, and how an objection holds the award.
+The windows at their boundaries and complaints (投诉) are in test_complaints.py."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,8 +9,9 @@ import pytest
 from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
-from svcproc.procurement import workflow
-from svcproc.procurement.models import Objection, ObjectionDocument, ObjectionStatus, TenderStatus
+from svcproc.core.formatting import local_datetime
+from svcproc.procurement import challenges, workflow
+from svcproc.procurement.models import Objection, ObjectionDocument, ObjectionStatus, ObjectionSubject, TenderStatus
 from tests.builders.accounts import UserFactory
 from tests.builders.files import pdf_upload
 from tests.builders.procurement import DAY, TenderSetup, score_all, tender_in
@@ -50,14 +52,17 @@ def test_a_bidder_files_an_objection_during_publicity(clock, publicity):
     assert (objection.status, objection.organization_id, objection.publicity_round) == (
         ObjectionStatus.OPEN, publicity.orgs[1].id, 1)
     assert objection.filed_at == objection.status_changed_at == clock.now
-    assert audit_events("objection.filed")[0].changes == {"tender_id": [None, publicity.tender.id]}
+    assert objection.subject == ObjectionSubject.AWARD
+    assert audit_events("objection.filed")[0].changes == {
+        "tender_id": [None, publicity.tender.id], "subject": [None, "award"],
+        "answer_due_at": [None, objection.answer_due_at.strftime("%Y-%m-%dT%H:%M:%S.000000Z")]}
 
 
 def test_an_objection_through_the_form_keeps_its_files(client, publicity):
     login(client, publicity.managers[2])
 
     response = client.post(f"/procurement/tenders/{publicity.tender.id}/objections/new", data={
-        "reasons": REASONS, "files": [(pdf_upload("证明材料.pdf").stream, "证明材料.pdf", "application/pdf")]},
+        "subject": "award", "reasons": REASONS, "files": [(pdf_upload("证明材料.pdf").stream, "证明材料.pdf", "application/pdf")]},
         content_type="multipart/form-data")
 
     assert response.status_code == 303
@@ -87,18 +92,28 @@ def test_a_bidder_of_another_tender_is_refused_the_form(client, clock, publicity
     assert (page.status_code, posted.status_code) == (403, 403)
 
 
-@pytest.mark.parametrize("offset", [timedelta(0), timedelta(days=1)], ids=["at-the-end", "after"])
-def test_objections_close_with_the_publicity_period(clock, publicity, offset):
-    clock.set(publicity.tender.publicity_ends_at + offset)
+def test_the_award_may_be_objected_to_after_the_publicity_ends(clock, publicity):
+    clock.set(publicity.tender.publicity_ends_at + timedelta(days=1))
 
-    with unchanged(publicity.tender), pytest.raises(DomainError):
+    objection = _object(publicity)
+
+    assert objection.subject == ObjectionSubject.AWARD
+
+
+@pytest.mark.parametrize("offset", [timedelta(0), timedelta(days=1)], ids=["at-the-end", "after"])
+def test_objections_to_the_award_close_seven_working_days_after_the_publicity(clock, publicity, offset):
+    end = challenges.window_end(publicity.tender, ObjectionSubject.AWARD)
+    clock.set(end + offset)
+
+    with unchanged(publicity.tender), pytest.raises(DomainError) as refused:
         _object(publicity)
 
     assert count(Objection) == 0
+    assert local_datetime(end) in refused.value.message and "财政部令第94号第十条" in refused.value.message
 
 
-@pytest.mark.parametrize("status", [S.OPENED, S.SCORED, S.AWARD_PROPOSED, S.AWARDED, S.CANCELLED])
-def test_objections_are_taken_only_in_publicity(clock, status):
+@pytest.mark.parametrize("status", [S.OPENED, S.SCORED, S.AWARD_PROPOSED, S.CANCELLED])
+def test_the_award_is_objected_to_only_once_published(clock, status):
     setup = tender_in(status, clock)
 
     with unchanged(setup.tender), pytest.raises(DomainError):

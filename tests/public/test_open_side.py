@@ -23,9 +23,9 @@ from svcproc.core.formatting import local_datetime
 from svcproc.delivery.models import ActivityType, Beneficiary
 from svcproc.extensions import db
 from svcproc.procurement import needs as need_services
-from svcproc.procurement import workflow
+from svcproc.procurement import challenges, workflow
 from svcproc.procurement.labels import NEED_STATUS_LABELS
-from svcproc.procurement.models import Bid, CommunityNeed, ServiceCategory, Tender, TenderStatus
+from svcproc.procurement.models import Bid, CommunityNeed, ObjectionSubject, ServiceCategory, Tender, TenderStatus
 from svcproc.public.board import NOTICE_KIND_LABELS, NoticeKind, local_day
 from svcproc.registry.models import Area
 from tests.builders.delivery import World, add_person, build_world, id_number
@@ -188,7 +188,7 @@ def test_the_result_in_publicity_says_until_when_to_object(client, clock):
 
     assert in_page(lambda: gettext(
         "A supplier that took part and believes this notice harms its rights may file a written objection until %(t)s.",
-        t=local_datetime(setup.tender.publicity_ends_at))) in html
+        t=local_datetime(challenges.window_end(setup.tender, ObjectionSubject.AWARD)))) in html
 
 
 def test_scores_are_published_with_the_result_never_before(client, ids):

@@ -17,13 +17,14 @@ from ...core.formatting import fen_to_yuan_text, local_datetime, points
 from ...core.permissions import require
 from ...core.web import is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
+from .. import challenges
 from .. import permissions as perms
 from .. import workflow
 from ..eligibility import eligibility_problems
-from ..forms import (AnswerForm, AssignExpertForm, DocumentForm, EmptyForm, ObjectionAnswerForm, QuestionForm,
-                     ReasonForm, TenderForm)
-from ..models import (Bid, BidStatus, Clarification, Objection, ProjectPlan, Tender, TenderDocument, TenderExpert,
-                      TenderMethod, TenderStatus)
+from ..forms import (AmendedDocumentForm, AnswerForm, AssignExpertForm, ComplaintOutcomeForm, DocumentForm, EmptyForm,
+                     ObjectionAnswerForm, QuestionForm, ReasonForm, TenderForm)
+from ..models import (Bid, BidStatus, Clarification, Complaint, ComplaintDocument, Objection, ObjectionDocument,
+                      ProjectPlan, Tender, TenderDocument, TenderExpert, TenderMethod, TenderStatus)
 from . import bp
 
 S = TenderStatus
@@ -106,8 +107,14 @@ def _tender_context(tender: Tender) -> dict:
     member = perms.panel_member(user, tender)
     questions = db.session.execute(perms.visible_clarifications(user).where(Clarification.tender_id == tender.id)
                                    .order_by(Clarification.asked_at)).scalars().all()
-    objections = db.session.execute(perms.visible_objections(user).where(Objection.tender_id == tender.id)
-                                    .order_by(Objection.filed_at)).unique().scalars().all()
+    objections = db.session.execute(
+        perms.visible_objections(user).where(Objection.tender_id == tender.id).order_by(Objection.filed_at, Objection.id)
+        .options(joinedload(Objection.organization), selectinload(Objection.documents).joinedload(ObjectionDocument.file),
+                 selectinload(Objection.complaint).selectinload(Complaint.documents).joinedload(ComplaintDocument.file))
+    ).unique().scalars().all()
+    waiting_for = [], []
+    if tender.status in (S.SCORED, S.AWARD_PROPOSED, S.IN_PUBLICITY):
+        waiting_for = challenges.blocking(tender)
     needed = workflow.min_experts(tender)
     seated = sum(1 for m in tender.experts if not m.conflicted)
     opened = tender.opened_at is not None
@@ -130,7 +137,8 @@ def _tender_context(tender: Tender) -> dict:
         weights_problem=workflow.weights_problem(tender), action_form=EmptyForm(), reason_form=ReasonForm(),
         assign_form=assign_form, document_form=DocumentForm(), question_form=QuestionForm(),
         answer_form=AnswerForm(), objection_answer_form=ObjectionAnswerForm(), eligibility=eligibility,
-        blocking=workflow.blocking_objections(tender) if tender.in_publicity else [],
+        blocking=waiting_for[0] + waiting_for[1], windows=challenges.windows(tender) if tender.is_public else {},
+        complaint_outcome_form=ComplaintOutcomeForm(), amended_document_form=AmendedDocumentForm(),
         min_bids=workflow.min_valid_bids(tender.method), min_experts=needed,
     )
 
