@@ -54,6 +54,11 @@ class Contract(TargetsMixin, db.Model):
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_reason: Mapped[str] = mapped_column(sa.Text, default="")
     signed_on: Mapped[date | None] = mapped_column(sa.Date)
+    # The performance bond (履约保证金, contracts/bonds.py): received, and returned once completed.
+    bond_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    bond_form: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
+    bond_received_on: Mapped[date | None] = mapped_column(sa.Date)
+    bond_returned_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # Moved on by every change to the row (the API's change feed reads contracts in this order).

@@ -6,11 +6,14 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
+from sqlalchemy.orm import joinedload
+
 from ..core import clock, nav
 from ..core.permissions import Role, has_permission
 from ..core.queues import Queue, Row, fetch
+from ..extensions import db
 from . import permissions as perms
-from .models import (Bid, BidStatus, CommunityNeed, NeedStatus, Objection, ObjectionStatus, Tender, TenderExpert,
+from .models import (Bid, BidDeposit, BidStatus, CommunityNeed, NeedStatus, Objection, ObjectionStatus, Tender, TenderExpert,
                      TenderStatus)
 
 S = TenderStatus
@@ -73,7 +76,49 @@ def bureau_queues(user) -> dict:
                         rows=[Row(label=f"{r.number} {r.title}",
                                   url=url_for("procurement.tender", tender_id=r.tender_id),
                                   action=_l("Answer the objection"), since=r.filed_at) for r in rows]))
+    queues.append(_deposits_queue())
+    queues.append(_bonds_queue())
     return {"key": "procurement", "heading": _l("Procurement"), "queues": queues}
+
+
+def _deposits_queue() -> Queue:
+    """Bid deposits whose return is due (award notice, the winner's contract signed, or the tender
+    ended) and not yet recorded as returned; each with its last day (guarantees.deposit_due)."""
+    from ..contracts.models import Contract
+    from . import guarantees
+
+    winner_waits = sa.and_(Bid.id == Tender.awarded_bid_id, Contract.signed_on.is_(None))
+    rows, total = fetch(sa.select(BidDeposit.id)
+                        .join(Bid, Bid.id == BidDeposit.bid_id).join(Tender, Tender.id == Bid.tender_id)
+                        .outerjoin(Contract, Contract.tender_id == Tender.id)
+                        .where(BidDeposit.returned_on.is_(None),
+                               Tender.status.in_([S.AWARDED, S.CANCELLED, S.FAILED]), sa.not_(winner_waits))
+                        # The award (or the end) orders them; a winner's signature comes later still.
+                        .order_by(Tender.status_changed_at, BidDeposit.id))
+    deposits = db.session.execute(sa.select(BidDeposit).where(BidDeposit.id.in_([r.id for r in rows]))
+                                  .options(joinedload(BidDeposit.bid).joinedload(Bid.organization),
+                                           joinedload(BidDeposit.bid).joinedload(Bid.tender))).scalars().all()
+    shown = []
+    for deposit in deposits:
+        due, _why = guarantees.deposit_due(deposit)
+        shown.append(Row(label=f"{deposit.bid.tender.number} {deposit.bid.organization.name}",
+                         url=url_for("procurement.tender", tender_id=deposit.bid.tender_id),
+                         action=_l("Return the bid deposit"), due=due))
+    shown.sort(key=lambda row: (row.due is None, row.due))
+    return Queue("deposits", _l("Bid deposits to return"), total=total, rows=shown)
+
+
+def _bonds_queue() -> Queue:
+    """Performance bonds held on contracts completed (or closed): to be returned."""
+    from ..contracts.models import Contract, ContractStatus
+
+    rows, total = fetch(sa.select(Contract.id, Contract.number, Contract.title, Contract.status_changed_at)
+                        .where(Contract.bond_fen.is_not(None), Contract.bond_returned_on.is_(None),
+                               Contract.status.in_([ContractStatus.COMPLETED, ContractStatus.CLOSED]))
+                        .order_by(Contract.status_changed_at, Contract.id))
+    return Queue("bonds", _l("Performance bonds to return"), total=total,
+                 rows=[Row(label=f"{r.number} {r.title}", url=url_for("contracts.contract", contract_id=r.id),
+                           action=_l("Return the performance bond"), since=r.status_changed_at) for r in rows])
 
 
 def _with_due(row: Row, due) -> Row:
