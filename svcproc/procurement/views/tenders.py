@@ -88,7 +88,8 @@ def tenders_export():
 
 def _tender_for_page(tender_id: int) -> Tender:
     tender = db.get_or_404(Tender, tender_id, options=[
-        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.criteria),
+        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.bids).selectinload(Bid.deposit),
+        selectinload(Tender.criteria),
         selectinload(Tender.documents).joinedload(TenderDocument.file),
         selectinload(Tender.experts).joinedload(TenderExpert.user), joinedload(Tender.plan)])
     require(perms.can_view_tender(current_user, tender))
