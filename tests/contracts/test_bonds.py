@@ -34,7 +34,7 @@ def test_the_bond_is_at_most_ten_percent_of_the_contract_amount(build, extra_fen
         _record(setup, cap + extra_fen)
         assert (contract.bond_fen, contract.bond_form, contract.bond_received_on) == (
             cap, "guarantee_letter", local_today())
-        [event] = audit_events("contract.bond_recorded", object_id=contract.id)
+        [event] = audit_events("contract.bond_recorded", object_id=str(contract.id))
         assert event.changes["bond_fen"] == [None, cap]
         return
     with refused("第四十八条", ValidationError):
@@ -103,7 +103,7 @@ def test_the_bond_is_returned_once_the_contract_is_completed(clock, build):
     bonds.return_bond(setup.staff, contract, returned_on=local_today())
 
     assert contract.bond_returned_on == local_today() and not bonds.bond_due(contract)
-    assert audit_events("contract.bond_returned", object_id=contract.id)
+    assert audit_events("contract.bond_returned", object_id=str(contract.id))
     with refused("already returned"):
         bonds.return_bond(setup.staff, contract, returned_on=local_today())
 

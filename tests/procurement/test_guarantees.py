@@ -141,7 +141,7 @@ def test_with_every_deposit_recorded_the_bids_are_ranked(opened):
     workflow.finish_scoring(setup.staff, setup.tender)
 
     assert setup.tender.status == S.SCORED and all(b.rank for b in setup.bids)
-    [event] = audit_events("bid.deposit_recorded", object_id=setup.bids[0].id)
+    [event] = audit_events("bid.deposit_recorded", object_id=str(setup.bids[0].id))
     assert event.changes["form"] == [None, "guarantee_letter"]
 
 
@@ -269,7 +269,7 @@ def test_a_deposit_returned_is_recorded_once_with_its_last_day(awarded_before_na
     guarantees.return_deposit(setup.staff, loser.deposit, returned_on=date(2025, 10, 15))
 
     assert loser.deposit.returned_on == date(2025, 10, 15)
-    [event] = audit_events("bid.deposit_returned", object_id=loser.id)
+    [event] = audit_events("bid.deposit_returned", object_id=str(loser.id))
     assert event.changes["due_on"] == [None, "2025-10-14"] and event.changes["late"] == [None, True]
     with unchanged(loser.deposit), pytest.raises(DomainError, match="already returned"):
         guarantees.return_deposit(setup.staff, loser.deposit, returned_on=date(2025, 10, 15))
@@ -409,7 +409,7 @@ def test_an_explanation_accepted_by_the_panel_lets_the_bid_be_ranked(low):
     workflow.finish_scoring(low.staff, low.tender)
 
     assert low.tender.status == S.SCORED and bid.rank is not None and bid.low_price_file is not None
-    assert [e.action for e in audit_events(object_type="bid", object_id=bid.id)][-2:] == [
+    assert [e.action for e in audit_events(object_type="bid", object_id=str(bid.id))][-2:] == [
         "bid.low_price_explained", "bid.low_price_accepted"]
 
 
@@ -419,7 +419,7 @@ def test_a_bid_whose_price_is_not_explained_is_ruled_invalid_with_the_reason(low
     guarantees.reject_low_bid(low.staff, bid, "未能说明报价合理性。")
 
     assert bid.valid is False and "未能说明报价合理性" in bid.invalid_reason and "第六十条" in bid.invalid_reason
-    [event] = audit_events("bid.low_price_rejected", object_id=bid.id)
+    [event] = audit_events("bid.low_price_rejected", object_id=str(bid.id))
     assert event.changes["valid"] == [None, False]
 
 
