@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..core import clock, nav
 from ..core.permissions import Role, has_permission
@@ -155,6 +155,7 @@ def bidder_queues(user) -> dict:
         .where(Tender.status == S.PUBLISHED, Tender.bid_deadline > now)
         .order_by(Tender.bid_deadline, Tender.id))
     return {"key": "bids", "heading": _l("Tenders"), "queues": [
+        _prices_to_explain(user),
         Queue("tenders-open", _l("Tenders open for bids"), total=total,
               more_url=url_for("procurement.tenders", status="published"),
               rows=[Row(label=f"{r.number} {r.title}", due=r.bid_deadline,
@@ -162,6 +163,27 @@ def bidder_queues(user) -> dict:
                              else url_for("procurement.bid_form", tender_id=r.id)),
                         action=_l("Your bid is in") if r.bid_id else _l("Submit a bid")) for r in rows]),
     ]}
+
+
+def _prices_to_explain(user) -> Queue:
+    """The organization's bids found abnormally low at an opening and not yet explained in writing."""
+    from . import guarantees
+
+    tenders = db.session.execute(
+        sa.select(Tender).join(Bid, Bid.tender_id == Tender.id)
+        .where(Tender.status == S.OPENED, Bid.organization_id == user.organization_id,
+               Bid.status == BidStatus.SUBMITTED, Bid.low_price_explained_at.is_(None))
+        .options(selectinload(Tender.bids)).order_by(Tender.opened_at, Tender.id)).scalars().all()
+    rows = []
+    for tender in tenders:
+        scorable = [b for b in tender.bids if b.status == BidStatus.SUBMITTED and b.digest_verified
+                    and b.valid is not False]
+        for bid in guarantees.awaiting_explanation(scorable):
+            if bid.organization_id == user.organization_id and bid.low_price_explained_at is None:
+                rows.append(Row(label=f"{tender.number} {tender.title}",
+                                url=url_for("procurement.tender", tender_id=tender.id),
+                                action=_l("Explain your price"), since=tender.opened_at))
+    return Queue("prices-to-explain", _l("Prices to explain"), total=len(rows), rows=rows[:5])
 
 
 def _is_expert(user) -> bool:

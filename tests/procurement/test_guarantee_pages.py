@@ -91,6 +91,20 @@ def test_the_bidder_explains_a_low_price_and_the_staff_accept_it(client, login_a
     assert low.low_price_accepted_at is not None
 
 
+def test_the_bidder_is_asked_on_its_home_page_to_explain_a_low_price(client, login_as, clock):
+    setup = tender_in(S.OPENED, clock, prices=[40_000_000, 37_000_000, 20_000_000])
+
+    login_as(setup.managers[2])
+    mine = client.get("/").get_data(as_text=True)
+    client.post("/logout")
+    login_as(setup.managers[0])
+    theirs = client.get("/").get_data(as_text=True)
+
+    assert 'aria-labelledby="queue-prices-to-explain-h"' in mine
+    assert f"/procurement/tenders/{setup.tender.id}" in mine.split('queue-prices-to-explain-h', 1)[1]
+    assert "queue-prices-to-explain-h" not in theirs
+
+
 def test_another_bidder_neither_sees_nor_explains_the_low_price(client, login_as, clock):
     setup = tender_in(S.OPENED, clock, prices=[40_000_000, 37_000_000, 20_000_000])
     login_as(setup.managers[0])
