@@ -198,3 +198,15 @@ def test_an_organization_cannot_declare_its_own_size_on_its_profile(client, logi
     response = client.post(f"/registry/organizations/{org.id}/edit", data=data)
 
     assert response.status_code == 303 and org.scale == OrgScale.UNSTATED
+
+
+def test_the_bid_form_tells_the_bidder_the_deposit_asked(client, login_as, clock):
+    setup = tender_in(S.PUBLISHED, clock, deposit_fen=DEPOSIT_CAP, prices=[])
+    bidder = OrganizationFactory(rating=OrgRating.A4)
+    from svcproc.core.permissions import Role
+    from tests.builders.accounts import UserFactory
+
+    login_as(UserFactory(role=Role.ORG_MANAGER, organization=bidder))
+    page = client.get(f"/procurement/tenders/{setup.tender.id}/bid").get_data(as_text=True)
+
+    assert "¥10,000.00" in page
