@@ -265,7 +265,7 @@ def explain_low_bid(actor, bid: Bid, explanation: str, upload=None) -> None:
         raise ValidationError(_("Explain in writing how the price covers the service."), "explanation")
     before = bid.low_price_explanation or None
     if upload is not None and getattr(upload, "filename", ""):
-        stored = files.store(upload, purpose="bid", rule=EXPLANATION_RULE, actor=actor)
+        stored = files.store(upload, purpose="bid_explanation", rule=EXPLANATION_RULE, actor=actor)
         bid.low_price_file_id = stored.id
     bid.low_price_explanation, bid.low_price_explained_at = explanation, clock.now()
     db.session.flush()

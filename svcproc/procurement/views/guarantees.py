@@ -17,7 +17,7 @@ from ...extensions import db
 from .. import guarantees
 from .. import permissions as perms
 from ..forms import GUARANTEE_FORM_LABELS, DepositRecordForm, EmptyForm, LowPriceExplanationForm, ReasonForm, ReturnForm
-from ..models import Bid, BidStatus, Tender
+from ..models import Bid, BidStatus, Tender, TenderStatus
 from . import bp
 
 
@@ -39,10 +39,14 @@ def guarantee_context(tender: Tender, user) -> dict:
                              overdue=due is not None and bid.deposit.returned_on is None and due < guarantees.today()))
         context["deposit_rows"] = rows
     scorable = [b for b in submitted if b.digest_verified and b.valid is not False]
-    low = guarantees.abnormally_low(scorable) if tender.status.value == "opened" else []
+    # Asked while the bids are scored; afterwards the explanations given stay on the page.
+    if tender.status == TenderStatus.OPENED:
+        low = guarantees.abnormally_low(scorable)
+    else:
+        low = [b for b in submitted if b.low_price_explained_at is not None]
     if perms.can_read_procurement(user) or perms.is_cleared_panel_member(user, tender):
         context["low_bids"] = low
-    if perms.can_bid(user):
+    if perms.can_bid(user) and tender.status == TenderStatus.OPENED:
         context["own_low_bid"] = next((b for b in low if b.organization_id == user.organization_id), None)
     return context
 
