@@ -210,3 +210,29 @@ def test_the_bid_form_tells_the_bidder_the_deposit_asked(client, login_as, clock
     page = client.get(f"/procurement/tenders/{setup.tender.id}/bid").get_data(as_text=True)
 
     assert "¥10,000.00" in page
+
+
+@pytest.mark.parametrize("who, sees_low_bids, rules, records", [
+    ("procurement", True, True, True), ("auditor", True, False, False), ("admin", True, False, False),
+    ("expert", True, True, False), ("bidder", False, False, False)])
+def test_the_tender_page_shows_deposits_and_low_bids_to_whom_it_may(client, login_as, clock, who, sees_low_bids,
+                                                                     rules, records):
+    from svcproc.core.permissions import Role
+    from tests.builders.accounts import user_for_role
+
+    setup = tender_in(S.OPENED, clock, prices=[40_000_000, 37_000_000, 20_000_000], deposit_fen=DEPOSIT_CAP)
+    expert = setup.experts[0]
+    workflow.declare_conflicts(expert, setup.member_of(expert), [], "")
+    user = {"procurement": setup.staff, "expert": expert, "bidder": setup.managers[0]}.get(who) \
+        or user_for_role(Role(who))
+    login_as(user)
+
+    response = client.get(f"/procurement/tenders/{setup.tender.id}")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    low = setup.bids[2]
+    assert ('id="low-bids-h"' in page) is sees_low_bids
+    assert ('id="deposits-h"' in page) is (who in ("procurement", "auditor", "admin"))
+    assert (f"/bids/{low.id}/low-price/reject" in page) is rules
+    assert (f"/bids/{setup.bids[0].id}/deposit" in page) is records
