@@ -168,6 +168,24 @@ def load_config(overrides: dict | None = None) -> dict:
         "OBJECTION_WORKING_DAYS": int(os.environ.get("OBJECTION_WORKING_DAYS", "7")),
         "OBJECTION_ANSWER_WORKING_DAYS": int(os.environ.get("OBJECTION_ANSWER_WORKING_DAYS", "7")),
         "COMPLAINT_WORKING_DAYS": int(os.environ.get("COMPLAINT_WORKING_DAYS", "15")),
+        # Money guarantees and fairness (docs: DOMAIN.md "Rules of law"; svcproc/procurement/guarantees.py).
+        # A bid deposit at most this share of the project budget (the tender's ceiling price), in
+        # percent (实施条例 art. 33: 2 %), returned within BID_DEPOSIT_RETURN_WORKING_DAYS working days
+        # of the award notice (the winner's: of the contract's signature).
+        "BID_DEPOSIT_MAX_PERCENT": int(os.environ.get("BID_DEPOSIT_MAX_PERCENT", "2")),
+        "BID_DEPOSIT_RETURN_WORKING_DAYS": int(os.environ.get("BID_DEPOSIT_RETURN_WORKING_DAYS", "5")),
+        # A performance bond at most this share of the contract amount, in percent (实施条例 art. 48).
+        "PERFORMANCE_BOND_MAX_PERCENT": int(os.environ.get("PERFORMANCE_BOND_MAX_PERCENT", "10")),
+        # The price deduction for a small or micro enterprise's bid on services, in percent of its
+        # price, for its price score only (财库〔2020〕46号 art. 9, 财库〔2022〕19号: 10-20 %): each
+        # tender sets one within the range; a new tender starts from the default.
+        "SME_DEDUCTION_RANGE": (int(os.environ.get("SME_DEDUCTION_MIN", "10")),
+                                int(os.environ.get("SME_DEDUCTION_MAX", "20"))),
+        "SME_DEDUCTION_DEFAULT": int(os.environ.get("SME_DEDUCTION_DEFAULT", "10")),
+        # An abnormally low bid (财政部令第87号 art. 60): a price below this percentage of the mean
+        # price of the bids still in the running (itself included) must be explained in writing
+        # before the bids are ranked.
+        "ABNORMALLY_LOW_PERCENT_OF_MEAN": int(os.environ.get("ABNORMALLY_LOW_PERCENT_OF_MEAN", "80")),
         # An organization's rating (1A-5A) holds this many years from the day it was given (民政部令第39号).
         "RATING_VALID_YEARS": 5,
         # The deadlines after the award (svcproc/contracts/deadlines.py): reminders to the bureau before

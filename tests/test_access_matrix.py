@@ -152,6 +152,13 @@ MATRIX = {
     ("procurement.score_cell", "POST"):              (302, 403, 403, 409, 403, 403, 403, 403),
     ("procurement.score_submit", "POST"):            (302, 403, 403, 409, 403, 403, 403, 403),
     ("procurement.bid_invalid", "POST"):             (302, 403, 409, 409, 403, 403, 403, 403),
+    # --- money guarantees: staff record deposits; the bidder explains a low price, the panel rules ---
+    ("procurement.deposit_record", "POST"):          (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.deposit_return", "POST"):          (302, 403, 422, 403, 403, 403, 403, 403),
+    ("procurement.low_price_explain", "POST"):       (302, 403, 403, 403, 422, 403, 403, 403),
+    ("procurement.low_price_accept", "POST"):        (302, 403, 409, 409, 403, 403, 403, 403),
+    ("procurement.low_price_reject", "POST"):        (302, 403, 409, 409, 403, 403, 403, 403),
+    ("procurement.low_price_file", "GET"):           (302, 404, 404, 404, 404, 403, 403, 404),
     # --- bids: only the bidding organization's manager; after the opening the bureau, auditors
     # and the declared panel read the documents ------------------------------------------------
     ("procurement.bid_form", "GET"):                 (302, 403, 403, 403, 200, 403, 403, 403),
@@ -193,6 +200,8 @@ MATRIX = {
     ("contracts.milestone_submit", "POST"):          (302, 403, 403, 403, 409, 403, 403, 403),
     ("contracts.milestone_review", "POST"):          (302, 403, 422, 403, 403, 403, 403, 403),
     ("contracts.payment_add", "POST"):               (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.bond_record", "POST"):               (302, 403, 422, 403, 403, 403, 403, 403),
+    ("contracts.bond_return", "POST"):               (302, 403, 422, 403, 403, 403, 403, 403),
     # the entries behind a paid milestone: procurement staff reopen and close them (this one is not paid)
     ("contracts.milestone_period_reopen", "POST"):   (302, 403, 409, 403, 403, 403, 403, 403),
     ("contracts.milestone_period_close", "POST"):    (302, 403, 409, 403, 403, 403, 403, 403),

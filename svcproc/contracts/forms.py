@@ -86,3 +86,15 @@ class PaymentForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """Carries only the CSRF token."""
+
+
+class BondForm(FlaskForm):
+    amount = MoneyField(_l("Performance bond (yuan)"), validators=[DataRequired()])
+    form = SelectField(_l("Paid by"), choices=[("transfer", _l("Bank transfer")),
+                                               ("guarantee_letter", _l("Guarantee letter"))],
+                       validators=[DataRequired()])
+    received_on = DateField(_l("Received on"), validators=[DataRequired()])
+
+
+class BondReturnForm(FlaskForm):
+    returned_on = DateField(_l("Returned on"), validators=[DataRequired()])

@@ -60,6 +60,11 @@ class Contract(TargetsMixin, db.Model):
     # Days from a milestone's acceptance to its payment the contract agrees: 30 unless agreed
     # otherwise, never more than 60 (保障中小企业款项支付条例 art. 8).
     payment_days: Mapped[int] = mapped_column(default=30)
+    # The performance bond (履约保证金, contracts/bonds.py): received, and returned once completed.
+    bond_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    bond_form: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
+    bond_received_on: Mapped[date | None] = mapped_column(sa.Date)
+    bond_returned_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # Moved on by every change to the row (the API's change feed reads contracts in this order).

@@ -45,6 +45,20 @@ def can_record_payments(user, contract=None) -> bool:
 # never offers what the workflow (contracts/workflow.py, CONTRACT and MILESTONE) would refuse.
 
 
+def can_record_bond(user, contract) -> bool:
+    """Procurement staff record the performance bond received, once, before the contract is completed."""
+    from .bonds import RECEIVABLE
+
+    return can_manage_contracts(user, contract) and contract.bond_fen is None and contract.status in RECEIVABLE
+
+
+def can_return_bond(user, contract) -> bool:
+    """Procurement staff record the bond returned once the contract is completed."""
+    from .bonds import bond_due
+
+    return can_manage_contracts(user, contract) and bond_due(contract)
+
+
 def can_view_services(user, contract) -> bool:
     """The service log and progress exist once the contract is signed."""
     return can_view_contract(user, contract) and _flow.CONTRACT.allows("show_services", contract)

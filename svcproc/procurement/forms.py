@@ -1,9 +1,9 @@
 """Input shapes for needs, plans, tenders, bids, scoring and objections."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
-from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
+from flask_wtf.file import FileField, MultipleFileField
+from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -97,6 +97,9 @@ class TenderForm(FlaskForm):
     opening_at = DateTimeLocalField(_l("Opening"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     publicity_days = IntegerField(_l("Publicity period (working days)"), default=7,
                                   validators=[InputRequired(), NumberRange(1, 30)])
+    deposit = MoneyField(_l("Bid deposit (yuan, empty: none)"), validators=[Optional()])
+    sme_deduction_percent = IntegerField(_l("Price deduction for small and micro enterprises (%)"), default=10,
+                                         validators=[InputRequired()])
     version = StringField(render_kw={"type": "hidden"})
 
     def fill_choices(self) -> None:
@@ -194,3 +197,22 @@ class ExpertTieForm(FlaskForm):
 
         self.organization.choices = [("", "—")] + [(str(o.id), o.name) for o in organizations]
         self.kind.choices = _choices(AFFILIATION_LABELS)
+
+
+GUARANTEE_FORM_LABELS = {"transfer": _l("Bank transfer"), "guarantee_letter": _l("Guarantee letter")}
+
+
+class DepositRecordForm(FlaskForm):
+    amount = MoneyField(_l("Amount received (yuan)"), validators=[DataRequired()])
+    received_on = DateField(_l("Received on"), validators=[DataRequired()])
+    form = SelectField(_l("Paid by"), choices=list(GUARANTEE_FORM_LABELS.items()), validators=[DataRequired()])
+
+
+class ReturnForm(FlaskForm):
+    returned_on = DateField(_l("Returned on"), validators=[DataRequired()])
+
+
+class LowPriceExplanationForm(FlaskForm):
+    explanation = TextAreaField(_l("Written explanation of the price"),
+                                validators=[DataRequired(), Length(min=10, max=8000)])
+    file = FileField(_l("Supporting document (optional)"))

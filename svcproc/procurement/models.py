@@ -162,6 +162,10 @@ class Tender(db.Model):
     bid_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     opening_at: Mapped[datetime] = mapped_column(UTCDateTime)
     publicity_days: Mapped[int] = mapped_column(default=7)
+    # The bid deposit each bidder pays (None: none asked); the deduction from a small or micro
+    # enterprise's price for its price score (procurement/guarantees.py).
+    deposit_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    sme_deduction_percent: Mapped[int] = mapped_column(default=10, server_default="10")
     status: Mapped[TenderStatus] = mapped_column(enum_column(TenderStatus, "tender_status"),
                                                  default=TenderStatus.DRAFT, index=True)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -315,9 +319,21 @@ class Bid(db.Model):
     price_score: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
     total_score: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
     rank: Mapped[int | None] = mapped_column()
+    # The price the price score and a lowest-price ranking read: the price less the small or micro
+    # enterprise deduction (its percent; None: no deduction). The contract takes price_fen.
+    deduction_percent: Mapped[int | None] = mapped_column()
+    evaluated_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # An abnormally low price explained in writing by the bidder, and the panel's acceptance.
+    low_price_explanation: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    low_price_explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    low_price_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_file.id"))
+    low_price_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    low_price_accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
     tender: Mapped[Tender] = relationship(back_populates="bids", foreign_keys=[tender_id])
+    deposit: Mapped[BidDeposit | None] = relationship(back_populates="bid", uselist=False)
+    low_price_file = relationship("StoredFile", foreign_keys=[low_price_file_id])
     organization = relationship("Organization")
     documents: Mapped[list[BidDocument]] = relationship(back_populates="bid", order_by="BidDocument.id",
                                                         cascade="all, delete-orphan")
@@ -326,6 +342,31 @@ class Bid(db.Model):
                       # An organization's bids, newest first.
                       sa.Index("ix_bid_org_submitted", "organization_id", "submitted_at", "id"))
     __mapper_args__ = {"version_id_col": version}
+
+
+class DepositForm(str, enum.Enum):
+    TRANSFER = "transfer"                  # bank transfer
+    GUARANTEE_LETTER = "guarantee_letter"  # bank or insurer's guarantee letter (保函)
+
+
+class BidDeposit(db.Model):
+    """A bidder's bid deposit (投标保证金) as procurement staff recorded it received, and its return."""
+
+    __tablename__ = "bid_deposit"
+    audit_type = "bid_deposit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(sa.ForeignKey("bid.id"), unique=True)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    form: Mapped[DepositForm] = mapped_column(enum_column(DepositForm, "deposit_form"))
+    received_on: Mapped[date] = mapped_column(sa.Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # Deposits still held are what the bureau's queue lists.
+    returned_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    returned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    bid: Mapped[Bid] = relationship(back_populates="deposit")
 
 
 class BidDocument(db.Model):

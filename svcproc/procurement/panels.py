@@ -5,14 +5,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..contracts import deadlines
 from ..core import clock, nav
 from ..core.permissions import Role, has_permission
 from ..core.queues import Queue, Row, fetch
+from ..extensions import db
 from . import permissions as perms
-from .models import (Bid, BidStatus, CommunityNeed, Complaint, ComplaintStatus, NeedStatus, Objection, ObjectionStatus,
-                     Tender, TenderExpert, TenderStatus)
+from .models import (Bid, BidDeposit, BidStatus, CommunityNeed, Complaint, ComplaintStatus, NeedStatus, Objection,
+                     ObjectionStatus, Tender, TenderExpert, TenderStatus)
 
 S = TenderStatus
 
@@ -91,7 +93,49 @@ def bureau_queues(user) -> dict:
                                   url=url_for("procurement.tender", tender_id=r.tender_id, _anchor=f"complaint-{r.id}"),
                                   action=_l("Record the finance department's decision"), since=r.filed_at)
                               for r in rows]))
+    queues.append(_deposits_queue())
+    queues.append(_bonds_queue())
     return {"key": "procurement", "heading": _l("Procurement"), "queues": queues}
+
+
+def _deposits_queue() -> Queue:
+    """Bid deposits whose return is due (award notice, the winner's contract signed, or the tender
+    ended) and not yet recorded as returned; each with its last day (guarantees.deposit_due)."""
+    from ..contracts.models import Contract
+    from . import guarantees
+
+    winner_waits = sa.and_(Bid.id == Tender.awarded_bid_id, Contract.signed_on.is_(None))
+    rows, total = fetch(sa.select(BidDeposit.id)
+                        .join(Bid, Bid.id == BidDeposit.bid_id).join(Tender, Tender.id == Bid.tender_id)
+                        .outerjoin(Contract, Contract.tender_id == Tender.id)
+                        .where(BidDeposit.returned_on.is_(None),
+                               Tender.status.in_([S.AWARDED, S.CANCELLED, S.FAILED]), sa.not_(winner_waits))
+                        # The award (or the end) orders them; a winner's signature comes later still.
+                        .order_by(Tender.status_changed_at, BidDeposit.id))
+    deposits = db.session.execute(sa.select(BidDeposit).where(BidDeposit.id.in_([r.id for r in rows]))
+                                  .options(joinedload(BidDeposit.bid).joinedload(Bid.organization),
+                                           joinedload(BidDeposit.bid).joinedload(Bid.tender))).scalars().all()
+    shown = []
+    for deposit in deposits:
+        due, _why = guarantees.deposit_due(deposit)
+        shown.append(Row(label=f"{deposit.bid.tender.number} {deposit.bid.organization.name}",
+                         url=url_for("procurement.tender", tender_id=deposit.bid.tender_id),
+                         action=_l("Return the bid deposit"), due=due))
+    shown.sort(key=lambda row: (row.due is None, row.due))
+    return Queue("deposits", _l("Bid deposits to return"), total=total, rows=shown)
+
+
+def _bonds_queue() -> Queue:
+    """Performance bonds held on contracts completed (or closed): to be returned."""
+    from ..contracts.models import Contract, ContractStatus
+
+    rows, total = fetch(sa.select(Contract.id, Contract.number, Contract.title, Contract.status_changed_at)
+                        .where(Contract.bond_fen.is_not(None), Contract.bond_returned_on.is_(None),
+                               Contract.status.in_([ContractStatus.COMPLETED, ContractStatus.CLOSED]))
+                        .order_by(Contract.status_changed_at, Contract.id))
+    return Queue("bonds", _l("Performance bonds to return"), total=total,
+                 rows=[Row(label=f"{r.number} {r.title}", url=url_for("contracts.contract", contract_id=r.id),
+                           action=_l("Return the performance bond"), since=r.status_changed_at) for r in rows])
 
 
 def _with_due(row: Row, due) -> Row:
@@ -128,6 +172,7 @@ def bidder_queues(user) -> dict:
         .where(Tender.status == S.PUBLISHED, Tender.bid_deadline > now)
         .order_by(Tender.bid_deadline, Tender.id))
     return {"key": "bids", "heading": _l("Tenders"), "queues": [
+        _prices_to_explain(user),
         Queue("tenders-open", _l("Tenders open for bids"), total=total,
               more_url=url_for("procurement.tenders", status="published"),
               rows=[Row(label=f"{r.number} {r.title}", due=r.bid_deadline,
@@ -135,6 +180,27 @@ def bidder_queues(user) -> dict:
                              else url_for("procurement.bid_form", tender_id=r.id)),
                         action=_l("Your bid is in") if r.bid_id else _l("Submit a bid")) for r in rows]),
     ]}
+
+
+def _prices_to_explain(user) -> Queue:
+    """The organization's bids found abnormally low at an opening and not yet explained in writing."""
+    from . import guarantees
+
+    tenders = db.session.execute(
+        sa.select(Tender).join(Bid, Bid.tender_id == Tender.id)
+        .where(Tender.status == S.OPENED, Bid.organization_id == user.organization_id,
+               Bid.status == BidStatus.SUBMITTED, Bid.low_price_explained_at.is_(None))
+        .options(selectinload(Tender.bids)).order_by(Tender.opened_at, Tender.id)).scalars().all()
+    rows = []
+    for tender in tenders:
+        scorable = [b for b in tender.bids if b.status == BidStatus.SUBMITTED and b.digest_verified
+                    and b.valid is not False]
+        for bid in guarantees.awaiting_explanation(scorable):
+            if bid.organization_id == user.organization_id and bid.low_price_explained_at is None:
+                rows.append(Row(label=f"{tender.number} {tender.title}",
+                                url=url_for("procurement.tender", tender_id=tender.id),
+                                action=_l("Explain your price"), since=tender.opened_at))
+    return Queue("prices-to-explain", _l("Prices to explain"), total=len(rows), rows=rows[:5])
 
 
 def _is_expert(user) -> bool:

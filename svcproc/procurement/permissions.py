@@ -408,6 +408,58 @@ def visible_complaints(user) -> sa.Select:
     return sa.select(Complaint).where(Complaint.objection_id.in_(objections))
 
 
+# --- money guarantees and fairness (procurement/guarantees.py) -------------------------------------
+
+
+def can_record_deposit(user, bid, check_state: bool = True) -> bool:
+    """Tender staff record a bid's deposit as received once the bids are opened, while they are scored."""
+    if not can_manage_tenders(user):
+        return False
+    if not check_state:
+        return True
+    from . import guarantees
+
+    tender = bid.tender
+    return (tender.deposit_fen is not None and workflow.tender_allows("score", tender) and bid.deposit is None
+            and guarantees.in_the_running(bid))
+
+
+def can_return_deposit(user, bid, check_state: bool = True) -> bool:
+    """Tender staff record a deposit returned once its return is due (award, signature, or the end)."""
+    if not can_manage_tenders(user):
+        return False
+    if not check_state:
+        return True
+    from . import guarantees
+
+    deposit = bid.deposit
+    return deposit is not None and deposit.returned_on is None and guarantees.deposit_due(deposit)[0] is not None
+
+
+def can_explain_low_bid(user, bid, check_state: bool = True) -> bool:
+    """The bidder explains an abnormally low price in writing while the bids are scored."""
+    if not is_bidder_manager(user, bid.organization_id):
+        return False
+    from . import guarantees
+
+    return not check_state or (workflow.tender_allows("score", bid.tender) and guarantees.needs_explanation(bid))
+
+
+def can_rule_on_low_bid(user, bid, check_state: bool = True) -> bool:
+    """The panel, or tender staff for it, accept an abnormally low bid's explanation or rule the bid invalid."""
+    tender = bid.tender
+    if not (can_manage_tenders(user) or is_cleared_panel_member(user, tender)):
+        return False
+    from . import guarantees
+
+    return not check_state or (workflow.tender_allows("score", tender) and guarantees.needs_explanation(bid))
+
+
+def can_view_low_price_explanation(user, bid) -> bool:
+    """As the bid itself: its organization, and after the opening the bureau, auditors and the panel."""
+    return can_view_bid_content(user, bid)
+
+
 scoping.register(CommunityNeed, visible_needs, can_view_need)
 scoping.register(ProjectPlan, visible_plans, can_view_plan)
 scoping.register(Tender, visible_tenders, can_view_tender)

@@ -3,6 +3,8 @@
 Pure functions over plain numbers so the formula can be checked on its own:
 price score = lowest valid price / this bid's price x price weight; total = mean of the experts'
 non-price totals + price score; rank by total, ties by lower price, then higher non-price score.
+"Price" is the evaluated price: the bid's price less the small and micro enterprise deduction
+(procurement/guarantees.py) where it has one; the bid's own price only breaks a tie after it.
 Inquiry and competitive negotiation rank by the lowest price among the compliant responses instead
 (财政部令第74号): the scores are still shown, but only the price orders the bids.
 """
@@ -24,6 +26,11 @@ class BidInput:
     price_fen: int
     expert_totals: tuple[Decimal, ...]   # each expert's sum over the non-price criteria
     submitted_order: int = 0             # last resort for a complete tie: earlier submission first
+    evaluated_fen: int | None = None     # the price less a deduction; None: the price itself
+
+    @property
+    def compared_fen(self) -> int:
+        return self.price_fen if self.evaluated_fen is None else self.evaluated_fen
 
 
 @dataclass(frozen=True)
@@ -44,15 +51,16 @@ def price_score(lowest_fen: int, price_fen: int, price_weight: Decimal) -> Decim
 def rank_bids(bids: list[BidInput], price_weight: Decimal, *, lowest_price: bool = False) -> list[BidResult]:
     if not bids:
         return []
-    lowest = min(b.price_fen for b in bids)
+    lowest = min(b.compared_fen for b in bids)
     scored = []
     for b in bids:
         technical = q2(sum(b.expert_totals, Decimal(0)) / len(b.expert_totals)) if b.expert_totals else Decimal(0)
-        price = price_score(lowest, b.price_fen, price_weight)
+        price = price_score(lowest, b.compared_fen, price_weight)
         scored.append((b, technical, price, q2(technical + price)))
     if lowest_price:
-        scored.sort(key=lambda row: (row[0].price_fen, row[0].submitted_order, row[0].bid_id))
+        scored.sort(key=lambda row: (row[0].compared_fen, row[0].price_fen, row[0].submitted_order, row[0].bid_id))
     else:
-        scored.sort(key=lambda row: (-row[3], row[0].price_fen, -row[1], row[0].submitted_order, row[0].bid_id))
+        scored.sort(key=lambda row: (-row[3], row[0].compared_fen, row[0].price_fen, -row[1], row[0].submitted_order,
+                                     row[0].bid_id))
     return [BidResult(b.bid_id, technical, price, total, rank)
             for rank, (b, technical, price, total) in enumerate(scored, start=1)]

@@ -24,7 +24,7 @@ from ..extensions import db
 from ..registry.models import Organization, OrgRating
 from . import permissions as perms
 from . import held as held_files
-from . import rules, sealing
+from . import guarantees, rules, sealing
 from .eligibility import eligibility_problems
 from .models import (Bid, BidDocument, BidStatus, Clarification, ExpertScore, Objection, ObjectionDocument,
                      ObjectionStatus, ObjectionSubject, ProjectPlan, Tender, TenderCriterion, TenderDocument, TenderExpert,
@@ -33,7 +33,8 @@ from .scoring import BidInput, rank_bids
 
 S = TenderStatus
 TENDER_FIELDS = ("title", "method", "ceiling_fen", "min_rating", "price_weight", "description",
-                 "clarification_deadline", "bid_deadline", "opening_at", "publicity_days")
+                 "clarification_deadline", "bid_deadline", "opening_at", "publicity_days", "deposit_fen",
+                 "sme_deduction_percent")
 # Price weight bounds for service procurement by comprehensive scoring (MOF Order No. 87 art. 55).
 PRICE_WEIGHT_BOUNDS = {
     TenderMethod.PUBLIC_TENDER: (Decimal(10), Decimal(30)),
@@ -168,6 +169,12 @@ def _check_tender_values(plan: ProjectPlan, values: dict, tender: Tender | None 
     problem = rules.publicity_problem(int(values.get("publicity_days", 7)))
     if problem:
         raise ValidationError(problem, "publicity_days")
+    problem = guarantees.deposit_problem(values.get("deposit_fen"), ceiling)
+    if problem:
+        raise ValidationError(problem, "deposit")
+    problem = guarantees.deduction_problem(values.get("sme_deduction_percent"))
+    if problem:
+        raise ValidationError(problem, "sme_deduction_percent")
     if tender is None or tender.status == S.DRAFT:
         # Documents are issued at the publication, today at the earliest.
         problem = rules.bidding_period_problem(values["method"], tender_issue_time(tender), deadline)
@@ -186,6 +193,7 @@ def create_tender(actor, plan: ProjectPlan, **values) -> Tender:
     allow(actor, perms.can_manage_tenders(actor))
     values["method"] = TenderMethod(values["method"])
     values["min_rating"] = OrgRating(values.get("min_rating") or OrgRating.NONE)
+    values.setdefault("sme_deduction_percent", int(current_app.config["SME_DEDUCTION_DEFAULT"]))
     _check_tender_values(plan, values)
     now = clock.now()
     # Through the relationship, so plan.tenders (the budget check) sees it within the same session.
@@ -204,6 +212,8 @@ def update_tender(actor, tender: Tender, **values) -> Tender:
     check_tender("edit", tender)
     values["method"] = TenderMethod(values["method"])
     values["min_rating"] = OrgRating(values.get("min_rating") or OrgRating.NONE)
+    values.setdefault("deposit_fen", tender.deposit_fen)
+    values.setdefault("sme_deduction_percent", tender.sme_deduction_percent)
     _check_tender_values(tender.plan, values, tender)
     before = snapshot(tender, TENDER_FIELDS)
     for key in TENDER_FIELDS:
@@ -672,6 +682,11 @@ def finish_scoring(actor, tender: Tender) -> None:
     problem = rules.panel_problem(tender.method, tender.ceiling_fen, len(panel))
     if problem:
         raise DomainError(_("%(rule)s Draw a replacement for each expert who withdrew.", rule=problem))
+    # Deposits and abnormally low prices are settled before anything is ranked (or ruled out).
+    standing = [b for b in scorable_bids(tender) if not eligibility_problems(b.organization, tender)]
+    problems = guarantees.ranking_problems(tender, standing)
+    if problems:
+        raise DomainError(" ".join(problems))
     rule_out_ineligible(actor, tender, GATE_RANKING, scorable_bids(tender))
     candidates = scorable_bids(tender)
     if len(candidates) < min_valid_bids(tender.method):
@@ -690,7 +705,12 @@ def finish_scoring(actor, tender: Tender) -> None:
         for bid_id in totals:
             totals[bid_id].append(per_bid.get(bid_id, Decimal(0)))
     order = sorted(candidates, key=lambda b: b.submitted_at)
-    results = rank_bids([BidInput(b.id, b.price_fen, tuple(totals[b.id]), order.index(b)) for b in candidates],
+    for bid in candidates:
+        # The small and micro enterprise deduction makes the price the scores compare, never the contract's.
+        bid.deduction_percent = guarantees.deduction_for(tender, bid)
+        bid.evaluated_price_fen = guarantees.evaluated_price(bid.price_fen, bid.deduction_percent)
+    results = rank_bids([BidInput(b.id, b.price_fen, tuple(totals[b.id]), order.index(b), b.evaluated_price_fen)
+                         for b in candidates],
                         Decimal(tender.price_weight), lowest_price=rules.lowest_price_wins(tender.method))
     by_id = {b.id: b for b in candidates}
     for result in results:
@@ -699,8 +719,11 @@ def finish_scoring(actor, tender: Tender) -> None:
         bid.technical_score, bid.price_score, bid.total_score, bid.rank = (
             result.technical, result.price, result.total, result.rank)
     tender.scored_at = clock.now()
+    deducted = {b.organization.name: [b.evaluated_price_fen, b.deduction_percent]
+                for b in candidates if b.deduction_percent}
     TENDER.move(actor, tender, "finish_scoring",
-            ranking=[[by_id[r.bid_id].organization.name, str(r.total), r.rank] for r in results])
+            ranking=[[by_id[r.bid_id].organization.name, str(r.total), r.rank] for r in results],
+            **({"evaluated_prices": deducted} if deducted else {}))
 
 
 # --- award, publicity, objections -------------------------------------------------------------

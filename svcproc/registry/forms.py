@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from .models import AreaLevel, CertificationLevel, OrgKind, OrgRating, OrgStatus, RegistrationType
+from .models import AreaLevel, CertificationLevel, OrgKind, OrgRating, OrgScale, OrgStatus, RegistrationType
 
 AREA_LEVEL_LABELS = {
     AreaLevel.DISTRICT: _l("District"),
@@ -22,6 +22,14 @@ REGISTRATION_TYPE_LABELS = {
     RegistrationType.FOUNDATION: _l("Foundation"),
     RegistrationType.PUBLIC_INSTITUTION: _l("Public institution"),
     RegistrationType.ENTERPRISE: _l("Enterprise"),
+}
+# The size an organization declared (中小企业声明函); small and micro enterprises get the price deduction.
+SCALE_LABELS = {
+    OrgScale.UNSTATED: _l("Not stated"),
+    OrgScale.LARGE: _l("Large enterprise"),
+    OrgScale.MEDIUM: _l("Medium enterprise"),
+    OrgScale.SMALL: _l("Small enterprise"),
+    OrgScale.MICRO: _l("Micro enterprise"),
 }
 RATING_LABELS = {
     OrgRating.NONE: _l("Not rated"),
@@ -70,6 +78,7 @@ class OrganizationForm(FlaskForm):
     registration_type = SelectField(_l("Registration type"), validators=[DataRequired()])
     rating = SelectField(_l("Rating"), validators=[DataRequired()])
     rated_on = DateField(_l("Rated on"), validators=[Optional()])
+    scale = SelectField(_l("Enterprise size (declared)"), validators=[Optional()])
     area_id = SelectField(_l("Area"), validators=[Optional()])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=100)])
@@ -81,6 +90,7 @@ class OrganizationForm(FlaskForm):
         self.kind.choices = _choices(ORG_KIND_LABELS)
         self.registration_type.choices = _choices(REGISTRATION_TYPE_LABELS)
         self.rating.choices = _choices(RATING_LABELS)
+        self.scale.choices = _choices(SCALE_LABELS)
         self.area_id.choices = [("", "—")] + [(str(a.id), a.path) for a in areas]
 
 

@@ -84,6 +84,17 @@ class OrgStatus(str, enum.Enum):
     DISHONEST = "dishonest"      # on the list of seriously dishonest entities
 
 
+class OrgScale(str, enum.Enum):
+    """The enterprise size the organization declared (中小企业声明函, 财库〔2020〕46号); a small or
+    micro enterprise's bid for services gets the price deduction. Not stated: no deduction."""
+
+    UNSTATED = "unstated"
+    LARGE = "large"
+    MEDIUM = "medium"
+    SMALL = "small"
+    MICRO = "micro"
+
+
 class Organization(db.Model):
     __tablename__ = "organization"
     audit_type = "organization"
@@ -98,6 +109,8 @@ class Organization(db.Model):
     rating: Mapped[OrgRating] = mapped_column(enum_column(OrgRating, "org_rating"), default=OrgRating.NONE)
     # The day the rating was given: it holds RATING_VALID_YEARS from then (registry/ratings.py).
     rated_on: Mapped[date | None] = mapped_column(sa.Date)
+    scale: Mapped[OrgScale] = mapped_column(enum_column(OrgScale, "org_scale"), default=OrgScale.UNSTATED,
+                                            server_default=OrgScale.UNSTATED.value)
     status: Mapped[OrgStatus] = mapped_column(enum_column(OrgStatus, "org_status"), default=OrgStatus.ACTIVE)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_reason: Mapped[str] = mapped_column(sa.Text, default="")

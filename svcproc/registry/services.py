@@ -13,10 +13,10 @@ from ..core.errors import ValidationError
 from ..extensions import db
 from . import creditcode
 from .models import (PARENT_LEVEL, Area, AreaLevel, CertificationLevel, Organization, OrgKind, OrgRating,
-                     OrgStatus, RegistrationType, SocialWorker)
+                     OrgScale, OrgStatus, RegistrationType, SocialWorker)
 
 AREA_FIELDS = ("level", "code", "name", "parent_id")
-ORG_FIELDS = ("name", "credit_code", "kind", "registration_type", "rating", "rated_on", "status", "status_reason",
+ORG_FIELDS = ("name", "credit_code", "kind", "registration_type", "rating", "rated_on", "scale", "status", "status_reason",
               "area_id", "address", "contact_name", "contact_phone", "contact_email")
 ORG_PROFILE_FIELDS = ("name", "registration_type", "area_id", "address", "contact_name", "contact_phone",
                       "contact_email")
@@ -110,14 +110,16 @@ def _rated_on(rating: OrgRating, rated_on: date | None) -> date | None:
 
 def create_organization(actor, *, name: str, credit_code: str, kind: OrgKind,
                         registration_type: RegistrationType, rating: OrgRating = OrgRating.NONE,
-                        rated_on: date | None = None, area: Area | None = None, address: str = "",
+                        rated_on: date | None = None, scale: OrgScale = OrgScale.UNSTATED,
+                        area: Area | None = None, address: str = "",
                         contact_name: str = "", contact_phone: str = "", contact_email: str = "") -> Organization:
     code = _check_org(credit_code)
     if not name.strip():
         raise ValidationError(_("Give the organization's registered name."), "name")
     org = Organization(
         name=name.strip(), credit_code=code, kind=OrgKind(kind), registration_type=RegistrationType(registration_type),
-        rating=OrgRating(rating), rated_on=_rated_on(OrgRating(rating), rated_on), status=OrgStatus.ACTIVE,
+        rating=OrgRating(rating), rated_on=_rated_on(OrgRating(rating), rated_on), scale=OrgScale(scale),
+        status=OrgStatus.ACTIVE,
         status_changed_at=clock.now(), area_id=area.id if area else None, address=address, contact_name=contact_name,
         contact_phone=contact_phone, contact_email=contact_email, created_at=clock.now(),
     )
@@ -140,6 +142,9 @@ def update_organization(actor, org: Organization, *, may_set_status: bool, **val
             # A changed rating without its date was given the day it is recorded.
             day = values.get("rated_on") or (org.rated_on if rating == org.rating else None)
             org.rating, org.rated_on = rating, _rated_on(rating, day)
+        if "scale" in values:
+            # Checked by the bureau against the declaration: it decides the price deduction.
+            org.scale = OrgScale(values["scale"] or OrgScale.UNSTATED)
     if "name" in values and not values["name"].strip():
         raise ValidationError(_("Give the organization's registered name."), "name")
     for field in ORG_PROFILE_FIELDS:

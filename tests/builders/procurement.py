@@ -129,14 +129,14 @@ def panel_size(method, ceiling_fen: int = CEILING_FEN) -> int:
 def new_tender(staff, plan, *, method=TenderMethod.PUBLIC_TENDER, ceiling_fen: int = CEILING_FEN,
                price_weight=PRICE_WEIGHT, min_rating=OrgRating.NONE, start: datetime | None = None,
                criteria=CRITERIA, publicity_days: int = 7, title: str | None = None,
-               ready: bool = True) -> Tender:
+               ready: bool = True, **guarantees) -> Tender:
     """A draft tender. `ready`: with its documents and a panel of the smallest size the rules allow,
-    so it can be published as it is."""
+    so it can be published as it is. `guarantees`: deposit_fen, sme_deduction_percent."""
     start = start or clock.now()
     tender = workflow.create_tender(
         staff, plan, title=title or plan.title, method=method, ceiling_fen=ceiling_fen, min_rating=min_rating,
         price_weight=Decimal(price_weight), description="服务内容：独居老人探访、个案、小组和社区活动。",
-        publicity_days=publicity_days, **tender_dates(start))
+        publicity_days=publicity_days, **tender_dates(start), **guarantees)
     if criteria:
         workflow.set_criteria(staff, tender, [{"name": n, "weight": str(w), "description": ""} for n, w in criteria])
     if ready:
@@ -180,7 +180,7 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
               experts=None, staff=None, plan=None, points=default_points, price_weight=PRICE_WEIGHT,
               criteria=CRITERIA, ceiling_fen: int = CEILING_FEN, min_rating=OrgRating.NONE,
               markers: tuple[str, ...] = (), questions: tuple[str, ...] = (), plan_targets=None,
-              quick: bool = False) -> TenderSetup:
+              quick: bool = False, **guarantees) -> TenderSetup:
     """A tender driven through the workflow into `status`, with the clock moved as needed.
 
     Defaults: a public tender on a fresh plan, three bidding organizations (prices PRICES_FEN, each
@@ -189,7 +189,8 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
     fewer than the method needs. `markers` go into the bids' document bytes; `questions` are asked
     by the first bidder and answered by the staff while bidding is open. The clock is left where
     the last step happened (for "published": a day after publication, before the clarification
-    deadline). `plan_targets` override the plan's targets.
+    deadline). `plan_targets` override the plan's targets; `guarantees` go to `new_tender` (a
+    deposit asked is recorded for every bid at the opening, so the tender goes on as without one).
 
     `quick` (the contracts' way to an award, with a single-source tender): one criterion, opened
     straight from "published" and a ceiling no bid exceeds — all optional steps of the workflow.
@@ -214,7 +215,7 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
         criteria = ((criteria[0][0], 100 - Decimal(price_weight)),)
     plan = plan or make_plan(staff, budget_fen=max(ceiling_fen, CEILING_FEN), **(plan_targets or {}))
     tender = new_tender(staff, plan, method=method, ceiling_fen=ceiling_fen, price_weight=price_weight,
-                        min_rating=min_rating, start=start, criteria=criteria, ready=False)
+                        min_rating=min_rating, start=start, criteria=criteria, ready=False, **guarantees)
     setup = TenderSetup(tender=tender, plan=plan, staff=staff, experts=list(experts), orgs=orgs, managers=managers,
                         prices=prices, start=start)
     make_ready(staff, tender, experts)
@@ -244,6 +245,13 @@ def tender_in(status, clock, *, method=TenderMethod.PUBLIC_TENDER, prices=None, 
     workflow.open_bids(staff, tender)
     if status in (TenderStatus.OPENED, TenderStatus.FAILED):
         return setup
+    if tender.deposit_fen is not None:
+        from svcproc.core.workdays import local_date
+        from svcproc.procurement import guarantees as money_guarantees
+
+        for bid in workflow.scorable_bids(tender):
+            money_guarantees.record_deposit(staff, bid, amount_fen=tender.deposit_fen, form="transfer",
+                                            received_on=local_date(tender.bid_deadline))
     clock.set(tender.opening_at + DAY)
     score_all(setup, points)
     workflow.finish_scoring(staff, tender)

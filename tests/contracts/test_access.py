@@ -89,6 +89,9 @@ def _post_urls(w: World) -> dict[str, tuple[str, dict]]:
                                                                    "paid_on": "2025-01-01"}),
         "contracts.milestone_period_reopen": (f"/milestones/{m.id}/entries/reopen", {"reason": "更正"}),
         "contracts.milestone_period_close": (f"/milestones/{m.id}/entries/close", {}),
+        "contracts.bond_record": (f"/contracts/{c.id}/bond", {"amount": "1", "form": "transfer",
+                                                              "received_on": "2025-01-01"}),
+        "contracts.bond_return": (f"/contracts/{c.id}/bond/return", {"returned_on": "2025-01-01"}),
     }
 
 

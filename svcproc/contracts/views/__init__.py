@@ -31,4 +31,4 @@ def _labels():
             "deliverable_kind_labels": labels.DELIVERABLE_KIND_LABELS, "art23_labels": labels.ART23_LABELS}
 
 
-from . import contracts, milestones, notices, payments  # noqa: E402,F401  (the routes register on `bp`)
+from . import bonds, contracts, milestones, notices, payments  # noqa: E402,F401  (the routes register on `bp`)

@@ -21,4 +21,4 @@ nav.menu("procurement.experts", _l("Experts"), order=13, visible=perms.can_view_
 nav.predicates(perms)
 
 # The page families register their routes on `bp`.
-from . import bids, experts, needs, objections, panel, plans, questions, tenders  # noqa: E402,F401
+from . import bids, experts, guarantees, needs, objections, panel, plans, questions, tenders  # noqa: E402,F401

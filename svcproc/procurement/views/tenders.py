@@ -5,7 +5,7 @@ from datetime import timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -26,6 +26,7 @@ from ..forms import (AmendedDocumentForm, AnswerForm, AssignExpertForm, Complain
 from ..models import (Bid, BidStatus, Clarification, Complaint, ComplaintDocument, Objection, ObjectionDocument,
                       ProjectPlan, Tender, TenderDocument, TenderExpert, TenderMethod, TenderStatus)
 from . import bp
+from .guarantees import guarantee_context
 
 S = TenderStatus
 
@@ -88,7 +89,8 @@ def tenders_export():
 
 def _tender_for_page(tender_id: int) -> Tender:
     tender = db.get_or_404(Tender, tender_id, options=[
-        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.criteria),
+        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.bids).selectinload(Bid.deposit),
+        selectinload(Tender.criteria),
         selectinload(Tender.documents).joinedload(TenderDocument.file),
         selectinload(Tender.experts).joinedload(TenderExpert.user), joinedload(Tender.plan)])
     require(perms.can_view_tender(current_user, tender))
@@ -140,6 +142,7 @@ def _tender_context(tender: Tender) -> dict:
         blocking=waiting_for[0] + waiting_for[1], windows=challenges.windows(tender) if tender.is_public else {},
         complaint_outcome_form=ComplaintOutcomeForm(), amended_document_form=AmendedDocumentForm(),
         min_bids=workflow.min_valid_bids(tender.method), min_experts=needed,
+        **guarantee_context(tender, user),
     )
 
 
@@ -159,7 +162,9 @@ def _tender_values(form: TenderForm) -> dict:
                 description=form.description.data or "",
                 clarification_deadline=_utc(form.clarification_deadline.data),
                 bid_deadline=_utc(form.bid_deadline.data), opening_at=_utc(form.opening_at.data),
-                publicity_days=form.publicity_days.data)
+                publicity_days=form.publicity_days.data,
+                deposit_fen=getattr(form.deposit, "fen", None) if (form.deposit.data or "").strip() else None,
+                sme_deduction_percent=form.sme_deduction_percent.data)
 
 
 def _criteria_rows() -> list[dict]:
@@ -185,6 +190,7 @@ def tender_new(plan_id: int):
         form.title.data = plan_item.title
         form.ceiling.data = fen_to_yuan_text(plan_item.budget_fen - workflow.committed_ceilings(plan_item))
         form.price_weight.data = "20"
+        form.sme_deduction_percent.data = current_app.config["SME_DEDUCTION_DEFAULT"]
     created: list[Tender] = []
 
     def save():
@@ -212,6 +218,7 @@ def tender_edit(tender_id: int):
         form.method.data, form.min_rating.data = item.method.value, item.min_rating.value
         form.ceiling.data = fen_to_yuan_text(item.ceiling_fen)
         form.price_weight.data = points(item.price_weight)
+        form.deposit.data = fen_to_yuan_text(item.deposit_fen) if item.deposit_fen is not None else ""
         for name in ("clarification_deadline", "bid_deadline", "opening_at"):
             getattr(form, name).data = clock.to_local(getattr(item, name)).replace(tzinfo=None)
         rows = [{"name": c.name, "weight": points(c.weight), "description": c.description}

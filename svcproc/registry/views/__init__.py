@@ -10,7 +10,7 @@ from ...core import nav
 from .. import permissions as perms
 from .. import ratings
 from ..forms import (AREA_LEVEL_LABELS, CERTIFICATION_LABELS, ORG_KIND_LABELS, RATING_LABELS,
-                    REGISTRATION_TYPE_LABELS, STATUS_LABELS)
+                    REGISTRATION_TYPE_LABELS, SCALE_LABELS, STATUS_LABELS)
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 nav.menu("registry.organizations", _nl("Organizations"), order=50, visible=perms.can_view_registry)
@@ -23,7 +23,7 @@ nav.predicates(perms)
 LABELS = {
     "area_levels": AREA_LEVEL_LABELS, "org_kinds": ORG_KIND_LABELS, "ratings": RATING_LABELS,
     "statuses": STATUS_LABELS, "registration_types": REGISTRATION_TYPE_LABELS,
-    "certifications": CERTIFICATION_LABELS,
+    "certifications": CERTIFICATION_LABELS, "org_scales": SCALE_LABELS,
 }
 
 

@@ -115,7 +115,8 @@ def organization_new():
         org = services.create_organization(
             current_user, name=form.name.data, credit_code=form.credit_code.data,
             kind=OrgKind(form.kind.data), registration_type=form.registration_type.data,
-            rating=OrgRating(form.rating.data), rated_on=form.rated_on.data, area=_area_or_none(form.area_id.data),
+            rating=OrgRating(form.rating.data), rated_on=form.rated_on.data, scale=form.scale.data or "unstated",
+            area=_area_or_none(form.area_id.data),
             address=form.address.data or "", contact_name=form.contact_name.data or "",
             contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "",
         )
@@ -136,11 +137,13 @@ def organization_edit(org_id: int):
     form.fill_choices(_areas_for_orgs())
     if request.method == "GET":
         form.kind.data, form.rating.data = org.kind.value, org.rating.value
+        form.scale.data = org.scale.value
         form.registration_type.data = org.registration_type.value
         form.area_id.data = str(org.area_id or "")
     if not bureau:
         # Organizations keep their profile; code, kind and rating are the bureau's record.
         form.credit_code.data, form.kind.data, form.rating.data = org.credit_code, org.kind.value, org.rating.value
+        form.scale.data = org.scale.value
 
     def save():
         values = dict(name=form.name.data, registration_type=form.registration_type.data,
@@ -148,7 +151,7 @@ def organization_edit(org_id: int):
                       contact_phone=form.contact_phone.data or "", contact_email=form.contact_email.data or "")
         if bureau:
             values.update(credit_code=form.credit_code.data, kind=form.kind.data, rating=form.rating.data,
-                          rated_on=form.rated_on.data)
+                          rated_on=form.rated_on.data, scale=form.scale.data)
         values["area_id"] = (a.id if (a := _area_or_none(form.area_id.data)) else None)
         services.update_organization(current_user, org, may_set_status=bureau, **values)
         return url_for("registry.organization", org_id=org.id)
