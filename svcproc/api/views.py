@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..contracts import permissions as contract_perms
 from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
@@ -17,10 +17,10 @@ from ..core.errors_web import problem
 from ..core.permissions import require
 from ..delivery import permissions as delivery_perms
 from ..delivery import services as delivery
-from ..delivery.models import Beneficiary, RedFlag, ServiceActivity, ServiceGroup
+from ..delivery.models import Beneficiary, RedFlag, ServiceActivity, ServiceGroup, activity_participant
 from ..extensions import csrf, db
 from ..procurement.models import PUBLIC_STATUSES, Bid, Tender
-from ..registry.models import Area
+from ..registry.models import Area, Organization, SocialWorker
 from . import openapi
 from .web import BadRequest, beyond, decode_cursor, encode_cursor, iso, keyset_page, page_size, token_required
 
@@ -64,9 +64,26 @@ def _tender_notice(tender: Tender) -> dict:
             "url": url_for("public.tender_notice", tender_id=tender.id, _external=True)}
 
 
+# Lists load only the columns their items show: whole rows (documents' texts, sealed fields, every
+# timestamp converted to an aware datetime) cost more than the query itself.
+_ORG = load_only(Organization.id, Organization.name)
+_BID = load_only(Bid.id, Bid.organization_id, Bid.price_fen)
+
+
 def _tender_loads():
-    return (joinedload(Tender.awarded_bid).joinedload(Bid.organization),
-            joinedload(Tender.proposed_bid).joinedload(Bid.organization))
+    return (load_only(Tender.id, Tender.number, Tender.title, Tender.method, Tender.status, Tender.ceiling_fen,
+                      Tender.description, Tender.publish_at, Tender.clarification_deadline, Tender.bid_deadline,
+                      Tender.opening_at, Tender.status_changed_at, Tender.awarded_at, Tender.publicity_ends_at,
+                      Tender.awarded_bid_id, Tender.proposed_bid_id),
+            joinedload(Tender.awarded_bid).options(_BID, joinedload(Bid.organization).options(_ORG)),
+            joinedload(Tender.proposed_bid).options(_BID, joinedload(Bid.organization).options(_ORG)))
+
+
+def _contract_loads(*extra):
+    return (load_only(Contract.id, Contract.number, Contract.title, Contract.organization_id, Contract.status,
+                      Contract.original_amount_fen, Contract.amount_fen, Contract.start_date, Contract.end_date,
+                      Contract.signed_on, Contract.status_changed_at, Contract.updated_at, *extra),
+            joinedload(Contract.organization).options(_ORG))
 
 
 @bp.route("/notices/tenders")
@@ -97,7 +114,7 @@ def _contract_notice(contract: Contract) -> dict:
 @bp.route("/notices/contracts")
 def contract_notices():
     stmt = (sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES))
-            .options(joinedload(Contract.organization)))
+            .options(*_contract_loads(Contract.service_content)))
     return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
                                serialize=lambda rows: [_contract_notice(c) for c in rows]))
 
@@ -143,7 +160,7 @@ def _not_found(_exc):
 @token_required("read")
 def contracts():
     require(contract_perms.can_list_contracts(g.api_user))
-    stmt = contract_perms.visible_contracts(g.api_user).options(joinedload(Contract.organization))
+    stmt = contract_perms.visible_contracts(g.api_user).options(*_contract_loads())
     return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
                                serialize=lambda rows: [_contract(c) for c in rows]))
 
@@ -165,7 +182,8 @@ def _person(person: Beneficiary) -> dict:
             "phone_masked": person.phone_masked or None}
 
 
-def _entry(activity: ServiceActivity, show_people: bool) -> dict:
+def _entry(activity: ServiceActivity, show_people: bool, people: dict | None = None) -> dict:
+    """`people`: {activity id: participants} loaded for a whole list by `_participants`."""
     return {"id": activity.id, "contract_id": activity.contract_id, "type": activity.type.value,
             "activity_date": iso(activity.activity_date), "start_time": activity.start_time.strftime("%H:%M"),
             "end_time": activity.end_time.strftime("%H:%M"),
@@ -174,14 +192,40 @@ def _entry(activity: ServiceActivity, show_people: bool) -> dict:
             "participant_count": activity.participant_count, "topic": activity.topic, "outcome": activity.outcome,
             "notes": activity.notes, "group_id": activity.group_id, "session_number": activity.session_number,
             "workers": [{"id": w.id, "name": w.name} for w in activity.workers],
-            "participants": [_person(p) for p in activity.participants] if show_people else None,
+            "participants": ([_person(p) for p in (people.get(activity.id, []) if people is not None
+                                                    else activity.participants)] if show_people else None),
             "revision": activity.revision, "created_at": iso(activity.created_at),
             "updated_at": iso(activity.updated_at)}
 
 
-def _entry_loads():
-    return (joinedload(ServiceActivity.community), selectinload(ServiceActivity.workers),
-            selectinload(ServiceActivity.participants))
+def _entry_loads(people: bool = True):
+    loads = [joinedload(ServiceActivity.community).options(load_only(Area.id, Area.name)),
+             selectinload(ServiceActivity.workers).options(load_only(SocialWorker.id, SocialWorker.name))]
+    if people:
+        loads.append(selectinload(ServiceActivity.participants))
+    return tuple(loads)
+
+
+def _participants(activities: list[ServiceActivity]) -> dict[int, list[Beneficiary]]:
+    """{activity id: its participants by name} for a page of entries, in two index reads: the links,
+    then the people by id (loading them through the link table in one join reads the whole register)."""
+    ids = [a.id for a in activities]
+    if not ids:
+        return {}
+    links = db.session.execute(sa.select(activity_participant.c.activity_id, activity_participant.c.beneficiary_id)
+                               .where(activity_participant.c.activity_id.in_(ids))).all()
+    if not links:
+        return {}
+    people = db.session.execute(
+        sa.select(Beneficiary).where(Beneficiary.id.in_({b for _a, b in links}))
+        .options(load_only(Beneficiary.id, Beneficiary.name, Beneficiary.id_number_masked, Beneficiary.phone_masked))
+        .order_by(Beneficiary.name, Beneficiary.id)).scalars().all()
+    rank = {p.id: n for n, p in enumerate(people)}
+    by_id = {p.id: p for p in people}
+    found: dict[int, list[Beneficiary]] = {}
+    for activity_id, person_id in sorted(links, key=lambda link: rank[link[1]]):
+        found.setdefault(activity_id, []).append(by_id[person_id])
+    return found
 
 
 @bp.route("/contracts/<int:contract_id>/services")
@@ -190,10 +234,15 @@ def services(contract_id: int):
     item = _contract_or_404(contract_id)
     show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
     stmt = (delivery_perms.visible_activities(g.api_user).where(ServiceActivity.contract_id == item.id)
-            .options(*_entry_loads()))
+            .options(*_entry_loads(people=False)))
     columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
+
+    def serialize(rows):
+        people = _participants(rows) if show_people else {}
+        return [_entry(a, show_people, people) for a in rows]
+
     return jsonify(keyset_page(stmt, columns, [date, time, int], lambda a: [a.activity_date, a.start_time, a.id],
-                               descending=True, serialize=lambda rows: [_entry(a, show_people) for a in rows]))
+                               descending=True, serialize=serialize))
 
 
 def _entry_values(contract: Contract, body: dict) -> dict:
@@ -317,22 +366,31 @@ def changes():
     text = request.args.get("since", "")
     since = decode_cursor(text, [datetime, int, int]) if text else None
     contracts_stmt = (contract_perms.visible_contracts(user).where(_after(Contract, FEED_RANK["contract"], since))
-                      .options(joinedload(Contract.organization))
+                      .options(*_contract_loads())
                       .order_by(Contract.updated_at, Contract.id).limit(size + 1))
     entries_stmt = (delivery_perms.visible_activities(user)
                     .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
-                    .options(*_entry_loads(), joinedload(ServiceActivity.contract))
+                    .options(*_entry_loads(people=False), joinedload(ServiceActivity.contract).options(
+                        load_only(Contract.id, Contract.organization_id)))
                     .order_by(ServiceActivity.updated_at, ServiceActivity.id).limit(size + 1))
     rows = [("contract", c) for c in db.session.execute(contracts_stmt).unique().scalars()]
     rows += [("service_entry", a) for a in db.session.execute(entries_stmt).unique().scalars()]
     rows.sort(key=lambda row: (row[1].updated_at, FEED_RANK[row[0]], row[1].id))
+    shown = {}  # organization id -> whether the owner sees its people
+    for kind, obj in rows:
+        if kind == "service_entry" and obj.contract.organization_id not in shown:
+            shown[obj.contract.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.contract.organization_id)
+    # The people of every entry read (not only those on the page), so a page costs the same statements
+    # whichever kinds it ends up holding.
+    people = _participants([obj for kind, obj in rows
+                            if kind == "service_entry" and shown[obj.contract.organization_id]])
     rows = rows[:size]
 
     def change(kind, obj) -> dict:
         if kind == "contract":
             return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "contract": _contract(obj)}
-        people = delivery_perms.can_view_beneficiaries(user, obj.contract.organization_id)
-        return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "entry": _entry(obj, people)}
+        return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at),
+                "entry": _entry(obj, shown[obj.contract.organization_id], people)}
 
     if rows:
         kind, last = rows[-1]
