@@ -17,7 +17,8 @@ from ..core.errors_web import problem
 from ..core.permissions import require
 from ..delivery import permissions as delivery_perms
 from ..delivery import services as delivery
-from ..delivery.models import Beneficiary, RedFlag, ServiceActivity, ServiceGroup, activity_participant
+from ..delivery.models import (Beneficiary, RedFlag, ServiceActivity, ServiceGroup, activity_participant,
+                               activity_worker)
 from ..extensions import csrf, db
 from ..procurement.models import PUBLIC_STATUSES, Bid, Tender
 from ..registry.models import Area, Organization, SocialWorker
@@ -182,8 +183,11 @@ def _person(person: Beneficiary) -> dict:
             "phone_masked": person.phone_masked or None}
 
 
-def _entry(activity: ServiceActivity, show_people: bool, people: dict | None = None) -> dict:
-    """`people`: {activity id: participants} loaded for a whole list by `_participants`."""
+def _entry(activity: ServiceActivity, show_people: bool, around: tuple[dict, dict] | None = None) -> dict:
+    """`around`: ({activity id: workers}, {activity id: participants}) read for a whole list by
+    `_workers_and_people`; else the entry's own relationships."""
+    workers, people = ((around[0].get(activity.id, []), around[1].get(activity.id, [])) if around is not None
+                       else (activity.workers, activity.participants))
     return {"id": activity.id, "contract_id": activity.contract_id, "type": activity.type.value,
             "activity_date": iso(activity.activity_date), "start_time": activity.start_time.strftime("%H:%M"),
             "end_time": activity.end_time.strftime("%H:%M"),
@@ -191,40 +195,47 @@ def _entry(activity: ServiceActivity, show_people: bool, people: dict | None = N
             "place": activity.place, "hours": str(activity.hours), "head_count": activity.head_count,
             "participant_count": activity.participant_count, "topic": activity.topic, "outcome": activity.outcome,
             "notes": activity.notes, "group_id": activity.group_id, "session_number": activity.session_number,
-            "workers": [{"id": w.id, "name": w.name} for w in activity.workers],
-            "participants": ([_person(p) for p in (people.get(activity.id, []) if people is not None
-                                                    else activity.participants)] if show_people else None),
+            "workers": [{"id": w.id, "name": w.name} for w in workers],
+            "participants": [_person(p) for p in people] if show_people else None,
             "revision": activity.revision, "created_at": iso(activity.created_at),
             "updated_at": iso(activity.updated_at)}
 
 
-def _entry_loads(people: bool = True):
-    loads = [joinedload(ServiceActivity.community).options(load_only(Area.id, Area.name)),
-             selectinload(ServiceActivity.workers).options(load_only(SocialWorker.id, SocialWorker.name))]
-    if people:
-        loads.append(selectinload(ServiceActivity.participants))
+def _entry_loads(around: bool = True):
+    """The loads of one entry shown alone; a list reads its workers and people with
+    `_workers_and_people` instead."""
+    loads = [joinedload(ServiceActivity.community).options(load_only(Area.id, Area.name))]
+    if around:
+        loads += [selectinload(ServiceActivity.workers), selectinload(ServiceActivity.participants)]
     return tuple(loads)
 
 
-def _participants(activities: list[ServiceActivity]) -> dict[int, list[Beneficiary]]:
-    """{activity id: its participants by name} for a page of entries, in two index reads: the links,
-    then the people by id (loading them through the link table in one join reads the whole register)."""
+def _workers_and_people(activities: list[ServiceActivity], people_of: set[int]) -> tuple[dict, dict]:
+    """({activity id: its social workers}, {activity id: its participants}), each by name, for a
+    list of entries in one statement; participants only of the entries in `people_of`. The people
+    are read by id from the page's own links: joined to the link table alone, PostgreSQL hashes
+    the whole register."""
     ids = [a.id for a in activities]
     if not ids:
-        return {}
-    links = db.session.execute(sa.select(activity_participant.c.activity_id, activity_participant.c.beneficiary_id)
-                               .where(activity_participant.c.activity_id.in_(ids))).all()
-    if not links:
-        return {}
-    people = db.session.execute(
-        sa.select(Beneficiary).where(Beneficiary.id.in_({b for _a, b in links}))
-        .options(load_only(Beneficiary.id, Beneficiary.name, Beneficiary.id_number_masked, Beneficiary.phone_masked))
-        .order_by(Beneficiary.name, Beneficiary.id)).scalars().all()
-    rank = {p.id: n for n, p in enumerate(people)}
-    by_id = {p.id: p for p in people}
-    found: dict[int, list[Beneficiary]] = {}
-    for activity_id, person_id in sorted(links, key=lambda link: rank[link[1]]):
-        found.setdefault(activity_id, []).append(by_id[person_id])
+        return {}, {}
+    links = activity_participant.c
+    workers = (sa.select(activity_worker.c.activity_id, sa.literal(0).label("kind"), SocialWorker.id,
+                         SocialWorker.name, sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
+               .join(SocialWorker, SocialWorker.id == activity_worker.c.social_worker_id)
+               .where(activity_worker.c.activity_id.in_(ids)))
+    selects = [workers]
+    wanted = [i for i in ids if i in people_of]
+    if wanted:
+        selects.append(
+            sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
+                      Beneficiary.id_number_masked, Beneficiary.phone_masked)
+            .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
+            .where(links.activity_id.in_(wanted),
+                   Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
+    both = sa.union_all(*selects).subquery()
+    found: tuple[dict, dict] = ({}, {})
+    for row in db.session.execute(sa.select(both).order_by(both.c.kind, both.c.name, both.c.id)):
+        found[row.kind].setdefault(row.activity_id, []).append(row)
     return found
 
 
@@ -234,12 +245,12 @@ def services(contract_id: int):
     item = _contract_or_404(contract_id)
     show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
     stmt = (delivery_perms.visible_activities(g.api_user).where(ServiceActivity.contract_id == item.id)
-            .options(*_entry_loads(people=False)))
+            .options(*_entry_loads(around=False)))
     columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
 
     def serialize(rows):
-        people = _participants(rows) if show_people else {}
-        return [_entry(a, show_people, people) for a in rows]
+        around = _workers_and_people(rows, {a.id for a in rows} if show_people else set())
+        return [_entry(a, show_people, around) for a in rows]
 
     return jsonify(keyset_page(stmt, columns, [date, time, int], lambda a: [a.activity_date, a.start_time, a.id],
                                descending=True, serialize=serialize))
@@ -370,7 +381,7 @@ def changes():
                       .order_by(Contract.updated_at, Contract.id).limit(size + 1))
     entries_stmt = (delivery_perms.visible_activities(user)
                     .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
-                    .options(*_entry_loads(people=False), joinedload(ServiceActivity.contract).options(
+                    .options(*_entry_loads(around=False), joinedload(ServiceActivity.contract).options(
                         load_only(Contract.id, Contract.organization_id)))
                     .order_by(ServiceActivity.updated_at, ServiceActivity.id).limit(size + 1))
     rows = [("contract", c) for c in db.session.execute(contracts_stmt).unique().scalars()]
@@ -380,17 +391,17 @@ def changes():
     for kind, obj in rows:
         if kind == "service_entry" and obj.contract.organization_id not in shown:
             shown[obj.contract.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.contract.organization_id)
-    # The people of every entry read (not only those on the page), so a page costs the same statements
-    # whichever kinds it ends up holding.
-    people = _participants([obj for kind, obj in rows
-                            if kind == "service_entry" and shown[obj.contract.organization_id]])
+    # The workers and people of every entry read (not only those on the page), so a page costs the
+    # same statements whichever kinds it ends up holding.
+    entries = [obj for kind, obj in rows if kind == "service_entry"]
+    around = _workers_and_people(entries, {a.id for a in entries if shown[a.contract.organization_id]})
     rows = rows[:size]
 
     def change(kind, obj) -> dict:
         if kind == "contract":
             return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "contract": _contract(obj)}
         return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at),
-                "entry": _entry(obj, shown[obj.contract.organization_id], people)}
+                "entry": _entry(obj, shown[obj.contract.organization_id], around)}
 
     if rows:
         kind, last = rows[-1]
