@@ -139,19 +139,15 @@ _cache: dict = {}
 
 def table() -> Table:
     """The district's figures with every withheld one decided. Counting every area's distinct people
-    reads the whole service log, so the result is kept for PUBLIC_FIGURES_CACHE_SECONDS (0: computed
-    for each request) and only while the audit chain's head is unchanged: every recorded, corrected
-    or deleted service entry and every contract or area change writes an audit event, so no page
-    shows figures older than the last change (nor a mix of two moments' figures)."""
+    reads the whole service log, so each web process keeps the result PUBLIC_FIGURES_CACHE_SECONDS
+    (0: computed for each request): the figures are a few minutes old at most, and every page within
+    that time shows the same moment's figures, never a mix of two."""
     config = current_app.config
     ttl = float(config.get("PUBLIC_FIGURES_CACHE_SECONDS") or 0)
     minimum = int(config["PUBLIC_MIN_CELL"])
     if ttl <= 0:
         return _build_table(minimum)
-    from ..audit.models import AuditChainHead
-
-    head = db.session.execute(sa.select(AuditChainHead.last_seq, AuditChainHead.last_hash)).first()
-    key = (id(current_app._get_current_object()), minimum, tuple(head) if head else None)
+    key = (id(current_app._get_current_object()), minimum)
     found = _cache.get(key)
     now = _time.monotonic()
     if found is not None and found[0] > now:
