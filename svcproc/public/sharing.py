@@ -87,9 +87,11 @@ def protect(values: dict[Key, int], groups: list[Group], minimum: int) -> set[Ke
       non-zero part is withheld too (the total itself when no part is left);
     - a withheld total whose parts are all shown (it is their sum): its smallest non-zero part.
 
-    Zeros are shown (they reveal no one) and never chosen. A heuristic, as statistical offices use:
-    it guarantees that no total minus shown parts gives a withheld figure or pins it below the
-    minimum, in every group the page publishes."""
+    Zeros are shown (they reveal no one) and never chosen. What it guarantees is said of each sum
+    on its own: no total less its shown parts gives a withheld figure or pins it below the minimum.
+    Several sums taken together (a system of equations) could narrow a withheld figure further;
+    auditing that is a linear program per figure, which this heuristic (the one statistical offices
+    apply by hand) does not run."""
     withheld = {k for k, v in values.items() if 0 < v < minimum}
 
     def smallest_shown(keys) -> Key | None:
