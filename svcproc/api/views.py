@@ -201,13 +201,18 @@ def _entry(activity: ServiceActivity, show_people: bool, around: tuple[dict, dic
             "updated_at": iso(activity.updated_at)}
 
 
+_A = ServiceActivity
+_ENTRY = (load_only(_A.id, _A.contract_id, _A.type, _A.activity_date, _A.start_time, _A.end_time, _A.community_id,
+                    _A.place, _A.hours, _A.head_count, _A.participant_count, _A.topic, _A.outcome, _A.notes,
+                    _A.group_id, _A.session_number, _A.revision, _A.created_at, _A.updated_at),
+          joinedload(_A.community).options(load_only(Area.id, Area.name)))
+_AROUND = (selectinload(_A.workers), selectinload(_A.participants))
+
+
 def _entry_loads(around: bool = True):
     """The loads of one entry shown alone; a list reads its workers and people with
     `_workers_and_people` instead."""
-    loads = [joinedload(ServiceActivity.community).options(load_only(Area.id, Area.name))]
-    if around:
-        loads += [selectinload(ServiceActivity.workers), selectinload(ServiceActivity.participants)]
-    return tuple(loads)
+    return _ENTRY + _AROUND if around else _ENTRY
 
 
 def _workers_and_people(activities: list[ServiceActivity], people_of: set[int]) -> tuple[dict, dict]:
