@@ -3,6 +3,7 @@ pages show them (the same `visible_<things>` queries and `can_<verb>` predicates
 service entry through the same workflow as the entry form."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
@@ -215,6 +216,25 @@ def _entry_loads(around: bool = True):
     return _ENTRY + _AROUND if around else _ENTRY
 
 
+@functools.cache
+def _around_statement(people: bool) -> sa.Select:
+    """The statement of `_workers_and_people`, built once: the entries' ids are bound at execution."""
+    links, ids, wanted = activity_participant.c, sa.bindparam("ids", expanding=True), sa.bindparam("wanted", expanding=True)
+    selects = [sa.select(activity_worker.c.activity_id, sa.literal(0).label("kind"), SocialWorker.id, SocialWorker.name,
+                         sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
+               .join(SocialWorker, SocialWorker.id == activity_worker.c.social_worker_id)
+               .where(activity_worker.c.activity_id.in_(ids))]
+    if people:
+        selects.append(
+            sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
+                      Beneficiary.id_number_masked, Beneficiary.phone_masked)
+            .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
+            .where(links.activity_id.in_(wanted),
+                   Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
+    both = sa.union_all(*selects).subquery()
+    return sa.select(both).order_by(both.c.kind, both.c.name, both.c.id)
+
+
 def _workers_and_people(activities: list[ServiceActivity], people_of: set[int]) -> tuple[dict, dict]:
     """({activity id: its social workers}, {activity id: its participants}), each by name, for a
     list of entries in one statement; participants only of the entries in `people_of`. The people
@@ -223,23 +243,10 @@ def _workers_and_people(activities: list[ServiceActivity], people_of: set[int]) 
     ids = [a.id for a in activities]
     if not ids:
         return {}, {}
-    links = activity_participant.c
-    workers = (sa.select(activity_worker.c.activity_id, sa.literal(0).label("kind"), SocialWorker.id,
-                         SocialWorker.name, sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
-               .join(SocialWorker, SocialWorker.id == activity_worker.c.social_worker_id)
-               .where(activity_worker.c.activity_id.in_(ids)))
-    selects = [workers]
     wanted = [i for i in ids if i in people_of]
-    if wanted:
-        selects.append(
-            sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
-                      Beneficiary.id_number_masked, Beneficiary.phone_masked)
-            .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
-            .where(links.activity_id.in_(wanted),
-                   Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
-    both = sa.union_all(*selects).subquery()
+    params = {"ids": ids, "wanted": wanted} if wanted else {"ids": ids}
     found: tuple[dict, dict] = ({}, {})
-    for row in db.session.execute(sa.select(both).order_by(both.c.kind, both.c.name, both.c.id)):
+    for row in db.session.execute(_around_statement(bool(wanted)), params):
         found[row.kind].setdefault(row.activity_id, []).append(row)
     return found
 
