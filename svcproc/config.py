@@ -85,8 +85,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "BUREAU_CONTACT_NAME": os.environ.get("BUREAU_CONTACT_NAME", "政府采购科"),
         "BUREAU_CONTACT_PHONE": os.environ.get("BUREAU_CONTACT_PHONE", "028-85550000"),
         "BUREAU_ADDRESS": os.environ.get("BUREAU_ADDRESS", "成都市武侯区武侯祠大街 1 号"),
-        # Public figures per area never show a count below this (a smaller one reads "<10").
+        # Public figures per area never show a count below this (it reads "withheld", as does any figure
+        # from which one could be worked out).
         "PUBLIC_MIN_CELL": int(os.environ.get("PUBLIC_MIN_CELL", "10")),
+        # The results pages decide every area's figures together (secondary suppression), which reads
+        # the whole service log: each web process keeps the result this many seconds (0: never).
+        "PUBLIC_FIGURES_CACHE_SECONDS": int(os.environ.get("PUBLIC_FIGURES_CACHE_SECONDS", "600")),
         # The address the public reaches the application at: printed reports carry
         # <PUBLIC_URL>/verify/<code> and its QR code on every page, so a reader of the paper can follow it.
         "PUBLIC_URL": (os.environ.get("PUBLIC_URL") or "http://127.0.0.1:5000").strip().rstrip("/"),

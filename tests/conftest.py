@@ -102,6 +102,8 @@ def app(tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": url,
             "HTMX_CDN_URL": "",
             "SERVER_NAME": None,
+            # Results pages count their figures afresh (tests/public turn the cache on to test it).
+            "PUBLIC_FIGURES_CACHE_SECONDS": 0,
         })
         application.test_client_class = AppClient
         # Tests log in far more often than a person would: limits are off but for

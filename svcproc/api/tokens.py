@@ -7,6 +7,7 @@ import secrets
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from flask_babel import gettext as _
 
 from ..audit.services import record
@@ -73,7 +74,8 @@ def find(secret: str) -> ApiToken | None:
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     wanted = digest(secret)
-    token = db.session.execute(sa.select(ApiToken).where(ApiToken.token_hash == wanted)).scalar_one_or_none()
+    token = db.session.execute(sa.select(ApiToken).where(ApiToken.token_hash == wanted)
+                              .options(joinedload(ApiToken.user))).scalar_one_or_none()
     if token is None or not hmac.compare_digest(token.token_hash, wanted):
         return None
     return token

@@ -3,12 +3,13 @@ pages show them (the same `visible_<things>` queries and `can_<verb>` predicates
 service entry through the same workflow as the entry form."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..contracts import permissions as contract_perms
 from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
@@ -17,10 +18,11 @@ from ..core.errors_web import problem
 from ..core.permissions import require
 from ..delivery import permissions as delivery_perms
 from ..delivery import services as delivery
-from ..delivery.models import Beneficiary, RedFlag, ServiceActivity, ServiceGroup
+from ..delivery.models import (Beneficiary, RedFlag, ServiceActivity, ServiceGroup, activity_participant,
+                               activity_worker)
 from ..extensions import csrf, db
 from ..procurement.models import PUBLIC_STATUSES, Bid, Tender
-from ..registry.models import Area
+from ..registry.models import Area, Organization, SocialWorker
 from . import openapi
 from .web import BadRequest, beyond, decode_cursor, encode_cursor, iso, keyset_page, page_size, token_required
 
@@ -64,9 +66,26 @@ def _tender_notice(tender: Tender) -> dict:
             "url": url_for("public.tender_notice", tender_id=tender.id, _external=True)}
 
 
+# Lists load only the columns their items show: whole rows (documents' texts, sealed fields, every
+# timestamp converted to an aware datetime) cost more than the query itself.
+_ORG = load_only(Organization.id, Organization.name)
+_BID = load_only(Bid.id, Bid.organization_id, Bid.price_fen)
+
+
 def _tender_loads():
-    return (joinedload(Tender.awarded_bid).joinedload(Bid.organization),
-            joinedload(Tender.proposed_bid).joinedload(Bid.organization))
+    return (load_only(Tender.id, Tender.number, Tender.title, Tender.method, Tender.status, Tender.ceiling_fen,
+                      Tender.description, Tender.publish_at, Tender.clarification_deadline, Tender.bid_deadline,
+                      Tender.opening_at, Tender.status_changed_at, Tender.awarded_at, Tender.publicity_ends_at,
+                      Tender.awarded_bid_id, Tender.proposed_bid_id),
+            joinedload(Tender.awarded_bid).options(_BID, joinedload(Bid.organization).options(_ORG)),
+            joinedload(Tender.proposed_bid).options(_BID, joinedload(Bid.organization).options(_ORG)))
+
+
+def _contract_loads(*extra):
+    return (load_only(Contract.id, Contract.number, Contract.title, Contract.organization_id, Contract.status,
+                      Contract.original_amount_fen, Contract.amount_fen, Contract.start_date, Contract.end_date,
+                      Contract.signed_on, Contract.status_changed_at, Contract.updated_at, *extra),
+            joinedload(Contract.organization).options(_ORG))
 
 
 @bp.route("/notices/tenders")
@@ -97,7 +116,7 @@ def _contract_notice(contract: Contract) -> dict:
 @bp.route("/notices/contracts")
 def contract_notices():
     stmt = (sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES))
-            .options(joinedload(Contract.organization)))
+            .options(*_contract_loads(Contract.service_content)))
     return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
                                serialize=lambda rows: [_contract_notice(c) for c in rows]))
 
@@ -143,7 +162,7 @@ def _not_found(_exc):
 @token_required("read")
 def contracts():
     require(contract_perms.can_list_contracts(g.api_user))
-    stmt = contract_perms.visible_contracts(g.api_user).options(joinedload(Contract.organization))
+    stmt = contract_perms.visible_contracts(g.api_user).options(*_contract_loads())
     return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
                                serialize=lambda rows: [_contract(c) for c in rows]))
 
@@ -165,7 +184,11 @@ def _person(person: Beneficiary) -> dict:
             "phone_masked": person.phone_masked or None}
 
 
-def _entry(activity: ServiceActivity, show_people: bool) -> dict:
+def _entry(activity: ServiceActivity, show_people: bool, around: tuple[dict, dict] | None = None) -> dict:
+    """`around`: ({activity id: workers}, {activity id: participants}) read for a whole list by
+    `_workers_and_people`; else the entry's own relationships."""
+    workers, people = ((around[0].get(activity.id, []), around[1].get(activity.id, [])) if around is not None
+                       else (activity.workers, activity.participants))
     return {"id": activity.id, "contract_id": activity.contract_id, "type": activity.type.value,
             "activity_date": iso(activity.activity_date), "start_time": activity.start_time.strftime("%H:%M"),
             "end_time": activity.end_time.strftime("%H:%M"),
@@ -173,15 +196,59 @@ def _entry(activity: ServiceActivity, show_people: bool) -> dict:
             "place": activity.place, "hours": str(activity.hours), "head_count": activity.head_count,
             "participant_count": activity.participant_count, "topic": activity.topic, "outcome": activity.outcome,
             "notes": activity.notes, "group_id": activity.group_id, "session_number": activity.session_number,
-            "workers": [{"id": w.id, "name": w.name} for w in activity.workers],
-            "participants": [_person(p) for p in activity.participants] if show_people else None,
+            "workers": [{"id": w.id, "name": w.name} for w in workers],
+            "participants": [_person(p) for p in people] if show_people else None,
             "revision": activity.revision, "created_at": iso(activity.created_at),
             "updated_at": iso(activity.updated_at)}
 
 
-def _entry_loads():
-    return (joinedload(ServiceActivity.community), selectinload(ServiceActivity.workers),
-            selectinload(ServiceActivity.participants))
+_A = ServiceActivity
+_ENTRY = (load_only(_A.id, _A.contract_id, _A.type, _A.activity_date, _A.start_time, _A.end_time, _A.community_id,
+                    _A.place, _A.hours, _A.head_count, _A.participant_count, _A.topic, _A.outcome, _A.notes,
+                    _A.group_id, _A.session_number, _A.revision, _A.created_at, _A.updated_at),
+          joinedload(_A.community).options(load_only(Area.id, Area.name)))
+_AROUND = (selectinload(_A.workers), selectinload(_A.participants))
+
+
+def _entry_loads(around: bool = True):
+    """The loads of one entry shown alone; a list reads its workers and people with
+    `_workers_and_people` instead."""
+    return _ENTRY + _AROUND if around else _ENTRY
+
+
+@functools.cache
+def _around_statement(people: bool) -> sa.Select:
+    """The statement of `_workers_and_people`, built once: the entries' ids are bound at execution."""
+    links, ids, wanted = activity_participant.c, sa.bindparam("ids", expanding=True), sa.bindparam("wanted", expanding=True)
+    selects = [sa.select(activity_worker.c.activity_id, sa.literal(0).label("kind"), SocialWorker.id, SocialWorker.name,
+                         sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
+               .join(SocialWorker, SocialWorker.id == activity_worker.c.social_worker_id)
+               .where(activity_worker.c.activity_id.in_(ids))]
+    if people:
+        selects.append(
+            sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
+                      Beneficiary.id_number_masked, Beneficiary.phone_masked)
+            .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
+            .where(links.activity_id.in_(wanted),
+                   Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
+    both = sa.union_all(*selects).subquery()
+    return sa.select(both).order_by(both.c.kind, both.c.name, both.c.id)
+
+
+def _workers_and_people(activities: list[ServiceActivity], people_of: set[int]) -> tuple[dict, dict]:
+    """({activity id: its social workers}, {activity id: its participants}), each by name, for a
+    list of entries in one statement; participants only of the entries in `people_of`. The people
+    are read by id from the page's own links: joined to the link table alone, PostgreSQL hashes
+    the whole register."""
+    ids = [a.id for a in activities]
+    if not ids:
+        return {}, {}
+    wanted = [i for i in ids if i in people_of]
+    params = {"ids": ids, "wanted": wanted} if wanted else {"ids": ids}
+    found: tuple[dict, dict] = ({}, {})
+    for row in db.session.execute(_around_statement(bool(wanted)), params):
+        found[row.kind].setdefault(row.activity_id, []).append(row)
+    return found
 
 
 @bp.route("/contracts/<int:contract_id>/services")
@@ -190,10 +257,15 @@ def services(contract_id: int):
     item = _contract_or_404(contract_id)
     show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
     stmt = (delivery_perms.visible_activities(g.api_user).where(ServiceActivity.contract_id == item.id)
-            .options(*_entry_loads()))
+            .options(*_entry_loads(around=False)))
     columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
+
+    def serialize(rows):
+        around = _workers_and_people(rows, {a.id for a in rows} if show_people else set())
+        return [_entry(a, show_people, around) for a in rows]
+
     return jsonify(keyset_page(stmt, columns, [date, time, int], lambda a: [a.activity_date, a.start_time, a.id],
-                               descending=True, serialize=lambda rows: [_entry(a, show_people) for a in rows]))
+                               descending=True, serialize=serialize))
 
 
 def _entry_values(contract: Contract, body: dict) -> dict:
@@ -317,22 +389,31 @@ def changes():
     text = request.args.get("since", "")
     since = decode_cursor(text, [datetime, int, int]) if text else None
     contracts_stmt = (contract_perms.visible_contracts(user).where(_after(Contract, FEED_RANK["contract"], since))
-                      .options(joinedload(Contract.organization))
+                      .options(*_contract_loads())
                       .order_by(Contract.updated_at, Contract.id).limit(size + 1))
     entries_stmt = (delivery_perms.visible_activities(user)
                     .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
-                    .options(*_entry_loads(), joinedload(ServiceActivity.contract))
+                    .options(*_entry_loads(around=False), joinedload(ServiceActivity.contract).options(
+                        load_only(Contract.id, Contract.organization_id)))
                     .order_by(ServiceActivity.updated_at, ServiceActivity.id).limit(size + 1))
     rows = [("contract", c) for c in db.session.execute(contracts_stmt).unique().scalars()]
     rows += [("service_entry", a) for a in db.session.execute(entries_stmt).unique().scalars()]
     rows.sort(key=lambda row: (row[1].updated_at, FEED_RANK[row[0]], row[1].id))
+    shown = {}  # organization id -> whether the owner sees its people
+    for kind, obj in rows:
+        if kind == "service_entry" and obj.contract.organization_id not in shown:
+            shown[obj.contract.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.contract.organization_id)
+    # The workers and people of every entry read (not only those on the page), so a page costs the
+    # same statements whichever kinds it ends up holding.
+    entries = [obj for kind, obj in rows if kind == "service_entry"]
+    around = _workers_and_people(entries, {a.id for a in entries if shown[a.contract.organization_id]})
     rows = rows[:size]
 
     def change(kind, obj) -> dict:
         if kind == "contract":
             return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "contract": _contract(obj)}
-        people = delivery_perms.can_view_beneficiaries(user, obj.contract.organization_id)
-        return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "entry": _entry(obj, people)}
+        return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at),
+                "entry": _entry(obj, shown[obj.contract.organization_id], around)}
 
     if rows:
         kind, last = rows[-1]

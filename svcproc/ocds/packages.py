@@ -107,25 +107,23 @@ def completion_moments(contract_ids: list[int]) -> dict[int, datetime]:
 
 def monthly_progress(contract_ids: list[int]) -> dict[int, dict[str, dict]]:
     """contract id -> {"2025-05": {"activities", "person_times", "hours"}} for the months that have
-    ended: one grouped query for the batch, by contract and day (a contract's index serves it)."""
+    ended: one query for the batch, grouped by contract and month (a contract's index serves it)."""
     if not contract_ids:
         return {}
     from ..delivery.models import ServiceActivity as A
 
     today = clock.to_local(clock.now()).date()
     month_start = today.replace(day=1)
+    year, month = sa.extract("year", A.activity_date), sa.extract("month", A.activity_date)
     found: dict[int, dict[str, dict]] = {}
     rows = db.session.execute(
-        sa.select(A.contract_id, A.activity_date, sa.func.count(), sa.func.sum(A.hours),
+        sa.select(A.contract_id, year, month, sa.func.count(), sa.func.sum(A.hours),
                   sa.func.sum(A.head_count + A.participant_count))
         .where(A.contract_id.in_(sorted(contract_ids)), A.activity_date < month_start)
-        .group_by(A.contract_id, A.activity_date))
-    for contract_id, day, entries, hours, attendance in rows:
-        bucket = found.setdefault(contract_id, {}).setdefault(
-            f"{day.year:04d}-{day.month:02d}", {"activities": 0, "person_times": 0, "hours": Decimal(0)})
-        bucket["activities"] += entries
-        bucket["person_times"] += int(attendance or 0)
-        bucket["hours"] += Decimal(hours or 0)
+        .group_by(A.contract_id, year, month))
+    for contract_id, y, m, entries, hours, attendance in rows:
+        found.setdefault(contract_id, {})[f"{int(y):04d}-{int(m):02d}"] = {
+            "activities": entries, "person_times": int(attendance or 0), "hours": Decimal(hours or 0)}
     return found
 
 

@@ -13,7 +13,8 @@ JSON = "application/json; charset=utf-8"
 
 
 def _json(data: dict, **headers) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False, indent=1), mimetype=JSON, headers=headers)
+    # Compact: json's C encoder serves only unindented output, and a page holds hundreds of releases.
+    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), mimetype=JSON, headers=headers)
 
 
 @bp.route("/")

@@ -1,18 +1,25 @@
 """What came of it, per street and community: the projects serving an area, the services delivered
 in aggregates only, finalized evaluation results, and the needs residents raised with their status.
 
-No figure about people is shown below `PUBLIC_MIN_CELL` (a smaller one is a `Cell` that reads
-"<10"), nothing names a person, and each part is one grouped query, so the page costs the same
-number of statements however many services, projects or needs the area has.
+No figure about people is shown below `PUBLIC_MIN_CELL` (primary suppression), nor any figure from
+which a withheld one could be worked out (secondary suppression, `protect`): a street's figure is the
+sum of its communities', an area's total the sum of its projects' and of its kinds of service, so
+a total with one withheld part would give that part away. The figures of every area are therefore
+decided together, over the whole district, before any page shows one of them. Nothing names a
+person, and each part is one grouped query, so a page costs the same number of statements however
+many services, projects or needs the district has.
 """
 from __future__ import annotations
 
+import time as _time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
+from flask_babel import gettext as _
+from sqlalchemy.orm import aliased, joinedload
 
 from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
 from ..delivery.models import ServiceActivity, activity_participant
@@ -24,25 +31,28 @@ from ..registry.models import Area, AreaLevel
 
 @dataclass(frozen=True)
 class Cell:
-    """A count as the public may see it: the number, or "<minimum" when it is smaller."""
+    """A count as the public may see it: the number, or "withheld" when it is below the minimum
+    (primary) or would let a withheld one be worked out (secondary). Both read the same, so a
+    reader cannot tell a small count from a large one withheld to protect it."""
 
     value: int
     minimum: int
+    withheld: bool = False
 
     @property
     def suppressed(self) -> bool:
-        return 0 < self.value < self.minimum
+        return self.withheld or 0 < self.value < self.minimum
 
     @property
     def shown(self) -> int | None:
         return None if self.suppressed else self.value
 
     def __str__(self) -> str:
-        return f"<{self.minimum}" if self.suppressed else f"{self.value:,}"
+        return _("withheld") if self.suppressed else f"{self.value:,}"
 
 
-def cell(value: int | None) -> Cell:
-    return Cell(int(value or 0), int(current_app.config["PUBLIC_MIN_CELL"]))
+def cell(value: int | None, withheld: bool = False) -> Cell:
+    return Cell(int(value or 0), int(current_app.config["PUBLIC_MIN_CELL"]), withheld)
 
 
 @dataclass
@@ -61,6 +71,174 @@ class Project:
     surveyed: Cell | None = None
 
 
+# --- secondary suppression ------------------------------------------------------------------------
+
+# A figure's key: ("total", area id, None), ("project", area id, contract id), ("type", area id, kind).
+Key = tuple
+Group = tuple  # (total key, [part keys]): the total is the sum of the parts
+
+
+def protect(values: dict[Key, int], groups: list[Group], minimum: int) -> set[Key]:
+    """The keys to withhold: every count below `minimum` (and above 0), and then, group by group
+    until nothing changes, whatever else keeps a withheld count from being worked out:
+
+    - a shown total whose withheld parts are one alone, or add up so little that a reader who takes
+      every other withheld part as 1 could tell one is below the minimum: the smallest shown
+      non-zero part is withheld too (the total itself when no part is left);
+    - a withheld total whose parts are all shown (it is their sum): its smallest non-zero part.
+
+    Zeros are shown (they reveal no one) and never chosen. What it guarantees is said of each sum
+    on its own: no total less its shown parts gives a withheld figure or pins it below the minimum.
+    Several sums taken together (a system of equations) could narrow a withheld figure further;
+    auditing that is a linear program per figure, which this heuristic (the one statistical offices
+    apply by hand) does not run."""
+    withheld = {k for k, v in values.items() if 0 < v < minimum}
+
+    def smallest_shown(keys) -> Key | None:
+        shown = [k for k in keys if k not in withheld and values.get(k, 0) > 0]
+        return min(shown, key=lambda k: (values[k], repr(k))) if shown else None
+
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in groups:
+            hidden = [k for k in parts if k in withheld]
+            if total in withheld:
+                if hidden or values.get(total, 0) == 0:
+                    continue
+                extra = smallest_shown(parts)
+            else:
+                if not hidden:
+                    continue
+                slack = sum(values.get(k, 0) for k in hidden) - (len(hidden) - 1)
+                small = any(0 < values.get(k, 0) < minimum for k in hidden)
+                if len(hidden) >= 2 and (not small or slack >= minimum):
+                    continue
+                extra = smallest_shown(parts) or total
+            if extra is not None and extra not in withheld:
+                withheld.add(extra)
+                changed = True
+    return withheld
+
+
+@dataclass
+class Table:
+    """Every published service figure of every area, each a Cell, decided together."""
+
+    cells: dict[str, dict[Key, Cell]]   # measure -> key -> cell
+
+    def services(self, kind: str, area_id: int, sub=None) -> Services:
+        key = (kind, area_id, sub)
+        return Services(*(self.cells[m].get(key) or cell(0) for m in ("sessions", "person_times", "people")))
+
+    def by_type(self, area_id: int) -> list[tuple]:
+        found = [(k[2], c) for k, c in self.cells["sessions"].items() if k[0] == "type" and k[1] == area_id]
+        return sorted(found, key=lambda r: r[0].value)
+
+
+_cache: dict = {}
+
+
+def table() -> Table:
+    """The district's figures with every withheld one decided. Counting every area's distinct people
+    reads the whole service log, so each web process keeps the result PUBLIC_FIGURES_CACHE_SECONDS
+    (0: computed for each request): the figures are a few minutes old at most, and every page within
+    that time shows the same moment's figures, never a mix of two."""
+    config = current_app.config
+    ttl = float(config.get("PUBLIC_FIGURES_CACHE_SECONDS") or 0)
+    minimum = int(config["PUBLIC_MIN_CELL"])
+    if ttl <= 0:
+        return _build_table(minimum)
+    key = (id(current_app._get_current_object()), minimum)
+    found = _cache.get(key)
+    now = _time.monotonic()
+    if found is not None and found[0] > now:
+        return found[1]
+    result = _build_table(minimum)
+    _cache.clear()
+    _cache[key] = (now + ttl, result)
+    return result
+
+
+def _build_table(minimum: int) -> Table:
+    A = ServiceActivity
+    areas = db.session.execute(
+        sa.select(Area.id, Area.level, Area.parent_id)
+        .where(Area.level.in_([AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.COMMUNITY]))).all()
+    parent = {a.id: a.parent_id for a in areas}
+    children: dict[int, list[int]] = defaultdict(list)
+    for a in areas:
+        if a.parent_id is not None and a.level != AreaLevel.DISTRICT:
+            children[a.parent_id].append(a.id)
+
+    def upward(area_id):
+        """The community, its street and its district."""
+        while area_id is not None:
+            yield area_id
+            area_id = parent.get(area_id)
+
+    public = A.contract_id.in_(sa.select(Contract.id).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES)))
+    values = {m: defaultdict(int) for m in ("sessions", "person_times", "people")}
+    for community, contract, sessions, person_times in db.session.execute(
+            sa.select(A.community_id, A.contract_id, sa.func.count(A.id),
+                      sa.func.coalesce(sa.func.sum(A.participant_count + A.head_count), 0))
+            .where(public).group_by(A.community_id, A.contract_id)).all():
+        for area_id in upward(community):
+            for key in (("total", area_id, None), ("project", area_id, contract)):
+                values["sessions"][key] += sessions
+                values["person_times"][key] += int(person_times)
+    for community, kind, sessions in db.session.execute(
+            sa.select(A.community_id, A.type, sa.func.count(A.id)).where(public)
+            .group_by(A.community_id, A.type)).all():
+        for area_id in upward(community):
+            values["sessions"][("type", area_id, kind)] += sessions
+    # Distinct people do not add up (one person may be served in two places or by two projects):
+    # each level is counted on its own, per project and in all, in one statement; the groups below
+    # still treat them as sums, which protects at least as much.
+    people = sa.func.count(sa.distinct(activity_participant.c.beneficiary_id))
+    community_area, street_area = aliased(Area), aliased(Area)
+    base = (sa.select(people).select_from(A)
+            .join(activity_participant, activity_participant.c.activity_id == A.id).where(public))
+    in_street = base.join(community_area, community_area.id == A.community_id)
+    in_district = in_street.join(street_area, street_area.id == community_area.parent_id)
+    no_contract = sa.cast(sa.null(), sa.Integer)
+    counts = []
+    for area_column, stmt in ((A.community_id, base), (community_area.parent_id, in_street),
+                              (street_area.parent_id, in_district)):
+        counts.append(stmt.with_only_columns(area_column.label("area"), A.contract_id.label("contract"), people)
+                      .group_by(area_column, A.contract_id))
+        counts.append(stmt.with_only_columns(area_column.label("area"), no_contract.label("contract"), people)
+                      .group_by(area_column))
+    for area_id, contract, count in db.session.execute(sa.union_all(*counts)):
+        if area_id is not None:
+            values["people"][("total", area_id, None) if contract is None else ("project", area_id, contract)] = count
+    cells = {}
+    for measure, found in values.items():
+        groups = _groups(found, children)
+        withheld = protect(found, groups, minimum)
+        cells[measure] = {k: Cell(int(v), minimum, k in withheld) for k, v in found.items()}
+    return Table(cells)
+
+
+def _groups(values: dict[Key, int], children: dict[int, list[int]]) -> list[Group]:
+    """Every sum a reader could take: an area's figure over its children's (district over streets,
+    street over communities), of each project and each kind of service alike; and each area's total
+    over its projects and over its kinds of service."""
+    subs: dict[tuple, set] = defaultdict(set)  # (kind, area) -> the projects / kinds it has
+    for kind, area_id, sub in values:
+        if kind != "total":
+            subs[(kind, area_id)].add(sub)
+    groups: list[Group] = []
+    for area_id, kids in children.items():
+        groups.append((("total", area_id, None), [("total", k, None) for k in kids]))
+        for kind in ("project", "type"):
+            for sub in subs.get((kind, area_id), ()):
+                groups.append(((kind, area_id, sub), [(kind, k, sub) for k in kids]))
+    for (kind, area_id), found in subs.items():
+        groups.append((("total", area_id, None), [(kind, area_id, sub) for sub in sorted(found, key=repr)]))
+    return groups
+
+
 def communities_of(area: Area) -> sa.Select:
     """The ids of the communities an area covers: itself, a street's communities, a district's."""
     if area.level == AreaLevel.COMMUNITY:
@@ -69,29 +247,6 @@ def communities_of(area: Area) -> sa.Select:
         streets = sa.select(Area.id).where(Area.parent_id == area.id, Area.level == AreaLevel.STREET)
         return sa.select(Area.id).where(Area.parent_id.in_(streets), Area.level == AreaLevel.COMMUNITY)
     return sa.select(Area.id).where(Area.parent_id == area.id, Area.level == AreaLevel.COMMUNITY)
-
-
-def _services(where) -> dict:
-    """{contract id (or None for the whole area): [sessions, person-times, distinct people]} in three queries."""
-    figures: dict = {}
-    by_contract = db.session.execute(
-        sa.select(ServiceActivity.contract_id, sa.func.count(ServiceActivity.id),
-                  sa.func.coalesce(sa.func.sum(ServiceActivity.participant_count + ServiceActivity.head_count), 0))
-        .where(*where).group_by(ServiceActivity.contract_id)).all()
-    for contract_id, sessions, person_times in by_contract:
-        figures[contract_id] = [sessions, int(person_times), 0]
-    people = sa.func.count(sa.distinct(activity_participant.c.beneficiary_id))
-    joined = sa.select(ServiceActivity.contract_id, people).join(
-        activity_participant, activity_participant.c.activity_id == ServiceActivity.id).where(*where)
-    rows = db.session.execute(joined.group_by(ServiceActivity.contract_id)).all()
-    # The same person served by two projects is one person of the area.
-    rows.append((None, db.session.execute(joined.with_only_columns(people)).scalar_one()))
-    for contract_id, count in rows:
-        figures.setdefault(contract_id, [0, 0, 0])[2] = count
-    total = figures.setdefault(None, [0, 0, 0])
-    total[0] = sum(v[0] for k, v in figures.items() if k is not None)
-    total[1] = sum(v[1] for k, v in figures.items() if k is not None)
-    return figures
 
 
 def results(area: Area) -> dict:
@@ -104,9 +259,7 @@ def results(area: Area) -> dict:
         .options(joinedload(Contract.organization), joinedload(Contract.tender).joinedload(Tender.plan))
         .order_by(Contract.start_date.desc(), Contract.id.desc())).unique().scalars().all()
     contract_ids = [c.id for c in contracts]
-    where = (ServiceActivity.community_id.in_(communities),
-             ServiceActivity.contract_id.in_(sa.select(Contract.id).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES))))
-    figures = _services(where)
+    figures = table()
     rounds: dict[int, list[EvaluationRound]] = {}
     satisfaction: dict[int, tuple[int, int]] = {}
     if contract_ids:
@@ -124,22 +277,17 @@ def results(area: Area) -> dict:
             satisfaction[contract_id] = (int(surveyed or 0), int(satisfied or 0))
     projects = []
     for c in contracts:
-        s = figures.get(c.id, [0, 0, 0])
         surveyed, satisfied = satisfaction.get(c.id, (0, 0))
         surveyed_cell = cell(surveyed) if surveyed else None
         rate = (Decimal(satisfied * 100) / surveyed).quantize(Decimal("0.1")) \
             if surveyed and not surveyed_cell.suppressed else None
-        projects.append(Project(contract=c, services=Services(cell(s[0]), cell(s[1]), cell(s[2])),
+        projects.append(Project(contract=c, services=figures.services("project", area.id, c.id),
                                 rounds=rounds.get(c.id, []), satisfaction=rate, surveyed=surveyed_cell))
-    t = figures[None]
-    by_type = db.session.execute(
-        sa.select(ServiceActivity.type, sa.func.count(ServiceActivity.id)).where(*where)
-        .group_by(ServiceActivity.type)).all()
     need_counts = dict(db.session.execute(
         sa.select(CommunityNeed.status, sa.func.count(CommunityNeed.id))
         .where(CommunityNeed.community_id.in_(communities)).group_by(CommunityNeed.status)).all())
-    return {"projects": projects, "total": Services(cell(t[0]), cell(t[1]), cell(t[2])),
-            "by_type": [(kind, cell(n)) for kind, n in sorted(by_type, key=lambda r: r[0].value)],
+    return {"projects": projects, "total": figures.services("total", area.id),
+            "by_type": figures.by_type(area.id),
             "need_counts": {status: need_counts.get(status, 0) for status in NeedStatus}}
 
 
@@ -162,9 +310,6 @@ def need_trace(need: CommunityNeed) -> dict:
         sa.select(Contract).join(Tender, Tender.id == Contract.tender_id)
         .where(Tender.plan_id == plan.id, Contract.status.in_(PUBLIC_CONTRACT_STATUSES))
         .options(joinedload(Contract.organization)).order_by(Contract.id)).unique().scalars().all()
-    services = {}
-    if contracts:
-        figures = _services((ServiceActivity.contract_id.in_([c.id for c in contracts]),
-                             ServiceActivity.community_id == need.community_id))
-        services = {c.id: Services(*(cell(v) for v in figures.get(c.id, [0, 0, 0]))) for c in contracts}
+    figures = table() if contracts else None
+    services = {c.id: figures.services("project", need.community_id, c.id) for c in contracts}
     return {"tenders": tenders, "contracts": contracts, "services": services}

@@ -223,6 +223,27 @@ def test_identity_numbers_and_phones_are_masked(client, world, token_of):
     assert world.number("elder") not in text and world.phone("elder") not in text
 
 
+@pytest.mark.parametrize("who", ["manager", "auditor"])
+def test_a_list_shows_each_entrys_workers_and_people_as_the_entry_itself_does(client, world, token_of, who):
+    mine = world.record(workers=[world.worker, world.workers["second_worker"]],
+                        participants=[world.people["second"], world.people["elder"]])
+    world.record(activity_date=date(2025, 6, 11), workers=[world.worker], participants=[], head_count=3)
+    headers = token_of(who)
+    alone = db.session.get(ServiceActivity, mine.id)
+
+    listed = client.get(f"/api/v1/contracts/{world.contract.id}/services", headers=headers,
+                        query_string={"limit": 100}).get_json()
+    feed = client.get("/api/v1/changes", headers=headers, query_string={"limit": 100}).get_json()
+
+    item = next(i for i in listed["items"] if i["id"] == mine.id)
+    changed = next(c["entry"] for c in feed["items"] if c["kind"] == "service_entry" and c["id"] == mine.id)
+    workers = [{"id": w.id, "name": w.name} for w in alone.workers]
+    assert item["workers"] == changed["workers"] == workers and len(workers) == 2
+    assert [p["id"] for p in item["participants"]] == [p["id"] for p in changed["participants"]] \
+        == [p.id for p in alone.participants]
+    assert all(i["participants"] == [] for i in listed["items"] if i["id"] != mine.id and i["head_count"] == 3)
+
+
 # --- the write endpoint -------------------------------------------------------------------------------
 
 
