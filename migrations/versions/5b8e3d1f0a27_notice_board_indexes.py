@@ -3,13 +3,13 @@ tender's publication, publicity and termination moments, the contract's signing 
 day, each with the id), the service category of a plan, and the plans serving a community.
 
 Revision ID: 5b8e3d1f0a27
-Revises: c4d7e2a9b810
+Revises: e5b1d3f7a920
 Create Date: 2026-12-06 01:30:00
 """
 from alembic import op
 
 revision = "5b8e3d1f0a27"
-down_revision = "c4d7e2a9b810"
+down_revision = "e5b1d3f7a920"
 branch_labels = None
 depends_on = None
 
