@@ -141,6 +141,12 @@ CASES: dict[str, Case] = {
     "procurement.objection_amend": Case("procurement", TENDER, why="no amended document"),
     "procurement.complaint_new": Case("org_manager", SELF, why="no reasons"),
     "procurement.complaint_outcome": Case("procurement", TENDER, why="no decision or date"),
+    "procurement.deposit_record": Case("procurement", TENDER, why="no amount, date or form of the deposit"),
+    "procurement.deposit_return": Case("procurement", TENDER, why="no date of return"),
+    "procurement.low_price_explain": Case("org_manager", TENDER, why="no written explanation"),
+    "procurement.low_price_accept": Case("procurement", TENDER, status=409,
+                                         why="the bid's price is not abnormally low"),
+    "procurement.low_price_reject": Case("procurement", TENDER, why="no reason"),
     # --- contracts -------------------------------------------------------------------------------
     "contracts.contract_new": Case("procurement", SELF, why="no dates or contents"),
     "contracts.contract_edit": Case("procurement", SELF, why="required fields emptied"),
@@ -151,6 +157,8 @@ CASES: dict[str, Case] = {
                                          why="a date but no reason"),
     "contracts.contract_amend": Case("procurement", SELF, why="nothing changed, no reason"),
     "contracts.deliverable_add": Case("org_manager", CONTRACT, why="no kind or file"),
+    "contracts.bond_record": Case("procurement", CONTRACT, why="no amount, form or date of the bond"),
+    "contracts.bond_return": Case("procurement", CONTRACT, why="no date of return"),
     "contracts.milestone_submit": Case("org_manager", CONTRACT, status=409, why="the milestone is already submitted"),
     "contracts.milestone_review": Case("procurement", CONTRACT, why="no decision"),
     "contracts.payment_add": Case("procurement", CONTRACT, lambda world: {

@@ -71,6 +71,8 @@ ACTIONS: dict[str, Any] = {
     "tender.awarded": _l("Tender awarded"),
     "tender.failed": _l("Tender failed"),
     "tender.cancelled": _l("Tender cancelled"),
+    "tender.award_revoked": _l("Award revoked on an upheld objection; tender returned to scoring"),
+    "tender.award_cancelled": _l("Awarded tender cancelled on an upheld objection"),
     "bid.submitted": _l("Bid submitted"),
     "bid.resubmitted": _l("Bid resubmitted"),
     "bid.withdrawn": _l("Bid withdrawn"),

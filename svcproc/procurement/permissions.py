@@ -363,8 +363,16 @@ def _acts_on_upheld(user, objection, subject, check_state: bool) -> bool:
 
 def can_resolve_objection(user, objection, check_state: bool = True) -> bool:
     """An upheld objection to the award, not yet acted on, sends the tender back to scoring or cancels it."""
-    return _acts_on_upheld(user, objection, ObjectionSubject.AWARD, check_state) and (
-        not check_state or workflow.tender_allows("return_to_scoring", objection.tender))
+    if not _acts_on_upheld(user, objection, ObjectionSubject.AWARD, check_state):
+        return False
+    tender = objection.tender
+    return (not check_state or workflow.tender_allows("return_to_scoring", tender)
+            or (workflow.tender_allows("revoke_award", tender) and workflow.award_contract_status(tender) is None))
+
+
+def can_revoke_award(user, tender) -> bool:
+    """The award stands, yet an objection to it was upheld in its window: staff may revoke it."""
+    return can_manage_tenders(user) and workflow.tender_allows("revoke_award", tender)
 
 
 def can_amend_after_objection(user, objection, check_state: bool = True) -> bool:
@@ -375,8 +383,15 @@ def can_amend_after_objection(user, objection, check_state: bool = True) -> bool
 
 
 def can_cancel_after_objection(user, objection) -> bool:
-    return (can_manage_tenders(user) and objection.upheld_in_effect and not objection.resolution
-            and workflow.tender_allows("cancel", objection.tender))
+    if not (can_manage_tenders(user) and objection.upheld_in_effect and not objection.resolution):
+        return False
+    tender = objection.tender
+    if workflow.tender_allows("cancel", tender):
+        return True
+    from ..contracts.models import ContractStatus
+
+    return (workflow.tender_allows("cancel_award", tender) and objection.subject == ObjectionSubject.AWARD
+            and workflow.award_contract_status(tender) in (None, ContractStatus.TERMINATED))
 
 
 # --- complaints to the finance department -----------------------------------------------------

@@ -83,6 +83,12 @@ TENDER = register(StateMachine("tender", {
     "publicity": Transition({S.AWARD_PROPOSED}, S.IN_PUBLICITY, "tender.publicity_started"),
     "return_to_scoring": Transition({S.IN_PUBLICITY, S.AWARD_PROPOSED}, S.OPENED, "tender.returned_to_scoring"),
     "confirm": Transition({S.IN_PUBLICITY}, S.AWARDED, "tender.awarded"),
+    # An objection to the award may still come after its confirmation (财政部令第94号 art. 11: within 7
+    # working days of the publicity's end). Upheld, it revokes the award before any contract is drawn
+    # up and the panel ranks again, or cancels the tender to procure again once a contract drawn up
+    # is terminated (财政部令第94号 art. 32).
+    "revoke_award": Transition({S.AWARDED}, S.OPENED, "tender.award_revoked"),
+    "cancel_award": Transition({S.AWARDED}, S.CANCELLED, "tender.award_cancelled"),
     # The proposed bidder became ineligible before the award: the ranking stands, the next one is proposed.
     "withdraw_proposal": Transition({S.AWARD_PROPOSED, S.IN_PUBLICITY}, S.SCORED, "tender.proposal_withdrawn"),
     "cancel": Transition(set(S) - {S.AWARDED, S.CANCELLED, S.FAILED}, S.CANCELLED, "tender.cancelled"),
@@ -359,15 +365,21 @@ def open_bids(actor, tender: Tender) -> None:
 
 def cancel_tender(actor, tender: Tender, reason: str, objection: Objection | None = None) -> None:
     allow(actor, perms.can_manage_tenders(actor))
-    TENDER.check("cancel", tender)
+    # An awarded tender is cancelled only on an upheld objection to its award.
+    verb = "cancel_award" if tender.status == S.AWARDED and objection is not None else "cancel"
+    TENDER.check(verb, tender)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for cancelling the tender; it is published."), "reason")
     if objection is not None:
         if objection.tender_id != tender.id or not objection.upheld_in_effect or objection.resolution:
             raise DomainError(_("Only an upheld objection not yet acted on leads to cancelling the tender."))
+        if verb == "cancel_award":
+            if objection.subject != ObjectionSubject.AWARD:
+                raise DomainError(_("Only an upheld objection to the award leads to cancelling an awarded tender."))
+            _refuse_standing_contract(tender, terminated_ok=True)
         objection.resolution = "cancel"
-    TENDER.move(actor, tender, "cancel", reason=reason)
+    TENDER.move(actor, tender, verb, reason=reason)
 
 
 # --- clarifications ---------------------------------------------------------------------------
@@ -823,8 +835,11 @@ def blocking_objections(tender: Tender) -> list[Objection]:
 def return_to_scoring(actor, tender: Tender, objection: Objection) -> None:
     """An upheld objection sends the tender back to the panel: results and submissions are cleared."""
     allow(actor, perms.can_manage_tenders(actor))
-    TENDER.check("return_to_scoring", tender)
+    verb = "revoke_award" if tender.status == S.AWARDED else "return_to_scoring"
+    TENDER.check(verb, tender)
     challenges.check_objection_acts_on(objection, tender, ObjectionSubject.AWARD)
+    if verb == "revoke_award":
+        _refuse_standing_contract(tender, terminated_ok=False)
     # The rescoring answers every upheld objection to this round's award at once.
     for other in challenges.tender_objections(tender):
         if (other.subject == ObjectionSubject.AWARD and other.publicity_round == tender.publicity_round
@@ -839,7 +854,30 @@ def return_to_scoring(actor, tender: Tender, objection: Objection) -> None:
         member.submitted_at = None
     tender.proposed_bid_id = None
     tender.scored_at = None
-    TENDER.move(actor, tender, "return_to_scoring", objection=objection.id)
+    tender.awarded_bid_id = tender.awarded_at = None
+    TENDER.move(actor, tender, verb, objection=objection.id)
+
+
+def award_contract_status(tender: Tender):
+    """The status of the contract drawn up from this tender's award, or None."""
+    from ..contracts.models import Contract
+
+    return db.session.execute(sa.select(Contract.status).where(Contract.tender_id == tender.id)).scalar_one_or_none()
+
+
+def _refuse_standing_contract(tender: Tender, *, terminated_ok: bool) -> None:
+    """An award is revoked only before its contract is drawn up; a tender whose award led to a contract
+    is cancelled only once that contract is terminated (财政部令第94号 art. 32)."""
+    from ..contracts.models import ContractStatus
+
+    status = award_contract_status(tender)
+    if status is None or (terminated_ok and status == ContractStatus.TERMINATED):
+        return
+    if terminated_ok:
+        raise DomainError(_("The award's contract stands: terminate it first (%(source)s), then cancel the tender "
+                            "to procure again.", source="财政部令第94号第三十二条"))
+    raise DomainError(_("A contract has been drawn up from this award: the panel cannot rank again. Terminate the "
+                        "contract and cancel the tender to procure again (%(source)s).", source="财政部令第94号第三十二条"))
 
 
 def confirm_award(actor, tender: Tender) -> None:

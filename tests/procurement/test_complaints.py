@@ -11,6 +11,7 @@ from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from svcproc.procurement import challenges, panels, workflow
+from svcproc.procurement import permissions as perms
 from svcproc.procurement.models import (Complaint, ComplaintStatus, Objection, ObjectionStatus, ObjectionSubject,
                                         TenderDocument, TenderStatus)
 from tests.builders.accounts import UserFactory
@@ -468,3 +469,107 @@ def test_the_result_notice_gives_the_award_window_not_the_publicity_end(client, 
     html = client.get(f"/notices/tenders/{publicity.tender.id}").get_data(as_text=True)
 
     assert "2026-10-15 00:00" in html and 'id="objection-award-h"' in html
+
+
+# --- an objection upheld after the award ------------------------------------------------------------
+
+
+@pytest.fixture
+def awarded_then_objected(clock, publicity):
+    """The award confirmed once its publicity ended; a bidder objects within the seven working days that
+    follow, and the bureau upholds the objection."""
+    _confirmable(clock, publicity)
+    workflow.confirm_award(publicity.staff, publicity.tender)
+    clock.set(_utc(2026, 10, 9, 2))
+    objection = _object(publicity)
+    workflow.answer_objection(publicity.staff, objection, upheld=True, answer="经复核，评分有误，质疑成立。")
+    return publicity, objection
+
+
+def _draw_up_contract(setup):
+    from svcproc.contracts import workflow as contracts
+    from tests.builders.contracts import CONTENTS
+
+    start = date(2026, 11, 1)
+    return contracts.create_contract(setup.staff, setup.tender, start_date=start, end_date=start + timedelta(days=300),
+                                     **CONTENTS)
+
+
+def test_an_objection_upheld_after_the_award_revokes_it_and_the_panel_ranks_again(awarded_then_objected):
+    setup, objection = awarded_then_objected
+    assert setup.tender.status == S.AWARDED and setup.tender.awarded_bid_id is not None
+    assert perms.can_resolve_objection(setup.staff, objection)
+
+    workflow.return_to_scoring(setup.staff, setup.tender, objection)
+
+    assert (setup.tender.status, setup.tender.awarded_bid_id, setup.tender.awarded_at) == (S.OPENED, None, None)
+    assert objection.resolution == "rescore"
+    assert all(b.rank is None for b in setup.tender.bids)
+    assert [e.object_id for e in audit_events("tender.award_revoked")] == [str(setup.tender.id)]
+
+
+def test_an_award_whose_contract_is_drawn_up_is_not_revoked(awarded_then_objected):
+    setup, objection = awarded_then_objected
+    contract = _draw_up_contract(setup)
+
+    assert not perms.can_resolve_objection(setup.staff, objection)
+    with unchanged(setup.tender, objection, contract), pytest.raises(DomainError) as refused:
+        workflow.return_to_scoring(setup.staff, setup.tender, objection)
+    assert "财政部令第94号第三十二条" in refused.value.message
+    assert setup.tender.status == S.AWARDED
+
+
+def test_an_awarded_tender_is_cancelled_on_the_objection_once_its_contract_is_terminated(awarded_then_objected):
+    from svcproc.contracts import workflow as contracts
+    from svcproc.contracts.models import ContractStatus
+
+    setup, objection = awarded_then_objected
+    contract = _draw_up_contract(setup)
+    assert not perms.can_cancel_after_objection(setup.staff, objection)
+    with unchanged(setup.tender, objection), pytest.raises(DomainError):
+        workflow.cancel_tender(setup.staff, setup.tender, "质疑成立，重新组织采购。", objection)
+
+    contracts.terminate_contract(setup.staff, contract, "中标结果因质疑成立被撤销。")
+    assert contract.status == ContractStatus.TERMINATED and perms.can_cancel_after_objection(setup.staff, objection)
+    workflow.cancel_tender(setup.staff, setup.tender, "质疑成立，重新组织采购。", objection)
+
+    assert (setup.tender.status, objection.resolution) == (S.CANCELLED, "cancel")
+    assert [e.object_id for e in audit_events("tender.award_cancelled")] == [str(setup.tender.id)]
+
+
+@pytest.mark.parametrize("objection_kind", ["none", "dismissed"])
+def test_an_awarded_tender_is_not_cancelled_without_an_upheld_objection(clock, publicity, objection_kind):
+    _confirmable(clock, publicity)
+    workflow.confirm_award(publicity.staff, publicity.tender)
+    objection = None
+    if objection_kind == "dismissed":
+        clock.set(_utc(2026, 10, 9, 2))
+        objection = _object(publicity)
+        workflow.answer_objection(publicity.staff, objection, upheld=False, answer="经复核，质疑不成立。")
+
+    with unchanged(publicity.tender), pytest.raises(DomainError):
+        workflow.cancel_tender(publicity.staff, publicity.tender, "质疑成立，重新组织采购。", objection)
+    if objection is not None:
+        with unchanged(publicity.tender, objection), pytest.raises(DomainError):
+            workflow.return_to_scoring(publicity.staff, publicity.tender, objection)
+    assert publicity.tender.status == S.AWARDED
+
+
+@pytest.mark.parametrize("role", [Role.ORG_MANAGER, Role.AUDITOR, Role.EXPERT])
+def test_only_procurement_staff_revoke_an_award(awarded_then_objected, role):
+    setup, objection = awarded_then_objected
+    someone = UserFactory(role=role, organization=OrganizationFactory() if role == Role.ORG_MANAGER else None)
+
+    assert not perms.can_resolve_objection(someone, objection)
+    with unchanged(setup.tender, objection), pytest.raises(PermissionDenied):
+        workflow.return_to_scoring(someone, setup.tender, objection)
+
+
+def test_the_awarded_tenders_page_offers_the_revocation_to_staff(client, awarded_then_objected):
+    setup, objection = awarded_then_objected
+    login(client, setup.staff)
+
+    html = client.get(f"/procurement/tenders/{setup.tender.id}").get_data(as_text=True)
+
+    assert f"/procurement/objections/{objection.id}/rescore" in html
+    assert "撤销中标结果" in html
