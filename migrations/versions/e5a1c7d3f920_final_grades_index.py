@@ -2,14 +2,14 @@
 its bidding bars), not from every round of the district.
 
 Revision ID: e5a1c7d3f920
-Revises: c4d7e2a9b810
+Revises: 5b8e3d1f0a27
 Create Date: 2026-12-06 01:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e5a1c7d3f920"
-down_revision = "c4d7e2a9b810"
+down_revision = "5b8e3d1f0a27"
 branch_labels = None
 depends_on = None
 
