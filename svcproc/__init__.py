@@ -90,7 +90,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api.token_views import bp as api_tokens_bp
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
-    from .core import errors_web, formatting, templating
+    from .core import errors_web, formatting, templating, widgets
     from .core.job_views import bp as jobs_bp
     from .main import bp as main_bp
     from .monitoring.views import bp as monitoring_bp
@@ -107,6 +107,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     auth.init_app(app)
     formatting.init_app(app)
     templating.init_app(app)
+    widgets.install()
     errors_web.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)

@@ -298,3 +298,41 @@ def test_the_home_page_runs_the_same_statements_for_few_rows_and_many(client, wo
 
     assert many.count == few.count, (few.count, many.count)
     assert few.count <= 24
+
+
+def test_the_spending_panel_adds_the_years_budget_awards_and_payments(app, world, clock):
+    """Its one statement gives what adding up the year's plans, contracts and payments gives."""
+    from collections import Counter
+
+    import sqlalchemy as sa
+
+    from svcproc.contracts.models import Contract, Payment
+    from svcproc.contracts.panels import spending
+    from svcproc.procurement.models import ProjectPlan
+
+    milestone = world.contract.milestones[0]
+    contracts.add_deliverable(world.manager, milestone, pdf_upload("报告.pdf"), DeliverableKind.REPORT)
+    contracts.submit_milestone(world.manager, milestone)
+    contracts.accept_milestone(world.staff, milestone, "验收合格。")
+    contracts.record_payment(world.staff, milestone, amount_fen=100_000, voucher_number="PZ-001",
+                             paid_on=TODAY)
+    with app.test_request_context():
+        figures = spending(world.staff)
+
+    year = figures["year"]
+    plans = db.session.execute(sa.select(ProjectPlan).where(ProjectPlan.fiscal_year == year)).scalars().all()
+    budget, awarded, paid = Counter(), Counter(), Counter()
+    for plan in plans:
+        budget[plan.category] += plan.budget_fen
+    for contract in db.session.execute(sa.select(Contract)).scalars():
+        if contract.tender.plan.fiscal_year == year and contract.signed_on is not None:
+            awarded[contract.tender.plan.category] += contract.amount_fen
+    for payment in db.session.execute(sa.select(Payment)).scalars():
+        if payment.contract.tender.plan.fiscal_year == year:
+            paid[payment.contract.tender.plan.category] += payment.amount_fen
+    assert plans and sum(awarded.values())
+    assert {row["category"]: (row["budget"], row["awarded"], row["paid"]) for row in figures["by_category"]} == {
+        c: (budget[c], awarded[c], paid[c]) for c in set(budget) | set(awarded) | set(paid)
+        if budget[c] or awarded[c] or paid[c]}
+    assert figures["totals"] == {"budget": sum(budget.values()), "awarded": sum(awarded.values()),
+                                 "paid": sum(paid.values())}

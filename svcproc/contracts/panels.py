@@ -73,33 +73,40 @@ def organization_queues(user) -> dict:
 # --- the bureau's money -------------------------------------------------------------------------
 
 
-def fiscal_year() -> int:
+def _chart_year(this_year: int):
     """The year the chart shows: this year when it has plans, else the latest year before it that
-    has (plans for next year hold no awards yet), else the earliest planned."""
-    this_year = today().year
-    years = db.session.execute(sa.select(sa.func.max(sa.case((ProjectPlan.fiscal_year <= this_year,
-                                                                ProjectPlan.fiscal_year))),
-                                         sa.func.min(ProjectPlan.fiscal_year))).one()
-    return years[0] or years[1] or this_year
+    has (plans for next year hold no awards yet), else the earliest planned (as a scalar query)."""
+    return sa.select(sa.func.coalesce(
+        sa.func.max(sa.case((ProjectPlan.fiscal_year <= this_year, ProjectPlan.fiscal_year))),
+        sa.func.min(ProjectPlan.fiscal_year), this_year)).scalar_subquery()
+
+
+def fiscal_year() -> int:
+    return db.session.execute(sa.select(_chart_year(today().year))).scalar_one()
 
 
 def spending(user) -> dict:
     """Budget, awarded and paid by service category, and awarded and paid by month, for the plans
-    of one fiscal year: four grouped statements, whatever the number of contracts."""
-    year = fiscal_year()
-    of_year = ProjectPlan.fiscal_year == year
-    budget = dict(db.session.execute(sa.select(ProjectPlan.category, sa.func.sum(ProjectPlan.budget_fen))
-                                     .where(of_year).group_by(ProjectPlan.category)).all())
-    awarded_rows = db.session.execute(
-        sa.select(ProjectPlan.category, month_of(Contract.signed_on), sa.func.sum(Contract.amount_fen))
+    of one fiscal year: one statement of grouped parts, whatever the number of contracts."""
+    this_year = today().year
+    of_year = ProjectPlan.fiscal_year == _chart_year(this_year)
+    no_month = sa.cast(sa.null(), sa.String)
+    rows = db.session.execute(sa.union_all(
+        sa.select(sa.literal("budget"), ProjectPlan.category, no_month, sa.func.sum(ProjectPlan.budget_fen))
+        .where(of_year).group_by(ProjectPlan.category),
+        sa.select(sa.literal("awarded"), ProjectPlan.category, month_of(Contract.signed_on), sa.func.sum(Contract.amount_fen))
         .join(Tender, Tender.id == Contract.tender_id).join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
         .where(of_year, Contract.signed_on.is_not(None))
-        .group_by(ProjectPlan.category, month_of(Contract.signed_on))).all()
-    paid_rows = db.session.execute(
-        sa.select(ProjectPlan.category, month_of(Payment.paid_on), sa.func.sum(Payment.amount_fen))
+        .group_by(ProjectPlan.category, month_of(Contract.signed_on)),
+        sa.select(sa.literal("paid"), ProjectPlan.category, month_of(Payment.paid_on), sa.func.sum(Payment.amount_fen))
         .join(Contract, Contract.id == Payment.contract_id).join(Tender, Tender.id == Contract.tender_id)
         .join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
-        .where(of_year).group_by(ProjectPlan.category, month_of(Payment.paid_on))).all()
+        .where(of_year).group_by(ProjectPlan.category, month_of(Payment.paid_on)),
+        sa.select(sa.literal("year"), sa.null(), no_month, _chart_year(this_year)))).all()
+    year = next(int(fen) for part, _category, _month, fen in rows if part == "year")
+    budget = {category: fen for part, category, _month, fen in rows if part == "budget"}
+    awarded_rows = [(category, month, fen) for part, category, month, fen in rows if part == "awarded"]
+    paid_rows = [(category, month, fen) for part, category, month, fen in rows if part == "paid"]
     awarded, paid = defaultdict(int), defaultdict(int)
     awarded_month, paid_month = defaultdict(int), defaultdict(int)
     for category, month, fen in awarded_rows:

@@ -109,11 +109,12 @@ class MenuGroup:
         return any(entry[0] == endpoint for entry in self.entries)
 
 
-def grouped_navigation(user) -> list[MenuGroup]:
-    """The menu bar: entries without a stage stand alone; the others sit under their stage."""
+def grouped_navigation(user, items: list | None = None) -> list[MenuGroup]:
+    """The menu bar: entries without a stage stand alone; the others sit under their stage.
+    `items`: the person's navigation(user) when the caller has it already."""
     groups: list[MenuGroup] = []
     by_key: dict[str, MenuGroup] = {}
-    for endpoint, label, url, badge in navigation(user):
+    for endpoint, label, url, badge in (navigation(user) if items is None else items):
         key = MENU[endpoint].group
         if not key:
             groups.append(MenuGroup("", label, [(endpoint, label, url, badge)]))

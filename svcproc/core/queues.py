@@ -65,6 +65,22 @@ def fetch(stmt: sa.Select, limit: int = ROWS) -> tuple[list, int]:
     return rows, (rows[0].queue_total if rows else 0)
 
 
+def fetch_each(stmt: sa.Select, key: sa.ColumnElement, order_by, limit: int = ROWS) -> dict:
+    """`fetch` for several queues at once: key value -> (its first `limit` rows, its count), each
+    queue ranked and counted by window functions over `key`, all in one statement. Rows whose key
+    is NULL belong to no queue. `order_by` is the queues' order (a tuple of columns)."""
+    inner = stmt.add_columns(
+        key.label("queue_key"),
+        sa.func.row_number().over(partition_by=key, order_by=order_by).label("queue_n"),
+        sa.func.count().over(partition_by=key).label("queue_total")).subquery()
+    queues: dict = {}
+    for row in _execute(sa.select(inner).where(inner.c.queue_key.is_not(None), inner.c.queue_n <= limit)
+                        .order_by(inner.c.queue_key, inner.c.queue_n)):
+        rows, _total = queues.setdefault(row.queue_key, ([], row.queue_total))
+        rows.append(row)
+    return queues
+
+
 def first_rows(stmt: sa.Select, limit: int = ROWS) -> list:
     """The first `limit` rows of `stmt`, for a list that counts nothing (shortcuts, recent entries):
     without the window count the database stops at the limit."""

@@ -31,10 +31,26 @@ def bureau_name() -> str:
     return current_app.config["BUREAU_NAME"]
 
 
+# A number no record has, put in an address to find where the record's number goes.
+_MARK = 918273645
+
+
+def url_of(endpoint: str, arg: str, **values):
+    """`url_for(endpoint, arg=n, **values)` as a function of the number n, routed once: a list of
+    hundreds of rows then writes each row's address by joining strings, not by routing each."""
+    from flask import url_for
+
+    head, mark, tail = url_for(endpoint, **{arg: _MARK}, **values).partition(str(_MARK))
+    if not mark or str(_MARK) in tail:
+        raise ValueError(f"{endpoint}: {arg} does not appear once in its address")
+    return lambda number: f"{head}{int(number)}{tail}"
+
+
 def init_app(app) -> None:
     from . import clock
 
     app.jinja_env.globals["Role"] = Role
+    app.jinja_env.globals["url_of"] = url_of
     app.jinja_env.globals["now_utc"] = clock.now
     # (value, label) pairs for a select, from a {enum member: label} mapping.
     app.jinja_env.globals["options"] = lambda labels: [(getattr(k, "value", k), str(v)) for k, v in labels.items()]
@@ -48,9 +64,10 @@ def init_app(app) -> None:
     @app.context_processor
     def _globals():
         vendor = Path(current_app.static_folder) / "vendor" / "htmx.min.js"
+        items = nav.navigation(current_user)
         return {
-            "nav_items": nav.navigation(current_user),
-            "nav_groups": nav.grouped_navigation(current_user),
+            "nav_items": items,
+            "nav_groups": nav.grouped_navigation(current_user, items),
             "bureau_name": bureau_name(),
             "public_nav_items": nav.public_navigation(),
             "current_locale": locale_code(get_locale()),

@@ -3,7 +3,7 @@ fiscal year's tenders; every grade is shown to the experts who score the organiz
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, defer
+from sqlalchemy.orm import contains_eager, defer, joinedload
 
 from ..contracts.models import Contract
 from ..extensions import db
@@ -30,19 +30,37 @@ def failed_final_rounds(org_id: int, fiscal_year: int) -> list[EvaluationRound]:
         .order_by(EvaluationRound.finalized_at)).scalars())
 
 
-def final_grades(org_id: int, limit: int | None = None) -> list[tuple[EvaluationRound, int]]:
-    """(round, fiscal year) of every finalized final evaluation (or the newest `limit`), newest first."""
-    stmt = _final_rounds(org_id).order_by(ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc())
-    return list(db.session.execute(stmt.limit(limit) if limit else stmt).all())
-
-
-def final_grade_count(org_id: int) -> int:
-    return db.session.execute(sa.select(sa.func.count()).select_from(
-        _final_rounds(org_id).with_only_columns(EvaluationRound.id).subquery())).scalar_one()
+def organization_grades(org_id: int, limit: int) -> tuple[list[tuple[EvaluationRound, int]], int,
+                                                          list[tuple[int, EvaluationRound]]]:
+    """What the organization's page shows, in two statements whatever its history: (round, fiscal
+    year) of its newest `limit` finalized final evaluations, newest first; how many there are in all;
+    and its bidding bars (fiscal year whose tenders refuse its bids, the failed final round behind
+    it). The rounds are ranked once, by narrow columns; only the rounds shown are then loaded."""
+    rank = sa.func.row_number().over(order_by=(ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc(),
+                                               EvaluationRound.id.desc()))
+    ranked = (sa.select(EvaluationRound.id, ProjectPlan.fiscal_year, EvaluationRound.grade, rank.label("n"),
+                        sa.func.count().over().label("total"))
+              .join(Contract, Contract.id == EvaluationRound.contract_id)
+              .join(Tender, Tender.id == Contract.tender_id)
+              .join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
+              .where(Contract.organization_id == org_id, EvaluationRound.kind == RoundKind.FINAL,
+                     EvaluationRound.status == RoundStatus.FINALIZED)).subquery()
+    rows = db.session.execute(sa.select(ranked).where(sa.or_(ranked.c.n <= limit, ranked.c.grade == "fail"))
+                              .order_by(ranked.c.n)).all()
+    if not rows:
+        return [], 0, []
+    rounds = {r.id: r for r in db.session.execute(
+        sa.select(EvaluationRound).where(EvaluationRound.id.in_([row.id for row in rows]))
+        .options(joinedload(EvaluationRound.contract), defer(EvaluationRound.computed),
+                 defer(EvaluationRound.result))).scalars()}
+    grades = [(rounds[row.id], row.fiscal_year) for row in rows if row.n <= limit]
+    bars = [(row.fiscal_year + 1, rounds[row.id]) for row in rows if row.grade == "fail"]
+    return grades, rows[0].total, bars
 
 
 def final_grades_of(org_ids) -> dict[int, list[tuple[EvaluationRound, int]]]:
-    """final_grades for several organizations in one query (the experts' scoring page)."""
+    """(round, fiscal year) of every finalized final evaluation of several organizations, newest
+    first, in one query (the experts' scoring page)."""
     by_org: dict[int, list[tuple[EvaluationRound, int]]] = {org_id: [] for org_id in org_ids}
     if by_org:
         rows = db.session.execute(_final_rounds(*by_org).order_by(
@@ -52,8 +70,3 @@ def final_grades_of(org_ids) -> dict[int, list[tuple[EvaluationRound, int]]]:
     return by_org
 
 
-def bidding_bars(org_id: int) -> list[tuple[int, EvaluationRound]]:
-    """(fiscal year whose tenders refuse the organization's bids, the failed final round behind it)."""
-    failed = db.session.execute(_final_rounds(org_id).where(EvaluationRound.grade == "fail").order_by(
-        ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc())).all()
-    return [(year + 1, round_) for round_, year in failed]

@@ -98,6 +98,10 @@ class RoundStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+# The rounds whose grade stands: a final evaluation, finalized.
+FINAL_GRADES_SQL = "kind = 'final' AND status = 'finalized'"
+
+
 class EvaluationRound(db.Model):
     __tablename__ = "evaluation_round"
     audit_type = "evaluation_round"
@@ -140,7 +144,13 @@ class EvaluationRound(db.Model):
     findings: Mapped[list[Finding]] = relationship(back_populates="round", order_by="Finding.id")
 
     # The list of rounds, latest scheduled first.
-    __table_args__ = (sa.Index("ix_evaluation_round_scheduled", "scheduled_start", "id"),)
+    __table_args__ = (
+        sa.Index("ix_evaluation_round_scheduled", "scheduled_start", "id"),
+        # An organization's final grades (its page, its bidding bars): the finalized final rounds
+        # alone, with what ranks them, read without the rounds' large rows.
+        sa.Index("ix_evaluation_round_final_grades", "contract_id", postgresql_include=["id", "finalized_at", "grade"],
+                 postgresql_where=sa.text(FINAL_GRADES_SQL), sqlite_where=sa.text(FINAL_GRADES_SQL)),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 

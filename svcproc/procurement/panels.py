@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..contracts import deadlines
 from ..core import clock, nav
 from ..core.permissions import Role, has_permission
-from ..core.queues import Queue, Row, fetch
+from ..core.queues import Queue, Row, fetch, fetch_each
 from ..extensions import db
 from . import permissions as perms
 from .models import (Bid, BidDeposit, BidStatus, CommunityNeed, Complaint, ComplaintStatus, NeedStatus, Objection,
@@ -35,10 +35,6 @@ def _tender_row(t) -> Row:
                action=NEXT_STEP.get(t.status, ""))
 
 
-def _tenders(stmt: sa.Select, due) -> tuple[list, int]:
-    return fetch(stmt.add_columns(due.label("due")).order_by(due, Tender.id))
-
-
 def bureau_queues(user) -> dict:
     """Needs to answer, tenders at each step the bureau takes, publicity ending, objections."""
     now = clock.now()
@@ -51,7 +47,8 @@ def bureau_queues(user) -> dict:
                         rows=[Row(label=f"{r.receipt_code} {r.description[:40]}",
                                   url=url_for("procurement.need", need_id=r.id),
                                   since=r.submitted_at) for r in rows]))
-    columns = (Tender.id, Tender.number, Tender.title, Tender.status)
+    # The four steps' queues in one statement: each tender waits at one step at most, ranked there
+    # by what it waits for (a deadline, or since its last step for "finish").
     stages = [
         ("publish", _l("Tenders to publish"), Tender.status == S.DRAFT, Tender.clarification_deadline, "draft"),
         ("open", _l("Tenders to close and open"),
@@ -63,8 +60,12 @@ def bureau_queues(user) -> dict:
         ("publicity", _l("Publicity ending"), Tender.status == S.IN_PUBLICITY, Tender.publicity_ends_at,
          "in_publicity"),
     ]
-    for key, heading, where, due, status in stages:
-        rows, total = _tenders(sa.select(*columns).where(where), due)
+    stage = sa.case(*[(where, key) for key, _heading, where, _due, _status in stages])
+    due = sa.case(*[(where, due) for _key, _heading, where, due, _status in stages])
+    waiting = fetch_each(sa.select(Tender.id, Tender.number, Tender.title, Tender.status, due.label("due"))
+                         .where(Tender.status.in_(list(NEXT_STEP))), stage, (due, Tender.id))
+    for key, heading, _where, _due, status in stages:
+        rows, total = waiting.get(key, ([], 0))
         dated = key != "finish"  # the others carry a deadline; "finish" waits since its last step
         queues.append(Queue(key, heading, total=total, more_url=url_for("procurement.tenders", status=status),
                             rows=[_with_due(_tender_row(r), r.due if dated else None) for r in rows]))

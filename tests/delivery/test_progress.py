@@ -209,6 +209,25 @@ def test_figures_kept_for_an_older_log_are_not_shown(world):
     assert progress.kept(world.contract.id).people == 0
 
 
+def test_the_kept_figures_of_several_contracts_are_read_together_and_only_stale_ones_computed(world, count_queries):
+    _logs(world)
+    ids = [world.contract.id, world.contract.id]
+    progress.kept(world.contract.id)
+
+    with count_queries() as current:
+        figures = progress.kept_of(ids)
+    db.session.execute(sa.update(ContractProgress).where(ContractProgress.contract_id == world.contract.id)
+                       .values(log_version=ContractProgress.log_version + 1))
+    with count_queries() as stale:
+        again = progress.kept_of(ids)
+
+    assert _same(figures[world.contract.id], progress.compute(world.contract.id))
+    assert _same(again[world.contract.id], figures[world.contract.id])
+    assert list(figures) == [world.contract.id] and current.count == 1
+    assert any("GROUP BY" in s for s in stale.statements)
+    assert progress.kept_of([]) == {}
+
+
 def test_a_new_identity_number_marks_the_persons_contracts_out_of_date(world):
     _logs(world)
     progress.kept(world.contract.id)

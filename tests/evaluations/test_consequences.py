@@ -169,3 +169,30 @@ def test_a_final_evaluation_failed_after_the_bid_rules_the_bid_out_at_the_openin
     assert (tender.status, bid.valid) == (TenderStatus.OPENED, False)
     assert bar_reason(world, round_, 2026) in bid.invalid_reason
     assert bid not in procurement.scorable_bids(tender)
+
+
+# --- the organization's page ----------------------------------------------------------------------
+
+
+def test_the_organization_page_shows_the_newest_grades_their_number_and_every_bar(world, clock, client,
+                                                                                  monkeypatch):
+    """Its newest grades (here one), how many there are, and the bar of a failed grade not among
+    those shown: ranked once, whatever the organization's history."""
+    from svcproc.registry.views import organizations
+
+    monkeypatch.setattr(organizations, "GRADES_SHOWN", 1)
+    earlier = world.another_contract(clock, fiscal_year=2024)
+    failed = world.finalized(contract=earlier, **FAIL)         # fiscal 2024: no logs, a fail
+    clock.advance(days=1)
+    current = world.finalized(**ONE)                           # fiscal 2025: 82
+    world.finalized(kind=RoundKind.MIDTERM, **ONE)             # mid-term: not a grade of record
+    assert (failed.grade, current.grade) == ("fail", "good")
+    assert login(client, world.staff).status_code == 303
+
+    html = client.get(f"/registry/organizations/{world.org.id}").get_data(as_text=True)
+
+    grades = html[html.index('id="grades-h"'):html.index("</table>", html.index('id="grades-h"'))]
+    assert in_page(current.contract.title) in grades and in_page(earlier.title) not in grades
+    assert in_page(lambda: _("The newest %(shown)d of %(total)d final evaluations.", shown=1, total=2)) in html
+    assert in_page(lambda: _("Bids in fiscal year %(year)d are refused: the final evaluation of %(project)s was "
+                             "graded fail (%(score)s points).", year=2025, project=earlier.title, score="0")) in html

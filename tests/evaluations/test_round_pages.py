@@ -282,6 +282,24 @@ def test_the_round_page_issues_as_many_queries_for_many_evaluators_and_findings_
     assert many.count <= 40
 
 
+@pytest.mark.parametrize("page", ["summary", "scores.csv"])
+def test_the_scores_take_as_many_queries_for_six_evaluators_as_for_few(make_client, world, count_queries, page):
+    """Every evaluator's scores in one statement, not one per evaluator."""
+    quiet = _quiet_round(world)
+    busy = _busy_round(world)
+    client = make_client()
+    login(client, world.user("procurement"))
+    client.get(f"/evaluations/rounds/{quiet.id}/{page}")
+
+    with count_queries() as few:
+        assert client.get(f"/evaluations/rounds/{quiet.id}/{page}").status_code == 200
+    with count_queries() as many:
+        assert client.get(f"/evaluations/rounds/{busy.id}/{page}").status_code == 200
+
+    assert len(busy.evaluators) == 6
+    assert many.count <= few.count, "\n".join(many.statements)
+
+
 @pytest.mark.parametrize("who", ["procurement", "manager", "tp1"])
 def test_the_rounds_list_issues_as_many_queries_for_many_rounds_as_for_one(make_client, world, clock,
                                                                             count_queries, who):

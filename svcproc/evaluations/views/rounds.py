@@ -28,14 +28,18 @@ from ..states import ROUND
 from . import bp, require_valid, state_refusals_to_the_page
 
 
-def load_round(round_id: int, for_scoring: bool = False) -> EvaluationRound:
-    """The round with what its page shows; for an evaluator's scoring only the tree and the panel."""
+def load_round(round_id: int, for_scoring: bool = False, scores: bool = False) -> EvaluationRound:
+    """The round with what its page shows; for an evaluator's scoring only the tree and the panel;
+    with `scores`, the tree, the panel and every evaluator's scores (the summary and its CSV: one
+    statement for the scores rather than one per evaluator)."""
+    evaluators = selectinload(EvaluationRound.evaluators)
     loads = [joinedload(EvaluationRound.contract).joinedload(Contract.organization),
              joinedload(EvaluationRound.template_version), joinedload(EvaluationRound.evaluation_org),
              selectinload(EvaluationRound.parties),
-             selectinload(EvaluationRound.evaluators).options(
-                 joinedload(RoundEvaluator.party), joinedload(RoundEvaluator.user).joinedload(User.organization))]
-    if not for_scoring:
+             evaluators.options(joinedload(RoundEvaluator.party), joinedload(RoundEvaluator.user).joinedload(User.organization))]
+    if scores:
+        loads.append(evaluators.selectinload(RoundEvaluator.scores))
+    elif not for_scoring:
         loads += [selectinload(EvaluationRound.surveys).joinedload(SatisfactionSurvey.file),
                   selectinload(EvaluationRound.evidence).joinedload(EvaluationEvidence.file),
                   selectinload(EvaluationRound.findings).selectinload(Finding.items)

@@ -149,7 +149,7 @@ def _summary_context(round_: EvaluationRound) -> dict:
 @bp.route("/rounds/<int:round_id>/summary")
 @login_required
 def summary(round_id: int):
-    round_ = load_round(round_id)
+    round_ = load_round(round_id, scores=True)
     if not perms.can_view_result(current_user, round_):
         return render_template("evaluations/summary_pending.html", round=round_, contract=round_.contract), 409
     return render_template("evaluations/summary.html", **_summary_context(round_))
@@ -159,7 +159,7 @@ def summary(round_id: int):
 @login_required
 def scores_csv(round_id: int):
     """Every submitted score with its comment, once the round is finalized."""
-    round_ = load_round(round_id)
+    round_ = load_round(round_id, scores=True)
     if not perms.can_view_result(current_user, round_):
         abort(409)
     leaves = {leaf.key: leaf for leaf in indicators.leaves_of(round_.template_version)}

@@ -72,12 +72,10 @@ def _organization_page(org: Organization, status_form: OrgStatusForm | None = No
     if status_form is None:
         status_form = OrgStatusForm()
         status_form.fill_choices()
-    from ...evaluations.consequences import bidding_bars, final_grade_count, final_grades
+    from ...evaluations.consequences import organization_grades
 
-    service = org.kind == OrgKind.SERVICE
-    grades = final_grades(org.id, limit=GRADES_SHOWN) if service else []
-    grade_count = final_grade_count(org.id) if len(grades) == GRADES_SHOWN else len(grades)
-    bars = bidding_bars(org.id) if service else []
+    grades, grade_count, bars = organization_grades(org.id, GRADES_SHOWN) if org.kind == OrgKind.SERVICE \
+        else ([], 0, [])
     return render_template("registry/organization.html", org=org, workers=workers, worker_count=worker_count,
                            status_form=status_form, grades=grades, grade_count=grade_count, bars=bars)
 
