@@ -28,7 +28,7 @@ EXTENSIONS = {
                  "ocds_milestone_documents_extension", "ocds_metrics_extension",
                  "ocds_budget_breakdown_extension", "ocds_process_title_extension",
                  "ocds_organizationClassification_extension", "ocds_contract_completion_extension",
-                 "ocds_legalBasis_extension")
+                 "ocds_legalBasis_extension", "ocds_partyDetails_scale_extension")
 }
 # ocdsmerge's rules for the fields these releases use, from the release schema patched by the
 # extensions above (a test compares them with the rules ocdsmerge reads from the schema itself), so

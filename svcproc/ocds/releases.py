@@ -30,7 +30,7 @@ from ..core.targets import TARGET_FIELDS
 from ..procurement.labels import CATEGORY_LABELS, METHOD_LABELS, TARGET_LABELS
 from ..procurement.models import Bid, BidStatus, Tender, TenderMethod, TenderStatus
 from ..registry.forms import REGISTRATION_TYPE_LABELS
-from ..registry.models import Organization
+from ..registry.models import Organization, OrgScale
 
 # Parties are identified by their unified social credit code (统一社会信用代码, GB 32100-2015).
 IDENTIFIER_SCHEME = "CN-USCC"
@@ -181,12 +181,15 @@ class Process:
     # --- the pieces ---------------------------------------------------------------------------
 
     def party(self, org: Organization, roles: list[str]) -> dict:
+        details = {"classifications": [{"scheme": REGISTRATION_SCHEME, "id": org.registration_type.value,
+                                        **self.labels.pair("registration", org.registration_type, "description")}]}
+        if org.scale != OrgScale.UNSTATED:
+            # The size the bureau recorded from the organization's declaration (中小企业声明函); the
+            # partyScale codes micro, small, medium and large are the same four sizes.
+            details["scale"] = org.scale.value
         return {**org_reference(org), "identifier": {"scheme": IDENTIFIER_SCHEME, "id": org.credit_code,
                                                      "legalName": org.name},
-                "roles": roles,
-                "details": {"classifications": [{"scheme": REGISTRATION_SCHEME, "id": org.registration_type.value,
-                                                 **self.labels.pair("registration", org.registration_type,
-                                                                    "description")}]}}
+                "roles": roles, "details": details}
 
     def release(self, suffix: str, moment: str, tags: list[str], parties: list[dict], **body) -> dict:
         tender = self.tender

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import ocdsmerge
 import pytest
 
+from svcproc.extensions import db
 from svcproc.ocds import packages
 from tests.builders.ocds import build_ocds_world, contract_of, secrets, tender
 from tests.ocds.schema import errors, patched_release_schema, require_local_copies
@@ -217,6 +218,24 @@ def test_the_running_contract_tells_its_whole_story(client, world):
     assert supplier["roles"] == ["tenderer", "supplier", "payee"]
     assert compiled["tender"]["procurementMethodDetails"] == "单一来源"
     assert compiled["tender"]["procurementMethodDetails_en"] == "Single source"
+
+
+@pytest.mark.parametrize("scale", ["small", "micro", "medium", "large", "unstated"])
+def test_a_supplier_is_published_with_the_size_the_bureau_recorded(client, world, scale):
+    from svcproc.registry.models import OrgScale
+
+    require_local_copies()
+    contract = contract_of(world, "running")
+    contract.organization.scale = OrgScale(scale)
+    db.session.flush()
+
+    _response, package = _get_json(client, f"/ocds/records/{_ocid(world, 'running')}.json")
+
+    assert errors("record-package", package) == []
+    compiled = package["records"][0]["compiledRelease"]
+    supplier = next(p for p in compiled["parties"] if "supplier" in p["roles"])
+    assert supplier["details"].get("scale") == (None if scale == "unstated" else scale)
+    assert "scale" not in next(p for p in compiled["parties"] if "buyer" in p["roles"]).get("details", {})
 
 
 def test_a_months_services_are_published_in_figures_once_it_has_ended(client, world, clock):
