@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..audit.services import record
+from ..core import clock
 from ..core.errors import DomainError, ValidationError
 from ..core.formatting import money
 from ..core.workflow import allow
@@ -46,11 +47,7 @@ def bond_problem(bond_fen: int | None, amount_fen: int) -> str | None:
 
 
 def _date(value, field: str) -> date:
-    if not isinstance(value, date):
-        raise ValidationError(_("Give the date."), field)
-    if value > today():
-        raise ValidationError(_("The date cannot be in the future."), field)
-    return value
+    return clock.past_day(value, field)
 
 
 def record_bond(actor, contract: Contract, *, amount_fen: int | None, form, received_on) -> None:

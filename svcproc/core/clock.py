@@ -35,3 +35,18 @@ def to_local(moment: datetime | None) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(LOCAL_TZ)
+
+
+def past_day(value, field: str):
+    """A day a person says something happened: given, and not after today (local time)."""
+    from datetime import date
+
+    from flask_babel import gettext as _
+
+    from .errors import ValidationError
+
+    if not isinstance(value, date):
+        raise ValidationError(_("Give the date."), field)
+    if value > to_local(now()).date():
+        raise ValidationError(_("The date cannot be in the future."), field)
+    return value

@@ -114,3 +114,8 @@ def send_stored(stored, mimetype: str | None = None):
 
     return send_file(io.BytesIO(files.read(stored)), mimetype=mimetype or stored.mimetype, as_attachment=True,
                      download_name=stored.original_name)
+
+
+def first_error(form, default: str) -> str:
+    """The first message a form's validation left, or `default` (what a refused POST says)."""
+    return next((m for f in form for m in f.errors), default)

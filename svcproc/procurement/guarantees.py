@@ -148,11 +148,7 @@ def in_the_running(bid: Bid) -> bool:
 
 
 def _date(value, field: str) -> date:
-    if not isinstance(value, date):
-        raise ValidationError(_("Give the date."), field)
-    if value > today():
-        raise ValidationError(_("The date cannot be in the future."), field)
-    return value
+    return clock.past_day(value, field)
 
 
 def record_deposit(actor, bid: Bid, *, amount_fen: int | None, received_on, form) -> BidDeposit:

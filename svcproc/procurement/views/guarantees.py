@@ -12,7 +12,7 @@ from ...core import files
 from ...core.errors import ValidationError
 from ...core.formatting import fen_to_yuan_text
 from ...core.permissions import require
-from ...core.web import redirect_to
+from ...core.web import first_error, redirect_to
 from ...extensions import db
 from .. import guarantees
 from .. import permissions as perms
@@ -55,9 +55,6 @@ def _back(bid: Bid) -> str:
     return url_for("procurement.tender", tender_id=bid.tender_id)
 
 
-def _first_error(form, default: str) -> str:
-    return next((m for f in form for m in f.errors), default)
-
 
 @bp.route("/bids/<int:bid_id>/deposit", methods=["POST"])
 @login_required
@@ -66,7 +63,7 @@ def deposit_record(bid_id: int):
     require(perms.can_record_deposit(current_user, bid, check_state=False))
     form = DepositRecordForm()
     if not form.validate_on_submit():
-        raise ValidationError(_first_error(form, _("Check the form.")), "amount")
+        raise ValidationError(first_error(form, _("Check the form.")), "amount")
     guarantees.record_deposit(current_user, bid, amount_fen=form.amount.fen, received_on=form.received_on.data,
                               form=form.form.data)
     flash(_("Deposit of %(o)s recorded.", o=bid.organization.name), "success")
@@ -80,7 +77,7 @@ def deposit_return(bid_id: int):
     require(perms.can_return_deposit(current_user, bid, check_state=False))
     form = ReturnForm()
     if not form.validate_on_submit():
-        raise ValidationError(_first_error(form, _("Check the form.")), "returned_on")
+        raise ValidationError(first_error(form, _("Check the form.")), "returned_on")
     if bid.deposit is None:
         abort(404)
     guarantees.return_deposit(current_user, bid.deposit, returned_on=form.returned_on.data)
@@ -95,7 +92,7 @@ def low_price_explain(bid_id: int):
     require(perms.can_explain_low_bid(current_user, bid, check_state=False))
     form = LowPriceExplanationForm()
     if not form.validate_on_submit():
-        raise ValidationError(_first_error(form, _("Check the form.")), "explanation")
+        raise ValidationError(first_error(form, _("Check the form.")), "explanation")
     guarantees.explain_low_bid(current_user, bid, form.explanation.data, form.file.data)
     flash(_("Your explanation is recorded; the panel will rule on it."), "success")
     return redirect_to(_back(bid))
@@ -121,7 +118,7 @@ def low_price_reject(bid_id: int):
     require(perms.can_rule_on_low_bid(current_user, bid, check_state=False))
     form = ReasonForm()
     if not form.validate_on_submit():
-        raise ValidationError(_first_error(form, _("Give the reason the bid is invalid.")), "reason")
+        raise ValidationError(first_error(form, _("Give the reason the bid is invalid.")), "reason")
     guarantees.reject_low_bid(current_user, bid, form.reason.data)
     flash(_("Bid of %(o)s ruled invalid.", o=bid.organization.name), "success")
     return redirect_to(_back(bid))

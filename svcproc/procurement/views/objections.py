@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from ...core import flow
 from ...core.errors import ValidationError
 from ...core.permissions import require
-from ...core.web import redirect_to
+from ...core.web import first_error, redirect_to
 from ...extensions import db
 from .. import challenges
 from .. import permissions as perms
@@ -73,7 +73,7 @@ def objection_amend(objection_id: int):
     require(perms.can_amend_after_objection(current_user, item, check_state=False))
     form = AmendedDocumentForm()
     if not form.validate_on_submit():
-        raise ValidationError(next((m for f in form for m in f.errors), _("Check the form.")), "title")
+        raise ValidationError(first_error(form, _("Check the form.")), "title")
     upload = next((f for f in request.files.getlist("file") if f.filename), None)
     if upload is None:
         raise ValidationError(_("Choose a file to upload."), "file")
@@ -109,7 +109,7 @@ def complaint_outcome(complaint_id: int):
     form = ComplaintOutcomeForm()
     if not form.validate_on_submit():
         field = next((f.name for f in form if f.errors and f.name != "csrf_token"), "text")
-        raise ValidationError(next((m for f in form for m in f.errors),
+        raise ValidationError(first_error(form,
                                    _("Write down the finance department's decision.")), field)
     challenges.record_complaint_outcome(current_user, item, upheld=form.decision.data == "upheld",
                                         decision=form.text.data, decided_on=form.decided_on.data)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from ...core import flow
 from ...core.errors import DomainError, ValidationError
 from ...core.permissions import Role, require
-from ...core.web import redirect_to
+from ...core.web import first_error, redirect_to
 from ...extensions import db
 from .. import permissions as perms
 from .. import experts as expert_pool
@@ -140,7 +140,7 @@ def bid_invalid(bid_id: int):
     require(perms.can_rule_bid_invalid(current_user, bid, check_state=False))
     form = ReasonForm()
     if not form.validate_on_submit():
-        raise ValidationError(next((m for f in form for m in f.errors), _("Give the reason the bid is invalid.")),
+        raise ValidationError(first_error(form, _("Give the reason the bid is invalid.")),
                               "reason")
     workflow.rule_bid_invalid(current_user, bid, form.reason.data)
     flash(_("Bid of %(o)s ruled invalid.", o=bid.organization.name), "success")

@@ -15,7 +15,7 @@ from ...core import clock, exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import fen_to_yuan_text, local_datetime, points
 from ...core.permissions import require
-from ...core.web import is_htmx, like_pattern, paginate, redirect_to
+from ...core.web import first_error, is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
 from .. import challenges
 from .. import permissions as perms
@@ -252,7 +252,7 @@ def tender_document_add(tender_id: int):
     require(perms.can_add_tender_document(current_user, item, check_state=False))
     form = DocumentForm()
     if not form.validate_on_submit():
-        raise ValidationError(next((m for f in form for m in f.errors), _("Choose a file to upload.")), "file")
+        raise ValidationError(first_error(form, _("Choose a file to upload.")), "file")
     uploads = [f for f in request.files.getlist("file") if f.filename]
     if not uploads:
         raise ValidationError(_("Choose a file to upload."), "file")
@@ -304,7 +304,7 @@ def tender_cancel(tender_id: int):
     require(perms.can_cancel_tender(current_user, item, check_state=False))
     form = ReasonForm()
     if not form.validate_on_submit():
-        raise ValidationError(next((m for f in form for m in f.errors), _("Check the form.")), "reason")
+        raise ValidationError(first_error(form, _("Check the form.")), "reason")
     objection = None
     if request.form.get("objection", "").isdigit():
         objection = db.get_or_404(Objection, int(request.form["objection"]))
