@@ -23,6 +23,7 @@ def register_commands(app) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(privacy_group)
     app.cli.add_command(flags_group)
+    app.cli.add_command(public_group)
 
 
 @click.command("create-user")
@@ -192,6 +193,24 @@ def flags_refresh_command():
     result = flags.refresh()
     db.session.commit()
     click.echo(f"{result['flags']} procurement red flags: {result['added']} new, {result['removed']} cleared.")
+
+
+@click.group("public")
+def public_group():
+    """The public side: the results pages' figures."""
+
+
+@public_group.command("refresh")
+@with_appcontext
+def public_refresh_command():
+    """Decide every area's published figures again and store them (run from cron; the pages queue
+    the same job when the stored figures are older than PUBLIC_FIGURES_CACHE_SECONDS)."""
+    from .extensions import db
+    from .public import sharing
+
+    result = sharing.refresh()
+    db.session.commit()
+    click.echo(f"Public figures decided: {sum(len(c) for c in result.cells.values())} cells.")
 
 
 @click.command("import-logs")

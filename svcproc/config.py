@@ -89,7 +89,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # from which one could be worked out).
         "PUBLIC_MIN_CELL": int(os.environ.get("PUBLIC_MIN_CELL", "10")),
         # The results pages decide every area's figures together (secondary suppression), which reads
-        # the whole service log: each web process keeps the result this many seconds (0: never).
+        # the whole service log: they are stored, and decided again by a job once older than this
+        # many seconds (0: decided for each page).
         "PUBLIC_FIGURES_CACHE_SECONDS": int(os.environ.get("PUBLIC_FIGURES_CACHE_SECONDS", "600")),
         # The address the public reaches the application at: printed reports carry
         # <PUBLIC_URL>/verify/<code> and its QR code on every page, so a reader of the paper can follow it.

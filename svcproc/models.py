@@ -19,3 +19,4 @@ from .evaluations.models import (EvaluationEvidence, EvaluationParty, Evaluation
 from .reports.models import GeneratedReport  # noqa: F401
 from .monitoring.models import MonitoringCase, MonitoringDocument, ProcurementFlag  # noqa: F401
 from .api.models import ApiToken  # noqa: F401
+from .public.models import PublicFigures  # noqa: F401

@@ -11,9 +11,9 @@ many services, projects or needs the district has.
 """
 from __future__ import annotations
 
-import time as _time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -22,11 +22,13 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
 
 from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
-from ..delivery.models import ServiceActivity, activity_participant
+from ..core import clock
+from ..delivery.models import ActivityType, ServiceActivity, activity_participant
 from ..evaluations.models import EvaluationRound, RoundStatus, SatisfactionSurvey
 from ..extensions import db
 from ..procurement.models import CommunityNeed, NeedStatus, ProjectPlan, Tender, plan_community
 from ..registry.models import Area, AreaLevel
+from .models import PublicFigures
 
 
 @dataclass(frozen=True)
@@ -136,28 +138,69 @@ class Table:
         return sorted(found, key=lambda r: r[0].value)
 
 
-_cache: dict = {}
-
-
 def table() -> Table:
-    """The district's figures with every withheld one decided. Counting every area's distinct people
-    reads the whole service log, so each web process keeps the result PUBLIC_FIGURES_CACHE_SECONDS
-    (0: computed for each request): the figures are a few minutes old at most, and every page within
-    that time shows the same moment's figures, never a mix of two."""
+    """The district's figures with every withheld one decided, as last stored: one statement. Deciding
+    them reads the whole service log, so it is done by a job (and `svcproc public refresh` from cron),
+    never by the page: figures older than PUBLIC_FIGURES_CACHE_SECONDS are shown while a refresh is
+    queued; only the very first page, with nothing stored yet, decides them itself. Every web host
+    reads the same stored figures, and every page of one moment shows the same ones, never a mix.
+    With PUBLIC_FIGURES_CACHE_SECONDS = 0 they are decided for each page."""
+    from flask import g
+
     config = current_app.config
-    ttl = float(config.get("PUBLIC_FIGURES_CACHE_SECONDS") or 0)
     minimum = int(config["PUBLIC_MIN_CELL"])
+    if "public_figures" in g:
+        return g.public_figures
+    ttl = float(config.get("PUBLIC_FIGURES_CACHE_SECONDS") or 0)
     if ttl <= 0:
-        return _build_table(minimum)
-    key = (id(current_app._get_current_object()), minimum)
-    found = _cache.get(key)
-    now = _time.monotonic()
-    if found is not None and found[0] > now:
-        return found[1]
+        g.public_figures = _build_table(minimum)
+        return g.public_figures
+    stored = db.session.get(PublicFigures, minimum)
+    if stored is None:
+        g.public_figures = refresh(minimum)
+        return g.public_figures
+    if clock.now() - stored.computed_at > timedelta(seconds=ttl):
+        _queue_refresh()
+    g.public_figures = _from_rows(stored.cells, minimum)
+    return g.public_figures
+
+
+def refresh(minimum: int | None = None) -> Table:
+    """Decide the figures now and store them (the job, the command, the first page)."""
+    minimum = int(current_app.config["PUBLIC_MIN_CELL"]) if minimum is None else minimum
     result = _build_table(minimum)
-    _cache.clear()
-    _cache[key] = (now + ttl, result)
+    rows = [[measure, kind, area_id, getattr(sub, "value", sub), found.value, found.withheld]
+            for measure, cells in result.cells.items() for (kind, area_id, sub), found in cells.items()]
+    stored = db.session.get(PublicFigures, minimum)
+    if stored is None:
+        stored = PublicFigures(minimum=minimum)
+        db.session.add(stored)
+    stored.computed_at, stored.cells = clock.now(), rows
+    db.session.flush()
     return result
+
+
+def _from_rows(rows: list, minimum: int) -> Table:
+    cells: dict[str, dict[Key, Cell]] = {m: {} for m in ("sessions", "person_times", "people")}
+    for measure, kind, area_id, sub, value, withheld in rows:
+        if kind == "type":
+            sub = ActivityType(sub)
+        cells[measure][(kind, area_id, sub)] = Cell(int(value), minimum, bool(withheld))
+    return Table(cells)
+
+
+def _queue_refresh() -> None:
+    """A refresh job, unless one is already waiting or running (several hosts may notice at once; a
+    second job would only decide the same figures again)."""
+    from ..core import jobs
+    from .tasks import JOB_KIND
+
+    since = clock.now() - jobs._timeout()
+    waiting = db.session.execute(sa.select(jobs.Job.id).where(
+        jobs.Job.kind == JOB_KIND, jobs.Job.status.in_([jobs.JobStatus.QUEUED, jobs.JobStatus.RUNNING]),
+        jobs.Job.created_at > since).limit(1)).first()
+    if waiting is None:
+        jobs.start(JOB_KIND, {})
 
 
 def _build_table(minimum: int) -> Table:

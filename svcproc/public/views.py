@@ -18,6 +18,7 @@ from ..procurement.models import ServiceCategory
 from ..procurement.public_views import bp
 from ..registry.models import Area, AreaLevel
 from . import board, sharing
+from . import tasks  # noqa: F401  (registers the figures job)
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 nav.menu("public.areas", _l("Results by community"), order=3, visible=lambda user: True, public=True)

@@ -217,26 +217,51 @@ def test_nothing_is_withheld_when_no_figure_is_below_the_minimum(app, client, id
                                                    "Distinct people": "27"}
 
 
-def test_the_figures_are_kept_for_a_while_then_counted_again(app, client, ids, count_queries, monkeypatch):
+def test_the_figures_are_stored_for_every_host_and_decided_again_by_a_job(app, client, ids, clock, count_queries,
+                                                                           monkeypatch):
+    from svcproc.core import jobs
+    from svcproc.public.models import PublicFigures
+    from svcproc.public.tasks import JOB_KIND, run_figures_job
+
     world = World(ids)
     street = world.communities[0].parent
     client.post("/lang/en", data={"next": "/"})
     with count_queries() as counted:
         before = _page(client, street.id)["total"]
     monkeypatch.setitem(app.config, "PUBLIC_FIGURES_CACHE_SECONDS", 600)
-    moment = [1000.0]
-    monkeypatch.setattr(sharing._time, "monotonic", lambda: moment[0])
-    sharing._cache.clear()
-    _page(client, street.id)
+    started = []
+    monkeypatch.setattr(jobs, "dispatch", lambda job: started.append(job))  # the job is run by hand below
+    _page(client, street.id)  # nothing stored yet: this first page decides and stores them
+    stored = db.session.get(PublicFigures, app.config["PUBLIC_MIN_CELL"])
+    assert stored is not None and started == []
     world.record(activity_date=date(2025, 6, 14), community=world.communities[1], head_count=0,
                  participants=[world.people["elder"]], start_time=time(15, 0), end_time=time(16, 0))
     db.session.flush()
 
     with count_queries() as kept:
         meanwhile = _page(client, street.id)["total"]
-    moment[0] += 601
+    other_host = app.test_client()  # another web process reads the same stored figures
+    other_host.post("/lang/en", data={"next": "/"})
+    elsewhere = _page(other_host, street.id)["total"]
+    clock.advance(seconds=601)
+    stale = _page(client, street.id)["total"]
+    _page(client, street.id)
+    assert len(started) == 1, "one refresh is queued however many pages find the figures old"
+    job = db.session.get(jobs.Job, started[0])
+    assert job.kind == JOB_KIND
+    run_figures_job(job, lambda *a: None)
     later = _page(client, street.id)["total"]
-    sharing._cache.clear()
 
-    assert kept.count < counted.count and meanwhile == before
+    assert kept.count < counted.count and meanwhile == before == elsewhere == stale
     assert _number(later["Service sessions"]) == _number(before["Service sessions"]) + 1
+
+
+def test_the_command_decides_and_stores_the_figures(app, cli, ids):
+    from svcproc.public.models import PublicFigures
+
+    result = cli("public", "refresh")
+
+    assert result.exit_code == 0, result.output
+    stored = db.session.get(PublicFigures, app.config["PUBLIC_MIN_CELL"])
+    assert stored is not None and len(stored.cells) > 0
+    assert str(len(stored.cells)) in result.output
