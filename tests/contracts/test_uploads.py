@@ -213,7 +213,13 @@ def test_a_path_in_the_filename_goes_nowhere(app, client, pending, name):
     assert stored.original_name.endswith("evil.pdf")
     assert "/" not in stored.original_name and "\\" not in stored.original_name
     assert stored.stored_name != "evil.pdf"
-    assert not list(instance.parent.rglob("evil.pdf"))
+    # Nowhere in the instance folder, nor where the name would lead from the upload folder, its
+    # subfolders or the instance folder (only those places: other programs use the parent folder).
+    uploads = Path(app.config["UPLOAD_FOLDER"]).resolve()
+    bases = [instance, uploads, *(d for d in uploads.rglob("*") if d.is_dir())]
+    assert not list(instance.rglob("evil.pdf"))
+    assert not any((base / part).resolve().exists() for base in bases
+                   for part in (name, name.replace("\\", "/"), "evil.pdf", "../evil.pdf", "../../evil.pdf"))
     assert all(p.name != "evil.pdf" for p in uploaded_files())
 
 
