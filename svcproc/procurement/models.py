@@ -60,6 +60,10 @@ class CommunityNeed(db.Model):
     plan = relationship("ProjectPlan", back_populates="needs")
 
     __mapper_args__ = {"version_id_col": version}
+    # The bureau's queue of needs to answer, oldest first, from the needs still waiting alone.
+    __table_args__ = (sa.Index("ix_community_need_waiting", "submitted_at", "id",
+                               postgresql_where=sa.text("status = 'submitted'"),
+                               sqlite_where=sa.text("status = 'submitted'")),)
 
     PHONE_PURPOSE = "need-contact-phone"
 
