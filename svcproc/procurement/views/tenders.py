@@ -56,12 +56,12 @@ def tenders():
     if method in {m.value for m in TenderMethod}:
         stmt = stmt.where(Tender.method == TenderMethod(method))
     page = paginate(stmt)
-    ids = [t.id for t in page.items]
     # Counts of bids received, once the tender is opened: before, nobody but the bidder learns that a
-    # bid exists (not even how many).
+    # bid exists (not even how many). The page's tenders say which are opened.
+    ids = [t.id for t in page.items if t.opened_at is not None]
     counts = dict(db.session.execute(
-        sa.select(Bid.tender_id, sa.func.count(Bid.id)).join(Tender, Tender.id == Bid.tender_id)
-        .where(Bid.tender_id.in_(ids), Bid.status == BidStatus.SUBMITTED, Tender.opened_at.is_not(None))
+        sa.select(Bid.tender_id, sa.func.count(Bid.id))
+        .where(Bid.tender_id.in_(ids), Bid.status == BidStatus.SUBMITTED)
         .group_by(Bid.tender_id)).all()) if ids and perms.can_read_procurement(current_user) else {}
     template = "procurement/_tender_table.html" if is_htmx() else "procurement/tenders.html"
     return render_template(template, page=page, counts=counts, q=q, status=status, method=method)
