@@ -28,10 +28,21 @@ from ..states import ROUND
 from . import bp, require_valid, state_refusals_to_the_page
 
 
-def load_round(round_id: int, for_scoring: bool = False, scores: bool = False) -> EvaluationRound:
+def load_round(round_id: int, for_scoring: bool = False, scores: bool = False, for_cell: bool = False
+               ) -> EvaluationRound:
     """The round with what its page shows; for an evaluator's scoring only the tree and the panel;
     with `scores`, the tree, the panel and every evaluator's scores (the summary and its CSV: one
-    statement for the scores rather than one per evaluator)."""
+    statement for the scores rather than one per evaluator); `for_cell`, an evaluator saving one
+    score: the tree and the panel's rows alone (the fragment shows nothing else)."""
+    if for_cell:
+        round_ = db.session.execute(
+            sa.select(EvaluationRound).where(EvaluationRound.id == round_id)
+            .options(joinedload(EvaluationRound.template_version), selectinload(EvaluationRound.evaluators))
+        ).scalar_one_or_none()
+        if round_ is None:
+            abort(404)
+        require(perms.can_view_round(current_user, round_))
+        return round_
     evaluators = selectinload(EvaluationRound.evaluators)
     loads = [joinedload(EvaluationRound.contract).joinedload(Contract.organization),
              joinedload(EvaluationRound.template_version), joinedload(EvaluationRound.evaluation_org),

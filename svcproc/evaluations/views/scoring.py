@@ -95,7 +95,7 @@ def score(round_id: int):
 @bp.route("/rounds/<int:round_id>/score/<leaf_key>", methods=["POST"])
 @login_required
 def score_cell(round_id: int, leaf_key: str):
-    round_ = load_round(round_id, for_scoring=True)
+    round_ = load_round(round_id, for_cell=True)
     member = _own_member(round_)
     leaf = next((leaf for leaf in workflow.scored_leaves(round_) if leaf.key == leaf_key), None)
     if leaf is None:
