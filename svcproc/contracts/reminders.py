@@ -74,9 +74,14 @@ def badge_count(user, today: date, window: int = WINDOW_DAYS) -> int:
         return 0
     reviewer = has_permission(user, "contracts.manage")
     horizon = today + timedelta(days=window)
-    due = sa.and_(Milestone.status.in_([MilestoneStatus.PENDING, MilestoneStatus.RETURNED]),
-                  Milestone.due_date <= horizon)
-    counted = sa.or_(due, Milestone.status == MilestoneStatus.SUBMITTED) if reviewer else due
+    # Among the open milestones (pending, returned, submitted): due soon, or (for a reviewer) submitted.
+    # Written without repeating the statuses, so PostgreSQL estimates the rows well and joins the
+    # contracts by hash rather than one lookup per milestone.
+    if reviewer:
+        counted = sa.or_(Milestone.due_date <= horizon, Milestone.status == MilestoneStatus.SUBMITTED)
+    else:
+        counted = sa.and_(Milestone.status.in_([MilestoneStatus.PENDING, MilestoneStatus.RETURNED]),
+                          Milestone.due_date <= horizon)
     stmt = (sa.select(sa.func.count()).select_from(Milestone).join(Contract, Contract.id == Milestone.contract_id)
             .where(Contract.status.in_(ACTIVE), Milestone.status.in_(OPEN), counted, contract_scope(user)))
     return db.session.execute(stmt).scalar_one()
