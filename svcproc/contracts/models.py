@@ -14,6 +14,9 @@ from ..core.types import UTCDateTime, enum_column
 from ..extensions import db
 
 
+BOND_HELD_SQL = "bond_fen IS NOT NULL AND bond_returned_on IS NULL"
+
+
 class ContractStatus(str, enum.Enum):
     DRAFT = "draft"
     SIGNED = "signed"
@@ -83,7 +86,10 @@ class Contract(TargetsMixin, db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (sa.Index("ix_contract_changed", "updated_at", "id"),
-                      sa.CheckConstraint("payment_days BETWEEN 1 AND 60", name="payment_days_range"))
+                      sa.CheckConstraint("payment_days BETWEEN 1 AND 60", name="payment_days_range"),
+                      # The bonds still held (the staff's queue of bonds to return).
+                      sa.Index("ix_contract_bond_held", "status_changed_at", "id",
+                               postgresql_where=sa.text(BOND_HELD_SQL), sqlite_where=sa.text(BOND_HELD_SQL)))
 
     @property
     def paid_fen(self) -> int:
@@ -152,7 +158,11 @@ class Milestone(db.Model):
     # Milestones still to deliver or to review (what reminders count on every page); the accepted
     # and paid ones of past years stay out of it.
     __table_args__ = (sa.Index("ix_milestone_open", "due_date", "contract_id",
-                               postgresql_where=sa.text(OPEN_STATUSES_SQL), sqlite_where=sa.text(OPEN_STATUSES_SQL)),)
+                               postgresql_where=sa.text(OPEN_STATUSES_SQL), sqlite_where=sa.text(OPEN_STATUSES_SQL)),
+                      # Accepted and not yet paid: the payments due.
+                      sa.Index("ix_milestone_accepted", "contract_id",
+                               postgresql_where=sa.text("status = 'accepted'"),
+                               sqlite_where=sa.text("status = 'accepted'")))
 
 
 class PeriodStatus(str, enum.Enum):
