@@ -27,12 +27,6 @@ RECEIVABLE = frozenset({C.DRAFT, C.SIGNED, C.IN_PROGRESS})
 RETURNABLE = frozenset({C.COMPLETED, C.CLOSED})
 
 
-def today() -> date:
-    from .workflow import today as contracts_today
-
-    return contracts_today()
-
-
 def bond_problem(bond_fen: int | None, amount_fen: int) -> str | None:
     """Why a bond of this amount may not be asked on a contract of `amount_fen`, or None."""
     if bond_fen is None or bond_fen <= 0:
