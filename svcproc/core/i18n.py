@@ -49,30 +49,97 @@ def _language_territory(code: str) -> tuple[str, str | None]:
     return candidate.language, candidate.territory
 
 
+def _babel_namespace():
+    """Flask-Babel's per-context namespace (where it keeps the chosen locale), read from the app
+    context directly: `flask.g` is a proxy, and a page asks for translations a hundred times."""
+    from flask.globals import _cv_app
+
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return None
+    return app_ctx.g.__dict__.get("_flask_babel")
+
+
 def _domain_class():
     from flask_babel import Domain, get_locale
 
     class LocaleCachedDomain(Domain):
         """Flask-Babel's domain, its catalogs found by the locale object itself: the stock lookup
-        formats the locale's name for every string, and a page translates a hundred or more."""
+        formats the locale's name for every string, and a page translates a hundred or more. The
+        catalog chosen is also kept beside the locale in the request's namespace, so the strings
+        after the first find it with two dictionary reads; a changed locale (a refresh, or
+        `force_locale`) is a different object and looks the catalog up again."""
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._by_locale: dict = {}
 
         def get_translations(self):
+            namespace = _babel_namespace()
+            if namespace is not None:
+                held = namespace.__dict__.get("svcproc_translations")
+                if held is not None and held[0] is namespace.__dict__.get("babel_locale"):
+                    return held[1]
             locale = get_locale()
             if locale is None:
                 return super().get_translations()
             try:
-                return self._by_locale[locale]
+                translations = self._by_locale[locale]
             except KeyError:
                 translations = self._by_locale[locale] = super().get_translations()
-                return translations
+            namespace = _babel_namespace() if namespace is None else namespace
+            if namespace is not None:
+                namespace.svcproc_translations = (locale, translations)
+            return translations
 
     return LocaleCachedDomain
 
 
+def _template_callables(domain):
+    """The templates' gettext family, as Jinja's newstyle gettext behaves (the result marked safe
+    when the template escapes, then always formatted with its variables), calling the domain's
+    catalog directly rather than through two more layers of template calls per string."""
+    from jinja2 import pass_eval_context
+    from markupsafe import Markup
+
+    translations = domain.get_translations
+
+    @pass_eval_context
+    def gettext(eval_ctx, string, **variables):
+        rv = translations().ugettext(string)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    @pass_eval_context
+    def ngettext(eval_ctx, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        rv = translations().ungettext(singular, plural, num)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    @pass_eval_context
+    def pgettext(eval_ctx, context, string, **variables):
+        variables.setdefault("context", context)
+        rv = translations().upgettext(context, string)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    @pass_eval_context
+    def npgettext(eval_ctx, context, singular, plural, num, **variables):
+        variables.setdefault("context", context)
+        variables.setdefault("num", num)
+        rv = translations().unpgettext(context, singular, plural, num)
+        if eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext, "pgettext": pgettext, "npgettext": npgettext}
+
+
 def install_fast_domain(app, babel) -> None:
     """Use the locale-cached domain for every gettext, lazy strings and templates included."""
-    babel.domain_instance = _domain_class()(domain=app.extensions["babel"].default_domain)
+    domain = babel.domain_instance = _domain_class()(domain=app.extensions["babel"].default_domain)
+    app.jinja_env.globals.update(_template_callables(domain))
