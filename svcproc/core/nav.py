@@ -89,7 +89,7 @@ def navigation(user) -> list[tuple[str, Any, str, int]]:
     if cached is not None and cached[0] == user.id:
         return cached[1]
     entries = sorted((e for e in MENU.values() if not e.public), key=lambda e: e.order)
-    result = [(e.endpoint, e.label, url_for(e.endpoint), e.badge(user) if e.badge else 0)
+    result = [(e.endpoint, e.label, menu_url(e.endpoint), e.badge(user) if e.badge else 0)
               for e in entries if e.visible(user)]
     g.nav_entries = (user.id, result)
     return result
@@ -129,7 +129,22 @@ def grouped_navigation(user, items: list | None = None) -> list[MenuGroup]:
 def public_navigation() -> list[tuple[str, Any, str]]:
     """What residents and the press can use without an account."""
     entries = sorted((e for e in MENU.values() if e.public), key=lambda e: e.order)
-    return [(e.endpoint, e.label, url_for(e.endpoint)) for e in entries]
+    return [(e.endpoint, e.label, menu_url(e.endpoint)) for e in entries]
+
+
+# A menu entry's address depends only on its endpoint and the root the app is served under.
+_URLS: dict[tuple[str, str], str] = {}
+
+
+def menu_url(endpoint: str) -> str:
+    """`url_for(endpoint)` of a menu entry (entries take no arguments), routed once per root."""
+    from flask import request
+
+    key = (request.script_root, endpoint)
+    url = _URLS.get(key)
+    if url is None:
+        url = _URLS[key] = url_for(endpoint)
+    return url
 
 
 def home_panels(user) -> list[tuple[str, dict]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import current_app, g
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
 from . import nav
 from .i18n import locale_code
@@ -61,18 +62,72 @@ def init_app(app) -> None:
 
     install_fast_domain(app, babel)
 
+    vendor = str(Path(app.static_folder) / "vendor" / "htmx.min.js")
+    app.jinja_env.globals["menu_html"] = menu_html
+
     @app.context_processor
     def _globals():
-        vendor = Path(current_app.static_folder) / "vendor" / "htmx.min.js"
-        items = nav.navigation(current_user)
+        # Every render asks for these, an htmx fragment included: what only the page's layout
+        # shows (the menu and its badge, the public menu) is worked out when the layout reads it.
         return {
-            "nav_items": items,
-            "nav_groups": nav.grouped_navigation(current_user, items),
+            "nav_items": Deferred(lambda: nav.navigation(current_user)),
+            "public_nav_items": Deferred(nav.public_navigation),
             "bureau_name": bureau_name(),
-            "public_nav_items": nav.public_navigation(),
             "current_locale": locale_code(get_locale()),
             "htmx_cdn_url": current_app.config.get("HTMX_CDN_URL"),
-            "htmx_sri": _sri(str(vendor)),
+            "htmx_sri": _sri(vendor),
             "csp_nonce": getattr(g, "csp_nonce", ""),
             "app_version": current_app.config["VERSION"],
         }
+
+
+class Deferred:
+    """A list worked out the first time a template reads it."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make):
+        self._make = make
+        self._value = None
+
+    def _get(self) -> list:
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __bool__(self) -> bool:
+        return bool(self._get())
+
+    def __getitem__(self, index):
+        return self._get()[index]
+
+
+# The menu bar's HTML by (language, current page, the person's entries with their addresses and
+# badges): everything it shows follows from these, so people of one role share one rendering. It is
+# derived from the code and the request alone, so every host builds the same; bounded, it is
+# emptied when full.
+_MENUS: dict[tuple, Markup] = {}
+MENU_CACHE_SIZE = 512
+
+
+def menu_html() -> Markup:
+    """The signed-in person's menu bar (templates/_menu.html), rendered once per distinct menu."""
+    from flask import request
+
+    items = nav.navigation(current_user)
+    endpoint = request.endpoint
+    key = (locale_code(get_locale()), endpoint, tuple((e, u, b) for e, _label, u, b in items))
+    html = _MENUS.get(key)
+    if html is None:
+        template = current_app.jinja_env.get_template("_menu.html")
+        html = Markup(template.render(groups=nav.grouped_navigation(current_user, items), current=endpoint))
+        if len(_MENUS) >= MENU_CACHE_SIZE:
+            _MENUS.clear()
+        _MENUS[key] = html
+    return html
