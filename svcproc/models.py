@@ -6,6 +6,7 @@ from .contracts.models import Amendment, Contract, Deliverable, Milestone, Payme
 from .core.files import StoredFile  # noqa: F401
 from .core.jobs import Job  # noqa: F401
 from .core.storage import FileChunk  # noqa: F401
+from .core.versions import DataVersion  # noqa: F401
 from .core.workdays import LocalCalendarDay  # noqa: F401
 from .delivery.models import (ActivityEvidence, ActivityRevision, Beneficiary, ImportBatch, RedFlag,  # noqa: F401
                               ServiceActivity, ServiceCase, ServiceGroup)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
+from ..core import versions
 from ..extensions import db, login_manager
 from .models import User, UserSession
 
@@ -23,12 +24,18 @@ def init_app(app) -> None:
             return None
         # The account and its server-side session in one statement: a session ended by logging
         # out (or by a password change, reset or deactivation) no longer finds its row.
-        user = db.session.execute(
-            sa.select(User).join(UserSession, UserSession.user_id == User.id)
+        # The versions of the kinds of data the menu's figures are kept under come in the same
+        # statement (core/versions.py).
+        row = db.session.execute(
+            sa.select(User, *versions.columns()).join(UserSession, UserSession.user_id == User.id)
             .where(User.id == int(user_id), UserSession.id == session_id)
-        ).scalar_one_or_none()
-        if user is None or not user.active or user.session_token != token:
+        ).one_or_none()
+        if row is None:
             return None
+        user = row[0]
+        if not user.active or user.session_token != token:
+            return None
+        versions.remember(row[1:])
         return user
 
     @login_manager.unauthorized_handler

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
+from ..core import versions
 from ..core.permissions import has_permission
 from ..extensions import db
 from .models import Contract, ContractStatus, Milestone, MilestoneStatus
@@ -87,6 +88,14 @@ def badge_count(user, today: date, window: int = WINDOW_DAYS) -> int:
     return db.session.execute(stmt).scalar_one()
 
 
+# The badge changes only with milestones (added, removed, their state or due day) and contracts
+# (their state or organization), or with the day: counted once per version of those and kept, for
+# everyone who sees the same contracts (core/versions.py).
+versions.watch("reminders", Milestone, "status", "due_date", "contract_id")
+versions.watch("reminders", Contract, "status", "organization_id")
+_kept_badges = versions.Kept("reminders")
+
+
 def badge(user) -> int:
     """The menu's badge: milestones overdue, due within a week, or waiting for acceptance."""
     from flask import g
@@ -94,5 +103,12 @@ def badge(user) -> int:
     from .workflow import today
 
     if "reminder_badge" not in g:
-        g.reminder_badge = badge_count(user, today())
+        day = today()
+        if not can_list_contracts(user):
+            g.reminder_badge = 0
+        else:
+            # Whom the count is for: who reviews, and which contracts they see (all, or one organization's).
+            scope = "all" if has_permission(user, "procurement.read") else user.organization_id
+            key = (has_permission(user, "contracts.manage"), scope, day)
+            g.reminder_badge = _kept_badges.get(key, lambda: badge_count(user, day))
     return g.reminder_badge

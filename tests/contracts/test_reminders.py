@@ -225,3 +225,23 @@ def _blocks(output: str) -> dict[str, list[str]]:
             current = line.split(" ", 1)[0]
             blocks[current] = []
     return blocks
+
+
+def test_the_badge_is_counted_once_per_version_and_follows_every_change(client, make_client, world, count_queries):
+    login(client, world.a.staff)
+    manager = make_client()
+    login(manager, world.b.manager)
+    assert _badge(client.get("/contracts").get_data(as_text=True)) == 4
+    assert _badge(manager.get("/contracts").get_data(as_text=True)) == 1
+    with count_queries() as counted:
+        assert _badge(client.get("/contracts").get_data(as_text=True)) == 4
+    assert not [s for s in counted.statements if "count(" in s.lower() and "milestone" in s.lower()]
+
+    # Organization B delivers its milestone due in 3 days: no longer owed by B, now waiting for
+    # the bureau (which counted it already as due soon).
+    deliver(world.b, world.b.milestones[0])
+    assert _badge(manager.get("/contracts").get_data(as_text=True)) == 0
+    assert _badge(client.get("/contracts").get_data(as_text=True)) == 4
+
+    workflow.accept_milestone(world.b.staff, world.b.milestones[0])
+    assert _badge(client.get("/contracts").get_data(as_text=True)) == 3

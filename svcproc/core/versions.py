@@ -1,0 +1,145 @@
+"""Versions of kinds of data, so a figure worked out from them can be kept until they change.
+
+A domain names a kind of data and the rows and columns it is made of (`watch`): every flush that
+inserts or deletes such a row, or changes one of those columns, gives the kind a new version in the
+`data_version` table, in the same transaction. A version is a random 62-bit number, not a count: a
+rolled-back change or a database made anew never brings back a number that stood for other data. The
+person's account is read on every request together with the current versions (`columns`,
+`remember`), so a figure kept under the version it was worked out with (`Kept`) is known to still
+hold without asking the database again, and a change made on any web host is seen by every other
+at its next request: the versions live in the database, the kept figures are only what any host
+would work out from them. A request that changed a kind itself works its figures out afresh.
+
+The menu's reminder badge is such a figure: it counts milestones due soon, which change only when a
+milestone or a contract does.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..extensions import db
+
+
+class DataVersion(db.Model):
+    """The current version of a kind of data (a kind is named by `watch`)."""
+
+    __tablename__ = "data_version"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+@dataclass
+class _Watched:
+    name: str
+    # model class -> the columns whose change changes the kind (every insert and delete does)
+    columns: dict[type, frozenset[str]] = field(default_factory=dict)
+
+
+WATCHED: dict[str, _Watched] = {}
+
+
+def watch(name: str, model: type, *columns: str) -> None:
+    """The kind `name` changes when a `model` row is inserted or deleted, or one of `columns` changes."""
+    WATCHED.setdefault(name, _Watched(name)).columns[model] = frozenset(columns)
+
+
+def _changed(kind: _Watched, session: Session) -> bool:
+    for obj in session.new:
+        if type(obj) in kind.columns:
+            return True
+    for obj in session.deleted:
+        if type(obj) in kind.columns:
+            return True
+    for obj in session.dirty:
+        columns = kind.columns.get(type(obj))
+        if columns:
+            state = sa.inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in columns):
+                return True
+    return False
+
+
+def new_version() -> int:
+    return secrets.randbits(62)
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _count_changes(session: Session, _context, _instances) -> None:
+    if not WATCHED or not (session.new or session.dirty or session.deleted):
+        return
+    table = DataVersion.__table__
+    for kind in WATCHED.values():
+        if _changed(kind, session):
+            session.connection().execute(sa.update(table).where(table.c.name == kind.name)
+                                         .values(value=new_version()))
+            _changed_here(kind.name)
+
+
+def _changed_here(name: str) -> None:
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.setdefault("data_changed", set()).add(name)
+
+
+@sa.event.listens_for(DataVersion.__table__, "after_create")
+def _first_rows(target, connection, **_kw) -> None:
+    # A database made from the models (tests, a first start) holds a row for every kind from the
+    # start; the migrations insert the same rows.
+    names = sorted(WATCHED)
+    if names:
+        connection.execute(target.insert(), [{"name": name, "value": new_version()} for name in names])
+
+
+def columns() -> list[sa.ScalarSelect]:
+    """The current version of every kind, as columns to read beside the person's account."""
+    return [sa.select(DataVersion.value).where(DataVersion.name == name).scalar_subquery().label(f"v_{name}")
+            for name in sorted(WATCHED)]
+
+
+def remember(values) -> None:
+    """Keep the versions `columns()` read for the rest of the request."""
+    from flask import g
+
+    g.data_versions = dict(zip(sorted(WATCHED), values))
+
+
+def current(name: str) -> int | None:
+    """The version of `name` read at the start of this request (None: not read, no row for it, or
+    changed by this request, whose figures then reflect changes not yet committed)."""
+    from flask import g
+
+    if name in g.get("data_changed", ()):
+        return None
+    return g.get("data_versions", {}).get(name)
+
+
+class Kept:
+    """Figures kept under the version of the kind they were worked out from; bounded, emptied when full."""
+
+    def __init__(self, kind: str, size: int = 1024):
+        self.kind = kind
+        self.size = size
+        self._held: dict[Any, tuple[int, Any]] = {}
+
+    def get(self, key, work_out):
+        version = current(self.kind)
+        if version is None:
+            return work_out()
+        held = self._held.get(key)
+        if held is not None and held[0] == version:
+            return held[1]
+        value = work_out()
+        if len(self._held) >= self.size:
+            self._held.clear()
+        self._held[key] = (version, value)
+        return value
+
+    def clear(self) -> None:
+        self._held.clear()

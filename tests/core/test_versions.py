@@ -1,0 +1,94 @@
+"""Versions of kinds of data (core/versions.py): a flush that changes a watched row gives its kind a
+new version in the same transaction; a figure kept under a version is worked out again only when
+the version it was kept under is no longer the current one."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g
+
+from svcproc.contracts.models import ContractStatus
+from svcproc.core import versions
+from svcproc.core.versions import DataVersion
+from svcproc.extensions import db
+from tests.builders.contracts import contract_in
+
+
+def _version(name: str = "reminders") -> int:
+    return db.session.execute(sa.select(DataVersion.value).where(DataVersion.name == name)).scalar_one()
+
+
+def test_every_watched_kind_has_a_row():
+    names = set(db.session.execute(sa.select(DataVersion.name)).scalars())
+
+    assert "reminders" in versions.WATCHED and set(versions.WATCHED) <= names
+
+
+def test_a_watched_column_changed_gives_a_new_version_an_unwatched_one_does_not(clock):
+    setup = contract_in(ContractStatus.IN_PROGRESS, clock)
+    milestone = setup.milestones[0]
+    before = _version()
+
+    milestone.title = milestone.title + " (revised)"
+    db.session.flush()
+    assert _version() == before
+
+    milestone.due_date = milestone.due_date.replace(day=1)
+    db.session.flush()
+    changed = _version()
+    assert changed != before
+
+    setup.contract.status = ContractStatus.COMPLETED
+    db.session.flush()
+    assert _version() not in (before, changed)
+
+
+def test_adding_a_watched_row_gives_a_new_version(clock):
+    before = _version()
+
+    contract_in(ContractStatus.DRAFT, clock)
+
+    assert _version() != before
+
+
+def test_a_kept_figure_is_worked_out_again_only_under_a_new_version(app):
+    kept = versions.Kept("reminders")
+    worked: list[int] = []
+
+    def work_out():
+        worked.append(1)
+        return len(worked)
+
+    with app.test_request_context():
+        g.data_versions = {"reminders": 7}
+        assert kept.get("key", work_out) == 1
+        assert kept.get("key", work_out) == 1
+        assert kept.get("other key", work_out) == 2
+        g.data_versions = {"reminders": 8}
+        assert kept.get("key", work_out) == 3
+    assert len(worked) == 3
+
+
+def test_nothing_is_kept_without_a_version_or_after_a_change_in_the_same_request(app):
+    kept = versions.Kept("reminders")
+    worked: list[int] = []
+
+    with app.test_request_context():
+        kept.get("key", lambda: worked.append(1))
+        kept.get("key", lambda: worked.append(1))
+    assert len(worked) == 2  # no version read in this request: nothing kept
+
+    with app.test_request_context():
+        g.data_versions = {"reminders": 7}
+        g.data_changed = {"reminders"}
+        kept.get("key", lambda: worked.append(1))
+        kept.get("key", lambda: worked.append(1))
+    assert len(worked) == 4  # this request changed the kind: its figures include uncommitted changes
+
+
+def test_the_kept_figures_are_bounded(app):
+    kept = versions.Kept("reminders", size=3)
+    with app.test_request_context():
+        g.data_versions = {"reminders": 1}
+        for key in range(10):
+            kept.get(key, lambda: 0)
+    assert len(kept._held) <= 3
