@@ -336,3 +336,28 @@ def test_the_spending_panel_adds_the_years_budget_awards_and_payments(app, world
         if budget[c] or awarded[c] or paid[c]}
     assert figures["totals"] == {"budget": sum(budget.values()), "awarded": sum(awarded.values()),
                                  "paid": sum(paid.values())}
+
+
+def test_the_spending_panel_is_kept_until_a_payment_changes_it(client, world, count_queries):
+    """Worked out once per version of plans, contracts and payments (core/versions.py): a second
+    page reads no spending figures, a payment recorded makes the next page add them up again."""
+    def spending_statements(counted):
+        return [s for s in counted.statements if "budget_fen" in s and "UNION ALL" in s.upper()]
+
+    def paid_sentence(html):
+        return re.search(r"<h2 id=\"panel-spending-h\">.*?</h2>\s*<p>(.*?)</p>", html, re.S).group(1)
+
+    login(client, world.staff)
+    before = paid_sentence(client.get("/").get_data(as_text=True))
+    with count_queries() as counted:
+        again = paid_sentence(client.get("/").get_data(as_text=True))
+    assert again == before and not spending_statements(counted)
+
+    milestone = world.contract.milestones[0]
+    contracts.add_deliverable(world.manager, milestone, pdf_upload("报告.pdf"), DeliverableKind.REPORT)
+    contracts.submit_milestone(world.manager, milestone)
+    contracts.accept_milestone(world.staff, milestone, "验收合格。")
+    contracts.record_payment(world.staff, milestone, amount_fen=100_000, voucher_number="PZ-001", paid_on=TODAY)
+    with count_queries() as counted:
+        after = paid_sentence(client.get("/").get_data(as_text=True))
+    assert spending_statements(counted) and after != before

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..core import charts, nav
+from ..core import charts, nav, versions
 from ..core.permissions import Role
 from ..core.queues import Queue, Row, fetch, month_of, today
 from ..extensions import db
@@ -85,10 +86,24 @@ def fiscal_year() -> int:
     return db.session.execute(sa.select(_chart_year(today().year))).scalar_one()
 
 
+# The figures change only with plans (their year, category, budget), tenders' plans, contracts
+# (amount, signing, tender) and payments: worked out once per version of those, language and year,
+# and kept (core/versions.py).
+versions.watch("spending", ProjectPlan, "fiscal_year", "category", "budget_fen")
+versions.watch("spending", Tender, "plan_id")
+versions.watch("spending", Contract, "amount_fen", "signed_on", "tender_id")
+versions.watch("spending", Payment, "amount_fen", "paid_on", "contract_id")
+_kept_spending = versions.Kept("spending", size=32)
+
+
 def spending(user) -> dict:
     """Budget, awarded and paid by service category, and awarded and paid by month, for the plans
     of one fiscal year: one statement of grouped parts, whatever the number of contracts."""
     this_year = today().year
+    return _kept_spending.get((str(get_locale()), this_year), lambda: _spending(this_year))
+
+
+def _spending(this_year: int) -> dict:
     of_year = ProjectPlan.fiscal_year == _chart_year(this_year)
     no_month = sa.cast(sa.null(), sa.String)
     rows = db.session.execute(sa.union_all(
