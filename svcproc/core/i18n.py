@@ -141,5 +141,25 @@ def _template_callables(domain):
 
 def install_fast_domain(app, babel) -> None:
     """Use the locale-cached domain for every gettext, lazy strings and templates included."""
+    import flask_babel
+
     domain = babel.domain_instance = _domain_class()(domain=app.extensions["babel"].default_domain)
     app.jinja_env.globals.update(_template_callables(domain))
+    flask_babel.get_domain = _domain_finder(getattr(flask_babel.get_domain, "stock", flask_babel.get_domain))
+
+
+def _domain_finder(stock):
+    """Flask-Babel's `get_domain`, which every gettext and lazy string calls first, reading the
+    request's namespace directly; outside an app context, or before Flask-Babel made the namespace,
+    the stock lookup answers."""
+
+    def get_domain():
+        namespace = _babel_namespace()
+        if namespace is not None:
+            domain = namespace.__dict__.get("babel_domain")
+            if domain is not None:
+                return domain
+        return stock()
+
+    get_domain.stock = stock
+    return get_domain
