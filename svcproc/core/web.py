@@ -73,18 +73,20 @@ class Page:
         return self.page < self.pages
 
 
-def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP) -> Page:
+def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP, total: int | None = None) -> Page:
     """Two queries whatever the row count: a count that stops at `cap`, and one page of rows at an
-    offset of at most `cap` (so neither reads further into a large table than the cap)."""
+    offset of at most `cap` (so neither reads further into a large table than the cap). `total`:
+    the number of rows when the caller knows it already (no count is then run)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    # Only the rows' existence is counted, so the database may answer from an index alone.
-    counted = (stmt.order_by(None).with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
-               .limit(cap + 1).subquery())
-    total = db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+    if total is None:
+        # Only the rows' existence is counted, so the database may answer from an index alone.
+        counted = (stmt.order_by(None).with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+                   .limit(cap + 1).subquery())
+        total = db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
     capped = total > cap
     total = min(total, cap)
     pages = max(1, math.ceil(total / per_page))

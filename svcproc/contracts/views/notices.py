@@ -13,7 +13,7 @@ from .. import deadlines
 from .. import permissions as perms
 from .. import workflow
 from ..models import PUBLIC_CONTRACT_STATUSES, Contract, Milestone
-from ..reminders import reminder, reminder_query
+from ..reminders import badge, reminder, reminder_query
 from . import bp
 from .contracts import PAGE_LOADS
 
@@ -28,7 +28,9 @@ def reminders():
     require(perms.can_list_contracts(current_user))
     today = workflow.today()
     stmt = reminder_query(current_user, today)
-    page = paginate(stmt if stmt is not None else sa.select(Milestone).where(sa.false()))
+    # The menu's badge counts these same reminders, and is kept between changes (contracts/reminders.py).
+    page = paginate(stmt if stmt is not None else sa.select(Milestone).where(sa.false()),
+                    total=badge(current_user) if stmt is not None else 0)
     items = [reminder(current_user, m, today) for m in page.items]
     if is_htmx():
         return render_template("contracts/_reminder_table.html", items=items, page=page)
