@@ -19,6 +19,8 @@ def upgrade():
         "ocds_process",
         sa.Column("tender_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("fingerprint", sa.String(length=255), nullable=False),
+        sa.Column("progress", sa.String(length=40), nullable=False),
+        sa.Column("months", sa.String(length=16), nullable=False),
         sa.Column("latest", sa.String(length=20), nullable=False),
         sa.Column("releases", sa.Text(), nullable=False),
         sa.Column("compiled", sa.Text(), nullable=False),

@@ -22,6 +22,10 @@ class OcdsProcess(db.Model):
     tender_id: Mapped[int] = mapped_column(sa.ForeignKey("tender.id", ondelete="CASCADE"), primary_key=True,
                                            autoincrement=False)
     fingerprint: Mapped[str] = mapped_column(sa.String(255))
+    # The service log's version and the month when built, and a digest of the ended months' figures
+    # the releases published: a log that moved on only asks whether those figures changed.
+    progress: Mapped[str] = mapped_column(sa.String(40))
+    months: Mapped[str] = mapped_column(sa.String(16))
     # The date of the newest release (the package's publishedDate), "" when there is none.
     latest: Mapped[str] = mapped_column(sa.String(20))
     releases: Mapped[str] = mapped_column(sa.Text)

@@ -21,8 +21,12 @@ fingerprint kept with it is the same. The fingerprint is made of counters the ro
   status change and review (deliverables are added only before a milestone is submitted and
   published only once it is accepted), the number of payments and the newest one's id;
 - the version of the contract's service log (delivery's ContractProgress.log_version, moved on by
-  every entry recorded, corrected, deleted or imported, back-dated or not) and the current month:
-  a month's figures are published once it has ended, so a new month builds contracts again;
+  every entry recorded, corrected, deleted or imported, back-dated or not) and the current month,
+  kept apart (`progress`): a month's figures are published once it has ended, but most entries are
+  of the current month and publish nothing yet. So when only these moved, the figures of the ended
+  months are read (one grouped query for all such processes, the one the build runs) and compared
+  with the digest of those the text was built with (`months`): the same, and the text is noted
+  current; different (a back-dated entry, a month that ended with services in it), and it is built;
 - what every process shares: the OCDS prefix and the bureau's name and code, the texts of the
   labels in both languages, and the code that builds the releases (its source's digest), so a
   release of the software or a change of settings rebuilds everything once.
@@ -167,7 +171,6 @@ def _components() -> list:
         of(Milestone.contract_id == C.id, count(Milestone.id), count(accepted), most(Milestone.status_changed_at),
            most(Milestone.reviewed_at)),
         of(Payment.contract_id == C.id, count(Payment.id), most(Payment.id)),
-        ContractProgress.log_version,
     ]
 
 
@@ -175,8 +178,8 @@ _CONTRACT_AT = 4  # the position of the contract's id among the components
 
 
 def processes(text: bool = True, compiled: bool = False) -> sa.Select:
-    """Published tenders with their fingerprints and kept fingerprint (and text, and compiled
-    record): for `read`, the caller adds which tenders and in what order."""
+    """Published tenders with their fingerprints and what is kept of them (with the text, and the
+    compiled record): for `read`, the caller adds which tenders and in what order."""
     return _processes(text, compiled)
 
 
@@ -184,8 +187,9 @@ def processes(text: bool = True, compiled: bool = False) -> sa.Select:
 def _processes(text: bool, compiled: bool) -> sa.Select:
     # Made once: a statement is immutable, and composing this one takes longer than running it.
     S, supplier = OcdsProcess, _aliases()[0]
-    kept = [S.fingerprint] + ([S.latest, S.releases] if text else []) + ([S.compiled] if compiled else [])
-    return (sa.select(Tender.id, Tender.number, *_components(), *kept)
+    kept = [S.fingerprint, S.progress, S.months] + ([S.latest, S.releases] if text else []) + (
+        [S.compiled] if compiled else [])
+    return (sa.select(Tender.id, Tender.number, *_components(), ContractProgress.log_version, *kept)
             .select_from(Tender).join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
             .outerjoin(Contract, Contract.tender_id == Tender.id)
             .outerjoin(supplier, supplier.id == Contract.organization_id)
@@ -194,11 +198,19 @@ def _processes(text: bool, compiled: bool) -> sa.Select:
             .where(Tender.status.in_(PUBLIC_STATUSES), Tender.publish_at.is_not(None)))
 
 
-def _fingerprint(values: tuple, shared: str, month: str) -> str:
-    parts = [shared, *("" if v is None else str(v) for v in values)]
-    if values[_CONTRACT_AT] is not None:
-        parts.append(month)
-    return ".".join(parts)
+def _fingerprint(values: tuple, shared: str) -> str:
+    return ".".join([shared, *("" if v is None else str(v) for v in values)])
+
+
+def _progress(log_version, month: str) -> str:
+    """The service log's version and the current month: what the monthly figures may have moved with."""
+    return f"{log_version or 0}@{month}"
+
+
+def months_digest(months: dict | None) -> str:
+    """A digest of a contract's published monthly figures (from `packages.monthly_progress`)."""
+    text = json.dumps(sorted((months or {}).items()), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # --- reading and building -------------------------------------------------------------------------
@@ -216,31 +228,54 @@ def _read(stmt: sa.Select, save: bool, rebuild: bool = False) -> tuple[list[Kept
 
 def serve(rows: list, save: bool = True, rebuild: bool = False) -> tuple[list[Kept], int]:
     """The rows of a `processes` statement as kept releases, the stale ones built (and saved unless
-    `save` is false); and how many were built."""
+    `save` is false); and how many were built.
+
+    A process whose fingerprint differs is built again. One whose service log moved on (or whose
+    month ended) since it was built is built again only if the figures of its ended months are not
+    those it was built with: entries recorded in the current month, the bulk of them, publish
+    nothing until it ends. Asking costs one statement for all of them (the figures of their ended
+    months, as the build reads them) and one to note that the kept text is current."""
+    from .packages import monthly_progress
+
     labels, shared = context()
     month = clock.to_local(clock.now()).strftime("%Y-%m")
     prefix = current_app.config["OCDS_PREFIX"]
     width = _width()
-    found, stale = [], {}
+    found, stale, moved = [], {}, {}
     for row in rows:
-        fingerprint = _fingerprint(tuple(row[2:2 + width]), shared, month)
-        kept = list(row[2 + width:]) + [None] * 3
-        item = Kept(row[0], prefix + row[1], kept[1] or "", kept[2] or "", kept[3] or "")
+        values = tuple(row[2:2 + width])
+        fingerprint, progress = _fingerprint(values, shared), _progress(row[2 + width], month)
+        kept = list(row[3 + width:]) + [None] * 6
+        item = Kept(row[0], prefix + row[1], kept[3] or "", kept[4] or "", kept[5] or "")
         if rebuild or kept[0] != fingerprint:
-            stale[item.tender_id] = (item, fingerprint)
+            stale[item.tender_id] = (item, fingerprint, progress)
+        elif kept[1] != progress and values[_CONTRACT_AT] is not None:
+            moved[item.tender_id] = (item, fingerprint, progress, values[_CONTRACT_AT], kept[2])
         found.append(item)
+    current = {}
+    if moved:
+        figures = monthly_progress([contract_id for *_rest, contract_id, _digest in moved.values()])
+        for tender_id, (item, fingerprint, progress, contract_id, digest) in moved.items():
+            if months_digest(figures.get(contract_id)) == digest:
+                current[tender_id] = progress
+            else:
+                stale[tender_id] = (item, fingerprint, progress)
     if stale:
         built = build(sorted(stale), labels)
-        for tender_id, (item, _fingerprint_) in stale.items():
-            item.latest, item.releases, item.compiled = built[tender_id]
+        for tender_id, (item, _fingerprint_, _progress_) in stale.items():
+            item.latest, item.releases, item.compiled = built[tender_id][:3]
         if save:
-            _save({tender_id: (built[tender_id], fp) for tender_id, (_item, fp) in stale.items()})
+            _save({tender_id: (built[tender_id], fp, progress) for tender_id, (_item, fp, progress) in stale.items()})
+    if current and save:
+        db.session.execute(sa.update(OcdsProcess.__table__).where(OcdsProcess.tender_id == sa.bindparam("id"))
+                           .values(progress=sa.bindparam("key")),
+                           [{"id": i, "key": key} for i, key in sorted(current.items())])
     return found, len(stale)
 
 
-def build(tender_ids: list[int], labels: Labels | None = None) -> dict[int, tuple[str, str, str]]:
-    """tender id -> (latest date, releases one a line, compiled release) for these tenders, in the
-    fixed number of queries `packages._load` takes."""
+def build(tender_ids: list[int], labels: Labels | None = None) -> dict[int, tuple[str, str, str, str]]:
+    """tender id -> (latest date, releases one a line, compiled release, digest of the monthly
+    figures) for these tenders, in the fixed number of queries `packages._load` takes."""
     from .packages import _load, _merger
 
     labels = labels or context()[0]
@@ -251,11 +286,12 @@ def build(tender_ids: list[int], labels: Labels | None = None) -> dict[int, tupl
         releases = Process(tender, contract, pub, labels, facts).releases()
         lines = LINE.join(_dump(r) for r in releases).replace(mark, MARK)
         compiled = _dump(_merger.create_compiled_release(releases)).replace(mark, MARK)
-        built[tender.id] = (max((r["date"] for r in releases), default=""), lines, compiled)
+        built[tender.id] = (max((r["date"] for r in releases), default=""), lines, compiled,
+                            months_digest(facts.get("months")))
     return built
 
 
-def _save(rows: dict[int, tuple[tuple[str, str, str], str]]) -> None:
+def _save(rows: dict[int, tuple[tuple[str, str, str, str], str, str]]) -> None:
     """Keep what was built (one statement); in tender order, so two readers never wait on each other
     the wrong way round."""
     table = OcdsProcess.__table__
@@ -264,11 +300,13 @@ def _save(rows: dict[int, tuple[tuple[str, str, str], str]]) -> None:
     else:
         from sqlalchemy.dialects.sqlite import insert
     now = clock.now()
-    values = [{"tender_id": i, "fingerprint": fp, "latest": latest, "releases": lines, "compiled": compiled,
-               "built_at": now} for i, ((latest, lines, compiled), fp) in sorted(rows.items())]
+    values = [{"tender_id": i, "fingerprint": fp, "progress": progress, "months": months, "latest": latest,
+               "releases": lines, "compiled": compiled, "built_at": now}
+              for i, ((latest, lines, compiled, months), fp, progress) in sorted(rows.items())]
     stmt = insert(table).values(values)
     db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.tender_id], set_={
-        name: stmt.excluded[name] for name in ("fingerprint", "latest", "releases", "compiled", "built_at")}))
+        name: stmt.excluded[name] for name in ("fingerprint", "progress", "months", "latest", "releases",
+                                               "compiled", "built_at")}))
 
 
 def refresh(batch: int = 50, everything: bool = False) -> tuple[int, int]:

@@ -256,3 +256,41 @@ def test_the_refresh_command_builds_what_is_stale(app, world):
     assert "9 processes, 1 built" in changed.output
     assert "9 processes, 9 built" in everything.output
     assert '"title":"新标题"' in _kept()[tender(world, "awarded").id].releases
+
+
+def test_an_entry_of_the_current_month_does_not_build_the_releases_again(client, world, clock, count_queries):
+    """Entries of the month under way publish nothing until it ends: the kept text is checked against
+    the ended months' figures (one query) and noted current (one statement), not built again."""
+    from datetime import datetime, timezone
+
+    from tests.builders.delivery import World
+
+    clock.set(datetime(2025, 8, 12, 2, 0, tzinfo=timezone.utc))
+    url = f"/ocds/releases/{_ocid(world, 'running')}.json"
+    before = _text(client, url)
+    World(world).record(activity_date=date(2025, 8, 11), start_time=time(8, 0), end_time=time(9, 0),
+                        topic="八月社区活动")
+    db.session.commit()
+
+    with count_queries() as checked:
+        after = _text(client, url)
+    with count_queries() as again:
+        _text(client, url)
+
+    assert after == before
+    assert checked.count == 3   # building would take a dozen
+    assert again.count == 1
+
+
+def test_a_month_ending_without_services_leaves_the_releases_as_built(client, world, clock, count_queries):
+    from datetime import datetime, timezone
+
+    url = f"/ocds/releases/{_ocid(world, 'closed')}.json"
+    before = _text(client, url)
+    clock.set(datetime(2025, 12, 31, 16, 0, tzinfo=timezone.utc))   # a new year in Shanghai
+
+    with count_queries() as checked:
+        after = _text(client, url)
+
+    assert after == before
+    assert checked.count == 3   # building would take a dozen
