@@ -264,13 +264,30 @@ def serve(rows: list, save: bool = True, rebuild: bool = False) -> tuple[list[Ke
         built = build(sorted(stale), labels)
         for tender_id, (item, _fingerprint_, _progress_) in stale.items():
             item.latest, item.releases, item.compiled = built[tender_id][:3]
-        if save:
-            _save({tender_id: (built[tender_id], fp, progress) for tender_id, (_item, fp, progress) in stale.items()})
-    if current and save:
-        db.session.execute(sa.update(OcdsProcess.__table__).where(OcdsProcess.tender_id == sa.bindparam("id"))
-                           .values(progress=sa.bindparam("key")),
-                           [{"id": i, "key": key} for i, key in sorted(current.items())])
+    else:
+        built = {}
+    if save and (stale or current):
+        _keep({tender_id: (built[tender_id], fp, progress) for tender_id, (_item, fp, progress) in stale.items()},
+              current)
     return found, len(stale)
+
+
+def _keep(built: dict, current: dict[int, str]) -> None:
+    """Save what was built and note what was found current. Two readers saving the same processes
+    at once may wait on each other and, rarely, deadlock; what is saved is only kept for the next
+    reader, so then this reader's saving is given up (in a savepoint) and its answer still served."""
+    try:
+        with db.session.begin_nested():
+            if built:
+                _save(built)
+            if current:
+                db.session.execute(sa.update(OcdsProcess.__table__)
+                                   .where(OcdsProcess.tender_id == sa.bindparam("id"))
+                                   .values(progress=sa.bindparam("key")),
+                                   [{"id": i, "key": key} for i, key in sorted(current.items())])
+    except sa.exc.OperationalError:
+        current_app.logger.warning("OCDS releases built but not kept: another reader was keeping them",
+                                   exc_info=True)
 
 
 def build(tender_ids: list[int], labels: Labels | None = None) -> dict[int, tuple[str, str, str, str]]:

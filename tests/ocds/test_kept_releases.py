@@ -294,3 +294,22 @@ def test_a_month_ending_without_services_leaves_the_releases_as_built(client, wo
 
     assert after == before
     assert checked.count == 3   # building would take a dozen
+
+
+def test_releases_another_reader_is_keeping_are_served_without_being_kept(client, world, monkeypatch):
+    """Saving is only for the next reader: when it fails (two readers keeping the same processes
+    deadlocked), the page is still answered, and the next reader builds them again."""
+    import sqlalchemy as sa
+
+    url = f"/ocds/releases/{_ocid(world, 'awarded')}.json"
+
+    def deadlocked(_rows):
+        raise sa.exc.OperationalError("INSERT INTO ocds_process", {}, Exception("deadlock detected"))
+
+    monkeypatch.setattr(store, "_save", deadlocked)
+    served = _text(client, url)
+    monkeypatch.undo()
+
+    assert tender(world, "awarded").id not in _kept()
+    assert _text(client, url) == served
+    assert tender(world, "awarded").id in _kept()
