@@ -218,8 +218,13 @@ def kept_by_ocid(ocid: str, compiled: bool = False) -> store.Kept | None:
     prefix = current_app.config["OCDS_PREFIX"]
     if not ocid.startswith(prefix):
         return None
-    found = store.read(store.processes(compiled=compiled).where(Tender.number == ocid[len(prefix):]))
-    return found[0] if found and found[0].releases else None
+    found = store.read(store.processes(compiled=compiled).where(Tender.number == ocid[len(prefix):]),
+                       compile=compiled)
+    if not found or not found[0].releases:
+        return None
+    if compiled and not found[0].compiled:
+        store.compile_kept(found[0])
+    return found[0]
 
 
 def release_package_json(uri: str, kept: store.Kept) -> bytes:

@@ -2,8 +2,9 @@
 
 Building the releases of a process reads a dozen tables and renders every release; a page of 20
 processes is some 450 releases. So each process's releases are kept as compact JSON text (one
-release a line) with the record compiled from them, and a page, a package per ocid or the bulk file
-is assembled from the kept text without parsing it. They are kept in the database, never in one
+release a line) with the record compiled from them (compiled when a record package or the refresh
+first asks for it: a page never shows it, and compiling takes as long as building), and a page, a
+package per ocid or the bulk file is assembled from the kept text without parsing it. They are kept in the database, never in one
 host's memory, so every web host serves the same text.
 
 When they are built again: the statement that reads the kept text reads, for each process, a
@@ -82,7 +83,9 @@ class Kept:
     ocid: str
     latest: str
     releases: str
-    compiled: str
+    compiled: str   # "" until a record is asked for (compile_kept)
+    fingerprint: str = ""
+    months: str = ""
 
 
 def _dump(data) -> str:
@@ -216,17 +219,17 @@ def months_digest(months: dict | None) -> str:
 # --- reading and building -------------------------------------------------------------------------
 
 
-def read(stmt: sa.Select, save: bool = True) -> list[Kept]:
+def read(stmt: sa.Select, save: bool = True, compile: bool = False) -> list[Kept]:
     """The processes `stmt` (from `processes`) finds, in its order: the kept text where it is
     current, else built now (and saved unless `save` is false). One statement when all are current."""
-    return _read(stmt, save)[0]
+    return _read(stmt, save, compile=compile)[0]
 
 
-def _read(stmt: sa.Select, save: bool, rebuild: bool = False) -> tuple[list[Kept], int]:
-    return serve(db.session.execute(stmt).all(), save, rebuild)
+def _read(stmt: sa.Select, save: bool, rebuild: bool = False, compile: bool = False) -> tuple[list[Kept], int]:
+    return serve(db.session.execute(stmt).all(), save, rebuild, compile)
 
 
-def serve(rows: list, save: bool = True, rebuild: bool = False) -> tuple[list[Kept], int]:
+def serve(rows: list, save: bool = True, rebuild: bool = False, compile: bool = False) -> tuple[list[Kept], int]:
     """The rows of a `processes` statement as kept releases, the stale ones built (and saved unless
     `save` is false); and how many were built.
 
@@ -246,7 +249,7 @@ def serve(rows: list, save: bool = True, rebuild: bool = False) -> tuple[list[Ke
         values = tuple(row[2:2 + width])
         fingerprint, progress = _fingerprint(values, shared), _progress(row[2 + width], month)
         kept = list(row[3 + width:]) + [None] * 6
-        item = Kept(row[0], prefix + row[1], kept[3] or "", kept[4] or "", kept[5] or "")
+        item = Kept(row[0], prefix + row[1], kept[3] or "", kept[4] or "", kept[5] or "", fingerprint, kept[2] or "")
         if rebuild or kept[0] != fingerprint:
             stale[item.tender_id] = (item, fingerprint, progress)
         elif kept[1] != progress and values[_CONTRACT_AT] is not None:
@@ -261,9 +264,9 @@ def serve(rows: list, save: bool = True, rebuild: bool = False) -> tuple[list[Ke
             else:
                 stale[tender_id] = (item, fingerprint, progress)
     if stale:
-        built = build(sorted(stale), labels)
+        built = build(sorted(stale), labels, compile)
         for tender_id, (item, _fingerprint_, _progress_) in stale.items():
-            item.latest, item.releases, item.compiled = built[tender_id][:3]
+            item.latest, item.releases, item.compiled, item.months = built[tender_id]
     else:
         built = {}
     if save and (stale or current):
@@ -290,9 +293,12 @@ def _keep(built: dict, current: dict[int, str]) -> None:
                                    exc_info=True)
 
 
-def build(tender_ids: list[int], labels: Labels | None = None) -> dict[int, tuple[str, str, str, str]]:
+def build(tender_ids: list[int], labels: Labels | None = None, compile: bool = True
+          ) -> dict[int, tuple[str, str, str, str]]:
     """tender id -> (latest date, releases one a line, compiled release, digest of the monthly
-    figures) for these tenders, in the fixed number of queries `packages._load` takes."""
+    figures) for these tenders, in the fixed number of queries `packages._load` takes. Compiling
+    the record takes as long as building the releases: a page (which never shows it) leaves it ""
+    for `compile_kept`."""
     from .packages import _load, _merger
 
     labels = labels or context()[0]
@@ -302,7 +308,7 @@ def build(tender_ids: list[int], labels: Labels | None = None) -> dict[int, tupl
     for tender, contract, facts in _load(tender_ids):
         releases = Process(tender, contract, pub, labels, facts).releases()
         lines = LINE.join(_dump(r) for r in releases).replace(mark, MARK)
-        compiled = _dump(_merger.create_compiled_release(releases)).replace(mark, MARK)
+        compiled = _dump(_merger.create_compiled_release(releases)).replace(mark, MARK) if compile else ""
         built[tender.id] = (max((r["date"] for r in releases), default=""), lines, compiled,
                             months_digest(facts.get("months")))
     return built
@@ -326,6 +332,25 @@ def _save(rows: dict[int, tuple[tuple[str, str, str, str], str, str]]) -> None:
                                                "compiled", "built_at")}))
 
 
+def compile_kept(kept: Kept) -> str:
+    """The record compiled from kept releases that were kept without it, kept too (one statement,
+    which keeps nothing when the process was built again meanwhile)."""
+    from .packages import _merger
+
+    mark = f"ocds-root-{secrets.token_hex(16)}"
+    # Raw control characters stand only for MARK and between releases: JSON escapes any other.
+    releases = [json.loads(line, strict=False) for line in kept.releases.replace(MARK, mark).split(LINE)]
+    kept.compiled = _dump(_merger.create_compiled_release(releases)).replace(mark, MARK)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(sa.update(OcdsProcess.__table__).where(
+                OcdsProcess.tender_id == kept.tender_id, OcdsProcess.fingerprint == kept.fingerprint,
+                OcdsProcess.months == kept.months, OcdsProcess.compiled == "").values(compiled=kept.compiled))
+    except sa.exc.OperationalError:
+        current_app.logger.warning("OCDS record compiled but not kept", exc_info=True)
+    return kept.compiled
+
+
 def refresh(batch: int = 50, everything: bool = False) -> tuple[int, int]:
     """Build every published process whose kept releases are stale (every one with `everything`),
     a batch at a time, committing each batch. Returns (processes, built)."""
@@ -336,6 +361,7 @@ def refresh(batch: int = 50, everything: bool = False) -> tuple[int, int]:
                                        Tender.id > after).order_by(Tender.id).limit(batch)).scalars().all()
         if not ids:
             return seen, built
-        _found, made = _read(processes(text=False).where(Tender.id.in_(ids)), save=True, rebuild=everything)
+        _found, made = _read(processes(text=False).where(Tender.id.in_(ids)), save=True, rebuild=everything,
+                             compile=True)
         db.session.commit()
         seen, built, after = seen + len(ids), built + made, ids[-1]

@@ -313,3 +313,23 @@ def test_releases_another_reader_is_keeping_are_served_without_being_kept(client
     assert tender(world, "awarded").id not in _kept()
     assert _text(client, url) == served
     assert tender(world, "awarded").id in _kept()
+
+
+def test_a_record_is_compiled_once_for_releases_a_page_kept(client, world, count_queries):
+    """A page never shows compiled records, so it keeps releases without them; the first record
+    package asked for compiles it from the kept releases and keeps it."""
+    _text(client, "/ocds/releases.json")
+    kept = _kept()[tender(world, "running").id]
+    assert kept.releases and kept.compiled == ""
+    url = f"/ocds/records/{_ocid(world, 'running')}.json"
+
+    with count_queries() as first:
+        record = json.loads(_text(client, url))["records"][0]
+    with count_queries() as again:
+        _text(client, url)
+
+    assert first.count == 2   # the kept releases, and keeping the record compiled from them
+    assert again.count == 1
+    db.session.expire_all()
+    compiled = _kept()[tender(world, "running").id].compiled.replace(store.MARK, "http://localhost")
+    assert json.loads(compiled) == record["compiledRelease"]
