@@ -24,6 +24,7 @@ def register_commands(app) -> None:
     app.cli.add_command(privacy_group)
     app.cli.add_command(flags_group)
     app.cli.add_command(public_group)
+    app.cli.add_command(ocds_group)
 
 
 @click.command("create-user")
@@ -211,6 +212,27 @@ def public_refresh_command():
     result = sharing.refresh()
     db.session.commit()
     click.echo(f"Public figures decided: {sum(len(c) for c in result.cells.values())} cells.")
+
+
+@click.group("ocds")
+def ocds_group():
+    """The open contracting data: each process's releases, kept as built."""
+
+
+@ocds_group.command("refresh")
+@click.option("--all", "everything", is_flag=True, help="Build every process again, current or not.")
+@with_appcontext
+def ocds_refresh_command(everything):
+    """Build the releases of every published process whose kept ones are out of date (run from cron
+    after midnight on the first of each month, when the month that ended is published, and after a
+    release of the software; the pages build what they find stale themselves)."""
+    from flask import current_app
+
+    from .ocds import store
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        processes, built = store.refresh(everything=everything)
+    click.echo(f"OCDS releases: {processes} processes, {built} built.")
 
 
 @click.command("import-logs")

@@ -21,3 +21,4 @@ from .reports.models import GeneratedReport  # noqa: F401
 from .monitoring.models import MonitoringCase, MonitoringDocument, ProcurementFlag  # noqa: F401
 from .api.models import ApiToken  # noqa: F401
 from .public.models import PublicFigures  # noqa: F401
+from .ocds.models import OcdsProcess  # noqa: F401

@@ -1,4 +1,8 @@
-"""Release and record packages, compiled records (ocdsmerge) and the streamed bulk file of a fiscal year."""
+"""Release and record packages, compiled records (ocdsmerge) and the streamed bulk file of a fiscal year.
+
+What is served is assembled from each process's releases as kept in the database (store.py), as text:
+the functions building dicts from the rows (`releases_of`, `release_package`, `record_package`) are
+what the kept text is built from and what it is checked against."""
 from __future__ import annotations
 
 import json
@@ -15,6 +19,7 @@ from ..contracts.models import Contract, ContractStatus, Milestone
 from ..core import clock
 from ..extensions import db
 from ..procurement.models import PUBLIC_STATUSES, Bid, ProjectPlan, Tender, TenderDocument
+from . import store
 from .releases import Labels, Process, Publisher, stamp
 
 VERSION = "1.1"
@@ -180,6 +185,63 @@ def page_of_releases(after: int, size: int | None = None) -> tuple[list[dict], i
     return releases, (ids[-1] if more else None)
 
 
+def _head(uri: str, published: str) -> bytes:
+    """The package's head as JSON without its closing brace, for the kept releases to follow."""
+    return _dump(package_head(uri, published))[:-1].encode()
+
+
+def _published(found: list[store.Kept]) -> str:
+    return max((k.latest for k in found if k.latest), default=stamp(clock.now()))
+
+
+def _served(text: str, root: bytes) -> bytes:
+    """Kept releases (one a line, MARK for the site's root) as a JSON array's items, in UTF-8 (the
+    response's encoding: bytes are replaced faster than text, and are encoded once)."""
+    return text.encode().replace(store.LINE.encode(), b",").replace(store.MARK.encode(), root)
+
+
+def page_json(uri: str, after: int, size: int | None = None) -> tuple[bytes, int | None]:
+    """The release package of `page_of_releases` as its JSON (the same bytes), from the kept
+    releases: one statement when they are current; and the id to continue after, or None."""
+    size = size or PAGE
+    rows = db.session.execute(store.processes().where(Tender.id > after).order_by(Tender.id)
+                              .limit(size + 1)).all()
+    more = len(rows) > size
+    found, _built = store.serve(rows[:size])
+    body = _served(",".join(k.releases for k in found if k.releases), store.url_root().encode())
+    return b"".join((_head(uri, _published(found)), b',"releases":[', body, b"]}")), (
+        found[-1].tender_id if more else None)
+
+
+def kept_by_ocid(ocid: str, compiled: bool = False) -> store.Kept | None:
+    """The process's kept releases (with its compiled record), None when the ocid names none published."""
+    prefix = current_app.config["OCDS_PREFIX"]
+    if not ocid.startswith(prefix):
+        return None
+    found = store.read(store.processes(compiled=compiled).where(Tender.number == ocid[len(prefix):]),
+                       compile=compiled)
+    if not found or not found[0].releases:
+        return None
+    if compiled and not found[0].compiled:
+        store.compile_kept(found[0])
+    return found[0]
+
+
+def release_package_json(uri: str, kept: store.Kept) -> bytes:
+    """`release_package` of the process's releases as its JSON, from the kept releases."""
+    return b"".join((_head(uri, _published([kept])), b',"releases":[',
+                     _served(kept.releases, store.url_root().encode()), b"]}"))
+
+
+def record_package_json(uri: str, kept: store.Kept, packages: list[str]) -> bytes:
+    """`record_package` of `compile_record` as its JSON, from the kept releases and compiled release."""
+    root = store.url_root().encode()
+    return b"".join((_head(uri, _published([kept])), b',"packages":', _dump(packages).encode(),
+                     b',"records":[{"ocid":', _dump(kept.ocid).encode(), b',"releases":[',
+                     _served(kept.releases, root), b'],"compiledRelease":',
+                     kept.compiled.encode().replace(store.MARK.encode(), root), b"}]}"))
+
+
 def fiscal_year_processes(year: int, batch: int = BATCH) -> Iterator[tuple[Tender, Contract | None, dict]]:
     """Every published tender of the fiscal year with its contract, loaded a batch at a time."""
     after = 0
@@ -200,21 +262,37 @@ def _dump(data) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def fiscal_year_kept(year: int, batch: int = BATCH) -> Iterator[store.Kept]:
+    """Every published process of the fiscal year as kept, a batch at a time (one statement per
+    batch when current; a stale one is built for the reader, not saved: the file is written after
+    its request's transaction has ended)."""
+    after = 0
+    while True:
+        found = store.read(store.processes().where(ProjectPlan.fiscal_year == year, Tender.id > after)
+                           .order_by(Tender.id).limit(batch), save=False)
+        if not found:
+            return
+        yield from found
+        after = found[-1].tender_id
+        if len(found) < batch:
+            return
+
+
 def stream_bulk(year: int, uri: str, lines: bool, batch: int = BATCH) -> Iterator[str]:
     """The fiscal year's releases as one release package (JSON) or one release per line (JSON Lines),
-    written as they are built: only one batch of tenders is held at a time."""
-    labels, pub = Labels.render(), publisher()
+    written as they are read: only one batch of processes is held at a time."""
+    root = store.url_root()
     if lines:
-        for tender, contract, facts in fiscal_year_processes(year, batch):
-            for release in releases_of(tender, contract, facts, labels, pub):
-                yield _dump(release) + "\n"
+        for kept in fiscal_year_kept(year, batch):
+            if kept.releases:
+                yield kept.releases.replace(store.MARK, root) + "\n"
         return
     head = _dump(package_head(uri, stamp(clock.now())))
     yield head[:-1] + ',"releases":['
     first = True
-    for tender, contract, facts in fiscal_year_processes(year, batch):
-        for release in releases_of(tender, contract, facts, labels, pub):
-            yield ("" if first else ",") + _dump(release)
+    for kept in fiscal_year_kept(year, batch):
+        if kept.releases:
+            yield ("" if first else ",") + kept.releases.replace(store.LINE, ",").replace(store.MARK, root)
             first = False
     yield "]}"
 

@@ -1,8 +1,6 @@
 """The open contracting data at /ocds/: anyone reads it, no account needed."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
 
 from . import packages
@@ -12,9 +10,9 @@ bp = Blueprint("ocds", __name__, url_prefix="/ocds")
 JSON = "application/json; charset=utf-8"
 
 
-def _json(data: dict, **headers) -> Response:
-    # Compact: json's C encoder serves only unindented output, and a page holds hundreds of releases.
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")), mimetype=JSON, headers=headers)
+def _json(body: bytes, **headers) -> Response:
+    """Compact JSON assembled from the kept releases (store.py): a page holds hundreds of them."""
+    return Response(body, mimetype=JSON, headers=headers)
 
 
 @bp.route("/")
@@ -27,36 +25,29 @@ def releases():
     """A release package of the next published tenders; the `Link` header names the next page."""
     after = request.args.get("after", "0")
     after = int(after) if after.isdigit() else 0
-    found, next_after = packages.page_of_releases(after)
     uri = url_for("ocds.releases", after=after or None, _external=True)
+    text, next_after = packages.page_json(uri, after)
     headers = {}
     if next_after is not None:
         headers["Link"] = f'<{url_for("ocds.releases", after=next_after, _external=True)}>; rel="next"'
-    return _json(packages.release_package(uri, found), **headers)
-
-
-def _process(ocid: str):
-    found = packages.find_by_ocid(ocid)
-    if found is None:
-        abort(404)
-    releases = packages.releases_of(*found)
-    if not releases:
-        abort(404)
-    return releases
+    return _json(text, **headers)
 
 
 @bp.route("/releases/<ocid>.json")
 def release_package(ocid: str):
-    releases = _process(ocid)
-    return _json(packages.release_package(url_for("ocds.release_package", ocid=ocid, _external=True), releases))
+    kept = packages.kept_by_ocid(ocid)
+    if kept is None:
+        abort(404)
+    return _json(packages.release_package_json(url_for("ocds.release_package", ocid=ocid, _external=True), kept))
 
 
 @bp.route("/records/<ocid>.json")
 def record_package(ocid: str):
-    releases = _process(ocid)
-    record = packages.compile_record(ocid, releases)
-    return _json(packages.record_package(url_for("ocds.record_package", ocid=ocid, _external=True), [record],
-                                         [url_for("ocds.release_package", ocid=ocid, _external=True)]))
+    kept = packages.kept_by_ocid(ocid, compiled=True)
+    if kept is None:
+        abort(404)
+    return _json(packages.record_package_json(url_for("ocds.record_package", ocid=ocid, _external=True), kept,
+                                              [url_for("ocds.release_package", ocid=ocid, _external=True)]))
 
 
 @bp.route("/bulk/<int:year>.<fmt>")

@@ -369,22 +369,27 @@ def test_the_notices_page_links_to_the_data(client, world):
 # --- bounded statements --------------------------------------------------------------------------
 
 def test_the_record_endpoint_runs_a_fixed_number_of_statements(client, world, count_queries):
-    counts = {}
+    building, kept = {}, {}
     for key in ("failed", "running", "closed"):
         url = f"/ocds/records/{_ocid(world, key)}.json"
-        client.get(url)
         with count_queries() as counted:
             assert client.get(url).status_code == 200
-        counts[key] = counted.count
+        building[key] = counted.count
+        with count_queries() as counted:
+            assert client.get(url).status_code == 200
+        kept[key] = counted.count
 
-    # Milestones, deliverables, payments and amendments (three, three, none and two of them) cost no
-    # statement each; a closed contract adds the one asking when it was accepted; a process without
-    # a contract skips the contract's.
-    assert counts["running"] + 1 == counts["closed"] <= 13
-    assert counts["failed"] < counts["running"]
+    # Built the first time: milestones, deliverables, payments and amendments (three, three, none and
+    # two of them) cost no statement each; a closed contract adds the one asking when it was
+    # accepted; a process without a contract skips the contract's; what was built is kept in one.
+    assert building["running"] + 1 == building["closed"] <= 14
+    assert building["failed"] < building["running"]
+    # Then read as kept, with the fingerprint saying it is current: one statement.
+    assert kept == {"failed": 1, "running": 1, "closed": 1}
 
 
-# The tender ids; the tenders with their plans and (proposed) awards, criteria, documents, bids with
+# Releases not kept yet (the bulk file builds them without keeping them): the tender ids with their
+# fingerprints; the tenders with their plans and (proposed) awards, criteria, documents, bids with
 # their organizations; the contracts with their organizations, milestones, deliverables,
 # amendments, payments; the service figures of their ended months; when closed ones were accepted.
 PER_BATCH = 12
