@@ -2,14 +2,14 @@
 built from, so the release pages read them instead of building them (svcproc/ocds/store.py).
 
 Revision ID: f3a9c2e7b514
-Revises: d8b4f2a6c915
+Revises: f1c8a4d2e6b3
 Create Date: 2026-12-06 04:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "f3a9c2e7b514"
-down_revision = "d8b4f2a6c915"
+down_revision = "f1c8a4d2e6b3"
 branch_labels = None
 depends_on = None
 
