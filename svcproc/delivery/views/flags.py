@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ...contracts.models import Contract
 from ...core import exports
@@ -48,7 +48,9 @@ def _district_flags() -> tuple[sa.Select, str, str]:
 def red_flags():
     require(perms.can_view_red_flags(current_user))
     stmt, kind, state = _district_flags()
-    stmt = stmt.order_by(*DISTRICT_ORDER).options(joinedload(RedFlag.contract))
+    # The page's flags first (an index in their order serves it), then their contracts by key: joined,
+    # the planner hashed every contract of the district to sort the flags.
+    stmt = stmt.order_by(*DISTRICT_ORDER).options(selectinload(RedFlag.contract))
     page = paginate(stmt)
     template = "delivery/_flag_table.html" if is_htmx() else "delivery/red_flags.html"
     return render_template(template, page=page, kind=kind, state=state, explain_form=ExplainForm(),
