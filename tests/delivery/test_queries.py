@@ -70,6 +70,7 @@ def test_queries_do_not_grow_with_the_rows(client, login_as, world, count_querie
     headers = {"HX-Request": "true"} if htmx else {}
     login_as(who)
     make(world, 3)  # one entry of each kind
+    client.get(url, headers=headers)  # the menu's badge, counted once and then kept, as in both below
     with count_queries() as few:
         assert client.get(url, headers=headers).status_code == 200
     make(world, 12)
