@@ -196,6 +196,7 @@ def _run(job_id: str) -> None:
 
 def test_the_page_answers_at_once_whatever_the_chains_length(client, auditor, count_queries):
     _events(3)
+    client.get("/audit/verify")  # the menu's badge is counted once, then kept as in both below
     with count_queries() as few:
         short = client.get("/audit/verify")
     _events(200, start=3)

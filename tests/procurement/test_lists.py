@@ -52,9 +52,11 @@ def test_queries_do_not_grow_with_the_rows(client, clock, count_queries, staff, 
     if role is not None:
         login(client, UserFactory(role=role, organization=OrganizationFactory() if role == Role.ORG_MANAGER else None))
     make(2, clock, staff)
+    client.get(url)  # the menu's badge is counted once per change of contracts, then kept
     with count_queries() as few:
         assert client.get(url).status_code == 200
     make(10, clock, staff)
+    client.get(url)
 
     with count_queries() as many:
         response = client.get(url)

@@ -39,11 +39,13 @@ def test_an_auditors_home_is_the_desk(client, report_world, stored_report, count
 def test_the_desk_takes_as_many_statements_for_many_contracts_as_for_few(client, report_world, stored_report,
                                                                         count_queries):
     login(client, report_world.users["auditor"])
+    client.get("/desk")  # the menu's badge is counted once per change of contracts, then kept
     with count_queries() as few:
         client.get("/desk")
     people = add_people([report_world.org.id, report_world.other_org.id], report_world.communities[0].id)
     add_contracts(2033, 8, report_world.org, report_world.manager, report_world.communities[0].id, people, "D")
     services.build_package(report_world.users["auditor"], report_world.contract, stored_report)
+    client.get("/desk")
 
     with count_queries() as many:
         page = client.get("/desk")
