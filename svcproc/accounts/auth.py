@@ -10,6 +10,18 @@ from ..extensions import db, login_manager
 from .models import User, UserSession
 
 
+_ACCOUNT: list = []
+
+
+def _account_statement() -> sa.Select:
+    """The statement every request runs first, built once (the kinds of data are all named by then)."""
+    if not _ACCOUNT or _ACCOUNT[0][0] != tuple(sorted(versions.WATCHED)):
+        stmt = (sa.select(User, *versions.columns()).join(UserSession, UserSession.user_id == User.id)
+                .where(User.id == sa.bindparam("user_id"), UserSession.id == sa.bindparam("session_id")))
+        _ACCOUNT[:] = [(tuple(sorted(versions.WATCHED)), stmt)]
+    return _ACCOUNT[0][1]
+
+
 def init_app(app) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -26,10 +38,8 @@ def init_app(app) -> None:
         # out (or by a password change, reset or deactivation) no longer finds its row.
         # The versions of the kinds of data the menu's figures are kept under come in the same
         # statement (core/versions.py).
-        row = db.session.execute(
-            sa.select(User, *versions.columns()).join(UserSession, UserSession.user_id == User.id)
-            .where(User.id == int(user_id), UserSession.id == session_id)
-        ).one_or_none()
+        row = db.session.execute(_account_statement(), {"user_id": int(user_id), "session_id": session_id}
+                                 ).one_or_none()
         if row is None:
             return None
         user = row[0]
