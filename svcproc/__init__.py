@@ -47,6 +47,26 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+def _planner_settings(app: Flask) -> None:
+    """PostgreSQL prices reading a page at random as four reads in sequence, as on a spinning disk,
+    and at that price joins a page's few rows by hashing every row of the other table (the district's
+    2,000 contracts for 25 red flags). A district's tables are read from memory or SSD:
+    POSTGRES_RANDOM_PAGE_COST (1.1 unless set; empty leaves the server's own) is set on each
+    connection as it opens, at no extra statement."""
+    cost = app.config.get("POSTGRES_RANDOM_PAGE_COST")
+    if not cost or not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    try:
+        cost = float(cost)
+    except ValueError:
+        raise RuntimeError(f"POSTGRES_RANDOM_PAGE_COST must be a number, not {cost!r}") from None
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = f"{connect_args.get('options', '')} -c random_page_cost={cost}".strip()
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     config = load_config(overrides)
     app = Flask(
@@ -65,6 +85,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
 
+    _planner_settings(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)

@@ -75,6 +75,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # PostgreSQL's planner price of a random page read, set on each connection (see create_app).
+        "POSTGRES_RANDOM_PAGE_COST": os.environ.get("POSTGRES_RANDOM_PAGE_COST", "1.1").strip(),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # Base64 32-byte key for data encrypted at rest; generated into instance/data_key when unset.
         "DATA_KEY": os.environ.get("DATA_KEY") or None,
