@@ -186,13 +186,8 @@ def append_pending(session=None) -> list[AuditEvent]:
     # The UPDATE takes the head row's lock (PostgreSQL) or the database's write lock (SQLite)
     # until commit, so concurrent transactions append one after another; it returns the head as
     # the previous writer committed it.
-    row = session.execute(
-        sa.update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(last_seq=AuditChainHead.last_seq + len(events))
-        .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
-        .execution_options(synchronize_session=False)
-    ).first()
+    connection = session.connection()
+    row = connection.execute(_TAKE_SEQS, {"count": len(events)}).first()
     if row is None:  # a database whose migration did not create the head row
         session.add(AuditChainHead(id=1, last_seq=len(events), last_hash=GENESIS))
         session.flush()
@@ -204,10 +199,7 @@ def append_pending(session=None) -> list[AuditEvent]:
         seq += 1
         event.seq, event.prev_hash = seq, previous
         event.hash = previous = compute_hash(event)
-    session.execute(
-        sa.update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=previous)
-        .execution_options(synchronize_session=False)
-    )
+    connection.execute(_SET_LAST_HASH, {"last_hash": previous})
     head = session.identity_map.get(session.identity_key(AuditChainHead, 1))
     if head is not None:
         session.expire(head)
@@ -215,6 +207,13 @@ def append_pending(session=None) -> list[AuditEvent]:
     session.flush()
     pending.clear()
     return events
+
+
+# The chain head's two statements, built once (plain table statements: no objects to synchronise).
+_HEAD = AuditChainHead.__table__
+_TAKE_SEQS = (sa.update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=_HEAD.c.last_seq + sa.bindparam("count"))
+              .returning(_HEAD.c.last_seq, _HEAD.c.last_hash))
+_SET_LAST_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=sa.bindparam("last_hash"))
 
 
 def _session(session) -> sa.orm.Session:

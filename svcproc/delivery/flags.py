@@ -28,8 +28,8 @@ from ..core.errors import ValidationError
 from ..core.permissions import is_system, require
 from ..extensions import db
 from . import permissions as perms
-from .models import (Beneficiary, RedFlag, RedFlagKind, ServiceActivity, activity_participant, activity_worker,
-                     red_flag_contract)
+from .models import (ActivityType, Beneficiary, RedFlag, RedFlagKind, ServiceActivity, activity_participant,
+                     activity_worker, red_flag_contract)
 
 MAX_HOURS_PER_DAY = Decimal(12)
 # A key list longer than this is looked up in pieces (SQLite's limit on bound parameters).
@@ -173,6 +173,26 @@ def _worker_day_entries(workers: set[int], days: set[date] | None = None,
     return found
 
 
+def _worker_days_and_copies(workers: set[int], days: set[date], fingerprints: set[str]
+                            ) -> tuple[dict[tuple[int, date], dict[int, tuple]], list[tuple[int, str, int]]]:
+    """`_worker_day_entries` of these workers and days, and the (contract, fingerprint, entry) of
+    every entry with one of these fingerprints, in one statement: the entries of the fingerprints
+    come as rows without a worker."""
+    if not workers:
+        return {}, [tuple(row) for row in db.session.connection().execute(
+            _COPIES.get(), {"fingerprints": sorted(fingerprints)})]
+    found: dict[tuple[int, date], dict[int, tuple]] = defaultdict(dict)
+    copies = []
+    for worker, day, activity_id, contract_id, start, end, fp, hours in db.session.connection().execute(
+            _WORKER_DAYS_AND_COPIES.get(), {"workers": sorted(workers), "days": sorted(days),
+                                            "fingerprints": sorted(fingerprints)}):
+        if worker is None:
+            copies.append((contract_id, fp, activity_id))
+        else:
+            found[(worker, _day(day))][activity_id] = (contract_id, start, end, fp, hours)
+    return found, copies
+
+
 class _Statements:
     """Statements a write runs every time, built once (building one costs more than running it)."""
 
@@ -271,6 +291,18 @@ def _uses_stmt() -> sa.Select:
 
 
 _USES = _Statements(_uses_stmt)
+
+
+def _worker_days_and_copies_stmt() -> sa.CompoundSelect:
+    A = ServiceActivity
+    copies = sa.select(sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.Date), A.id, A.contract_id,
+                       sa.cast(sa.null(), sa.Time), sa.cast(sa.null(), sa.Time), A.fingerprint,
+                       sa.cast(sa.null(), A.hours.type)).where(
+        A.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
+    return sa.union_all(_worker_days_stmt(True), copies)
+
+
+_WORKER_DAYS_AND_COPIES = _Statements(_worker_days_and_copies_stmt)
 _MATCH_KEYS = _Statements(lambda: sa.select(Beneficiary.id, Beneficiary.id_match_key).where(
     Beneficiary.id.in_(sa.bindparam("ids", expanding=True)), Beneficiary.id_match_key.is_not(None)))
 _PERIODS = _Statements(lambda: sa.select(Contract.id, Contract.start_date, Contract.end_date).where(
@@ -284,10 +316,13 @@ _FLAGS = _Statements(lambda: sa.select(RedFlag).where(RedFlag.key.in_(sa.bindpar
 
 
 def refresh_entries(states: list[EntryState], now: list[EntryState] | None = None,
-                    match_keys: dict[int, str | None] | None = None) -> None:
+                    match_keys: dict[int, str | None] | None = None, settled: bool = False) -> None:
     """Re-examine what these entries touch, as they were (`states`) and as they are now: `now` when
     the caller has them at hand, else read from the database (an entry no longer there was deleted).
-    `match_keys`: the people's match keys (None for a person without one), when the caller read them."""
+    `match_keys`: the people's match keys (None for a person without one), when the caller read them.
+    `settled`: one entry was just written and the findings stood right before (a write's own
+    re-examination): a person's counting in a contract is then re-examined only where the write can
+    change it (see `_sides_that_may_change`)."""
     if not states and not now:
         return
     db.session.flush()
@@ -299,7 +334,11 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
     # Worker-days, old and new: every pair in them and their hours.
     pairs: set[tuple[int, date]] = {(w, s.day) for s in states for w in s.workers}
     pairs |= {(w, s.day) for s in current.values() for w in s.workers}
-    entries = _worker_day_entries({w for w, _d in pairs}, days={d for _w, d in pairs})
+    # Copies, old and new fingerprints: read with the worker-days (one statement).
+    groups_wanted = {(s.contract_id, s.fingerprint) for s in states} | {(s.contract_id, s.fingerprint)
+                                                                        for s in current.values()}
+    entries, copies = _worker_days_and_copies({w for w, _d in pairs}, {d for _w, d in pairs},
+                                              {fp for _c, fp in groups_wanted})
     entries = {k: v for k, v in entries.items() if k in pairs}
     for pair in pairs:
         entries.setdefault(pair, {})
@@ -308,12 +347,8 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
         for w in s.workers:
             touched_ids[(w, s.day)].add(s.id)
     exam.worker_days(entries, touched_ids)
-    # Copies, old and new fingerprints.
-    groups_wanted = {(s.contract_id, s.fingerprint) for s in states} | {(s.contract_id, s.fingerprint)
-                                                                        for s in current.values()}
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for contract_id, fp, activity_id in db.session.connection().execute(
-            _COPIES.get(), {"fingerprints": sorted({fp for _c, fp in groups_wanted})}):
+    for contract_id, fp, activity_id in copies:
         if (contract_id, fp) in groups_wanted:
             groups[(contract_id, fp)].append(activity_id)
     exam.duplicates(groups, groups_wanted)
@@ -322,11 +357,71 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
     keys = _match_keys(people, match_keys)
     touched = {(keys[p], p, s.contract_id, s.type) for s in list(states) + list(current.values())
                for p in s.people if p in keys}
-    uses, known = _uses(set(keys.values()))
+    changed = _changed_uses(states, list(current.values()), touched) if settled else None
+    if changed is not None:
+        touched, uses, known = changed
+    else:
+        uses, known = _uses(set(keys.values()))
     periods = _periods(contracts | {u[2] for u in uses}, known)
     exam.counted_twice(uses, periods, touched)
     exam.outside_period([(s.id, s.contract_id, s.day) for s in current.values()], periods, today, ids)
     _apply(exam)
+
+
+def _changed_uses(states: list[EntryState], now: list[EntryState], touched: set[tuple]
+                  ) -> tuple[set[tuple], list[tuple], dict[int, tuple[date, date]]] | None:
+    """For one entry's write: of the sides it touches (match key, person, contract, kind of service),
+    those whose counting may change, with `_uses` of their people, in one statement (None when the
+    states are not of one entry).
+
+    Findings of counting twice depend only on which contracts serve a person with a kind of service,
+    their terms, and the first entry of each (its id). A side the entry has before and after the
+    write is unchanged, and so is one the person has through an earlier entry of the same contract
+    and kind (its first entry stays first): the statement looks for such an earlier entry through
+    the person index, stopping at the first found, and reads the uses of the other people only."""
+    ids = {s.id for s in states} | {s.id for s in now}
+    if len(ids) != 1:
+        return None
+    entry = ids.pop()
+    kept = {(p, s.contract_id, s.type) for s in states for p in s.people} & {
+        (p, s.contract_id, s.type) for s in now for p in s.people}
+    changed = {side for side in touched if side[1:] not in kept}
+    if not changed:
+        return set(), [], {}
+    by_kind: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for _key, person, contract_id, type_ in changed:
+        by_kind[(contract_id, type_)].add(person)
+    params = {"entry": entry}
+    for i, ((contract_id, type_), people) in enumerate(sorted(by_kind.items())):
+        params.update({f"people_{i}": sorted(people), f"contract_{i}": contract_id, f"type_{i}": ActivityType(type_)})
+    rows = db.session.connection().execute(_CHANGED_USES.get(len(by_kind)), params).all()
+    periods = {row[2]: (_day(row[5]), _day(row[6])) for row in rows}
+    uses = [(key, beneficiary, contract_id, _value(type_), first)
+            for key, beneficiary, contract_id, type_, first, _start, _end in rows]
+    examined = {u[0] for u in uses}
+    return {side for side in changed if side[0] in examined}, uses, periods
+
+
+def _changed_uses_stmt(kinds: int) -> sa.Select:
+    A, P, B = ServiceActivity, activity_participant, Beneficiary
+    person, link, other = aliased(Beneficiary), activity_participant.alias("earlier_link"), aliased(ServiceActivity)
+    unsettled = []
+    for i in range(kinds):
+        earlier = (sa.select(sa.literal(1)).select_from(link).join(other, other.id == link.c.activity_id)
+                   .where(link.c.beneficiary_id == person.id, other.contract_id == sa.bindparam(f"contract_{i}"),
+                          other.type == sa.bindparam(f"type_{i}", type_=A.type.type),
+                          link.c.activity_id < sa.bindparam("entry")))
+        unsettled.append(sa.and_(person.id.in_(sa.bindparam(f"people_{i}", expanding=True)), ~earlier.exists()))
+    keys = sa.select(person.id_match_key).where(sa.or_(*unsettled), person.id_match_key.is_not(None))
+    return (sa.select(B.id_match_key, B.id, A.contract_id, A.type, sa.func.min(A.id), Contract.start_date,
+                      Contract.end_date)
+            .select_from(B).join(P, P.c.beneficiary_id == B.id).join(A, A.id == P.c.activity_id)
+            .join(Contract, Contract.id == A.contract_id)
+            .where(B.id_match_key.in_(keys))
+            .group_by(B.id_match_key, B.id, A.contract_id, A.type, Contract.start_date, Contract.end_date))
+
+
+_CHANGED_USES = _Statements(_changed_uses_stmt)
 
 
 def refresh_contract(contract_id: int) -> None:

@@ -104,7 +104,8 @@ def can_record_activity(user, contract) -> bool:
         return True
     # The login's worker record is among the contract's workers or the answer is no: found there, it
     # needs no lookup of its own (and is remembered for the request like `worker_record`).
-    worker = next((w for w in contract.workers if w.user_id == user.id), None)
+    user_id = user.id
+    worker = next((w for w in contract.workers if w.user_id == user_id), None)
     if worker is None:
         return False
     _remember_worker(user, worker)

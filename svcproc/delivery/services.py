@@ -434,7 +434,7 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     record("activity.recorded", actor=actor, obj=activity,
            changes={**created(activity, ACTIVITY_FIELDS), "workers": [None, sorted(w.id for w in workers)],
                     "participants": [None, sorted(p.id for p in participants)]})
-    flags.refresh_entries([], now=[flags.state_of(activity)])
+    flags.refresh_entries([], now=[flags.state_of(activity)], settled=True)
     progress.log_changed([contract.id])
     return activity
 
@@ -531,7 +531,7 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     changes["reason"] = [None, reason]
     record("activity.corrected", actor=actor, obj=activity, changes=changes)
     flags.refresh_entries([was], now=[flags.state_of(activity, worker_ids, people_ids)],
-                          match_keys=stored.match_keys)
+                          match_keys=stored.match_keys, settled=True)
     progress.log_changed([contract.id])
     return activity
 
@@ -569,7 +569,7 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
     db.session.expunge(activity)
     record("activity.deleted", actor=actor, object_type=ServiceActivity.audit_type, object_id=activity_id,
            changes={"entry": [entry, None], "reason": [None, reason]})
-    flags.refresh_entries([was], now=[], match_keys=stored.match_keys)
+    flags.refresh_entries([was], now=[], match_keys=stored.match_keys, settled=True)
     progress.log_changed([contract.id])
 
 

@@ -177,7 +177,8 @@ def _quick_form() -> BeneficiaryForm:
 @bp.route("/contracts/<int:contract_id>/services/new", methods=["GET", "POST"])
 @login_required
 def activity_new(contract_id: int):
-    contract = contract_or_404(contract_id)
+    # The contract with its workers (who may record, whom the entry may name): one statement.
+    contract = contract_or_404(contract_id, options=[joinedload(Contract.workers)])
     require(perms.can_record_activity(current_user, contract))
     form = _activity_form(contract)
     if request.method == "GET":
