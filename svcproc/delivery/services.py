@@ -419,7 +419,6 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     now = clock.now()
     activity = ServiceActivity(contract_id=contract.id, created_at=now, updated_at=now,
                                created_by_id=getattr(actor, "id", None), **clean)
-    activity.workers, activity.participants = workers, participants
     activity.participant_count = len(participants)
     activity.fingerprint = fingerprint(contract.id, clean["type"], clean["activity_date"], clean["start_time"],
                                        clean["end_time"], clean["community_id"], clean["place"],
@@ -427,6 +426,7 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
                                        clean["group_id"], clean["session_number"])
     db.session.add(activity)
     db.session.flush()
+    _set_links(activity, _Links([], [], {}), workers, participants)
     for upload in [u for u in uploads if u and getattr(u, "filename", "")]:
         stored = files.store(upload, purpose="evidence", rule=EVIDENCE_RULE, actor=actor)
         activity.evidence.append(ActivityEvidence(file_id=stored.id))
@@ -434,7 +434,8 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     record("activity.recorded", actor=actor, obj=activity,
            changes={**created(activity, ACTIVITY_FIELDS), "workers": [None, sorted(w.id for w in workers)],
                     "participants": [None, sorted(p.id for p in participants)]})
-    flags.refresh_entries([], now=[flags.state_of(activity)], settled=True)
+    flags.refresh_entries([], now=[flags.state_of(activity, [w.id for w in workers], [p.id for p in participants])],
+                          settled=True)
     progress.log_changed([contract.id])
     return activity
 
