@@ -481,8 +481,10 @@ def _stored_links(activity: ServiceActivity) -> _Links:
 
 def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people: list) -> None:
     """Write the entry's workers and people where they changed: the links gone deleted, the new ones
-    added (a statement each, only when there are some). The collections are read afresh if asked for."""
+    added (a statement each, only when there are some; on PostgreSQL the new workers and people in
+    one). The collections are read afresh if asked for."""
     connection = db.session.connection()
+    added = {}
     for table, column, before, after in (
             (activity_worker, activity_worker.c.social_worker_id, set(stored.workers), {w.id for w in workers}),
             (activity_participant, activity_participant.c.beneficiary_id, set(stored.people),
@@ -491,9 +493,30 @@ def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people:
             connection.execute(sa.delete(table).where(table.c.activity_id == activity.id,
                                                       column.in_(sorted(before - after))))
         if after - before:
-            connection.execute(sa.insert(table), [{"activity_id": activity.id, column.key: ref}
-                                                  for ref in sorted(after - before)])
+            added[table.name] = sorted(after - before)
+    if len(added) == 2 and connection.dialect.name == "postgresql":
+        connection.execute(_add_both_links(), {"entry": activity.id, "workers": added["activity_worker"],
+                                               "people": added["activity_participant"]})
+    else:
+        for table, column in ((activity_worker, "social_worker_id"), (activity_participant, "beneficiary_id")):
+            if table.name in added:
+                connection.execute(sa.insert(table), [{"activity_id": activity.id, column: ref}
+                                                      for ref in added[table.name]])
     db.session.expire(activity, ["workers", "participants"])
+
+
+@functools.cache
+def _add_both_links():
+    """PostgreSQL: an entry's new workers and new people inserted in one statement (a data-modifying WITH)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    def rows(name: str) -> sa.Select:
+        return sa.select(sa.bindparam("entry", type_=sa.Integer),
+                         sa.func.unnest(sa.bindparam(name, type_=ARRAY(sa.Integer))))
+
+    W, P = activity_worker, activity_participant
+    workers = sa.insert(W).from_select([W.c.activity_id, W.c.social_worker_id], rows("workers")).cte("new_workers")
+    return sa.insert(P).add_cte(workers).from_select([P.c.activity_id, P.c.beneficiary_id], rows("people"))
 
 
 def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str) -> ServiceActivity:
