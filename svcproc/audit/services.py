@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 from flask import has_request_context, request
-from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
 
 from ..core import clock
 from ..extensions import db
@@ -186,13 +186,8 @@ def append_pending(session=None) -> list[AuditEvent]:
     # The UPDATE takes the head row's lock (PostgreSQL) or the database's write lock (SQLite)
     # until commit, so concurrent transactions append one after another; it returns the head as
     # the previous writer committed it.
-    row = session.execute(
-        sa.update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(last_seq=AuditChainHead.last_seq + len(events))
-        .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
-        .execution_options(synchronize_session=False)
-    ).first()
+    connection = session.connection()
+    row = connection.execute(_TAKE_SEQS, {"count": len(events)}).first()
     if row is None:  # a database whose migration did not create the head row
         session.add(AuditChainHead(id=1, last_seq=len(events), last_hash=GENESIS))
         session.flush()
@@ -204,17 +199,45 @@ def append_pending(session=None) -> list[AuditEvent]:
         seq += 1
         event.seq, event.prev_hash = seq, previous
         event.hash = previous = compute_hash(event)
-    session.execute(
-        sa.update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=previous)
-        .execution_options(synchronize_session=False)
-    )
     head = session.identity_map.get(session.identity_key(AuditChainHead, 1))
     if head is not None:
         session.expire(head)
-    session.add_all(events)
-    session.flush()
+    if connection.dialect.name == "postgresql" and all(sa.inspect(event).transient for event in events):
+        # The head's new hash and the events in one statement (a data-modifying WITH); the events are
+        # then the session's as if loaded (no second INSERT at the flush).
+        ids = dict(connection.execute(_append_stmt(len(events)), {
+            "last_hash": previous,
+            **{f"{name}_{i}": getattr(event, name) for i, event in enumerate(events) for name in _EVENT_COLUMNS}}).all())
+        for event in events:
+            event.id = ids[event.seq]
+            make_transient_to_detached(event)
+            session.add(event)
+    else:
+        connection.execute(_SET_LAST_HASH, {"last_hash": previous})
+        session.add_all(events)
+        session.flush()
     pending.clear()
     return events
+
+
+# The chain head's two statements, built once (plain table statements: no objects to synchronise).
+_HEAD = AuditChainHead.__table__
+_TAKE_SEQS = (sa.update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=_HEAD.c.last_seq + sa.bindparam("count"))
+              .returning(_HEAD.c.last_seq, _HEAD.c.last_hash))
+_SET_LAST_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=sa.bindparam("last_hash"))
+
+
+_EVENTS = AuditEvent.__table__
+_EVENT_COLUMNS = HASHED_FIELDS + ("hash",)
+
+
+@functools.cache
+def _append_stmt(count: int):
+    """PostgreSQL: the head's last hash set and `count` events inserted, returning (seq, id) of each."""
+    head = _SET_LAST_HASH.cte("head")
+    rows = [{name: sa.bindparam(f"{name}_{i}", type_=_EVENTS.c[name].type) for name in _EVENT_COLUMNS}
+            for i in range(count)]
+    return sa.insert(_EVENTS).add_cte(head).values(rows).returning(_EVENTS.c.seq, _EVENTS.c.id)
 
 
 def _session(session) -> sa.orm.Session:

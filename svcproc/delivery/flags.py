@@ -28,8 +28,8 @@ from ..core.errors import ValidationError
 from ..core.permissions import is_system, require
 from ..extensions import db
 from . import permissions as perms
-from .models import (Beneficiary, RedFlag, RedFlagKind, ServiceActivity, activity_participant, activity_worker,
-                     red_flag_contract)
+from .models import (ActivityType, Beneficiary, RedFlag, RedFlagKind, ServiceActivity, activity_participant,
+                     activity_worker, red_flag_contract)
 
 MAX_HOURS_PER_DAY = Decimal(12)
 # A key list longer than this is looked up in pieces (SQLite's limit on bound parameters).
@@ -50,12 +50,16 @@ class EntryState:
     people: tuple[int, ...]
 
 
-def state_of(activity: ServiceActivity) -> EntryState:
-    """The entry as it stands in the session (workers and participants as assigned)."""
+def state_of(activity: ServiceActivity, workers=None, people=None) -> EntryState:
+    """The entry as it stands in the session (workers and participants as assigned), or with these
+    workers and people (ids) when the caller has them."""
+    if workers is None:
+        workers = [w.id for w in activity.workers]
+    if people is None:
+        people = [p.id for p in activity.participants]
     return EntryState(activity.id, activity.contract_id, activity.activity_date, activity.start_time,
                       activity.end_time, getattr(activity.type, "value", activity.type), activity.fingerprint,
-                      tuple(sorted(w.id for w in activity.workers)),
-                      tuple(sorted(p.id for p in activity.participants)))
+                      tuple(sorted(workers)), tuple(sorted(people)))
 
 
 def _value(type_) -> str:
@@ -158,24 +162,67 @@ def _worker_day_entries(workers: set[int], days: set[date] | None = None,
     these days (or in this period), from the worker index."""
     if not workers:
         return {}
+    if days is not None:
+        params = {"workers": sorted(workers), "days": sorted(days)}
+    else:
+        params = {"workers": sorted(workers), "first": between[0], "last": between[1]}
+    found: dict[tuple[int, date], dict[int, tuple]] = defaultdict(dict)
+    for worker, day, activity_id, contract_id, start, end, fp, hours in db.session.connection().execute(
+            _WORKER_DAYS.get(days is not None), params):
+        found[(worker, _day(day))][activity_id] = (contract_id, start, end, fp, hours)
+    return found
+
+
+def _worker_days_and_copies(workers: set[int], days: set[date], fingerprints: set[str]
+                            ) -> tuple[dict[tuple[int, date], dict[int, tuple]], list[tuple[int, str, int]]]:
+    """`_worker_day_entries` of these workers and days, and the (contract, fingerprint, entry) of
+    every entry with one of these fingerprints, in one statement: the entries of the fingerprints
+    come as rows without a worker."""
+    if not workers:
+        return {}, [tuple(row) for row in db.session.connection().execute(
+            _COPIES.get(), {"fingerprints": sorted(fingerprints)})]
+    found: dict[tuple[int, date], dict[int, tuple]] = defaultdict(dict)
+    copies = []
+    for worker, day, activity_id, contract_id, start, end, fp, hours in db.session.connection().execute(
+            _WORKER_DAYS_AND_COPIES.get(), {"workers": sorted(workers), "days": sorted(days),
+                                            "fingerprints": sorted(fingerprints)}):
+        if worker is None:
+            copies.append((contract_id, fp, activity_id))
+        else:
+            found[(worker, _day(day))][activity_id] = (contract_id, start, end, fp, hours)
+    return found, copies
+
+
+class _Statements:
+    """Statements a write runs every time, built once (building one costs more than running it)."""
+
+    def __init__(self, build):
+        self.build, self.built = build, {}
+
+    def get(self, *variant):
+        if variant not in self.built:
+            self.built[variant] = self.build(*variant)
+        return self.built[variant]
+
+
+def _worker_days_stmt(by_days: bool) -> sa.Select:
     A, W = ServiceActivity, activity_worker
     # The entries first, from two indexes alone (the workers' entries, the days' entries), then only
     # those rows: a busy worker's history or a busy day's district is never read from the table.
     day, worker = aliased(ServiceActivity), activity_worker.alias("mine")
     wanted = (sa.select(day.id).join(worker, worker.c.activity_id == day.id)
-              .where(worker.c.social_worker_id.in_(sorted(workers))))
-    if days is not None:
-        wanted = wanted.where(day.activity_date.in_(sorted(days)))
+              .where(worker.c.social_worker_id.in_(sa.bindparam("workers", expanding=True))))
+    if by_days:
+        wanted = wanted.where(day.activity_date.in_(sa.bindparam("days", expanding=True)))
     else:
-        wanted = wanted.where(day.activity_date.between(*between))
-    stmt = (sa.select(W.c.social_worker_id, A.activity_date, A.id, A.contract_id, A.start_time, A.end_time,
+        wanted = wanted.where(day.activity_date.between(sa.bindparam("first"), sa.bindparam("last")))
+    return (sa.select(W.c.social_worker_id, A.activity_date, A.id, A.contract_id, A.start_time, A.end_time,
                       A.fingerprint, A.hours)
             .join(A, A.id == W.c.activity_id)
-            .where(W.c.social_worker_id.in_(sorted(workers)), A.id.in_(wanted)))
-    found: dict[tuple[int, date], dict[int, tuple]] = defaultdict(dict)
-    for worker, day, activity_id, contract_id, start, end, fp, hours in db.session.execute(stmt):
-        found[(worker, _day(day))][activity_id] = (contract_id, start, end, fp, hours)
-    return found
+            .where(W.c.social_worker_id.in_(sa.bindparam("workers", expanding=True)), A.id.in_(wanted)))
+
+
+_WORKER_DAYS = _Statements(_worker_days_stmt)
 
 
 def _in_session(model, ids: set[int], attributes: tuple[str, ...]) -> dict[int, object]:
@@ -198,8 +245,8 @@ def _periods(contract_ids: set[int], known: dict[int, tuple[date, date]] | None 
     periods.update({cid: (_day(c.start_date), _day(c.end_date)) for cid, c in held.items()})
     missing = set(contract_ids) - set(periods)
     if missing:
-        periods.update({cid: (_day(s), _day(e)) for cid, s, e in db.session.execute(
-            sa.select(Contract.id, Contract.start_date, Contract.end_date).where(Contract.id.in_(sorted(missing))))})
+        periods.update({cid: (_day(s), _day(e)) for cid, s, e in db.session.connection().execute(
+            _PERIODS.get(), {"ids": sorted(missing)})})
     return periods
 
 
@@ -208,41 +255,74 @@ def _uses(match_keys: set[str]) -> tuple[list[tuple], dict[int, tuple[date, date
     of the contracts they appear in (read in the same statement)."""
     if not match_keys:
         return [], {}
-    A, P, B = ServiceActivity, activity_participant, Beneficiary
     rows = []
     keys = sorted(match_keys)
+    connection = db.session.connection()
     for i in range(0, len(keys), IN_CHUNK):
-        rows += db.session.execute(
-            sa.select(B.id_match_key, B.id, A.contract_id, A.type, sa.func.min(A.id), Contract.start_date,
-                      Contract.end_date)
-            .select_from(B).join(P, P.c.beneficiary_id == B.id).join(A, A.id == P.c.activity_id)
-            .join(Contract, Contract.id == A.contract_id)
-            .where(B.id_match_key.in_(keys[i:i + IN_CHUNK]))
-            .group_by(B.id_match_key, B.id, A.contract_id, A.type, Contract.start_date, Contract.end_date)).all()
+        rows += connection.execute(_USES.get(), {"keys": keys[i:i + IN_CHUNK]}).all()
     periods = {row[2]: (_day(row[5]), _day(row[6])) for row in rows}
     return ([(key, beneficiary, contract_id, _value(type_), first)
              for key, beneficiary, contract_id, type_, first, _start, _end in rows], periods)
 
 
-def _match_keys(people: set[int]) -> dict[int, str]:
-    """Each person's match key, from the session where it holds them (the entry's participants)."""
+def _match_keys(people: set[int], known: dict[int, str | None] | None = None) -> dict[int, str]:
+    """Each person's match key: `known` (read by the caller with the entry's people), from the
+    session where it holds them (the entry's participants), else from the database."""
     if not people:
         return {}
-    held = _in_session(Beneficiary, set(people), ("id_match_key",))
-    keys: dict[int, str] = {pid: person.id_match_key for pid, person in held.items() if person.id_match_key is not None}
-    ids = sorted(set(people) - set(held))
+    known = {pid: key for pid, key in (known or {}).items() if pid in people}
+    held = _in_session(Beneficiary, set(people) - set(known), ("id_match_key",))
+    keys: dict[int, str] = {pid: key for pid, key in known.items() if key is not None}
+    keys.update({pid: person.id_match_key for pid, person in held.items() if person.id_match_key is not None})
+    ids = sorted(set(people) - set(held) - set(known))
     for i in range(0, len(ids), IN_CHUNK):
-        keys.update(db.session.execute(sa.select(Beneficiary.id, Beneficiary.id_match_key).where(
-            Beneficiary.id.in_(ids[i:i + IN_CHUNK]), Beneficiary.id_match_key.is_not(None))).all())
+        keys.update(db.session.execute(_MATCH_KEYS.get(), {"ids": ids[i:i + IN_CHUNK]}).all())
     return keys
+
+
+def _uses_stmt() -> sa.Select:
+    A, P, B = ServiceActivity, activity_participant, Beneficiary
+    return (sa.select(B.id_match_key, B.id, A.contract_id, A.type, sa.func.min(A.id), Contract.start_date,
+                      Contract.end_date)
+            .select_from(B).join(P, P.c.beneficiary_id == B.id).join(A, A.id == P.c.activity_id)
+            .join(Contract, Contract.id == A.contract_id)
+            .where(B.id_match_key.in_(sa.bindparam("keys", expanding=True)))
+            .group_by(B.id_match_key, B.id, A.contract_id, A.type, Contract.start_date, Contract.end_date))
+
+
+_USES = _Statements(_uses_stmt)
+
+
+def _worker_days_and_copies_stmt() -> sa.CompoundSelect:
+    A = ServiceActivity
+    copies = sa.select(sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.Date), A.id, A.contract_id,
+                       sa.cast(sa.null(), sa.Time), sa.cast(sa.null(), sa.Time), A.fingerprint,
+                       sa.cast(sa.null(), A.hours.type)).where(
+        A.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
+    return sa.union_all(_worker_days_stmt(True), copies)
+
+
+_WORKER_DAYS_AND_COPIES = _Statements(_worker_days_and_copies_stmt)
+_MATCH_KEYS = _Statements(lambda: sa.select(Beneficiary.id, Beneficiary.id_match_key).where(
+    Beneficiary.id.in_(sa.bindparam("ids", expanding=True)), Beneficiary.id_match_key.is_not(None)))
+_PERIODS = _Statements(lambda: sa.select(Contract.id, Contract.start_date, Contract.end_date).where(
+    Contract.id.in_(sa.bindparam("ids", expanding=True))))
+_COPIES = _Statements(lambda: sa.select(ServiceActivity.contract_id, ServiceActivity.fingerprint, ServiceActivity.id)
+                      .where(ServiceActivity.fingerprint.in_(sa.bindparam("fingerprints", expanding=True))))
+_FLAGS = _Statements(lambda: sa.select(RedFlag).where(RedFlag.key.in_(sa.bindparam("keys", expanding=True))))
 
 
 # --- examining entries or a contract -------------------------------------------------------------
 
 
-def refresh_entries(states: list[EntryState], now: list[EntryState] | None = None) -> None:
+def refresh_entries(states: list[EntryState], now: list[EntryState] | None = None,
+                    match_keys: dict[int, str | None] | None = None, settled: bool = False) -> None:
     """Re-examine what these entries touch, as they were (`states`) and as they are now: `now` when
-    the caller has them at hand, else read from the database (an entry no longer there was deleted)."""
+    the caller has them at hand, else read from the database (an entry no longer there was deleted).
+    `match_keys`: the people's match keys (None for a person without one), when the caller read them.
+    `settled`: one entry was just written and the findings stood right before (a write's own
+    re-examination): a person's counting in a contract is then re-examined only where the write can
+    change it (see `_sides_that_may_change`)."""
     if not states and not now:
         return
     db.session.flush()
@@ -254,7 +334,11 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
     # Worker-days, old and new: every pair in them and their hours.
     pairs: set[tuple[int, date]] = {(w, s.day) for s in states for w in s.workers}
     pairs |= {(w, s.day) for s in current.values() for w in s.workers}
-    entries = _worker_day_entries({w for w, _d in pairs}, days={d for _w, d in pairs})
+    # Copies, old and new fingerprints: read with the worker-days (one statement).
+    groups_wanted = {(s.contract_id, s.fingerprint) for s in states} | {(s.contract_id, s.fingerprint)
+                                                                        for s in current.values()}
+    entries, copies = _worker_days_and_copies({w for w, _d in pairs}, {d for _w, d in pairs},
+                                              {fp for _c, fp in groups_wanted})
     entries = {k: v for k, v in entries.items() if k in pairs}
     for pair in pairs:
         entries.setdefault(pair, {})
@@ -263,26 +347,81 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
         for w in s.workers:
             touched_ids[(w, s.day)].add(s.id)
     exam.worker_days(entries, touched_ids)
-    # Copies, old and new fingerprints.
-    groups_wanted = {(s.contract_id, s.fingerprint) for s in states} | {(s.contract_id, s.fingerprint)
-                                                                        for s in current.values()}
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for contract_id, fp, activity_id in db.session.execute(
-            sa.select(ServiceActivity.contract_id, ServiceActivity.fingerprint, ServiceActivity.id)
-            .where(ServiceActivity.fingerprint.in_(sorted({fp for _c, fp in groups_wanted})))):
+    for contract_id, fp, activity_id in copies:
         if (contract_id, fp) in groups_wanted:
             groups[(contract_id, fp)].append(activity_id)
     exam.duplicates(groups, groups_wanted)
     # People, old and new, in every contract they appear in.
     people = {p for s in states for p in s.people} | {p for s in current.values() for p in s.people}
-    keys = _match_keys(people)
+    keys = _match_keys(people, match_keys)
     touched = {(keys[p], p, s.contract_id, s.type) for s in list(states) + list(current.values())
                for p in s.people if p in keys}
-    uses, known = _uses(set(keys.values()))
+    changed = _changed_uses(states, list(current.values()), touched) if settled else None
+    if changed is not None:
+        touched, uses, known = changed
+    else:
+        uses, known = _uses(set(keys.values()))
     periods = _periods(contracts | {u[2] for u in uses}, known)
     exam.counted_twice(uses, periods, touched)
     exam.outside_period([(s.id, s.contract_id, s.day) for s in current.values()], periods, today, ids)
     _apply(exam)
+
+
+def _changed_uses(states: list[EntryState], now: list[EntryState], touched: set[tuple]
+                  ) -> tuple[set[tuple], list[tuple], dict[int, tuple[date, date]]] | None:
+    """For one entry's write: of the sides it touches (match key, person, contract, kind of service),
+    those whose counting may change, with `_uses` of their people, in one statement (None when the
+    states are not of one entry).
+
+    Findings of counting twice depend only on which contracts serve a person with a kind of service,
+    their terms, and the first entry of each (its id). A side the entry has before and after the
+    write is unchanged, and so is one the person has through an earlier entry of the same contract
+    and kind (its first entry stays first): the statement looks for such an earlier entry through
+    the person index, stopping at the first found, and reads the uses of the other people only."""
+    ids = {s.id for s in states} | {s.id for s in now}
+    if len(ids) != 1:
+        return None
+    entry = ids.pop()
+    kept = {(p, s.contract_id, s.type) for s in states for p in s.people} & {
+        (p, s.contract_id, s.type) for s in now for p in s.people}
+    changed = {side for side in touched if side[1:] not in kept}
+    if not changed:
+        return set(), [], {}
+    by_kind: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for _key, person, contract_id, type_ in changed:
+        by_kind[(contract_id, type_)].add(person)
+    params = {"entry": entry}
+    for i, ((contract_id, type_), people) in enumerate(sorted(by_kind.items())):
+        params.update({f"people_{i}": sorted(people), f"contract_{i}": contract_id, f"type_{i}": ActivityType(type_)})
+    rows = db.session.connection().execute(_CHANGED_USES.get(len(by_kind)), params).all()
+    periods = {row[2]: (_day(row[5]), _day(row[6])) for row in rows}
+    uses = [(key, beneficiary, contract_id, _value(type_), first)
+            for key, beneficiary, contract_id, type_, first, _start, _end in rows]
+    examined = {u[0] for u in uses}
+    return {side for side in changed if side[0] in examined}, uses, periods
+
+
+def _changed_uses_stmt(kinds: int) -> sa.Select:
+    A, P, B = ServiceActivity, activity_participant, Beneficiary
+    person, link, other = aliased(Beneficiary), activity_participant.alias("earlier_link"), aliased(ServiceActivity)
+    unsettled = []
+    for i in range(kinds):
+        earlier = (sa.select(sa.literal(1)).select_from(link).join(other, other.id == link.c.activity_id)
+                   .where(link.c.beneficiary_id == person.id, other.contract_id == sa.bindparam(f"contract_{i}"),
+                          other.type == sa.bindparam(f"type_{i}", type_=A.type.type),
+                          link.c.activity_id < sa.bindparam("entry")))
+        unsettled.append(sa.and_(person.id.in_(sa.bindparam(f"people_{i}", expanding=True)), ~earlier.exists()))
+    keys = sa.select(person.id_match_key).where(sa.or_(*unsettled), person.id_match_key.is_not(None))
+    return (sa.select(B.id_match_key, B.id, A.contract_id, A.type, sa.func.min(A.id), Contract.start_date,
+                      Contract.end_date)
+            .select_from(B).join(P, P.c.beneficiary_id == B.id).join(A, A.id == P.c.activity_id)
+            .join(Contract, Contract.id == A.contract_id)
+            .where(B.id_match_key.in_(keys))
+            .group_by(B.id_match_key, B.id, A.contract_id, A.type, Contract.start_date, Contract.end_date))
+
+
+_CHANGED_USES = _Statements(_changed_uses_stmt)
 
 
 def refresh_contract(contract_id: int) -> None:
@@ -378,7 +517,7 @@ def _apply(exam: _Examination, filed_under: int | None = None) -> None:
     keys = sorted(exam.candidates | set(exam.found))
     existing: dict[str, RedFlag] = {}
     for i in range(0, len(keys), IN_CHUNK):
-        for flag in db.session.execute(sa.select(RedFlag).where(RedFlag.key.in_(keys[i:i + IN_CHUNK]))).scalars():
+        for flag in db.session.execute(_FLAGS.get(), {"keys": keys[i:i + IN_CHUNK]}).scalars():
             existing[flag.key] = flag
     if filed_under is not None:
         for flag in db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == filed_under)).scalars():

@@ -89,14 +89,27 @@ def worker_record(user):
     return db.session.execute(sa.select(SocialWorker).where(SocialWorker.user_id == user.id)).scalar_one_or_none()
 
 
+def _remember_worker(user, worker) -> None:
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.setdefault("worker_records", {}).setdefault(user.id, worker)
+
+
 def can_record_activity(user, contract) -> bool:
     """Staff of the contract's organization: its manager, or a social worker assigned to the contract."""
     if not has_permission(user, "delivery.record") or not _staff_of(user, contract.organization_id):
         return False
     if user.role == Role.ORG_MANAGER:
         return True
-    worker = worker_record(user)
-    return worker is not None and worker.active and any(w.id == worker.id for w in contract.workers)
+    # The login's worker record is among the contract's workers or the answer is no: found there, it
+    # needs no lookup of its own (and is remembered for the request like `worker_record`).
+    user_id = user.id
+    worker = next((w for w in contract.workers if w.user_id == user_id), None)
+    if worker is None:
+        return False
+    _remember_worker(user, worker)
+    return worker.active
 
 
 def can_manage_delivery(user, contract) -> bool:

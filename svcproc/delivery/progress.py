@@ -5,6 +5,7 @@ twice still counts once); person-times (人次) counts every attendance, named o
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -134,14 +135,28 @@ def log_changed(contract_ids) -> None:
     ids = sorted(set(contract_ids))
     if not ids:
         return
+    db.session.flush()  # what the rows refer to first, as a session statement would
+    connection = db.session.connection()
+    if len(ids) == 1:  # an entry written: the statement built once
+        connection.execute(_log_one(connection.dialect.name), {"contract_id": ids[0]})
+        return
+    connection.execute(_upsert(connection.dialect.name).values([{"contract_id": i, "log_version": 1} for i in ids]))
+
+
+def _upsert(dialect: str):
     table = ContractProgress.__table__
-    if db.engine.dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values([{"contract_id": i, "log_version": 1} for i in ids])
-    db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.contract_id],
-                                                  set_={"log_version": table.c.log_version + 1}))
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(index_elements=[table.c.contract_id],
+                                      set_={"log_version": table.c.log_version + 1})
+
+
+@functools.cache
+def _log_one(dialect: str):
+    return _upsert(dialect).values(contract_id=sa.bindparam("contract_id"), log_version=1)
 
 
 def kept(contract_id: int) -> Progress:

@@ -3,14 +3,17 @@ assigning workers to contracts. Every change is audited; identity numbers never 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 from datetime import date, datetime, time
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import created, diff, record, snapshot
 from ..contracts.models import Contract
@@ -24,7 +27,8 @@ from . import flags, identity, privacy, progress
 from . import permissions as perms
 from .workflow import check_recording
 from .models import (BENEFICIARY_CATEGORIES, ActivityEvidence, ActivityRevision, ActivityType, Beneficiary,
-                     ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup, ViewKind)
+                     ConsentBy, ConsentMethod, Gender, ServiceActivity, ServiceCase, ServiceGroup, ViewKind,
+                     activity_participant, activity_worker)
 
 BENEFICIARY_FIELDS = ("name", "gender", "birth_year", "community_id", "categories", "id_number_masked",
                       "phone_masked", "consent_by", "guardian_name", "consent_method", "consent_on",
@@ -415,7 +419,6 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     now = clock.now()
     activity = ServiceActivity(contract_id=contract.id, created_at=now, updated_at=now,
                                created_by_id=getattr(actor, "id", None), **clean)
-    activity.workers, activity.participants = workers, participants
     activity.participant_count = len(participants)
     activity.fingerprint = fingerprint(contract.id, clean["type"], clean["activity_date"], clean["start_time"],
                                        clean["end_time"], clean["community_id"], clean["place"],
@@ -423,6 +426,7 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
                                        clean["group_id"], clean["session_number"])
     db.session.add(activity)
     db.session.flush()
+    _set_links(activity, _Links([], [], {}), workers, participants)
     for upload in [u for u in uploads if u and getattr(u, "filename", "")]:
         stored = files.store(upload, purpose="evidence", rule=EVIDENCE_RULE, actor=actor)
         activity.evidence.append(ActivityEvidence(file_id=stored.id))
@@ -430,17 +434,89 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
     record("activity.recorded", actor=actor, obj=activity,
            changes={**created(activity, ACTIVITY_FIELDS), "workers": [None, sorted(w.id for w in workers)],
                     "participants": [None, sorted(p.id for p in participants)]})
-    flags.refresh_entries([], now=[flags.state_of(activity)])
+    flags.refresh_entries([], now=[flags.state_of(activity, [w.id for w in workers], [p.id for p in participants])],
+                          settled=True)
     progress.log_changed([contract.id])
     return activity
 
 
-def _activity_snapshot(activity: ServiceActivity) -> dict:
+def _activity_snapshot(activity: ServiceActivity, workers, people) -> dict:
     data = snapshot(activity, ACTIVITY_FIELDS)
-    data["workers"] = sorted(w.id for w in activity.workers)
-    data["participants"] = sorted(p.id for p in activity.participants)
+    data["workers"] = sorted(workers)
+    data["participants"] = sorted(people)
     data["revision"] = activity.revision
     return data
+
+
+@dataclass
+class _Links:
+    """An entry's workers and people as stored (ids), with the people's match keys."""
+    workers: list[int]
+    people: list[int]
+    match_keys: dict[int, str | None]
+
+
+@functools.cache
+def _links_stmt() -> sa.CompoundSelect:
+    W, P, B = activity_worker, activity_participant, Beneficiary
+    return sa.union_all(
+        sa.select(sa.literal("w").label("kind"), W.c.social_worker_id.label("ref"), sa.null().label("match_key"))
+        .where(W.c.activity_id == sa.bindparam("entry")),
+        sa.select(sa.literal("p"), P.c.beneficiary_id, B.id_match_key).join(B, B.id == P.c.beneficiary_id)
+        .where(P.c.activity_id == sa.bindparam("entry")))
+
+
+def _stored_links(activity: ServiceActivity) -> _Links:
+    """One statement instead of loading both collections as objects (a correction or deletion needs
+    only their ids, and the red-flag checks the people's match keys)."""
+    links = _Links([], [], {})
+    for kind, ref, key in db.session.connection().execute(_links_stmt(), {"entry": activity.id}):
+        if kind == "w":
+            links.workers.append(ref)
+        else:
+            links.people.append(ref)
+            links.match_keys[ref] = key
+    return links
+
+
+def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people: list) -> None:
+    """Write the entry's workers and people where they changed: the links gone deleted, the new ones
+    added (a statement each, only when there are some; on PostgreSQL the new workers and people in
+    one). The collections are read afresh if asked for."""
+    connection = db.session.connection()
+    added = {}
+    for table, column, before, after in (
+            (activity_worker, activity_worker.c.social_worker_id, set(stored.workers), {w.id for w in workers}),
+            (activity_participant, activity_participant.c.beneficiary_id, set(stored.people),
+             {p.id for p in people})):
+        if before - after:
+            connection.execute(sa.delete(table).where(table.c.activity_id == activity.id,
+                                                      column.in_(sorted(before - after))))
+        if after - before:
+            added[table.name] = sorted(after - before)
+    if len(added) == 2 and connection.dialect.name == "postgresql":
+        connection.execute(_add_both_links(), {"entry": activity.id, "workers": added["activity_worker"],
+                                               "people": added["activity_participant"]})
+    else:
+        for table, column in ((activity_worker, "social_worker_id"), (activity_participant, "beneficiary_id")):
+            if table.name in added:
+                connection.execute(sa.insert(table), [{"activity_id": activity.id, column: ref}
+                                                      for ref in added[table.name]])
+    db.session.expire(activity, ["workers", "participants"])
+
+
+@functools.cache
+def _add_both_links():
+    """PostgreSQL: an entry's new workers and new people inserted in one statement (a data-modifying WITH)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    def rows(name: str) -> sa.Select:
+        return sa.select(sa.bindparam("entry", type_=sa.Integer),
+                         sa.func.unnest(sa.bindparam(name, type_=ARRAY(sa.Integer))))
+
+    W, P = activity_worker, activity_participant
+    workers = sa.insert(W).from_select([W.c.activity_id, W.c.social_worker_id], rows("workers")).cte("new_workers")
+    return sa.insert(P).add_cte(workers).from_select([P.c.activity_id, P.c.beneficiary_id], rows("people"))
 
 
 def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str) -> ServiceActivity:
@@ -454,31 +530,38 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     clean = check_activity(contract, values)
     _refuse_paid(contract, activity.activity_date, clean["activity_date"])
     workers, participants = clean.pop("workers"), clean.pop("participants")
-    privacy.refuse_unserved(participants, already=activity.participants)
-    was = flags.state_of(activity)
-    before = _activity_snapshot(activity)
+    stored = _stored_links(activity)
+    privacy.refuse_unserved(participants, already=stored.people)
+    was = flags.state_of(activity, stored.workers, stored.people)
+    before = _activity_snapshot(activity, stored.workers, stored.people)
     db.session.add(ActivityRevision(activity_id=activity.id, revision=activity.revision, data=before, reason=reason,
                                     replaced_at=clock.now(), replaced_by_id=getattr(actor, "id", None)))
     for key, value in clean.items():
         if key == "case_id" and value is None and clean["type"] == ActivityType.CASE_WORK:
             value = _case_for(actor, contract, participants[0], clean["activity_date"]).id
         setattr(activity, key, value)
-    activity.workers, activity.participants = workers, participants
+    _set_links(activity, stored, workers, participants)
+    worker_ids, people_ids = [w.id for w in workers], [p.id for p in participants]
     activity.participant_count = len(participants)
     activity.fingerprint = fingerprint(contract.id, activity.type, activity.activity_date, activity.start_time,
                                        activity.end_time, activity.community_id, activity.place,
-                                       [w.id for w in workers], [p.id for p in participants], activity.head_count,
+                                       worker_ids, people_ids, activity.head_count,
                                        activity.group_id, activity.session_number)
     activity.revision += 1
     activity.updated_at = clock.now()
     db.session.flush()
-    after = _activity_snapshot(activity)
+    after = _activity_snapshot(activity, worker_ids, people_ids)
     changes = diff(before, after)
     changes["reason"] = [None, reason]
     record("activity.corrected", actor=actor, obj=activity, changes=changes)
-    flags.refresh_entries([was], now=[flags.state_of(activity)])
+    flags.refresh_entries([was], now=[flags.state_of(activity, worker_ids, people_ids)],
+                          match_keys=stored.match_keys, settled=True)
     progress.log_changed([contract.id])
     return activity
+
+
+_DELETE_ENTRY = sa.delete(ServiceActivity.__table__).where(
+    ServiceActivity.__table__.c.id == sa.bindparam("entry"), ServiceActivity.__table__.c.version == sa.bindparam("version"))
 
 
 def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
@@ -491,8 +574,9 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
     if not reason:
         raise ValidationError(_("Say why the entry is deleted."), "reason")
     _refuse_paid(contract, activity.activity_date)
-    was = flags.state_of(activity)
-    entry = _activity_snapshot(activity)
+    stored = _stored_links(activity)
+    was = flags.state_of(activity, stored.workers, stored.people)
+    entry = _activity_snapshot(activity, stored.workers, stored.people)
     entry.update(fingerprint=activity.fingerprint, import_batch_id=activity.import_batch_id,
                  created_at=activity.created_at, created_by_id=activity.created_by_id,
                  evidence=[{"file_id": e.file_id, "name": e.file.original_name, "sha256": e.file.sha256}
@@ -500,11 +584,16 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
                  revisions=[{"revision": r.revision, "data": r.data, "reason": r.reason, "replaced_at": r.replaced_at,
                              "replaced_by_id": r.replaced_by_id} for r in activity.revisions])
     activity_id = activity.id
-    db.session.delete(activity)
+    # One statement: the database removes the entry's links, revisions and evidence rows with it (their
+    # foreign keys cascade), as the version read (a correction saved meanwhile refuses the deletion).
     db.session.flush()
+    if db.session.connection().execute(_DELETE_ENTRY, {"entry": activity_id,
+                                                       "version": activity.version}).rowcount != 1:
+        raise StaleDataError("The service entry was changed or deleted meanwhile.")
+    db.session.expunge(activity)
     record("activity.deleted", actor=actor, object_type=ServiceActivity.audit_type, object_id=activity_id,
            changes={"entry": [entry, None], "reason": [None, reason]})
-    flags.refresh_entries([was], now=[])
+    flags.refresh_entries([was], now=[], match_keys=stored.match_keys, settled=True)
     progress.log_changed([contract.id])
 
 

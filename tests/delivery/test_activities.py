@@ -440,6 +440,48 @@ def test_groups_are_listed_in_natural_order_and_the_contracts_communities_first(
     assert own and listed[:len(own)] == own
 
 
+@pytest.mark.parametrize("field", ["community_id", "group_id"])
+def test_a_choice_the_form_does_not_offer_is_refused_and_the_form_comes_back_with_every_choice(client, login_as,
+                                                                                              world, field):
+    """A sent form is checked against the community and group it names only; what the form does not
+    offer (a street, another contract's group) is refused under its field as before, nothing is
+    recorded, and the form shown again offers every community and group."""
+    own = services.create_group(world.manager, world.contract, "小组1", 6, [world.people["elder"]])
+    foreign = services.create_group(world.users["other_manager"], world.other_contract, "乙组", 6, [])
+    db.session.commit()
+    street = world.communities[0].parent
+    login_as("worker")
+    before = count(ServiceActivity)
+    data = _form(world, type="group_session", group_id=str(own.id), session_number="1", head_count="0")
+    data[field] = str(street.id if field == "community_id" else foreign.id)
+
+    response = client.post(f"/contracts/{world.contract.id}/services/new", data=data)
+
+    assert response.status_code == 422
+    assert count(ServiceActivity) == before
+    assert f'id="{field}-err"' in response.text
+    html = response.text
+    communities = html[html.index('id="community_id"'):html.index("</select>", html.index('id="community_id"'))]
+    assert all(f'value="{c.id}"' in communities for c in world.communities)
+    assert f'value="{street.id}"' not in communities
+    groups = html[html.index('id="group_id"'):html.index("</select>", html.index('id="group_id"'))]
+    assert f'value="{own.id}"' in groups and f'value="{foreign.id}"' not in groups
+
+
+def test_a_group_session_names_its_group_and_community_as_sent(client, login_as, world):
+    group = services.create_group(world.manager, world.contract, "小组1", 6, [world.people["elder"]])
+    db.session.commit()
+    login_as("worker")
+
+    response = client.post(f"/contracts/{world.contract.id}/services/new", data=_form(
+        world, type="group_session", group_id=str(group.id), session_number="2", head_count="0",
+        community_id=str(world.communities[1].id)))
+
+    assert response.status_code == 303
+    entry = db.session.execute(db.select(ServiceActivity).order_by(ServiceActivity.id.desc())).scalars().first()
+    assert (entry.group_id, entry.session_number, entry.community_id) == (group.id, 2, world.communities[1].id)
+
+
 def test_a_refused_form_shows_no_chip_for_another_organizations_person(client, login_as, world):
     login_as("worker")
     stranger = world.people["other_only"]

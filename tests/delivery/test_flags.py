@@ -149,6 +149,43 @@ def test_the_same_person_counted_by_two_contracts_for_the_same_service_is_flagge
     assert "陈玉珍" not in str(flag.detail) and world.number("shared") not in str(flag.detail)
 
 
+def _counted_twice() -> list[tuple[list[int], bool]]:
+    return [(f.activity_ids, f.active) for f in db.session.execute(
+        sa.select(RedFlag).where(RedFlag.kind == RedFlagKind.DOUBLE_COUNTED)).scalars()]
+
+
+def test_a_person_counted_twice_is_flagged_on_their_first_entry_in_each_contract_through_later_writes(world):
+    """A write re-examines a person's counting only where it adds or removes their first entry of a
+    kind in a contract: later entries recorded, corrected or deleted leave the finding as it is, the
+    first one deleted moves it to the next, the last one deleted clears it."""
+    mine, theirs = _double_counted(world)
+    shared = [world.people["shared"]]
+    later = world.record(participants=shared, head_count=0, activity_date=date(2025, 6, 13), topic="第二次活动")
+    last = world.record(participants=shared, head_count=0, activity_date=date(2025, 6, 14), topic="第三次活动")
+    assert _counted_twice() == [([mine.id, theirs.id], True)]
+
+    services.correct_activity(world.manager, last, world.event(participants=shared, head_count=0,
+                                                               activity_date=date(2025, 6, 14), topic="第三次"),
+                              "主题写错。")
+    services.delete_activity(world.manager, last, "重复录入。")
+    assert _counted_twice() == [([mine.id, theirs.id], True)]
+
+    services.delete_activity(world.manager, mine, "录错日期。")
+    assert _counted_twice() == [([later.id, theirs.id], True)]
+
+    services.correct_activity(world.manager, later, world.event(
+        type=ActivityType.DELIBERATION, participants=shared, head_count=0, activity_date=date(2025, 6, 13),
+        topic="楼道议事"), "实为议事。")
+    assert _counted_twice() == [([later.id, theirs.id], False)]
+
+    services.correct_activity(world.manager, later, world.event(participants=shared, head_count=0,
+                                                                activity_date=date(2025, 6, 13)), "改回社区活动。")
+    assert _counted_twice() == [([later.id, theirs.id], True)]
+
+    services.delete_activity(world.manager, later, "重复录入。")
+    assert _counted_twice() == [([later.id, theirs.id], False)]
+
+
 def test_the_same_person_in_two_contracts_for_different_services_is_no_flag(world):
     world.record(participants=[world.people["shared"]], head_count=0)
     services.record_activity(world.users["other_manager"], world.other_contract, world.event(

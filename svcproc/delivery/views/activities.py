@@ -17,7 +17,7 @@ from ...core.errors import DomainError, ValidationError
 from ...core.permissions import require
 from ...core.web import is_htmx, paginate, redirect_to, send_stored
 from ...extensions import db
-from ...registry.models import Area, SocialWorker
+from ...registry.models import Area, AreaLevel, SocialWorker
 from .. import labels, services
 from .. import permissions as perms
 from ..forms import ActivityForm, BeneficiaryForm, DeleteActivityForm, GroupForm, WorkersForm
@@ -99,20 +99,57 @@ def activities_export(contract_id: int, fmt: str):
 
 def _activity_form(contract: Contract, obj=None) -> ActivityForm:
     form = ActivityForm(obj=obj) if obj is not None and request.method == "GET" else ActivityForm()
+    if request.method == "POST":
+        _posted_choices(contract, form)
+    else:
+        _all_choices(contract, form)
+    return form
+
+
+def _all_choices(contract: Contract, form: ActivityForm) -> None:
+    """Every choice the form offers: the district's communities, the contract's workers and groups."""
     groups = db.session.execute(sa.select(ServiceGroup).where(ServiceGroup.contract_id == contract.id)
                                 ).unique().scalars().all()
     form.fill_choices(communities(), contract.workers, groups, contract_communities(contract))
-    return form
+
+
+def _posted_id(name: str) -> int | None:
+    value = request.form.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def _posted_choices(contract: Contract, form: ActivityForm) -> None:
+    """The choices a sent form is checked against, limited to what it sent: the community and group
+    it names (when the form offers them) instead of the whole district's lists. A valid choice stays
+    valid and any other is refused as before; a page shown again gets every choice (`_all_choices`)."""
+    community = group = None
+    community_id, group_id = _posted_id("community_id"), _posted_id("group_id")
+    if community_id is not None:
+        community = db.session.get(Area, community_id)
+        if community is not None and community.level != AreaLevel.COMMUNITY and community.id not in {
+                c.id for c in contract_communities(contract)}:
+            community = None
+    if group_id is not None:
+        group = db.session.get(ServiceGroup, group_id)
+        if group is not None and group.contract_id != contract.id:
+            group = None
+    form.fill_choices([community] if community is not None else [], contract.workers,
+                      [group] if group is not None else [])
+    form.posted = {"community": community, "group": group}  # what `_activity_values` takes
 
 
 def _activity_values(contract: Contract, form: ActivityForm) -> dict:
     ids = [int(i) for i in request.form.getlist("participants") if i.isdigit()]
     participants = db.session.execute(sa.select(Beneficiary).where(Beneficiary.id.in_(ids))).unique().scalars().all() if ids else []
     workers = [w for w in contract.workers if w.id in set(form.workers.data or [])]
-    group = db.session.get(ServiceGroup, int(form.group_id.data)) if str(form.group_id.data or "").isdigit() else None
-    if group is not None and group.contract_id != contract.id:
-        group = None
-    community = db.session.get(Area, int(form.community_id.data)) if str(form.community_id.data or "").isdigit() else None
+    posted = getattr(form, "posted", None)
+    if posted is not None:  # read with the choices, as the form sent them (and validated against them)
+        group, community = posted["group"], posted["community"]
+    else:
+        group = db.session.get(ServiceGroup, int(form.group_id.data)) if str(form.group_id.data or "").isdigit() else None
+        if group is not None and group.contract_id != contract.id:
+            group = None
+        community = db.session.get(Area, int(form.community_id.data)) if str(form.community_id.data or "").isdigit() else None
     return dict(type=form.type.data, activity_date=form.activity_date.data, start_time=form.start_time.data,
                 end_time=form.end_time.data, community=community, place=form.place.data, hours=form.hours.data,
                 workers=workers, participants=participants, head_count=form.head_count.data or 0, group=group,
@@ -140,7 +177,8 @@ def _quick_form() -> BeneficiaryForm:
 @bp.route("/contracts/<int:contract_id>/services/new", methods=["GET", "POST"])
 @login_required
 def activity_new(contract_id: int):
-    contract = contract_or_404(contract_id)
+    # The contract with its workers (who may record, whom the entry may name): one statement.
+    contract = contract_or_404(contract_id, options=[joinedload(Contract.workers)])
     require(perms.can_record_activity(current_user, contract))
     form = _activity_form(contract)
     if request.method == "GET":
@@ -160,6 +198,8 @@ def activity_new(contract_id: int):
         return url_for("delivery.activities", contract_id=contract_id)
 
     def page(**extra):
+        if request.method == "POST":
+            _all_choices(contract, form)
         return render_template("delivery/activity_form.html", form=form, contract=contract, activity=None,
                                chosen=_chosen_people(contract) if request.method == "POST" else [],
                                quick=_quick_form(), **extra)
@@ -181,7 +221,9 @@ def activity(activity_id: int):
 
 
 def _recordable_activity(activity_id: int) -> ServiceActivity:
-    item = db.get_or_404(ServiceActivity, activity_id)
+    # The entry with its contract and the contract's workers (who may record on it): one statement.
+    item = db.get_or_404(ServiceActivity, activity_id,
+                         options=[joinedload(ServiceActivity.contract).joinedload(Contract.workers)])
     require(can_view_contract(current_user, item.contract) and perms.can_record_activity(current_user, item.contract))
     return item
 
@@ -203,6 +245,8 @@ def activity_edit(activity_id: int):
         return url_for("delivery.activity", activity_id=item.id)
 
     def page(**extra):
+        if request.method == "POST":
+            _all_choices(contract, form)
         chosen = list(item.participants) if request.method == "GET" else _chosen_people(contract)
         return render_template("delivery/activity_form.html", form=form, contract=contract, activity=item,
                                chosen=chosen, quick=_quick_form(), **extra)

@@ -31,8 +31,8 @@ def contract_communities(contract: Contract):
         .order_by(Area.code)).all()
 
 
-def contract_or_404(contract_id: int) -> Contract:
-    contract = db.get_or_404(Contract, contract_id)
+def contract_or_404(contract_id: int, options=()) -> Contract:
+    contract = db.get_or_404(Contract, contract_id, options=list(options))
     require(can_view_contract(current_user, contract))
     return contract
 
