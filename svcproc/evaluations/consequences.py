@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, defer, joinedload
 
 from ..contracts.models import Contract
+from ..core import versions
 from ..extensions import db
 from ..procurement.models import ProjectPlan, Tender
 from .models import EvaluationRound, RoundKind, RoundStatus
@@ -30,6 +31,16 @@ def failed_final_rounds(org_id: int, fiscal_year: int) -> list[EvaluationRound]:
         .order_by(EvaluationRound.finalized_at)).scalars())
 
 
+# The ranking changes only with final rounds (their state, grade, moment, contract), contracts'
+# organization and tender, tenders' plan and plans' year: ranked once per version of those, per
+# organization, and kept (core/versions.py).
+versions.watch("grades", EvaluationRound, "kind", "status", "grade", "finalized_at", "contract_id")
+versions.watch("grades", Contract, "organization_id", "tender_id")
+versions.watch("grades", Tender, "plan_id")
+versions.watch("grades", ProjectPlan, "fiscal_year")
+_kept_ranks = versions.Kept("grades", size=256)
+
+
 def organization_grades(org_id: int, limit: int) -> tuple[list[tuple[EvaluationRound, int]], int,
                                                           list[tuple[int, EvaluationRound]]]:
     """What the organization's page shows, in two statements whatever its history: (round, fiscal
@@ -45,8 +56,8 @@ def organization_grades(org_id: int, limit: int) -> tuple[list[tuple[EvaluationR
               .join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
               .where(Contract.organization_id == org_id, EvaluationRound.kind == RoundKind.FINAL,
                      EvaluationRound.status == RoundStatus.FINALIZED)).subquery()
-    rows = db.session.execute(sa.select(ranked).where(sa.or_(ranked.c.n <= limit, ranked.c.grade == "fail"))
-                              .order_by(ranked.c.n)).all()
+    rows = _kept_ranks.get((org_id, limit), lambda: db.session.execute(
+        sa.select(ranked).where(sa.or_(ranked.c.n <= limit, ranked.c.grade == "fail")).order_by(ranked.c.n)).all())
     if not rows:
         return [], 0, []
     rounds = {r.id: r for r in db.session.execute(

@@ -196,3 +196,26 @@ def test_the_organization_page_shows_the_newest_grades_their_number_and_every_ba
     assert in_page(lambda: _("The newest %(shown)d of %(total)d final evaluations.", shown=1, total=2)) in html
     assert in_page(lambda: _("Bids in fiscal year %(year)d are refused: the final evaluation of %(project)s was "
                              "graded fail (%(score)s points).", year=2025, project=earlier.title, score="0")) in html
+
+
+def test_the_organization_pages_ranking_is_kept_until_a_final_round_changes(world, clock, client, count_queries):
+    """Ranked once per version of the final rounds (core/versions.py): a second visit ranks nothing,
+    reopening the failed round takes its bar off the next page at once, finalizing it puts it back."""
+    failed = world.finalized(**FAIL)
+    assert login(client, world.staff).status_code == 303
+    url = f"/registry/organizations/{world.org.id}"
+    year = failed.contract.tender.plan.fiscal_year + 1
+    bar = in_page(lambda: _("Bids in fiscal year %(year)d are refused: the final evaluation of %(project)s was "
+                            "graded fail (%(score)s points).", year=year, project=failed.contract.title, score="20"))
+
+    assert bar in client.get(url).get_data(as_text=True)
+    with count_queries() as counted:
+        assert bar in client.get(url).get_data(as_text=True)
+    assert not [s for s in counted.statements if "row_number()" in s]
+
+    ev.reopen(world.admin, failed, "满意度调查样本有误，重新评分")
+    assert 'class="flash flash-error" role="note"' not in client.get(url).get_data(as_text=True)
+
+    ev.submit_scores(world.users["tp1"], world.member(failed, "tp1"))
+    ev.finalize(world.staff, failed)
+    assert bar in client.get(url).get_data(as_text=True)
