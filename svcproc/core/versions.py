@@ -113,8 +113,10 @@ def remember(values) -> None:
 def current(name: str) -> int | None:
     """The version of `name` read at the start of this request (None: not read, no row for it, or
     changed by this request, whose figures then reflect changes not yet committed)."""
-    from flask import g
+    from flask import g, has_app_context
 
+    if not has_app_context():
+        return None
     if name in g.get("data_changed", ()):
         return None
     return g.get("data_versions", {}).get(name)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 
 import chinese_calendar
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from . import clock
+from . import clock, versions
 from .types import UTCDateTime, enum_column
 
 
@@ -40,8 +41,10 @@ class LocalCalendarDay(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
 
+@lru_cache(maxsize=1)
 def national_years() -> tuple[int, int]:
-    """The first and last year whose national arrangement the installed package knows."""
+    """The first and last year whose national arrangement the installed package knows (read once:
+    the package's tables do not change while the app runs)."""
     years = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
     return years[0], years[-1]
 
@@ -58,10 +61,23 @@ def national_working_day(day: date) -> bool:
     return day.weekday() < 5
 
 
+# The bureau's local days, a few a year, change only when staff add or remove one: read whole once
+# per version of them and kept (core/versions.py), so a page counting deadlines reads none.
+versions.watch("calendar", LocalCalendarDay, "day", "kind")
+_kept_local_days = versions.Kept("calendar", size=4)
+
+
+def _every_local_day() -> tuple[tuple[date, LocalDayKind], ...]:
+    return tuple(db.session.execute(sa.select(LocalCalendarDay.day, LocalCalendarDay.kind)
+                                    .order_by(LocalCalendarDay.day)).all())
+
+
 def _local_days(first: date, last: date) -> dict[date, LocalDayKind]:
-    rows = db.session.execute(sa.select(LocalCalendarDay.day, LocalCalendarDay.kind)
-                              .where(LocalCalendarDay.day.between(first, last))).all()
-    return {day: kind for day, kind in rows}
+    if versions.current("calendar") is None:  # outside a person's request: read the span alone
+        rows = db.session.execute(sa.select(LocalCalendarDay.day, LocalCalendarDay.kind)
+                                  .where(LocalCalendarDay.day.between(first, last))).all()
+        return {day: kind for day, kind in rows}
+    return {day: kind for day, kind in _kept_local_days.get("every", _every_local_day) if first <= day <= last}
 
 
 class Calendar:

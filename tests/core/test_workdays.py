@@ -73,3 +73,28 @@ def test_a_period_ends_at_the_end_of_its_last_working_day():
     moment = datetime(2026, 9, 25, 7, 0, tzinfo=timezone.utc)
 
     assert workdays.working_days_after(moment, 1) == datetime(2026, 9, 28, 16, 0, tzinfo=timezone.utc)
+
+
+def test_the_local_days_are_read_once_per_version_and_follow_a_change(app, count_queries):
+    """In a person's request the local days are kept under their version (core/versions.py): a
+    second count reads none, a day added shows in the next request's count."""
+    import sqlalchemy as sa
+    from flask import g
+
+    from svcproc.core import versions
+    from svcproc.core.versions import DataVersion
+
+    def in_request(work):
+        with app.test_request_context():
+            g.data_versions = dict(db.session.execute(sa.select(DataVersion.name, DataVersion.value)).all())
+            return work()
+
+    friday = date(2026, 9, 25)
+    assert in_request(lambda: workdays.add_working_days(friday, 3)) == date(2026, 9, 30)
+    with count_queries() as counted:
+        assert in_request(lambda: workdays.add_working_days(friday, 3)) == date(2026, 9, 30)
+    assert not [s for s in counted.statements if "local_calendar_day" in s]
+
+    _local_day(date(2026, 9, 28), LocalDayKind.DAY_OFF)
+    assert in_request(lambda: workdays.add_working_days(friday, 3)) == date(2026, 10, 8)
+    assert versions.current("calendar") is None  # no versions read here: nothing is kept
