@@ -1,8 +1,9 @@
 """Versions of kinds of data (core/versions.py): the menu's reminder badge is counted once
 per version of the milestones and contracts and kept, instead of counted on every page; the
 bureau's spending by category and month likewise, per version of plans, contracts and payments,
-an organization's ranked final grades per version of the final rounds, and the bureau's local
-calendar days per version of them.
+an organization's ranked final grades per version of the final rounds, the bureau's local
+calendar days per version of them, and the deadline queues' rows per version of tenders,
+contracts and milestones.
 
 Revision ID: f1c8a4d2e6b3
 Revises: d8b4f2a6c915
@@ -18,7 +19,7 @@ down_revision = "d8b4f2a6c915"
 branch_labels = None
 depends_on = None
 
-KINDS = ("reminders", "spending", "grades", "calendar")
+KINDS = ("reminders", "spending", "grades", "calendar", "deadlines")
 
 
 def upgrade():

@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from ..core import workdays
+from ..core import versions, workdays
 from ..core.queues import ROWS, Row, fetch
 from ..procurement import permissions as procurement_perms
 from ..procurement.models import Tender, TenderStatus
@@ -214,14 +214,24 @@ def kinds_for(user) -> list[str]:
     return [kind for kind, (may, _stmt, _make) in KINDS.items() if may(user)]
 
 
+# Which rows each queue holds follows only from tenders (state, decision, notice, number, title),
+# contracts (state, tender, number, title, payment term) and milestones (state, acceptance, title,
+# contract): the rows are read once per version of those and kept (core/versions.py); the days
+# they are due are counted from them at each page.
+versions.watch("deadlines", Tender, "status", "award_decided_at", "publicity_starts_at", "number", "title")
+versions.watch("deadlines", Contract, "status", "tender_id", "number", "title", "payment_days")
+versions.watch("deadlines", Milestone, "status", "reviewed_at", "title", "contract_id")
+_kept_rows = versions.Kept("deadlines", size=32)
+
+
 def due_for(user, kind: str, limit: int = ROWS) -> tuple[list[Due], int]:
     """The first `limit` deadlines of one kind, the earliest first, and how many there are: one
-    statement (two for working days: the bureau's local days of their span). Nothing for a person
-    who may not act on them."""
+    statement (two for working days: the bureau's local days of their span), none while the rows
+    are kept. Nothing for a person who may not act on them."""
     may, statement, make = KINDS[kind]
     if not may(user):
         return [], 0
-    rows, total = fetch(statement(), limit)
+    rows, total = _kept_rows.get((kind, limit), lambda: fetch(statement(), limit))
     return make(rows), total
 
 

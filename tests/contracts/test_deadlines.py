@@ -446,3 +446,30 @@ def test_the_deadline_queues_and_page_take_as_many_statements_for_many_as_for_fe
         counts.append((home.count, page.count))
 
     assert counts[0] == counts[1], counts
+
+
+def test_the_deadline_queues_are_read_once_per_version_and_follow_each_change(client, due_world, clock,
+                                                                             count_queries):
+    """Their rows are kept between changes (core/versions.py): a second page reads none of them;
+    the award notice published and the milestone paid leave the next page's queues at once."""
+    def section(page, kind):
+        if f'id="due-{kind}"' not in page:
+            return ""
+        return page.split(f'id="due-{kind}"', 1)[1].split("</section>", 1)[0]
+
+    login(client, due_world["staff"])
+    proposed, milestone = due_world["proposed"], due_world["milestone"]
+    page = client.get("/reminders").get_data(as_text=True)
+    assert f"/procurement/tenders/{proposed.id}" in section(page, "award_notice")
+    assert f"#m{milestone.id}" in section(page, "payment")
+    with count_queries() as counted:
+        client.get("/reminders")
+    assert not [s for s in counted.statements if "queue_total" in s]
+
+    procurement.start_publicity(due_world["staff"], proposed)
+    workflow.record_payment(due_world["staff"], milestone, voucher_number="PZ-9", paid_on=local_today(),
+                            amount_fen=workflow.tranche_amounts(milestone.contract)[milestone.id])
+
+    page = client.get("/reminders").get_data(as_text=True)
+    assert f"/procurement/tenders/{proposed.id}" not in section(page, "award_notice")
+    assert f"#m{milestone.id}" not in section(page, "payment")
