@@ -174,16 +174,21 @@ def _contract_notice(contract, url=None) -> dict:
             url_for("contracts.contract_notice", contract_id=contract.id, _external=True)}
 
 
-@bp.route("/notices/contracts")
-def contract_notices():
-    stmt = _contract_rows(sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES)),
+@functools.cache
+def _contract_notice_rows() -> sa.Select:
+    """The public contracts as rows of what a notice shows (made once: composing it takes about as
+    long as running it)."""
+    return _contract_rows(sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES)),
                           Contract.service_content)
 
+
+@bp.route("/notices/contracts")
+def contract_notices():
     def serialize(rows):
         url = url_of("contracts.contract_notice", "contract_id", _external=True)
         return [_contract_notice(c, url) for c in rows]
 
-    return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
+    return jsonify(keyset_page(_contract_notice_rows(), [Contract.id], [int], lambda c: [c.id], descending=True,
                                serialize=serialize, rows=True))
 
 
@@ -207,13 +212,18 @@ def _contract(contract) -> dict:
             "signed_on": iso(contract.signed_on), "status_changed_at": iso(contract.status_changed_at)}
 
 
-def _contract_or_404(contract_id: int, *loads) -> Contract:
-    """The contract, if the token's owner may see it: 404 when there is none, 403 as on its page."""
-    contract = db.session.get(Contract, contract_id, options=[joinedload(Contract.organization), *loads])
+def _contract_or_404(contract_id: int, *loads, whole: bool = True) -> Contract:
+    """The contract, if the token's owner may see it: 404 when there is none, 403 as on its page.
+    `whole=False`: only what a list under it asks of it (its id and organization), not its texts."""
+    options = [joinedload(Contract.organization), *loads] if whole else [_CONTRACT_KEYS]
+    contract = db.session.get(Contract, contract_id, options=options)
     if contract is None:
         raise _NotFound()
     require(contract_perms.can_view_contract(g.api_user, contract))
     return contract
+
+
+_CONTRACT_KEYS = load_only(Contract.id, Contract.organization_id)
 
 
 class _NotFound(Exception):
@@ -300,32 +310,44 @@ def _entry_loads(around: bool = True):
 
 @functools.cache
 def _around_statement(people: bool, arrays: bool) -> sa.Select:
-    """The statement of `_workers_and_people`, built once: the entries' ids are bound at execution,
-    on PostgreSQL as one array each (`= ANY`), so the statement's text is the same for every page
-    (converted and planned once, where a list of 100 ids made it hundreds of parameters long)."""
-    links = activity_participant.c
+    """The statement of `_workers_and_people`, built once: the entries' ids are bound at execution.
+
+    On PostgreSQL (`arrays`) each list of ids is one array (`= ANY`), so the statement's text is the
+    same for every page (converted and planned once, where 100 ids made it hundreds of parameters
+    long), and each worker and person is read by id in a LATERAL subquery that the planner keeps
+    apart (OFFSET 0): joined plainly, it scans and hashes every social worker, and the whole
+    register of people, for a page's few dozen. Elsewhere the ids are expanded into IN lists and
+    the people are read by id from the page's own links."""
+    links, worker_links = activity_participant.c, activity_worker.c
     if arrays:
         ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))
         wanted = sa.bindparam("wanted", type_=postgresql.ARRAY(sa.Integer))
-
-        def among(column, values):
-            return column == sa.any_(values)
+        worker = (sa.select(SocialWorker.id, SocialWorker.name)
+                  .where(SocialWorker.id == worker_links.social_worker_id).offset(0).lateral("worker"))
+        person = (sa.select(Beneficiary.id, Beneficiary.name, Beneficiary.id_number_masked, Beneficiary.phone_masked)
+                  .where(Beneficiary.id == links.beneficiary_id).offset(0).lateral("person"))
+        selects = [sa.select(worker_links.activity_id, sa.literal(0).label("kind"), worker.c.id, worker.c.name,
+                             sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
+                   .select_from(activity_worker).join(worker, sa.true())
+                   .where(worker_links.activity_id == sa.any_(ids))]
+        if people:
+            selects.append(sa.select(links.activity_id, sa.literal(1).label("kind"), person.c.id, person.c.name,
+                                     person.c.id_number_masked, person.c.phone_masked)
+                           .select_from(activity_participant).join(person, sa.true())
+                           .where(links.activity_id == sa.any_(wanted)))
     else:
         ids, wanted = sa.bindparam("ids", expanding=True), sa.bindparam("wanted", expanding=True)
-
-        def among(column, values):
-            return column.in_(values)
-    selects = [sa.select(activity_worker.c.activity_id, sa.literal(0).label("kind"), SocialWorker.id, SocialWorker.name,
-                         sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
-               .join(SocialWorker, SocialWorker.id == activity_worker.c.social_worker_id)
-               .where(among(activity_worker.c.activity_id, ids))]
-    if people:
-        selects.append(
-            sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
-                      Beneficiary.id_number_masked, Beneficiary.phone_masked)
-            .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
-            .where(among(links.activity_id, wanted),
-                   Beneficiary.id.in_(sa.select(links.beneficiary_id).where(among(links.activity_id, wanted)))))
+        selects = [sa.select(worker_links.activity_id, sa.literal(0).label("kind"), SocialWorker.id, SocialWorker.name,
+                             sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
+                   .join(SocialWorker, SocialWorker.id == worker_links.social_worker_id)
+                   .where(worker_links.activity_id.in_(ids))]
+        if people:
+            selects.append(
+                sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
+                          Beneficiary.id_number_masked, Beneficiary.phone_masked)
+                .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
+                .where(links.activity_id.in_(wanted),
+                       Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
     both = sa.union_all(*selects).subquery()
     return sa.select(both).order_by(both.c.kind, both.c.name, both.c.id)
 
@@ -350,7 +372,7 @@ def _workers_and_people(activities: list, people_of: set[int]) -> tuple[dict, di
 @bp.route("/contracts/<int:contract_id>/services")
 @token_required("read")
 def services(contract_id: int):
-    item = _contract_or_404(contract_id)
+    item = _contract_or_404(contract_id, whole=False)
     show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
     stmt = _entry_rows(delivery_perms.visible_activities(g.api_user)).where(ServiceActivity.contract_id == item.id)
     columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
@@ -451,7 +473,7 @@ def _flag(flag: RedFlag) -> dict:
 @bp.route("/contracts/<int:contract_id>/red-flags")
 @token_required("read")
 def contract_flags(contract_id: int):
-    item = _contract_or_404(contract_id)
+    item = _contract_or_404(contract_id, whole=False)
     stmt = delivery_perms.visible_red_flags(g.api_user).where(RedFlag.contract_id == item.id)
     return jsonify(keyset_page(stmt, [RedFlag.id], [int], lambda f: [f.id], descending=False,
                                serialize=lambda rows: [_flag(f) for f in rows]))
@@ -473,6 +495,13 @@ def _after(model, rank: int, since: list | None):
     return beyond([model.updated_at, model.id], [moment, since_id], descending=False)
 
 
+@functools.cache
+def _owner():
+    """An entry's contract under another name (the visible contracts' subquery names `contract`),
+    made once the mappers are configured: making an alias takes longer than the feed's statements."""
+    return sa.orm.aliased(Contract, name="owner")
+
+
 @bp.route("/changes")
 @token_required("read")
 def changes():
@@ -486,8 +515,7 @@ def changes():
     contracts_stmt = (_contract_rows(contract_perms.visible_contracts(user))
                       .where(_after(Contract, FEED_RANK["contract"], since))
                       .order_by(Contract.updated_at, Contract.id).limit(size + 1))
-    # The entry's contract under another name: the visible contracts' subquery names `contract`.
-    owner = sa.orm.aliased(Contract)
+    owner = _owner()
     entries_stmt = (_entry_rows(delivery_perms.visible_activities(user), owner.organization_id)
                     .join_from(ServiceActivity, owner, owner.id == ServiceActivity.contract_id, isouter=True)
                     .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
