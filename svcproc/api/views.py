@@ -102,8 +102,8 @@ def _tender_rows() -> sa.Select:
             .where(Tender.status.in_(PUBLIC_STATUSES)))
 
 
-# Lists load only the columns their items show: whole rows (documents' texts, sealed fields, every
-# timestamp converted to an aware datetime) cost more than the query itself.
+# A notice shown alone loads only the columns it shows (lists read rows of them, `_tender_rows`):
+# whole rows (documents' texts, sealed fields) cost more than the query itself.
 _ORG = load_only(Organization.id, Organization.name)
 _BID = load_only(Bid.id, Bid.organization_id, Bid.price_fen)
 
@@ -128,13 +128,6 @@ def _contract_rows(stmt: sa.Select, *extra) -> sa.Select:
     `extra`) as rows, with the organization's name."""
     return stmt.with_only_columns(*_CONTRACT_COLUMNS, *extra).join_from(
         Contract, Organization, Organization.id == Contract.organization_id, isouter=True)
-
-
-def _contract_loads(*extra):
-    return (load_only(Contract.id, Contract.number, Contract.title, Contract.organization_id, Contract.status,
-                      Contract.original_amount_fen, Contract.amount_fen, Contract.start_date, Contract.end_date,
-                      Contract.signed_on, Contract.status_changed_at, Contract.updated_at, *extra),
-            joinedload(Contract.organization).options(_ORG))
 
 
 @bp.route("/notices/tenders")
@@ -302,10 +295,10 @@ def _entry_rows(stmt: sa.Select, *columns) -> sa.Select:
                                                                        isouter=True)
 
 
-def _entry_loads(around: bool = True):
-    """The loads of one entry shown alone; a list reads its workers and people with
-    `_workers_and_people` instead."""
-    return _ENTRY + _AROUND if around else _ENTRY
+def _entry_loads():
+    """The loads of one entry shown alone; a list reads rows (`_entry_rows`) and their workers and
+    people with `_workers_and_people`."""
+    return _ENTRY + _AROUND
 
 
 @functools.cache
