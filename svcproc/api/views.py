@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..contracts import permissions as contract_perms
@@ -16,6 +17,7 @@ from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
 from ..core.errors import ValidationError
 from ..core.errors_web import problem
 from ..core.permissions import require
+from ..core.templating import url_of
 from ..delivery import permissions as delivery_perms
 from ..delivery import services as delivery
 from ..delivery.models import (Beneficiary, RedFlag, ServiceActivity, ServiceGroup, activity_participant,
@@ -49,25 +51,59 @@ def _org(org) -> dict:
     return {"id": org.id, "name": org.name}
 
 
-def _tender_notice(tender: Tender) -> dict:
+def _tender_notice(tender, url=None) -> dict:
+    """A tender, or a row of `_tender_rows`; `url`: the notice's address by tender id (`url_of`),
+    for a list, which routes it once."""
     award = None
-    winner = tender.awarded_bid or tender.proposed_bid
+    if isinstance(tender, Tender):
+        bid = tender.awarded_bid or tender.proposed_bid
+        winner = bid and (bid.price_fen, bid.organization.id, bid.organization.name)
+    elif tender.awarded_bid_id is not None:
+        winner = (tender.awarded_price_fen, tender.awarded_organization_id, tender.awarded_organization_name)
+    elif tender.proposed_bid_id is not None:
+        winner = (tender.proposed_price_fen, tender.proposed_organization_id, tender.proposed_organization_name)
+    else:
+        winner = None
     # The winner and its price are public from the publicity on, as on the notice page; no other
-    # bid's price or documents ever are.
-    if tender.results_public and winner is not None:
-        award = {"organization": _org(winner.organization), "price_fen": winner.price_fen,
-                 "final": tender.is_awarded, "awarded_at": iso(tender.awarded_at),
+    # bid's price or documents ever are. (The model's own predicates, asked of a row too.)
+    if Tender.results_public.fget(tender) and winner is not None:
+        price, org_id, org_name = winner
+        award = {"organization": {"id": org_id, "name": org_name}, "price_fen": price,
+                 "final": Tender.is_awarded.fget(tender), "awarded_at": iso(tender.awarded_at),
                  "publicity_ends_at": iso(tender.publicity_ends_at)}
     return {"id": tender.id, "number": tender.number, "title": tender.title, "method": tender.method.value,
             "status": tender.status.value, "ceiling_fen": tender.ceiling_fen, "description": tender.description,
             "publish_at": iso(tender.publish_at), "clarification_deadline": iso(tender.clarification_deadline),
             "bid_deadline": iso(tender.bid_deadline), "opening_at": iso(tender.opening_at),
             "status_changed_at": iso(tender.status_changed_at), "award": award,
-            "url": url_for("public.tender_notice", tender_id=tender.id, _external=True)}
+            "url": url(tender.id) if url is not None else
+            url_for("public.tender_notice", tender_id=tender.id, _external=True)}
 
 
-# Lists load only the columns their items show: whole rows (documents' texts, sealed fields, every
-# timestamp converted to an aware datetime) cost more than the query itself.
+@functools.cache
+def _tender_rows() -> sa.Select:
+    """The public tenders as rows of the columns a notice shows, with the awarded and the proposed
+    bid's price and organization (made once the mappers are configured)."""
+    rows = []
+    for side in ("awarded", "proposed"):
+        bid, org = sa.orm.aliased(Bid, name=f"{side}_bid"), sa.orm.aliased(Organization, name=f"{side}_org")
+        rows.append((bid, org, [bid.price_fen.label(f"{side}_price_fen"), org.id.label(f"{side}_organization_id"),
+                                org.name.label(f"{side}_organization_name")]))
+    (awarded, awarded_org, awarded_cols), (proposed, proposed_org, proposed_cols) = rows
+    return (sa.select(Tender.id, Tender.number, Tender.title, Tender.method, Tender.status, Tender.ceiling_fen,
+                      Tender.description, Tender.publish_at, Tender.clarification_deadline, Tender.bid_deadline,
+                      Tender.opening_at, Tender.status_changed_at, Tender.awarded_at, Tender.publicity_ends_at,
+                      Tender.awarded_bid_id, Tender.proposed_bid_id, *awarded_cols, *proposed_cols)
+            .select_from(Tender)
+            .outerjoin(awarded, awarded.id == Tender.awarded_bid_id)
+            .outerjoin(awarded_org, awarded_org.id == awarded.organization_id)
+            .outerjoin(proposed, proposed.id == Tender.proposed_bid_id)
+            .outerjoin(proposed_org, proposed_org.id == proposed.organization_id)
+            .where(Tender.status.in_(PUBLIC_STATUSES)))
+
+
+# A notice shown alone loads only the columns it shows (lists read rows of them, `_tender_rows`):
+# whole rows (documents' texts, sealed fields) cost more than the query itself.
 _ORG = load_only(Organization.id, Organization.name)
 _BID = load_only(Bid.id, Bid.organization_id, Bid.price_fen)
 
@@ -81,19 +117,28 @@ def _tender_loads():
             joinedload(Tender.proposed_bid).options(_BID, joinedload(Bid.organization).options(_ORG)))
 
 
-def _contract_loads(*extra):
-    return (load_only(Contract.id, Contract.number, Contract.title, Contract.organization_id, Contract.status,
-                      Contract.original_amount_fen, Contract.amount_fen, Contract.start_date, Contract.end_date,
-                      Contract.signed_on, Contract.status_changed_at, Contract.updated_at, *extra),
-            joinedload(Contract.organization).options(_ORG))
+_CONTRACT_COLUMNS = (Contract.id, Contract.number, Contract.title, Contract.organization_id, Contract.status,
+                     Contract.original_amount_fen, Contract.amount_fen, Contract.start_date, Contract.end_date,
+                     Contract.signed_on, Contract.status_changed_at, Contract.updated_at,
+                     Organization.name.label("organization_name"))
+
+
+def _contract_rows(stmt: sa.Select, *extra) -> sa.Select:
+    """`stmt` (a select of contracts, e.g. `visible_contracts`) reading `_CONTRACT_COLUMNS` (and
+    `extra`) as rows, with the organization's name."""
+    return stmt.with_only_columns(*_CONTRACT_COLUMNS, *extra).join_from(
+        Contract, Organization, Organization.id == Contract.organization_id, isouter=True)
 
 
 @bp.route("/notices/tenders")
 def tender_notices():
-    stmt = sa.select(Tender).where(Tender.status.in_(PUBLIC_STATUSES)).options(*_tender_loads())
-    return jsonify(keyset_page(stmt, [Tender.status_changed_at, Tender.id], [datetime, int],
-                               lambda t: [t.status_changed_at, t.id], descending=True,
-                               serialize=lambda rows: [_tender_notice(t) for t in rows]))
+    def serialize(rows):
+        url = url_of("public.tender_notice", "tender_id", _external=True)
+        return [_tender_notice(t, url) for t in rows]
+
+    return jsonify(keyset_page(_tender_rows(), [Tender.status_changed_at, Tender.id], [datetime, int],
+                               lambda t: [t.status_changed_at, t.id], descending=True, serialize=serialize,
+                               rows=True))
 
 
 @bp.route("/notices/tenders/<int:tender_id>")
@@ -104,21 +149,40 @@ def tender_notice(tender_id: int):
     return jsonify(_tender_notice(tender))
 
 
-def _contract_notice(contract: Contract) -> dict:
+def _organization_of(contract) -> dict:
+    """A contract's organization: its own for a Contract, the row's for a row of `_contract_rows`."""
+    if isinstance(contract, Contract):
+        return _org(contract.organization)
+    return {"id": contract.organization_id, "name": contract.organization_name}
+
+
+def _contract_notice(contract, url=None) -> dict:
+    """`url`: the notice's address by contract id (`url_of`), for a list, which routes it once."""
     return {"id": contract.id, "number": contract.number, "title": contract.title,
-            "organization": _org(contract.organization), "amount_fen": contract.amount_fen,
+            "organization": _organization_of(contract), "amount_fen": contract.amount_fen,
             "start_date": iso(contract.start_date), "end_date": iso(contract.end_date),
             "signed_on": iso(contract.signed_on), "status": contract.status.value,
             "service_content": contract.service_content,
-            "url": url_for("contracts.contract_notice", contract_id=contract.id, _external=True)}
+            "url": url(contract.id) if url is not None else
+            url_for("contracts.contract_notice", contract_id=contract.id, _external=True)}
+
+
+@functools.cache
+def _contract_notice_rows() -> sa.Select:
+    """The public contracts as rows of what a notice shows (made once: composing it takes about as
+    long as running it)."""
+    return _contract_rows(sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES)),
+                          Contract.service_content)
 
 
 @bp.route("/notices/contracts")
 def contract_notices():
-    stmt = (sa.select(Contract).where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES))
-            .options(*_contract_loads(Contract.service_content)))
-    return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
-                               serialize=lambda rows: [_contract_notice(c) for c in rows]))
+    def serialize(rows):
+        url = url_of("contracts.contract_notice", "contract_id", _external=True)
+        return [_contract_notice(c, url) for c in rows]
+
+    return jsonify(keyset_page(_contract_notice_rows(), [Contract.id], [int], lambda c: [c.id], descending=True,
+                               serialize=serialize, rows=True))
 
 
 @bp.route("/notices/contracts/<int:contract_id>")
@@ -132,21 +196,27 @@ def contract_notice(contract_id: int):
 # --- with a token: what the token's owner may read ----------------------------------------------------
 
 
-def _contract(contract: Contract) -> dict:
+def _contract(contract) -> dict:
+    """A contract, or a row of `_contract_rows`."""
     return {"id": contract.id, "number": contract.number, "title": contract.title,
-            "organization": _org(contract.organization), "status": contract.status.value,
+            "organization": _organization_of(contract), "status": contract.status.value,
             "original_amount_fen": contract.original_amount_fen, "amount_fen": contract.amount_fen,
             "start_date": iso(contract.start_date), "end_date": iso(contract.end_date),
             "signed_on": iso(contract.signed_on), "status_changed_at": iso(contract.status_changed_at)}
 
 
-def _contract_or_404(contract_id: int, *loads) -> Contract:
-    """The contract, if the token's owner may see it: 404 when there is none, 403 as on its page."""
-    contract = db.session.get(Contract, contract_id, options=[joinedload(Contract.organization), *loads])
+def _contract_or_404(contract_id: int, *loads, whole: bool = True) -> Contract:
+    """The contract, if the token's owner may see it: 404 when there is none, 403 as on its page.
+    `whole=False`: only what a list under it asks of it (its id and organization), not its texts."""
+    options = [joinedload(Contract.organization), *loads] if whole else [_CONTRACT_KEYS]
+    contract = db.session.get(Contract, contract_id, options=options)
     if contract is None:
         raise _NotFound()
     require(contract_perms.can_view_contract(g.api_user, contract))
     return contract
+
+
+_CONTRACT_KEYS = load_only(Contract.id, Contract.organization_id)
 
 
 class _NotFound(Exception):
@@ -162,9 +232,9 @@ def _not_found(_exc):
 @token_required("read")
 def contracts():
     require(contract_perms.can_list_contracts(g.api_user))
-    stmt = contract_perms.visible_contracts(g.api_user).options(*_contract_loads())
+    stmt = _contract_rows(contract_perms.visible_contracts(g.api_user))
     return jsonify(keyset_page(stmt, [Contract.id], [int], lambda c: [c.id], descending=True,
-                               serialize=lambda rows: [_contract(c) for c in rows]))
+                               serialize=lambda rows: [_contract(c) for c in rows], rows=True))
 
 
 @bp.route("/contracts/<int:contract_id>")
@@ -186,20 +256,24 @@ def _person(person: Beneficiary) -> dict:
 
 def _entry(activity: ServiceActivity, show_people: bool, around: tuple[dict, dict] | None = None) -> dict:
     """`around`: ({activity id: workers}, {activity id: participants}) read for a whole list by
-    `_workers_and_people`; else the entry's own relationships."""
-    workers, people = ((around[0].get(activity.id, []), around[1].get(activity.id, [])) if around is not None
+    `_workers_and_people`; else the entry's own relationships. `activity` is an entry or a row of
+    `_ENTRY_COLUMNS` (a list reads rows: building entries costs more than the query)."""
+    workers, people = ((around[0].get(activity.id, ()), around[1].get(activity.id, ())) if around is not None
                        else (activity.workers, activity.participants))
+    community = (activity.community.name if isinstance(activity, ServiceActivity) else activity.community_name)
+    created, updated = activity.created_at, activity.updated_at
     return {"id": activity.id, "contract_id": activity.contract_id, "type": activity.type.value,
-            "activity_date": iso(activity.activity_date), "start_time": activity.start_time.strftime("%H:%M"),
-            "end_time": activity.end_time.strftime("%H:%M"),
-            "community": {"id": activity.community.id, "name": activity.community.name},
+            "activity_date": activity.activity_date.isoformat(),
+            # isoformat()[:5] is strftime("%H:%M"), without the C library's formatting.
+            "start_time": activity.start_time.isoformat()[:5], "end_time": activity.end_time.isoformat()[:5],
+            "community": {"id": activity.community_id, "name": community},
             "place": activity.place, "hours": str(activity.hours), "head_count": activity.head_count,
             "participant_count": activity.participant_count, "topic": activity.topic, "outcome": activity.outcome,
             "notes": activity.notes, "group_id": activity.group_id, "session_number": activity.session_number,
             "workers": [{"id": w.id, "name": w.name} for w in workers],
             "participants": [_person(p) for p in people] if show_people else None,
-            "revision": activity.revision, "created_at": iso(activity.created_at),
-            "updated_at": iso(activity.updated_at)}
+            "revision": activity.revision, "created_at": None if created is None else created.isoformat(),
+            "updated_at": None if updated is None else updated.isoformat()}
 
 
 _A = ServiceActivity
@@ -208,34 +282,70 @@ _ENTRY = (load_only(_A.id, _A.contract_id, _A.type, _A.activity_date, _A.start_t
                     _A.group_id, _A.session_number, _A.revision, _A.created_at, _A.updated_at),
           joinedload(_A.community).options(load_only(Area.id, Area.name)))
 _AROUND = (selectinload(_A.workers), selectinload(_A.participants))
+# What a list reads of each entry, as rows (with the community's name) rather than entries.
+_ENTRY_COLUMNS = (_A.id, _A.contract_id, _A.type, _A.activity_date, _A.start_time, _A.end_time, _A.community_id,
+                  _A.place, _A.hours, _A.head_count, _A.participant_count, _A.topic, _A.outcome, _A.notes,
+                  _A.group_id, _A.session_number, _A.revision, _A.created_at, _A.updated_at,
+                  Area.name.label("community_name"))
 
 
-def _entry_loads(around: bool = True):
-    """The loads of one entry shown alone; a list reads its workers and people with
-    `_workers_and_people` instead."""
-    return _ENTRY + _AROUND if around else _ENTRY
+def _entry_rows(stmt: sa.Select, *columns) -> sa.Select:
+    """`stmt` (a select of entries, e.g. `visible_activities`) reading `_ENTRY_COLUMNS` instead."""
+    return stmt.with_only_columns(*_ENTRY_COLUMNS, *columns).join_from(_A, Area, Area.id == _A.community_id,
+                                                                       isouter=True)
+
+
+def _entry_loads():
+    """The loads of one entry shown alone; a list reads rows (`_entry_rows`) and their workers and
+    people with `_workers_and_people`."""
+    return _ENTRY + _AROUND
 
 
 @functools.cache
-def _around_statement(people: bool) -> sa.Select:
-    """The statement of `_workers_and_people`, built once: the entries' ids are bound at execution."""
-    links, ids, wanted = activity_participant.c, sa.bindparam("ids", expanding=True), sa.bindparam("wanted", expanding=True)
-    selects = [sa.select(activity_worker.c.activity_id, sa.literal(0).label("kind"), SocialWorker.id, SocialWorker.name,
-                         sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
-               .join(SocialWorker, SocialWorker.id == activity_worker.c.social_worker_id)
-               .where(activity_worker.c.activity_id.in_(ids))]
-    if people:
-        selects.append(
-            sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
-                      Beneficiary.id_number_masked, Beneficiary.phone_masked)
-            .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
-            .where(links.activity_id.in_(wanted),
-                   Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
+def _around_statement(people: bool, arrays: bool) -> sa.Select:
+    """The statement of `_workers_and_people`, built once: the entries' ids are bound at execution.
+
+    On PostgreSQL (`arrays`) each list of ids is one array (`= ANY`), so the statement's text is the
+    same for every page (converted and planned once, where 100 ids made it hundreds of parameters
+    long), and each worker and person is read by id in a LATERAL subquery that the planner keeps
+    apart (OFFSET 0): joined plainly, it scans and hashes every social worker, and the whole
+    register of people, for a page's few dozen. Elsewhere the ids are expanded into IN lists and
+    the people are read by id from the page's own links."""
+    links, worker_links = activity_participant.c, activity_worker.c
+    if arrays:
+        ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))
+        wanted = sa.bindparam("wanted", type_=postgresql.ARRAY(sa.Integer))
+        worker = (sa.select(SocialWorker.id, SocialWorker.name)
+                  .where(SocialWorker.id == worker_links.social_worker_id).offset(0).lateral("worker"))
+        person = (sa.select(Beneficiary.id, Beneficiary.name, Beneficiary.id_number_masked, Beneficiary.phone_masked)
+                  .where(Beneficiary.id == links.beneficiary_id).offset(0).lateral("person"))
+        selects = [sa.select(worker_links.activity_id, sa.literal(0).label("kind"), worker.c.id, worker.c.name,
+                             sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
+                   .select_from(activity_worker).join(worker, sa.true())
+                   .where(worker_links.activity_id == sa.any_(ids))]
+        if people:
+            selects.append(sa.select(links.activity_id, sa.literal(1).label("kind"), person.c.id, person.c.name,
+                                     person.c.id_number_masked, person.c.phone_masked)
+                           .select_from(activity_participant).join(person, sa.true())
+                           .where(links.activity_id == sa.any_(wanted)))
+    else:
+        ids, wanted = sa.bindparam("ids", expanding=True), sa.bindparam("wanted", expanding=True)
+        selects = [sa.select(worker_links.activity_id, sa.literal(0).label("kind"), SocialWorker.id, SocialWorker.name,
+                             sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
+                   .join(SocialWorker, SocialWorker.id == worker_links.social_worker_id)
+                   .where(worker_links.activity_id.in_(ids))]
+        if people:
+            selects.append(
+                sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
+                          Beneficiary.id_number_masked, Beneficiary.phone_masked)
+                .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
+                .where(links.activity_id.in_(wanted),
+                       Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
     both = sa.union_all(*selects).subquery()
     return sa.select(both).order_by(both.c.kind, both.c.name, both.c.id)
 
 
-def _workers_and_people(activities: list[ServiceActivity], people_of: set[int]) -> tuple[dict, dict]:
+def _workers_and_people(activities: list, people_of: set[int]) -> tuple[dict, dict]:
     """({activity id: its social workers}, {activity id: its participants}), each by name, for a
     list of entries in one statement; participants only of the entries in `people_of`. The people
     are read by id from the page's own links: joined to the link table alone, PostgreSQL hashes
@@ -246,7 +356,8 @@ def _workers_and_people(activities: list[ServiceActivity], people_of: set[int]) 
     wanted = [i for i in ids if i in people_of]
     params = {"ids": ids, "wanted": wanted} if wanted else {"ids": ids}
     found: tuple[dict, dict] = ({}, {})
-    for row in db.session.execute(_around_statement(bool(wanted)), params):
+    arrays = db.session.get_bind().dialect.name == "postgresql"
+    for row in db.session.execute(_around_statement(bool(wanted), arrays), params):
         found[row.kind].setdefault(row.activity_id, []).append(row)
     return found
 
@@ -254,10 +365,9 @@ def _workers_and_people(activities: list[ServiceActivity], people_of: set[int]) 
 @bp.route("/contracts/<int:contract_id>/services")
 @token_required("read")
 def services(contract_id: int):
-    item = _contract_or_404(contract_id)
+    item = _contract_or_404(contract_id, whole=False)
     show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
-    stmt = (delivery_perms.visible_activities(g.api_user).where(ServiceActivity.contract_id == item.id)
-            .options(*_entry_loads(around=False)))
+    stmt = _entry_rows(delivery_perms.visible_activities(g.api_user)).where(ServiceActivity.contract_id == item.id)
     columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
 
     def serialize(rows):
@@ -265,7 +375,7 @@ def services(contract_id: int):
         return [_entry(a, show_people, around) for a in rows]
 
     return jsonify(keyset_page(stmt, columns, [date, time, int], lambda a: [a.activity_date, a.start_time, a.id],
-                               descending=True, serialize=serialize))
+                               descending=True, serialize=serialize, rows=True))
 
 
 def _entry_values(contract: Contract, body: dict) -> dict:
@@ -356,7 +466,7 @@ def _flag(flag: RedFlag) -> dict:
 @bp.route("/contracts/<int:contract_id>/red-flags")
 @token_required("read")
 def contract_flags(contract_id: int):
-    item = _contract_or_404(contract_id)
+    item = _contract_or_404(contract_id, whole=False)
     stmt = delivery_perms.visible_red_flags(g.api_user).where(RedFlag.contract_id == item.id)
     return jsonify(keyset_page(stmt, [RedFlag.id], [int], lambda f: [f.id], descending=False,
                                serialize=lambda rows: [_flag(f) for f in rows]))
@@ -378,6 +488,13 @@ def _after(model, rank: int, since: list | None):
     return beyond([model.updated_at, model.id], [moment, since_id], descending=False)
 
 
+@functools.cache
+def _owner():
+    """An entry's contract under another name (the visible contracts' subquery names `contract`),
+    made once the mappers are configured: making an alias takes longer than the feed's statements."""
+    return sa.orm.aliased(Contract, name="owner")
+
+
 @bp.route("/changes")
 @token_required("read")
 def changes():
@@ -388,32 +505,32 @@ def changes():
     size = page_size()
     text = request.args.get("since", "")
     since = decode_cursor(text, [datetime, int, int]) if text else None
-    contracts_stmt = (contract_perms.visible_contracts(user).where(_after(Contract, FEED_RANK["contract"], since))
-                      .options(*_contract_loads())
+    contracts_stmt = (_contract_rows(contract_perms.visible_contracts(user))
+                      .where(_after(Contract, FEED_RANK["contract"], since))
                       .order_by(Contract.updated_at, Contract.id).limit(size + 1))
-    entries_stmt = (delivery_perms.visible_activities(user)
+    owner = _owner()
+    entries_stmt = (_entry_rows(delivery_perms.visible_activities(user), owner.organization_id)
+                    .join_from(ServiceActivity, owner, owner.id == ServiceActivity.contract_id, isouter=True)
                     .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
-                    .options(*_entry_loads(around=False), joinedload(ServiceActivity.contract).options(
-                        load_only(Contract.id, Contract.organization_id)))
                     .order_by(ServiceActivity.updated_at, ServiceActivity.id).limit(size + 1))
-    rows = [("contract", c) for c in db.session.execute(contracts_stmt).unique().scalars()]
-    rows += [("service_entry", a) for a in db.session.execute(entries_stmt).unique().scalars()]
+    rows = [("contract", c) for c in db.session.execute(contracts_stmt)]
+    rows += [("service_entry", a) for a in db.session.execute(entries_stmt)]
     rows.sort(key=lambda row: (row[1].updated_at, FEED_RANK[row[0]], row[1].id))
     shown = {}  # organization id -> whether the owner sees its people
     for kind, obj in rows:
-        if kind == "service_entry" and obj.contract.organization_id not in shown:
-            shown[obj.contract.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.contract.organization_id)
+        if kind == "service_entry" and obj.organization_id not in shown:
+            shown[obj.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.organization_id)
     # The workers and people of every entry read (not only those on the page), so a page costs the
     # same statements whichever kinds it ends up holding.
     entries = [obj for kind, obj in rows if kind == "service_entry"]
-    around = _workers_and_people(entries, {a.id for a in entries if shown[a.contract.organization_id]})
+    around = _workers_and_people(entries, {a.id for a in entries if shown[a.organization_id]})
     rows = rows[:size]
 
     def change(kind, obj) -> dict:
         if kind == "contract":
             return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "contract": _contract(obj)}
         return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at),
-                "entry": _entry(obj, shown[obj.contract.organization_id], around)}
+                "entry": _entry(obj, shown[obj.organization_id], around)}
 
     if rows:
         kind, last = rows[-1]

@@ -144,15 +144,17 @@ def page_size() -> int:
 
 def keyset_page(stmt: sa.Select, columns: list, kinds: list[type], key: Callable[[Any], list], *,
                 descending: bool, serialize: Callable[[list], list], cursor_arg: str = "cursor",
-                always_next: bool = False) -> dict:
+                always_next: bool = False, rows: bool = False) -> dict:
     """One page of `stmt` after the request's cursor, in the order of `columns`: one query for the
-    rows (one more than the page, to know whether another follows) and what `serialize` loads."""
+    rows (one more than the page, to know whether another follows) and what `serialize` loads.
+    With `rows`, `stmt` selects columns, and `key` and `serialize` are given its rows, not entities."""
     size = page_size()
     text = request.args.get(cursor_arg, "")
     if text:
         stmt = stmt.where(beyond(columns, decode_cursor(text, kinds), descending))
     order = [c.desc() if descending else c.asc() for c in columns]
-    rows = db.session.execute(stmt.order_by(*order).limit(size + 1)).unique().scalars().all()
+    result = db.session.execute(stmt.order_by(*order).limit(size + 1))
+    rows = result.all() if rows else result.unique().scalars().all()
     more = len(rows) > size
     rows = rows[:size]
     next_url = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
 
-from . import packages
+from . import packages, pages
 
 bp = Blueprint("ocds", __name__, url_prefix="/ocds")
 
@@ -26,7 +26,7 @@ def releases():
     after = request.args.get("after", "0")
     after = int(after) if after.isdigit() else 0
     uri = url_for("ocds.releases", after=after or None, _external=True)
-    text, next_after = packages.page_json(uri, after)
+    text, next_after = pages.page_json(uri, after)
     headers = {}
     if next_after is not None:
         headers["Link"] = f'<{url_for("ocds.releases", after=next_after, _external=True)}>; rel="next"'

@@ -54,6 +54,30 @@ def test_public_notices_hold_exactly_what_the_public_pages_show(client, world):
     assert awarded["award"]["organization"]["name"] and awarded["award"]["final"] is True
 
 
+def test_a_listed_notice_is_the_notice_its_own_address_answers(client, world, token_of, clock):
+    # Lists read rows of the columns they show, a single notice reads the record: the same JSON.
+    from tests.builders.procurement import tender_in
+
+    for status in (TenderStatus.IN_PUBLICITY, TenderStatus.OPENED):   # a proposed winner; sealed prices
+        tender_in(status, clock, staff=world.users["procurement"])
+    tenders = client.get("/api/v1/notices/tenders", query_string={"limit": 100}).get_json()["items"]
+    contracts = client.get("/api/v1/notices/contracts", query_string={"limit": 100}).get_json()["items"]
+    headers = token_of("auditor")
+    seen = client.get("/api/v1/contracts", headers=headers, query_string={"limit": 100}).get_json()["items"]
+
+    awards = {t["status"]: t["award"] for t in tenders}
+    assert awards["awarded"]["final"] is True and awards["in_publicity"]["final"] is False
+    assert awards["opened"] is None
+    for tender in tenders:
+        assert client.get(f"/api/v1/notices/tenders/{tender['id']}").get_json() == tender
+    assert contracts and seen
+    for contract in contracts:
+        assert client.get(f"/api/v1/notices/contracts/{contract['id']}").get_json() == contract
+    for contract in seen:
+        alone = client.get(f"/api/v1/contracts/{contract['id']}", headers=headers).get_json()
+        assert {k: alone[k] for k in contract} == contract
+
+
 def test_a_draft_tender_or_contract_is_not_found(client, world, clock):
     from svcproc.contracts import workflow as contracts
     from tests.builders.procurement import make_plan, tender_in
@@ -450,6 +474,17 @@ def test_a_list_costs_the_same_statements_however_many_rows_it_holds(client, wor
 
     assert len(more["items"]) > len(few["items"]) == 1
     assert one.count == many.count <= 8
+    # The token (with its owner), the contract a list is under, the rows, their workers and people.
+    expected = {"/api/v1/contracts": 2, "/api/v1/contracts/{id}/services": 4, "/api/v1/changes": 4,
+                "/api/v1/contracts/{id}/red-flags": 3, "/api/v1/notices/tenders": 1, "/api/v1/notices/contracts": 1}
+    assert many.count == expected[path]
+    if path in ("/api/v1/contracts/{id}/services", "/api/v1/changes"):
+        # The page's entries are bound as arrays on PostgreSQL: the statement that reads their
+        # workers and people has the same text for a page of one and of a hundred (planned once).
+        around = [[s for s in counted.statements if "activity_worker" in s] for counted in (one, many)]
+        assert len(around[0]) == len(around[1]) == 1
+        if db.engine.dialect.name == "postgresql":
+            assert around[0] == around[1] and "ANY" in around[0][0]
 
 
 @pytest.mark.parametrize("hours, status", [(1.5, 201), ("1.25", 201), (1.234, 422), (True, 422), (0, 422)])

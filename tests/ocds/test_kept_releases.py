@@ -119,6 +119,35 @@ def test_a_page_of_kept_releases_is_one_statement(client, world, count_queries):
         assert len(text) > 1000
 
 
+def test_a_page_read_as_bytes_is_the_page_read_as_text(app, client, world, monkeypatch, count_queries):
+    """A page joins the kept releases as the UTF-8 bytes the database sends (pages.py): the same
+    bytes as reading them as text, with some kept and some built again, in one statement when kept."""
+    from svcproc.ocds import pages
+
+    monkeypatch.setattr(packages, "PAGE", 4)
+    _text(client, "/ocds/releases.json")                       # the first page built and kept
+    read = []
+    serve = store.serve
+
+    def spied(rows, *args, **kwargs):
+        read.extend(type(row[-1]) for row in rows)
+        return serve(rows, *args, **kwargs)
+
+    monkeypatch.setattr(store, "serve", spied)
+    with app.test_request_context():
+        uri = url_for("ocds.releases", _external=True)
+        with count_queries() as kept:
+            page, after = pages.page_json(uri, 0)
+        assert (page, after) == packages.page_json(uri, 0)
+        assert after is not None and '"releases":[{' in page.decode()
+        second = pages.page_json(uri, after)                    # built now, not yet kept
+        assert second == packages.page_json(uri, after)
+    assert kept.count == 1
+    # Read undecoded on PostgreSQL (the driver's text loader, for that statement only).
+    assert set(read[:4]) == ({bytes} if db.engine.dialect.name == "postgresql" else {str})
+    assert json.loads(page)["releases"] and json.loads(second[0])["releases"]
+
+
 def _releases(client, world, key: str) -> list[dict]:
     return json.loads(_text(client, f"/ocds/releases/{_ocid(world, key)}.json"))["releases"]
 
