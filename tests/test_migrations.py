@@ -85,3 +85,16 @@ def test_status_enums_are_guarded_by_check_constraints(db_session, table):
     checks = sa.inspect(db_session.connection()).get_check_constraints(table)
 
     assert any(columns[table] in (c.get("sqltext") or "") for c in checks), checks
+
+
+def test_an_organizations_name_search_has_its_index_on_postgresql(app):
+    """The organization's grams index (btree_gin) the beneficiary search reads on PostgreSQL."""
+    import sqlalchemy as sa
+
+    from svcproc.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL index")
+    definition = db.session.execute(sa.text(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'pgx_beneficiary_org_name_grams'")).scalar()
+    assert definition and "gin (organization_id, pgx_grams((name)::text))" in definition
