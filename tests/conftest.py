@@ -32,6 +32,7 @@ from svcproc.extensions import limiter_of  # noqa: E402
 from svcproc.accounts import passwords  # noqa: E402
 from svcproc.audit.services import append_pending  # noqa: E402
 from svcproc.core import clock as app_clock  # noqa: E402
+from svcproc.core import versions  # noqa: E402
 from svcproc.extensions import db  # noqa: E402
 
 
@@ -231,7 +232,8 @@ class AppClient(FlaskClient):
     with it Flask-Login's cached user) and the database session between the test and the request.
     Each request here runs in a fresh context instead, so it gets its own app context, `g` and
     session, like a request in production. Before a request the test's pending changes are
-    flushed and its audit events placed in the chain (visible to the request); afterwards the
+    flushed, its audit events placed in the chain and the kinds of data it changed given new versions
+(visible to the request); afterwards the
     test's session forgets what it loaded, so the test reads what the request wrote.
     """
 
@@ -240,6 +242,7 @@ class AppClient(FlaskClient):
             with _not_counted():  # the test's own writes are not the request's queries
                 db.session.flush()
                 append_pending(db.session)
+                versions.renew(db.session)  # as the test's commit would
         try:
             return contextvars.Context().run(FlaskClient.open, self, *args, buffered=buffered, **kwargs)
         finally:

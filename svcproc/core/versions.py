@@ -1,8 +1,8 @@
 """Versions of kinds of data, so a figure worked out from them can be kept until they change.
 
-A domain names a kind of data and the rows and columns it is made of (`watch`): every flush that
+A domain names a kind of data and the rows and columns it is made of (`watch`): a transaction that
 inserts or deletes such a row, or changes one of those columns, gives the kind a new version in the
-`data_version` table, in the same transaction. A version is a random 62-bit number, not a count: a
+`data_version` table as it commits. A version is a random 62-bit number, not a count: a
 rolled-back change or a database made anew never brings back a number that stood for other data. The
 person's account is read on every request together with the current versions (`columns`,
 `remember`), so a figure kept under the version it was worked out with (`Kept`) is known to still
@@ -69,16 +69,41 @@ def new_version() -> int:
     return secrets.randbits(62)
 
 
+# The kinds a transaction changed, renewed when it commits.
+_PENDING = "svcproc_changed_kinds"
+
+
 @sa.event.listens_for(Session, "before_flush")
-def _count_changes(session: Session, _context, _instances) -> None:
+def _note_changes(session: Session, _context, _instances) -> None:
     if not WATCHED or not (session.new or session.dirty or session.deleted):
         return
-    table = DataVersion.__table__
     for kind in WATCHED.values():
         if _changed(kind, session):
-            session.connection().execute(sa.update(table).where(table.c.name == kind.name)
-                                         .values(value=new_version()))
+            session.info.setdefault(_PENDING, set()).add(kind.name)
             _changed_here(kind.name)
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _renew_versions(session: Session) -> None:
+    # At the commit, after the transaction's last flush: each kind it changed gets a new version,
+    # one row at a time in the order of their names, so the rows are held only for the commit and
+    # every writer takes them in the same order (two writers never wait on each other in a circle).
+    session.flush()
+    renew(session)
+
+
+def renew(session: Session) -> None:
+    """Give each kind the session's transaction changed so far its new version now."""
+    kinds = session.info.pop(_PENDING, None)
+    if kinds:
+        table = DataVersion.__table__
+        for name in sorted(kinds):
+            session.connection().execute(sa.update(table).where(table.c.name == name).values(value=new_version()))
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _changed_here(name: str) -> None:

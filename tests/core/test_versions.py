@@ -1,6 +1,6 @@
-"""Versions of kinds of data (core/versions.py): a flush that changes a watched row gives its kind a
-new version in the same transaction; a figure kept under a version is worked out again only when
-the version it was kept under is no longer the current one."""
+"""Versions of kinds of data (core/versions.py): a transaction that changes a watched row gives its
+kind a new version as it commits; a figure kept under a version is worked out again only when the
+version it was kept under is no longer the current one."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -25,20 +25,23 @@ def test_every_watched_kind_has_a_row():
 
 def test_a_watched_column_changed_gives_a_new_version_an_unwatched_one_does_not(clock):
     setup = contract_in(ContractStatus.IN_PROGRESS, clock)
+    db.session.commit()
     milestone = setup.milestones[0]
     before = _version()
 
     milestone.title = milestone.title + " (revised)"
-    db.session.flush()
+    db.session.commit()
     assert _version() == before
 
     milestone.due_date = milestone.due_date.replace(day=1)
     db.session.flush()
+    assert _version() == before  # not before the commit: the row is held for the commit alone
+    db.session.commit()
     changed = _version()
     assert changed != before
 
     setup.contract.status = ContractStatus.COMPLETED
-    db.session.flush()
+    db.session.commit()
     assert _version() not in (before, changed)
 
 
@@ -46,8 +49,25 @@ def test_adding_a_watched_row_gives_a_new_version(clock):
     before = _version()
 
     contract_in(ContractStatus.DRAFT, clock)
+    db.session.commit()
 
     assert _version() != before
+
+
+def test_a_rolled_back_change_leaves_the_version(clock):
+    setup = contract_in(ContractStatus.IN_PROGRESS, clock)
+    db.session.commit()
+    before = _version()
+
+    nested = db.session.begin_nested()
+    setup.milestones[0].due_date = setup.milestones[0].due_date.replace(day=1)
+    db.session.flush()
+    nested.rollback()
+    db.session.rollback()
+    setup.milestones[0].title = "（改）"  # a later transaction changing nothing watched
+    db.session.commit()
+
+    assert _version() == before
 
 
 def test_a_kept_figure_is_worked_out_again_only_under_a_new_version(app):
