@@ -361,3 +361,116 @@ def test_the_spending_panel_is_kept_until_a_payment_changes_it(client, world, co
     with count_queries() as counted:
         after = paid_sentence(client.get("/").get_data(as_text=True))
     assert spending_statements(counted) and after != before
+
+
+# --- queues kept until what they are read from changes (core/nav.py, core/versions.py) ------------
+
+
+def _queue_statements(counted) -> list[str]:
+    return [s for s in counted.statements if "queue_total" in s]
+
+
+def _queue(part: str, key: str) -> str:
+    """The queue's box ("" when the page shows none)."""
+    if f'id="queue-{key}-h"' not in part:
+        return ""
+    return part.split(f'id="queue-{key}-h"', 1)[1].split("</section>", 1)[0]
+
+
+@pytest.mark.parametrize("role", [Role.PROCUREMENT, Role.ORG_MANAGER])
+def test_a_second_home_page_reads_no_queue_again(client, world, count_queries, role):
+    user = world.staff if role == Role.PROCUREMENT else world.manager
+    first = _home(client, user)
+    with count_queries() as counted:
+        again = _panels(client.get("/").get_data(as_text=True))
+
+    assert again == first
+    assert not _queue_statements(counted), counted.statements
+
+
+def test_a_kept_queue_follows_each_change_of_what_it_lists(client, world, clock):
+    """Rows added (a need, a draft tender) and columns changed (a milestone submitted, an objection
+    answered, a rectification item answered) show on the next page."""
+    item = _item(world, world.round_in(RoundStatus.FINALIZED), "补充督导记录")
+    publicity = tender_in(TenderStatus.IN_PUBLICITY, clock, staff=world.staff,
+                          plan=make_plan(world.staff, title="公示中的项目"))
+    objection = procurement.file_objection(publicity.managers[1], publicity.tender,
+                                           "我单位认为评分存在明显错误，请予复核。", [])
+    part = _home(client, world.staff)
+    assert f"/procurement/tenders/{publicity.tender.id}" in _queue(part, "objections")
+
+    need = submit_need(world.communities[0], description="希望为社区儿童开设课后服务。")
+    draft = new_tender(world.staff, make_plan(world.staff, title="待发布的项目"))
+    part = _panels(client.get("/").get_data(as_text=True))
+    assert f"/procurement/needs/{need.id}" in _queue(part, "needs")
+    assert f"/procurement/tenders/{draft.id}" in _queue(part, "publish")
+
+    milestone = world.contract.milestones[0]
+    contracts.add_deliverable(world.manager, milestone, pdf_upload("报告.pdf"), DeliverableKind.REPORT)
+    contracts.submit_milestone(world.manager, milestone)
+    part = _panels(client.get("/").get_data(as_text=True))
+    assert f"/contracts/{world.contract.id}#m{milestone.id}" in _queue(part, "accept")
+
+    procurement.answer_objection(world.staff, objection, upheld=False, answer="经复核，评分无误，维持原结果。")
+    ev.respond(world.manager, item, "已补充督导记录。", [])
+    part = _panels(client.get("/").get_data(as_text=True))
+    assert f"/procurement/tenders/{publicity.tender.id}" not in _queue(part, "objections")
+    assert f"#item-{item.id}" in _queue(part, "items-review")
+
+
+def test_a_kept_queue_follows_the_clock_past_a_deadline(client, make_client, world, clock):
+    """A tender open for bids joins "to close and open" once its deadline has passed, though nothing
+    in the database changed: the queue is worked out again each minute."""
+    setup = tender_in(TenderStatus.PUBLISHED, clock, staff=world.staff, orgs=[world.org], managers=[world.manager],
+                      prices=[40_000_000], plan=make_plan(world.staff, title="正在招标的项目"))
+    tender = setup.tender
+    part = _home(client, world.staff)
+    assert f"/procurement/tenders/{tender.id}" not in _queue(part, "open")
+    manager = make_client()
+    bidder = _home(manager, world.manager)
+    assert f"/procurement/bids/{setup.bids[0].id}/receipt" in _queue(bidder, "tenders-open")
+
+    clock.set(tender.bid_deadline + timedelta(minutes=1))
+    assert f"/procurement/tenders/{tender.id}" in _queue(_panels(client.get("/").get_data(as_text=True)), "open")
+    assert f"/procurement/bids/{setup.bids[0].id}" not in _panels(manager.get("/").get_data(as_text=True))
+
+
+def test_an_organizations_kept_queues_follow_a_returned_milestone_and_the_day(client, world, clock):
+    milestone = world.contract.milestones[0]
+    contracts.add_deliverable(world.manager, milestone, pdf_upload("报告.pdf"), DeliverableKind.REPORT)
+    contracts.submit_milestone(world.manager, milestone)
+    part = _home(client, world.manager)
+    assert f"#m{milestone.id}" not in _queue(part, "returned")
+
+    contracts.return_milestone(world.staff, milestone, "签到表缺少签名，请补充。")
+    part = _panels(client.get("/").get_data(as_text=True))
+    assert f"/contracts/{world.contract.id}#m{milestone.id}" in _queue(part, "returned")
+
+    # The deliverables due within the month ahead: a later milestone enters once its day is near.
+    later = max(world.contract.milestones, key=lambda m: m.due_date)
+    assert f"#m{later.id}" not in _queue(part, "due")
+    clock.set(datetime.combine(later.due_date - timedelta(days=10), datetime.min.time(), tzinfo=timezone.utc))
+    part = _panels(client.get("/").get_data(as_text=True))
+    assert f"#m{later.id}" in _queue(part, "due")
+
+
+def test_the_kept_flag_boxes_follow_a_flag_found_and_one_explained(client, make_client, world):
+    """The organization's flags to explain and the auditor's risk overview are kept until a red
+    flag changes (core/versions.py)."""
+    from svcproc.delivery.flags import explain_flag
+
+    first = _flag(world.contract)
+    manager = _home(client, world.manager)
+    auditor = make_client()
+    risk = _home(auditor, world.users["auditor"])
+    assert f"/contracts/{world.contract.id}/red-flags" in _queue(manager, "flags-explain")
+    assert "kind=outside_period" not in risk
+
+    _flag(world.contract, RedFlagKind.OUTSIDE_PERIOD, n=1)
+    assert "kind=outside_period" in _panels(auditor.get("/").get_data(as_text=True))
+
+    explain_flag(world.manager, first, "两条记录是同一次活动的上午和下午场，已核实。")
+    manager = _panels(client.get("/").get_data(as_text=True))
+    assert "kind=duplicate" not in _panels(auditor.get("/").get_data(as_text=True))
+    flags = _queue(manager, "flags-explain")
+    assert flags.count("<li") == 1 and "1" in flags   # the outside-period flag alone waits now

@@ -28,6 +28,14 @@ ACTIVE = (ContractStatus.SIGNED, ContractStatus.IN_PROGRESS)
 HORIZON_DAYS = 30
 
 
+# The queues are read from milestones and the contracts they belong to: each person's boxes are
+# kept until those change (core/versions.py); the bureau's also follow the deadline queues' own
+# kind and the bureau's calendar (the days they are due), an organization's the day (its horizon).
+QUEUES = "contract_queues"
+versions.watch(QUEUES, Milestone, versions.EVERY_COLUMN)
+versions.watch(QUEUES, Contract, "number", "title", "organization_id", "status")
+
+
 def _milestone_rows(rows, action) -> list[Row]:
     return [Row(label=f"{r.number} {r.title} · {r.milestone}", due=r.due_date, action=action,
                 url=url_for("contracts.contract", contract_id=r.contract_id) + f"#m{r.id}") for r in rows]
@@ -158,6 +166,8 @@ def _org_manager(user) -> bool:
     return bool(user.role == Role.ORG_MANAGER and user.organization_id and perms.can_list_contracts(user))
 
 
-nav.panel("contracts", "contracts/_panel_queue.html", order=20, visible=_bureau, context=bureau_queues)
-nav.panel("deliverables", "contracts/_panel_queue.html", order=21, visible=_org_manager, context=organization_queues)
+nav.panel("contracts", "contracts/_panel_queue.html", order=20, visible=_bureau, context=bureau_queues,
+          kept=(QUEUES, "deadlines", "calendar"))
+nav.panel("deliverables", "contracts/_panel_queue.html", order=21, visible=_org_manager, context=organization_queues,
+          kept=(QUEUES,), clock="day")
 nav.panel("spending", "contracts/_panel_spending.html", order=90, visible=_bureau, context=spending)

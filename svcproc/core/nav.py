@@ -30,6 +30,12 @@ class HomePanel:
     order: int
     visible: Callable[[Any], bool]
     context: Callable[[Any], dict]
+    # The kinds of data (core/versions.py) the context is worked out from: it is kept for each
+    # person until one of them changes. Empty: worked out on every page.
+    kept: tuple[str, ...] = ()
+    # What of the clock the context reads: "day" (today's date) or "minute" (the moment, compared
+    # with deadlines): it is worked out again when that changes. None: it reads no clock.
+    clock: str | None = None
 
 
 # The menu's stages, in order: a bar of at most seven entries (home and these six), each opening the
@@ -58,8 +64,11 @@ def menu(endpoint: str, label, *, order: int, visible: Callable[[Any], bool], ba
     MENU[endpoint] = MenuEntry(endpoint, label, order, visible, badge, public, group)
 
 
-def panel(name: str, template: str, *, order: int, visible: Callable[[Any], bool], context: Callable[[Any], dict]):
-    PANELS[name] = HomePanel(name, template, order, visible, context)
+def panel(name: str, template: str, *, order: int, visible: Callable[[Any], bool], context: Callable[[Any], dict],
+          kept: tuple[str, ...] = (), clock: str | None = None):
+    if clock not in (None, "day", "minute"):
+        raise ValueError(f"panel {name}: clock is 'day', 'minute' or None, not {clock!r}")
+    PANELS[name] = HomePanel(name, template, order, visible, context, tuple(kept), clock)
 
 
 def template_global(name: str, value) -> None:
@@ -149,4 +158,29 @@ def menu_url(endpoint: str) -> str:
 
 def home_panels(user) -> list[tuple[str, dict]]:
     """(template, context) of the home-page panels for this person, in order."""
-    return [(p.template, p.context(user)) for p in sorted(PANELS.values(), key=lambda p: p.order) if p.visible(user)]
+    return [(p.template, _context(p, user)) for p in sorted(PANELS.values(), key=lambda p: p.order)
+            if p.visible(user)]
+
+
+# Panels' contexts kept per version of their kinds (core/versions.py), one store per panel.
+_KEPT: dict[str, Any] = {}
+
+
+def _context(p: HomePanel, user) -> dict:
+    if not p.kept:
+        return p.context(user)
+    from flask import request
+    from flask_babel import get_locale
+
+    from . import clock, versions
+
+    store = _KEPT.get(p.name)
+    if store is None:
+        store = _KEPT[p.name] = versions.Kept(p.kept, size=512)
+    moment = None
+    if p.clock == "day":
+        moment = clock.to_local(clock.now()).date()
+    elif p.clock == "minute":
+        moment = clock.now().replace(second=0, microsecond=0)
+    key = (user.id, user.role, user.organization_id, str(get_locale()), request.script_root, moment)
+    return store.get(key, lambda: p.context(user))

@@ -16,6 +16,7 @@ milestone or a contract does.
 from __future__ import annotations
 
 import secrets
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,16 +38,20 @@ class DataVersion(db.Model):
 @dataclass
 class _Watched:
     name: str
-    # model class -> the columns whose change changes the kind (every insert and delete does)
-    columns: dict[type, frozenset[str]] = field(default_factory=dict)
+    # model class -> the columns whose change changes the kind (every insert and delete does);
+    # None: a change of any of its columns does
+    columns: dict[type, frozenset[str] | None] = field(default_factory=dict)
 
 
 WATCHED: dict[str, _Watched] = {}
+EVERY_COLUMN = "*"
 
 
 def watch(name: str, model: type, *columns: str) -> None:
-    """The kind `name` changes when a `model` row is inserted or deleted, or one of `columns` changes."""
-    WATCHED.setdefault(name, _Watched(name)).columns[model] = frozenset(columns)
+    """The kind `name` changes when a `model` row is inserted or deleted, or one of `columns` changes
+    (`EVERY_COLUMN`: any of them)."""
+    WATCHED.setdefault(name, _Watched(name)).columns[model] = (
+        None if EVERY_COLUMN in columns else frozenset(columns))
 
 
 def _changed(kind: _Watched, session: Session) -> bool:
@@ -57,8 +62,13 @@ def _changed(kind: _Watched, session: Session) -> bool:
         if type(obj) in kind.columns:
             return True
     for obj in session.dirty:
-        columns = kind.columns.get(type(obj))
-        if columns:
+        if type(obj) not in kind.columns:
+            continue
+        columns = kind.columns[type(obj)]
+        if columns is None:
+            if session.is_modified(obj, include_collections=False):
+                return True
+        elif columns:
             state = sa.inspect(obj)
             if any(state.attrs[name].history.has_changes() for name in columns):
                 return True
@@ -106,6 +116,15 @@ def _forget_changes(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+def rows_changed(session: Session, model: type) -> None:
+    """Rows of `model` were changed by a statement the ORM does not follow (a bulk delete, say):
+    every kind watching the model is renewed when the transaction commits."""
+    for kind in WATCHED.values():
+        if model in kind.columns:
+            session.info.setdefault(_PENDING, set()).add(kind.name)
+            _changed_here(kind.name)
+
+
 def _changed_here(name: str) -> None:
     from flask import g, has_app_context
 
@@ -147,16 +166,24 @@ def current(name: str) -> int | None:
     return g.get("data_versions", {}).get(name)
 
 
-class Kept:
-    """Figures kept under the version of the kind they were worked out from; bounded, emptied when full."""
+def current_of(kinds: tuple[str, ...]) -> tuple[int, ...] | None:
+    """The versions of several kinds read at the start of this request (None: any one unknown)."""
+    found = tuple(current(name) for name in kinds)
+    return None if None in found else found
 
-    def __init__(self, kind: str, size: int = 1024):
+
+class Kept:
+    """Figures kept under the version of the kind (or kinds) they were worked out from; bounded,
+    emptied when full."""
+
+    def __init__(self, kind: str | tuple[str, ...], size: int = 1024):
         self.kind = kind
         self.size = size
-        self._held: dict[Any, tuple[int, Any]] = {}
+        self._held: dict[Any, tuple[Any, Any]] = {}
+        _EVERY_KEPT.add(self)
 
     def get(self, key, work_out):
-        version = current(self.kind)
+        version = current(self.kind) if isinstance(self.kind, str) else current_of(self.kind)
         if version is None:
             return work_out()
         held = self._held.get(key)
@@ -170,3 +197,12 @@ class Kept:
 
     def clear(self) -> None:
         self._held.clear()
+
+
+_EVERY_KEPT: weakref.WeakSet[Kept] = weakref.WeakSet()
+
+
+def forget_kept() -> None:
+    """Empty every store of kept figures (what a process that just started holds)."""
+    for kept in list(_EVERY_KEPT):
+        kept.clear()

@@ -10,11 +10,12 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 from ..contracts.models import Contract, ContractStatus
-from ..core import charts, nav
+from ..core import charts, nav, versions
 from ..core.permissions import Role, has_permission
 from ..core.queues import ROWS, Queue, Row, fetch, first_rows
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
+from ..registry.models import Organization
 from . import permissions as perms
 from . import progress
 from .labels import ACTIVITY_TYPE_LABELS, RED_FLAG_LABELS
@@ -26,6 +27,15 @@ ABOUT_A_WORKER = (RedFlagKind.WORKER_OVERLAP, RedFlagKind.WORKER_HOURS)
 # Contracts an organization's chart shows at most (the newest running ones): the home page stays
 # a glance, the progress pages hold the rest.
 CHART_CONTRACTS = 4
+
+
+# Red flags standing and unexplained, by contract, organization and kind: an organization's box
+# to explain them and the auditor's desk are kept until a flag, or a contract's number or
+# organization, or an organization's name changes (core/versions.py).
+FLAGS = "flags"
+versions.watch(FLAGS, RedFlag, versions.EVERY_COLUMN)
+versions.watch(FLAGS, Contract, "number", "organization_id")
+versions.watch(FLAGS, Organization, "name")
 
 
 def _flag_groups(*where) -> tuple[list[Row], int, int]:
@@ -121,6 +131,7 @@ def _org_manager(user) -> bool:
 
 
 nav.panel("services", "delivery/_panel_queue.html", order=5, visible=_social_worker, context=worker_queues)
-nav.panel("flags", "delivery/_panel_queue.html", order=30, visible=_org_manager, context=organization_flags)
+nav.panel("flags", "delivery/_panel_queue.html", order=30, visible=_org_manager, context=organization_flags,
+          kept=(FLAGS,))
 nav.panel("outputs", "delivery/_panel_outputs.html", order=91,
           visible=lambda user: _org_manager(user) and perms.can_list_beneficiaries(user), context=outputs)

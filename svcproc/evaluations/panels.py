@@ -8,7 +8,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from ..contracts.models import Contract
-from ..core import nav
+from ..core import nav, versions
 from ..core.permissions import Role, has_permission
 from ..core.queues import Queue, Row, fetch
 from . import permissions as perms
@@ -38,6 +38,15 @@ def evaluator_queues(user) -> dict:
               rows=[Row(label=f"{r.number} {r.title}", due=r.scheduled_end, action=_l("Score"),
                         url=url_for("evaluations.score", round_id=r.id)) for r in score]),
     ]}
+
+
+# The rectification boxes are kept for each person until an item, the round of its finding or the
+# contract's number changes (core/versions.py).
+ITEMS = "rectification_queues"
+versions.watch(ITEMS, RectificationItem, versions.EVERY_COLUMN)
+versions.watch(ITEMS, Finding, "round_id")
+versions.watch(ITEMS, EvaluationRound, "contract_id")
+versions.watch(ITEMS, Contract, "number", "organization_id")
 
 
 def _items(status: ItemStatus) -> sa.Select:
@@ -90,8 +99,9 @@ def _responds(user) -> bool:
 
 
 nav.panel("rounds", "evaluations/_panel_queue.html", order=15, visible=_evaluator, context=evaluator_queues)
-nav.panel("rectification", "evaluations/_panel_queue.html", order=40, visible=_responds, context=organization_items)
+nav.panel("rectification", "evaluations/_panel_queue.html", order=40, visible=_responds, context=organization_items,
+          kept=(ITEMS,))
 nav.panel("rectification-review", "evaluations/_panel_queue.html", order=40,
-          visible=lambda user: perms.can_review_rectification(user), context=bureau_items)
+          visible=lambda user: perms.can_review_rectification(user), context=bureau_items, kept=(ITEMS,))
 nav.panel("templates", "evaluations/_panel_queue.html", order=50, visible=perms.can_manage_templates,
           context=draft_templates)

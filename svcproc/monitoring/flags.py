@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from ..contracts import deadlines
 from ..contracts.models import Amendment, Contract, ContractStatus, Milestone, MilestoneStatus, Payment
-from ..core import clock, workdays
+from ..core import clock, versions, workdays
 from ..delivery.models import ServiceActivity
 from ..extensions import db
 from ..procurement import rules
@@ -421,6 +421,7 @@ def refresh() -> dict:
     gone = [row.id for key, row in stored.items() if key not in findings]
     if gone:
         db.session.execute(sa.delete(ProcurementFlag).where(ProcurementFlag.id.in_(gone)))
+        versions.rows_changed(db.session, ProcurementFlag)
     added = 0
     for key, f in findings.items():
         row = stored.get(key)

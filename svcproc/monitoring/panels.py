@@ -6,11 +6,17 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from ..core import nav
+from ..core import nav, versions
 from ..core.queues import Queue, Row, fetch
 from ..procurement.models import Tender
 from . import permissions as perms
 from .models import MonitoringCase, MonitoringStatus
+
+
+# Kept for each person until a case, or a tender's number, changes (core/versions.py).
+QUEUES = "monitoring_queues"
+versions.watch(QUEUES, MonitoringCase, versions.EVERY_COLUMN)
+versions.watch(QUEUES, Tender, "number")
 
 
 def _cases(status: MonitoringStatus):
@@ -34,4 +40,5 @@ def bureau_queue(user) -> dict:
     ]}
 
 
-nav.panel("monitoring", "contracts/_panel_queue.html", order=25, visible=perms.can_answer_cases, context=bureau_queue)
+nav.panel("monitoring", "contracts/_panel_queue.html", order=25, visible=perms.can_answer_cases, context=bureau_queue,
+          kept=(QUEUES,))

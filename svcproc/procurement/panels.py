@@ -8,15 +8,28 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..contracts import deadlines
-from ..core import clock, nav
+from ..contracts.models import Contract, ContractStatus
+from ..core import clock, nav, versions
 from ..core.permissions import Role, has_permission
 from ..core.queues import Queue, Row, fetch, fetch_each
 from ..extensions import db
+from ..registry.models import Organization
 from . import permissions as perms
 from .models import (Bid, BidDeposit, BidStatus, CommunityNeed, Complaint, ComplaintStatus, NeedStatus, Objection,
                      ObjectionStatus, Tender, TenderExpert, TenderStatus)
 
 S = TenderStatus
+
+# The queues below are read from needs, tenders, their bids, deposits, experts, objections and
+# complaints, the contracts signed from them and the bidders' names: each person's boxes are kept
+# until one of those changes (core/versions.py), or the clock passes a minute (deadlines) or the
+# bureau's calendar changes (the days a deposit is due).
+QUEUES = "procurement_queues"
+for _model in (CommunityNeed, Tender, Bid, BidDeposit, TenderExpert, Objection, Complaint):
+    versions.watch(QUEUES, _model, versions.EVERY_COLUMN)
+versions.watch(QUEUES, Contract, "tender_id", "signed_on", "bond_fen", "bond_returned_on", "status",
+               "status_changed_at", "number", "title")
+versions.watch(QUEUES, Organization, "name")
 
 # What the bureau does next with a tender in each status (the steps on the tender's page).
 NEXT_STEP = {
@@ -102,7 +115,6 @@ def bureau_queues(user) -> dict:
 def _deposits_queue() -> Queue:
     """Bid deposits whose return is due (award notice, the winner's contract signed, or the tender
     ended) and not yet recorded as returned; each with its last day (guarantees.deposit_due)."""
-    from ..contracts.models import Contract
     from . import guarantees
 
     winner_waits = sa.and_(Bid.id == Tender.awarded_bid_id, Contract.signed_on.is_(None))
@@ -128,8 +140,6 @@ def _deposits_queue() -> Queue:
 
 def _bonds_queue() -> Queue:
     """Performance bonds held on contracts completed (or closed): to be returned."""
-    from ..contracts.models import Contract, ContractStatus
-
     rows, total = fetch(sa.select(Contract.id, Contract.number, Contract.title, Contract.status_changed_at)
                         .where(Contract.bond_fen.is_not(None), Contract.bond_returned_on.is_(None),
                                Contract.status.in_([ContractStatus.COMPLETED, ContractStatus.CLOSED]))
@@ -209,7 +219,8 @@ def _is_expert(user) -> bool:
 
 
 nav.panel("procurement", "procurement/_panel_queue.html", order=10, visible=perms.can_manage_tenders,
-          context=bureau_queues)
-nav.panel("expert", "procurement/_panel_queue.html", order=11, visible=_is_expert, context=expert_queues)
+          context=bureau_queues, kept=(QUEUES, "deadlines", "calendar"), clock="minute")
+nav.panel("expert", "procurement/_panel_queue.html", order=11, visible=_is_expert, context=expert_queues,
+          kept=(QUEUES,))
 nav.panel("bids", "procurement/_panel_queue.html", order=25, visible=lambda user: perms.can_bid(user),
-          context=bidder_queues)
+          context=bidder_queues, kept=(QUEUES,), clock="minute")

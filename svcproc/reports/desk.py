@@ -5,6 +5,8 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
@@ -13,7 +15,8 @@ from ..audit.models import AuditEvent
 from ..audit import labels as audit_labels
 from ..audit.services import known_object_types
 from ..contracts.models import Amendment, Contract, Deliverable, Milestone, Payment
-from ..core import clock, exports, files, storage
+from ..core import clock, exports, files, storage, versions
+from ..core.queues import today
 from ..delivery.models import RedFlag, ServiceActivity
 from ..evaluations.models import EvaluationEvidence, EvaluationRound, Finding, ItemStatus, RectificationItem
 from ..extensions import db
@@ -33,7 +36,42 @@ def _object_types() -> list[str]:
     return list(known_object_types())
 
 
+# What the desk lists is read from contracts and their organizations, reports and audit packages
+# kept, red flags, procurement flags, rectification items and the plans' years: kept until one of
+# those changes (core/versions.py), the same for every auditor.
+DESK = "desk"
+versions.watch(DESK, Contract, "number", "title", "organization_id")
+versions.watch(DESK, Organization, "name")
+versions.watch(DESK, Tender, "number")
+versions.watch(DESK, ProjectPlan, "fiscal_year")
+for _model in (GeneratedReport, AuditPackage, ProcurementFlag, RectificationItem):
+    versions.watch(DESK, _model, versions.EVERY_COLUMN)
+versions.watch(DESK, Finding, "round_id")
+versions.watch(DESK, EvaluationRound, "contract_id")
+_kept_overview = versions.Kept((DESK, "flags"), size=8)
+
+
+@dataclass(frozen=True)
+class DeskItem:
+    """An open rectification item as the desk lists it (overdue as of the day the page is read)."""
+
+    action: str
+    owner: str
+    deadline: date
+
+    @property
+    def overdue(self) -> bool:
+        return self.deadline < today()
+
+
 def overview() -> dict:
+    """The desk's lists, kept while what they are read from stands."""
+    from flask import request
+
+    return _kept_overview.get(request.script_root, _overview)
+
+
+def _overview() -> dict:
     """A bounded number of queries and rows, whatever the size of the district: each list selects
     the columns the page shows (the models' joined relationships would pull in tenders, plans and
     areas behind every row)."""
@@ -70,14 +108,13 @@ def overview() -> dict:
         .outerjoin(Tender, Tender.id == ProcurementFlag.tender_id)
         .outerjoin(Contract, Contract.id == ProcurementFlag.contract_id)
         .order_by(ProcurementFlag.found_at.desc(), ProcurementFlag.id.desc()).limit(DESK_ROWS)).all()
-    items = db.session.execute(
-        sa.select(RectificationItem, Contract.number)
+    items = [(DeskItem(r.action, r.owner, r.deadline), r.number) for r in db.session.execute(
+        sa.select(RectificationItem.action, RectificationItem.owner, RectificationItem.deadline, Contract.number)
         .join(Finding, Finding.id == RectificationItem.finding_id)
         .join(EvaluationRound, EvaluationRound.id == Finding.round_id)
         .join(Contract, Contract.id == EvaluationRound.contract_id)
         .where(RectificationItem.status != ItemStatus.CLOSED)
-        .options(lazyload("*"))
-        .order_by(RectificationItem.deadline).limit(DESK_ROWS)).all()
+        .order_by(RectificationItem.deadline).limit(DESK_ROWS))]
     years = [y for (y,) in db.session.execute(
         sa.select(ProjectPlan.fiscal_year).distinct().order_by(ProjectPlan.fiscal_year.desc()))]
     return {"contracts": contracts, "latest": latest, "packages": packages, "flags": flags, "items": items,

@@ -77,4 +77,7 @@ def _auditor(user) -> bool:
     return user.role == Role.AUDITOR and can_use_audit_desk(user)
 
 
-nav.panel("risk", "reports/_panel_risk.html", order=1, visible=_auditor, context=risk_overview)
+# Kept until a red flag, a milestone or contract, or a rectification item changes, or the day
+# (what is overdue) does (core/versions.py).
+nav.panel("risk", "reports/_panel_risk.html", order=1, visible=_auditor, context=risk_overview,
+          kept=("flags", "contract_queues", "rectification_queues"), clock="day")

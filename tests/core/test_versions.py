@@ -10,7 +10,10 @@ from svcproc.contracts.models import ContractStatus
 from svcproc.core import versions
 from svcproc.core.versions import DataVersion
 from svcproc.extensions import db
+from svcproc.core.permissions import Role
+from tests.builders.accounts import UserFactory
 from tests.builders.contracts import contract_in
+from tests.builders.procurement import make_plan, new_tender
 
 
 def _version(name: str = "reminders") -> int:
@@ -112,3 +115,38 @@ def test_the_kept_figures_are_bounded(app):
         for key in range(10):
             kept.get(key, lambda: 0)
     assert len(kept._held) <= 3
+
+
+def test_a_kind_watching_every_column_changes_with_any_of_them(clock):
+    """procurement_queues watches every column of a tender: a title changed renews it, a read does not."""
+    staff = UserFactory(role=Role.PROCUREMENT)
+    tender = new_tender(staff, make_plan(staff))
+    db.session.commit()
+    before = _version("procurement_queues")
+
+    _ = tender.title
+    db.session.commit()
+    assert _version("procurement_queues") == before
+
+    tender.title = tender.title + "（更正）"
+    db.session.commit()
+    assert _version("procurement_queues") != before
+
+
+def test_a_figure_kept_under_several_kinds_follows_each_of_them(app):
+    kept = versions.Kept(("reminders", "spending"))
+    worked: list[int] = []
+
+    def work_out():
+        worked.append(1)
+        return len(worked)
+
+    with app.test_request_context():
+        g.data_versions = {"reminders": 1, "spending": 1}
+        assert kept.get("key", work_out) == 1 and kept.get("key", work_out) == 1
+        g.data_versions = {"reminders": 1, "spending": 2}
+        assert kept.get("key", work_out) == 2
+        g.data_versions = {"reminders": 2, "spending": 2}
+        assert kept.get("key", work_out) == 3
+        g.data_versions = {"reminders": 2}          # one of them unknown: nothing kept
+        assert kept.get("key", work_out) == 4 and kept.get("key", work_out) == 5

@@ -343,3 +343,17 @@ def test_an_auditor_opens_a_case_from_the_contract_or_tender_page(client, scene,
     assert [link in page for link, page in zip(links, pages)] == [shown, shown]
     if shown:
         assert f'value="{contract.number}"' in form.get_data(as_text=True)
+
+
+def test_the_bureaus_kept_queue_shows_findings_issued_since_the_last_page(scene, client):
+    """The home page's monitoring box is kept until a case changes (core/versions.py): findings
+    issued on an open case show on the staff's next page."""
+    _world, auditor, staff = scene
+    case = _case_in(S.OPEN, auditor, staff)
+    assert login(client, staff).status_code == 303
+    assert f"/monitoring/cases/{case.id}" not in client.get("/").get_data(as_text=True)
+
+    workflow.issue_findings(auditor, case, "合同在中标通知后31日才签订。")
+
+    page = client.get("/").get_data(as_text=True)
+    assert f"/monitoring/cases/{case.id}" in page.split('id="queue-monitoring-answer-h"', 1)[1]
