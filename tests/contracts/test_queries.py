@@ -99,3 +99,22 @@ def test_the_reminders_page(make_client, clock, count_queries, quiet_and_busy, w
         counts.append(_queries(client, count_queries, "/reminders"))
 
     assert counts[0] == counts[1], counts
+
+
+def test_the_contract_page_reads_the_payments_once_and_hands_each_milestone_its_own(client, count_queries, clock):
+    """The milestones' payments are the contract's (read once), each milestone given its own."""
+    from svcproc.contracts.views.contracts import with_page_loads
+    from svcproc.extensions import db
+
+    busy = _busy(clock)
+    login(client, busy.staff)
+    client.get(f"/contracts/{busy.contract.id}")
+    with count_queries() as counted:
+        assert client.get(f"/contracts/{busy.contract.id}").status_code == 200
+    assert sum("FROM payment" in s for s in counted.statements) == 1, counted.statements
+
+    expected = {m.id: sorted(p.id for p in m.payments) for m in busy.milestones}
+    db.session.expunge_all()
+    contract = with_page_loads(busy.contract.id)
+    assert {m.id: sorted(p.id for p in m.payments) for m in contract.milestones} == expected
+    assert sum(len(ids) for ids in expected.values()) >= 6          # six milestones paid in full

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...core import exports, flow
 from ...core.errors import DomainError, ValidationError
@@ -29,14 +30,28 @@ from ..models import Contract, ContractStatus, Deliverable, Milestone, Payment, 
 from . import bp
 
 # What the contract page and its notice show, loaded in a fixed number of queries however many
-# milestones, deliverables, payments and amendments there are.
+# milestones, deliverables, payments and amendments there are (each milestone's payments are the
+# contract's, handed out by `with_page_loads`).
 PAGE_LOADS = (
     joinedload(Contract.tender), joinedload(Contract.organization),
     selectinload(Contract.milestones).selectinload(Milestone.deliverables).joinedload(Deliverable.file),
-    selectinload(Contract.milestones).selectinload(Milestone.payments),
     selectinload(Contract.payments),
     selectinload(Contract.amendments),
 )
+
+
+def with_page_loads(contract_id: int) -> Contract | None:
+    """The contract as its page and notice show it (PAGE_LOADS); each milestone's payments are
+    taken from the contract's, in their order, instead of read again."""
+    contract = db.session.get(Contract, contract_id, options=PAGE_LOADS)
+    if contract is not None:
+        by_milestone: dict[int, list[Payment]] = {m.id: [] for m in contract.milestones}
+        for payment in contract.payments:
+            by_milestone.setdefault(payment.milestone_id, []).append(payment)
+        for milestone in contract.milestones:
+            if "payments" not in sa.inspect(milestone).dict:
+                set_committed_value(milestone, "payments", by_milestone[milestone.id])
+    return contract
 
 
 def _contract(contract_id: int, *options) -> Contract:
@@ -242,7 +257,10 @@ def milestone_row():
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def contract(contract_id: int):
-    item = _contract(contract_id, *PAGE_LOADS)
+    item = with_page_loads(contract_id)
+    if item is None:
+        abort(404)
+    require(perms.can_view_contract(current_user, item))
     amounts = workflow.tranche_amounts(item)
     timeline = sorted(
         [("milestone", m.due_date, m) for m in item.milestones] + [("payment", p.paid_on, p) for p in item.payments],

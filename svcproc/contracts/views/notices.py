@@ -15,7 +15,7 @@ from .. import workflow
 from ..models import PUBLIC_CONTRACT_STATUSES, Contract, Milestone
 from ..reminders import badge, reminder, reminder_query
 from . import bp
-from .contracts import PAGE_LOADS
+from .contracts import with_page_loads
 
 
 # Rows of each kind of deadline the reminders page lists (it says how many more there are).
@@ -49,7 +49,7 @@ def contract_notices():
 
 @bp.route("/notices/contracts/<int:contract_id>")
 def contract_notice(contract_id: int):
-    item = db.session.get(Contract, contract_id, options=PAGE_LOADS)
+    item = with_page_loads(contract_id)
     if item is None or not item.is_public:
         abort(404)
     return render_template("contracts/notice.html", contract=item, amounts=workflow.tranche_amounts(item))
