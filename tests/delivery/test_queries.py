@@ -81,3 +81,21 @@ def test_queries_do_not_grow_with_the_rows(client, login_as, world, count_querie
     assert response.status_code == 200
     assert many.count == few.count, "\n".join(many.statements)
     assert many.count <= QUERY_BOUND, "\n".join(many.statements)
+
+
+def test_a_persons_page_reads_the_record_with_its_organization_and_community_path(client, login_as, world,
+                                                                                 count_queries):
+    """The organization's name and the community's path come with the person, the contracts with
+    the entries: no statement per area or per contract of the history."""
+    person = world.people["elder"]
+    _entries(world, 6)
+    login_as("manager")
+    url = f"/beneficiaries/{person.id}"
+    client.get(url)
+    with count_queries() as counted:
+        page = client.get(url).get_data(as_text=True)
+
+    assert person.community.path in page and world.org.name in page and world.contract.title in page
+    assert not [s for s in counted.statements if s.lstrip().startswith("SELECT area.")
+                or s.lstrip().startswith("SELECT organization.") or "FROM contract \nWHERE contract.id =" in s]
+    assert counted.count <= 8, "\n".join(counted.statements)

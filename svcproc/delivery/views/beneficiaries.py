@@ -21,10 +21,16 @@ from . import bp
 from .common import communities, contract_or_404
 
 
-def _beneficiary(beneficiary_id: int) -> Beneficiary:
-    person = db.get_or_404(Beneficiary, beneficiary_id)
+def _beneficiary(beneficiary_id: int, *options) -> Beneficiary:
+    person = db.get_or_404(Beneficiary, beneficiary_id, options=list(options) or None)
     require(perms.can_view_beneficiary(current_user, person))
     return person
+
+
+# What the person's page shows beside the record: the organization's name and the community's path
+# (community, street, district), joined in the statement that reads the person.
+_PAGE_LOADS = (joinedload(Beneficiary.organization),
+               joinedload(Beneficiary.community).joinedload(Area.parent).joinedload(Area.parent))
 
 
 def _registered() -> tuple[sa.Select, str, str, str]:
@@ -119,10 +125,11 @@ def beneficiary_new():
 @bp.route("/beneficiaries/<int:beneficiary_id>")
 @login_required
 def beneficiary(beneficiary_id: int):
-    person = _beneficiary(beneficiary_id)
+    person = _beneficiary(beneficiary_id, *_PAGE_LOADS)
     privacy.log_view(current_user, person, ViewKind.VIEWED)
     history = db.session.execute(
         sa.select(ServiceActivity).join(ServiceActivity.participants).where(Beneficiary.id == person.id)
+        .options(joinedload(ServiceActivity.contract))
         .order_by(ServiceActivity.activity_date.desc()).limit(50)).unique().scalars().all()
     views = paginate(privacy.view_log(person).options(joinedload(BeneficiaryView.user))) \
         if perms.can_view_person_log(current_user, person) else None
