@@ -80,14 +80,26 @@ class _Examination:
         self.day_contracts: dict[str, set[int]] = {}   # hours flags: the contracts of that day's entries
 
     # One worker's entries of one day: overlapping pairs and the day's hours.
-    def worker_days(self, entries: dict[tuple[int, date], dict[int, tuple]], extra_ids: dict) -> None:
+    def worker_days(self, entries: dict[tuple[int, date], dict[int, tuple]], extra_ids: dict,
+                    only_touching: bool = False) -> None:
+        """`extra_ids`: the entries touched on each worker-day. `only_touching`: the findings stood
+        before one entry's write, so only the pairs with a touched entry can change (a pair of two
+        other entries keeps its times): the others are neither candidates nor examined, and a busy
+        worker's day costs as many pairs as it has entries, not their square."""
         for (worker, day), rows in entries.items():
-            ids = sorted(set(rows) | extra_ids.get((worker, day), set()))
-            for a1, a2 in combinations(ids, 2):
+            touched = extra_ids.get((worker, day), set())
+            ids = sorted(set(rows) | touched)
+            if only_touching:
+                pairs = sorted({(min(t, other), max(t, other)) for t in touched for other in ids if other != t})
+            else:
+                pairs = list(combinations(ids, 2))
+            for a1, a2 in pairs:
                 self.candidates.add(f"overlap:{worker}:{a1}:{a2}")
             self.candidates.add(f"hours:{worker}:{day.isoformat()}")
-            present = sorted(rows.items())
-            for (a1, r1), (a2, r2) in combinations(present, 2):
+            for a1, a2 in pairs:
+                if a1 not in rows or a2 not in rows:
+                    continue
+                r1, r2 = rows[a1], rows[a2]
                 _c1, s1, e1, fp1, _h1 = r1
                 _c2, s2, e2, fp2, _h2 = r2
                 if fp1 != fp2 and s1 < e2 and s2 < e1:
@@ -346,7 +358,7 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
     for s in list(states) + list(current.values()):
         for w in s.workers:
             touched_ids[(w, s.day)].add(s.id)
-    exam.worker_days(entries, touched_ids)
+    exam.worker_days(entries, touched_ids, only_touching=settled)
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for contract_id, fp, activity_id in copies:
         if (contract_id, fp) in groups_wanted:

@@ -2,6 +2,7 @@
 explanation when the logs are examined again, and cleared when the entry is corrected."""
 from __future__ import annotations
 
+import re
 from datetime import date, time
 
 import pytest
@@ -414,3 +415,42 @@ def test_after_explaining_a_local_way_back_is_followed(client, login_as, world):
                            data={"note": "已核实。", "next": f"/contracts/{world.contract.id}/red-flags"})
 
     assert response.headers["Location"].endswith(f"/contracts/{world.contract.id}/red-flags")
+
+
+def _flag_state() -> set[tuple]:
+    return {(f.key, f.kind, f.contract_id, tuple(f.activity_ids), f.active)
+            for f in db.session.execute(sa.select(RedFlag)).unique().scalars()}
+
+
+def _keys_read(statements: list[str]) -> int:
+    """How many flag keys the write's lookup of known flags names."""
+    reads = [m for s in statements for m in re.findall(r'red_flag\."?key"? IN \(([^)]*)\)', s)]
+    assert len(reads) == 1, statements
+    return reads[0].count(",") + 1
+
+
+@pytest.mark.parametrize("write", ["record", "correct", "delete"])
+def test_a_write_examines_the_pairs_with_its_entry_and_finds_what_a_whole_examination_finds(world, count_queries,
+                                                                                             write):
+    """A busy worker's day: a write looks at the pairs its own entry forms (as many as the day's
+    entries), not every pair of the day (their square), and leaves the flags as re-examining the
+    whole contract leaves them."""
+    day = [world.record(type=ActivityType.DELIBERATION, start_time=time(8 + h, 0), end_time=time(9 + h, 30),
+                        topic=f"议事{h}", head_count=0, place=f"议事厅{h}") for h in range(8)]
+    event = world.event(type=ActivityType.DELIBERATION, start_time=time(10, 15), end_time=time(12, 45),
+                        topic="加开议事", head_count=0, place="议事厅九")
+    with count_queries() as counted:
+        if write == "record":
+            services.record_activity(world.manager, world.contract, event)
+        elif write == "correct":
+            services.correct_activity(world.manager, day[3], event, "时间登记有误。")
+        else:
+            services.delete_activity(world.manager, day[3], "重复录入。")
+    db.session.flush()
+    after_write = _flag_state()
+
+    assert _keys_read(counted.statements) < 8 * 7 // 2        # not all 36 pairs of the day's nine entries
+    assert any(kind == RedFlagKind.WORKER_OVERLAP and active for _k, kind, _c, _a, active in after_write)
+    flags.refresh_flags([world.contract.id])
+    db.session.flush()
+    assert _flag_state() == after_write
