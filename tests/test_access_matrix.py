@@ -238,6 +238,7 @@ MATRIX = {
     ("delivery.activity_delete", "POST"):            (302, 403, 403, 403, 422, 422, 403, 403),
     ("delivery.participant_search", "GET"):          (302, 403, 403, 403, 200, 200, 403, 403),
     ("delivery.participant_chip", "GET"):            (302, 403, 403, 403, 200, 200, 403, 403),
+    ("delivery.participant_quick_form", "GET"):      (302, 403, 403, 403, 200, 200, 403, 403),
     ("delivery.participant_quick_add", "POST"):      (302, 403, 403, 403, 422, 422, 403, 403),
     ("delivery.group_new", "POST"):                  (302, 403, 403, 403, 422, 422, 403, 403),
     ("delivery.contract_workers", "GET"):            (302, 403, 403, 403, 200, 403, 403, 403),

@@ -387,6 +387,23 @@ def test_the_other_organization_cannot_pick_from_this_contract(client, login_as,
     assert OWN_ONLY not in response.text
 
 
+def test_the_quick_add_fields_are_fetched_when_the_panel_opens(client, login_as, world):
+    """The entry form carries the panel and the address of its fields, not the fields: those (with
+    every community of the district) come when the panel is opened, ready to post."""
+    login_as("worker")
+    form = client.get(f"/contracts/{world.contract.id}/services/new").get_data(as_text=True)
+    fields = client.get(f"/contracts/{world.contract.id}/people/quick", headers={"HX-Request": "true"})
+
+    assert f'hx-get="/contracts/{world.contract.id}/people/quick"' in form
+    assert 'name="new-name"' not in form and 'name="new-community_id"' not in form
+    assert fields.status_code == 200
+    html = fields.get_data(as_text=True)
+    assert 'name="new-name"' in html and 'id="quick-add-error"' in html
+    assert all(f'<option value="{c.id}"' in html for c in world.communities)
+    assert f'hx-post="/contracts/{world.contract.id}/people/quick"' in html
+    assert "<html" not in html                      # a fragment for the panel, not a page
+
+
 def test_someone_new_is_added_from_the_activity_form_and_picked(client, login_as, world):
     login_as("worker")
     number = id_number(date(1951, 1, 1), 34)

@@ -290,7 +290,8 @@ def test_contract_and_service_log_states_have_no_serious_accessibility_violation
         results.first.click()
     page.locator("#chosen .chip").first.wait_for()
     page.locator("details.quick-add:has(#quick-add) summary").click()
-    with page.expect_response(lambda r: r.url.endswith("/people/quick")) as answer:
+    page.locator("#quick-add button").wait_for()          # the panel's fields, fetched as it opens
+    with page.expect_response(lambda r: r.url.endswith("/people/quick") and r.request.method == "POST") as answer:
         page.locator("#quick-add button").click()
     assert answer.value.status == 422
     page.locator("#quick-add-error .error").wait_for()

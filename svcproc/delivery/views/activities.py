@@ -20,7 +20,7 @@ from ...extensions import db
 from ...registry.models import Area, AreaLevel, SocialWorker
 from .. import labels, services
 from .. import permissions as perms
-from ..forms import ActivityForm, BeneficiaryForm, DeleteActivityForm, GroupForm, WorkersForm
+from ..forms import ActivityForm, DeleteActivityForm, GroupForm, WorkersForm
 from ..models import ActivityEvidence, Beneficiary, ServiceActivity, ServiceGroup, activity_worker
 from . import bp
 from .common import communities, contract_communities, contract_or_404
@@ -167,13 +167,6 @@ def _chosen_people(contract: Contract) -> list[Beneficiary]:
         Beneficiary.id.in_(ids), Beneficiary.organization_id == contract.organization_id)).unique().scalars().all()
 
 
-def _quick_form() -> BeneficiaryForm:
-    form = BeneficiaryForm(prefix="new", formdata=None)
-    form.fill_choices(communities())
-    form.consent_on.data = services.today()
-    return form
-
-
 @bp.route("/contracts/<int:contract_id>/services/new", methods=["GET", "POST"])
 @login_required
 def activity_new(contract_id: int):
@@ -202,7 +195,7 @@ def activity_new(contract_id: int):
             _all_choices(contract, form)
         return render_template("delivery/activity_form.html", form=form, contract=contract, activity=None,
                                chosen=_chosen_people(contract) if request.method == "POST" else [],
-                               quick=_quick_form(), **extra)
+                               **extra)
 
     return flow.submit(form, save, page, field="type", message=_("Service recorded."))
 
@@ -249,7 +242,7 @@ def activity_edit(activity_id: int):
             _all_choices(contract, form)
         chosen = list(item.participants) if request.method == "GET" else _chosen_people(contract)
         return render_template("delivery/activity_form.html", form=form, contract=contract, activity=item,
-                               chosen=chosen, quick=_quick_form(), **extra)
+                               chosen=chosen, **extra)
 
     return flow.submit(form, save, page, field="type", obj=item,
                        message=_("Entry corrected; the earlier version is kept in its history."))

@@ -205,6 +205,18 @@ def participant_chip(contract_id: int, beneficiary_id: int):
     return render_template("delivery/_person_chip.html", person=person)
 
 
+@bp.route("/contracts/<int:contract_id>/people/quick", methods=["GET"])
+@login_required
+def participant_quick_form(contract_id: int):
+    """The activity form's fields to add someone new to the register, fetched when its panel opens."""
+    contract = contract_or_404(contract_id)
+    require(perms.can_record_activity(current_user, contract))
+    quick = BeneficiaryForm(prefix="new", formdata=None)
+    quick.fill_choices(communities())
+    quick.consent_on.data = services.today()
+    return render_template("delivery/_quick_add_fields.html", quick=quick, contract=contract)
+
+
 @bp.route("/contracts/<int:contract_id>/people/quick", methods=["POST"])
 @login_required
 def participant_quick_add(contract_id: int):
