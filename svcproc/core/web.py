@@ -34,6 +34,50 @@ def is_local_url(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+class Deferred:
+    """A form (or any object) built the first time a template reads it, then kept for the request.
+
+    A page such as a tender's offers a dozen forms, each in a branch of its own (answer an
+    objection, record a deposit, draw experts…), and shows two or three of them to any one person
+    in any one state; building every form costs more than the rest of some pages' logic."""
+
+    __slots__ = ("_make", "_made")
+
+    def __init__(self, make):
+        self._make = make
+        self._made = None
+
+    def _object(self):
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def __getattr__(self, name: str):
+        return getattr(self._object(), name)
+
+    def __iter__(self):
+        return iter(self._object())
+
+    def __getitem__(self, key):
+        return self._object()[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._object()
+
+    def __html__(self):
+        return self._object().__html__()
+
+    @property
+    def built(self) -> bool:
+        """Whether the object was made (for tests: a page that shows no form builds none)."""
+        return self._made is not None
+
+
+def deferred(**makers) -> dict[str, Deferred]:
+    """`name=FormClass` (or any callable of no arguments) → name: the object, built when read."""
+    return {name: Deferred(make) for name, make in makers.items()}
+
+
 def redirect_to(url: str):
     """303 for a normal form post; HX-Redirect for htmx so the whole page changes."""
     if is_htmx():

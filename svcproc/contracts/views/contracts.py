@@ -16,7 +16,7 @@ from ...core.errors import DomainError, ValidationError
 from ...core.formatting import points
 from ...core.permissions import require
 from ...core.targets import TARGET_FIELDS
-from ...core.web import is_htmx, like_pattern, paginate, redirect_to
+from ...core.web import deferred, is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
 from ...procurement.labels import CATEGORY_LABELS
 from ...procurement.models import Bid, ProjectPlan, ServiceCategory, Tender, TenderStatus
@@ -268,9 +268,10 @@ def contract(contract_id: int):
     return render_template(
         "contracts/contract.html", contract=item, amounts=amounts, timeline=timeline, today=workflow.today(),
         tranche_notes=workflow.tranche_notes(item, amounts), missing_deliverables=workflow.missing_deliverables,
-        is_overdue=workflow.is_overdue, missing=workflow.missing_contents(item), sign_form=SignForm(),
-        reason_form=ReasonForm(), action_form=EmptyForm(), deliverable_form=DeliverableForm(), review_form=ReviewForm(),
-        payment_form=PaymentForm(), added=workflow.added_so_far(item),
+        is_overdue=workflow.is_overdue, missing=workflow.missing_contents(item),
+        **deferred(sign_form=SignForm, reason_form=ReasonForm, action_form=EmptyForm, deliverable_form=DeliverableForm,
+                   review_form=ReviewForm, payment_form=PaymentForm),
+        added=workflow.added_so_far(item),
         reopened=workflow.reopened_milestones(item.id),  # paid milestones whose entries are reopened
         period_status=PeriodStatus, deadlines=deadlines.of_contract(item))
 

@@ -12,7 +12,7 @@ from ...core import files
 from ...core.errors import ValidationError
 from ...core.formatting import fen_to_yuan_text
 from ...core.permissions import require
-from ...core.web import first_error, redirect_to
+from ...core.web import deferred, first_error, redirect_to
 from ...extensions import db
 from .. import guarantees
 from .. import permissions as perms
@@ -23,10 +23,12 @@ from . import bp
 
 def guarantee_context(tender: Tender, user) -> dict:
     """What the tender page shows of deposits and abnormally low bids, to whom."""
-    context = dict(deposit_rows=[], low_bids=[], own_low_bid=None, deposit_form=DepositRecordForm(formdata=None),
-                   return_form=ReturnForm(formdata=None), explanation_form=LowPriceExplanationForm(formdata=None),
-                   guarantee_form_labels=GUARANTEE_FORM_LABELS, guarantee_action_form=EmptyForm(formdata=None),
-                   low_reason_form=ReasonForm(formdata=None),
+    blank = {"formdata": None}
+    context = dict(deposit_rows=[], low_bids=[], own_low_bid=None, guarantee_form_labels=GUARANTEE_FORM_LABELS,
+                   **deferred(deposit_form=lambda: DepositRecordForm(**blank), return_form=lambda: ReturnForm(**blank),
+                              explanation_form=lambda: LowPriceExplanationForm(**blank),
+                              guarantee_action_form=lambda: EmptyForm(**blank),
+                              low_reason_form=lambda: ReasonForm(**blank)),
                    deposit_default=fen_to_yuan_text(tender.deposit_fen) if tender.deposit_fen is not None else "")
     if tender.opened_at is None:
         return context

@@ -15,7 +15,7 @@ from ...core import clock, exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import fen_to_yuan_text, local_datetime, points
 from ...core.permissions import require
-from ...core.web import first_error, is_htmx, like_pattern, paginate, redirect_to
+from ...core.web import deferred, first_error, is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
 from .. import challenges
 from .. import permissions as perms
@@ -88,9 +88,10 @@ def tenders_export():
 
 
 def _tender_for_page(tender_id: int) -> Tender:
+    # The criteria (a handful) with the tender, and each bid's deposit (one or none) with the bids.
     tender = db.get_or_404(Tender, tender_id, options=[
-        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.bids).selectinload(Bid.deposit),
-        selectinload(Tender.criteria),
+        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.bids).joinedload(Bid.deposit),
+        joinedload(Tender.criteria),
         selectinload(Tender.documents).joinedload(TenderDocument.file),
         selectinload(Tender.experts).joinedload(TenderExpert.user), joinedload(Tender.plan)])
     require(perms.can_view_tender(current_user, tender))
@@ -123,7 +124,6 @@ def _tender_context(tender: Tender) -> dict:
     show_ranking = tender.status in (S.SCORED, S.AWARD_PROPOSED, S.IN_PUBLICITY, S.AWARDED) and (
         perms.can_read_procurement(user) or member is not None or tender.results_public)
     ranking = sorted([b for b in submitted if b.rank], key=lambda b: b.rank) if show_ranking else []
-    assign_form = AssignExpertForm(count=max(1, needed - seated))
     eligibility = []
     if perms.can_bid(user) and user.organization is not None:
         eligibility = eligibility_problems(user.organization, tender)
@@ -136,11 +136,12 @@ def _tender_context(tender: Tender) -> dict:
         contract=contract, tender=tender, now=clock.now(), submitted_count=len(submitted), opened=opened, own_bid=own_bid,
         own_content=own_content, member=member, questions=questions, objections=objections, ranking=ranking,
         opening_rows=submitted if opened and perms.can_read_procurement(user) else [],
-        weights_problem=workflow.weights_problem(tender), action_form=EmptyForm(), reason_form=ReasonForm(),
-        assign_form=assign_form, document_form=DocumentForm(), question_form=QuestionForm(),
-        answer_form=AnswerForm(), objection_answer_form=ObjectionAnswerForm(), eligibility=eligibility,
+        weights_problem=workflow.weights_problem(tender), eligibility=eligibility,
         blocking=waiting_for[0] + waiting_for[1], windows=challenges.windows(tender) if tender.is_public else {},
-        complaint_outcome_form=ComplaintOutcomeForm(), amended_document_form=AmendedDocumentForm(),
+        **deferred(action_form=EmptyForm, reason_form=ReasonForm, document_form=DocumentForm,
+                   assign_form=lambda: AssignExpertForm(count=max(1, needed - seated)), question_form=QuestionForm,
+                   answer_form=AnswerForm, objection_answer_form=ObjectionAnswerForm,
+                   complaint_outcome_form=ComplaintOutcomeForm, amended_document_form=AmendedDocumentForm),
         min_bids=workflow.min_valid_bids(tender.method), min_experts=needed,
         **guarantee_context(tender, user),
     )
