@@ -7,13 +7,16 @@ the object's own columns (one query per object type on a page); a deleted object
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from ..core.formatting import local_datetime
 from ..extensions import db
@@ -200,6 +203,7 @@ class Kind:
 def _columns(*names: str) -> Callable[[Any], str]:
     def title(obj) -> str:
         return " ".join(str(v) for v in (getattr(obj, n, None) for n in names) if v not in (None, ""))
+    title.columns = names  # what `describe` reads of the object
     return title
 
 
@@ -207,6 +211,7 @@ def _to(endpoint: str, arg: str, attr: str = "id") -> Callable[[Any], tuple[str,
     def link(obj):
         value = getattr(obj, attr, None)
         return (endpoint, {arg: value}) if value is not None else None
+    link.columns = (attr,)
     return link
 
 
@@ -273,6 +278,26 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def changes_html(changes) -> Markup:
+    """An event's changes as the trail's list shows them (`field: before → after`, "—" for none),
+    made in one pass rather than by the template's loops: a page of fifty service entries' events
+    lists a thousand fields."""
+    if not changes:
+        return Markup("")
+    parts = ['<ul class="changes">']
+    for key, value in changes.items():
+        if (isinstance(value, Sequence) and not isinstance(value, str)) and len(value) == 2:
+            before, after = value
+            shown = f"{'—' if before is None else escape(before)} → {'—' if after is None else escape(after)}"
+        elif isinstance(value, Mapping) and len(value) == 2:
+            shown = f"{escape(value.get(0, ''))} → {escape(value.get(1, ''))}"
+        else:
+            shown = escape(value)
+        parts.append(f"\n      <li><code>{escape(key)}</code>: {shown}</li>")
+    parts.append("</ul>")
+    return Markup("".join(parts))
+
+
 def action_label(code: str) -> str:
     """The action as a person reads it; a code nobody described yet shows as itself."""
     label = ACTIONS.get(code)
@@ -284,6 +309,7 @@ def kind_label(object_type: str) -> str:
     return str(kind.label) if kind is not None else object_type
 
 
+@functools.cache
 def _classes() -> dict[str, type]:
     return {cls.audit_type: cls for cls in (m.class_ for m in db.Model.registry.mappers)
             if getattr(cls, "audit_type", None)}
@@ -309,7 +335,12 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
     found: dict[tuple[str, int], Any] = {}
     for object_type, ids in wanted.items():
         cls = classes[object_type]
-        for obj in db.session.scalars(sa.select(cls).where(cls.id.in_(sorted(ids)))):
+        # Only the columns the kind's title and link read, as rows: a page of service entries'
+        # events would otherwise build fifty whole entries to say "service entry #n".
+        kind = KINDS[object_type]
+        names = ["id"] + sorted({n for part in (kind.title, kind.link) if part is not None
+                                 for n in getattr(part, "columns", ())} - {"id"})
+        for obj in db.session.execute(sa.select(*(getattr(cls, n) for n in names)).where(cls.id.in_(sorted(ids)))):
             found[(object_type, obj.id)] = obj
     actor_ids = sorted({e.actor_id for e in events if e.actor_id is not None})
     names: dict[int, str] = {}

@@ -25,6 +25,7 @@ from .services import known_object_types, without_concealed
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 nav.menu("audit.events", _nl("Audit trail"), order=70, visible=perms.can_view_audit)
 nav.predicates(perms)
+bp.add_app_template_filter(labels.changes_html, "audit_changes")
 
 
 def _parse_day(value: str):
