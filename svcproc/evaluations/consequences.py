@@ -62,7 +62,9 @@ def organization_grades(org_id: int, limit: int) -> tuple[list[tuple[EvaluationR
         return [], 0, []
     rounds = {r.id: r for r in db.session.execute(
         sa.select(EvaluationRound).where(EvaluationRound.id.in_([row.id for row in rows]))
-        .options(joinedload(EvaluationRound.contract), defer(EvaluationRound.computed),
+        .options(joinedload(EvaluationRound.contract).load_only(Contract.id, Contract.number, Contract.title,
+                                                                 Contract.organization_id),
+                 defer(EvaluationRound.computed),
                  defer(EvaluationRound.result))).scalars()}
     grades = [(rounds[row.id], row.fiscal_year) for row in rows if row.n <= limit]
     bars = [(row.fiscal_year + 1, rounds[row.id]) for row in rows if row.grade == "fail"]

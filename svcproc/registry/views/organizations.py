@@ -56,7 +56,9 @@ def organizations():
 @bp.route("/organizations/<int:org_id>")
 @login_required
 def organization(org_id: int):
-    org = db.get_or_404(Organization, org_id)
+    # The organization's area with its street and district (the page shows its path).
+    org = db.get_or_404(Organization, org_id, options=[
+        joinedload(Organization.area).joinedload(Area.parent).joinedload(Area.parent)])
     require(perms.can_view_organization(current_user, org))
     return _organization_page(org)
 
