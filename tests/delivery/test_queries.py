@@ -99,3 +99,22 @@ def test_a_persons_page_reads_the_record_with_its_organization_and_community_pat
     assert not [s for s in counted.statements if s.lstrip().startswith("SELECT area.")
                 or s.lstrip().startswith("SELECT organization.") or "FROM contract \nWHERE contract.id =" in s]
     assert counted.count <= 8, "\n".join(counted.statements)
+
+
+@pytest.mark.parametrize("who", ["manager", "procurement"])
+def test_the_register_list_reads_no_sealed_number_and_no_whole_organization(client, login_as, world, count_queries,
+                                                                         who):
+    """The list shows masked numbers and names: the sealed identity numbers and phones are never
+    read for it, nor the organization's other columns (the matched rows are sorted before the page
+    is cut, and would be sorted whole)."""
+    _people(world, 3)
+    login_as(who)
+    client.get("/beneficiaries?q=服务")
+    with count_queries() as counted:
+        page = client.get("/beneficiaries?q=服务", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert "服务对象001" in page
+    listed = [s for s in counted.statements if "FROM beneficiary" in s and "ORDER BY beneficiary.name" in s]
+    assert len(listed) == 1
+    assert "id_number_sealed" not in listed[0] and "phone_sealed" not in listed[0]
+    assert "credit_code" not in listed[0] and "contact_phone" not in listed[0]
