@@ -292,3 +292,19 @@ def test_an_award_with_its_contract_is_no_longer_waiting(client, awarded):
     page = client.get("/contracts").get_data(as_text=True)
 
     assert f'href="/contracts/new?tender={awarded.tender.id}"' not in page
+
+
+def test_the_waiting_awards_are_kept_until_a_contract_is_drawn_up(client, awarded, count_queries):
+    """Read once per version of the procurement queues' data (core/versions.py): a second page of
+    the list reads no tenders, and a contract drawn up shows on the next one."""
+    login(client, awarded.staff)
+    waiting = f'href="/contracts/new?tender={awarded.tender.id}"'
+    assert waiting in client.get("/contracts").get_data(as_text=True)
+    with count_queries() as again:
+        page = client.get("/contracts").get_data(as_text=True)
+    assert waiting in page and awarded.orgs[0].name in page
+    assert not [s for s in again.statements if "FROM tender" in s], again.statements
+
+    _create(awarded)
+
+    assert waiting not in client.get("/contracts").get_data(as_text=True)

@@ -1,6 +1,7 @@
 """The contract list, the contract form (terms and payment schedule), the contract page and its steps."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...core import exports, flow
+from ...core import exports, flow, versions
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import points
 from ...core.permissions import require
@@ -20,6 +21,7 @@ from ...core.web import deferred, is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
 from ...procurement.labels import CATEGORY_LABELS
 from ...procurement.models import Bid, ProjectPlan, ServiceCategory, Tender, TenderStatus
+from ...procurement.panels import QUEUES as PROCUREMENT_QUEUES
 from ...registry.models import Organization
 from .. import deadlines
 from .. import permissions as perms
@@ -112,14 +114,34 @@ def contracts():
     ids = [c.id for c in page.items]
     paid = dict(db.session.execute(sa.select(Payment.contract_id, sa.func.sum(Payment.amount_fen))
                                    .where(Payment.contract_id.in_(ids)).group_by(Payment.contract_id)).all()) if ids else {}
-    awaiting = []
-    if perms.can_manage_contracts(current_user):
-        awaiting = db.session.execute(
-            sa.select(Tender).where(Tender.status == TenderStatus.AWARDED, ~Tender.id.in_(sa.select(Contract.tender_id)))
-            .options(joinedload(Tender.awarded_bid).joinedload(Bid.organization)).order_by(Tender.awarded_at)
-        ).unique().scalars().all()
+    awaiting = awaiting_contract() if perms.can_manage_contracts(current_user) else []
     template = "contracts/_contract_table.html" if is_htmx() else "contracts/contracts.html"
     return render_template(template, page=page, paid=paid, awaiting=awaiting, **args)
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """An awarded tender with no contract yet, as the list's call to draw one up shows it."""
+    id: int
+    number: str
+    title: str
+    organization: str
+    price_fen: int | None
+
+
+# Awards waiting for a contract change only with tenders, bids, contracts' tenders and the winners'
+# names (the procurement queues' kind of data): read once per version of those, by every host alike,
+# instead of scanning the district's tenders on each page of the list.
+_kept_awaiting = versions.Kept(PROCUREMENT_QUEUES, size=4)
+
+
+def awaiting_contract() -> list[Awaiting]:
+    return _kept_awaiting.get("awaiting", lambda: [Awaiting(*row) for row in db.session.execute(
+        sa.select(Tender.id, Tender.number, Tender.title, Organization.name, Bid.price_fen)
+        .join(Bid, Bid.id == Tender.awarded_bid_id).join(Organization, Organization.id == Bid.organization_id)
+        .where(Tender.status == TenderStatus.AWARDED,
+               ~sa.exists().where(Contract.tender_id == Tender.id))
+        .order_by(Tender.awarded_at, Tender.id))])
 
 
 @bp.route("/contracts/export.<any(csv, xlsx):fmt>")
