@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from ...accounts.models import User
 from ...contracts.forms import EmptyForm, ReasonForm
@@ -86,8 +86,13 @@ def rounds():
         stmt = stmt.join(Organization, Organization.id == Contract.organization_id).where(sa.or_(
             EvaluationRound.title.ilike(pattern), Contract.title.ilike(pattern), Contract.number.ilike(pattern),
             Organization.name.ilike(pattern)))
+    # Of each round what the list shows (not its computed figures or locked result, JSON decoded for
+    # nothing), with its contract's number and organization's name.
     page = paginate(stmt.order_by(EvaluationRound.scheduled_start.desc(), EvaluationRound.id.desc())
-                    .options(joinedload(EvaluationRound.contract).joinedload(Contract.organization)))
+                    .options(defer(EvaluationRound.computed), defer(EvaluationRound.result),
+                             joinedload(EvaluationRound.contract).load_only(Contract.id, Contract.number,
+                                                                            Contract.organization_id)
+                             .joinedload(Contract.organization).load_only(Organization.id, Organization.name)))
     mine = {}
     if has_permission(current_user, "evaluations.score"):
         mine = {e.round_id: e for e in db.session.execute(sa.select(RoundEvaluator).where(
