@@ -117,10 +117,16 @@ class Page:
         return self.page < self.pages
 
 
-def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP, total: int | None = None) -> Page:
+def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP, total: int | None = None,
+             loads: Sequence[Any] = ()) -> Page:
     """Two queries whatever the row count: a count that stops at `cap`, and one page of rows at an
     offset of at most `cap` (so neither reads further into a large table than the cap). `total`:
-    the number of rows when the caller knows it already (no count is then run)."""
+    the number of rows when the caller knows it already (no count is then run).
+
+    `loads`: loader options of the rows shown (their community, their group…). Past the first page
+    the page's ids are picked first, from the list's own index, and only those rows are then read
+    with what they load (one statement more): joined into the offset query, every row skipped would
+    be joined too (2,475 of them on page 100)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     try:
         page = max(1, int(request.args.get("page", 1)))
@@ -135,7 +141,17 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
     total = min(total, cap)
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
-    items = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).unique().scalars().all()
+    offset = (page - 1) * per_page
+    if not loads or not offset:
+        items = db.session.execute(stmt.options(*loads).limit(per_page).offset(offset)).unique().scalars().all()
+    else:
+        entity = stmt.column_descriptions[0]["entity"]
+        key = sa.inspect(entity).primary_key[0]
+        ids = db.session.execute(stmt.with_only_columns(key, maintain_column_froms=True)
+                                 .limit(per_page).offset(offset)).scalars().all()
+        found = {row.id: row for row in db.session.execute(
+            sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()} if ids else {}
+        items = [found[i] for i in ids if i in found]
     return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
 
 

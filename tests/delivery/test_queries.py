@@ -1,13 +1,14 @@
 """The register and the service log answer with a bounded number of SQL queries, however many rows."""
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from svcproc.delivery import services
-from svcproc.delivery.models import ActivityType, ServiceGroup
+from svcproc.delivery.models import ActivityType, ServiceActivity, ServiceGroup
 from svcproc.extensions import db
 from tests.builders.delivery import add_person, id_number
 
@@ -118,3 +119,29 @@ def test_the_register_list_reads_no_sealed_number_and_no_whole_organization(clie
     assert len(listed) == 1
     assert "id_number_sealed" not in listed[0] and "phone_sealed" not in listed[0]
     assert "credit_code" not in listed[0] and "contact_phone" not in listed[0]
+
+
+def test_a_deep_page_of_the_log_lists_its_slice_in_order_joining_only_its_own_rows(app, client, login_as, world,
+                                                                                  count_queries):
+    """Past the first page the page's ids are picked first (core/web.py `paginate` with `loads`):
+    every page lists exactly its slice of the log in the log's order, each entry with its community
+    and group, and the offset statement joins no community or group for the rows it skips."""
+    _entries(world, 30)
+    login_as("manager")
+    url = f"/contracts/{world.contract.id}/services"
+    A = ServiceActivity
+    with app.app_context():
+        ordered = db.session.execute(sa.select(A.id).where(A.contract_id == world.contract.id)
+                                     .order_by(A.activity_date.desc(), A.start_time.desc(), A.id.desc())).scalars().all()
+    size = app.config["PAGE_SIZE"]
+    assert len(ordered) > size
+    shown = []
+    for page in (1, 2):
+        with count_queries() as counted:
+            html = client.get(f"{url}?page={page}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        shown += [int(i) for i in re.findall(r'href="/services/(\d+)"', html)]
+        offset = [s for s in counted.statements if "OFFSET" in s.upper() and "FROM service_activity" in s]
+        if page == 2:
+            assert offset and not any("JOIN area" in s or "JOIN service_group" in s for s in offset), offset
+            assert "互助小组" in html and world.communities[0].name in html
+    assert shown == ordered[:2 * size]

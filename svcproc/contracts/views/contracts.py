@@ -109,8 +109,7 @@ def listed_contracts() -> tuple[sa.Select, dict]:
 def contracts():
     require(perms.can_list_contracts(current_user))
     stmt, args = listed_contracts()
-    stmt = stmt.order_by(Contract.id.desc()).options(joinedload(Contract.organization))
-    page = paginate(stmt)
+    page = paginate(stmt.order_by(Contract.id.desc()), loads=(joinedload(Contract.organization),))
     ids = [c.id for c in page.items]
     paid = dict(db.session.execute(sa.select(Payment.contract_id, sa.func.sum(Payment.amount_fen))
                                    .where(Payment.contract_id.in_(ids)).group_by(Payment.contract_id)).all()) if ids else {}

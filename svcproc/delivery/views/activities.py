@@ -57,8 +57,8 @@ def _logged(contract: Contract) -> tuple[sa.Select, str, str]:
 def activities(contract_id: int):
     contract = contract_or_404(contract_id)
     stmt, type_, month = _logged(contract)
-    stmt = stmt.order_by(*LOG_ORDER).options(joinedload(ServiceActivity.community), joinedload(ServiceActivity.group))
-    page = paginate(stmt, cap=ENTRIES_CAP)
+    page = paginate(stmt.order_by(*LOG_ORDER), cap=ENTRIES_CAP,
+                    loads=(joinedload(ServiceActivity.community), joinedload(ServiceActivity.group)))
     template = "delivery/_activity_table.html" if is_htmx() else "delivery/activities.html"
     return render_template(template, contract=contract, page=page, type=type_, month=month,
                            can_record=perms.can_record_activity(current_user, contract),
