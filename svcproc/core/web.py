@@ -64,9 +64,6 @@ class Deferred:
     def __contains__(self, key) -> bool:
         return key in self._object()
 
-    def __html__(self):
-        return self._object().__html__()
-
     @property
     def built(self) -> bool:
         """Whether the object was made (for tests: a page that shows no form builds none)."""
