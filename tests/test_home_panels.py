@@ -474,3 +474,25 @@ def test_the_kept_flag_boxes_follow_a_flag_found_and_one_explained(client, make_
     assert "kind=duplicate" not in _panels(auditor.get("/").get_data(as_text=True))
     flags = _queue(manager, "flags-explain")
     assert flags.count("<li") == 1 and "1" in flags   # the outside-period flag alone waits now
+
+
+def test_a_workers_kept_flags_follow_a_flag_found_and_their_assignment(client, world, count_queries):
+    """A social worker's red flags about their work are kept until a flag or an assignment changes:
+    a second page reads no flags, a flag found on their contract shows on the next page, and taken
+    off the contract they no longer see its entries' flags (the one about them stays)."""
+    from svcproc.delivery import services
+
+    _flag(world.contract, RedFlagKind.WORKER_HOURS, worker_id=world.worker.id)
+    part = _home(client, world.users["worker"])
+    assert _queue(part, "my-flags").count("<li") == 1
+    with count_queries() as counted:
+        again = _panels(client.get("/").get_data(as_text=True))
+    assert _queue(again, "my-flags") == _queue(part, "my-flags")
+    assert not [s for s in counted.statements if "FROM red_flag" in s], counted.statements
+
+    _flag(world.contract, RedFlagKind.DUPLICATE)   # about the contract's entries, not a worker
+    assert _queue(_panels(client.get("/").get_data(as_text=True)), "my-flags").count("<li") == 2
+
+    services.set_contract_workers(world.manager, world.contract, [world.workers["second_worker"]])
+    mine = _queue(_panels(client.get("/").get_data(as_text=True)), "my-flags")
+    assert mine.count("<li") == 1

@@ -30,26 +30,35 @@ CHART_CONTRACTS = 4
 
 
 # Red flags standing and unexplained, by contract, organization and kind: an organization's box
-# to explain them and the auditor's desk are kept until a flag, or a contract's number or
-# organization, or an organization's name changes (core/versions.py).
+# to explain them, a social worker's flags about their work and the auditor's desk are kept until
+# a flag, or a contract's number, organization or social workers, or an organization's name
+# changes (core/versions.py).
 FLAGS = "flags"
 versions.watch(FLAGS, RedFlag, versions.EVERY_COLUMN)
-versions.watch(FLAGS, Contract, "number", "organization_id")
+versions.watch(FLAGS, Contract, "number", "organization_id", "workers")
 versions.watch(FLAGS, Organization, "name")
+# A social worker's flag groups, per organization and worker (the rows only: each page words them).
+_kept_worker_flags = versions.Kept(FLAGS, size=1024)
 
 
-def _flag_groups(*where) -> tuple[list[Row], int, int]:
-    """Unexplained flags by contract and kind, the longest waiting first, and how many flags in all:
-    one statement (a contract's flags of one kind are explained on one page)."""
+def _flag_group_rows(*where) -> list:
+    """Unexplained flags by contract and kind, the longest waiting first, with how many flags in
+    all: one statement (a contract's flags of one kind are explained on one page)."""
     n = sa.func.count(RedFlag.id)
     since = sa.func.min(RedFlag.found_at)
-    rows = db.session.execute(
+    return db.session.execute(
         sa.select(RedFlag.contract_id, Contract.number, RedFlag.kind, n.label("n"), since.label("since"),
                   sa.func.sum(n).over().label("flags"))
         .join(Contract, Contract.id == RedFlag.contract_id)
         .where(RedFlag.active.is_(True), RedFlag.explanation == "", *where)
         .group_by(RedFlag.contract_id, Contract.number, RedFlag.kind)
         .order_by(since, RedFlag.contract_id, RedFlag.kind).limit(ROWS)).all()
+
+
+def _flag_groups(*where, rows: list | None = None) -> tuple[list[Row], int, int]:
+    """The flag groups (`rows` when read already) as the box's rows, with how many flags in all and
+    how many the rows hold."""
+    rows = _flag_group_rows(*where) if rows is None else rows
     return [Row(label=f"{r.number} · {RED_FLAG_LABELS[RedFlagKind(getattr(r.kind, 'value', r.kind))]} · "
                       + ngettext("%(num)d flag", "%(num)d flags", r.n),
                 url=url_for("delivery.contract_flags", contract_id=r.contract_id), since=r.since)
@@ -85,7 +94,9 @@ def worker_queues(user) -> dict:
     about_me = sa.or_(
         sa.and_(RedFlag.kind.in_(ABOUT_A_WORKER), RedFlag.detail["worker_id"].as_integer() == worker_id),
         sa.and_(RedFlag.kind.not_in(ABOUT_A_WORKER), RedFlag.contract_id.in_(assigned)))
-    flags, flags_total, flags_shown = _flag_groups(about_me, Contract.organization_id == user.organization_id)
+    flags, flags_total, flags_shown = _flag_groups(rows=_kept_worker_flags.get(
+        (user.organization_id, worker_id),
+        lambda: _flag_group_rows(about_me, Contract.organization_id == user.organization_id)))
     return {"key": "services", "heading": _l("Service delivery"), "queues": [
         Queue("record", _l("Record a service"), total=contracts_total, counted=False,
               rows=[Row(label=f"{r.number} {r.title}", action=_l("Record a service"),
