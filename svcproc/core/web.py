@@ -143,10 +143,12 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
         items = db.session.execute(stmt.options(*loads).limit(per_page).offset(offset)).unique().scalars().all()
     else:
         entity = stmt.column_descriptions[0]["entity"]
-        key = sa.inspect(entity).primary_key[0]
+        mapper = sa.inspect(entity)
+        key = mapper.primary_key[0]
+        name = mapper.get_property_by_column(key).key
         ids = db.session.execute(stmt.with_only_columns(key, maintain_column_froms=True)
                                  .limit(per_page).offset(offset)).scalars().all()
-        found = {row.id: row for row in db.session.execute(
+        found = {getattr(row, name): row for row in db.session.execute(
             sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()} if ids else {}
         items = [found[i] for i in ids if i in found]
     return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
