@@ -53,7 +53,7 @@ def listed_payments() -> tuple[sa.Select, dict]:
 def payments():
     require(perms.can_list_contracts(current_user))
     stmt, args = listed_payments()
-    page = paginate(stmt.order_by(Payment.paid_on.desc(), Payment.id.desc()).options(
+    page = paginate(stmt.order_by(Payment.paid_on.desc(), Payment.id.desc()), loads=(
         joinedload(Payment.contract).joinedload(Contract.organization), joinedload(Payment.milestone)))
     template = "contracts/_payment_table.html" if is_htmx() else "contracts/payments.html"
     return render_template(template, page=page, **args)

@@ -58,12 +58,11 @@ def beneficiaries():
     # search matches (hundreds in a large organization) are sorted before the page is cut, so
     # whole people (sealed numbers, consent) and whole organizations would be sorted with them.
     B = Beneficiary
-    stmt = (stmt.order_by(B.name, B.id)
-            .options(load_only(B.id, B.organization_id, B.name, B.gender, B.birth_year, B.community_id, B.categories,
-                               B.id_number_masked, B.phone_masked, B.status),
-                     joinedload(B.community).load_only(Area.id, Area.name),
-                     joinedload(B.organization).load_only(Organization.id, Organization.name)))
-    page = paginate(stmt)
+    page = paginate(stmt.order_by(B.name, B.id), loads=(
+        load_only(B.id, B.organization_id, B.name, B.gender, B.birth_year, B.community_id, B.categories,
+                  B.id_number_masked, B.phone_masked, B.status),
+        joinedload(B.community).load_only(Area.id, Area.name),
+        joinedload(B.organization).load_only(Organization.id, Organization.name)))
     template = "delivery/_beneficiary_table.html" if is_htmx() else "delivery/beneficiaries.html"
     return render_template(template, page=page, q=q, category=category, community=community,
                            community_options=[(str(c.id), c.name) for c in communities()])

@@ -87,7 +87,7 @@ def contract_flags(contract_id: int):
     # A busy contract gathers flags without limit: a page at a time, in the order they are read.
     # Every flag concerning the contract, the ones filed under another contract too.
     page = paginate(perms.visible_red_flags(current_user).where(RedFlag.concerning(contract.id))
-                    .options(joinedload(RedFlag.contract)).order_by(*CONTRACT_ORDER))
+                    .order_by(*CONTRACT_ORDER), loads=(joinedload(RedFlag.contract),))
     template = "delivery/_contract_flag_table.html" if is_htmx() else "delivery/contract_flags.html"
     return render_template(template, contract=contract, page=page, explain_form=ExplainForm(),
                            worker_names=_worker_names(page.items))

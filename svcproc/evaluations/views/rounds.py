@@ -88,11 +88,11 @@ def rounds():
             Organization.name.ilike(pattern)))
     # Of each round what the list shows (not its computed figures or locked result, JSON decoded for
     # nothing), with its contract's number and organization's name.
-    page = paginate(stmt.order_by(EvaluationRound.scheduled_start.desc(), EvaluationRound.id.desc())
-                    .options(defer(EvaluationRound.computed), defer(EvaluationRound.result),
-                             joinedload(EvaluationRound.contract).load_only(Contract.id, Contract.number,
-                                                                            Contract.organization_id)
-                             .joinedload(Contract.organization).load_only(Organization.id, Organization.name)))
+    page = paginate(stmt.order_by(EvaluationRound.scheduled_start.desc(), EvaluationRound.id.desc()),
+                    loads=(defer(EvaluationRound.computed), defer(EvaluationRound.result),
+                           joinedload(EvaluationRound.contract).load_only(Contract.id, Contract.number,
+                                                                          Contract.organization_id)
+                           .joinedload(Contract.organization).load_only(Organization.id, Organization.name)))
     mine = {}
     if has_permission(current_user, "evaluations.score"):
         mine = {e.round_id: e for e in db.session.execute(sa.select(RoundEvaluator).where(

@@ -92,7 +92,7 @@ def bid_document(bid_id: int, document_id: int):
 @login_required
 def my_bids():
     require(perms.can_bid(current_user))
-    page = paginate(perms.visible_bids(current_user).order_by(Bid.submitted_at.desc(), Bid.id.desc())
-                    .options(joinedload(Bid.tender)))
+    page = paginate(perms.visible_bids(current_user).order_by(Bid.submitted_at.desc(), Bid.id.desc()),
+                    loads=(joinedload(Bid.tender),))
     template = "procurement/_my_bid_table.html" if is_htmx() else "procurement/my_bids.html"
     return render_template(template, page=page)
