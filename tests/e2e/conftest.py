@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .helpers import DEFAULT_TIMEOUT_MS, DEMO_PASSWORD, REPORT
+from .helpers import DEMO_PASSWORD, REPORT, set_timeouts
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -352,8 +352,7 @@ def new_browser_context(chromium_browser, live_server):
     def make(**kwargs):
         kwargs.setdefault("base_url", live_server.url)
         context = chromium_browser.new_context(**kwargs)
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
+        set_timeouts(context)
         contexts.append(context)
         return context
 
@@ -381,7 +380,7 @@ def role_pages(chromium_browser, live_server):
         key = (who, screen)
         if key not in pages:
             context = chromium_browser.new_context(base_url=live_server.url, bypass_csp=True, **SCREENS[screen])
-            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            set_timeouts(context)
             context.add_init_script(path=str(AXE_JS))
             contexts.append(context)
             page = context.new_page()

@@ -7,6 +7,15 @@ DEMO_PASSWORD = "E2e-Demo-Pass-7"  # passes the password rules for every demo us
 AXE_JS = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
 # Playwright's own timeouts, in ms: generous enough for a loaded CI box, short enough to fail fast.
 DEFAULT_TIMEOUT_MS = 10_000
+
+
+def set_timeouts(context) -> None:
+    """Every context's timeouts: navigation gets twice the rest, as a page load on a loaded CI box
+    (both databases' suites run side by side) waits for the server and every script the page names."""
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
+
+
 # The two screens the role walks use: a desktop window and a phone held upright.
 SCREENS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
