@@ -170,8 +170,9 @@ def _chosen_people(contract: Contract) -> list[Beneficiary]:
 @bp.route("/contracts/<int:contract_id>/services/new", methods=["GET", "POST"])
 @login_required
 def activity_new(contract_id: int):
-    # The contract with its workers (who may record, whom the entry may name): one statement.
-    contract = contract_or_404(contract_id, options=[joinedload(Contract.workers)])
+    # The contract, then its workers (who may record, whom the entry may name) as their own rows: joined
+    # to the contract, each of a large team's rows would carry the whole contract again.
+    contract = contract_or_404(contract_id)
     require(perms.can_record_activity(current_user, contract))
     form = _activity_form(contract)
     if request.method == "GET":
@@ -214,9 +215,9 @@ def activity(activity_id: int):
 
 
 def _recordable_activity(activity_id: int) -> ServiceActivity:
-    # The entry with its contract and the contract's workers (who may record on it): one statement.
-    item = db.get_or_404(ServiceActivity, activity_id,
-                         options=[joinedload(ServiceActivity.contract).joinedload(Contract.workers)])
+    # The entry with its contract, then the contract's workers (who may record on it) as their own rows
+    # (joined, each worker's row would carry the entry and the contract again).
+    item = db.get_or_404(ServiceActivity, activity_id, options=[joinedload(ServiceActivity.contract)])
     require(can_view_contract(current_user, item.contract) and perms.can_record_activity(current_user, item.contract))
     return item
 
