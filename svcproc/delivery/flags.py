@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from ..audit.services import record
 from ..contracts.models import Contract
-from ..core import clock
+from ..core import clock, versions
 from ..core.errors import ValidationError
 from ..core.permissions import is_system, require
 from ..extensions import db
@@ -185,24 +185,32 @@ def _worker_day_entries(workers: set[int], days: set[date] | None = None,
     return found
 
 
-def _worker_days_and_copies(workers: set[int], days: set[date], fingerprints: set[str]
-                            ) -> tuple[dict[tuple[int, date], dict[int, tuple]], list[tuple[int, str, int]]]:
+def _worker_days_and_copies(workers: set[int], days: set[date], fingerprints: set[str], uses_of=None
+                            ) -> tuple[dict[tuple[int, date], dict[int, tuple]], list[tuple[int, str, int]],
+                                       list[tuple] | None]:
     """`_worker_day_entries` of these workers and days, and the (contract, fingerprint, entry) of
     every entry with one of these fingerprints, in one statement: the entries of the fingerprints
-    come as rows without a worker."""
+    come as rows without a worker. `uses_of`: (kinds, parameters) of `_changed_uses_stmt`, whose
+    rows (the people's uses) come in the same statement, returned third (None when not asked)."""
+    connection = db.session.connection()
     if not workers:
-        return {}, [tuple(row) for row in db.session.connection().execute(
-            _COPIES.get(), {"fingerprints": sorted(fingerprints)})]
+        copies = [tuple(row) for row in connection.execute(_COPIES.get(), {"fingerprints": sorted(fingerprints)})]
+        uses = connection.execute(_CHANGED_USES.get(uses_of[0]), uses_of[1]).all() if uses_of else None
+        return {}, copies, uses
     found: dict[tuple[int, date], dict[int, tuple]] = defaultdict(dict)
-    copies = []
-    for worker, day, activity_id, contract_id, start, end, fp, hours in db.session.connection().execute(
-            _WORKER_DAYS_AND_COPIES.get(), {"workers": sorted(workers), "days": sorted(days),
-                                            "fingerprints": sorted(fingerprints)}):
-        if worker is None:
+    copies, uses = [], [] if uses_of else None
+    params = {"workers": sorted(workers), "days": sorted(days), "fingerprints": sorted(fingerprints)}
+    if uses_of:
+        params.update(uses_of[1])
+    for (worker, day, activity_id, contract_id, start, end, fp, hours, person, type_, term_end,
+         part) in connection.execute(_WORKER_DAYS_AND_COPIES.get(uses_of[0] if uses_of else 0), params):
+        if part == "u":   # a use: (match key, person, contract, type, first entry, term)
+            uses.append((fp, person, contract_id, type_, activity_id, day, term_end))
+        elif worker is None:
             copies.append((contract_id, fp, activity_id))
         else:
             found[(worker, _day(day))][activity_id] = (contract_id, start, end, fp, hours)
-    return found, copies
+    return found, copies, uses
 
 
 class _Statements:
@@ -305,13 +313,25 @@ def _uses_stmt() -> sa.Select:
 _USES = _Statements(_uses_stmt)
 
 
-def _worker_days_and_copies_stmt() -> sa.CompoundSelect:
+def _worker_days_and_copies_stmt(kinds: int) -> sa.CompoundSelect:
+    """The worker-days, the copies and (`kinds` > 0) the people's changed uses as one row shape:
+    (worker, day, entry, contract, start, end, fingerprint, hours, person, type, term end, part). A
+    use's match key comes as the fingerprint, its first entry as the entry, its contract's term as
+    the day and the term end."""
     A = ServiceActivity
-    copies = sa.select(sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.Date), A.id, A.contract_id,
-                       sa.cast(sa.null(), sa.Time), sa.cast(sa.null(), sa.Time), A.fingerprint,
-                       sa.cast(sa.null(), A.hours.type)).where(
-        A.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
-    return sa.union_all(_worker_days_stmt(True), copies)
+    none = lambda type_: sa.cast(sa.null(), type_)  # noqa: E731
+    worker_days = _worker_days_stmt(True).add_columns(none(sa.Integer), none(A.type.type), none(sa.Date),
+                                                        sa.literal("w"))
+    copies = sa.select(none(sa.Integer), none(sa.Date), A.id, A.contract_id, none(sa.Time), none(sa.Time),
+                       A.fingerprint, none(A.hours.type), none(sa.Integer), none(A.type.type), none(sa.Date),
+                       sa.literal("c")).where(A.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)))
+    if not kinds:
+        return sa.union_all(worker_days, copies)
+    key, person, contract, type_, first, term_start, term_end = _changed_uses_stmt(kinds).selected_columns
+    uses = _changed_uses_stmt(kinds).with_only_columns(
+        none(sa.Integer), term_start, first, contract, none(sa.Time), none(sa.Time), key, none(A.hours.type), person,
+        type_, term_end, sa.literal("u"), maintain_column_froms=True)
+    return sa.union_all(worker_days, copies, uses)
 
 
 _WORKER_DAYS_AND_COPIES = _Statements(_worker_days_and_copies_stmt)
@@ -321,7 +341,6 @@ _PERIODS = _Statements(lambda: sa.select(Contract.id, Contract.start_date, Contr
     Contract.id.in_(sa.bindparam("ids", expanding=True))))
 _COPIES = _Statements(lambda: sa.select(ServiceActivity.contract_id, ServiceActivity.fingerprint, ServiceActivity.id)
                       .where(ServiceActivity.fingerprint.in_(sa.bindparam("fingerprints", expanding=True))))
-_FLAGS = _Statements(lambda: sa.select(RedFlag).where(RedFlag.key.in_(sa.bindparam("keys", expanding=True))))
 
 
 # --- examining entries or a contract -------------------------------------------------------------
@@ -334,7 +353,7 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
     `match_keys`: the people's match keys (None for a person without one), when the caller read them.
     `settled`: one entry was just written and the findings stood right before (a write's own
     re-examination): a person's counting in a contract is then re-examined only where the write can
-    change it (see `_sides_that_may_change`)."""
+    change it (see `_changed_sides`)."""
     if not states and not now:
         return
     db.session.flush()
@@ -346,11 +365,19 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
     # Worker-days, old and new: every pair in them and their hours.
     pairs: set[tuple[int, date]] = {(w, s.day) for s in states for w in s.workers}
     pairs |= {(w, s.day) for s in current.values() for w in s.workers}
+    # People, old and new, in every contract they appear in: after one entry's write, only the sides
+    # whose counting may change, their uses read with the worker-days and copies.
+    people = {p for s in states for p in s.people} | {p for s in current.values() for p in s.people}
+    keys = _match_keys(people, match_keys)
+    touched = {(keys[p], p, s.contract_id, s.type) for s in list(states) + list(current.values())
+               for p in s.people if p in keys}
+    sides = _changed_sides(states, list(current.values()), touched) if settled else None
     # Copies, old and new fingerprints: read with the worker-days (one statement).
     groups_wanted = {(s.contract_id, s.fingerprint) for s in states} | {(s.contract_id, s.fingerprint)
                                                                         for s in current.values()}
-    entries, copies = _worker_days_and_copies({w for w, _d in pairs}, {d for _w, d in pairs},
-                                              {fp for _c, fp in groups_wanted})
+    entries, copies, use_rows = _worker_days_and_copies(
+        {w for w, _d in pairs}, {d for _w, d in pairs}, {fp for _c, fp in groups_wanted},
+        uses_of=(sides[1], sides[2]) if sides is not None and sides[1] else None)
     entries = {k: v for k, v in entries.items() if k in pairs}
     for pair in pairs:
         entries.setdefault(pair, {})
@@ -364,27 +391,24 @@ def refresh_entries(states: list[EntryState], now: list[EntryState] | None = Non
         if (contract_id, fp) in groups_wanted:
             groups[(contract_id, fp)].append(activity_id)
     exam.duplicates(groups, groups_wanted)
-    # People, old and new, in every contract they appear in.
-    people = {p for s in states for p in s.people} | {p for s in current.values() for p in s.people}
-    keys = _match_keys(people, match_keys)
-    touched = {(keys[p], p, s.contract_id, s.type) for s in list(states) + list(current.values())
-               for p in s.people if p in keys}
-    changed = _changed_uses(states, list(current.values()), touched) if settled else None
-    if changed is not None:
-        touched, uses, known = changed
-    else:
+    if sides is None:
         uses, known = _uses(set(keys.values()))
+    elif use_rows is None:
+        touched, uses, known = set(), [], {}
+    else:
+        touched, uses, known = _changed_uses(sides[0], use_rows)
     periods = _periods(contracts | {u[2] for u in uses}, known)
     exam.counted_twice(uses, periods, touched)
     exam.outside_period([(s.id, s.contract_id, s.day) for s in current.values()], periods, today, ids)
     _apply(exam)
 
 
-def _changed_uses(states: list[EntryState], now: list[EntryState], touched: set[tuple]
-                  ) -> tuple[set[tuple], list[tuple], dict[int, tuple[date, date]]] | None:
+def _changed_sides(states: list[EntryState], now: list[EntryState], touched: set[tuple]
+                   ) -> tuple[set[tuple], int, dict] | None:
     """For one entry's write: of the sides it touches (match key, person, contract, kind of service),
-    those whose counting may change, with `_uses` of their people, in one statement (None when the
-    states are not of one entry).
+    those whose counting may change, with the number of (contract, kind) pairs among them and the
+    parameters of `_changed_uses_stmt`, which reads their people's uses (None when the states are
+    not of one entry; no pairs when no side may change).
 
     Findings of counting twice depend only on which contracts serve a person with a kind of service,
     their terms, and the first entry of each (its id). A side the entry has before and after the
@@ -398,15 +422,19 @@ def _changed_uses(states: list[EntryState], now: list[EntryState], touched: set[
     kept = {(p, s.contract_id, s.type) for s in states for p in s.people} & {
         (p, s.contract_id, s.type) for s in now for p in s.people}
     changed = {side for side in touched if side[1:] not in kept}
-    if not changed:
-        return set(), [], {}
     by_kind: dict[tuple[int, str], set[int]] = defaultdict(set)
     for _key, person, contract_id, type_ in changed:
         by_kind[(contract_id, type_)].add(person)
     params = {"entry": entry}
     for i, ((contract_id, type_), people) in enumerate(sorted(by_kind.items())):
         params.update({f"people_{i}": sorted(people), f"contract_{i}": contract_id, f"type_{i}": ActivityType(type_)})
-    rows = db.session.connection().execute(_CHANGED_USES.get(len(by_kind)), params).all()
+    return changed, len(by_kind), params
+
+
+def _changed_uses(changed: set[tuple], rows: list[tuple]
+                  ) -> tuple[set[tuple], list[tuple], dict[int, tuple[date, date]]]:
+    """The sides re-examined (those of the people whose uses were read), the uses as `_uses` gives
+    them, and the terms of their contracts, from the rows of `_changed_uses_stmt`."""
     periods = {row[2]: (_day(row[5]), _day(row[6])) for row in rows}
     uses = [(key, beneficiary, contract_id, _value(type_), first)
             for key, beneficiary, contract_id, type_, first, _start, _end in rows]
@@ -522,43 +550,73 @@ def _current_states(ids: set[int]) -> list[EntryState]:
             for a, c, d, s, e, t, fp in rows]
 
 
+_FLAG = RedFlag.__table__
+_FLAG_COLUMNS = (_FLAG.c.id, _FLAG.c.key, _FLAG.c.kind, _FLAG.c.contract_id, _FLAG.c.activity_ids, _FLAG.c.detail,
+                 _FLAG.c.active)
+_FLAG_ROWS = _Statements(lambda: sa.select(*_FLAG_COLUMNS).where(_FLAG.c.key.in_(sa.bindparam("keys", expanding=True))))
+_FLAGS_FILED = _Statements(lambda: sa.select(*_FLAG_COLUMNS).where(_FLAG.c.contract_id == sa.bindparam("contract")))
+_ADD_FLAGS = _Statements(lambda: sa.insert(_FLAG).returning(_FLAG.c.id, _FLAG.c.key))
+# A flag's changing columns written whole, the flags of one examination in one executemany.
+_UPDATE_FLAG = _Statements(lambda: sa.update(_FLAG).where(_FLAG.c.id == sa.bindparam("flag")).values(
+    active=sa.bindparam("set_active"), activity_ids=sa.bindparam("set_activity_ids", type_=_FLAG.c.activity_ids.type),
+    detail=sa.bindparam("set_detail", type_=_FLAG.c.detail.type), contract_id=sa.bindparam("set_contract")))
+
+
 def _apply(exam: _Examination, filed_under: int | None = None) -> None:
     """Write the examination: new findings added, known ones kept (with their explanation) and
     updated, findings within the examined subjects that are gone marked inactive. `filed_under`:
-    a whole contract was examined, so every flag filed under it is within the examination."""
+    a whole contract was examined, so every flag filed under it is within the examination.
+
+    The flags are read as the columns compared, and written as rows: the new ones in one insert, the
+    changed ones in one executemany (not a flag object and an update statement each)."""
     keys = sorted(exam.candidates | set(exam.found))
-    existing: dict[str, RedFlag] = {}
+    connection = db.session.connection()
+    existing: dict[str, dict] = {}
     for i in range(0, len(keys), IN_CHUNK):
-        for flag in db.session.execute(_FLAGS.get(), {"keys": keys[i:i + IN_CHUNK]}).scalars():
-            existing[flag.key] = flag
+        for row in connection.execute(_FLAG_ROWS.get(), {"keys": keys[i:i + IN_CHUNK]}).mappings():
+            existing[row["key"]] = dict(row)
     if filed_under is not None:
-        for flag in db.session.execute(sa.select(RedFlag).where(RedFlag.contract_id == filed_under)).scalars():
+        for row in connection.execute(_FLAGS_FILED.get(), {"contract": filed_under}).mappings():
             # A long day is about a worker's day, which may still be long on another contract's entries.
-            if flag.kind != RedFlagKind.WORKER_HOURS or flag.key in exam.candidates:
-                existing[flag.key] = flag
+            if row["kind"] != RedFlagKind.WORKER_HOURS or row["key"] in exam.candidates:
+                existing[row["key"]] = dict(row)
     now = clock.now()
     concerned = {key: data.pop("contracts") for key, data in exam.found.items()}
+    added, changed = [], {}
     for key, data in exam.found.items():
         flag = existing.get(key)
         if flag is None:
-            existing[key] = flag = RedFlag(key=key, found_at=now, active=True, **data)
-            db.session.add(flag)
+            added.append({"kind": data["kind"], "key": key, "contract_id": data["contract_id"],
+                          "activity_ids": data["activity_ids"], "detail": data["detail"], "found_at": now,
+                          "active": True, "explanation": "", "explained_at": None, "explained_by_id": None})
             continue
-        if not flag.active:
-            flag.active = True
-        if list(flag.activity_ids or []) != data["activity_ids"]:
-            flag.activity_ids = data["activity_ids"]
-        if dict(flag.detail or {}) != data["detail"]:
-            flag.detail = data["detail"]
-        if key in exam.day_contracts and flag.contract_id not in exam.day_contracts[key]:
-            flag.contract_id = data["contract_id"]   # none of that day's entries is on it any more
+        was = (flag["active"], list(flag["activity_ids"] or []), dict(flag["detail"] or {}), flag["contract_id"])
+        flag["active"], flag["activity_ids"], flag["detail"] = True, data["activity_ids"], data["detail"]
+        if key in exam.day_contracts and flag["contract_id"] not in exam.day_contracts[key]:
+            flag["contract_id"] = data["contract_id"]   # none of that day's entries is on it any more
+        if was != (True, data["activity_ids"], data["detail"], flag["contract_id"]):
+            changed[flag["id"]] = flag
     for key, flag in existing.items():
-        if key not in exam.found and flag.active:
-            flag.active = False
-    db.session.flush()
+        if key not in exam.found and flag["active"]:
+            flag["active"] = False
+            changed[flag["id"]] = flag
+    if added:
+        filed = {a["key"]: a["contract_id"] for a in added}
+        for flag_id, key in connection.execute(_ADD_FLAGS.get(), added):
+            existing[key] = {"id": flag_id, "contract_id": filed[key]}
+    if changed:
+        connection.execute(_UPDATE_FLAG.get(), [
+            {"flag": f["id"], "set_active": f["active"], "set_activity_ids": f["activity_ids"],
+             "set_detail": f["detail"], "set_contract": f["contract_id"]} for f in changed.values()])
+        for flag_id in changed:   # a flag the session holds is read again when next used
+            held = db.session.identity_map.get(sa.orm.Session.identity_key(RedFlag, flag_id))
+            if held is not None:
+                db.session.expire(held)
+    if added or changed:
+        versions.rows_changed(db.session, RedFlag)
     # The other contracts of the findings that have some, or whose contracts may have changed (a day's
     # hours spread over the contracts of that day's entries); for most findings there is nothing to do.
-    others = {existing[key].id: contracts - {existing[key].contract_id} for key, contracts in concerned.items()
+    others = {existing[key]["id"]: contracts - {existing[key]["contract_id"]} for key, contracts in concerned.items()
               if len(contracts) > 1 or exam.found[key]["kind"] == RedFlagKind.WORKER_HOURS}
     _link_contracts(others)
 
