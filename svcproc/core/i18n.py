@@ -146,6 +146,38 @@ def install_fast_domain(app, babel) -> None:
     domain = babel.domain_instance = _domain_class()(domain=app.extensions["babel"].default_domain)
     app.jinja_env.globals.update(_template_callables(domain))
     flask_babel.get_domain = _domain_finder(getattr(flask_babel.get_domain, "stock", flask_babel.get_domain))
+    _install_form_translations()
+
+
+_FORM_CATALOGS: dict = {}
+
+
+def _install_form_translations() -> None:
+    """WTForms' own messages ("Not a valid choice", …) in the request's language, each language's
+    catalog read once per process: Flask-WTF reads the catalog file again on every request that
+    validates a form. Still kept on the request as Flask-WTF keeps it."""
+    import flask_wtf.i18n as wtf_i18n
+    from babel import support
+    from flask_babel import get_locale
+    from wtforms.i18n import messages_path
+
+    stock = getattr(wtf_i18n._get_translations, "stock", wtf_i18n._get_translations)
+
+    def _get_translations():
+        if not request or "babel" not in current_app.extensions:
+            return stock()
+        translations = getattr(request, "wtforms_translations", None)
+        if translations is None:
+            locale = get_locale()
+            translations = _FORM_CATALOGS.get(locale)
+            if translations is None:
+                translations = _FORM_CATALOGS[locale] = support.Translations.load(
+                    messages_path(), [locale], domain="wtforms")
+            request.wtforms_translations = translations
+        return translations
+
+    _get_translations.stock = stock
+    wtf_i18n._get_translations = _get_translations
 
 
 def _domain_finder(stock):
