@@ -357,8 +357,9 @@ def _workers_and_people(activities: list, people_of: set[int]) -> tuple[dict, di
     params = {"ids": ids, "wanted": wanted} if wanted else {"ids": ids}
     found: tuple[dict, dict] = ({}, {})
     arrays = db.session.get_bind().dialect.name == "postgresql"
-    for row in db.session.execute(_around_statement(bool(wanted), arrays), params):
-        found[row.kind].setdefault(row.activity_id, []).append(row)
+    # Through the connection: the rows are plain, not passed through the ORM's loading of results.
+    for row in db.session.connection().execute(_around_statement(bool(wanted), arrays), params).all():
+        found[row[1]].setdefault(row[0], []).append(row)
     return found
 
 
