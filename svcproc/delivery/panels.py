@@ -50,7 +50,7 @@ def _flag_group_rows(*where) -> list:
         sa.select(RedFlag.contract_id, Contract.number, RedFlag.kind, n.label("n"), since.label("since"),
                   sa.func.sum(n).over().label("flags"))
         .join(Contract, Contract.id == RedFlag.contract_id)
-        .where(RedFlag.active.is_(True), RedFlag.explanation == "", *where)
+        .where(RedFlag.active, RedFlag.explanation == "", *where)
         .group_by(RedFlag.contract_id, Contract.number, RedFlag.kind)
         .order_by(since, RedFlag.contract_id, RedFlag.kind).limit(ROWS)).all()
 

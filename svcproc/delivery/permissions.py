@@ -181,7 +181,7 @@ def visible_activities(user) -> sa.Select:
 
 
 def visible_red_flags(user) -> sa.Select:
-    stmt = sa.select(RedFlag).where(RedFlag.active.is_(True))
+    stmt = sa.select(RedFlag).where(RedFlag.active)
     if has_permission(user, "procurement.read"):
         return stmt
     # Listed under any contract the person sees (a person counted by two contracts shows on both).

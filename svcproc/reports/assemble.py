@@ -437,7 +437,7 @@ def organization_data(org_id: int, locale: str) -> dict:
     paid = _paid(among) if contracts else {}
     grades = _final_grades(among) if contracts else {}
     flags: dict[int, tuple[int, int]] = {}
-    unexplained_sum = sa.func.coalesce(sa.func.sum(sa.case((sa.and_(RedFlag.active.is_(True), RedFlag.explanation == ""),
+    unexplained_sum = sa.func.coalesce(sa.func.sum(sa.case((sa.and_(RedFlag.active, RedFlag.explanation == ""),
                                                             1), else_=0)), 0)
     L = red_flag_contract
     # Filed under each contract, and filed elsewhere while concerning it too (a flag shared by two contracts).

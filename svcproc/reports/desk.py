@@ -97,7 +97,7 @@ def _overview() -> dict:
     flags = db.session.execute(
         sa.select(RedFlag.kind, RedFlag.found_at, RedFlag.explanation, Contract.number)
         .join(Contract, Contract.id == RedFlag.contract_id)
-        .where(RedFlag.active.is_(True)).order_by(RedFlag.explanation != "", RedFlag.found_at.desc())
+        .where(RedFlag.active).order_by(RedFlag.explanation != "", RedFlag.found_at.desc())
         .limit(DESK_ROWS)).all()
     # The procurement flags as the last computation left them (monitoring/flags.py), beside the
     # service-log flags: one statement, each row with the numbers its links need.

@@ -30,7 +30,7 @@ MONTHS = 12
 def risk_overview(user) -> dict:
     """Three grouped statements, whatever the number of flags, milestones and items (the desk
     around it keeps its own bound)."""
-    open_flag = sa.and_(RedFlag.active.is_(True), RedFlag.explanation == "")
+    open_flag = sa.and_(RedFlag.active, RedFlag.explanation == "")
     month = month_of(RedFlag.found_at)
     by_kind, by_month = defaultdict(int), defaultdict(int)
     for kind, found, n in db.session.execute(sa.select(RedFlag.kind, month, sa.func.count()).where(open_flag)

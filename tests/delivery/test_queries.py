@@ -145,3 +145,26 @@ def test_a_deep_page_of_the_log_lists_its_slice_in_order_joining_only_its_own_ro
             assert offset and not any("JOIN area" in s or "JOIN service_group" in s for s in offset), offset
             assert "互助小组" in html and world.communities[0].name in html
     assert shown == ordered[:2 * size]
+
+
+@pytest.mark.parametrize("who", ["procurement", "auditor"])
+def test_the_district_flag_list_is_read_through_the_index_of_active_flags(world, who):
+    """The unexplained flags of the district, newest first, are read from the partial index of the
+    active flags in their order: the list's condition names the flag's `active` as the index does
+    (`active IS true` is not one PostgreSQL matches to it, and the page sorted every flag)."""
+    from svcproc.delivery import permissions as perms
+    from svcproc.delivery.models import RedFlag
+    from svcproc.delivery.views.flags import DISTRICT_ORDER
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's choice of a partial index")
+    stmt = (perms.visible_red_flags(world.users[who]).where(RedFlag.explanation == "")
+            .order_by(*DISTRICT_ORDER).limit(50))
+    sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    try:
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
+    finally:
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
+    assert "ix_red_flag_active_found" in plan, plan
