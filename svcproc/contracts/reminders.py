@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, defer
 
 from ..core import versions
 from ..core.permissions import has_permission
@@ -29,7 +29,12 @@ class Reminder:
 def _scope(user) -> sa.Select | None:
     if not can_list_contracts(user):
         return None
-    return (sa.select(Milestone).join(Milestone.contract).options(contains_eager(Milestone.contract))
+    # Of each contract, what a reminder names (its number and title): the whole contract would bring
+    # its long texts (service content, quality, settlement…) into the join for every open milestone.
+    return (sa.select(Milestone).join(Milestone.contract)
+            .options(contains_eager(Milestone.contract).load_only(Contract.id, Contract.number, Contract.title,
+                                                                  Contract.organization_id, Contract.status),
+                     defer(Milestone.review_comment), defer(Milestone.required_deliverables))
             .where(Contract.status.in_(ACTIVE), contract_scope(user)))
 
 

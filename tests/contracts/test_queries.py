@@ -101,6 +101,26 @@ def test_the_reminders_page(make_client, clock, count_queries, quiet_and_busy, w
     assert counts[0] == counts[1], counts
 
 
+@pytest.mark.parametrize("who", ["staff", "manager"])
+def test_the_reminders_read_of_each_contract_what_they_name(make_client, clock, count_queries, quiet_and_busy, who):
+    """A reminder names its contract's number and title: the contracts' long texts are not read into
+    the join of the open milestones, and no contract is read again for what the page shows."""
+    clock.set(clock.now.replace(year=clock.now.year + 1))
+    setup = quiet_and_busy[1]
+    client = make_client()
+    login(client, getattr(setup, who))
+    client.get("/reminders")
+    with count_queries() as counted:
+        page = client.get("/reminders").get_data(as_text=True)
+
+    assert setup.contract.number in page and setup.contract.title in page
+    listed = [s for s in counted.statements if "FROM milestone JOIN contract" in s]
+    assert len(listed) == 1, counted.statements
+    assert "contract.service_content" not in listed[0] and "contract.settlement" not in listed[0]
+    assert "milestone.review_comment" not in listed[0]
+    assert not [s for s in counted.statements if "FROM contract \nWHERE contract.id" in s]
+
+
 def test_the_contract_page_reads_the_payments_once_and_hands_each_milestone_its_own(client, count_queries, clock):
     """The milestones' payments are the contract's (read once), each milestone given its own."""
     from svcproc.contracts.views.contracts import with_page_loads
