@@ -627,16 +627,43 @@ def _link_contracts(concerned: dict[int, set[int]]) -> None:
         return
     L = red_flag_contract
     ids = sorted(concerned)
+    wanted = {(flag_id, contract_id) for flag_id, contracts in concerned.items() for contract_id in contracts}
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        pairs = sorted(wanted)
+        connection.execute(_SYNC_LINKS.get(), {"ids": ids, "flags": [f for f, _c in pairs],
+                                               "contracts": [c for _f, c in pairs]})
+        return
     linked: set[tuple[int, int]] = set()
     for i in range(0, len(ids), IN_CHUNK):
         linked.update(tuple(row) for row in db.session.execute(
             sa.select(L.c.red_flag_id, L.c.contract_id).where(L.c.red_flag_id.in_(ids[i:i + IN_CHUNK]))))
-    wanted = {(flag_id, contract_id) for flag_id, contracts in concerned.items() for contract_id in contracts}
     if wanted - linked:
         db.session.execute(sa.insert(L), [{"red_flag_id": f, "contract_id": c} for f, c in sorted(wanted - linked)])
     stale = sorted(linked - wanted)  # a finding that no longer concerns a contract
     for i in range(0, len(stale), IN_CHUNK):
         db.session.execute(sa.delete(L).where(sa.tuple_(L.c.red_flag_id, L.c.contract_id).in_(stale[i:i + IN_CHUNK])))
+
+
+def _sync_links_stmt():
+    """PostgreSQL: the findings' links made what is wanted in one statement: the links of these
+    findings not wanted deleted (a data-modifying WITH), the wanted ones added where missing. The
+    two see the same snapshot, and no wanted link is deleted, so they never meet."""
+    from sqlalchemy.dialects.postgresql import ARRAY, insert
+
+    L = red_flag_contract
+    wanted = sa.select(sa.func.unnest(sa.bindparam("flags", type_=ARRAY(sa.Integer))).label("red_flag_id"),
+                       sa.func.unnest(sa.bindparam("contracts", type_=ARRAY(sa.Integer))).label("contract_id")
+                       ).cte("wanted")
+    gone = (sa.delete(L).where(L.c.red_flag_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Integer))),
+                               ~sa.exists().where(wanted.c.red_flag_id == L.c.red_flag_id,
+                                                  wanted.c.contract_id == L.c.contract_id))
+            .cte("gone"))
+    return (insert(L).from_select(["red_flag_id", "contract_id"], sa.select(wanted.c.red_flag_id, wanted.c.contract_id))
+            .on_conflict_do_nothing().add_cte(gone))
+
+
+_SYNC_LINKS = _Statements(_sync_links_stmt)
 
 
 def refresh_flags(contract_ids: list[int], activity_ids: list[int] | None = None) -> None:
