@@ -233,11 +233,15 @@ _EVENT_COLUMNS = HASHED_FIELDS + ("hash",)
 
 @functools.cache
 def _append_stmt(count: int):
-    """PostgreSQL: the head's last hash set and `count` events inserted, returning (seq, id) of each."""
+    """PostgreSQL: the head's last hash set and `count` events inserted, returning (seq, id) of each.
+
+    One event (most writes) is a single row's VALUES, which SQLAlchemy compiles once and keeps; a
+    list of rows (several events) is compiled at each use."""
     head = _SET_LAST_HASH.cte("head")
     rows = [{name: sa.bindparam(f"{name}_{i}", type_=_EVENTS.c[name].type) for name in _EVENT_COLUMNS}
             for i in range(count)]
-    return sa.insert(_EVENTS).add_cte(head).values(rows).returning(_EVENTS.c.seq, _EVENTS.c.id)
+    return (sa.insert(_EVENTS).add_cte(head).values(rows[0] if count == 1 else rows)
+            .returning(_EVENTS.c.seq, _EVENTS.c.id))
 
 
 def _session(session) -> sa.orm.Session:

@@ -216,3 +216,16 @@ def test_the_fast_hash_is_the_hash_of_the_canonical_json(fields):
     ordered = [values[name] for name in HASHED_FIELDS]
 
     assert hash_of(*ordered) == hashlib.sha256(canonical_json(*ordered).encode("utf-8")).hexdigest()
+
+
+def test_one_events_append_is_a_statement_compiled_once(app):
+    """A write that records one event (most do) appends it with a statement SQLAlchemy keeps
+    compiled: a list of rows' VALUES has no cache key and was compiled again at every write."""
+    from sqlalchemy.dialects import postgresql
+
+    from svcproc.audit.services import _append_stmt
+
+    assert _append_stmt(1)._generate_cache_key() is not None
+    # Several events still go in one statement, their rows in order.
+    text = str(_append_stmt(3).compile(dialect=postgresql.dialect()))
+    assert text.count("INSERT INTO audit_event") == 1 and "hash_2" in text
