@@ -54,8 +54,11 @@ def covers(year: int) -> bool:
     return first <= year <= last
 
 
+@lru_cache(maxsize=4096)
 def national_working_day(day: date) -> bool:
-    """Whether the national calendar (or, for a year it does not know, the week) makes `day` a working day."""
+    """Whether the national calendar (or, for a year it does not know, the week) makes `day` a working day.
+    Kept per day: the package's tables do not change while the app runs, and a page counting a few
+    deadlines asks about the same days again and again."""
     if covers(day.year):
         return chinese_calendar.is_workday(day)
     return day.weekday() < 5
