@@ -481,42 +481,53 @@ def _stored_links(activity: ServiceActivity) -> _Links:
 
 def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people: list) -> None:
     """Write the entry's workers and people where they changed: the links gone deleted, the new ones
-    added (a statement each, only when there are some; on PostgreSQL the new workers and people in
-    one). The collections are read afresh if asked for."""
+    added (on PostgreSQL all of it in one statement; elsewhere a statement each, only when there are
+    some). The collections are read afresh if asked for."""
     connection = db.session.connection()
-    added = {}
+    changes = {}
     for table, column, before, after in (
             (activity_worker, activity_worker.c.social_worker_id, set(stored.workers), {w.id for w in workers}),
             (activity_participant, activity_participant.c.beneficiary_id, set(stored.people),
              {p.id for p in people})):
-        if before - after:
-            connection.execute(sa.delete(table).where(table.c.activity_id == activity.id,
-                                                      column.in_(sorted(before - after))))
-        if after - before:
-            added[table.name] = sorted(after - before)
-    if len(added) == 2 and connection.dialect.name == "postgresql":
-        connection.execute(_add_both_links(), {"entry": activity.id, "workers": added["activity_worker"],
-                                               "people": added["activity_participant"]})
+        changes[table.name] = (table, column, sorted(before - after), sorted(after - before))
+    if connection.dialect.name == "postgresql":
+        if any(gone or new for _t, _c, gone, new in changes.values()):
+            (_w, _wc, gone_workers, new_workers), (_p, _pc, gone_people, new_people) = changes.values()
+            connection.execute(_change_links(), {"entry": activity.id, "gone_workers": gone_workers,
+                                                 "new_workers": new_workers, "gone_people": gone_people,
+                                                 "new_people": new_people})
     else:
-        for table, column in ((activity_worker, "social_worker_id"), (activity_participant, "beneficiary_id")):
-            if table.name in added:
-                connection.execute(sa.insert(table), [{"activity_id": activity.id, column: ref}
-                                                      for ref in added[table.name]])
+        for table, column, gone, new in changes.values():
+            if gone:
+                connection.execute(sa.delete(table).where(table.c.activity_id == activity.id, column.in_(gone)))
+            if new:
+                connection.execute(sa.insert(table), [{"activity_id": activity.id, column.name: ref} for ref in new])
     db.session.expire(activity, ["workers", "participants"])
 
 
 @functools.cache
-def _add_both_links():
-    """PostgreSQL: an entry's new workers and new people inserted in one statement (a data-modifying WITH)."""
+def _change_links():
+    """PostgreSQL: an entry's links changed in one statement, each part a data-modifying WITH (the
+    workers and people gone deleted, the new ones added; an empty list changes nothing)."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
+    entry = sa.bindparam("entry", type_=sa.Integer)
+
+    def ids(name: str):
+        return sa.bindparam(name, type_=ARRAY(sa.Integer))
+
     def rows(name: str) -> sa.Select:
-        return sa.select(sa.bindparam("entry", type_=sa.Integer),
-                         sa.func.unnest(sa.bindparam(name, type_=ARRAY(sa.Integer))))
+        return sa.select(entry, sa.func.unnest(ids(name)))
 
     W, P = activity_worker, activity_participant
-    workers = sa.insert(W).from_select([W.c.activity_id, W.c.social_worker_id], rows("workers")).cte("new_workers")
-    return sa.insert(P).add_cte(workers).from_select([P.c.activity_id, P.c.beneficiary_id], rows("people"))
+    gone_workers = sa.delete(W).where(W.c.activity_id == entry, W.c.social_worker_id == sa.any_(ids("gone_workers"))
+                                      ).cte("gone_workers")
+    gone_people = sa.delete(P).where(P.c.activity_id == entry, P.c.beneficiary_id == sa.any_(ids("gone_people"))
+                                     ).cte("gone_people")
+    new_workers = sa.insert(W).from_select([W.c.activity_id, W.c.social_worker_id], rows("new_workers")
+                                           ).cte("new_workers")
+    return (sa.insert(P).add_cte(gone_workers, gone_people, new_workers)
+            .from_select([P.c.activity_id, P.c.beneficiary_id], rows("new_people")))
 
 
 def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str) -> ServiceActivity:

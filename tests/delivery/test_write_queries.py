@@ -15,13 +15,14 @@ from tests.builders.delivery import add_person, id_number
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
-# Each write's statements, as few as it needs (record: the login, the contract with its workers, the
-# community, the people, the entry and its links, two red-flag reads and the flags, the progress log,
-# the audit chain's head and events). PostgreSQL writes the audit events with the head's hash, and an
-# entry's new workers with its new people, in one statement each. Explaining a flag also renews the
-# version of the red flags (core/versions.py: the home pages keep their flag boxes until then).
-WRITE_BOUNDS = {"sqlite": {"record": 14, "correct": 17, "delete": 14, "explain": 8},
-                "postgresql": {"record": 12, "correct": 16, "delete": 13, "explain": 7}}
+# Each write's statements, as few as it needs (record: the login, the contract, its workers, the
+# community, the people, the entry and its links, the worker-days with the people's changed uses, the
+# flags, the progress log, the audit chain's head and events). PostgreSQL writes the audit events with
+# the head's hash, an entry's changed workers and people, and a finding's links to other contracts in
+# one statement each. Explaining a flag also renews the version of the red flags (core/versions.py:
+# the home pages keep their flag boxes until then).
+WRITE_BOUNDS = {"sqlite": {"record": 14, "correct": 17, "delete": 13, "explain": 8},
+                "postgresql": {"record": 12, "correct": 15, "delete": 12, "explain": 7}}
 
 
 def _form(world, day: str, start: str, end: str, **values) -> dict:
