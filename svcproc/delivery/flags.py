@@ -555,7 +555,20 @@ _FLAG_COLUMNS = (_FLAG.c.id, _FLAG.c.key, _FLAG.c.kind, _FLAG.c.contract_id, _FL
                  _FLAG.c.active)
 _FLAG_ROWS = _Statements(lambda: sa.select(*_FLAG_COLUMNS).where(_FLAG.c.key.in_(sa.bindparam("keys", expanding=True))))
 _FLAGS_FILED = _Statements(lambda: sa.select(*_FLAG_COLUMNS).where(_FLAG.c.contract_id == sa.bindparam("contract")))
-_ADD_FLAGS = _Statements(lambda: sa.insert(_FLAG).returning(_FLAG.c.id, _FLAG.c.key))
+def _add_flags_stmt(dialect: str):
+    """New findings inserted, returning their ids. A finding another write inserted meanwhile (two
+    entries of one worker's day recorded at the same moment both find the day long) is not an error:
+    its row takes this examination's view, as a finding already there would (its explanation kept)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(_FLAG)
+    excluded = insert.excluded
+    return (insert.on_conflict_do_update(index_elements=[_FLAG.c.key], set_={
+        "active": sa.true(), "activity_ids": excluded.activity_ids, "detail": excluded.detail,
+        "contract_id": excluded.contract_id}).returning(_FLAG.c.id, _FLAG.c.key))
+
+
+_ADD_FLAGS = _Statements(_add_flags_stmt)
 # A flag's changing columns written whole, the flags of one examination in one executemany.
 _UPDATE_FLAG = _Statements(lambda: sa.update(_FLAG).where(_FLAG.c.id == sa.bindparam("flag")).values(
     active=sa.bindparam("set_active"), activity_ids=sa.bindparam("set_activity_ids", type_=_FLAG.c.activity_ids.type),
@@ -602,7 +615,7 @@ def _apply(exam: _Examination, filed_under: int | None = None) -> None:
             changed[flag["id"]] = flag
     if added:
         filed = {a["key"]: a["contract_id"] for a in added}
-        for flag_id, key in connection.execute(_ADD_FLAGS.get(), added):
+        for flag_id, key in connection.execute(_ADD_FLAGS.get(connection.dialect.name), added):
             existing[key] = {"id": flag_id, "contract_id": filed[key]}
     if changed:
         connection.execute(_UPDATE_FLAG.get(), [

@@ -454,3 +454,32 @@ def test_a_write_examines_the_pairs_with_its_entry_and_finds_what_a_whole_examin
     flags.refresh_flags([world.contract.id])
     db.session.flush()
     assert _flag_state() == after_write
+
+
+def test_a_finding_another_write_added_meanwhile_takes_this_examinations_view_and_keeps_its_explanation(
+        world, monkeypatch):
+    """Two entries of one worker's day recorded at the same moment both find the day long: the second
+    write's insert meets the first one's row (its read ran before that commit). The finding is taken
+    over with what this examination found, its explanation kept, rather than refusing the entry."""
+    from svcproc.core import clock
+
+    key = f"hours:{world.workers['worker'].id}:2025-05-06"
+    db.session.add(RedFlag(kind=RedFlagKind.WORKER_HOURS, key=key, contract_id=world.contract.id, activity_ids=[1],
+                           detail={"worker_id": world.workers["worker"].id, "date": "2025-05-06", "hours": "12.5"},
+                           found_at=clock.now(), active=True, explanation="已核实：当日为全天义诊活动。"))
+    db.session.flush()
+    exam = flags._Examination({world.contract.id})
+    exam.found[key] = dict(kind=RedFlagKind.WORKER_HOURS, contract_id=world.contract.id, activity_ids=[1, 2],
+                           detail={"worker_id": world.workers["worker"].id, "date": "2025-05-06", "hours": "14.5"},
+                           contracts={world.contract.id})
+    # The examination's read of the findings ran before the other write committed its row.
+    monkeypatch.setattr(flags, "_FLAG_ROWS", flags._Statements(
+        lambda: sa.select(*flags._FLAG_COLUMNS).where(sa.false(), RedFlag.key.in_(sa.bindparam("keys", expanding=True)))))
+
+    flags._apply(exam)
+
+    db.session.expire_all()
+    rows = db.session.execute(sa.select(RedFlag).where(RedFlag.key == key)).scalars().all()
+    assert len(rows) == 1
+    assert (rows[0].active, rows[0].activity_ids, rows[0].detail["hours"]) == (True, [1, 2], "14.5")
+    assert rows[0].explanation == "已核实：当日为全天义诊活动。"
