@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import created, diff, record, snapshot
@@ -381,14 +382,27 @@ def check_activity(contract: Contract, values: dict, errors: list | None = None)
                 workers=workers, participants=participants)
 
 
-def _case_for(actor, contract: Contract, person: Beneficiary, day: date) -> ServiceCase:
-    case = db.session.execute(sa.select(ServiceCase).where(ServiceCase.contract_id == contract.id,
+def _find_case(contract: Contract, person: Beneficiary) -> ServiceCase | None:
+    return db.session.execute(sa.select(ServiceCase).where(ServiceCase.contract_id == contract.id,
                                                            ServiceCase.beneficiary_id == person.id)).unique().scalar_one_or_none()
+
+
+def _case_for(actor, contract: Contract, person: Beneficiary, day: date) -> ServiceCase:
+    case = _find_case(contract, person)
     if case is None:
         case = ServiceCase(contract_id=contract.id, beneficiary_id=person.id, opened_on=day, created_at=clock.now())
-        db.session.add(case)
-        db.session.flush()
-        record("service_case.opened", actor=actor, obj=case, changes={"contract_id": [None, contract.id]})
+        try:
+            # Two first sessions of one person's case work recorded at the same moment: the second
+            # one's insert meets the first's case, and the entry joins that case instead of failing.
+            with db.session.begin_nested():
+                db.session.add(case)
+                db.session.flush()
+        except IntegrityError:
+            case = _find_case(contract, person)
+            if case is None:
+                raise
+        else:
+            record("service_case.opened", actor=actor, obj=case, changes={"contract_id": [None, contract.id]})
     return case
 
 

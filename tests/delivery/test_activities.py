@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 from svcproc.contracts import workflow as contract_workflow
@@ -116,6 +117,29 @@ def test_case_work_opens_one_case_per_person_and_contract(world):
     assert first.case_id == second.case_id
     case = db.session.get(ServiceCase, first.case_id)
     assert case.beneficiary_id == world.people["third"].id and case.opened_on == date(2025, 6, 10)
+
+
+def test_a_case_another_write_opened_meanwhile_is_joined_not_refused(world, monkeypatch):
+    """Two first sessions of one person's case work recorded at the same moment: the second write's
+    look-up ran before the first committed its case, so its insert meets that case. The entry joins
+    it, and no second case nor a second "case opened" event is made."""
+    first = world.record(type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0)
+    opened = len(audit_events("service_case.opened"))
+    real_find = services._find_case
+    looks = []
+
+    def find_after_the_other_commit(*args):
+        looks.append(args)
+        return None if len(looks) == 1 else real_find(*args)   # the first look ran before the first case was there
+
+    monkeypatch.setattr(services, "_find_case", find_after_the_other_commit)
+    second = world.record(type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0,
+                          activity_date=date(2025, 6, 12))
+
+    assert second.case_id == first.case_id
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ServiceCase).where(
+        ServiceCase.beneficiary_id == world.people["third"].id)).scalar_one() == 1
+    assert len(audit_events("service_case.opened")) == opened
 
 
 @pytest.mark.parametrize("start, end, hours", [(time(9, 0), time(10, 30), "1.50"), (time(9, 0), time(9, 20), "0.33"),
