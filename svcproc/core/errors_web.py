@@ -1,10 +1,10 @@
 """Maps errors to answers: 403, 404, 409 for a stale save or a broken rule, 422 for bad input."""
 from __future__ import annotations
 
-from flask import g, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -65,6 +65,19 @@ def init_app(app) -> None:
     def _domain(exc: DomainError):
         db.session.rollback()
         return _answer(exc.status_code, _("Not possible"), exc.message, exc.field)
+
+    @app.errorhandler(IntegrityError)
+    def _same_moment(exc: IntegrityError):
+        # A unique key broken because another save was made at the same moment (both checked before
+        # either committed): nothing was saved, and the person is asked to look and send it again.
+        # Any other broken constraint is a fault of the code.
+        db.session.rollback()
+        if not flow.is_unique_violation(exc):
+            raise exc
+        current_app.logger.warning("a save met another made at the same moment: %s", exc.orig)
+        return _answer(409, _("Changed by someone else"),
+                       _("Someone else saved the same thing at the same moment. Nothing of yours was saved: "
+                         "check the page and send it again."))
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)

@@ -132,6 +132,20 @@ def stale_message() -> str:
              "check the current values and save again.")
 
 
+def same_moment_message() -> str:
+    return _("Someone else saved the same thing at the same moment. Nothing of yours was saved; your "
+             "entries are kept below: check the page and save again.")
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A unique key broken by a save that met another one made at the same moment (its check ran
+    before the other committed): PostgreSQL's SQLSTATE 23505, SQLite's UNIQUE constraint."""
+    if not isinstance(exc, sa.exc.IntegrityError):
+        return False
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
 def submit(form, save: Callable[[], Any], page: Callable[..., Any], *, field: str, obj=None,
            message: str | Callable[[], str] | None = None, on_error: Callable[[DomainError], bool] | None = None):
     """A form page's request from start to answer.
@@ -162,6 +176,14 @@ def submit(form, save: Callable[[], Any], page: Callable[..., Any], *, field: st
         if has_version:
             form.version.data = str(obj.version)
         return page(stale=getattr(exc, "message", None) or stale_message()), 409
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        rollback()
+        current_app.logger.warning("a save met another made at the same moment: %s", exc.orig)
+        if has_version:
+            form.version.data = str(obj.version)
+        return page(stale=same_moment_message()), 409
     except DomainError as exc:
         rollback()
         if not (on_error and on_error(exc)):

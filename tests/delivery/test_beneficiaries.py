@@ -516,3 +516,35 @@ def test_a_name_search_finds_every_name_containing_the_text_and_nothing_else(wor
     expected = sorted(SEARCHED[typed] + [p.name for p in world.people.values()
                                          if p.organization_id == world.org.id and typed.lower() in p.name.lower()])
     assert sorted(found) == expected
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_a_person_registered_at_the_same_moment_by_someone_else_is_answered_on_the_form(client, login_as, world,
+                                                                                        monkeypatch, locale):
+    """Two people register the same person at the same moment: the second one's duplicate check ran
+    before the first committed, so the insert breaks the register's unique key. The form answers
+    409 with what was typed and says so in the person's language; nothing is saved."""
+    from svcproc.core import flow
+
+    other = add_person(world.manager, world.org.id, "黄小明", number=id_number(date(1950, 4, 4), 33),
+                       community=world.communities[0])
+    table = Beneficiary.__table__
+    copied = [c for c in table.c if c.name != "id"]
+
+    def create_after_the_other_commit(actor, organization_id, **values):
+        db.session.execute(sa.insert(table).from_select([c.name for c in copied], sa.select(*copied).where(
+            table.c.id == other.id)))
+        db.session.flush()
+
+    monkeypatch.setattr(services, "create_beneficiary", create_after_the_other_commit)
+    login_as("manager")
+    client.set_cookie("svcproc_lang", locale)
+    before = count(Beneficiary)
+
+    response = client.post("/beneficiaries/new", data=_form(world, name="黄晓明", birth_year="1950",
+                                                            id_number=id_number(date(1950, 4, 4), 33)))
+
+    assert response.status_code == 409
+    assert in_page(flow.same_moment_message, locale) in response.text
+    assert 'value="黄晓明"' in response.text
+    assert count(Beneficiary) == before

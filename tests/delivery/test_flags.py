@@ -7,6 +7,7 @@ from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from svcproc.contracts import workflow as contract_workflow
 from svcproc.core.errors import PermissionDenied, ValidationError
@@ -14,7 +15,7 @@ from svcproc.delivery import flags, services
 from svcproc.delivery.models import ActivityType, RedFlag, RedFlagKind, ServiceActivity
 from svcproc.extensions import db
 from tests.builders.delivery import build_world, unchanged
-from tests.helpers import audit_events, stays_on_site
+from tests.helpers import audit_events, count, in_page, stays_on_site
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -290,6 +291,49 @@ def test_a_flag_is_explained_with_a_note_and_audited(client, login_as, world, wh
     event = audit_events("red_flag.explained", object_id=str(flag.id))[0]
     assert event.actor_id == user.id
     assert event.changes == {"explanation": [None, "网络不佳导致重复提交，已核实为同一场活动。"]}
+
+
+def _copy_of(flag, **changed):
+    """An insert of a copy of this flag's row (with `changed` columns), as another save would make."""
+    table = RedFlag.__table__
+    columns = [c for c in table.c if c.name != "id"]
+    values = [sa.literal(changed[c.name], c.type) if c.name in changed else c for c in columns]
+    return sa.insert(table).from_select([c.name for c in columns], sa.select(*values).where(table.c.id == flag.id))
+
+
+@pytest.mark.parametrize("broken, status", [("unique", 409), ("not null", 500)])
+def test_a_save_meeting_another_at_the_same_moment_is_answered_with_nothing_changed(client, login_as, world,
+                                                                                    monkeypatch, broken, status):
+    """An action's save that breaks a unique key (another save, made at the same moment, got there
+    first) answers 409 on the page it came from, saying so; nothing is saved. Any other broken
+    constraint is a fault of the code and stays a server error."""
+    from svcproc.core import flow
+    from svcproc.delivery.views import flags as flag_views
+
+    _twice(world)
+    flag = _active()[0]
+
+    def explain_meeting_another(actor, flag_, note):
+        flag_.explanation = note
+        db.session.execute(_copy_of(flag_) if broken == "unique" else _copy_of(flag_, key=None))
+
+    monkeypatch.setattr(flag_views, "explain_flag", explain_meeting_another)
+    login_as("procurement")
+    before = count(RedFlag)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = client.post(f"/red-flags/{flag.id}/explain", data={"note": "已核实。"},
+                               headers={"Referer": "http://localhost/red-flags"})
+    finally:
+        client.application.config["PROPAGATE_EXCEPTIONS"] = None
+
+    assert response.status_code == status
+    if broken == "unique":
+        assert in_page(lambda: gettext("Someone else saved the same thing at the same moment. Nothing of yours "
+                                       "was saved: check the page and send it again.")) in response.text
+    db.session.expire_all()
+    assert count(RedFlag) == before
+    assert db.session.get(RedFlag, flag.id).explanation == ""
 
 
 @pytest.mark.parametrize("who", ["auditor", "admin", "worker", "other_manager", "expert", "evaluator"])
