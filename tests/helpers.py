@@ -41,6 +41,15 @@ def count(model, *where) -> int:
     return db.session.execute(stmt).scalar_one()
 
 
+def copy_row(model, row_id: int, **changed) -> sa.Insert:
+    """An insert of a copy of one row of `model` (with the `changed` columns), as another save made
+    at the same moment would insert it: a test's way to meet a unique key or another constraint."""
+    table = model.__table__
+    columns = [c for c in table.c if c.name != "id"]
+    values = [sa.literal(changed[c.name], c.type) if c.name in changed else c for c in columns]
+    return sa.insert(table).from_select([c.name for c in columns], sa.select(*values).where(table.c.id == row_id))
+
+
 def audit_events(action: str | None = None, **filters) -> list[AuditEvent]:
     """The chain's events (those recorded so far in this transaction placed first, as a commit would)."""
     append_pending(db.session)

@@ -14,7 +14,7 @@ from svcproc.delivery import identity, services
 from svcproc.delivery.models import Beneficiary, ConsentBy
 from svcproc.extensions import db
 from tests.builders.delivery import TODAY, World, add_person, id_number, unchanged
-from tests.helpers import audit_events, count, in_page
+from tests.helpers import audit_events, copy_row, count, in_page
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -528,12 +528,8 @@ def test_a_person_registered_at_the_same_moment_by_someone_else_is_answered_on_t
 
     other = add_person(world.manager, world.org.id, "黄小明", number=id_number(date(1950, 4, 4), 33),
                        community=world.communities[0])
-    table = Beneficiary.__table__
-    copied = [c for c in table.c if c.name != "id"]
-
     def create_after_the_other_commit(actor, organization_id, **values):
-        db.session.execute(sa.insert(table).from_select([c.name for c in copied], sa.select(*copied).where(
-            table.c.id == other.id)))
+        db.session.execute(copy_row(Beneficiary, other.id))
         db.session.flush()
 
     monkeypatch.setattr(services, "create_beneficiary", create_after_the_other_commit)

@@ -15,7 +15,7 @@ from svcproc.delivery import flags, services
 from svcproc.delivery.models import ActivityType, RedFlag, RedFlagKind, ServiceActivity
 from svcproc.extensions import db
 from tests.builders.delivery import build_world, unchanged
-from tests.helpers import audit_events, count, in_page, stays_on_site
+from tests.helpers import audit_events, copy_row, count, in_page, stays_on_site
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -293,14 +293,6 @@ def test_a_flag_is_explained_with_a_note_and_audited(client, login_as, world, wh
     assert event.changes == {"explanation": [None, "网络不佳导致重复提交，已核实为同一场活动。"]}
 
 
-def _copy_of(flag, **changed):
-    """An insert of a copy of this flag's row (with `changed` columns), as another save would make."""
-    table = RedFlag.__table__
-    columns = [c for c in table.c if c.name != "id"]
-    values = [sa.literal(changed[c.name], c.type) if c.name in changed else c for c in columns]
-    return sa.insert(table).from_select([c.name for c in columns], sa.select(*values).where(table.c.id == flag.id))
-
-
 @pytest.mark.parametrize("broken, status", [("unique", 409), ("not null", 500)])
 def test_a_save_meeting_another_at_the_same_moment_is_answered_with_nothing_changed(client, login_as, world,
                                                                                     monkeypatch, broken, status):
@@ -315,7 +307,7 @@ def test_a_save_meeting_another_at_the_same_moment_is_answered_with_nothing_chan
 
     def explain_meeting_another(actor, flag_, note):
         flag_.explanation = note
-        db.session.execute(_copy_of(flag_) if broken == "unique" else _copy_of(flag_, key=None))
+        db.session.execute(copy_row(RedFlag, flag_.id) if broken == "unique" else copy_row(RedFlag, flag_.id, key=None))
 
     monkeypatch.setattr(flag_views, "explain_flag", explain_meeting_another)
     login_as("procurement")
