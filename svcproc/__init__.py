@@ -78,6 +78,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     # An id in an address is a database integer: a 20-digit one names no record (404), rather than
     # reaching the database and failing there.
     app.url_map.converters["int"] = BoundedIntConverter
+    from .core.jsonio import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
     app.config.update(config)
     app.config["VERSION"] = __version__
 
