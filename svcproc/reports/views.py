@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _nl
 from flask_login import current_user, login_required
 
 from ..contracts.models import Contract
-from ..core import flow, jobs, nav, scoping
+from ..core import flow, jobs, nav, scoping, versions
 from ..core.errors import ValidationError
 from ..core.i18n import locale_code
 from ..core.permissions import require
@@ -58,7 +58,17 @@ def subject(kind: str, subject_id: int):
                            formats=services.formats_of(report_kind), package=package, figures=figures)
 
 
+# The money of a fiscal year changes only with what the bureau's spending panel is kept under (plans'
+# year, category and budget, tenders' plans, contracts' amount, signing and tender, payments):
+# worked out once per version of those, year and language, and kept (core/versions.py).
+_kept_figures = versions.Kept("spending", size=32)
+
+
 def _portfolio_figures(year: int) -> dict:
+    return _kept_figures.get((year, locale_code(get_locale())), lambda: _work_out_figures(year))
+
+
+def _work_out_figures(year: int) -> dict:
     """The fiscal year's money on screen (three grouped statements, not the report's assembly, which
     is a job): each category leads to its contracts, each month to its payments."""
     money = assemble.portfolio_money(year)
