@@ -20,7 +20,7 @@ from ..core import clock
 from ..extensions import db
 from ..procurement.models import PUBLIC_STATUSES, Bid, ProjectPlan, Tender, TenderDocument
 from . import store
-from .releases import Labels, Process, Publisher, stamp
+from .releases import Labels, Process, Publisher, newest, stamp
 
 VERSION = "1.1"
 # The extensions the releases use (https://extensions.open-contracting.org/), each named by its
@@ -160,7 +160,7 @@ def package_head(uri: str, published: str) -> dict:
 
 
 def latest(releases: Iterable[dict]) -> str:
-    return max((r["date"] for r in releases), default=stamp(clock.now()))
+    return newest((r["date"] for r in releases), default=stamp(clock.now()))
 
 
 def release_package(uri: str, releases: list[dict], **extra) -> dict:
@@ -168,7 +168,7 @@ def release_package(uri: str, releases: list[dict], **extra) -> dict:
 
 
 def record_package(uri: str, records: list[dict], packages: list[str]) -> dict:
-    published = max((latest(r["releases"]) for r in records), default=stamp(clock.now()))
+    published = newest((latest(r["releases"]) for r in records), default=stamp(clock.now()))
     return {**package_head(uri, published), "packages": packages, "records": records}
 
 
@@ -191,7 +191,7 @@ def _head(uri: str, published: str) -> bytes:
 
 
 def _published(found: list[store.Kept]) -> str:
-    return max((k.latest for k in found if k.latest), default=stamp(clock.now()))
+    return newest((k.latest for k in found), default=stamp(clock.now()))
 
 
 def _served(text: str, root: bytes) -> bytes:

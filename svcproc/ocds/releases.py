@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import Iterable
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -142,6 +143,14 @@ def ocid(prefix: str, tender: Tender) -> str:
 
 def stamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def newest(stamps: Iterable[str], default: str = "") -> str:
+    """The latest of release dates as a UTC stamp. They are written in UTC ("…Z") or as the start
+    of a local day ("…+08:00"), so their text does not sort as their moments do: 20 May 00:00 in
+    Beijing is before 19 May 17:00 UTC."""
+    moments = [datetime.fromisoformat(s) for s in stamps if s]
+    return stamp(max(moments)) if moments else default
 
 
 def day_stamp(day: date) -> str:

@@ -65,7 +65,7 @@ from ..extensions import db
 from ..procurement.models import PUBLIC_STATUSES, Bid, ProjectPlan, Tender, TenderDocument
 from ..registry.models import Organization
 from .models import OcdsProcess
-from .releases import Labels, Process, Publisher
+from .releases import Labels, Process, Publisher, newest
 
 # Raised by hand when the releases change in a way the source digest below would not see.
 FORMAT = 1
@@ -309,7 +309,7 @@ def build(tender_ids: list[int], labels: Labels | None = None, compile: bool = T
         releases = Process(tender, contract, pub, labels, facts).releases()
         lines = LINE.join(_dump(r) for r in releases).replace(mark, MARK)
         compiled = _dump(_merger.create_compiled_release(releases)).replace(mark, MARK) if compile else ""
-        built[tender.id] = (max((r["date"] for r in releases), default=""), lines, compiled,
+        built[tender.id] = (newest(r["date"] for r in releases), lines, compiled,
                             months_digest(facts.get("months")))
     return built
 
