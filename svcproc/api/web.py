@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from ..core import clock, flow
 from ..core.errors_web import problem
+from ..core.web import text_limit
 from ..extensions import db
 from . import tokens
 
@@ -144,16 +145,21 @@ def page_size() -> int:
 
 def keyset_page(stmt: sa.Select, columns: list, kinds: list[type], key: Callable[[Any], list], *,
                 descending: bool, serialize: Callable[[list], list], cursor_arg: str = "cursor",
-                always_next: bool = False, rows: bool = False) -> dict:
+                always_next: bool = False, rows: bool = False, planned_once: bool = False) -> dict:
     """One page of `stmt` after the request's cursor, in the order of `columns`: one query for the
     rows (one more than the page, to know whether another follows) and what `serialize` loads.
-    With `rows`, `stmt` selects columns, and `key` and `serialize` are given its rows, not entities."""
+    With `rows`, `stmt` selects columns, and `key` and `serialize` are given its rows, not entities.
+
+    `planned_once`: the page size written into the statement's text (core/web.py `text_limit`), for
+    lists that filter by nothing whose rows are unevenly spread (the public notices). A list scoped
+    to one organization keeps its size a parameter: a plan made once for every organization is one
+    for an organization of average size, and the largest holds a third of the district."""
     size = page_size()
     text = request.args.get(cursor_arg, "")
     if text:
         stmt = stmt.where(beyond(columns, decode_cursor(text, kinds), descending))
     order = [c.desc() if descending else c.asc() for c in columns]
-    result = db.session.execute(stmt.order_by(*order).limit(size + 1))
+    result = db.session.execute(stmt.order_by(*order).limit(text_limit(size + 1) if planned_once else size + 1))
     rows = result.all() if rows else result.unique().scalars().all()
     more = len(rows) > size
     rows = rows[:size]

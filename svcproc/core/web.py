@@ -93,6 +93,24 @@ def render_form_error(template: str, status: int = 422, **context):
 COUNT_CAP = 1000
 
 
+def text_limit(n: int) -> sa.BindParameter:
+    """A keyset page's LIMIT written into the statement's text when it runs (SQLAlchemy keeps one
+    compiled form, the value is put in at execution), for `.limit()`.
+
+    psycopg prepares a statement the fifth time a connection runs its text, and PostgreSQL then
+    keeps one generic plan instead of planning each execution if that plan costs no more. With the
+    LIMIT a parameter the generic plan cannot know how few rows are wanted and is priced as reading a
+    tenth of the table, so the statement is planned at every request: 3.6 ms of planning for the
+    1.3 ms a page of OCDS releases takes to run. With the page size in the text, the pages of a
+    keyset list (`id > :after`, nothing that a partial index must match) run from one plan.
+
+    Not for lists whose plan depends on the values bound: a filter that picks a partial index by
+    a status (a generic plan cannot use such an index), or a list of one organization (a generic
+    plan is made for an organization of average size, and the largest holds a third of the
+    district's contracts)."""
+    return sa.literal(n, sa.Integer, literal_execute=True)
+
+
 @dataclass
 class Page:
     items: Sequence[Any]

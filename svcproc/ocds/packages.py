@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..contracts.models import Contract, ContractStatus, Milestone
 from ..core import clock
+from ..core.web import text_limit
 from ..extensions import db
 from ..procurement.models import PUBLIC_STATUSES, Bid, ProjectPlan, Tender, TenderDocument
 from . import store
@@ -176,7 +177,7 @@ def page_of_releases(after: int, size: int | None = None) -> tuple[list[dict], i
     """The releases of the next `size` (PAGE) published tenders after tender id `after` (keyset
     paging), and the id to continue after, or None at the end."""
     size = size or PAGE
-    ids = db.session.execute(_public().where(Tender.id > after).order_by(Tender.id).limit(size + 1)).scalars().all()
+    ids = db.session.execute(_public().where(Tender.id > after).order_by(Tender.id).limit(text_limit(size + 1))).scalars().all()
     more = len(ids) > size
     ids = ids[:size]
     labels, pub = Labels.render(), publisher()
@@ -205,7 +206,7 @@ def page_json(uri: str, after: int, size: int | None = None) -> tuple[bytes, int
     releases: one statement when they are current; and the id to continue after, or None."""
     size = size or PAGE
     rows = db.session.execute(store.processes().where(Tender.id > after).order_by(Tender.id)
-                              .limit(size + 1)).all()
+                              .limit(text_limit(size + 1))).all()
     more = len(rows) > size
     found, _built = store.serve(rows[:size])
     body = _served(",".join(k.releases for k in found if k.releases), store.url_root().encode())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..core.web import text_limit
 from ..extensions import db
 from ..procurement.models import Tender
 from . import packages, store
@@ -57,7 +58,7 @@ def page_json(uri: str, after: int, size: int | None = None) -> tuple[bytes, int
     """`packages.page_json`: the release package of the next published tenders after `after` as its
     JSON, and the id to continue after, or None."""
     size = size or packages.PAGE
-    stmt = (store.processes().where(Tender.id > after).order_by(Tender.id).limit(size + 1)
+    stmt = (store.processes().where(Tender.id > after).order_by(Tender.id).limit(text_limit(size + 1))
             .execution_options(**{RAW_TEXT: True}))
     rows = [_as_text(row) for row in db.session.execute(stmt)]
     more = len(rows) > size
