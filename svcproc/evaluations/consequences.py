@@ -31,11 +31,11 @@ def failed_final_rounds(org_id: int, fiscal_year: int) -> list[EvaluationRound]:
         .order_by(EvaluationRound.finalized_at)).scalars())
 
 
-# The ranking changes only with final rounds (their state, grade, moment, contract), contracts'
-# organization and tender, tenders' plan and plans' year: ranked once per version of those, per
-# organization, and kept (core/versions.py).
-versions.watch("grades", EvaluationRound, "kind", "status", "grade", "finalized_at", "contract_id")
-versions.watch("grades", Contract, "organization_id", "tender_id")
+# The ranking changes only with final rounds (their state, grade, score, moment, contract),
+# contracts' organization, tender and title, tenders' plan and plans' year: ranked once per version
+# of those, per organization, and kept (core/versions.py).
+versions.watch("grades", EvaluationRound, "kind", "status", "grade", "total", "finalized_at", "contract_id")
+versions.watch("grades", Contract, "organization_id", "tender_id", "title")
 versions.watch("grades", Tender, "plan_id")
 versions.watch("grades", ProjectPlan, "fiscal_year")
 _kept_ranks = versions.Kept("grades", size=256)
@@ -45,11 +45,13 @@ def organization_grades(org_id: int, limit: int) -> tuple[list[tuple[EvaluationR
                                                           list[tuple[int, EvaluationRound]]]:
     """What the organization's page shows, in two statements whatever its history: (round, fiscal
     year) of its newest `limit` finalized final evaluations, newest first; how many there are in all;
-    and its bidding bars (fiscal year whose tenders refuse its bids, the failed final round behind
-    it). The rounds are ranked once, by narrow columns; only the rounds shown are then loaded."""
+    and its bidding bars (fiscal year whose tenders refuse its bids, with the title of the project
+    whose final round failed and its score). The rounds are ranked once, by narrow columns, and
+    kept; only the rounds of the table are then loaded (a bar is text, read with the ranking)."""
     rank = sa.func.row_number().over(order_by=(ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc(),
                                                EvaluationRound.id.desc()))
-    ranked = (sa.select(EvaluationRound.id, ProjectPlan.fiscal_year, EvaluationRound.grade, rank.label("n"),
+    ranked = (sa.select(EvaluationRound.id, ProjectPlan.fiscal_year, EvaluationRound.grade,
+                        EvaluationRound.total.label("points"), Contract.title, rank.label("n"),
                         sa.func.count().over().label("total"))
               .join(Contract, Contract.id == EvaluationRound.contract_id)
               .join(Tender, Tender.id == Contract.tender_id)
@@ -61,13 +63,13 @@ def organization_grades(org_id: int, limit: int) -> tuple[list[tuple[EvaluationR
     if not rows:
         return [], 0, []
     rounds = {r.id: r for r in db.session.execute(
-        sa.select(EvaluationRound).where(EvaluationRound.id.in_([row.id for row in rows]))
+        sa.select(EvaluationRound).where(EvaluationRound.id.in_([row.id for row in rows if row.n <= limit]))
         .options(joinedload(EvaluationRound.contract).load_only(Contract.id, Contract.number, Contract.title,
                                                                  Contract.organization_id),
                  defer(EvaluationRound.computed),
                  defer(EvaluationRound.result))).scalars()}
     grades = [(rounds[row.id], row.fiscal_year) for row in rows if row.n <= limit]
-    bars = [(row.fiscal_year + 1, rounds[row.id]) for row in rows if row.grade == "fail"]
+    bars = [(row.fiscal_year + 1, row.title, row.points) for row in rows if row.grade == "fail"]
     return grades, rows[0].total, bars
 
 

@@ -12,6 +12,7 @@ from svcproc.core.permissions import Role
 from svcproc.evaluations import workflow as ev
 from svcproc.evaluations.labels import GRADE_LABELS
 from svcproc.evaluations.models import RoundKind
+from svcproc.extensions import db
 from svcproc.procurement import workflow as procurement
 from svcproc.procurement.eligibility import eligibility_problems
 from svcproc.procurement.history import PastGrade, past_grades
@@ -219,3 +220,23 @@ def test_the_organization_pages_ranking_is_kept_until_a_final_round_changes(worl
     ev.submit_scores(world.users["tp1"], world.member(failed, "tp1"))
     ev.finalize(world.staff, failed)
     assert bar in client.get(url).get_data(as_text=True)
+
+
+def test_a_bar_names_the_project_as_it_is_titled_now(world, client):
+    """The bars are read with the kept ranking: a contract's new title is a new version of it."""
+    failed = world.finalized(**FAIL)
+    assert login(client, world.staff).status_code == 303
+    url = f"/registry/organizations/{world.org.id}"
+    year = failed.contract.tender.plan.fiscal_year + 1
+
+    def bar(title):
+        return in_page(lambda: _("Bids in fiscal year %(year)d are refused: the final evaluation of %(project)s was "
+                                 "graded fail (%(score)s points).", year=year, project=title, score="20"))
+
+    old_title = failed.contract.title
+    assert bar(old_title) in client.get(url).get_data(as_text=True)
+    failed.contract.title = "社区长者关爱项目（更名）"
+    db.session.commit()
+
+    html = client.get(url).get_data(as_text=True)
+    assert bar("社区长者关爱项目（更名）") in html and bar(old_title) not in html
