@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from ..core.formatting import local_datetime
+from ..core.templating import url_of
 from ..extensions import db
 
 ACTIONS: dict[str, Any] = {
@@ -348,6 +349,11 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
         user = classes["user"]
         names = {uid: full for uid, full in db.session.execute(
             sa.select(user.id, user.full_name).where(user.id.in_(actor_ids)))}
+    # A page of fifty events names a few actions and kinds and links to a few kinds of page: each
+    # word is translated once and each kind of address routed once for the page.
+    actions = {code: action_label(code) for code in {e.action for e in events}}
+    kinds = {code: kind_label(code) for code in {e.object_type for e in events}}
+    addresses: dict[tuple[str, str], Callable[[Any], str]] = {}
     out = {}
     for event in events:
         kind = KINDS.get(event.object_type)
@@ -357,11 +363,23 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
             title = kind.title(obj) if kind.title else ""
             target = kind.link(obj) if kind.link else None
             if target is not None:
-                href = url_for(target[0], **target[1])
+                href = _address(addresses, *target)
         full = names.get(event.actor_id, "") if event.actor_id is not None else ""
         actor = f"{full} ({event.actor_name})" if full and full != event.actor_name else event.actor_name
-        out[event.seq] = Described(action_label(event.action), kind_label(event.object_type), title, href, actor)
+        out[event.seq] = Described(actions[event.action], kinds[event.object_type], title, href, actor)
     return out
+
+
+def _address(addresses: dict, endpoint: str, values: dict) -> str:
+    """The object's page: routed once per endpoint for a page of events (`url_of`), a value that is
+    not a whole number routed alone."""
+    (arg, value), = values.items()
+    if not isinstance(value, int):
+        return url_for(endpoint, **values)
+    build = addresses.get((endpoint, arg))
+    if build is None:
+        build = addresses[(endpoint, arg)] = url_of(endpoint, arg)
+    return build(value)
 
 
 # The columns of every export of events (the trail's own, a contract's audit package): the hashes let
