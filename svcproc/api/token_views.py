@@ -9,11 +9,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput
 
 from ..core import clock, flow
 from ..core.errors import DomainError
 from ..core.web import field_error, redirect_to
+from ..core.widgets import CheckboxListWidget
 from ..extensions import db
 from . import tokens
 from .models import ApiToken
@@ -26,7 +27,7 @@ SCOPE_LABELS = {"read": _l("Read what I may see"), "services:write": _l("Record 
 class TokenForm(FlaskForm):
     name = StringField(_l("Name (where it will be used)"), validators=[DataRequired(), Length(max=100)])
     scopes = SelectMultipleField(_l("Scopes"), choices=[(k, v) for k, v in SCOPE_LABELS.items()],
-                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+                                 widget=CheckboxListWidget(), option_widget=CheckboxInput())
     expires_on = DateField(_l("Expires after (optional)"), validators=[Optional()])
 
 

@@ -54,3 +54,43 @@ def install(writer=html_params, option_writer=render_option) -> None:
         cls = getattr(_core, name)
         if isinstance(cls, type) and "html_params" in vars(cls):
             cls.html_params = staticmethod(writer)
+
+
+class CheckboxListWidget(_core.ListWidget):
+    """`ListWidget(prefix_label=False)` of `CheckboxInput`s (a field of checkboxes, one a choice),
+    written directly: WTForms builds, binds and renders a field and a label for each checkbox, 22 µs
+    each, and an entry form lists every social worker of a contract (36 in the largest). The text is
+    WTForms' own, character for character; anything this does not write (attributes of a choice,
+    of the field, another option widget) goes through WTForms."""
+
+    def __init__(self):
+        super().__init__(prefix_label=False)
+
+    def __call__(self, field, **kwargs):
+        if field.render_kw or type(field.option_widget) is not _core.CheckboxInput:
+            return super().__call__(field, **kwargs)
+        choices = list(field._iter_choices_normalized())
+        if any(choice.render_kw for choice in choices):
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        # What the flags of the field's validators add to each input (as CheckboxInput does).
+        flags = {}
+        for name in _core.CheckboxInput.validation_attrs:
+            value = getattr(field.flags, name, None)
+            if value:
+                flags[name] = value() if callable(value) else value
+        if any(value is not True for value in flags.values()):
+            return super().__call__(field, **kwargs)
+        # The input's attributes in the writer's order (sorted by name): checked, disabled, id,
+        # name, required, type, value.
+        disabled = "disabled " if "disabled" in flags else ""
+        middle = f'name="{_attribute(field.name)}" ' + ("required " if "required" in flags else "") + 'type="checkbox"'
+        html = [f"<ul {html_params(**kwargs)}>"]
+        for i, choice in enumerate(choices):
+            id_ = _attribute(f"{field.id}-{i}")
+            checked = "checked " if choice.selected else ""
+            label = escape(choice.label or choice.value)
+            html.append(f'<li><input {checked}{disabled}id="{id_}" {middle} value="{_attribute(str(choice.value))}"> '
+                        f'<label for="{id_}">{label}</label></li>')
+        html.append("</ul>")
+        return Markup("".join(html))

@@ -5,9 +5,10 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput
 
 from ..core.formatting import parse_money
+from ..core.widgets import CheckboxListWidget
 from ..registry.forms import PHONE, RATING_LABELS
 from .labels import CATEGORY_LABELS, METHOD_LABELS, TARGET_LABELS
 
@@ -30,7 +31,7 @@ class MoneyField(StringField):
 
 
 class CheckboxList(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
+    widget = CheckboxListWidget()
     option_widget = CheckboxInput()
 
 

@@ -3,7 +3,8 @@ import pytest
 from markupsafe import Markup
 from wtforms import Form, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import core
+from wtforms.validators import DataRequired, Optional
+from wtforms.widgets import CheckboxInput, ListWidget, core
 
 from svcproc.core import widgets
 
@@ -50,3 +51,38 @@ def test_installed_widgets_render_the_same(app):
     assert core.html_params is widgets.html_params and core.Input.html_params is widgets.html_params
     assert core.Select.__dict__["render_option"] is widgets.render_option
     assert 'selected value="b"' in fast[0] and "<option value=\"x\"" not in fast[2]
+
+
+@pytest.mark.parametrize("validators", [[], [Optional()], [DataRequired()]])
+@pytest.mark.parametrize("selected", [[], ["2", 'c"&<'], ["1", "2", 'c"&<']])
+def test_a_list_of_checkboxes_is_written_as_wtforms_writes_it(app, validators, selected):
+    choices = [("1", 'A "quoted" <choice> & more'), ("2", "乙"), ('c"&<', ""), ("4", Markup("<b>bold</b>"))]
+
+    class F(Form):
+        fast = SelectMultipleField(choices=choices, validators=validators, widget=widgets.CheckboxListWidget(),
+                                   option_widget=CheckboxInput())
+        slow = SelectMultipleField(choices=choices, validators=validators, widget=ListWidget(prefix_label=False),
+                                   option_widget=CheckboxInput())
+
+    form = F(prefix="f")
+    form.fast.data = form.slow.data = selected
+
+    def same(field_html):
+        return field_html.replace('id="f-fast', 'id="f-X').replace('for="f-fast', 'for="f-X').replace(
+            'name="f-fast"', 'name="f-X"').replace('id="f-slow', 'id="f-X').replace('for="f-slow', 'for="f-X').replace(
+            'name="f-slow"', 'name="f-X"')
+
+    assert same(str(form.fast())) == same(str(form.slow()))
+    assert same(str(form.fast(class_="checks"))) == same(str(form.slow(class_="checks")))
+    assert str(form.fast()).count('type="checkbox"') == len(choices)
+
+
+def test_a_list_of_checkboxes_with_attributes_of_its_own_is_written_by_wtforms(app):
+    class F(Form):
+        fast = SelectMultipleField(choices=[SelectChoice("a", "A", render_kw={"disabled": True}), SelectChoice("b", "B")],
+                                   widget=widgets.CheckboxListWidget(), option_widget=CheckboxInput())
+        slow = SelectMultipleField(choices=[SelectChoice("a", "A", render_kw={"disabled": True}), SelectChoice("b", "B")],
+                                   widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+
+    form = F()
+    assert str(form.fast()).replace("fast", "x") == str(form.slow()).replace("slow", "x")
