@@ -42,13 +42,42 @@ def render_option(cls, choice, **kwargs) -> Markup:
     return Markup(f'<option {selected}value="{_attribute(choice.value)}">{label}</option>')
 
 
-def install(writer=html_params, option_writer=render_option) -> None:
+ORIGINAL_SELECT = _core.Select.__call__
+
+
+def select(self, field, **kwargs) -> Markup:
+    """The text `Select.__call__` writes. A single choice select whose choices are plain (value,
+    label) pairs (an entry form's 131 communities) is written from them directly: WTForms makes a
+    choice object of each, twice, before writing it. Anything else goes through WTForms."""
+    from wtforms.fields import SelectField
+
+    choices = field.choices
+    if (self.multiple or type(self) is not _core.Select or not isinstance(choices, (list, tuple))
+            or getattr(type(field), "iter_choices", None) is not SelectField.iter_choices
+            or not all(type(choice) is tuple and len(choice) == 2 for choice in choices)):
+        return ORIGINAL_SELECT(self, field, **kwargs)
+    kwargs.setdefault("id", field.id)
+    flags = getattr(field, "flags", {})
+    for k in dir(flags):
+        if k in self.validation_attrs and k not in kwargs:
+            kwargs[k] = getattr(flags, k)
+    html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+    data, coerce = field.data, field.coerce
+    for value, label in choices:
+        selected = "selected " if coerce(value) == data else ""
+        html.append(f'<option {selected}value="{_attribute(value)}">{escape(label or value)}</option>')
+    html.append("</select>")
+    return Markup("".join(html))
+
+
+def install(writer=html_params, option_writer=render_option, select_writer=select) -> None:
     """Put `writer` wherever WTForms looks `html_params` up: the widgets' module, the package that
     re-exports it (labels use that one) and the widget classes that keep it as a static method;
-    and `option_writer` as the select's option writer."""
+    `option_writer` as the select's option writer and `select_writer` as the select's own."""
     import wtforms.widgets
 
     _core.Select.render_option = option_writer
+    _core.Select.__call__ = select_writer
     _core.html_params = wtforms.widgets.html_params = writer
     for name in dir(_core):
         cls = getattr(_core, name)

@@ -35,14 +35,18 @@ def test_installed_widgets_render_the_same(app):
                                           SelectChoice("y", "Y")], default="x")
         many = SelectMultipleField(choices=[(str(i), f"n{i}") for i in range(5)], default=["1", "3"])
         text = StringField(default='x "y" & z', render_kw={"placeholder": '"p"'})
+        required = SelectField(choices=[("", "—"), ("1", None), ("2", Markup("<b>二</b>"))], validators=[DataRequired()])
+        triples = SelectField(choices=[("a", "A", {"data_x": "1"}), ("b", "B", {})], default="b")
+        unchosen = SelectField(choices=[(3, "three"), (4, "four")], coerce=int)
 
     form = F()
     def render():
         return [str(form.kind()), str(form.coded()), str(form.attributed()), str(form.many(size=3)), str(form.text(class_="t", required=True)),
-                str(form.text.label(class_="label"))]
+                str(form.text.label(class_="label")), str(form.required()), str(form.required(class_="s", hx_get="/x")),
+                str(form.triples()), str(form.unchosen())]
 
     fast = render()
-    widgets.install(widgets.ORIGINAL, widgets.ORIGINAL_RENDER_OPTION)
+    widgets.install(widgets.ORIGINAL, widgets.ORIGINAL_RENDER_OPTION, widgets.ORIGINAL_SELECT)
     try:
         slow = render()
     finally:
