@@ -133,7 +133,7 @@ class Page:
 
 
 def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP, total: int | None = None,
-             loads: Sequence[Any] = ()) -> Page:
+             loads: Sequence[Any] = (), counted_with_rows: bool = False) -> Page:
     """Two queries whatever the row count: a count that stops at `cap`, and one page of rows at an
     offset of at most `cap` (so neither reads further into a large table than the cap). `total`:
     the number of rows when the caller knows it already (no count is then run).
@@ -141,12 +141,21 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
     `loads`: loader options of the rows shown (their community, their group…). Past the first page
     the page's ids are picked first, from the list's own index, and only those rows are then read
     with what they load (one statement more): joined into the offset query, every row skipped would
-    be joined too (2,475 of them on page 100)."""
+    be joined too (2,475 of them on page 100).
+
+    `counted_with_rows`: for a search whose every match is read to sort them (a name containing
+    what was typed: no index gives the order), the page's rows carry the count of the matches, in
+    one statement: counted apart, the matches were read twice. Not for a list an index gives in
+    its order, whose page stops after its rows (a count beside them would read every row)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
+    if total is None and counted_with_rows:
+        found = _page_with_count(stmt, per_page, cap, page, loads)
+        if found is not None:
+            return found
     if total is None:
         # Only the rows' existence is counted, so the database may answer from an index alone.
         counted = (stmt.order_by(None).with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
@@ -170,6 +179,23 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
             sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()} if ids else {}
         items = [found[i] for i in ids if i in found]
     return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
+
+
+def _page_with_count(stmt: sa.Select, per_page: int, cap: int, page: int, loads: Sequence[Any]) -> Page | None:
+    """`paginate`'s page with the count read beside its rows (`count(*) OVER ()`, taken before the
+    page is cut); None when the page asked for is past the matches (the caller counts, then shows
+    the last page)."""
+    page = min(page, max(1, math.ceil(cap / per_page)))
+    offset = (page - 1) * per_page
+    rows = db.session.execute(stmt.add_columns(sa.func.count().over().label("svcproc_total")).options(*loads)
+                              .limit(per_page).offset(offset)).unique().all()
+    if not rows:
+        if page > 1:
+            return None
+        return Page(items=[], page=1, per_page=per_page, total=0, capped=False)
+    total = rows[0][-1]
+    return Page(items=[row[0] for row in rows], page=page, per_page=per_page, total=min(total, cap),
+                capped=total > cap)
 
 
 def like_pattern(text: str) -> str:

@@ -168,3 +168,32 @@ def test_the_district_flag_list_is_read_through_the_index_of_active_flags(world,
     finally:
         connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
     assert "ix_red_flag_active_found" in plan, plan
+
+
+@pytest.mark.parametrize("page", ["1", "2", "3", "9", "x"])
+def test_a_searched_register_counts_its_matches_beside_its_page(app, client, login_as, world, count_queries, page,
+                                                                monkeypatch):
+    """A search reads every match to sort them: the page's rows carry the count of the matches (one
+    statement), and the page shows what counting apart shows: the same people, count and pages,
+    a page past the matches the last one."""
+    from svcproc.core import web
+
+    _people(world, 7)
+    login_as("manager")
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 3)
+    url = f"/beneficiaries?q=服务&page={page}"
+    client.get(url)
+    with count_queries() as counted:
+        together = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    real = web.paginate
+    monkeypatch.setattr("svcproc.delivery.views.beneficiaries.paginate",
+                        lambda *args, **kwargs: real(*args, **{**kwargs, "counted_with_rows": False}))
+    apart = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    def shown(html):
+        return (re.findall(r"服务对象\d+", html), re.findall(r'class="count"[^>]*>(.*?)<', html, re.S),
+                re.findall(r"page=(\d+)", html))
+    assert shown(together) == shown(apart)
+    assert shown(together)[0]  # some people on every page asked for (a page past them shows the last)
+    counted_apart = [s for s in counted.statements if "count(*)" in s and "OVER" not in s]
+    assert bool(counted_apart) == (page == "9")  # past the matches: counted, then the last page read

@@ -62,7 +62,7 @@ def beneficiaries():
         load_only(B.id, B.organization_id, B.name, B.gender, B.birth_year, B.community_id, B.categories,
                   B.id_number_masked, B.phone_masked, B.status),
         joinedload(B.community).load_only(Area.id, Area.name),
-        joinedload(B.organization).load_only(Organization.id, Organization.name)))
+        joinedload(B.organization).load_only(Organization.id, Organization.name)), counted_with_rows=bool(q))
     template = "delivery/_beneficiary_table.html" if is_htmx() else "delivery/beneficiaries.html"
     return render_template(template, page=page, q=q, category=category, community=community,
                            community_options=[(str(c.id), c.name) for c in communities()])
