@@ -371,6 +371,21 @@ def test_the_picker_finds_only_the_contracts_own_register(client, login_as, worl
     assert world.people["shared"].id_number_masked in response.text
 
 
+def test_the_picker_reads_what_a_result_shows_and_nothing_more(client, login_as, world, count_queries):
+    """Every match is joined and sorted before the twelve results are cut: the sealed numbers and the
+    community's other columns are not read, and what a result shows needs no statement of its own."""
+    login_as("worker")
+    url = f"/contracts/{world.contract.id}/people?q=王"
+    client.get(url, headers={"HX-Request": "true"})
+    with count_queries() as counted:
+        response = client.get(url, headers={"HX-Request": "true"})
+
+    assert world.people["elder"].name in response.text and world.people["elder"].register_code in response.text
+    (search,) = [s for s in counted.statements if "FROM beneficiary" in s]
+    assert "sealed" not in search and "area.level" not in search and "area_1.code" not in search
+    assert not [s for s in counted.statements if s.lstrip().startswith("SELECT area.")]
+
+
 def test_another_organizations_person_has_no_chip_here(client, login_as, world):
     login_as("manager")
 

@@ -195,7 +195,12 @@ def participant_search(contract_id: int):
             perms.visible_beneficiaries(current_user).where(Beneficiary.organization_id == contract.organization_id,
                                                             Beneficiary.status == PersonStatus.ACTIVE,
                                                             search.contains(Beneficiary.name, q))
-            .order_by(Beneficiary.name, Beneficiary.id).limit(12).options(joinedload(Beneficiary.community))
+            .order_by(Beneficiary.name, Beneficiary.id).limit(12)
+            # What a result shows: every match is joined and sorted before the twelve are cut, so
+            # the sealed numbers and the community's other columns would be sorted with them.
+            .options(load_only(Beneficiary.id, Beneficiary.name, Beneficiary.birth_year, Beneficiary.community_id,
+                               Beneficiary.id_number_masked),
+                     joinedload(Beneficiary.community).load_only(Area.id, Area.name))
         ).scalars().all()
     return render_template("delivery/_people_results.html", people=people, q=q, contract=contract)
 
