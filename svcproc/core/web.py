@@ -94,8 +94,9 @@ COUNT_CAP = 1000
 
 
 def text_limit(n: int) -> sa.BindParameter:
-    """A keyset page's LIMIT written into the statement's text when it runs (SQLAlchemy keeps one
-    compiled form, the value is put in at execution), for `.limit()`.
+    """A keyset page's LIMIT (or a fixed OFFSET) written into the statement's text when it runs
+    (SQLAlchemy keeps one compiled form, the value is put in at execution), for `.limit()` or
+    `.offset()`.
 
     psycopg prepares a statement the fifth time a connection runs its text, and PostgreSQL then
     keeps one generic plan instead of planning each execution if that plan costs no more. With the
