@@ -93,6 +93,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    from .accounts.sessions import RenewingCookieSessions
+
+    app.session_interface = RenewingCookieSessions()
 
     from .core import i18n
 

@@ -106,11 +106,13 @@ def load_config(overrides: dict | None = None) -> dict:
         # Where uploaded and generated files live: "local" (UPLOAD_FOLDER on this host) or "database"
         # (chunked rows in the shared database, for several hosts).
         "FILE_STORAGE": os.environ.get("FILE_STORAGE") or "local",
-        # Sessions end after two idle hours; every request renews the cookie.
+        # Sessions end after two idle hours; a request renews the cookie when it was signed a minute
+        # or more before (accounts/sessions.py).
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=int(os.environ.get("SESSION_LIFETIME_MINUTES", "120"))
         ),
         "SESSION_REFRESH_EACH_REQUEST": True,
+        "SESSION_RENEW_AFTER_SECONDS": 60,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",

@@ -13,7 +13,7 @@ from svcproc.accounts.models import User
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
 from tests.builders.accounts import DEFAULT_PASSWORD, UserFactory
-from tests.helpers import audit_events, in_page, login, stays_on_site
+from tests.helpers import audit_events, csrf_token_from, in_page, login, stays_on_site
 
 NEW_PASSWORD = "Fresh-Passw0rd-2"
 REFUSED = ("Wrong user name or password, or too many attempts: check them, or wait a few minutes "
@@ -316,6 +316,50 @@ def test_a_short_configured_lifetime_is_honoured(client, app, monkeypatch):
     response = client.get("/registry/areas")
 
     assert response.status_code == 302
+
+
+def _sets_cookie(response) -> bool:
+    return any(h.startswith("session=") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_session_cookie_signed_within_the_minute_is_not_sent_again(client):
+    login(client, UserFactory())
+    client.get("/registry/areas")  # shows (and so takes out of the session) the login's message
+    signed = client.get_cookie("session").value
+
+    response = client.get("/registry/areas")
+
+    assert response.status_code == 200
+    assert not _sets_cookie(response)
+    assert client.get_cookie("session").value == signed
+
+
+def test_a_request_a_minute_later_renews_the_cookie_and_its_lifetime(client, app, monkeypatch):
+    login(client, UserFactory())
+    client.get("/registry/areas")
+    signed = client.get_cookie("session").value
+    _cookie_clock(monkeypatch, timedelta(seconds=app.config["SESSION_RENEW_AFTER_SECONDS"]))
+
+    response = client.get("/registry/areas")
+
+    assert response.status_code == 200
+    assert _sets_cookie(response)
+    assert client.get_cookie("session").value != signed
+    # Renewed, the session lives a whole lifetime from this request: idle for most of one more (the
+    # clock moves on from where it was), it is still open; from the first signature it would have ended.
+    _cookie_clock(monkeypatch, app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(seconds=30))
+    assert client.get("/registry/areas").status_code == 200
+
+
+def test_a_changed_session_is_sent_at_once(client):
+    login(client, UserFactory())
+    token = csrf_token_from(client.get("/registry/areas").text)
+
+    response = client.post("/logout", data={"csrf_token": token})
+
+    assert response.status_code in (302, 303)
+    assert _sets_cookie(response)
+    assert client.get("/registry/areas").status_code == 302
 
 
 def test_anonymous_visitor_is_sent_to_login_with_next(client):
