@@ -102,14 +102,44 @@ def can_record_activity(user, contract) -> bool:
         return False
     if user.role == Role.ORG_MANAGER:
         return True
-    # The login's worker record is among the contract's workers or the answer is no: found there, it
-    # needs no lookup of its own (and is remembered for the request like `worker_record`).
+    # The login's worker record is among the contract's workers or the answer is no (and it is
+    # remembered for the request like `worker_record`). With the workers loaded (the entry form
+    # names them: `with_workers`) it is found among them; otherwise its own row is read, not the
+    # team's (36 rows for the largest organization's biggest contract).
     user_id = user.id
-    worker = next((w for w in contract.workers if w.user_id == user_id), None)
+    if "workers" in sa.inspect(contract).dict:
+        worker = next((w for w in contract.workers if w.user_id == user_id), None)
+    else:
+        worker = _assigned_worker(contract.id, user_id)
     if worker is None:
         return False
     _remember_worker(user, worker)
     return worker.active
+
+
+def _assigned_worker(contract_id: int, user_id: int):
+    """The login's worker record if it is assigned to the contract (asked again within a request,
+    by the view and then its workflow function, it is read once)."""
+    from flask import g, has_request_context
+
+    from ..extensions import db
+    from ..registry.models import SocialWorker
+    from .models import contract_worker
+
+    cache = g.setdefault("assigned_workers", {}) if has_request_context() else {}
+    key = (contract_id, user_id)
+    if key not in cache:
+        cache[key] = db.session.execute(
+            sa.select(SocialWorker).join(contract_worker, contract_worker.c.social_worker_id == SocialWorker.id)
+            .where(contract_worker.c.contract_id == contract_id, SocialWorker.user_id == user_id)).scalars().first()
+    return cache[key]
+
+
+def with_workers(contract):
+    """The contract with its workers loaded, for a view that names them after checking who may record
+    (the entry form): the check then finds the login among them instead of reading its row apart."""
+    contract.workers  # noqa: B018  (loads the collection)
+    return contract
 
 
 def can_manage_delivery(user, contract) -> bool:

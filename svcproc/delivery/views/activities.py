@@ -172,7 +172,7 @@ def _chosen_people(contract: Contract) -> list[Beneficiary]:
 def activity_new(contract_id: int):
     # The contract, then its workers (who may record, whom the entry may name) as their own rows: joined
     # to the contract, each of a large team's rows would carry the whole contract again.
-    contract = contract_or_404(contract_id)
+    contract = perms.with_workers(contract_or_404(contract_id))
     require(perms.can_record_activity(current_user, contract))
     form = _activity_form(contract)
     if request.method == "GET":
@@ -214,10 +214,13 @@ def activity(activity_id: int):
                            can_record=can_record and locked_by is None, locked_by=locked_by)
 
 
-def _recordable_activity(activity_id: int) -> ServiceActivity:
-    # The entry with its contract, then the contract's workers (who may record on it) as their own rows
-    # (joined, each worker's row would carry the entry and the contract again).
+def _recordable_activity(activity_id: int, workers: bool = False) -> ServiceActivity:
+    """The entry with its contract; with `workers` (a form naming them), the contract's workers as
+    their own rows (joined, each worker's row would carry the entry and the contract again), before
+    the check of who may record finds the login among them."""
     item = db.get_or_404(ServiceActivity, activity_id, options=[joinedload(ServiceActivity.contract)])
+    if workers:
+        perms.with_workers(item.contract)
     require(can_view_contract(current_user, item.contract) and perms.can_record_activity(current_user, item.contract))
     return item
 
@@ -225,7 +228,7 @@ def _recordable_activity(activity_id: int) -> ServiceActivity:
 @bp.route("/services/<int:activity_id>/edit", methods=["GET", "POST"])
 @login_required
 def activity_edit(activity_id: int):
-    item = _recordable_activity(activity_id)
+    item = _recordable_activity(activity_id, workers=True)
     contract = item.contract
     form = _activity_form(contract, item)
     if request.method == "GET":
