@@ -106,8 +106,9 @@ def transactional(view: Callable) -> Callable:
 
 def commit_answered() -> None:
     """The request's one commit, made once its answer is: the objects it read are left as they are
-    rather than marked stale (marking each one cost a page of many objects up to 0.3 ms). Nothing reads them again before the request's session closes, except a streamed
-    answer, which then reads the values the rest of the answer was made from."""
+    rather than marked stale (marking each one cost a page of many objects up to 0.3 ms). Nothing
+    reads them again before the request's session closes, except a streamed answer, which then reads
+    the values the rest of the answer was made from."""
     session = db.session()
     expire = session.expire_on_commit
     session.expire_on_commit = False
