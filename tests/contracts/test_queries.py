@@ -138,3 +138,34 @@ def test_the_contract_page_reads_the_payments_once_and_hands_each_milestone_its_
     contract = with_page_loads(busy.contract.id)
     assert {m.id: sorted(p.id for p in m.payments) for m in contract.milestones} == expected
     assert sum(len(ids) for ids in expected.values()) >= 6          # six milestones paid in full
+
+
+def test_the_contract_page_reads_the_deliverables_once_and_hands_each_milestone_its_own(client, count_queries, clock):
+    """The deliverables of every milestone in one statement (with their files), each milestone given
+    its own in their order; the amendments as the contract's own."""
+    import sqlalchemy as sa
+
+    from svcproc.contracts.models import Deliverable
+    from svcproc.contracts.views.contracts import with_page_loads
+    from svcproc.extensions import db
+
+    busy = _busy(clock)
+    login(client, busy.staff)
+    client.get(f"/contracts/{busy.contract.id}")
+    with count_queries() as counted:
+        assert client.get(f"/contracts/{busy.contract.id}").status_code == 200
+    assert sum("FROM deliverable" in s for s in counted.statements) == 1, counted.statements
+
+    milestones, contract_id = [m.id for m in busy.milestones], busy.contract.id
+    db.session.expunge_all()
+    expected = {m: [d for d, in db.session.execute(
+        sa.select(Deliverable.id).where(Deliverable.milestone_id == m).order_by(Deliverable.id))] for m in milestones}
+    db.session.expunge_all()
+    contract = with_page_loads(contract_id)
+    with count_queries() as reading:
+        handed = {m.id: [d.id for d in m.deliverables] for m in contract.milestones}
+        files = [d.file.original_name for m in contract.milestones for d in m.deliverables]
+        assert [a.number for a in contract.amendments] == sorted(a.number for a in contract.amendments)
+        assert len(contract.amendments) == 2
+    assert handed == expected and sum(map(len, expected.values())) >= 7
+    assert all(files) and reading.count == 0

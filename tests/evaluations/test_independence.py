@@ -190,3 +190,17 @@ def test_after_finalizing_the_evaluators_pages_are_read_only(client, built, worl
     assert "B9K1" in page and "17.83" in page
     assert page.count(" disabled") == 2 * len(B_MARKS)
     assert "/score/submit" not in page
+
+
+def test_the_summary_reads_each_of_its_collections_once(client, built, world, count_queries):
+    _finalize(world, built)
+    _login(client, world, "procurement")
+    url = f"/evaluations/rounds/{built['round']}/summary"
+    client.get(url)
+
+    with count_queries() as counted:
+        assert client.get(url).status_code == 200
+
+    for table in ("evaluation_party", "round_evaluator", "evaluation_score"):
+        assert sum(f"FROM {table}" in s for s in counted.statements) == 1, (table, counted.statements)
+    assert counted.count <= 6, "\n".join(counted.statements)

@@ -9,10 +9,10 @@ from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import joinedload
 
 from ...core import exports, flow, versions
+from ...core.loading import hand_out
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import points
 from ...core.permissions import require
@@ -28,31 +28,42 @@ from .. import permissions as perms
 from .. import workflow
 from ..labels import CONTRACT_STATUS_LABELS
 from ..forms import AmendmentForm, ContractForm, DeliverableForm, EmptyForm, PaymentForm, ReasonForm, ReviewForm, SignForm
-from ..models import Contract, ContractStatus, Deliverable, Milestone, Payment, PeriodStatus
+from ..models import Amendment, Contract, ContractStatus, Deliverable, Milestone, Payment, PeriodStatus
 from . import bp
 
-# What the contract page and its notice show, loaded in a fixed number of queries however many
-# milestones, deliverables, payments and amendments there are (each milestone's payments are the
-# contract's, handed out by `with_page_loads`).
-PAGE_LOADS = (
-    joinedload(Contract.tender), joinedload(Contract.organization),
-    selectinload(Contract.milestones).selectinload(Milestone.deliverables).joinedload(Deliverable.file),
-    selectinload(Contract.payments),
-    selectinload(Contract.amendments),
-)
+# What the contract page and its notice show, read in a fixed number of statements however many
+# milestones, deliverables, payments and amendments there are, each collection by a statement built
+# once (core/loading.py).
+_PAGE_CONTRACT = (sa.select(Contract).where(Contract.id == sa.bindparam("contract"))
+                  .options(joinedload(Contract.tender), joinedload(Contract.organization)))
+_PAGE_MILESTONES = (sa.select(Milestone).where(Milestone.contract_id == sa.bindparam("contract"))
+                    .order_by(Milestone.position))
+_PAGE_DELIVERABLES = (sa.select(Deliverable).join(Milestone, Milestone.id == Deliverable.milestone_id)
+                      .where(Milestone.contract_id == sa.bindparam("contract"))
+                      .options(joinedload(Deliverable.file)).order_by(Deliverable.id))
+_PAGE_PAYMENTS = (sa.select(Payment).where(Payment.contract_id == sa.bindparam("contract"))
+                  .order_by(Payment.paid_on))
+_PAGE_AMENDMENTS = (sa.select(Amendment).where(Amendment.contract_id == sa.bindparam("contract"))
+                    .order_by(Amendment.number))
 
 
 def with_page_loads(contract_id: int) -> Contract | None:
-    """The contract as its page and notice show it (PAGE_LOADS); each milestone's payments are
-    taken from the contract's, in their order, instead of read again."""
-    contract = db.session.get(Contract, contract_id, options=PAGE_LOADS)
-    if contract is not None:
-        by_milestone: dict[int, list[Payment]] = {m.id: [] for m in contract.milestones}
-        for payment in contract.payments:
-            by_milestone.setdefault(payment.milestone_id, []).append(payment)
-        for milestone in contract.milestones:
-            if "payments" not in sa.inspect(milestone).dict:
-                set_committed_value(milestone, "payments", by_milestone[milestone.id])
+    """The contract as its page and notice show it: its tender and organization, its milestones with
+    their deliverables (and files) and payments, its payments and amendments. Each milestone's
+    payments are taken from the contract's, in their order, instead of read again."""
+    session = db.session
+    contract = session.execute(_PAGE_CONTRACT, {"contract": contract_id}).scalar_one_or_none()
+    if contract is None:
+        return None
+    ids = {"contract": contract_id}
+    milestones = session.execute(_PAGE_MILESTONES, ids).scalars().all()
+    hand_out([contract], "milestones", milestones, "contract_id")
+    hand_out([contract], "amendments", session.execute(_PAGE_AMENDMENTS, ids).scalars(), "contract_id")
+    payments = session.execute(_PAGE_PAYMENTS, ids).scalars().all()
+    hand_out([contract], "payments", payments, "contract_id")
+    if milestones:
+        hand_out(milestones, "deliverables", session.execute(_PAGE_DELIVERABLES, ids).scalars(), "milestone_id")
+        hand_out(milestones, "payments", payments, "milestone_id")
     return contract
 
 

@@ -14,6 +14,7 @@ from ...contracts.models import Contract
 from ...contracts.workflow import today
 from ...core import flow
 from ...core.formatting import points
+from ...core.loading import hand_out
 from ...core.permissions import Role, has_permission, require
 from ...core.web import like_pattern, paginate, redirect_to
 from ...extensions import db
@@ -22,8 +23,8 @@ from .. import indicators, labels, workflow
 from .. import permissions as perms
 from ..forms import (EvaluatorForm, EvidenceForm, FindingForm, ItemForm, NoteForm, ResponseForm, RoundForm,
                      ScheduleForm, SurveyForm, SurveyImportForm)
-from ..models import (EvaluationEvidence, EvaluationRound, Finding, RectificationItem, RectificationResponse,
-                      ResponseFile, RoundEvaluator, RoundKind, RoundStatus, SatisfactionSurvey)
+from ..models import (EvaluationEvidence, EvaluationParty, EvaluationRound, EvaluationScore, Finding, RectificationItem,
+                      RectificationResponse, ResponseFile, RoundEvaluator, RoundKind, RoundStatus, SatisfactionSurvey)
 from ..states import ROUND
 from . import bp, require_valid, state_refusals_to_the_page
 
@@ -43,14 +44,14 @@ def load_round(round_id: int, for_scoring: bool = False, scores: bool = False, f
             abort(404)
         require(perms.can_view_round(current_user, round_))
         return round_
+    if scores:
+        return _round_with_scores(round_id)
     evaluators = selectinload(EvaluationRound.evaluators)
     loads = [joinedload(EvaluationRound.contract).joinedload(Contract.organization),
              joinedload(EvaluationRound.template_version), joinedload(EvaluationRound.evaluation_org),
              selectinload(EvaluationRound.parties),
              evaluators.options(joinedload(RoundEvaluator.party), joinedload(RoundEvaluator.user).joinedload(User.organization))]
-    if scores:
-        loads.append(evaluators.selectinload(RoundEvaluator.scores))
-    elif not for_scoring:
+    if not for_scoring:
         loads += [selectinload(EvaluationRound.surveys).joinedload(SatisfactionSurvey.file),
                   selectinload(EvaluationRound.evidence).joinedload(EvaluationEvidence.file),
                   selectinload(EvaluationRound.findings).selectinload(Finding.items)
@@ -60,6 +61,36 @@ def load_round(round_id: int, for_scoring: bool = False, scores: bool = False, f
         sa.select(EvaluationRound).where(EvaluationRound.id == round_id).options(*loads)).scalar_one_or_none()
     if round_ is None:
         abort(404)
+    require(perms.can_view_round(current_user, round_))
+    return round_
+
+
+# The summary's reads, built once (core/loading.py): the round with its contract (and organization),
+# template version and evaluating organization; then its parties, its evaluators (each with party,
+# login and the login's organization) and every evaluator's scores, a statement each.
+_SUMMARY_ROUND = (sa.select(EvaluationRound).where(EvaluationRound.id == sa.bindparam("round"))
+                  .options(joinedload(EvaluationRound.contract).joinedload(Contract.organization),
+                           joinedload(EvaluationRound.template_version), joinedload(EvaluationRound.evaluation_org)))
+_SUMMARY_PARTIES = (sa.select(EvaluationParty).where(EvaluationParty.round_id == sa.bindparam("round"))
+                    .order_by(EvaluationParty.position))
+_SUMMARY_EVALUATORS = (sa.select(RoundEvaluator).where(RoundEvaluator.round_id == sa.bindparam("round"))
+                       .options(joinedload(RoundEvaluator.party),
+                                joinedload(RoundEvaluator.user).joinedload(User.organization))
+                       .order_by(RoundEvaluator.id))
+_SUMMARY_SCORES = (sa.select(EvaluationScore).join(RoundEvaluator, RoundEvaluator.id == EvaluationScore.evaluator_id)
+                   .where(RoundEvaluator.round_id == sa.bindparam("round")).order_by(EvaluationScore.id))
+
+
+def _round_with_scores(round_id: int) -> EvaluationRound:
+    ids = {"round": round_id}
+    round_ = db.session.execute(_SUMMARY_ROUND, ids).scalar_one_or_none()
+    if round_ is None:
+        abort(404)
+    hand_out([round_], "parties", db.session.execute(_SUMMARY_PARTIES, ids).scalars(), "round_id")
+    evaluators = db.session.execute(_SUMMARY_EVALUATORS, ids).scalars().all()
+    hand_out([round_], "evaluators", evaluators, "round_id")
+    hand_out(evaluators, "scores", db.session.execute(_SUMMARY_SCORES, ids).scalars() if evaluators else (),
+             "evaluator_id")
     require(perms.can_view_round(current_user, round_))
     return round_
 

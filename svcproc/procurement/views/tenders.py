@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...core import clock, exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import fen_to_yuan_text, local_datetime, points
+from ...core.loading import hand_out
 from ...core.permissions import require
 from ...core.web import deferred, first_error, is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
@@ -87,13 +88,26 @@ def tenders_export():
 # --- the tender page --------------------------------------------------------------------------
 
 
+# The tender page's reads, built once (core/loading.py): the tender with its plan and its criteria
+# (a handful), then its bids (each with its organization and deposit, one or none), documents and
+# experts, a statement each.
+_PAGE_TENDER = (sa.select(Tender).where(Tender.id == sa.bindparam("tender"))
+                .options(joinedload(Tender.criteria), joinedload(Tender.plan)))
+_PAGE_BIDS = (sa.select(Bid).where(Bid.tender_id == sa.bindparam("tender"))
+              .options(joinedload(Bid.organization), joinedload(Bid.deposit)).order_by(Bid.id))
+_PAGE_DOCUMENTS = (sa.select(TenderDocument).where(TenderDocument.tender_id == sa.bindparam("tender"))
+                   .options(joinedload(TenderDocument.file)).order_by(TenderDocument.id))
+_PAGE_EXPERTS = (sa.select(TenderExpert).where(TenderExpert.tender_id == sa.bindparam("tender"))
+                 .options(joinedload(TenderExpert.user)).order_by(TenderExpert.id))
+
+
 def _tender_for_page(tender_id: int) -> Tender:
-    # The criteria (a handful) with the tender, and each bid's deposit (one or none) with the bids.
-    tender = db.get_or_404(Tender, tender_id, options=[
-        selectinload(Tender.bids).joinedload(Bid.organization), selectinload(Tender.bids).joinedload(Bid.deposit),
-        joinedload(Tender.criteria),
-        selectinload(Tender.documents).joinedload(TenderDocument.file),
-        selectinload(Tender.experts).joinedload(TenderExpert.user), joinedload(Tender.plan)])
+    ids = {"tender": tender_id}
+    tender = db.session.execute(_PAGE_TENDER, ids).unique().scalar_one_or_none()
+    if tender is None:
+        abort(404)
+    for collection, stmt in (("bids", _PAGE_BIDS), ("documents", _PAGE_DOCUMENTS), ("experts", _PAGE_EXPERTS)):
+        hand_out([tender], collection, db.session.execute(stmt, ids).scalars(), "tender_id")
     require(perms.can_view_tender(current_user, tender))
     return tender
 
