@@ -23,3 +23,11 @@ def hand_out(parents: Sequence, collection: str, children: Iterable, parent_key:
             group.append(child)
     for parent in parents:
         set_committed_value(parent, collection, groups[parent.id])
+
+
+def point_to(children: Iterable, reference: str, targets: Iterable, key: str) -> None:
+    """Give each of `children` its many-to-one `reference`: the one of `targets` whose id is the
+    child's `key` (None when none is)."""
+    by_id = {target.id: target for target in targets}
+    for child in children:
+        set_committed_value(child, reference, by_id.get(getattr(child, key)))

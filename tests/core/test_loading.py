@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from svcproc.contracts.models import ContractStatus, Milestone
-from svcproc.core.loading import hand_out
+from svcproc.core.loading import hand_out, point_to
 from svcproc.extensions import db
 from tests.builders.contracts import contract_in
 
@@ -42,3 +42,20 @@ def test_a_child_of_none_of_the_parents_is_left_out_and_a_parent_without_childre
 
     hand_out([parent], "milestones", strays, "contract_id")
     assert parent.milestones == []
+
+
+def test_each_child_points_to_its_own_target_and_reading_it_asks_nothing(clock, count_queries):
+    first = contract_in(ContractStatus.IN_PROGRESS, clock, schedule=THREE).contract
+    second = contract_in(ContractStatus.IN_PROGRESS, clock, schedule=THREE).contract
+    owner = {m.id: first.id for m in first.milestones} | {m.id: second.id for m in second.milestones}
+    db.session.expunge_all()
+    milestones = db.session.execute(sa.select(Milestone).where(Milestone.id.in_(list(owner)))).scalars().all()
+    contracts = db.session.execute(sa.select(type(first)).where(type(first).id == first.id)).scalars().all()
+
+    point_to(milestones, "contract", contracts, "contract_id")
+
+    with count_queries() as counted:
+        pointed = {m.id: (m.contract.id if m.contract is not None else None) for m in milestones}
+    assert counted.count == 0
+    assert pointed == {mid: (cid if cid == first.id else None) for mid, cid in owner.items()}
+    assert not db.session.dirty

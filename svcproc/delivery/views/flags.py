@@ -5,12 +5,13 @@ import sqlalchemy as sa
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ...contracts.models import Contract
 from ...core import exports
 from ...core.errors import ValidationError
 from ...core.formatting import local_datetime
+from ...core.loading import point_to
 from ...core.permissions import require
 from ...core.web import is_htmx, paginate, redirect_to
 from ...extensions import db
@@ -43,15 +44,21 @@ def _district_flags() -> tuple[sa.Select, str, str]:
     return stmt, kind, state
 
 
+_CONTRACTS = sa.select(Contract).where(Contract.id.in_(sa.bindparam("ids", expanding=True)))
+
+
 @bp.route("/red-flags")
 @login_required
 def red_flags():
     require(perms.can_view_red_flags(current_user))
     stmt, kind, state = _district_flags()
     # The page's flags first (an index in their order serves it), then their contracts by key: joined,
-    # the planner hashed every contract of the district to sort the flags.
-    stmt = stmt.order_by(*DISTRICT_ORDER).options(selectinload(RedFlag.contract))
-    page = paginate(stmt)
+    # the planner hashed every contract of the district to sort the flags. The contracts' statement is
+    # built once (core/loading.py).
+    page = paginate(stmt.order_by(*DISTRICT_ORDER))
+    contract_ids = sorted({f.contract_id for f in page.items})
+    point_to(page.items, "contract", db.session.execute(_CONTRACTS, {"ids": contract_ids}).scalars()
+             if contract_ids else (), "contract_id")
     template = "delivery/_flag_table.html" if is_htmx() else "delivery/red_flags.html"
     return render_template(template, page=page, kind=kind, state=state, explain_form=ExplainForm(),
                            worker_names=_worker_names(page.items))

@@ -36,12 +36,11 @@ def load_round(round_id: int, for_scoring: bool = False, scores: bool = False, f
     statement for the scores rather than one per evaluator); `for_cell`, an evaluator saving one
     score: the tree and the panel's rows alone (the fragment shows nothing else)."""
     if for_cell:
-        round_ = db.session.execute(
-            sa.select(EvaluationRound).where(EvaluationRound.id == round_id)
-            .options(joinedload(EvaluationRound.template_version), selectinload(EvaluationRound.evaluators))
-        ).scalar_one_or_none()
+        ids = {"round": round_id}
+        round_ = db.session.execute(_CELL_ROUND, ids).scalar_one_or_none()
         if round_ is None:
             abort(404)
+        hand_out([round_], "evaluators", db.session.execute(_ROUND_EVALUATORS, ids).scalars(), "round_id")
         require(perms.can_view_round(current_user, round_))
         return round_
     if scores:
@@ -63,6 +62,14 @@ def load_round(round_id: int, for_scoring: bool = False, scores: bool = False, f
         abort(404)
     require(perms.can_view_round(current_user, round_))
     return round_
+
+
+# An evaluator saving one score: the round with its tree, then the panel's rows (built once, as the
+# summary's below).
+_CELL_ROUND = (sa.select(EvaluationRound).where(EvaluationRound.id == sa.bindparam("round"))
+               .options(joinedload(EvaluationRound.template_version)))
+_ROUND_EVALUATORS = (sa.select(RoundEvaluator).where(RoundEvaluator.round_id == sa.bindparam("round"))
+                     .order_by(RoundEvaluator.id))
 
 
 # The summary's reads, built once (core/loading.py): the round with its contract (and organization),
