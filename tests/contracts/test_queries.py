@@ -121,16 +121,22 @@ def test_the_reminders_read_of_each_contract_what_they_name(make_client, clock, 
     assert not [s for s in counted.statements if "FROM contract \nWHERE contract.id" in s]
 
 
-def test_the_contract_page_reads_the_payments_once_and_hands_each_milestone_its_own(client, count_queries, clock):
-    """The milestones' payments are the contract's (read once), each milestone given its own."""
-    from svcproc.contracts.views.contracts import with_page_loads
-    from svcproc.extensions import db
-
+def _busy_page(client, count_queries, clock):
+    """The busy contract, and the statements of its page seen by its staff (counted warm)."""
     busy = _busy(clock)
     login(client, busy.staff)
     client.get(f"/contracts/{busy.contract.id}")
     with count_queries() as counted:
         assert client.get(f"/contracts/{busy.contract.id}").status_code == 200
+    return busy, counted
+
+
+def test_the_contract_page_reads_the_payments_once_and_hands_each_milestone_its_own(client, count_queries, clock):
+    """The milestones' payments are the contract's (read once), each milestone given its own."""
+    from svcproc.contracts.views.contracts import with_page_loads
+    from svcproc.extensions import db
+
+    busy, counted = _busy_page(client, count_queries, clock)
     assert sum("FROM payment" in s for s in counted.statements) == 1, counted.statements
 
     expected = {m.id: sorted(p.id for p in m.payments) for m in busy.milestones}
@@ -149,11 +155,7 @@ def test_the_contract_page_reads_the_deliverables_once_and_hands_each_milestone_
     from svcproc.contracts.views.contracts import with_page_loads
     from svcproc.extensions import db
 
-    busy = _busy(clock)
-    login(client, busy.staff)
-    client.get(f"/contracts/{busy.contract.id}")
-    with count_queries() as counted:
-        assert client.get(f"/contracts/{busy.contract.id}").status_code == 200
+    busy, counted = _busy_page(client, count_queries, clock)
     assert sum("FROM deliverable" in s for s in counted.statements) == 1, counted.statements
 
     milestones, contract_id = [m.id for m in busy.milestones], busy.contract.id
