@@ -16,6 +16,7 @@ from ..contracts import permissions as contract_perms
 from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
 from ..core.errors import ValidationError
 from ..core.errors_web import problem
+from ..core.jsonio import RawJSON
 from ..core.permissions import require
 from ..core.templating import url_of
 from ..core.web import text_limit
@@ -26,7 +27,8 @@ from ..delivery.models import (Beneficiary, RedFlag, ServiceActivity, ServiceGro
 from ..extensions import csrf, db
 from ..procurement.models import PUBLIC_STATUSES, Bid, Tender
 from ..registry.models import Area, Organization, SocialWorker
-from . import openapi
+from . import entry_json, openapi
+from .entry_json import People
 from .web import BadRequest, beyond, decode_cursor, encode_cursor, iso, keyset_page, page_size, token_required
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -374,15 +376,25 @@ def _workers_and_people(activities: list, people_of: set[int]) -> tuple[dict, di
 def services(contract_id: int):
     item = _contract_or_404(contract_id, whole=False)
     show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
-    stmt = _entry_rows(delivery_perms.visible_activities(g.api_user)).where(ServiceActivity.contract_id == item.id)
+    visible = delivery_perms.visible_activities(g.api_user)
     columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
+    if entry_json.available():  # each entry written by the database (api/entry_json.py)
+        stmt = entry_json.entry_rows(visible, People.ALL if show_people else People.NONE)
 
-    def serialize(rows):
-        around = _workers_and_people(rows, {a.id for a in rows} if show_people else set())
-        return [_entry(a, show_people, around) for a in rows]
+        def serialize(rows):
+            return [RawJSON(a.entry) for a in rows]
+    else:
+        stmt = _entry_rows(visible)
 
+        def serialize(rows):
+            around = _workers_and_people(rows, {a.id for a in rows} if show_people else set())
+            return [_entry(a, show_people, around) for a in rows]
+
+    stmt = stmt.where(ServiceActivity.contract_id == item.id)
+    # The page size in the text (planned once): one contract's entries are read from its own index
+    # whatever the contract, so one plan fits every contract of every organization.
     return jsonify(keyset_page(stmt, columns, [date, time, int], lambda a: [a.activity_date, a.start_time, a.id],
-                               descending=True, serialize=serialize, rows=True))
+                               descending=True, serialize=serialize, rows=True, planned_once=True))
 
 
 def _entry_values(contract: Contract, body: dict) -> dict:
@@ -516,28 +528,44 @@ def changes():
                       .where(_after(Contract, FEED_RANK["contract"], since))
                       .order_by(Contract.updated_at, Contract.id).limit(size + 1))
     owner = _owner()
-    entries_stmt = (_entry_rows(delivery_perms.visible_activities(user), owner.organization_id)
-                    .join_from(ServiceActivity, owner, owner.id == ServiceActivity.contract_id, isouter=True)
+    visible, params = delivery_perms.visible_activities(user), {}
+    if entry_json.available():  # each entry written by the database (api/entry_json.py)
+        organizations = delivery_perms.organizations_with_visible_people(user)
+        people = (People.ALL if organizations is None else People.OF_ORGANIZATIONS if organizations
+                  else People.NONE)
+        if people is People.OF_ORGANIZATIONS:
+            params["shown_organizations"] = sorted(organizations)
+        entries_stmt = entry_json.entry_rows(visible, people, organization=owner.organization_id)
+    else:
+        entries_stmt = _entry_rows(visible, owner.organization_id)
+    entries_stmt = (entries_stmt.join_from(ServiceActivity, owner, owner.id == ServiceActivity.contract_id,
+                                           isouter=True)
                     .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
                     .order_by(ServiceActivity.updated_at, ServiceActivity.id).limit(size + 1))
     rows = [("contract", c) for c in db.session.execute(contracts_stmt)]
-    rows += [("service_entry", a) for a in db.session.execute(entries_stmt)]
+    rows += [("service_entry", a) for a in db.session.execute(entries_stmt, params)]
     rows.sort(key=lambda row: (row[1].updated_at, FEED_RANK[row[0]], row[1].id))
-    shown = {}  # organization id -> whether the owner sees its people
-    for kind, obj in rows:
-        if kind == "service_entry" and obj.organization_id not in shown:
-            shown[obj.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.organization_id)
-    # The workers and people of every entry read (not only those on the page), so a page costs the
-    # same statements whichever kinds it ends up holding.
-    entries = [obj for kind, obj in rows if kind == "service_entry"]
-    around = _workers_and_people(entries, {a.id for a in entries if shown[a.organization_id]})
+    if entry_json.available():
+        def entry(obj):
+            return RawJSON(obj.entry)
+    else:
+        shown = {}  # organization id -> whether the owner sees its people
+        for kind, obj in rows:
+            if kind == "service_entry" and obj.organization_id not in shown:
+                shown[obj.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.organization_id)
+        # The workers and people of every entry read (not only those on the page), so a page costs
+        # the same statements whichever kinds it ends up holding.
+        entries = [obj for kind, obj in rows if kind == "service_entry"]
+        around = _workers_and_people(entries, {a.id for a in entries if shown[a.organization_id]})
+
+        def entry(obj):
+            return _entry(obj, shown[obj.organization_id], around)
     rows = rows[:size]
 
     def change(kind, obj) -> dict:
         if kind == "contract":
             return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "contract": _contract(obj)}
-        return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at),
-                "entry": _entry(obj, shown[obj.organization_id], around)}
+        return {"kind": kind, "id": obj.id, "updated_at": iso(obj.updated_at), "entry": entry(obj)}
 
     if rows:
         kind, last = rows[-1]

@@ -61,3 +61,22 @@ def test_postgresql_runs_a_public_list_from_one_plan(client, world):
         "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%FROM tender%' "
         "AND statement LIKE '%LIMIT 26%'")).all()
     assert plans and max(generic for generic, _custom in plans) > 0, plans
+
+
+def test_a_contracts_service_log_sends_its_page_size_in_the_text(client, world, token_of, count_queries):
+    # One contract's entries are read from that contract's own index, whichever contract it is and
+    # however large its organization: one plan serves every contract (api/views.py `services`).
+    headers = token_of("manager")
+    url = f"/api/v1/contracts/{world.contract.id}/services"
+    client.get(url, headers=headers)
+    with count_queries() as counted:
+        assert client.get(url, headers=headers, query_string={"limit": 7}).status_code == 200
+    (statement,) = [s for s in _selects(counted) if "FROM service_activity" in s]
+    assert statement.upper().rsplit("LIMIT", 1)[1].split()[0] == "8", statement
+    if db.engine.dialect.name == "postgresql":
+        for _ in range(14):
+            assert client.get(url, headers=headers).status_code == 200
+        plans = db.session.execute(sa.text(
+            "SELECT generic_plans FROM pg_prepared_statements WHERE statement LIKE '%FROM service_activity%' "
+            "AND statement LIKE '%LIMIT 26%'")).scalars().all()
+        assert plans and max(plans) > 0, plans
