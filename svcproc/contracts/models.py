@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ..core import clock
 from ..core.targets import TargetsMixin
@@ -74,6 +74,9 @@ class Contract(TargetsMixin, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.now(),
                                                  onupdate=lambda: clock.now())
     version: Mapped[int] = mapped_column(default=1)
+    # The version of the contract's service log (delivery's `contract_progress.log_version`), read
+    # with the contract where a page keeps a figure of the log under it; None where not read.
+    service_log_version: Mapped[int | None] = query_expression()
 
     tender = relationship("Tender")
     organization = relationship("Organization")

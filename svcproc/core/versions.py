@@ -174,9 +174,10 @@ def current_of(kinds: tuple[str, ...]) -> tuple[int, ...] | None:
 
 class Kept:
     """Figures kept under the version of the kind (or kinds) they were worked out from; bounded,
-    emptied when full."""
+    emptied when full. A kind None: each figure is kept under a version its caller reads (`get_at`),
+    such as one contract's service log version."""
 
-    def __init__(self, kind: str | tuple[str, ...], size: int = 1024):
+    def __init__(self, kind: str | tuple[str, ...] | None, size: int = 1024):
         self.kind = kind
         self.size = size
         self._held: dict[Any, tuple[Any, Any]] = {}
@@ -184,6 +185,10 @@ class Kept:
 
     def get(self, key, work_out):
         version = current(self.kind) if isinstance(self.kind, str) else current_of(self.kind)
+        return self.get_at(version, key, work_out)
+
+    def get_at(self, version, key, work_out):
+        """As `get`, under a version the caller read itself (None: worked out, not kept)."""
         if version is None:
             return work_out()
         held = self._held.get(key)

@@ -133,6 +133,14 @@ class Page:
         return self.page < self.pages
 
 
+def capped_count(stmt: sa.Select, cap: int = COUNT_CAP) -> int:
+    """How many rows `stmt` selects, counting no further than one past `cap`. Only the rows'
+    existence is counted, so the database may answer from an index alone."""
+    counted = (stmt.order_by(None).with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+               .limit(cap + 1).subquery())
+    return db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+
+
 def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP, total: int | None = None,
              loads: Sequence[Any] = (), counted_with_rows: bool = False) -> Page:
     """Two queries whatever the row count: a count that stops at `cap`, and one page of rows at an
@@ -158,10 +166,7 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
         if found is not None:
             return found
     if total is None:
-        # Only the rows' existence is counted, so the database may answer from an index alone.
-        counted = (stmt.order_by(None).with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
-                   .limit(cap + 1).subquery())
-        total = db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+        total = capped_count(stmt, cap)
     capped = total > cap
     total = min(total, cap)
     pages = max(1, math.ceil(total / per_page))

@@ -13,6 +13,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ..contracts.models import Contract
+from ..core.versions import new_version
 from ..extensions import db
 from ..registry.models import Area
 from .models import ActivityType, Beneficiary, ContractProgress, ServiceActivity, activity_participant
@@ -138,12 +139,16 @@ def log_changed(contract_ids) -> None:
     db.session.flush()  # what the rows refer to first, as a session statement would
     connection = db.session.connection()
     if len(ids) == 1:  # an entry written: the statement built once
-        connection.execute(_log_one(connection.dialect.name), {"contract_id": ids[0]})
+        connection.execute(_log_one(connection.dialect.name), {"contract_id": ids[0], "log_version": new_version()})
         return
-    connection.execute(_upsert(connection.dialect.name).values([{"contract_id": i, "log_version": 1} for i in ids]))
+    connection.execute(_upsert(connection.dialect.name).values(
+        [{"contract_id": i, "log_version": new_version()} for i in ids]))
 
 
 def _upsert(dialect: str):
+    """A contract's log given a new version: a random number (core/versions.py `new_version`), not a
+    count, so a rolled-back change never leaves a number that later stands for other entries (pages
+    keep figures under it: the progress, the service log's count)."""
     table = ContractProgress.__table__
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -151,12 +156,12 @@ def _upsert(dialect: str):
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(table)
     return stmt.on_conflict_do_update(index_elements=[table.c.contract_id],
-                                      set_={"log_version": table.c.log_version + 1})
+                                      set_={"log_version": stmt.excluded.log_version})
 
 
 @functools.cache
 def _log_one(dialect: str):
-    return _upsert(dialect).values(contract_id=sa.bindparam("contract_id"), log_version=1)
+    return _upsert(dialect).values(contract_id=sa.bindparam("contract_id"), log_version=sa.bindparam("log_version"))
 
 
 def kept(contract_id: int) -> Progress:

@@ -11,6 +11,7 @@ from svcproc.delivery import services
 from svcproc.delivery.models import ActivityType, ServiceActivity, ServiceGroup
 from svcproc.extensions import db
 from tests.builders.delivery import add_person, id_number
+from tests.helpers import login
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -72,6 +73,7 @@ def test_queries_do_not_grow_with_the_rows(client, login_as, world, count_querie
     login_as(who)
     make(world, 3)  # one entry of each kind
     client.get(url, headers=headers)  # the menu's badge, counted once and then kept, as in both below
+    make(world, 3)  # the log moves on: its entries are counted afresh in both below
     with count_queries() as few:
         assert client.get(url, headers=headers).status_code == 200
     make(world, 12)
@@ -216,3 +218,39 @@ def test_a_workers_log_reads_the_logins_own_worker_row_not_the_teams(client, log
     assert "social_worker.user_id =" in read[0] and "ORDER BY social_worker.name" not in read[0]
     assert (f"/contracts/{world.contract.id}/services/new" in page) is records
     assert client.get(f"/contracts/{world.contract.id}/services/new").status_code == (200 if records else 403)
+
+
+def _counts(counted) -> list[str]:
+    return [s for s in counted.statements if "count(" in s.lower() and "FROM service_activity" in s]
+
+
+def test_the_log_counts_its_entries_once_per_version_of_the_log(app, client, login_as, world, count_queries):
+    """The number of entries is kept under the version of the contract's log (delivery/views/
+    activities.py `_counted`): paging through the log does not count again; an entry recorded, a
+    filter or another reader's scope does."""
+    _entries(world, 30)
+    login_as("manager")
+    url = f"/contracts/{world.contract.id}/services"
+    htmx = {"HX-Request": "true"}
+    with count_queries() as first:
+        html = client.get(url).get_data(as_text=True)
+    assert len(_counts(first)) == 1 and "共 30 条记录" in html
+
+    with count_queries() as paged:
+        html = client.get(f"{url}?page=2", headers=htmx).get_data(as_text=True)
+    assert _counts(paged) == [] and "共 30 条记录" in html
+
+    world.record(activity_date=date(2025, 6, 2), topic="新录入")
+    with count_queries() as after:
+        html = client.get(url).get_data(as_text=True)
+    assert len(_counts(after)) == 1 and "共 31 条记录" in html
+
+    with count_queries() as filtered:
+        html = client.get(f"{url}?type=case_work", headers=htmx).get_data(as_text=True)
+    assert len(_counts(filtered)) == 1 and "共 10 条记录" in html
+
+    auditor = app.test_client()
+    assert login(auditor, world.users["auditor"]).status_code == 303
+    with count_queries() as other:
+        html = auditor.get(url).get_data(as_text=True)
+    assert len(_counts(other)) == 1 and "共 31 条记录" in html
