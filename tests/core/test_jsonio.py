@@ -60,3 +60,19 @@ def test_an_app_in_debug_writes_indented_json(app):
     finally:
         app.debug = False
     assert body == '{\n  "a": 1\n}\n'
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["orjson", "standard encoder"])
+def test_a_value_given_as_json_text_is_placed_as_it_is(app, debug):
+    # api/entry_json.py: entries written by PostgreSQL pass through the answer unchanged.
+    from svcproc.core.jsonio import RawJSON
+
+    app.debug = debug
+    try:
+        with app.test_request_context():
+            body = jsonify(items=[RawJSON('{"b" : [1, "二"], "a" : null}')], next=None).get_data()
+    finally:
+        app.debug = False
+    assert json.loads(body) == {"items": [{"b": [1, "二"], "a": None}], "next": None}
+    if not debug:
+        assert b'{"b" : [1, "' in body  # the text itself, not written again
