@@ -2,9 +2,11 @@
 
 A list of entries read as rows and written in Python took three times as long as reading them: the
 rows, their workers and people passed through the driver and the ORM, then a dict per entry and per
-person. On PostgreSQL each entry of a list is instead one `json` value built by the statement that
-reads it, with its workers and people (by name, then id) aggregated beside it from the link tables'
-primary keys, and the page passes those values on as they are (`core/jsonio.RawJSON`).
+person. On PostgreSQL a list instead picks its page's entries by their keys alone, then one
+statement (`values_by_id`, the same text for any page, so planned once) writes each as a `json`
+value, its workers and people (by name, then id) aggregated beside it from the link tables' primary
+keys; the page passes those values on as they are (`core/jsonio.RawJSON`). Written inside the
+statement that orders the list, the values of every entry the plan sorted were written too.
 
 Each value holds what `views._entry` writes for the entry, key for key and in the same order:
 dates and times as Python's `isoformat` writes them, the hours as the decimal's text, masked
@@ -27,10 +29,11 @@ _A = ServiceActivity
 
 
 class People(Enum):
-    """Whose participants an entry's value names."""
-    NONE = "none"            # nobody's: the reader may not see the organization's people
-    ALL = "all"              # every entry's
-    OF_ORGANIZATIONS = "of"  # those of the entries whose contract's organization is in `shown_organizations`
+    """Whose participants an entry's value names (who may see them is the caller's to decide, by
+    `delivery.permissions.can_view_beneficiaries`)."""
+    NONE = "none"    # nobody's
+    ALL = "all"      # every entry's
+    NAMED = "named"  # those of the entries whose ids are bound as `named`
 
 
 def available() -> bool:
@@ -92,15 +95,13 @@ def _participants() -> sa.ScalarSelect:
 
 
 @functools.cache
-def entry_value(people: People, organization=None) -> sa.ColumnElement:
-    """The entry as its JSON value (keys in `views._entry`'s sorted order). `organization`: the
-    column of the entry's contract's organization, for People.OF_ORGANIZATIONS, which names the
-    participants where it is one of the bound `shown_organizations`."""
+def entry_value(people: People) -> sa.ColumnElement:
+    """The entry as its JSON value (keys in `views._entry`'s sorted order)."""
     if people is People.ALL:
         participants = _participants()
-    elif people is People.OF_ORGANIZATIONS:
-        shown = sa.bindparam("shown_organizations", type_=postgresql.ARRAY(sa.Integer))
-        participants = sa.case((organization == sa.any_(shown), _participants()), else_=sa.null())
+    elif people is People.NAMED:
+        named = sa.bindparam("named", type_=postgresql.ARRAY(sa.Integer))
+        participants = sa.case((_A.id == sa.any_(named), _participants()), else_=sa.null())
     else:
         participants = sa.null()
     return _object(
@@ -128,9 +129,25 @@ def entry_value(people: People, organization=None) -> sa.ColumnElement:
     )
 
 
-def entry_rows(stmt: sa.Select, people: People, *columns, organization=None) -> sa.Select:
-    """`stmt` (a select of entries, e.g. `visible_activities`) reading the keys its lists page by
-    and `columns`, and each entry's JSON value as `entry` (as text: the page passes it on)."""
-    value = sa.cast(entry_value(people, organization), sa.Text).label("entry")
-    return stmt.with_only_columns(_A.id, _A.activity_date, _A.start_time, _A.updated_at, *columns, value).join_from(
-        _A, Area, Area.id == _A.community_id, isouter=True)
+@functools.cache
+def _values_by_id(people: People) -> sa.Select:
+    """The JSON values of the entries whose ids are bound as one array: one text for any number of
+    entries, so PostgreSQL plans it once per connection."""
+    ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))
+    return (sa.select(_A.id, sa.cast(entry_value(people), sa.Text).label("entry")).select_from(_A)
+            .join(Area, Area.id == _A.community_id, isouter=True).where(_A.id == sa.any_(ids)))
+
+
+def values_by_id(ids: list[int], named: set[int] | None = None) -> dict[int, str]:
+    """{entry id: its JSON value} of these entries, in one statement planned once, naming the
+    participants of the entries in `named` (None: of every entry). A list picks its page's entries
+    first by their keys (a narrow statement, which may be planned at every request, as the change
+    feed's is), then has them written by this one."""
+    ids = list(ids)
+    if named is None:
+        people, params = People.ALL, {"ids": ids}
+    else:
+        named = [i for i in ids if i in named]
+        people = People.ALL if len(named) == len(ids) else People.NONE if not named else People.NAMED
+        params = {"ids": ids, "named": named} if people is People.NAMED else {"ids": ids}
+    return dict(db.session.connection().execute(_values_by_id(people), params).all())

@@ -9,7 +9,6 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ..contracts import permissions as contract_perms
@@ -19,7 +18,6 @@ from ..core.errors_web import problem
 from ..core.jsonio import RawJSON
 from ..core.permissions import require
 from ..core.templating import url_of
-from ..core.web import text_limit
 from ..delivery import permissions as delivery_perms
 from ..delivery import services as delivery
 from ..delivery.models import (Beneficiary, RedFlag, ServiceActivity, ServiceGroup, activity_participant,
@@ -28,7 +26,6 @@ from ..extensions import csrf, db
 from ..procurement.models import PUBLIC_STATUSES, Bid, Tender
 from ..registry.models import Area, Organization, SocialWorker
 from . import entry_json, openapi
-from .entry_json import People
 from .web import BadRequest, beyond, decode_cursor, encode_cursor, iso, keyset_page, page_size, token_required
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -304,51 +301,24 @@ def _entry_loads():
     return _ENTRY + _AROUND
 
 
-# OFFSET 0 written into the text (not a parameter), so the statement keeps one generic plan
-# (core/web.py `text_limit`): as a parameter it was planned anew at each request, 1.5 ms.
-_FENCE = text_limit(0)
-
-
 @functools.cache
-def _around_statement(people: bool, arrays: bool) -> sa.Select:
-    """The statement of `_workers_and_people`, built once: the entries' ids are bound at execution.
-
-    On PostgreSQL (`arrays`) each list of ids is one array (`= ANY`), so the statement's text is the
-    same for every page (converted and planned once, where 100 ids made it hundreds of parameters
-    long), and each worker and person is read by id in a LATERAL subquery that the planner keeps
-    apart (OFFSET 0): joined plainly, it scans and hashes every social worker, and the whole
-    register of people, for a page's few dozen. Elsewhere the ids are expanded into IN lists and
-    the people are read by id from the page's own links."""
+def _around_statement(people: bool) -> sa.Select:
+    """The statement of `_workers_and_people`, built once: the entries' ids are expanded into IN
+    lists at execution and the people are read by id from the page's own links. (On PostgreSQL the
+    lists are written by the database instead, api/entry_json.py.)"""
     links, worker_links = activity_participant.c, activity_worker.c
-    if arrays:
-        ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))
-        wanted = sa.bindparam("wanted", type_=postgresql.ARRAY(sa.Integer))
-        worker = (sa.select(SocialWorker.id, SocialWorker.name)
-                  .where(SocialWorker.id == worker_links.social_worker_id).offset(_FENCE).lateral("worker"))
-        person = (sa.select(Beneficiary.id, Beneficiary.name, Beneficiary.id_number_masked, Beneficiary.phone_masked)
-                  .where(Beneficiary.id == links.beneficiary_id).offset(_FENCE).lateral("person"))
-        selects = [sa.select(worker_links.activity_id, sa.literal(0).label("kind"), worker.c.id, worker.c.name,
-                             sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
-                   .select_from(activity_worker).join(worker, sa.true())
-                   .where(worker_links.activity_id == sa.any_(ids))]
-        if people:
-            selects.append(sa.select(links.activity_id, sa.literal(1).label("kind"), person.c.id, person.c.name,
-                                     person.c.id_number_masked, person.c.phone_masked)
-                           .select_from(activity_participant).join(person, sa.true())
-                           .where(links.activity_id == sa.any_(wanted)))
-    else:
-        ids, wanted = sa.bindparam("ids", expanding=True), sa.bindparam("wanted", expanding=True)
-        selects = [sa.select(worker_links.activity_id, sa.literal(0).label("kind"), SocialWorker.id, SocialWorker.name,
-                             sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
-                   .join(SocialWorker, SocialWorker.id == worker_links.social_worker_id)
-                   .where(worker_links.activity_id.in_(ids))]
-        if people:
-            selects.append(
-                sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
-                          Beneficiary.id_number_masked, Beneficiary.phone_masked)
-                .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
-                .where(links.activity_id.in_(wanted),
-                       Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
+    ids, wanted = sa.bindparam("ids", expanding=True), sa.bindparam("wanted", expanding=True)
+    selects = [sa.select(worker_links.activity_id, sa.literal(0).label("kind"), SocialWorker.id, SocialWorker.name,
+                         sa.null().label("id_number_masked"), sa.null().label("phone_masked"))
+               .join(SocialWorker, SocialWorker.id == worker_links.social_worker_id)
+               .where(worker_links.activity_id.in_(ids))]
+    if people:
+        selects.append(
+            sa.select(links.activity_id, sa.literal(1).label("kind"), Beneficiary.id, Beneficiary.name,
+                      Beneficiary.id_number_masked, Beneficiary.phone_masked)
+            .join(Beneficiary, Beneficiary.id == links.beneficiary_id)
+            .where(links.activity_id.in_(wanted),
+                   Beneficiary.id.in_(sa.select(links.beneficiary_id).where(links.activity_id.in_(wanted)))))
     both = sa.union_all(*selects).subquery()
     return sa.select(both).order_by(both.c.kind, both.c.name, both.c.id)
 
@@ -364,9 +334,8 @@ def _workers_and_people(activities: list, people_of: set[int]) -> tuple[dict, di
     wanted = [i for i in ids if i in people_of]
     params = {"ids": ids, "wanted": wanted} if wanted else {"ids": ids}
     found: tuple[dict, dict] = ({}, {})
-    arrays = db.session.get_bind().dialect.name == "postgresql"
     # Through the connection: the rows are plain, not passed through the ORM's loading of results.
-    for row in db.session.connection().execute(_around_statement(bool(wanted), arrays), params).all():
+    for row in db.session.connection().execute(_around_statement(bool(wanted)), params).all():
         found[row[1]].setdefault(row[0], []).append(row)
     return found
 
@@ -378,11 +347,13 @@ def services(contract_id: int):
     show_people = delivery_perms.can_view_beneficiaries(g.api_user, item.organization_id)
     visible = delivery_perms.visible_activities(g.api_user)
     columns = [ServiceActivity.activity_date, ServiceActivity.start_time, ServiceActivity.id]
-    if entry_json.available():  # each entry written by the database (api/entry_json.py)
-        stmt = entry_json.entry_rows(visible, People.ALL if show_people else People.NONE)
-
+    if entry_json.available():
+        # The page's entries picked by their keys, then written by the database (api/entry_json.py):
+        # written in the statement that orders them, every entry the plan sorts would be written.
+        stmt = visible.with_only_columns(ServiceActivity.id, ServiceActivity.activity_date, ServiceActivity.start_time)
         def serialize(rows):
-            return [RawJSON(a.entry) for a in rows]
+            written = entry_json.values_by_id([a.id for a in rows], None if show_people else set())
+            return [RawJSON(written[a.id]) for a in rows]
     else:
         stmt = _entry_rows(visible)
 
@@ -528,14 +499,14 @@ def changes():
                       .where(_after(Contract, FEED_RANK["contract"], since))
                       .order_by(Contract.updated_at, Contract.id).limit(size + 1))
     owner = _owner()
-    visible, params = delivery_perms.visible_activities(user), {}
-    if entry_json.available():  # each entry written by the database (api/entry_json.py)
-        organizations = delivery_perms.organizations_with_visible_people(user)
-        people = (People.ALL if organizations is None else People.OF_ORGANIZATIONS if organizations
-                  else People.NONE)
-        if people is People.OF_ORGANIZATIONS:
-            params["shown_organizations"] = sorted(organizations)
-        entries_stmt = entry_json.entry_rows(visible, people, organization=owner.organization_id)
+    visible = delivery_perms.visible_activities(user)
+    written_by_database = entry_json.available()
+    if written_by_database:
+        # The page's entries picked by their keys alone (this statement is planned at every
+        # request: how the reader's scope filters the order depends on the organization), then
+        # written by the database in a statement planned once (api/entry_json.py).
+        entries_stmt = visible.with_only_columns(ServiceActivity.id, ServiceActivity.updated_at,
+                                                 owner.organization_id)
     else:
         entries_stmt = _entry_rows(visible, owner.organization_id)
     entries_stmt = (entries_stmt.join_from(ServiceActivity, owner, owner.id == ServiceActivity.contract_id,
@@ -543,16 +514,21 @@ def changes():
                     .where(_after(ServiceActivity, FEED_RANK["service_entry"], since))
                     .order_by(ServiceActivity.updated_at, ServiceActivity.id).limit(size + 1))
     rows = [("contract", c) for c in db.session.execute(contracts_stmt)]
-    rows += [("service_entry", a) for a in db.session.execute(entries_stmt, params)]
+    rows += [("service_entry", a) for a in db.session.execute(entries_stmt)]
     rows.sort(key=lambda row: (row[1].updated_at, FEED_RANK[row[0]], row[1].id))
-    if entry_json.available():
+    shown = {}  # organization id -> whether the owner sees its people
+    for kind, obj in rows:
+        if kind == "service_entry" and obj.organization_id not in shown:
+            shown[obj.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.organization_id)
+    if written_by_database:
+        on_page = [obj for kind, obj in rows[:size] if kind == "service_entry"]
+        # Run whatever the page holds, so a page costs the same statements whichever kinds it holds.
+        written = entry_json.values_by_id([a.id for a in on_page],
+                                          {a.id for a in on_page if shown[a.organization_id]})
+
         def entry(obj):
-            return RawJSON(obj.entry)
+            return RawJSON(written[obj.id])
     else:
-        shown = {}  # organization id -> whether the owner sees its people
-        for kind, obj in rows:
-            if kind == "service_entry" and obj.organization_id not in shown:
-                shown[obj.organization_id] = delivery_perms.can_view_beneficiaries(user, obj.organization_id)
         # The workers and people of every entry read (not only those on the page), so a page costs
         # the same statements whichever kinds it ends up holding.
         entries = [obj for kind, obj in rows if kind == "service_entry"]

@@ -20,15 +20,6 @@ def can_view_beneficiaries(user, organization_id) -> bool:
     return has_permission(user, "procurement.read") or _staff_of(user, organization_id)
 
 
-def organizations_with_visible_people(user) -> set[int] | None:
-    """The organizations whose people `user` may see (`can_view_beneficiaries` of each), None for
-    every organization: for a statement that names people only where they may be seen."""
-    if has_permission(user, "procurement.read"):
-        return None
-    own = getattr(user, "organization_id", None)
-    return {own} if _staff_of(user, own) else set()
-
-
 def can_view_beneficiary(user, person) -> bool:
     return can_view_beneficiaries(user, person.organization_id)
 

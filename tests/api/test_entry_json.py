@@ -1,6 +1,6 @@
 """On PostgreSQL the API's lists of service entries are written by the database (api/entry_json.py):
 each entry's value holds what the Python writing (`views._entry`, which SQLite keeps) gives, key for
-key and in the same order, for entries of every shape; participants only where they may be seen."""
+key and in the same order, for entries of every shape; participants only of the entries named."""
 from __future__ import annotations
 
 import json
@@ -12,10 +12,8 @@ import sqlalchemy as sa
 
 from svcproc.api import entry_json, views
 from svcproc.api.entry_json import People
-from svcproc.delivery import permissions as perms
-from svcproc.delivery.models import ActivityType, Beneficiary, ServiceActivity
+from svcproc.delivery.models import Beneficiary, ServiceActivity
 from svcproc.extensions import db
-from svcproc.registry.models import Organization
 
 pytestmark = pytest.mark.usefixtures("shared_connection")
 
@@ -31,24 +29,16 @@ def _ordered(text) -> list:
     return json.loads(text, object_pairs_hook=list)
 
 
-def _python(ids: list[int], show) -> dict[int, list]:
-    """Each entry as a list page writes it in Python; `show`: the organizations whose people are named."""
-    rows = db.session.execute(views._entry_rows(sa.select(ServiceActivity), views._owner().organization_id)
-                              .join_from(ServiceActivity, views._owner(),
-                                         views._owner().id == ServiceActivity.contract_id)
-                              .where(ServiceActivity.id.in_(ids))).all()
-    around = views._workers_and_people(rows, {r.id for r in rows if r.organization_id in show})
-    return {r.id: _ordered(orjson.dumps(views._entry(r, r.organization_id in show, around),
-                                        option=orjson.OPT_SORT_KEYS)) for r in rows}
+def _python(ids: list[int], named: set[int]) -> dict[int, list]:
+    """Each entry as a list page writes it in Python, with the participants of the entries `named`."""
+    rows = db.session.execute(views._entry_rows(sa.select(ServiceActivity)).where(ServiceActivity.id.in_(ids))).all()
+    around = views._workers_and_people(rows, named)
+    return {r.id: _ordered(orjson.dumps(views._entry(r, r.id in named, around), option=orjson.OPT_SORT_KEYS))
+            for r in rows}
 
 
-def _database(ids: list[int], people: People, shown=()) -> dict[int, list]:
-    owner = views._owner()
-    stmt = (entry_json.entry_rows(sa.select(ServiceActivity), people, organization=owner.organization_id)
-            .join_from(ServiceActivity, owner, owner.id == ServiceActivity.contract_id)
-            .where(ServiceActivity.id.in_(ids)))
-    params = {"shown_organizations": list(shown)} if people is People.OF_ORGANIZATIONS else {}
-    return {r.id: _ordered(r.entry) for r in db.session.execute(stmt, params)}
+def _database(ids: list[int], named: set[int] | None) -> dict[int, list]:
+    return {i: _ordered(text) for i, text in entry_json.values_by_id(ids, named).items()}
 
 
 def _entries_of_every_shape(world) -> list[int]:
@@ -83,27 +73,23 @@ def _entries_of_every_shape(world) -> list[int]:
 
 @pytest.mark.usefixtures("postgresql")
 @pytest.mark.parametrize("people", list(People))
-def test_each_entry_is_what_the_python_writing_gives(world, people):
+def test_each_entry_is_what_the_python_writing_gives(world, count_queries, people):
     ids = _entries_of_every_shape(world)
-    shown = {People.ALL: {world.org.id, world.other_org.id}, People.NONE: set(),
-             People.OF_ORGANIZATIONS: {world.org.id}}[people]
+    named = {People.ALL: set(ids), People.NONE: set(), People.NAMED: set(ids[:2])}[people]
 
-    written = _database(ids, people, shown)
+    with count_queries() as counted:
+        written = _database(ids, None if people is People.ALL else named)
 
-    assert written == _python(ids, shown)
-    assert set(written) == set(ids)
-    named = {i: dict(entry)["participants"] for i, entry in written.items()}
-    mine = [i for i in ids if db.session.get(ServiceActivity, i).contract_id == world.contract.id]
-    if people is People.NONE:
-        assert all(p is None for p in named.values())
-    elif people is People.OF_ORGANIZATIONS:
-        assert all(named[i] is not None for i in mine) and named[ids[-1]] is None
-    else:
-        assert len(named[ids[-1]]) == 2
-    first = dict(written[ids[0]])
-    assert first["created_at"] == "2025-06-10T01:02:03+00:00"
-    assert dict(written[ids[1]])["updated_at"] == "2025-06-10T01:02:03.450000+00:00"
-    assert dict(written[ids[1]])["hours"] == "1.25" and dict(written[ids[1]])["start_time"] == "14:05"
+    assert written == _python(ids, named)
+    assert set(written) == set(ids) and counted.count == 1
+    participants = {i: dict(entry)["participants"] for i, entry in written.items()}
+    assert [i for i in ids if participants[i] is not None] == [i for i in ids if i in named]
+    assert len(participants[ids[-1]] or []) == (2 if people is People.ALL else 0)
+    assert dict(written[ids[0]])["created_at"] == "2025-06-10T01:02:03+00:00"
+    second = dict(written[ids[1]])
+    assert second["updated_at"] == "2025-06-10T01:02:03.450000+00:00"
+    assert second["hours"] == "1.25" and second["start_time"] == "14:05"
+    assert entry_json.values_by_id([], named) == {}
 
 
 @pytest.mark.usefixtures("postgresql")
@@ -114,18 +100,6 @@ def test_the_list_answers_what_the_python_writing_gives(client, world, token_of)
                       query_string={"limit": 100}).get_data()
     items = {dict(item)["id"]: item for item in dict(_ordered(body))["items"]}
 
-    expected = _python([i for i in ids if i != ids[-1]], {world.org.id})
+    mine = [i for i in ids if i != ids[-1]]
+    expected = _python(mine, set(mine))
     assert expected and {i: items[i] for i in expected} == expected
-
-
-@pytest.mark.parametrize("who", ["manager", "worker", "other_manager", "procurement", "admin", "auditor", "expert",
-                                 "evaluator"])
-def test_the_organizations_named_are_those_whose_people_the_reader_may_see(world, who):
-    user = world.users[who]
-    organizations = db.session.execute(sa.select(Organization.id)).scalars().all()
-
-    seen = perms.organizations_with_visible_people(user)
-
-    for organization in organizations:
-        assert (seen is None or organization in seen) == perms.can_view_beneficiaries(user, organization)
-    assert seen is None or len(seen) <= 1

@@ -63,7 +63,7 @@ def test_postgresql_runs_a_public_list_from_one_plan(client, world):
     assert plans and max(generic for generic, _custom in plans) > 0, plans
 
 
-def test_a_contracts_service_log_sends_its_page_size_in_the_text(client, world, token_of, count_queries):
+def test_a_contracts_service_log_is_planned_once(client, world, token_of, count_queries):
     # One contract's entries are read from that contract's own index, whichever contract it is and
     # however large its organization: one plan serves every contract (api/views.py `services`).
     headers = token_of("manager")
