@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .helpers import DEMO_PASSWORD, REPORT, set_timeouts
+from .helpers import DEMO_PASSWORD, REPORT, set_up_context
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -352,7 +352,7 @@ def new_browser_context(chromium_browser, live_server):
     def make(**kwargs):
         kwargs.setdefault("base_url", live_server.url)
         context = chromium_browser.new_context(**kwargs)
-        set_timeouts(context)
+        set_up_context(context, live_server)
         contexts.append(context)
         return context
 
@@ -380,7 +380,7 @@ def role_pages(chromium_browser, live_server):
         key = (who, screen)
         if key not in pages:
             context = chromium_browser.new_context(base_url=live_server.url, bypass_csp=True, **SCREENS[screen])
-            set_timeouts(context)
+            set_up_context(context, live_server)
             context.add_init_script(path=str(AXE_JS))
             contexts.append(context)
             page = context.new_page()

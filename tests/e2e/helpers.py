@@ -9,11 +9,22 @@ AXE_JS = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js
 DEFAULT_TIMEOUT_MS = 10_000
 
 
-def set_timeouts(context) -> None:
-    """Every context's timeouts: navigation gets twice the rest, as a page load on a loaded CI box
-    (both databases' suites run side by side) waits for the server and every script the page names."""
+def set_up_context(context, live_server) -> None:
+    """Every context's timeouts and its answer for the htmx CDN.
+
+    Navigation gets twice the rest of the timeouts, as a page load on a loaded CI box (both
+    databases' suites run side by side) waits for the server and every script the page names.
+
+    The CDN's htmx is refused at once. The machines the suite runs on reach package registries
+    only, and there a look-up of the CDN's name sometimes hung for five seconds before failing, so
+    a page waited on the network, at random, before its fallback loaded the local copy. Refused,
+    every page takes the fallback the templates write, at once and every time.
+    """
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
+    cdn = live_server.app.config.get("HTMX_CDN_URL") or ""
+    if cdn:
+        context.route(cdn, lambda route: route.abort("connectionrefused"))
 
 
 # The two screens the role walks use: a desktop window and a phone held upright.

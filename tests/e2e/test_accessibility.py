@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from .helpers import AXE_JS, REPORT, html_lang, login, set_timeouts
+from .helpers import AXE_JS, REPORT, html_lang, login, set_up_context
 
 pytestmark = pytest.mark.e2e
 
@@ -154,7 +154,7 @@ def axe_page(chromium_browser, live_server):
     def get(lang: str, who: str):
         if who not in pages:
             context = chromium_browser.new_context(base_url=live_server.url, bypass_csp=True)
-            set_timeouts(context)
+            set_up_context(context, live_server)
             context.add_init_script(path=str(AXE_JS))
             contexts.append(context)
             page = context.new_page()
