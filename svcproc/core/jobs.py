@@ -342,9 +342,28 @@ def progress_of(job: Job) -> tuple[int, str]:
     return _local_progress.get(job.id, (0, ""))
 
 
-def run_worker(burst: bool = False) -> None:
-    """Work the queue inside this app (no fork: every job runs with this app's configuration)."""
+# How long the worker's listener for commands (RQ's pubsub thread: shut down, stop a job) waits
+# for one before it looks again, in seconds. RQ's own listener waits a minute, and a worker that
+# stops waits for its listener: when the listener had not subscribed yet as the worker stopped (a
+# burst with nothing to do on a busy machine), the worker's exit took the whole minute.
+COMMAND_WAIT_SECONDS = 1.0
+
+
+def worker():
+    """RQ's worker without a fork (every job runs with this app's configuration), listening for
+    commands with `COMMAND_WAIT_SECONDS` between looks."""
     from rq import SimpleWorker
 
-    worker = SimpleWorker([_queue()], connection=_redis())
-    worker.work(burst=burst)
+    class Worker(SimpleWorker):
+        def subscribe(self):
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(
+                sleep_time=COMMAND_WAIT_SECONDS, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+    return Worker([_queue()], connection=_redis())
+
+
+def run_worker(burst: bool = False) -> None:
+    """Work the queue inside this app."""
+    worker().work(burst=burst)

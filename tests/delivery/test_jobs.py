@@ -287,3 +287,16 @@ def test_with_redis_a_failing_job_ends_failed_and_the_worker_goes_on(committed_w
     assert (failing.status, failing.error) == (jobs.JobStatus.FAILED, "ValueError: cannot parse row 7")
     assert jobs.progress_of(failing) == (55, "")
     assert (fine.status, fine.result) == (jobs.JobStatus.DONE, {"ok": True})
+
+
+def test_with_redis_the_workers_listener_looks_for_commands_every_second(app, rq_jobs):
+    """A worker stops only when its listener for commands has: RQ's listener waits a minute between
+    looks, so a worker whose listener had not subscribed yet as it stopped took that minute."""
+    worker = jobs.worker()
+    worker.subscribe()
+    try:
+        assert worker.pubsub_thread.is_alive()
+        assert worker.pubsub_thread.sleep_time == jobs.COMMAND_WAIT_SECONDS <= 1
+    finally:
+        worker.unsubscribe()
+    assert not worker.pubsub_thread.is_alive()
