@@ -541,6 +541,29 @@ def test_an_entry_is_deleted_with_a_reason_and_the_trail_keeps_it_whole(world, w
     assert [r["data"]["head_count"] for r in kept["revisions"]] == [10]
 
 
+def test_the_delete_page_keeps_every_evidence_file_and_earlier_version_in_the_trail(client, login_as, world):
+    """Read with the entry in one statement, its files and versions each come once, in their order."""
+    login_as("worker")
+    data = _form(world, evidence=[pdf_upload("签到表.pdf"), FileStorage(io.BytesIO(PNG), "现场照片.png")])
+    assert client.post(f"/contracts/{world.contract.id}/services/new", data=data,
+                       content_type="multipart/form-data").status_code == 303
+    activity = db.session.execute(db.select(ServiceActivity).order_by(ServiceActivity.id.desc())).scalars().first()
+    for head_count, reason in ((11, "签到表复核后更正。"), (12, "补录迟到的居民。")):
+        services.correct_activity(world.manager, activity, world.event(head_count=head_count), reason)
+    files = [(e.file_id, e.file.original_name) for e in activity.evidence]
+    entry_id = activity.id
+    db.session.commit()
+    db.session.expire_all()
+
+    response = client.post(f"/services/{entry_id}/delete", data={"reason": "同一场活动重复录入。"})
+
+    assert response.status_code == 303
+    kept, _gone = audit_events("activity.deleted", object_id=str(entry_id))[0].changes["entry"]
+    assert [(e["file_id"], e["name"]) for e in kept["evidence"]] == files
+    assert [e["name"] for e in kept["evidence"]] == ["签到表.pdf", "现场照片.png"]
+    assert [(r["revision"], r["reason"]) for r in kept["revisions"]] == [(1, "签到表复核后更正。"), (2, "补录迟到的居民。")]
+
+
 def test_deleting_needs_a_reason_and_changes_nothing_without_one(world):
     activity = world.record()
     with unchanged(activity), pytest.raises(ValidationError) as refused:

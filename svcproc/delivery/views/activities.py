@@ -232,11 +232,11 @@ def activity(activity_id: int):
                            can_record=can_record and locked_by is None, locked_by=locked_by)
 
 
-def _recordable_activity(activity_id: int, workers: bool = False) -> ServiceActivity:
-    """The entry with its contract; with `workers` (a form naming them), the contract's workers as
-    their own rows (joined, each worker's row would carry the entry and the contract again), before
-    the check of who may record finds the login among them."""
-    item = db.get_or_404(ServiceActivity, activity_id, options=[joinedload(ServiceActivity.contract)])
+def _recordable_activity(activity_id: int, workers: bool = False, options=()) -> ServiceActivity:
+    """The entry with its contract (and what `options` load with it); with `workers` (a form naming
+    them), the contract's workers as their own rows (joined, each worker's row would carry the entry
+    and the contract again), before the check of who may record finds the login among them."""
+    item = db.get_or_404(ServiceActivity, activity_id, options=[joinedload(ServiceActivity.contract), *options])
     if workers:
         perms.with_workers(item.contract)
     require(can_view_contract(current_user, item.contract) and perms.can_record_activity(current_user, item.contract))
@@ -274,7 +274,11 @@ def activity_edit(activity_id: int):
 @login_required
 def activity_delete(activity_id: int):
     """A pause before an entry goes: what it is, and why it is deleted."""
-    item = _recordable_activity(activity_id)
+    # The deletion's audit event keeps the entry's evidence files and earlier versions: read with the
+    # entry (it has a few of each at most), not by a statement each.
+    kept = [joinedload(ServiceActivity.evidence).joinedload(ActivityEvidence.file),
+            joinedload(ServiceActivity.revisions)] if request.method == "POST" else []
+    item = _recordable_activity(activity_id, options=kept)
     contract = item.contract
     form = DeleteActivityForm()
 
