@@ -86,8 +86,15 @@ def canonical_json(seq, occurred_at, actor_id, actor_name, action, object_type, 
 
 def hash_of(seq, occurred_at, actor_id, actor_name, action, object_type, object_id, changes, client_ip,
             prev_hash) -> str:
-    """SHA-256 of `canonical_json`, which verifying the whole chain computes for every event: the
-    same text written directly when the fields have the types the columns give (tests compare both)."""
+    """SHA-256 of `canonical_json`, which verifying the whole chain computes for every event."""
+    return hashlib.sha256(_hashed_text(seq, occurred_at, actor_id, actor_name, action, object_type, object_id,
+                                       changes, client_ip, prev_hash).encode("utf-8")).hexdigest()
+
+
+def _hashed_text(seq, occurred_at, actor_id, actor_name, action, object_type, object_id, changes, client_ip,
+                 prev_hash) -> str:
+    """`canonical_json`, written directly when the fields have the types the columns give (tests
+    compare both)."""
     if (type(seq) is int and (actor_id is None or type(actor_id) is int)
             and occurred_at.tzinfo is timezone.utc and occurred_at.year >= 1000
             and type(actor_name) is type(action) is type(object_type) is type(object_id) is type(client_ip)
@@ -109,7 +116,21 @@ def hash_of(seq, occurred_at, actor_id, actor_name, action, object_type, object_
     else:
         text = canonical_json(seq, occurred_at, actor_id, actor_name, action, object_type, object_id, changes,
                               client_ip, prev_hash)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text
+
+
+# The end of an event's hashed text: its last two keys are the chain's (keys are sorted).
+_CHAIN_END = '"","seq":0}'
+
+
+def _text_before_chain(event: AuditEvent) -> str:
+    """The event's hashed text up to its place in the chain: what comes before the previous hash and
+    the sequence number (written by the statement that gives them, `_append_one_stmt`)."""
+    text = _hashed_text(0, event.occurred_at, event.actor_id, event.actor_name, event.action, event.object_type,
+                        event.object_id, event.changes, event.client_ip, "")
+    if not text.endswith('"prev_hash":' + _CHAIN_END):
+        raise AssertionError(f"an audit event's hashed text ends unexpectedly: {text[-40:]}")
+    return text[:-len(_CHAIN_END)]
 
 
 def compute_hash(event: AuditEvent) -> str:
@@ -183,10 +204,24 @@ def append_pending(session=None) -> list[AuditEvent]:
     # Everything else first: the chain's lock is taken last and held only for the append.
     session.flush()
     events = [event for event, _transaction in pending]
+    connection = session.connection()
+    if len(events) == 1 and connection.dialect.name == "postgresql" and sa.inspect(events[0]).transient:
+        # Most writes record one event: PostgreSQL gives it its place, hashes it and inserts it in one
+        # statement (the head's lock taken by it as by `_TAKE_SEQS`).
+        event = events[0]
+        row = connection.execute(_append_one_stmt(), {
+            "before_chain": _text_before_chain(event),
+            **{name: getattr(event, name) for name in _EVENT_COLUMNS if name not in _CHAIN_COLUMNS}}).first()
+        if row is not None:  # else no head row: made below
+            event.id, event.seq, event.prev_hash, event.hash = row
+            make_transient_to_detached(event)
+            session.add(event)
+            _expire_head(session)
+            pending.clear()
+            return events
     # The UPDATE takes the head row's lock (PostgreSQL) or the database's write lock (SQLite)
     # until commit, so concurrent transactions append one after another; it returns the head as
     # the previous writer committed it.
-    connection = session.connection()
     row = connection.execute(_TAKE_SEQS, {"count": len(events)}).first()
     if row is None:  # a database whose migration did not create the head row
         session.add(AuditChainHead(id=1, last_seq=len(events), last_hash=GENESIS))
@@ -199,9 +234,7 @@ def append_pending(session=None) -> list[AuditEvent]:
         seq += 1
         event.seq, event.prev_hash = seq, previous
         event.hash = previous = compute_hash(event)
-    head = session.identity_map.get(session.identity_key(AuditChainHead, 1))
-    if head is not None:
-        session.expire(head)
+    _expire_head(session)
     if connection.dialect.name == "postgresql" and all(sa.inspect(event).transient for event in events):
         # The head's new hash and the events in one statement (a data-modifying WITH); the events are
         # then the session's as if loaded (no second INSERT at the flush).
@@ -242,6 +275,43 @@ def _append_stmt(count: int):
             for i in range(count)]
     return (sa.insert(_EVENTS).add_cte(head).values(rows[0] if count == 1 else rows)
             .returning(_EVENTS.c.seq, _EVENTS.c.id))
+
+
+def _expire_head(session) -> None:
+    """The head as the session holds it is read again when next used."""
+    head = session.identity_map.get(session.identity_key(AuditChainHead, 1))
+    if head is not None:
+        session.expire(head)
+
+
+_CHAIN_COLUMNS = ("seq", "prev_hash", "hash")
+
+
+@functools.cache
+def _append_one_stmt():
+    """PostgreSQL: one event given the next place in the chain, hashed and inserted, in one statement;
+    returns (id, seq, prev_hash, hash).
+
+    The head row is read FOR UPDATE (a concurrent writer waits here until the one before commits,
+    then reads the head it left), moved on by one with the event's hash, and the event inserted with
+    the previous hash and its sequence number. The hash is SHA-256 of `before_chain` (the event's
+    text up to `"prev_hash":`, `_text_before_chain`) and the rest of `canonical_json` written here:
+    the previous hash (hex digits, nothing to escape) and the sequence number, as Python writes them."""
+    H = _HEAD
+    old = sa.select(H.c.last_seq, H.c.last_hash).where(H.c.id == 1).with_for_update().cte("old")
+    seq = old.c.last_seq + 1
+    text = sa.func.concat(sa.bindparam("before_chain", type_=sa.Text), '"', old.c.last_hash, '","seq":',
+                          sa.cast(seq, sa.Text), "}")
+    new_hash = sa.func.encode(sa.func.sha256(sa.func.convert_to(text, sa.literal_column("'UTF8'"))),
+                              sa.literal_column("'hex'"))
+    head = (sa.update(H).where(H.c.id == 1, H.c.last_seq == old.c.last_seq).values(last_seq=seq, last_hash=new_hash)
+            .returning(H.c.last_seq.label("seq"), old.c.last_hash.label("prev_hash"), H.c.last_hash.label("hash"))
+            .cte("head"))
+    given = [name for name in _EVENT_COLUMNS if name not in _CHAIN_COLUMNS]
+    row = sa.select(*[sa.bindparam(name, type_=_EVENTS.c[name].type) for name in given],
+                    head.c.seq, head.c.prev_hash, head.c.hash)
+    return (sa.insert(_EVENTS).from_select([*given, *_CHAIN_COLUMNS], row)
+            .returning(_EVENTS.c.id, _EVENTS.c.seq, _EVENTS.c.prev_hash, _EVENTS.c.hash))
 
 
 def _session(session) -> sa.orm.Session:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from svcproc.audit.models import AuditChainHead, AuditEvent
-from svcproc.audit.services import GENESIS, HASHED_FIELDS, canonical_json, compute_hash, hash_of
+from svcproc.audit.services import GENESIS, HASHED_FIELDS, append_pending, canonical_json, compute_hash, hash_of, record
 from svcproc.audit.verification import verify_chain
 from svcproc.core.permissions import Role
 from svcproc.extensions import db
@@ -82,6 +82,31 @@ def test_the_chain_survives_a_database_round_trip(chain):
     db.session.expire_all()  # read every event back from the database
 
     assert all(compute_hash(event) == event.hash for event in audit_events())
+
+
+@pytest.mark.parametrize("actor_name, changes, moment", [
+    ("chief", {"name": ["武侯区", "武侯区（新）"]}, datetime(2025, 6, 3, 9, 30, 15, 123456, tzinfo=timezone.utc)),
+    ('quote " back \\ slash', {"note": ['a "b"\n\tc', "\u2028 \x07 😀"], "n": [1, 2.5]},
+     datetime(2025, 6, 3, 9, 30, tzinfo=timezone.utc)),
+    ("", {}, datetime(999, 1, 1, tzinfo=timezone.utc)),
+], ids=["chinese", "escapes", "empty-and-early"])
+def test_an_event_appended_alone_is_hashed_as_python_hashes_it(chain, actor_name, changes, moment):
+    """A write recording one event (most do) is given its place and hash by one statement on
+    PostgreSQL: the hash is the one Python computes of the same fields, and the chain goes on."""
+    before = db.session.get(AuditChainHead, 1)
+    last_seq, last_hash = before.last_seq, before.last_hash
+    event = record("test.alone", actor_name=actor_name, object_type="test", object_id="x\"1", changes=changes)
+    event.occurred_at = moment
+
+    append_pending()
+    db.session.expire_all()
+
+    stored = db.session.get(AuditEvent, event.id)
+    assert (stored.seq, stored.prev_hash) == (last_seq + 1, last_hash)
+    assert stored.hash == compute_hash(stored) == event.hash
+    head = db.session.get(AuditChainHead, 1)
+    assert (head.last_seq, head.last_hash) == (last_seq + 1, stored.hash)
+    assert verify_chain().ok
 
 
 # --- tampering ----------------------------------------------------------------------------------
