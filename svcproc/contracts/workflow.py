@@ -607,16 +607,24 @@ def close_period(actor, milestone: Milestone, reason: str = "") -> MilestonePeri
 
 def locking_milestone(contract_id: int, days) -> Milestone | None:
     """The paid milestone whose period holds one of these days while its entries are locked, if any.
-    A day belongs to the first milestone due on or after it; days after the last one belong to none.
     One query over the contract's few milestones (through its index)."""
     rows = db.session.execute(
         sa.select(Milestone.id, Milestone.due_date, Milestone.status, MilestonePeriod.status)
         .outerjoin(MilestonePeriod, MilestonePeriod.milestone_id == Milestone.id)
         .where(Milestone.contract_id == contract_id).order_by(Milestone.due_date, Milestone.position)).all()
+    milestone_id = locking_of(rows, days)
+    return db.session.get(Milestone, milestone_id) if milestone_id is not None else None
+
+
+def locking_of(milestones, days) -> int | None:
+    """Of a contract's milestones as (id, due date, status, period's status), in the order they fall
+    due, the id of the paid one whose period holds one of these days while its entries are locked,
+    if any. A day belongs to the first milestone due on or after it; days after the last one belong
+    to none."""
     for day in sorted(set(days)):
-        for milestone_id, due, status, period in rows:
+        for milestone_id, due, status, period in milestones:
             if due >= day:
                 if status == M.PAID and period != PeriodStatus.REOPENED:
-                    return db.session.get(Milestone, milestone_id)
+                    return milestone_id
                 break
     return None

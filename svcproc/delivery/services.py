@@ -3,6 +3,7 @@ assigning workers to contracts. Every change is audited; identity numbers never 
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -410,12 +411,18 @@ def _refuse_closed(contract: Contract) -> None:
     check_recording(contract)
 
 
-def _refuse_paid(contract: Contract, *days: date) -> None:
+def _refuse_paid(contract: Contract, *days: date, milestones: list[tuple] | None = None) -> None:
     """Entries behind a paid milestone are locked: the payment was made on them. Procurement staff
-    reopen the period (with a reason) for a correction."""
-    from ..contracts.workflow import locking_milestone
+    reopen the period (with a reason) for a correction. `milestones`: the contract's, read with the
+    entry's links (`_stored_links`)."""
+    from ..contracts.models import Milestone
+    from ..contracts.workflow import locking_milestone, locking_of
 
-    milestone = locking_milestone(contract.id, days)
+    if milestones is None:
+        milestone = locking_milestone(contract.id, days)
+    else:
+        milestone_id = locking_of(milestones, days)
+        milestone = db.session.get(Milestone, milestone_id) if milestone_id is not None else None
     if milestone is not None:
         raise DomainError(_("This entry falls under the milestone %(m)s, which is paid: its entries are locked. "
                             "Ask the bureau's procurement staff to reopen the period, with the reason.",
@@ -464,32 +471,47 @@ def _activity_snapshot(activity: ServiceActivity, workers, people) -> dict:
 
 @dataclass
 class _Links:
-    """An entry's workers and people as stored (ids), with the people's match keys."""
+    """An entry's workers and people as stored (ids), with the people's match keys, and its contract's
+    milestones as (id, due date, status, period's status) in the order they fall due."""
     workers: list[int]
     people: list[int]
     match_keys: dict[int, str | None]
+    milestones: list[tuple] = dataclasses.field(default_factory=list)
 
 
 @functools.cache
 def _links_stmt() -> sa.CompoundSelect:
-    W, P, B = activity_worker, activity_participant, Beneficiary
+    from ..contracts.models import Milestone, MilestonePeriod
+
+    W, P, B, M, MP = activity_worker, activity_participant, Beneficiary, Milestone.__table__, MilestonePeriod.__table__
+
+    # The milestones first: the first select gives the columns their types, in the database and here.
     return sa.union_all(
-        sa.select(sa.literal("w").label("kind"), W.c.social_worker_id.label("ref"), sa.null().label("match_key"))
+        sa.select(sa.literal("m").label("kind"), M.c.id.label("ref"), sa.null().label("match_key"),
+                  M.c.due_date.label("due"), M.c.position.label("position"), M.c.status.label("status"),
+                  MP.c.status.label("period"))
+        .select_from(M.outerjoin(MP, MP.c.milestone_id == M.c.id)).where(M.c.contract_id == sa.bindparam("contract")),
+        sa.select(sa.literal("w"), W.c.social_worker_id, sa.null(), sa.null(), sa.null(), sa.null(), sa.null())
         .where(W.c.activity_id == sa.bindparam("entry")),
-        sa.select(sa.literal("p"), P.c.beneficiary_id, B.id_match_key).join(B, B.id == P.c.beneficiary_id)
-        .where(P.c.activity_id == sa.bindparam("entry")))
+        sa.select(sa.literal("p"), P.c.beneficiary_id, B.id_match_key, sa.null(), sa.null(), sa.null(), sa.null())
+        .join(B, B.id == P.c.beneficiary_id).where(P.c.activity_id == sa.bindparam("entry")))
 
 
 def _stored_links(activity: ServiceActivity) -> _Links:
     """One statement instead of loading both collections as objects (a correction or deletion needs
-    only their ids, and the red-flag checks the people's match keys)."""
-    links = _Links([], [], {})
-    for kind, ref, key in db.session.connection().execute(_links_stmt(), {"entry": activity.id}):
+    only their ids, and the red-flag checks the people's match keys), with the contract's milestones
+    (whether a paid one locks the entry's days)."""
+    links, milestones = _Links([], [], {}), []
+    for kind, ref, key, due, position, status, period in db.session.connection().execute(
+            _links_stmt(), {"entry": activity.id, "contract": activity.contract_id}):
         if kind == "w":
             links.workers.append(ref)
-        else:
+        elif kind == "p":
             links.people.append(ref)
             links.match_keys[ref] = key
+        else:
+            milestones.append((due, position, ref, status, period))
+    links.milestones = [(ref, due, status, period) for due, _position, ref, status, period in sorted(milestones)]
     return links
 
 
@@ -553,9 +575,9 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     if not reason:
         raise ValidationError(_("Say why the entry is corrected."), "reason")
     clean = check_activity(contract, values)
-    _refuse_paid(contract, activity.activity_date, clean["activity_date"])
-    workers, participants = clean.pop("workers"), clean.pop("participants")
     stored = _stored_links(activity)
+    _refuse_paid(contract, activity.activity_date, clean["activity_date"], milestones=stored.milestones)
+    workers, participants = clean.pop("workers"), clean.pop("participants")
     privacy.refuse_unserved(participants, already=stored.people)
     was = flags.state_of(activity, stored.workers, stored.people)
     before = _activity_snapshot(activity, stored.workers, stored.people)
@@ -598,8 +620,8 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Say why the entry is deleted."), "reason")
-    _refuse_paid(contract, activity.activity_date)
     stored = _stored_links(activity)
+    _refuse_paid(contract, activity.activity_date, milestones=stored.milestones)
     was = flags.state_of(activity, stored.workers, stored.people)
     entry = _activity_snapshot(activity, stored.workers, stored.people)
     entry.update(fingerprint=activity.fingerprint, import_batch_id=activity.import_batch_id,
