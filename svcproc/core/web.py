@@ -157,10 +157,7 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
     one statement: counted apart, the matches were read twice. Not for a list an index gives in
     its order, whose page stops after its rows (a count beside them would read every row)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = _requested_page()
     if total is None and counted_with_rows:
         found = _page_with_count(stmt, per_page, cap, page, loads)
         if found is not None:
@@ -185,6 +182,21 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
             sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()} if ids else {}
         items = [found[i] for i in ids if i in found]
     return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
+
+
+def _requested_page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def page_end(total: int, per_page: int | None = None, cap: int = COUNT_CAP) -> int:
+    """How many rows of the list, in its order, reach to the end of the page `paginate` shows for this
+    request with this `total` (a list whose rows come from several indexes, each read that far)."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    pages = max(1, math.ceil(min(total, cap) / per_page))
+    return min(_requested_page(), pages) * per_page
 
 
 def _page_with_count(stmt: sa.Select, per_page: int, cap: int, page: int, loads: Sequence[Any]) -> Page | None:

@@ -375,6 +375,12 @@ class RedFlag(db.Model):
         # The district's flags still standing, newest first: the list reads only active ones.
         sa.Index("ix_red_flag_active_found", "found_at", "id", postgresql_where=sa.text("active"),
                  sqlite_where=sa.text("active")),
+        # A contract's standing flags in the order its page lists them (views/flags.CONTRACT_ORDER),
+        # and in the order the API pages them.
+        sa.Index("ix_red_flag_contract_active", "contract_id", "kind", "id", postgresql_where=sa.text("active"),
+                 sqlite_where=sa.text("active")),
+        sa.Index("ix_red_flag_contract_active_id", "contract_id", "id", postgresql_where=sa.text("active"),
+                 sqlite_where=sa.text("active")),
     )
 
 

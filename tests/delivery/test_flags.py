@@ -273,6 +273,39 @@ def test_a_busy_contracts_flags_come_a_page_at_a_time(client, login_as, world, a
     assert statements.count <= 12
 
 
+@pytest.mark.parametrize("who", ["procurement", "manager"])
+def test_a_contracts_pages_of_flags_hold_each_flag_once_in_order_filed_there_or_linked(client, login_as, world, app,
+                                                                                       clock, who):
+    """The page's flags come from two sides (filed under the contract; filed under another and linked
+    to it), each read to the page's end: walked page by page they are the contract's standing flags,
+    each once, in the list's order."""
+    from svcproc.delivery.models import red_flag_contract
+
+    kinds = [RedFlagKind.DUPLICATE, RedFlagKind.WORKER_OVERLAP, RedFlagKind.WORKER_HOURS]
+    per_page = app.config["PAGE_SIZE"]
+    for n in range(per_page + 4):
+        db.session.add(RedFlag(kind=kinds[n % 3], key=f"test-filed-{n}", contract_id=world.contract.id,
+                               activity_ids=[], detail={}, found_at=clock.now, active=n != 7))
+    linked = [RedFlag(kind=kinds[n % 3], key=f"test-linked-{n}", contract_id=world.other_contract.id,
+                      activity_ids=[], detail={}, found_at=clock.now, active=n != 2) for n in range(6)]
+    db.session.add_all(linked)
+    db.session.flush()
+    db.session.execute(sa.insert(red_flag_contract), [{"red_flag_id": f.id, "contract_id": world.contract.id}
+                                                      for f in linked])
+    expected = db.session.execute(sa.select(RedFlag.id).where(RedFlag.active, RedFlag.concerning(world.contract.id))
+                                  .order_by(RedFlag.kind, RedFlag.id)).scalars().all()
+    login_as(who)
+
+    shown = []
+    for page in (1, 2):
+        response = client.get(f"/contracts/{world.contract.id}/red-flags", query_string={"page": page})
+        assert response.status_code == 200
+        shown += [int(i) for i in re.findall(r'/red-flags/(\d+)/explain"', response.text)]
+
+    assert len(expected) == per_page + 3 + 5
+    assert shown == expected
+
+
 # --- explanations -----------------------------------------------------------------------------
 
 

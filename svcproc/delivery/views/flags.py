@@ -13,7 +13,7 @@ from ...core.errors import ValidationError
 from ...core.formatting import local_datetime
 from ...core.loading import point_to
 from ...core.permissions import require
-from ...core.web import is_htmx, paginate, redirect_to
+from ...core.web import capped_count, is_htmx, page_end, paginate, redirect_to
 from ...extensions import db
 from ...registry.models import Organization, SocialWorker
 from .. import permissions as perms
@@ -21,7 +21,7 @@ from ..labels import worker_labels
 from ..flags import explain_flag
 from ..forms import ExplainForm
 from ..labels import RED_FLAG_LABELS
-from ..models import RedFlag, RedFlagKind
+from ..models import RedFlag, RedFlagKind, red_flag_contract
 from . import bp
 from .common import contract_or_404, local_or
 
@@ -93,11 +93,27 @@ def contract_flags(contract_id: int):
     contract = contract_or_404(contract_id)
     # A busy contract gathers flags without limit: a page at a time, in the order they are read.
     # Every flag concerning the contract, the ones filed under another contract too.
-    page = paginate(perms.visible_red_flags(current_user).where(RedFlag.concerning(contract.id))
-                    .order_by(*CONTRACT_ORDER), loads=(joinedload(RedFlag.contract),))
+    visible = perms.visible_red_flags(current_user)
+    listed = visible.where(RedFlag.concerning(contract.id))
+    total = capped_count(listed)
+    page = paginate(visible.where(RedFlag.id.in_(_concerning_up_to(visible, contract.id, page_end(total))))
+                    .order_by(*CONTRACT_ORDER), total=total, loads=(joinedload(RedFlag.contract),))
     template = "delivery/_contract_flag_table.html" if is_htmx() else "delivery/contract_flags.html"
     return render_template(template, contract=contract, page=page, explain_form=ExplainForm(),
                            worker_names=_worker_names(page.items))
+
+
+def _concerning_up_to(visible: sa.Select, contract_id: int, end: int) -> sa.Select:
+    """The ids of the first `end` flags (in the page's order) of each side of those concerning the
+    contract: filed under it (`ix_red_flag_contract_active` gives them in order) and filed under
+    another contract but linked to it (a few). Asked at once (`RedFlag.concerning`), the two sides
+    fit no one index, and PostgreSQL sorted every standing flag of the district to keep a page."""
+    L = red_flag_contract
+    sides = [visible.where(RedFlag.contract_id == contract_id),
+             visible.join(L, L.c.red_flag_id == RedFlag.id).where(L.c.contract_id == contract_id)]
+    # Each side a subquery of its own (SQLite takes no ORDER BY or LIMIT in a part of a UNION).
+    firsts = [side.with_only_columns(RedFlag.id).order_by(*CONTRACT_ORDER).limit(end).subquery() for side in sides]
+    return sa.union_all(*(sa.select(first.c.id) for first in firsts))
 
 
 # --- exports: the flags as listed, one streamed statement, and the workers' names in one more ------
