@@ -5,6 +5,7 @@ import enum
 import functools
 import hashlib
 import json
+import operator
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
 
-from ..core import clock
+from ..core import atcommit, clock
 from ..extensions import db
 from .models import AuditChainHead, AuditEvent
 
@@ -199,19 +200,24 @@ def append_pending(session=None) -> list[AuditEvent]:
     """
     session = _session(session)
     pending = session.info.get(_PENDING)
-    if not pending:
-        return []
-    # Everything else first: the chain's lock is taken last and held only for the append.
+    # Everything else first: the chain's lock is taken last and held only for the append. What the
+    # transaction left for its commit (core/atcommit.py) comes just before it.
     session.flush()
+    left = atcommit.take(session)
+    if not pending:
+        atcommit.run(session, left)
+        return []
     events = [event for event, _transaction in pending]
     connection = session.connection()
     if len(events) == 1 and connection.dialect.name == "postgresql" and sa.inspect(events[0]).transient:
-        # Most writes record one event: PostgreSQL gives it its place, hashes it and inserts it in one
-        # statement (the head's lock taken by it as by `_TAKE_SEQS`).
+        # Most writes record one event: PostgreSQL runs what was left, gives the event its place,
+        # hashes it and inserts it in one statement (the head's lock taken by it as by `_TAKE_SEQS`).
         event = events[0]
-        row = connection.execute(_append_one_stmt(), {
+        row = connection.execute(_append_one_stmt(tuple(name for name, _params in left)), {
             "before_chain": _text_before_chain(event),
-            **{name: getattr(event, name) for name in _EVENT_COLUMNS if name not in _CHAIN_COLUMNS}}).first()
+            **{name: getattr(event, name) for name in _EVENT_COLUMNS if name not in _CHAIN_COLUMNS},
+            **{key: value for _name, params in left for key, value in params.items()}}).first()
+        left = []  # run by that statement, whatever it found
         if row is not None:  # else no head row: made below
             event.id, event.seq, event.prev_hash, event.hash = row
             make_transient_to_detached(event)
@@ -219,6 +225,7 @@ def append_pending(session=None) -> list[AuditEvent]:
             _expire_head(session)
             pending.clear()
             return events
+    atcommit.run(session, left)
     # The UPDATE takes the head row's lock (PostgreSQL) or the database's write lock (SQLite)
     # until commit, so concurrent transactions append one after another; it returns the head as
     # the previous writer committed it.
@@ -288,7 +295,7 @@ _CHAIN_COLUMNS = ("seq", "prev_hash", "hash")
 
 
 @functools.cache
-def _append_one_stmt():
+def _append_one_stmt(left: tuple[str, ...] = ()):
     """PostgreSQL: one event given the next place in the chain, hashed and inserted, in one statement;
     returns (id, seq, prev_hash, hash).
 
@@ -296,9 +303,18 @@ def _append_one_stmt():
     then reads the head it left), moved on by one with the event's hash, and the event inserted with
     the previous hash and its sequence number. The hash is SHA-256 of `before_chain` (the event's
     text up to `"prev_hash":`, `_text_before_chain`) and the rest of `canonical_json` written here:
-    the previous hash (hex digits, nothing to escape) and the sequence number, as Python writes them."""
+    the previous hash (hex digits, nothing to escape) and the sequence number, as Python writes them.
+
+    `left`: the statements the transaction left for its commit (core/atcommit.py), run as WITHs of
+    this one. The head is read only once they have run, one after the other in this order (the read
+    waits for the sum of their rows), so their rows are taken before the head, as by any writer."""
     H = _HEAD
-    old = sa.select(H.c.last_seq, H.c.last_hash).where(H.c.id == 1).with_for_update().cte("old")
+    head_read = sa.select(H.c.last_seq, H.c.last_hash).where(H.c.id == 1)
+    if left:
+        done = [sa.select(sa.func.count()).select_from(atcommit.statement(name, "postgresql").cte(f"left_{i}"))
+                .scalar_subquery() for i, name in enumerate(left)]
+        head_read = head_read.where(functools.reduce(operator.add, done) >= 0)
+    old = head_read.with_for_update().cte("old")
     seq = old.c.last_seq + 1
     text = sa.func.concat(sa.bindparam("before_chain", type_=sa.Text), '"', old.c.last_hash, '","seq":',
                           sa.cast(seq, sa.Text), "}")
@@ -319,7 +335,7 @@ def _session(session) -> sa.orm.Session:
     return session() if isinstance(session, sa.orm.scoped_session) else session
 
 
-@sa.event.listens_for(sa.orm.Session, "before_commit")
+@sa.event.listens_for(sa.orm.Session, "before_commit", insert=True)  # before core/atcommit.py's own
 def _append_before_commit(session):
     # Releasing a savepoint is a commit too; its events wait for the transaction's own commit.
     if session.get_nested_transaction() is None:

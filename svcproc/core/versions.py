@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..extensions import db
+from . import atcommit
 
 
 class DataVersion(db.Model):
@@ -93,22 +94,37 @@ def _note_changes(session: Session, _context, _instances) -> None:
             _changed_here(kind.name)
 
 
-@sa.event.listens_for(Session, "before_commit")
-def _renew_versions(session: Session) -> None:
-    # At the commit, after the transaction's last flush: each kind it changed gets a new version,
-    # one row at a time in the order of their names, so the rows are held only for the commit and
-    # every writer takes them in the same order (two writers never wait on each other in a circle).
-    session.flush()
-    renew(session)
+def _taken(session: Session) -> dict | None:
+    """At the commit, after the transaction's last flush (core/atcommit.py): the kinds it changed,
+    each given the same new version (a random number: no kind's number meets another's)."""
+    kinds = session.info.pop(_PENDING, None)
+    return {"data_version_names": sorted(kinds), "data_version_value": new_version()} if kinds else None
+
+
+def _renew_stmt(dialect: str) -> sa.Executable:
+    """The kinds' rows given their new version, locked in the order of their names (every writer
+    takes them in the same order)."""
+    table = DataVersion.__table__
+    names = sa.bindparam("data_version_names", expanding=dialect != "postgresql",
+                         type_=sa.ARRAY(sa.String) if dialect == "postgresql" else sa.String)
+    if dialect == "postgresql":
+        locked = (sa.select(table.c.name).where(table.c.name == sa.any_(names)).order_by(table.c.name)
+                  .with_for_update().subquery("locked"))
+        where = table.c.name == locked.c.name
+    else:
+        where = table.c.name.in_(names)
+    return (sa.update(table).where(where).values(value=sa.bindparam("data_version_value", type_=sa.BigInteger))
+            .returning(table.c.name))
+
+
+atcommit.register("data_version", _renew_stmt, _taken)
 
 
 def renew(session: Session) -> None:
     """Give each kind the session's transaction changed so far its new version now."""
-    kinds = session.info.pop(_PENDING, None)
-    if kinds:
-        table = DataVersion.__table__
-        for name in sorted(kinds):
-            session.connection().execute(sa.update(table).where(table.c.name == name).values(value=new_version()))
+    params = _taken(session)
+    if params:
+        session.connection().execute(atcommit.statement("data_version", session.connection().dialect.name), params)
 
 
 @sa.event.listens_for(Session, "after_rollback")

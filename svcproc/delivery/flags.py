@@ -11,6 +11,7 @@ when its term changes) works the same way from all of the contract's entries.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, time
@@ -613,40 +614,111 @@ def _apply(exam: _Examination, filed_under: int | None = None) -> None:
         if key not in exam.found and flag["active"]:
             flag["active"] = False
             changed[flag["id"]] = flag
+    # The other contracts of the findings that have some, or whose contracts may have changed (a day's
+    # hours spread over the contracts of that day's entries); for most findings there is nothing to do.
+    filed = {a["key"]: a["contract_id"] for a in added}
+    filed.update({key: flag["contract_id"] for key, flag in existing.items()})
+    others = {key: contracts - {filed[key]} for key, contracts in concerned.items()
+              if len(contracts) > 1 or exam.found[key]["kind"] == RedFlagKind.WORKER_HOURS}
+    if connection.dialect.name == "postgresql":
+        if added or changed or others:
+            _write_in_one(connection, added, changed, others, existing, now)
+    else:
+        _write(connection, added, changed, others, existing)
+    for flag_id in changed:   # a flag the session holds is read again when next used
+        held = db.session.identity_map.get(sa.orm.Session.identity_key(RedFlag, flag_id))
+        if held is not None:
+            db.session.expire(held)
+    if added or changed:
+        versions.rows_changed(db.session, RedFlag)
+
+
+def _write(connection, added: list[dict], changed: dict[int, dict], others: dict[str, set[int]],
+           existing: dict[str, dict]) -> None:
+    """The new findings in one insert, the changed ones in one executemany, then their links."""
     if added:
-        filed = {a["key"]: a["contract_id"] for a in added}
         for flag_id, key in connection.execute(_ADD_FLAGS.get(connection.dialect.name), added):
-            existing[key] = {"id": flag_id, "contract_id": filed[key]}
+            existing[key] = {"id": flag_id}
     if changed:
         connection.execute(_UPDATE_FLAG.get(), [
             {"flag": f["id"], "set_active": f["active"], "set_activity_ids": f["activity_ids"],
              "set_detail": f["detail"], "set_contract": f["contract_id"]} for f in changed.values()])
-        for flag_id in changed:   # a flag the session holds is read again when next used
-            held = db.session.identity_map.get(sa.orm.Session.identity_key(RedFlag, flag_id))
-            if held is not None:
-                db.session.expire(held)
-    if added or changed:
-        versions.rows_changed(db.session, RedFlag)
-    # The other contracts of the findings that have some, or whose contracts may have changed (a day's
-    # hours spread over the contracts of that day's entries); for most findings there is nothing to do.
-    others = {existing[key]["id"]: contracts - {existing[key]["contract_id"]} for key, contracts in concerned.items()
-              if len(contracts) > 1 or exam.found[key]["kind"] == RedFlagKind.WORKER_HOURS}
-    _link_contracts(others)
+    _link_contracts({existing[key]["id"]: contracts for key, contracts in others.items()})
+
+
+def _write_in_one(connection, added: list[dict], changed: dict[int, dict], others: dict[str, set[int]],
+                  existing: dict[str, dict], now) -> None:
+    """PostgreSQL: what `_write` does in one statement (data-modifying WITHs): the new findings
+    inserted, the changed ones updated, and the links of `others` made what is wanted. A new
+    finding's links name it by its key, so they are made in the same statement as it."""
+    known = [{"id": flag["id"], "key": key} for key, flag in existing.items() if key in others]
+    connection.execute(_WRITE_IN_ONE.get(), {
+        "added": json.dumps([{"kind": RedFlagKind(a["kind"]).value, "key": a["key"], "contract_id": a["contract_id"],
+                              "activity_ids": a["activity_ids"], "detail": a["detail"]} for a in added], default=str),
+        "changed": json.dumps([{"id": f["id"], "active": f["active"], "activity_ids": f["activity_ids"],
+                                "detail": f["detail"], "contract_id": f["contract_id"]} for f in changed.values()],
+                              default=str),
+        "known": json.dumps(known),
+        "links": json.dumps([{"key": key, "contract_id": c} for key, contracts in sorted(others.items())
+                             for c in sorted(contracts)]),
+        "synced": sorted(others), "now": now})
+
+
+def _write_in_one_stmt() -> sa.TextClause:
+    """The rows come as JSON arrays of records. A finding another write inserted meanwhile takes this
+    examination's view, as in `_add_flags_stmt`. The sub-statements see one snapshot: the links
+    deleted are those of findings already there (a new one has none), and no wanted link is deleted."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return sa.text("""
+        WITH added AS (
+            INSERT INTO red_flag (kind, key, contract_id, activity_ids, detail, found_at, active, explanation)
+            SELECT x.kind, x.key, x.contract_id, x.activity_ids, x.detail, :now, true, ''
+            FROM json_to_recordset(CAST(:added AS json))
+                 AS x(kind varchar, key varchar, contract_id integer, activity_ids json, detail json)
+            ORDER BY x.key
+            ON CONFLICT (key) DO UPDATE SET active = true, activity_ids = excluded.activity_ids,
+                detail = excluded.detail, contract_id = excluded.contract_id
+            RETURNING red_flag.id, red_flag.key),
+        changed AS (
+            UPDATE red_flag SET active = x.active, activity_ids = x.activity_ids, detail = x.detail,
+                contract_id = x.contract_id
+            FROM json_to_recordset(CAST(:changed AS json))
+                 AS x(id integer, active boolean, activity_ids json, detail json, contract_id integer)
+            WHERE red_flag.id = x.id
+            RETURNING red_flag.id),
+        flags AS (
+            SELECT id, key FROM added
+            UNION ALL
+            SELECT x.id, x.key FROM json_to_recordset(CAST(:known AS json)) AS x(id integer, key varchar)),
+        wanted AS (
+            SELECT flags.id AS red_flag_id, w.contract_id
+            FROM json_to_recordset(CAST(:links AS json)) AS w(key varchar, contract_id integer)
+            JOIN flags ON flags.key = w.key),
+        gone AS (
+            DELETE FROM red_flag_contract
+            USING flags
+            WHERE red_flag_contract.red_flag_id = flags.id AND flags.key = ANY(:synced)
+              AND NOT EXISTS (SELECT 1 FROM wanted WHERE wanted.red_flag_id = red_flag_contract.red_flag_id
+                                                     AND wanted.contract_id = red_flag_contract.contract_id))
+        INSERT INTO red_flag_contract (red_flag_id, contract_id)
+        SELECT red_flag_id, contract_id FROM wanted ORDER BY red_flag_id, contract_id
+        ON CONFLICT DO NOTHING
+    """).bindparams(sa.bindparam("now", type_=_FLAG.c.found_at.type),
+                      sa.bindparam("synced", type_=ARRAY(sa.String)))
+
+
+_WRITE_IN_ONE = _Statements(_write_in_one_stmt)
 
 
 def _link_contracts(concerned: dict[int, set[int]]) -> None:
-    """Each standing finding listed under the other contracts it concerns (their flags pages and reports)."""
+    """Each standing finding listed under the other contracts it concerns (their flags pages and
+    reports); PostgreSQL does this in `_write_in_one`."""
     if not concerned:
         return
     L = red_flag_contract
     ids = sorted(concerned)
     wanted = {(flag_id, contract_id) for flag_id, contracts in concerned.items() for contract_id in contracts}
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        pairs = sorted(wanted)
-        connection.execute(_SYNC_LINKS.get(), {"ids": ids, "flags": [f for f, _c in pairs],
-                                               "contracts": [c for _f, c in pairs]})
-        return
     linked: set[tuple[int, int]] = set()
     for i in range(0, len(ids), IN_CHUNK):
         linked.update(tuple(row) for row in db.session.execute(
@@ -656,27 +728,6 @@ def _link_contracts(concerned: dict[int, set[int]]) -> None:
     stale = sorted(linked - wanted)  # a finding that no longer concerns a contract
     for i in range(0, len(stale), IN_CHUNK):
         db.session.execute(sa.delete(L).where(sa.tuple_(L.c.red_flag_id, L.c.contract_id).in_(stale[i:i + IN_CHUNK])))
-
-
-def _sync_links_stmt():
-    """PostgreSQL: the findings' links made what is wanted in one statement: the links of these
-    findings not wanted deleted (a data-modifying WITH), the wanted ones added where missing. The
-    two see the same snapshot, and no wanted link is deleted, so they never meet."""
-    from sqlalchemy.dialects.postgresql import ARRAY, insert
-
-    L = red_flag_contract
-    wanted = sa.select(sa.func.unnest(sa.bindparam("flags", type_=ARRAY(sa.Integer))).label("red_flag_id"),
-                       sa.func.unnest(sa.bindparam("contracts", type_=ARRAY(sa.Integer))).label("contract_id")
-                       ).cte("wanted")
-    gone = (sa.delete(L).where(L.c.red_flag_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Integer))),
-                               ~sa.exists().where(wanted.c.red_flag_id == L.c.red_flag_id,
-                                                  wanted.c.contract_id == L.c.contract_id))
-            .cte("gone"))
-    return (insert(L).from_select(["red_flag_id", "contract_id"], sa.select(wanted.c.red_flag_id, wanted.c.contract_id))
-            .on_conflict_do_nothing().add_cte(gone))
-
-
-_SYNC_LINKS = _Statements(_sync_links_stmt)
 
 
 def refresh_flags(contract_ids: list[int], activity_ids: list[int] | None = None) -> None:

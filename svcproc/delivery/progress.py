@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from ..contracts.models import Contract
+from ..core import atcommit
 from ..core.versions import new_version
 from ..extensions import db
 from ..registry.models import Area
@@ -130,11 +132,22 @@ def _from_json(data: dict) -> Progress:
     return result
 
 
-def log_changed(contract_ids) -> None:
+_LOG_LEFT = "svcproc_log_left"
+
+
+def log_changed(contract_ids, at_commit: bool = False) -> None:
     """Entries of these contracts were recorded, corrected, deleted or imported, or a person they
-    serve changed: their kept figures are out of date. One statement, whatever the contracts."""
+    serve changed: their kept figures are out of date. One statement, whatever the contracts.
+
+    `at_commit` (a write of one entry): the contract's log is moved on as the transaction commits,
+    with its audit event (core/atcommit.py), so the row is held only for the commit; until then
+    the transaction reads the version as it was."""
     ids = sorted(set(contract_ids))
     if not ids:
+        return
+    left = db.session.info.get(_LOG_LEFT)
+    if at_commit and len(ids) == 1 and left in (None, ids[0]):
+        db.session.info[_LOG_LEFT] = ids[0]
         return
     db.session.flush()  # what the rows refer to first, as a session statement would
     connection = db.session.connection()
@@ -162,6 +175,29 @@ def _upsert(dialect: str):
 @functools.cache
 def _log_one(dialect: str):
     return _upsert(dialect).values(contract_id=sa.bindparam("contract_id"), log_version=sa.bindparam("log_version"))
+
+
+def _left_log(session) -> dict | None:
+    contract_id = session.info.pop(_LOG_LEFT, None)
+    if contract_id is None:
+        return None
+    return {"contract_progress_id": contract_id, "contract_progress_version": new_version()}
+
+
+def _left_log_stmt(dialect: str):
+    table = ContractProgress.__table__
+    return (_upsert(dialect).values(contract_id=sa.bindparam("contract_progress_id"),
+                                    log_version=sa.bindparam("contract_progress_version"))
+            .returning(table.c.contract_id))
+
+
+atcommit.register("contract_progress", _left_log_stmt, _left_log)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_left_log(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_LOG_LEFT, None)
 
 
 def kept(contract_id: int) -> Progress:

@@ -457,7 +457,7 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
                     "participants": [None, sorted(p.id for p in participants)]})
     flags.refresh_entries([], now=[flags.state_of(activity, [w.id for w in workers], [p.id for p in participants])],
                           settled=True)
-    progress.log_changed([contract.id])
+    progress.log_changed([contract.id], at_commit=True)
     return activity
 
 
@@ -515,11 +515,15 @@ def _stored_links(activity: ServiceActivity) -> _Links:
     return links
 
 
-def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people: list) -> None:
+def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people: list,
+               revision: dict | None = None) -> None:
     """Write the entry's workers and people where they changed: the links gone deleted, the new ones
     added (on PostgreSQL all of it in one statement; elsewhere a statement each, only when there are
-    some). The collections are read afresh if asked for."""
+    some). The collections are read afresh if asked for. `revision`: the entry's version a correction
+    replaces (ActivityRevision's columns), added with them."""
     connection = db.session.connection()
+    if connection.dialect.name != "postgresql" and revision is not None:
+        db.session.add(ActivityRevision(**revision))
     changes = {}
     for table, column, before, after in (
             (activity_worker, activity_worker.c.social_worker_id, set(stored.workers), {w.id for w in workers}),
@@ -527,11 +531,13 @@ def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people:
              {p.id for p in people})):
         changes[table.name] = (table, column, sorted(before - after), sorted(after - before))
     if connection.dialect.name == "postgresql":
-        if any(gone or new for _t, _c, gone, new in changes.values()):
+        if revision is not None or any(gone or new for _t, _c, gone, new in changes.values()):
             (_w, _wc, gone_workers, new_workers), (_p, _pc, gone_people, new_people) = changes.values()
-            connection.execute(_change_links(), {"entry": activity.id, "gone_workers": gone_workers,
-                                                 "new_workers": new_workers, "gone_people": gone_people,
-                                                 "new_people": new_people})
+            connection.execute(_change_links(revision is not None), {
+                "entry": activity.id, "gone_workers": gone_workers, "new_workers": new_workers,
+                "gone_people": gone_people, "new_people": new_people,
+                **({f"revision_{key}": value for key, value in revision.items() if key != "activity_id"}
+                   if revision is not None else {})})
     else:
         for table, column, gone, new in changes.values():
             if gone:
@@ -542,9 +548,10 @@ def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people:
 
 
 @functools.cache
-def _change_links():
+def _change_links(revision: bool = False):
     """PostgreSQL: an entry's links changed in one statement, each part a data-modifying WITH (the
-    workers and people gone deleted, the new ones added; an empty list changes nothing)."""
+    workers and people gone deleted, the new ones added; an empty list changes nothing); with
+    `revision`, the version a correction replaces is added in it too."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
     entry = sa.bindparam("entry", type_=sa.Integer)
@@ -562,7 +569,13 @@ def _change_links():
                                      ).cte("gone_people")
     new_workers = sa.insert(W).from_select([W.c.activity_id, W.c.social_worker_id], rows("new_workers")
                                            ).cte("new_workers")
-    return (sa.insert(P).add_cte(gone_workers, gone_people, new_workers)
+    ctes = [gone_workers, gone_people, new_workers]
+    if revision:
+        R = ActivityRevision.__table__
+        ctes.append(sa.insert(R).values(activity_id=entry, **{
+            name: sa.bindparam(f"revision_{name}", type_=R.c[name].type)
+            for name in ("revision", "data", "reason", "replaced_at", "replaced_by_id")}).cte("kept_revision"))
+    return (sa.insert(P).add_cte(*ctes)
             .from_select([P.c.activity_id, P.c.beneficiary_id], rows("new_people")))
 
 
@@ -581,13 +594,13 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     privacy.refuse_unserved(participants, already=stored.people)
     was = flags.state_of(activity, stored.workers, stored.people)
     before = _activity_snapshot(activity, stored.workers, stored.people)
-    db.session.add(ActivityRevision(activity_id=activity.id, revision=activity.revision, data=before, reason=reason,
-                                    replaced_at=clock.now(), replaced_by_id=getattr(actor, "id", None)))
+    revision = dict(activity_id=activity.id, revision=activity.revision, data=before, reason=reason,
+                    replaced_at=clock.now(), replaced_by_id=getattr(actor, "id", None))
     for key, value in clean.items():
         if key == "case_id" and value is None and clean["type"] == ActivityType.CASE_WORK:
             value = _case_for(actor, contract, participants[0], clean["activity_date"]).id
         setattr(activity, key, value)
-    _set_links(activity, stored, workers, participants)
+    _set_links(activity, stored, workers, participants, revision=revision)
     worker_ids, people_ids = [w.id for w in workers], [p.id for p in participants]
     activity.participant_count = len(participants)
     activity.fingerprint = fingerprint(contract.id, activity.type, activity.activity_date, activity.start_time,
@@ -603,7 +616,7 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
     record("activity.corrected", actor=actor, obj=activity, changes=changes)
     flags.refresh_entries([was], now=[flags.state_of(activity, worker_ids, people_ids)],
                           match_keys=stored.match_keys, settled=True)
-    progress.log_changed([contract.id])
+    progress.log_changed([contract.id], at_commit=True)
     return activity
 
 
@@ -641,7 +654,7 @@ def delete_activity(actor, activity: ServiceActivity, reason: str) -> None:
     record("activity.deleted", actor=actor, object_type=ServiceActivity.audit_type, object_id=activity_id,
            changes={"entry": [entry, None], "reason": [None, reason]})
     flags.refresh_entries([was], now=[], match_keys=stored.match_keys, settled=True)
-    progress.log_changed([contract.id])
+    progress.log_changed([contract.id], at_commit=True)
 
 
 def create_group(actor, contract: Contract, name: str, planned_sessions: int, members: list[Beneficiary]) -> ServiceGroup:

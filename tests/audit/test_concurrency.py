@@ -120,3 +120,55 @@ def test_many_writers_committing_at_once_leave_one_whole_chain(app):
         assert len({action for _seq, action, _id in group}) == 1
         assert [object_id.split(".")[1] for _seq, _action, object_id in group] == ["0", "1", "2"]
     assert verify_chain().ok
+
+
+def test_a_write_takes_the_rows_left_for_its_commit_before_the_chains_head(app, db_session):
+    """A write's new versions of the kinds it changed are written in the statement that appends its
+    event (core/atcommit.py), and their rows are taken before the chain's head: while another
+    transaction holds such a row the write waits for it without holding the head, so every other
+    writer can still append (taken the other way round, two writers could wait on each other)."""
+    from svcproc.core import versions
+    from svcproc.core.versions import DataVersion
+    from svcproc.delivery.models import RedFlag
+
+    holder = db.engine.connect()
+    holder_tx = holder.begin()
+    before = holder.execute(sa.select(DataVersion.value).where(DataVersion.name == "flags")
+                            .with_for_update()).scalar_one()
+
+    class Changer(Writer):
+        def run(self):
+            with self.app.app_context():
+                try:
+                    versions.rows_changed(db.session, RedFlag)
+                    record("test.changer", object_type="test", object_id="1")
+                    db.session.commit()
+                except BaseException as exc:  # noqa: BLE001 - reported by the test
+                    self.error = exc
+                finally:
+                    db.session.remove()
+
+    changer = Changer(app, "changer", 1)
+    changer.start()
+    try:
+        deadline = time.monotonic() + 20
+        while _waiting_on_a_lock() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_on_a_lock() == 1, "the write should wait for the kind's row"
+        other = db.engine.connect()
+        try:
+            with other.begin():
+                # Not waiting: the waiting write does not hold the head.
+                other.execute(sa.text("SELECT last_seq FROM audit_chain_head WHERE id = 1 FOR UPDATE NOWAIT")).one()
+        finally:
+            other.close()
+    finally:
+        holder_tx.rollback()
+        holder.close()
+        changer.join(20)
+
+    assert changer.error is None
+    db.session.rollback()
+    assert db.session.execute(sa.select(DataVersion.value).where(DataVersion.name == "flags")).scalar_one() != before
+    assert [action for _seq, action, _id in _chain()] == ["test.changer"]
+    assert verify_chain().ok

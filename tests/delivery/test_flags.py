@@ -124,6 +124,46 @@ def test_correcting_either_contracts_entry_clears_a_long_day_across_contracts(wo
     assert _active(RedFlagKind.WORKER_HOURS) == []
 
 
+def _linked(flag: RedFlag) -> set[int]:
+    from svcproc.delivery.models import red_flag_contract
+
+    return set(db.session.execute(sa.select(red_flag_contract.c.contract_id)
+                                  .where(red_flag_contract.c.red_flag_id == flag.id)).scalars())
+
+
+def test_a_finding_is_listed_under_each_other_contract_it_concerns_while_it_concerns_it(world):
+    """The write that finds a long day over both contracts files it under its own contract and lists
+    it under the other; when that entry moves to another day and the day is still long on the other
+    contract alone, the finding is filed there and no longer listed anywhere else."""
+    def case_work(contract, start, end):
+        return services.record_activity(world.manager, contract, world.event(
+            type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0, start_time=start,
+            end_time=end, place="服务对象家中"))
+
+    first = case_work(world.contract, time(7, 0), time(19, 0))          # 12 hours: no finding yet
+    assert _active(RedFlagKind.WORKER_HOURS) == []
+    other = case_work(world.second_contract, time(19, 30), time(20, 30))
+    db.session.flush()
+    [found] = _active(RedFlagKind.WORKER_HOURS)
+    assert (found.contract_id, _linked(found)) == (world.second_contract.id, {world.contract.id})
+    early = case_work(world.contract, time(6, 0), time(6, 45))
+    db.session.flush()
+    db.session.expire_all()
+    assert (found.contract_id, found.activity_ids, _linked(found)) == (
+        world.second_contract.id, sorted([first.id, other.id, early.id]), {world.contract.id})
+
+    services.correct_activity(world.manager, other, world.event(
+        type=ActivityType.CASE_WORK, participants=[world.people["third"]], head_count=0,
+        activity_date=other.activity_date.replace(day=other.activity_date.day + 1), start_time=time(19, 30),
+        end_time=time(20, 30), place="服务对象家中"), "日期登记有误。")
+    db.session.flush()
+    db.session.expire_all()
+
+    [still] = _active(RedFlagKind.WORKER_HOURS)
+    assert (still.id, still.contract_id, still.activity_ids) == (found.id, world.contract.id, sorted([first.id, early.id]))
+    assert _linked(still) == set()
+
+
 def test_exactly_12_hours_is_no_flag(world):
     _long_day(world, end=time(20, 0))  # 4.5 + 4.5 + 3
     assert _active(RedFlagKind.WORKER_HOURS) == []

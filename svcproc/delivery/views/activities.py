@@ -140,11 +140,19 @@ def _posted_choices(contract: Contract, form: ActivityForm) -> None:
     """The choices a sent form is checked against, limited to what it sent: the community and group
     it names (when the form offers them) instead of the whole district's lists. A valid choice stays
     valid and any other is refused as before; a page shown again gets every choice (`_all_choices`)."""
-    community = group = None
+    community = group = people = None
     community_id, group_id = _posted_id("community_id"), _posted_id("group_id")
-    if community_id is not None:
+    ids = _posted_people()
+    if community_id is not None and ids:
+        # The community and the people named, in one statement (a row for each person found).
+        rows = db.session.execute(sa.select(Area, Beneficiary).outerjoin(Beneficiary, Beneficiary.id.in_(ids))
+                                  .where(Area.id == community_id)).all()
+        if rows:
+            community, people = rows[0][0], [person for _area, person in rows if person is not None]
+    elif community_id is not None:
         community = db.session.get(Area, community_id)
-        if community is not None and community.level != AreaLevel.COMMUNITY and community.id not in {
+    if community is not None:
+        if community.level != AreaLevel.COMMUNITY and community.id not in {
                 c.id for c in contract_communities(contract)}:
             community = None
     if group_id is not None:
@@ -153,14 +161,21 @@ def _posted_choices(contract: Contract, form: ActivityForm) -> None:
             group = None
     form.fill_choices([community] if community is not None else [], contract.workers,
                       [group] if group is not None else [])
-    form.posted = {"community": community, "group": group}  # what `_activity_values` takes
+    form.posted = {"community": community, "group": group, "people": people}  # what `_activity_values` takes
+
+
+def _posted_people() -> list[int]:
+    return [int(i) for i in request.form.getlist("participants") if i.isascii() and i.isdigit() and len(i) <= 18]
 
 
 def _activity_values(contract: Contract, form: ActivityForm) -> dict:
-    ids = [int(i) for i in request.form.getlist("participants") if i.isdigit()]
-    participants = db.session.execute(sa.select(Beneficiary).where(Beneficiary.id.in_(ids))).unique().scalars().all() if ids else []
-    workers = [w for w in contract.workers if w.id in set(form.workers.data or [])]
     posted = getattr(form, "posted", None)
+    participants = posted["people"] if posted is not None and posted["people"] is not None else None
+    if participants is None:
+        ids = _posted_people()
+        participants = db.session.execute(sa.select(Beneficiary).where(Beneficiary.id.in_(ids))).scalars().all() \
+            if ids else []
+    workers = [w for w in contract.workers if w.id in set(form.workers.data or [])]
     if posted is not None:  # read with the choices, as the form sent them (and validated against them)
         group, community = posted["group"], posted["community"]
     else:
