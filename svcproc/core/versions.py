@@ -96,7 +96,8 @@ def _note_changes(session: Session, _context, _instances) -> None:
 
 def _taken(session: Session) -> dict | None:
     """At the commit, after the transaction's last flush (core/atcommit.py): the kinds it changed,
-    each given the same new version (a random number: no kind's number meets another's)."""
+    all given one new version (a random number; a kind's version is only ever compared with its own
+    earlier ones)."""
     kinds = session.info.pop(_PENDING, None)
     return {"data_version_names": sorted(kinds), "data_version_value": new_version()} if kinds else None
 
