@@ -167,24 +167,89 @@ def svcproc_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "svcproc.cli"]
 
 
-def create_database(url: str) -> None:
-    """Create the PostgreSQL database a URL names, when it does not exist yet."""
+def _server_and_name(url: str) -> tuple[str, str]:
+    server, name = url.rsplit("/", 1)
+    return server.replace("postgresql+psycopg://", "postgresql://"), name
+
+
+def create_database(url: str) -> bool:
+    """Create the PostgreSQL database a URL names, when it does not exist yet (True: created now)."""
     import psycopg
 
-    server, name = url.rsplit("/", 1)
-    server = server.replace("postgresql+psycopg://", "postgresql://")
+    server, name = _server_and_name(url)
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
+            return True
+    return False
 
 
 def ensure_district(scale: str = SCALE, url: str | None = None) -> str:
     """The URL of a database holding the district at this scale, generated the first time."""
     url = url or database_url(scale)
     if url.startswith("postgresql"):
-        create_database(url)
+        new = create_database(url)
+    else:
+        new = not Path(url.split("///", 1)[1]).exists()
+    if new:
+        _forget_as_generated(url)   # a copy of an earlier district would stand for this one
     subprocess.run([*svcproc_command(), "bench-data", "--scale", scale, "--if-missing"], env=bench_env(url, scale),
                    check=True, cwd=ROOT)
+    return url
+
+
+# --- the district as generated, for the benchmarks that write ------------------------------------
+# Recording, correcting and deleting entries leaves red flags, audit events and revisions behind:
+# run after run, the district would drift from the one generated (a contract of the write benchmark
+# once gathered 30,000 flags, and its flags page measured three times slower for it). The benchmarks
+# that write start from the district as generated: the first of them keeps a copy of it (a database
+# made from it as a template, or a copy of the SQLite file), each later one puts the copy back.
+
+
+def _as_generated(url: str) -> str:
+    if url.startswith("postgresql"):
+        return _server_and_name(url)[1] + "__as_generated"
+    return url.split("///", 1)[1] + ".as-generated"
+
+
+def _forget_as_generated(url: str) -> None:
+    kept = _as_generated(url)
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(f"{_server_and_name(url)[0]}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{kept}"')
+    else:
+        Path(kept).unlink(missing_ok=True)
+
+
+def district_as_generated(scale: str = SCALE) -> str:
+    """The URL of the district, as it was when generated (see above); BENCH_KEEP_DISTRICT=1 measures
+    it as it stands instead. No one else may be connected to it."""
+    url = ensure_district(scale)
+    if os.environ.get("BENCH_KEEP_DISTRICT") == "1":
+        return url
+    kept = _as_generated(url)
+    if url.startswith("postgresql"):
+        import psycopg
+
+        server, name = _server_and_name(url)
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (kept,)).fetchone():
+                conn.execute(f'DROP DATABASE "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{kept}"')
+            else:
+                conn.execute(f'CREATE DATABASE "{kept}" TEMPLATE "{name}"')
+    else:
+        import shutil
+
+        path = url.split("///", 1)[1]
+        if Path(kept).exists():
+            for journal in ("-wal", "-shm", "-journal"):   # of the district as it stood: not to be applied
+                Path(path + journal).unlink(missing_ok=True)
+            shutil.copyfile(kept, path)
+        else:
+            shutil.copyfile(path, kept)
     return url
 
 

@@ -163,7 +163,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60 if common.SCALE == "district" else 20)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
-    url = common.ensure_district()
+    url = common.district_as_generated()
     ids = pages_bench._ids(url)
     plan = pages_bench.pages(ids)
     world = writes_bench._world(url)

@@ -96,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=60 if common.SCALE == "district" else 25)
     args = parser.parse_args()
-    url = common.ensure_district()
+    url = common.district_as_generated()
     world = _world(url)
     figures = common.Figures("writes", database=url.split(":", 1)[0], rounds=args.rounds, workers=2)
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
