@@ -522,8 +522,6 @@ def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people:
     some). The collections are read afresh if asked for. `revision`: the entry's version a correction
     replaces (ActivityRevision's columns), added with them."""
     connection = db.session.connection()
-    if connection.dialect.name != "postgresql" and revision is not None:
-        db.session.add(ActivityRevision(**revision))
     changes = {}
     for table, column, before, after in (
             (activity_worker, activity_worker.c.social_worker_id, set(stored.workers), {w.id for w in workers}),
@@ -539,6 +537,8 @@ def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people:
                 **({f"revision_{key}": value for key, value in revision.items() if key != "activity_id"}
                    if revision is not None else {})})
     else:
+        if revision is not None:
+            db.session.add(ActivityRevision(**revision))
         for table, column, gone, new in changes.values():
             if gone:
                 connection.execute(sa.delete(table).where(table.c.activity_id == activity.id, column.in_(gone)))

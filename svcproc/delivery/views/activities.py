@@ -131,9 +131,12 @@ def _all_choices(contract: Contract, form: ActivityForm) -> None:
     form.fill_choices(communities(), contract.workers, groups, contract_communities(contract))
 
 
-def _posted_id(name: str) -> int | None:
-    value = request.form.get(name, "")
+def _as_id(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def _posted_id(name: str) -> int | None:
+    return _as_id(request.form.get(name, ""))
 
 
 def _posted_choices(contract: Contract, form: ActivityForm) -> None:
@@ -165,7 +168,7 @@ def _posted_choices(contract: Contract, form: ActivityForm) -> None:
 
 
 def _posted_people() -> list[int]:
-    return [int(i) for i in request.form.getlist("participants") if i.isascii() and i.isdigit() and len(i) <= 18]
+    return [i for i in map(_as_id, request.form.getlist("participants")) if i is not None]
 
 
 def _activity_values(contract: Contract, form: ActivityForm) -> dict:
@@ -193,7 +196,7 @@ def _activity_values(contract: Contract, form: ActivityForm) -> dict:
 def _chosen_people(contract: Contract) -> list[Beneficiary]:
     """The participants posted back, as chips for the form again: only the contract's own register
     (an id typed into the request must not show another organization's person)."""
-    ids = [int(i) for i in request.form.getlist("participants") if i.isdigit()]
+    ids = _posted_people()
     if not ids:
         return []
     return db.session.execute(sa.select(Beneficiary).where(
