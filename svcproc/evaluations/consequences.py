@@ -2,8 +2,10 @@
 fiscal year's tenders; every grade is shown to the experts who score the organization's bids."""
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, defer, joinedload
+from sqlalchemy.orm import contains_eager, defer
 
 from ..contracts.models import Contract
 from ..core import versions
@@ -41,13 +43,13 @@ versions.watch("grades", ProjectPlan, "fiscal_year")
 _kept_ranks = versions.Kept("grades", size=256)
 
 
-def organization_grades(org_id: int, limit: int) -> tuple[list[tuple[EvaluationRound, int]], int,
-                                                          list[tuple[int, EvaluationRound]]]:
-    """What the organization's page shows, in two statements whatever its history: (round, fiscal
-    year) of its newest `limit` finalized final evaluations, newest first; how many there are in all;
-    and its bidding bars (fiscal year whose tenders refuse its bids, with the title of the project
-    whose final round failed and its score). The rounds are ranked once, by narrow columns, and
-    kept; only the rounds of the table are then loaded (a bar is text, read with the ranking)."""
+def organization_grades(org_id: int, limit: int) -> tuple[list[sa.Row], int, list[tuple[int, str, Any]]]:
+    """What the organization's page shows, in one statement whatever its history, and none while
+    the final rounds stand as they were: its newest `limit` finalized final evaluations, newest
+    first, as rows (`id`, `fiscal_year`, `grade`, `points`, `title` of the contract); how many there
+    are in all; and its bidding bars (fiscal year whose tenders refuse its bids, with the title of
+    the project whose final round failed and its score). The rounds are ranked by narrow columns,
+    which are all the page shows of them, and kept."""
     rank = sa.func.row_number().over(order_by=(ProjectPlan.fiscal_year.desc(), EvaluationRound.finalized_at.desc(),
                                                EvaluationRound.id.desc()))
     ranked = (sa.select(EvaluationRound.id, ProjectPlan.fiscal_year, EvaluationRound.grade,
@@ -62,13 +64,7 @@ def organization_grades(org_id: int, limit: int) -> tuple[list[tuple[EvaluationR
         sa.select(ranked).where(sa.or_(ranked.c.n <= limit, ranked.c.grade == "fail")).order_by(ranked.c.n)).all())
     if not rows:
         return [], 0, []
-    rounds = {r.id: r for r in db.session.execute(
-        sa.select(EvaluationRound).where(EvaluationRound.id.in_([row.id for row in rows if row.n <= limit]))
-        .options(joinedload(EvaluationRound.contract).load_only(Contract.id, Contract.number, Contract.title,
-                                                                 Contract.organization_id),
-                 defer(EvaluationRound.computed),
-                 defer(EvaluationRound.result))).scalars()}
-    grades = [(rounds[row.id], row.fiscal_year) for row in rows if row.n <= limit]
+    grades = [row for row in rows if row.n <= limit]
     bars = [(row.fiscal_year + 1, row.title, row.points) for row in rows if row.grade == "fail"]
     return grades, rows[0].total, bars
 

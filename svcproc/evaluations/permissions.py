@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..core.permissions import Role, has_permission
+from ..extensions import db
 from .states import ITEM, ROUND, VERSION
 
 
@@ -198,6 +199,19 @@ def visible_rounds(user) -> sa.Select:
         return stmt.where(EvaluationRound.contract_id.in_(
             sa.select(Contract.id).where(Contract.organization_id == user.organization_id)))
     return stmt.where(sa.false())
+
+
+def viewable_round_ids(user, round_ids) -> set[int]:
+    """Of these rounds, those the person may open (as `can_view_round` decides each): none read for
+    the bureau and auditors, who open every round, and one statement (`visible_rounds`) for anyone
+    else, instead of each round's evaluators read in turn."""
+    from .models import EvaluationRound
+
+    ids = set(round_ids)
+    if not ids or has_permission(user, "evaluations.read"):
+        return ids
+    return set(db.session.execute(visible_rounds(user).with_only_columns(EvaluationRound.id)
+                                  .where(EvaluationRound.id.in_(sorted(ids)))).scalars())
 
 
 def can_view_rectification_item(user, item) -> bool:

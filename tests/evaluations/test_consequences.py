@@ -199,6 +199,37 @@ def test_the_organization_page_shows_the_newest_grades_their_number_and_every_ba
                              "graded fail (%(score)s points).", year=2025, project=earlier.title, score="0")) in html
 
 
+@pytest.mark.parametrize("name", ["admin", "procurement", "auditor", "expert", "manager", "worker", "evaluator", "tp1"])
+def test_the_organization_page_links_each_grade_for_whoever_may_open_its_round(world, clock, client, count_queries,
+                                                                             name):
+    """A grade links to its round for whoever may open that round (`can_view_round`: the bureau and
+    auditors, the organization's manager, an evaluator assigned to it), its title alone for anyone
+    else; which rounds is read once for the page, not round by round."""
+    from svcproc.evaluations.permissions import can_view_round
+    from svcproc.registry.permissions import can_view_organization
+
+    rounds = [world.finalized(**ONE)]
+    clock.advance(days=1)
+    rounds.append(world.finalized(contract=world.another_contract(clock, fiscal_year=2024), **ONE))
+    user = world.users[name]
+    assert login(client, user).status_code == 303
+    url = f"/registry/organizations/{world.org.id}"
+    client.get(url)
+
+    with count_queries() as counted:
+        response = client.get(url)
+
+    if not can_view_organization(user, world.org):
+        assert response.status_code == 403
+        return
+    html = response.get_data(as_text=True)
+    grades = html[html.index('id="grades-h"'):html.index("</table>", html.index('id="grades-h"'))]
+    for round_ in rounds:
+        assert in_page(round_.contract.title) in grades
+        assert (f'href="/evaluations/rounds/{round_.id}"' in grades) == can_view_round(user, round_)
+    assert sum("round_evaluator" in statement for statement in counted.statements) <= 1
+
+
 def test_the_organization_pages_ranking_is_kept_until_a_final_round_changes(world, clock, client, count_queries):
     """Ranked once per version of the final rounds (core/versions.py): a second visit ranks nothing,
     reopening the failed round takes its bar off the next page at once, finalizing it puts it back."""

@@ -75,11 +75,13 @@ def _organization_page(org: Organization, status_form: OrgStatusForm | None = No
         status_form = OrgStatusForm()
         status_form.fill_choices()
     from ...evaluations.consequences import organization_grades
+    from ...evaluations.permissions import viewable_round_ids
 
     grades, grade_count, bars = organization_grades(org.id, GRADES_SHOWN) if org.kind == OrgKind.SERVICE \
         else ([], 0, [])
     return render_template("registry/organization.html", org=org, workers=workers, worker_count=worker_count,
-                           status_form=status_form, grades=grades, grade_count=grade_count, bars=bars)
+                           status_form=status_form, grades=grades, grade_count=grade_count, bars=bars,
+                           openable=viewable_round_ids(current_user, [r.id for r in grades]))
 
 
 # The organization's page lists its newest final grades (its performance history report has them
