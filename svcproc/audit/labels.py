@@ -333,22 +333,33 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
     for event in events:
         if event.object_type in KINDS and event.object_type in classes and event.object_id.isdigit():
             wanted.setdefault(event.object_type, set()).add(int(event.object_id))
+    actor_ids = {e.actor_id for e in events if e.actor_id is not None}
+    # The actors' names are read with the accounts the events are about, when there are such (a
+    # page of logins names the same people twice): one statement for both.
+    actors_with_accounts = bool(actor_ids) and "user" in wanted
     found: dict[tuple[str, int], Any] = {}
+    names: dict[int, str] = {}
     for object_type, ids in wanted.items():
         cls = classes[object_type]
         # Only the columns the kind's title and link read, as rows: a page of service entries'
         # events would otherwise build fifty whole entries to say "service entry #n".
         kind = KINDS[object_type]
-        names = ["id"] + sorted({n for part in (kind.title, kind.link) if part is not None
-                                 for n in getattr(part, "columns", ())} - {"id"})
-        for obj in db.session.execute(sa.select(*(getattr(cls, n) for n in names)).where(cls.id.in_(sorted(ids)))):
-            found[(object_type, obj.id)] = obj
-    actor_ids = sorted({e.actor_id for e in events if e.actor_id is not None})
-    names: dict[int, str] = {}
-    if actor_ids and "user" in classes:
+        columns = ["id"] + sorted({n for part in (kind.title, kind.link) if part is not None
+                                   for n in getattr(part, "columns", ())} - {"id"})
+        if object_type == "user" and actors_with_accounts:
+            columns += [] if "full_name" in columns else ["full_name"]
+            read = sorted(ids | actor_ids)
+        else:
+            read = sorted(ids)
+        for obj in db.session.execute(sa.select(*(getattr(cls, n) for n in columns)).where(cls.id.in_(read))):
+            if obj.id in ids:
+                found[(object_type, obj.id)] = obj
+            if object_type == "user" and actors_with_accounts and obj.id in actor_ids:
+                names[obj.id] = obj.full_name
+    if actor_ids and "user" in classes and not actors_with_accounts:
         user = classes["user"]
         names = {uid: full for uid, full in db.session.execute(
-            sa.select(user.id, user.full_name).where(user.id.in_(actor_ids)))}
+            sa.select(user.id, user.full_name).where(user.id.in_(sorted(actor_ids))))}
     # A page of fifty events names a few actions and kinds and links to a few kinds of page: each
     # word is translated once and each kind of address routed once for the page.
     actions = {code: action_label(code) for code in {e.action for e in events}}

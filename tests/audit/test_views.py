@@ -247,6 +247,30 @@ def test_the_trail_describes_actions_names_actors_and_links_objects(client, cloc
     assert counted.count <= 12, counted.statements
 
 
+def test_the_actors_are_named_with_the_accounts_the_events_concern_in_one_statement(client, auditor, count_queries):
+    """A page of events about accounts (logins, changes to a person's account) names the same people
+    as actors and as objects: both are read in one statement, and the names stay right."""
+    wang = UserFactory(username="wangfang", full_name="王芳", role=Role.ADMIN)
+    li = UserFactory(username="lisi", full_name="李四", role=Role.SOCIAL_WORKER)
+    zhao = UserFactory(username="zhaowu", full_name="赵五", role=Role.PROCUREMENT)
+    record("user.updated", actor=wang, obj=li, changes={"full_name": ["李斯", "李四"]})
+    record("organization.created", actor=zhao, object_type="organization", object_id=999999)
+    from svcproc.extensions import db
+    db.session.commit()
+
+    with count_queries() as counted:
+        html = client.get("/audit").get_data(as_text=True)
+
+    def row_of(action):
+        at = html.index(f'data-action="{action}"')
+        return html[html.rindex("<tr>", 0, at):html.index("</tr>", at)]
+
+    assert "王芳 (wangfang)" in row_of("user.updated") and "李四" in row_of("user.updated")
+    assert "赵五 (zhaowu)" in row_of("organization.created")
+    accounts = [s for s in counted.statements if "FROM user_account" in s and "user_session" not in s]
+    assert len(accounts) == 1, accounts
+
+
 def test_every_action_the_code_records_is_described():
     """A code recorded anywhere (a transition's event or a literal passed to `record`) has words."""
     from pathlib import Path
