@@ -271,6 +271,45 @@ def test_the_actors_are_named_with_the_accounts_the_events_concern_in_one_statem
     assert len(accounts) == 1, accounts
 
 
+def test_a_pages_objects_are_titled_and_linked_by_their_kinds_in_a_statement_a_kind(client, auditor, clock,
+                                                                                    count_queries):
+    """Each kind's title and link as read from the objects' own columns (a calendar day by its date,
+    an area by its code and name), a statement for each kind and one for the actors."""
+    from datetime import date
+
+    from svcproc.core.workdays import LocalCalendarDay, LocalDayKind
+    from svcproc.extensions import db
+    from tests.builders.registry import AreaFactory, OrganizationFactory
+
+    org = OrganizationFactory(name="阳光社会工作服务中心")
+    area = AreaFactory(code="310101001", name="东湖街道")
+    wang = UserFactory(username="wangfang", full_name="王芳", role=Role.PROCUREMENT)
+    li = UserFactory(username="lisi", full_name="李四", role=Role.ADMIN)
+    day = LocalCalendarDay(day=date(2025, 10, 11), kind=LocalDayKind(list(LocalDayKind)[0].value), name="调休",
+                           created_at=clock.now)
+    db.session.add(day)
+    db.session.flush()
+    record("organization.updated", actor=wang, obj=org, changes={"address": ["甲", "乙"]})
+    record("area.updated", actor=li, obj=area, changes={"name": ["东湖", "东湖街道"]})
+    record("calendar.day_set", actor=li, obj=day)
+    db.session.commit()
+    client.get("/audit")  # the menu's figures, kept from here on
+
+    with count_queries() as counted:
+        html = client.get("/audit").get_data(as_text=True)
+
+    def row_of(action):
+        at = html.index(f'data-action="{action}"')
+        return html[html.rindex("<tr>", 0, at):html.index("</tr>", at)]
+
+    assert "王芳 (wangfang)" in row_of("organization.updated")
+    assert f'href="/registry/organizations/{org.id}"' in row_of("organization.updated")
+    assert "310101001 东湖街道" in row_of("area.updated") and "李四 (lisi)" in row_of("area.updated")
+    assert "2025-10-11" in row_of("calendar.day_set")
+    # The person's account, the page of events, the three kinds of object and the actors.
+    assert len(counted.statements) == 6, counted.statements
+
+
 def test_every_action_the_code_records_is_described():
     """A code recorded anywhere (a transition's event or a literal passed to `record`) has words."""
     from pathlib import Path
