@@ -18,6 +18,7 @@ from ...core.loading import hand_out
 from ...core.permissions import require
 from ...core.web import deferred, first_error, is_htmx, like_pattern, paginate, redirect_to
 from ...extensions import db
+from ...registry.models import Organization
 from .. import challenges
 from .. import permissions as perms
 from .. import workflow
@@ -71,18 +72,30 @@ def tenders():
 @bp.route("/tenders/export.csv")
 @login_required
 def tenders_export():
+    """Every tender the person sees, in one statement streamed however many there are: the bids
+    received are counted once the tender is opened (before, nobody learns that a bid exists), the
+    winner and its price given once it is awarded."""
     require(perms.can_read_procurement(current_user))
-    tenders = db.session.execute(perms.visible_tenders(current_user).order_by(Tender.id)).unique().scalars().all()
-    rows = []
-    for t in tenders:
-        submitted = [b for b in t.bids if b.status == BidStatus.SUBMITTED]
-        awarded = t.awarded_bid if t.is_awarded else None
-        rows.append([t.number, t.title, t.method.value, t.status.value, fen_to_yuan_text(t.ceiling_fen),
-                     len(submitted) if t.opened_at else "", local_datetime(t.opened_at),
-                     awarded.organization.name if awarded else "",
-                     fen_to_yuan_text(awarded.price_fen) if awarded else ""])
+    submitted = (sa.select(sa.func.count(Bid.id)).where(Bid.tender_id == Tender.id, Bid.status == BidStatus.SUBMITTED)
+                 .correlate(Tender).scalar_subquery())
+    winner = sa.orm.aliased(Bid, name="winner")
+    stmt = (sa.select(Tender.number, Tender.title, Tender.method, Tender.status, Tender.ceiling_fen, Tender.opened_at,
+                      sa.case((Tender.opened_at.is_not(None), submitted)), Organization.name, winner.price_fen)
+            .select_from(Tender)
+            .outerjoin(winner, sa.and_(winner.id == Tender.awarded_bid_id, Tender.status == TenderStatus.AWARDED))
+            .outerjoin(Organization, Organization.id == winner.organization_id)
+            .where(exports.rows_of(perms.visible_tenders(current_user))).order_by(Tender.id)
+            .execution_options(yield_per=exports.BATCH))
+
+    def rows():
+        for number, title, method, status, ceiling, opened_at, bids, organization, price in db.session.execute(stmt):
+            awarded = organization is not None
+            yield [number, title, method.value, status.value, fen_to_yuan_text(ceiling),
+                   bids if opened_at is not None else "", local_datetime(opened_at),
+                   organization if awarded else "", fen_to_yuan_text(price) if awarded else ""]
+
     return exports.csv_response("tenders", ["number", "title", "method", "status", "ceiling_yuan", "bids_received",
-                                            "opened_at", "awarded_organization", "awarded_price_yuan"], rows)
+                                            "opened_at", "awarded_organization", "awarded_price_yuan"], rows())
 
 
 # --- the tender page --------------------------------------------------------------------------
