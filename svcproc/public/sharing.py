@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
 
 from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Contract
-from ..core import clock
+from ..core import clock, versions
 from ..delivery.models import ActivityType, ServiceActivity, activity_participant
 from ..evaluations.models import EvaluationRound, RoundStatus, SatisfactionSurvey
 from ..extensions import db
@@ -155,14 +155,28 @@ def table() -> Table:
     if ttl <= 0:
         g.public_figures = _build_table(minimum)
         return g.public_figures
-    stored = db.session.get(PublicFigures, minimum)
+    # When they were decided and the version of the stored figures, without the figures: a district's
+    # are some ten thousand rows, read and made into cells once per version by each process and kept.
+    stored = db.session.execute(
+        sa.select(PublicFigures.computed_at,
+                  sa.select(versions.DataVersion.value).where(versions.DataVersion.name == FIGURES).scalar_subquery())
+        .where(PublicFigures.minimum == minimum)).one_or_none()
     if stored is None:
         g.public_figures = refresh(minimum)
         return g.public_figures
-    if clock.now() - stored.computed_at > timedelta(seconds=ttl):
+    computed_at, version = stored
+    if clock.now() - computed_at > timedelta(seconds=ttl):
         _queue_refresh()
-    g.public_figures = _from_rows(stored.cells, minimum)
+    g.public_figures = _kept_tables.get_at(version, minimum, lambda: _from_rows(db.session.execute(
+        sa.select(PublicFigures.cells).where(PublicFigures.minimum == minimum)).scalar_one(), minimum))
     return g.public_figures
+
+
+# The stored figures' version (core/versions.py): a refresh, on whatever host or job, gives them a
+# new one as it commits.
+FIGURES = "public_figures"
+versions.watch(FIGURES, PublicFigures, versions.EVERY_COLUMN)
+_kept_tables = versions.Kept(None, size=16)
 
 
 def refresh(minimum: int | None = None) -> Table:

@@ -256,6 +256,41 @@ def test_the_figures_are_stored_for_every_host_and_decided_again_by_a_job(app, c
     assert _number(later["Service sessions"]) == _number(before["Service sessions"]) + 1
 
 
+def test_each_process_reads_the_stored_figures_once_per_version_of_them(app, client, ids, clock, count_queries,
+                                                                        monkeypatch):
+    """The stored figures (ten thousand rows at a district's size) are read and made into cells once
+    and kept under their version; a refresh, by a job on any host, gives them a new one, and the next
+    page reads the new figures."""
+    from svcproc.core import jobs
+    from svcproc.public.tasks import run_figures_job
+
+    world = World(ids)
+    street = world.communities[0].parent
+    client.post("/lang/en", data={"next": "/"})
+    monkeypatch.setitem(app.config, "PUBLIC_FIGURES_CACHE_SECONDS", 600)
+    started = []
+    monkeypatch.setattr(jobs, "dispatch", lambda job: started.append(job))
+    _page(client, street.id)  # nothing stored yet: decided and stored
+    _page(client, street.id)  # read and kept
+
+    with count_queries() as kept:
+        before = _page(client, street.id)["total"]
+    world.record(activity_date=date(2025, 6, 14), community=world.communities[1], head_count=0,
+                 participants=[world.people["elder"]], start_time=time(15, 0), end_time=time(16, 0))
+    db.session.flush()
+    clock.advance(seconds=601)
+    _page(client, street.id)  # old: a refresh is queued, the kept figures shown meanwhile
+    run_figures_job(db.session.get(jobs.Job, started[0]), lambda *a: None)
+    with count_queries() as refreshed:
+        later = _page(client, street.id)["total"]
+
+    def read_figures(counted):
+        return [s for s in counted.statements if "public_figures.cells" in s]
+
+    assert read_figures(kept) == [] and len(read_figures(refreshed)) == 1
+    assert _number(later["Service sessions"]) == _number(before["Service sessions"]) + 1
+
+
 def test_the_command_decides_and_stores_the_figures(app, cli, ids):
     from svcproc.public.models import PublicFigures
 
