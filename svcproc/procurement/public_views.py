@@ -33,8 +33,11 @@ def _labels():
 
 
 def _communities():
+    """Every community with its street and district, whose names its choice reads (`Area.path`), in
+    one statement: a street read in turn for each community cost a statement a street."""
     return db.session.execute(
-        sa.select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)).unique().scalars().all()
+        sa.select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)
+        .options(joinedload(Area.parent).joinedload(Area.parent))).unique().scalars().all()
 
 
 @bp.route("/needs/new", methods=["GET", "POST"])

@@ -59,6 +59,25 @@ def test_anyone_submits_a_need_and_gets_a_receipt_code(client, clock, community)
     assert need.submitted_at == need.status_changed_at == clock.now
 
 
+def test_the_form_names_every_community_by_its_path_in_as_many_statements_however_many_streets(client, community,
+                                                                                               count_queries):
+    """Each choice reads its community's street and district; they come with the communities."""
+    def statements():
+        db.session.flush()
+        db.session.expunge_all()  # nothing already at hand: what the page reads, it reads itself
+        with count_queries() as counted:
+            html = client.get("/needs/new").get_data(as_text=True)
+        return counted.count, html
+
+    few, _html = statements()
+    others = [CommunityFactory(name=f"新社区{n}") for n in range(4)]  # each under a street of its own
+    many, html = statements()
+
+    assert many == few
+    for other in others:
+        assert in_page(f"{other.parent.parent.name} / {other.parent.name} / {other.name}") in html
+
+
 def test_the_audit_event_of_a_new_need_leaves_out_the_contact(client, clock, community):
     client.post("/needs/new", data=_form(community))
 
