@@ -10,8 +10,9 @@ A notice is not stored: it is a moment in a record's life that the law makes pub
 - correction notice (更正公告): an amendment of a signed contract.
 
 One UNION of small selects gives (kind, record id, local day, plan) rows, filtered and paged in
-the database; the records of one page are then loaded in one query per kind, so a page costs the
-same number of statements whatever the number of notices.
+the database, each select reading from its kind's day index only as deep as the page reaches
+(`_statement`); the records of one page are then loaded in one query per kind, so a page costs the
+same number of statements, and about the same time, whatever the number of notices.
 """
 from __future__ import annotations
 
@@ -103,36 +104,44 @@ def _within(column, since: date | None, until: date | None, moment: bool) -> sa.
     return sa.and_(sa.true(), *clauses)
 
 
-def _selects(kinds: set[NoticeKind], since: date | None = None, until: date | None = None) -> list[sa.Select]:
+def _selects(kinds: set[NoticeKind], since: date | None = None, until: date | None = None
+             ) -> list[tuple[sa.Select, Any, bool]]:
+    """Each kind's select, with the column its day is read from and whether that is a moment (a
+    timestamp) rather than a day."""
     selects = []
     if NoticeKind.TENDER in kinds:
-        selects.append(sa.select(*_row(NoticeKind.TENDER, Tender.id, local_day(Tender.publish_at), Tender.plan_id,
+        selects.append((sa.select(*_row(NoticeKind.TENDER, Tender.id, local_day(Tender.publish_at), Tender.plan_id,
                                        _KIND_ORDER[NoticeKind.TENDER]))
-                       .where(_published_tender(), _within(Tender.publish_at, since, until, True)))
+                       .where(_published_tender(), _within(Tender.publish_at, since, until, True)),
+                        Tender.publish_at, True))
     if NoticeKind.RESULT in kinds:
-        selects.append(sa.select(*_row(NoticeKind.RESULT, Tender.id, local_day(Tender.publicity_starts_at),
+        selects.append((sa.select(*_row(NoticeKind.RESULT, Tender.id, local_day(Tender.publicity_starts_at),
                                        Tender.plan_id, _KIND_ORDER[NoticeKind.RESULT]))
                        .where(Tender.status.in_([TenderStatus.IN_PUBLICITY, TenderStatus.AWARDED]),
                               Tender.publicity_starts_at.is_not(None),
-                              _within(Tender.publicity_starts_at, since, until, True)))
+                              _within(Tender.publicity_starts_at, since, until, True)),
+                        Tender.publicity_starts_at, True))
     if NoticeKind.TERMINATION in kinds:
-        selects.append(sa.select(*_row(NoticeKind.TERMINATION, Tender.id, local_day(Tender.status_changed_at),
+        selects.append((sa.select(*_row(NoticeKind.TERMINATION, Tender.id, local_day(Tender.status_changed_at),
                                        Tender.plan_id, _KIND_ORDER[NoticeKind.TERMINATION]))
                        .where(Tender.status.in_([TenderStatus.CANCELLED, TenderStatus.FAILED]),
-                              Tender.publish_at.is_not(None), _within(Tender.status_changed_at, since, until, True)))
+                              Tender.publish_at.is_not(None), _within(Tender.status_changed_at, since, until, True)),
+                        Tender.status_changed_at, True))
     if NoticeKind.CONTRACT in kinds:
-        selects.append(sa.select(*_row(NoticeKind.CONTRACT, Contract.id, Contract.signed_on, Tender.plan_id,
+        selects.append((sa.select(*_row(NoticeKind.CONTRACT, Contract.id, Contract.signed_on, Tender.plan_id,
                                        _KIND_ORDER[NoticeKind.CONTRACT]))
                        .join(Tender, Tender.id == Contract.tender_id)
                        .where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES), Contract.signed_on.is_not(None),
-                              _within(Contract.signed_on, since, until, False)))
+                              _within(Contract.signed_on, since, until, False)),
+                        Contract.signed_on, False))
     if NoticeKind.CORRECTION in kinds:
-        selects.append(sa.select(*_row(NoticeKind.CORRECTION, Amendment.id, Amendment.amended_on, Tender.plan_id,
+        selects.append((sa.select(*_row(NoticeKind.CORRECTION, Amendment.id, Amendment.amended_on, Tender.plan_id,
                                        _KIND_ORDER[NoticeKind.CORRECTION]))
                        .join(Contract, Contract.id == Amendment.contract_id)
                        .join(Tender, Tender.id == Contract.tender_id)
                        .where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES),
-                              _within(Amendment.amended_on, since, until, False)))
+                              _within(Amendment.amended_on, since, until, False)),
+                        Amendment.amended_on, False))
     return selects
 
 
@@ -196,22 +205,60 @@ class Notice:
         return f"{self.kind.value}-{self.record.id}"
 
 
-def _statement(filters: Filters) -> sa.Select:
-    selects = _selects(filters.kinds, filters.since, filters.until)
-    if not selects:
-        selects = [sa.select(*_row(NoticeKind.TENDER, Tender.id, local_day(Tender.publish_at), Tender.plan_id, 0))
-                   .where(sa.false())]
-    if filters.open_only:
-        selects = [s.where(Tender.status == TenderStatus.PUBLISHED) for s in selects]
-    rows = (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("notice")
-    stmt = sa.select(rows.c.kind, rows.c.ref_id, rows.c.day)
+def _statement(filters: Filters, depth: int | None = None) -> sa.Select:
+    """The notices the filters pick, newest day first. With `depth`, only as many rows of each kind
+    as the first `depth` notices can hold: each kind's rows from the day of its own `depth`-th newest
+    on (a day is read from its kind's index, so a page reads a few rows of each kind, not every
+    notice of every year). Every notice among the first `depth` is among them: a kind's rows before
+    that day all come after its `depth`-th newest."""
+    branches = _selects(filters.kinds, filters.since, filters.until)
+    if not branches:
+        branches = [(sa.select(*_row(NoticeKind.TENDER, Tender.id, local_day(Tender.publish_at), Tender.plan_id, 0))
+                     .where(sa.false()), Tender.publish_at, True)]
+    plans = None
     if filters.category is not None:
-        stmt = stmt.join(ProjectPlan, ProjectPlan.id == rows.c.plan_id).where(ProjectPlan.category == filters.category)
+        plans = sa.select(ProjectPlan.id).where(ProjectPlan.category == filters.category)
     if filters.area is not None:
         served = (sa.select(plan_community.c.plan_id).join(Area, Area.id == plan_community.c.area_id)
                   .where(sa.or_(Area.id == filters.area.id, Area.parent_id == filters.area.id)))
-        stmt = stmt.where(rows.c.plan_id.in_(served))
+        plans = served if plans is None else plans.where(ProjectPlan.id.in_(served))
+    selects = []
+    for select, column, moment in branches:
+        if filters.open_only:
+            select = select.where(Tender.status == TenderStatus.PUBLISHED)
+        if plans is not None:
+            select = select.where(Tender.plan_id.in_(plans))  # every kind's select reads its tender
+        if depth is not None:
+            deepest = (select.with_only_columns(column).order_by(column.desc()).offset(depth - 1).limit(1)
+                       .correlate(None).scalar_subquery())
+            # A moment a day before the deepest one still falls on that day or later: from there on.
+            select = select.where(column >= (sa.func.coalesce(_day_before(deepest), _EARLIEST_MOMENT) if moment
+                                             else sa.func.coalesce(deepest, _EARLIEST_DAY)))
+        selects.append(select)
+    rows = (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("notice")
+    stmt = sa.select(rows.c.kind, rows.c.ref_id, rows.c.day)
     return stmt.order_by(rows.c.day.desc(), rows.c.kind_order, rows.c.ref_id.desc())
+
+
+_EARLIEST_MOMENT = sa.literal(datetime(1, 1, 1), sa.DateTime)
+_EARLIEST_DAY = sa.literal(date(1, 1, 1), sa.Date)
+
+
+class _day_before(FunctionElement):  # noqa: N801  (reads as the SQL it renders)
+    """A naive timestamp one day earlier."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+
+
+@compiles(_day_before)
+def _day_before_sqlite(element, compiler, **kw):
+    return "datetime(%s, '-1 day')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(_day_before, "postgresql")
+def _day_before_postgresql(element, compiler, **kw):
+    return "(%s - INTERVAL '1 day')" % compiler.process(element.clauses, **kw)
 
 
 def _load(rows) -> list[Notice]:
@@ -251,12 +298,13 @@ def notices_page(filters: Filters, page_number: int, per_page: int | None = None
     capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
     pages = max(1, math.ceil(total / per_page))
     page_number = min(max(1, page_number), pages)
-    rows = db.session.execute(stmt.limit(per_page).offset((page_number - 1) * per_page)).all()
+    rows = db.session.execute(_statement(filters, depth=page_number * per_page)
+                              .limit(per_page).offset((page_number - 1) * per_page)).all()
     return Page(items=_load(rows), page=page_number, per_page=per_page, total=total, capped=capped)
 
 
 def recent(limit: int = 10, filters: Filters | None = None) -> list[Notice]:
-    stmt = _statement(filters or Filters(kinds=set(NoticeKind)))
+    stmt = _statement(filters or Filters(kinds=set(NoticeKind)), depth=limit)
     return _load(db.session.execute(stmt.limit(limit)).all())
 
 

@@ -323,6 +323,53 @@ def test_the_board_pages(app, client, ids):
     assert not set(_items(first)) & set(_items(second))
 
 
+@pytest.mark.parametrize("per_page", [1, 2, 3, 5])
+@pytest.mark.parametrize("narrowed", ["all", "category", "area", "tenders only"])
+def test_each_page_holds_the_notices_the_whole_list_puts_there(app, ids, per_page, narrowed):
+    """A page reads only as many rows of each kind as the pages up to it can hold (from the day of
+    that kind's deepest one on); whatever the page size and filters it shows what the whole board,
+    in its order, puts on it."""
+    from svcproc.public import board
+
+    world = World(ids)
+    filters = board.Filters(kinds=set(NoticeKind))
+    if narrowed == "category":
+        filters.category = ServiceCategory.ELDERLY
+    elif narrowed == "area":
+        filters.area = world.communities[0].parent
+    elif narrowed == "tenders only":
+        filters.kinds = {NoticeKind.TENDER, NoticeKind.RESULT}
+    with app.test_request_context():
+        whole = [(kind, ref) for kind, ref, _day in db.session.execute(board._statement(filters)).all()]
+        assert len(whole) >= 3
+        pages = [[(n.kind.value, n.record.id) for n in board.notices_page(filters, number, per_page).items]
+                 for number in range(1, -(-len(whole) // per_page) + 1)]
+        recent = [(n.kind.value, n.record.id) for n in board.recent(limit=per_page, filters=filters)]
+
+    assert [item for page in pages for item in page] == whole
+    assert recent == whole[:per_page]
+
+
+def test_a_later_tender_published_earlier_the_same_day_still_leads_its_page(app, client, clock, ids):
+    """Within a day the board goes by the record's number, not the moment: the newest tender of a
+    day is read even when another of that day was published later."""
+    from svcproc.public import board
+
+    staff = World(ids).users["procurement"]
+    first, second = (tender_in(S.PUBLISHED, clock, staff=staff).tender for _ in range(2))
+    day = datetime(2031, 1, 6, tzinfo=ZoneInfo("Asia/Shanghai"))
+    first.publish_at = (day + timedelta(hours=10)).astimezone(timezone.utc)
+    second.publish_at = (day + timedelta(hours=9)).astimezone(timezone.utc)
+    db.session.flush()
+    assert second.id > first.id
+
+    with app.test_request_context():
+        newest = board.recent(limit=1, filters=board.Filters(kinds={NoticeKind.TENDER}))
+        page = board.notices_page(board.Filters(kinds={NoticeKind.TENDER}), 2, 1).items
+
+    assert [n.record.id for n in newest] == [second.id] and [n.record.id for n in page] == [first.id]
+
+
 # --- the feed --------------------------------------------------------------------------------------
 
 
