@@ -139,3 +139,31 @@ def test_choosing_a_status_filter_narrows_the_table_without_reloading(browser_pa
     expect(rows).to_have_count(ALL_ORGS)
     _wait_for_param(page, "status", "")
     assert _same_document(page)
+
+
+def test_choosing_a_community_on_the_plan_form_lists_its_waiting_needs_in_place(browser_page, live_server):
+    """The plan form offers the waiting needs of the communities it serves: ticking one lists them
+    under the form without a page load, nothing saved, the entries kept."""
+    import sqlalchemy as sa
+
+    from svcproc.extensions import db
+    from svcproc.registry.models import Area
+
+    with live_server.app.app_context():
+        community = db.session.execute(sa.select(Area.name).where(Area.code == "510107002003")).scalar_one()
+    page = browser_page
+    login(page, "procurement")
+    page.goto("/procurement/plans/new")
+    page.wait_for_function("typeof window.htmx === 'object'")
+    _mark_document(page)
+    form = page.locator("main form.wide-form")
+    form.locator("#title").fill("喘息服务试点项目")
+    needs = form.locator("#plan-needs")
+    expect(needs).not_to_contain_text("喘息服务")
+
+    form.get_by_label(community, exact=True).check()
+
+    expect(needs).to_contain_text("希望有喘息服务")
+    assert _same_document(page)
+    expect(form.locator("#title")).to_have_value("喘息服务试点项目")
+    assert form.locator("button[type=submit]").count() == 1

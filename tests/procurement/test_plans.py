@@ -1,6 +1,8 @@
 """Project plans: fiscal year, budget, communities served, linked needs and performance targets."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from svcproc.core.errors import ValidationError
@@ -50,6 +52,53 @@ def test_staff_create_a_plan_with_needs_and_targets(client, clock, manager, comm
     assert created.changes["budget_fen"] == [None, 36_000_000]
     assert created.changes["communities"] == [None, sorted(c.id for c in communities)]
     assert audit_events("need.adopted")[0].changes["plan_id"] == [None, plan.id]
+
+
+def _offered(html: str) -> set[int]:
+    part = html[html.index('id="plan-needs"'):]
+    part = part[:part.index("</fieldset>")]
+    return {int(i) for i in re.findall(r'name="needs"[^>]*value="(\d+)"', part)}
+
+
+def _checked(html: str, name: str) -> set[int]:
+    return {int(i) for i in re.findall(rf'<input checked id="{name}-\d+" name="{name}" type="checkbox" value="(\d+)"', html)}
+
+
+def test_the_form_offers_the_waiting_needs_of_the_communities_the_plan_serves(client, manager, communities):
+    """Not every waiting need of the district: those of the communities chosen, with the needs the
+    plan already answers; opened from a need, the form serves that need's community."""
+    here, there = communities
+    waiting = [submit_need(here), submit_need(here)]
+    elsewhere = submit_need(there)
+    plan = make_plan(manager, communities=[there], needs=[elsewhere])
+    answered_elsewhere = submit_need(there)
+
+    fresh = client.get("/procurement/plans/new").get_data(as_text=True)
+    from_need = client.get(f"/procurement/plans/new?need={waiting[0].id}").get_data(as_text=True)
+    editing = client.get(f"/procurement/plans/{plan.id}/edit").get_data(as_text=True)
+
+    assert _offered(fresh) == set()
+    assert _offered(from_need) == {n.id for n in waiting}
+    assert _checked(from_need, "needs") == {waiting[0].id} and _checked(from_need, "communities") == {here.id}
+    assert _offered(editing) == {elsewhere.id, answered_elsewhere.id}
+
+
+@pytest.mark.parametrize("path", ["new", "edit"])
+def test_choosing_communities_lists_their_needs_and_saves_nothing(client, manager, communities, path):
+    """The form sent back to list the needs of the communities now chosen (its needs' button, or
+    htmx as the communities change) is the same form again, the entries kept, nothing saved."""
+    here, there = communities
+    needs = {submit_need(here).id, submit_need(there).id}
+    plan = make_plan(manager, communities=[here])
+    url = "/procurement/plans/new" if path == "new" else f"/procurement/plans/{plan.id}/edit"
+    data = _form(communities, title="尚未保存的计划", show_needs="1", version=str(plan.version))
+
+    with unchanged(plan):
+        response = client.post(url, data=data)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "尚未保存的计划" in html
+    assert _offered(html) == needs and _checked(html, "communities") == {here.id, there.id}
 
 
 @pytest.mark.parametrize("changes", [

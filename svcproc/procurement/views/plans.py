@@ -46,13 +46,34 @@ def plans():
 
 
 def _plan_choices(form: PlanForm, plan: ProjectPlan | None = None) -> None:
+    """Every community, and the needs the plan may answer: those it answers or the form chose, and
+    the waiting needs of the communities it serves (a district holds thousands of waiting needs; a
+    form that offered them all weighed a third of a megabyte). A first form opened from a need
+    serves that need's community."""
     communities = db.session.execute(
         sa.select(Area).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)).unique().scalars().all()
-    open_needs = db.session.execute(
-        perms.visible_needs(current_user).where(sa.or_(CommunityNeed.status == NeedStatus.SUBMITTED,
-                                                       CommunityNeed.plan_id == (plan.id if plan else -1)))
+    if request.method == "POST":
+        served, chosen = set(form.communities.data or []), set(form.needs.data or [])
+    elif plan is not None:
+        served, chosen = {c.id for c in plan.communities}, set()
+    else:
+        served, chosen = set(), {int(i) for i in request.args.getlist("need") if i.isdigit() and len(i) <= 18}
+    waiting_here = sa.and_(CommunityNeed.status == NeedStatus.SUBMITTED, sa.or_(
+        CommunityNeed.community_id.in_(sorted(served)),
+        CommunityNeed.community_id.in_(sa.select(CommunityNeed.community_id).where(CommunityNeed.id.in_(sorted(chosen))))))
+    offered = db.session.execute(
+        perms.visible_needs(current_user).where(sa.or_(
+            CommunityNeed.id.in_(sorted(chosen)), CommunityNeed.plan_id == (plan.id if plan else -1), waiting_here))
         .order_by(CommunityNeed.submitted_at)).unique().scalars().all()
-    form.fill_choices(communities, open_needs)
+    form.fill_choices(communities, offered)
+    if request.method == "GET" and plan is None and chosen:
+        form.communities.data = sorted({n.community_id for n in offered if n.id in chosen})
+
+
+def _needs_asked() -> bool:
+    """The form sent back only to list the waiting needs of the communities now chosen (the needs'
+    button, or htmx as the communities change): shown again, nothing saved."""
+    return request.method == "POST" and request.form.get("show_needs") == "1"
 
 
 def _plan_values(form: PlanForm) -> dict:
@@ -85,6 +106,8 @@ def plan_new():
     def page(**extra):
         return render_template("procurement/plan_form.html", form=form, plan=None, **extra)
 
+    if _needs_asked():
+        return page()
     return flow.submit(form, save, page, field="title",
                        message=lambda: _("Plan %(t)s created.", t=created[0].title))
 
@@ -120,5 +143,7 @@ def plan_edit(plan_id: int):
     def page(**extra):
         return render_template("procurement/plan_form.html", form=form, plan=item, **extra)
 
+    if _needs_asked():
+        return page()
     return flow.submit(form, save, page, field="title", obj=item,
                        message=lambda: _("Plan %(t)s saved.", t=item.title))

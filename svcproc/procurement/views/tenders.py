@@ -17,6 +17,7 @@ from ...core.formatting import fen_to_yuan_text, local_datetime, points
 from ...core.loading import hand_out
 from ...core.permissions import require
 from ...core.web import deferred, first_error, is_htmx, like_pattern, paginate, redirect_to
+from ... import models as _every_model  # noqa: F401  (every mapper, for the page's reads built below)
 from ...extensions import db
 from ...registry.models import Organization
 from .. import challenges
@@ -103,7 +104,7 @@ def tenders_export():
 
 # The tender page's reads, built once (core/loading.py): the tender with its plan and its criteria
 # (a handful), then its bids (each with its organization and deposit, one or none), documents and
-# experts, a statement each.
+# experts, a statement each. Building them configures the mappers: every model is imported above.
 _PAGE_TENDER = (sa.select(Tender).where(Tender.id == sa.bindparam("tender"))
                 .options(joinedload(Tender.criteria), joinedload(Tender.plan)))
 _PAGE_BIDS = (sa.select(Bid).where(Bid.tender_id == sa.bindparam("tender"))
