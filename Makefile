@@ -102,7 +102,7 @@ redis:
 # Every benchmark, at BENCH_SCALE (small unless set: `BENCH_SCALE=district make bench`); each prints
 # its figures next to their goals and writes bench/results/<name>.json. A missed goal is reported,
 # not an error: the figures are the result.
-BENCHMARKS := pages api writes load import report portfolio audit storage ocds
+BENCHMARKS := pages api writes load import report portfolio audit storage ocds sweep
 BENCH_SCALE ?= small
 
 bench: install redis

@@ -224,8 +224,9 @@ def _forget_as_generated(url: str) -> None:
 
 
 def district_as_generated(scale: str = SCALE) -> str:
-    """The URL of the district, as it was when generated (see above); BENCH_KEEP_DISTRICT=1 measures
-    it as it stands instead. No one else may be connected to it."""
+    """The URL of the district, as it was when generated (see above) with the schema of the code
+    that runs; BENCH_KEEP_DISTRICT=1 measures it as it stands instead. No one else may be connected
+    to it."""
     url = ensure_district(scale)
     if os.environ.get("BENCH_KEEP_DISTRICT") == "1":
         return url
@@ -250,6 +251,9 @@ def district_as_generated(scale: str = SCALE) -> str:
             shutil.copyfile(kept, path)
         else:
             shutil.copyfile(path, kept)
+    # The copy holds the schema of the day it was kept: migrations added since are applied again.
+    subprocess.run([*svcproc_command(), "db", "upgrade"], env=bench_env(url, scale), check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return url
 
 

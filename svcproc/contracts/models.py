@@ -231,4 +231,7 @@ class Payment(db.Model):
     contract: Mapped[Contract] = relationship(back_populates="payments")
     milestone: Mapped[Milestone] = relationship(back_populates="payments")
 
-    __table_args__ = (sa.UniqueConstraint("contract_id", "voucher_number", name="uq_payment_voucher"),)
+    __table_args__ = (sa.UniqueConstraint("contract_id", "voucher_number", name="uq_payment_voucher"),
+                      # The payments list's order (newest first): its page is read from this index,
+                      # not by joining and sorting every payment of the district.
+                      sa.Index("ix_payment_paid_on", "paid_on", "id"))

@@ -171,3 +171,15 @@ def test_the_contract_page_reads_the_deliverables_once_and_hands_each_milestone_
         assert len(contract.amendments) == 2
     assert handed == expected and sum(map(len, expected.values())) >= 7
     assert all(files) and reading.count == 0
+
+
+def test_the_payments_list_is_read_in_its_order_from_an_index():
+    """Newest payment first, from an index of that order: a page of 25 reads 25 payments and their
+    contracts, instead of joining every payment of the district and sorting them."""
+    import sqlalchemy as sa
+
+    from svcproc.extensions import db
+
+    indexes = sa.inspect(db.session.connection()).get_indexes("payment")
+
+    assert ["paid_on", "id"] in [index["column_names"] for index in indexes]
