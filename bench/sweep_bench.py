@@ -111,6 +111,7 @@ def main() -> None:
         bare.get("/healthz")
         bare_times.append(time.perf_counter() - started)
     rows = []
+    failed = []  # (who, path, status) of a server error, or of a refusal for too many requests
     for login in logins:
         client = app.test_client()
         if login is not None:
@@ -126,6 +127,8 @@ def main() -> None:
                 response = client.get(path)
                 body = response.get_data()
                 times.append(time.perf_counter() - started)
+            if response.status_code >= 429:
+                failed.append((login or "visitor", path, response.status_code))
             if response.status_code == 200:
                 rows.append((login or "visitor", path, counted[0], len(body), statistics.median(times),
                              response.mimetype == "text/html"))
@@ -136,6 +139,8 @@ def main() -> None:
     heavy = sorted((r for r in rows if r[2] > GOAL_STATEMENTS), key=lambda r: -r[2])
     large = sorted((r for r in pages if r[3] > GOAL_KB * 1024), key=lambda r: -r[3])
     figures.add("answers (role × address), of them HTML pages", len(rows), note=f"{len(pages)} pages")
+    figures.add("answers that failed (5xx) or were refused as too many (429)", len(failed), at_most=0,
+                note="; ".join(f"{who} {path}: {status}" for who, path, status in failed[:8]))
     figures.add(f"answers over {GOAL_STATEMENTS} SQL statements", len(heavy), at_most=0,
                 note="; ".join(f"{who} {path}: {n}" for who, path, n, *_rest in heavy[:8]))
     figures.add(f"pages over {GOAL_KB} KB", len(large), at_most=0,
