@@ -158,10 +158,14 @@ def _first_rows(target, connection, **_kw) -> None:
         connection.execute(target.insert(), [{"name": name, "value": new_version()} for name in names])
 
 
+def column(name: str) -> sa.ScalarSelect:
+    """The current version of one kind, as a column to read beside other rows."""
+    return sa.select(DataVersion.value).where(DataVersion.name == name).scalar_subquery()
+
+
 def columns() -> list[sa.ScalarSelect]:
     """The current version of every kind, as columns to read beside the person's account."""
-    return [sa.select(DataVersion.value).where(DataVersion.name == name).scalar_subquery().label(f"v_{name}")
-            for name in sorted(WATCHED)]
+    return [column(name).label(f"v_{name}") for name in sorted(WATCHED)]
 
 
 def remember(values) -> None:

@@ -158,9 +158,8 @@ def table() -> Table:
     # When they were decided and the version of the stored figures, without the figures: a district's
     # are some ten thousand rows, read and made into cells once per version by each process and kept.
     stored = db.session.execute(
-        sa.select(PublicFigures.computed_at,
-                  sa.select(versions.DataVersion.value).where(versions.DataVersion.name == FIGURES).scalar_subquery())
-        .where(PublicFigures.minimum == minimum)).one_or_none()
+        sa.select(PublicFigures.computed_at, versions.column(FIGURES)).where(PublicFigures.minimum == minimum)
+    ).one_or_none()
     if stored is None:
         g.public_figures = refresh(minimum)
         return g.public_figures
