@@ -58,7 +58,9 @@ class ActivityForm(FlaskForm):
     place = StringField(_l("Place"), validators=[Optional(), Length(max=200)])
     hours = StringField(_l("Service hours"), validators=[Optional(), Length(max=8)],
                         render_kw={"inputmode": "decimal", "placeholder": "1.5"})
-    workers = CheckboxList(_l("Social workers"), coerce=int, validators=[Optional()])
+    workers = CheckboxList(_l("Social workers"), coerce=int, validators=[Optional()],
+                           invalid_message=_l("Only the social workers assigned to this contract can be "
+                                              "named (%(values)s is not)."))
     head_count = IntegerField(_l("Others present (head-count)"), default=0, validators=[Optional(), NumberRange(0)])
     group_id = SelectField(_l("Group"), validators=[Optional()])
     session_number = IntegerField(_l("Session number"), validators=[Optional(), NumberRange(1, 100)])

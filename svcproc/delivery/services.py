@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import created, diff, record, snapshot
@@ -324,7 +325,7 @@ def check_activity(contract: Contract, values: dict, errors: list | None = None)
     if community is None or community.level not in (AreaLevel.COMMUNITY, AreaLevel.GRID):
         refuse(_("Choose the community where the service took place."), "community_id")
     workers = list(values.get("workers") or [])
-    assigned = {w.id for w in contract.workers}
+    assigned = perms.assigned_among(contract, [w.id for w in workers])
     strangers = [w.name for w in workers if w.id not in assigned]
     if not workers:
         refuse(_("Name the social workers who delivered the service."), "workers")
@@ -445,10 +446,14 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
                                        clean["end_time"], clean["community_id"], clean["place"],
                                        [w.id for w in workers], [p.id for p in participants], clean["head_count"],
                                        clean["group_id"], clean["session_number"])
-    db.session.add(activity)
-    db.session.flush()
-    _set_links(activity, _Links([], [], {}), workers, participants)
-    for upload in [u for u in uploads if u and getattr(u, "filename", "")]:
+    uploads = [u for u in uploads if u and getattr(u, "filename", "")]
+    if not uploads and db.session.connection().dialect.name == "postgresql":
+        _insert_with_links(activity, workers, participants)
+    else:
+        db.session.add(activity)
+        db.session.flush()
+        _set_links(activity, _Links([], [], {}), workers, participants)
+    for upload in uploads:
         stored = files.store(upload, purpose="evidence", rule=EVIDENCE_RULE, actor=actor)
         activity.evidence.append(ActivityEvidence(file_id=stored.id))
     db.session.flush()
@@ -459,6 +464,52 @@ def record_activity(actor, contract: Contract, values: dict, uploads: list = ())
                           settled=True)
     progress.log_changed([contract.id], at_commit=True)
     return activity
+
+
+_ENTRY_COLUMNS = tuple(c.name for c in ServiceActivity.__table__.c if c.name != "id")
+
+
+@functools.cache
+def _insert_with_links_stmt():
+    """PostgreSQL: a new entry and its workers and people in one statement (data-modifying WITHs),
+    returning the entry's id."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    A, W, P = ServiceActivity.__table__, activity_worker, activity_participant
+    entry = sa.insert(A).values({name: sa.bindparam(name, type_=A.c[name].type) for name in _ENTRY_COLUMNS}
+                                ).returning(A.c.id).cte("entry")
+
+    def links(table, column, name):
+        rows = sa.select(entry.c.id, sa.func.unnest(sa.bindparam(name, type_=ARRAY(sa.Integer))))
+        return sa.insert(table).from_select([table.c.activity_id, column], rows).cte(f"{name}_added")
+
+    return sa.select(entry.c.id).add_cte(links(W, W.c.social_worker_id, "workers"),
+                                         links(P, P.c.beneficiary_id, "people"))
+
+
+@functools.cache
+def _entry_attributes() -> tuple[tuple[str, str, object], ...]:
+    """(column, attribute, scalar default or None) of each column `_insert_with_links` writes."""
+    mapper = sa.inspect(ServiceActivity)
+    return tuple((name, mapper.get_property_by_column(column).key,
+                  column.default.arg if column.default is not None and column.default.is_scalar else None)
+                 for name in _ENTRY_COLUMNS for column in [ServiceActivity.__table__.c[name]])
+
+
+def _insert_with_links(activity: ServiceActivity, workers: list, people: list) -> None:
+    """The new entry written with its links in one statement (PostgreSQL, no evidence files), then
+    held by the session as if loaded: what the flush and `_set_links` do in two."""
+    params = {}
+    for name, key, default in _entry_attributes():
+        value = getattr(activity, key)
+        if value is None and default is not None:  # the column's default, as the flush would give it
+            value = default
+            setattr(activity, key, value)
+        params[name] = value
+    activity.id = db.session.connection().execute(_insert_with_links_stmt(), {
+        **params, "workers": sorted(w.id for w in workers), "people": sorted(p.id for p in people)}).scalar_one()
+    make_transient_to_detached(activity)
+    db.session.add(activity)
 
 
 def _activity_snapshot(activity: ServiceActivity, workers, people) -> dict:

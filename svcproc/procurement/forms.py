@@ -31,8 +31,26 @@ class MoneyField(StringField):
 
 
 class CheckboxList(SelectMultipleField):
+    """Boxes to tick. A value that is not among them (a page left open while the choices changed,
+    or a tampered request) is refused with `invalid_message`, in the reader's language."""
     widget = CheckboxListWidget()
     option_widget = CheckboxInput()
+
+    def __init__(self, *args, invalid_message=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # `values`: those refused, as sent.
+        self.invalid_message = invalid_message or _l("Choose only among the options listed (%(values)s is not "
+                                                     "among them).")
+
+    def pre_validate(self, form):
+        if not self.validate_choice:
+            return
+        if self.choices is None:
+            raise TypeError("a checkbox list needs its choices")
+        offered = {value for value, *_rest in self.choices}
+        refused = [str(value) for value in self.data or () if value not in offered]
+        if refused:
+            raise ValidationError(str(self.invalid_message) % {"values": "、".join(refused)})
 
 
 class NeedForm(FlaskForm):

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 from svcproc.contracts import workflow as contract_workflow
+from svcproc.audit.models import AuditEvent
 from svcproc.core.errors import DomainError, PermissionDenied, ValidationError
 from svcproc.delivery import services
+from svcproc.delivery.forms import ActivityForm
 from svcproc.delivery.models import ActivityRevision, ActivityType, ServiceActivity, ServiceCase, ServiceGroup
 from svcproc.extensions import db
 from tests.builders.delivery import END, START, TODAY, unchanged
@@ -504,6 +506,57 @@ def test_a_group_session_names_its_group_and_community_as_sent(client, login_as,
     assert response.status_code == 303
     entry = db.session.execute(db.select(ServiceActivity).order_by(ServiceActivity.id.desc())).scalars().first()
     assert (entry.group_id, entry.session_number, entry.community_id) == (group.id, 2, world.communities[1].id)
+
+
+@pytest.mark.parametrize("who", ["worker", "manager"])
+@pytest.mark.parametrize("named", [("worker",), ("second_worker",), ("worker", "second_worker")])
+def test_a_sent_entry_names_the_workers_it_chose_among_the_contracts(client, login_as, world, who, named):
+    """A sent form reads only the workers it names (and the login's own): whoever records, the entry
+    keeps exactly those chosen, with its people, its defaults and its audit event."""
+    login_as(who)
+    chosen = sorted(world.workers[name].id for name in named)
+
+    response = client.post(f"/contracts/{world.contract.id}/services/new",
+                           data=_form(world, workers=[str(i) for i in chosen]))
+
+    assert response.status_code == 303
+    entry = db.session.execute(db.select(ServiceActivity).order_by(ServiceActivity.id.desc())).scalars().first()
+    db.session.expire(entry)
+    assert sorted(w.id for w in entry.workers) == chosen
+    assert [p.id for p in entry.participants] == [world.people["elder"].id]
+    assert (entry.version, entry.revision, entry.participant_count, entry.head_count) == (1, 1, 1, 5)
+    event = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "activity.recorded")
+                               .order_by(AuditEvent.seq.desc())).scalars().first()
+    assert event.object_id == str(entry.id) and event.changes["workers"] == [None, chosen]
+
+
+@pytest.mark.parametrize("who", ["worker", "manager"])
+@pytest.mark.parametrize("path", ["new", "edit"])
+def test_a_sent_form_naming_a_worker_not_on_the_contract_changes_nothing(client, login_as, world, who, path):
+    """A colleague of the same organization who is not on the contract is refused under the workers
+    field, with the contract's own beside: nothing is recorded or corrected, and the form shown again
+    offers the contract's whole team."""
+    entry = world.record() if path == "edit" else None
+    db.session.commit()
+    login_as(who)
+    before = count(ServiceActivity), count(AuditEvent)
+    data = _form(world, workers=[str(world.worker.id), str(world.workers["idle_worker"].id)])
+    if entry is not None:
+        data.update(reason="更正人员。", version=str(entry.version))
+    url = f"/services/{entry.id}/edit" if entry is not None else f"/contracts/{world.contract.id}/services/new"
+
+    response = client.post(url, data=data)
+
+    assert response.status_code == 422
+    assert (count(ServiceActivity), count(AuditEvent)) == before
+    message = ActivityForm.workers.kwargs["invalid_message"]
+    refused = in_page(lambda: str(message) % {"values": world.workers["idle_worker"].id})
+    assert f'id="workers-err">{refused}</p>' in response.text
+    if entry is not None:
+        db.session.expire(entry)
+        assert (entry.version, [w.id for w in entry.workers]) == (1, [world.worker.id])
+    offered = re.findall(r'name="workers" type="checkbox" value="(\d+)"', response.text)
+    assert sorted(map(int, offered)) == sorted([world.worker.id, world.workers["second_worker"].id])
 
 
 def test_a_refused_form_shows_no_chip_for_another_organizations_person(client, login_as, world):

@@ -162,13 +162,18 @@ def _posted_choices(contract: Contract, form: ActivityForm) -> None:
         group = db.session.get(ServiceGroup, group_id)
         if group is not None and group.contract_id != contract.id:
             group = None
-    form.fill_choices([community] if community is not None else [], contract.workers,
-                      [group] if group is not None else [])
-    form.posted = {"community": community, "group": group, "people": people}  # what `_activity_values` takes
+    workers = perms.named_workers(contract, _posted_ids("workers"), current_user)
+    form.fill_choices([community] if community is not None else [], workers, [group] if group is not None else [])
+    # what `_activity_values` takes
+    form.posted = {"community": community, "group": group, "people": people, "workers": workers}
+
+
+def _posted_ids(name: str) -> list[int]:
+    return [i for i in map(_as_id, request.form.getlist(name)) if i is not None]
 
 
 def _posted_people() -> list[int]:
-    return [i for i in map(_as_id, request.form.getlist("participants")) if i is not None]
+    return _posted_ids("participants")
 
 
 def _activity_values(contract: Contract, form: ActivityForm) -> dict:
@@ -178,7 +183,8 @@ def _activity_values(contract: Contract, form: ActivityForm) -> dict:
         ids = _posted_people()
         participants = db.session.execute(sa.select(Beneficiary).where(Beneficiary.id.in_(ids))).scalars().all() \
             if ids else []
-    workers = [w for w in contract.workers if w.id in set(form.workers.data or [])]
+    chosen = set(form.workers.data or [])
+    workers = [w for w in (posted["workers"] if posted is not None else contract.workers) if w.id in chosen]
     if posted is not None:  # read with the choices, as the form sent them (and validated against them)
         group, community = posted["group"], posted["community"]
     else:
@@ -207,8 +213,15 @@ def _chosen_people(contract: Contract) -> list[Beneficiary]:
 @login_required
 def activity_new(contract_id: int):
     # The contract, then its workers (who may record, whom the entry may name) as their own rows: joined
-    # to the contract, each of a large team's rows would carry the whole contract again.
-    contract = perms.with_workers(contract_or_404(contract_id))
+    # to the contract, each of a large team's rows would carry the whole contract again. A sent form
+    # reads only the workers it names and the login's own.
+    if request.method == "POST":  # the workers the sent form names and the login's own, not the team
+        contract, _named = perms.contract_with_named_workers(contract_id, _posted_ids("workers"), current_user)
+        if contract is None:
+            abort(404)
+        require(can_view_contract(current_user, contract))
+    else:
+        contract = perms.with_workers(contract_or_404(contract_id))
     require(perms.can_record_activity(current_user, contract))
     form = _activity_form(contract)
     if request.method == "GET":
@@ -251,12 +264,20 @@ def activity(activity_id: int):
 
 
 def _recordable_activity(activity_id: int, workers: bool = False, options=()) -> ServiceActivity:
-    """The entry with its contract (and what `options` load with it); with `workers` (a form naming
-    them), the contract's workers as their own rows (joined, each worker's row would carry the entry
-    and the contract again), before the check of who may record finds the login among them."""
-    item = db.get_or_404(ServiceActivity, activity_id, options=[joinedload(ServiceActivity.contract), *options])
-    if workers:
+    """The entry with its contract (and what `options` load with it), and the login's own worker
+    record on the contract if any, in one statement; with `workers` (a form naming them), the
+    workers a sent form names as well, or for the form's page the contract's whole team as their own
+    rows (joined, each worker's row would carry the entry and the contract again), before the check
+    of who may record finds the login among them."""
+    if workers and request.method != "POST":
+        item = db.get_or_404(ServiceActivity, activity_id, options=[joinedload(ServiceActivity.contract), *options])
         perms.with_workers(item.contract)
+    else:
+        # With the entry: the workers a sent form names and the login's own (whether it may record).
+        named = _posted_ids("workers") if workers else []
+        item, _named = perms.entry_with_named_workers(activity_id, named, current_user, options)
+        if item is None:
+            abort(404)
     require(can_view_contract(current_user, item.contract) and perms.can_record_activity(current_user, item.contract))
     return item
 
