@@ -287,16 +287,39 @@ def changes_html(changes) -> Markup:
         return Markup("")
     parts = ['<ul class="changes">']
     for key, value in changes.items():
-        if (isinstance(value, Sequence) and not isinstance(value, str)) and len(value) == 2:
+        kind = type(value)
+        # The stored changes are JSON: a pair is a list, its sides strings, numbers or none (what a
+        # page of fifty events holds a thousand times, told apart by type, not by the abstract
+        # classes below).
+        if kind is list and len(value) == 2:
+            shown = f"{_side(value[0])} → {_side(value[1])}"
+        elif kind is not list and isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
             before, after = value
             shown = f"{'—' if before is None else escape(before)} → {'—' if after is None else escape(after)}"
         elif isinstance(value, Mapping) and len(value) == 2:
             shown = f"{escape(value.get(0, ''))} → {escape(value.get(1, ''))}"
         else:
             shown = escape(value)
-        parts.append(f"\n      <li><code>{escape(key)}</code>: {shown}</li>")
+        parts.append(f"\n      <li><code>{_key(key)}</code>: {shown}</li>")
     parts.append("</ul>")
     return Markup("".join(parts))
+
+
+@functools.lru_cache(maxsize=1024)
+def _key(key) -> str:
+    """A field's name escaped, once for the names every page repeats."""
+    return str(escape(key))
+
+
+def _side(value) -> str:
+    """One side of a change as `escape` writes it: none as a dash, numbers as Python writes them
+    (nothing in them to escape)."""
+    if value is None:
+        return "—"
+    kind = type(value)
+    if kind is int or kind is float or kind is bool:
+        return str(value)
+    return escape(value)
 
 
 def action_label(code: str) -> str:

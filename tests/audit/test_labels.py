@@ -28,3 +28,14 @@ def test_every_text_is_escaped():
 
 def test_no_changes_no_list():
     assert changes_html({}) == "" and changes_html(None) == ""
+
+
+def test_numbers_and_booleans_read_as_python_writes_them_and_names_are_escaped_each_time():
+    first = changes_html({"hours": [1.5, 2], "active": [True, False], "<k>": [0, None], "d": [[1, 2], {"a": "<"}]})
+    again = changes_html({"<k>": ["<x>", 3]})
+    assert first == ('<ul class="changes">'
+                     '\n      <li><code>hours</code>: 1.5 → 2</li>'
+                     '\n      <li><code>active</code>: True → False</li>'
+                     '\n      <li><code>&lt;k&gt;</code>: 0 → —</li>'
+                     "\n      <li><code>d</code>: [1, 2] → {&#39;a&#39;: &#39;&lt;&#39;}</li></ul>")
+    assert again == '<ul class="changes">\n      <li><code>&lt;k&gt;</code>: &lt;x&gt; → 3</li></ul>'
