@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import g, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -325,12 +325,24 @@ def _side(value) -> str:
 def action_label(code: str) -> str:
     """The action as a person reads it; a code nobody described yet shows as itself."""
     label = ACTIONS.get(code)
-    return str(label) if label is not None else code
+    return _in_language(label) if label is not None else code
 
 
 def kind_label(object_type: str) -> str:
     kind = KINDS.get(object_type)
-    return str(kind.label) if kind is not None else object_type
+    return _in_language(kind.label) if kind is not None else object_type
+
+
+def _in_language(label) -> str:
+    """A label in the page's language, looked up once per request for the labels a page of fifty
+    events repeats."""
+    if not has_request_context():
+        return str(label)
+    said = g.setdefault("audit_labels", {})
+    text = said.get(id(label))  # the module's own labels, which live as long as it
+    if text is None:
+        text = said[id(label)] = str(label)
+    return text
 
 
 @functools.cache

@@ -380,8 +380,9 @@ _CONCEALED: list = []
 
 
 def conceal(condition) -> None:
-    """Register `condition()`: a SQL condition on AuditEvent for the events to keep out of sight."""
-    _CONCEALED.append(condition)
+    """Register `condition()`: a SQL condition on AuditEvent for the events to keep out of sight.
+    It is built once, when first asked for (a condition is a statement's part, the same each time)."""
+    _CONCEALED.append(functools.cache(condition))
 
 
 def without_concealed(stmt):
