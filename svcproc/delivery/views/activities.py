@@ -215,7 +215,7 @@ def activity_new(contract_id: int):
     # The contract, then its workers (who may record, whom the entry may name) as their own rows: joined
     # to the contract, each of a large team's rows would carry the whole contract again. A sent form
     # reads only the workers it names and the login's own.
-    if request.method == "POST":  # the workers the sent form names and the login's own, not the team
+    if request.method == "POST":
         contract, _named = perms.contract_with_named_workers(contract_id, _posted_ids("workers"), current_user)
         if contract is None:
             abort(404)
