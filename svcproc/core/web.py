@@ -136,15 +136,21 @@ class Page:
 def capped_count(stmt: sa.Select, cap: int = COUNT_CAP) -> int:
     """How many rows `stmt` selects, counting no further than one past `cap`. Only the rows'
     existence is counted, so the database may answer from an index alone."""
+    return db.session.execute(_capped_count_stmt(stmt, cap)).scalar_one()
+
+
+def _capped_count_stmt(stmt: sa.Select, cap: int) -> sa.Select:
+    # Neither part takes the tables of a statement it is put in as its own (`correlate(None)`):
+    # beside a page's rows it counts the whole list, not the row beside it.
     counted = (stmt.order_by(None).with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
-               .limit(cap + 1).subquery())
-    return db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+               .correlate(None).limit(cap + 1).subquery())
+    return sa.select(sa.func.count()).select_from(counted).correlate(None)
 
 
 def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP, total: int | None = None,
              loads: Sequence[Any] = (), counted_with_rows: bool = False) -> Page:
-    """Two queries whatever the row count: a count that stops at `cap`, and one page of rows at an
-    offset of at most `cap` (so neither reads further into a large table than the cap). `total`:
+    """One query whatever the row count: one page of rows at an offset of at most `cap`, with a count
+    beside them that stops at `cap` (so neither reads further into a large table than the cap). `total`:
     the number of rows when the caller knows it already (no count is then run).
 
     `loads`: loader options of the rows shown (their community, their group…). Past the first page
@@ -158,12 +164,11 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
     its order, whose page stops after its rows (a count beside them would read every row)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     page = _requested_page()
-    if total is None and counted_with_rows:
-        found = _page_with_count(stmt, per_page, cap, page, loads)
+    if total is None:
+        found = (_page_with_count if counted_with_rows else _page_and_count)(stmt, per_page, cap, page, loads)
         if found is not None:
             return found
-    if total is None:
-        total = capped_count(stmt, cap)
+        total = capped_count(stmt, cap)  # the page asked for is past the list's end: its last page
     capped = total > cap
     total = min(total, cap)
     pages = max(1, math.ceil(total / per_page))
@@ -182,6 +187,35 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
             sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()} if ids else {}
         items = [found[i] for i in ids if i in found]
     return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
+
+
+def _page_and_count(stmt: sa.Select, per_page: int, cap: int, page: int, loads: Sequence[Any]) -> Page | None:
+    """`paginate`'s page with its capped count in the same statement, as a subquery the database runs
+    once beside the rows (a second round trip and its statement's overhead saved on every list);
+    None when the page asked for is past the rows (the caller counts, then shows the last page)."""
+    page = min(page, max(1, math.ceil(cap / per_page)))
+    offset = (page - 1) * per_page
+    count = _capped_count_stmt(stmt, cap).scalar_subquery().label("svcproc_total")
+    if not loads or not offset:
+        rows = db.session.execute(stmt.add_columns(count).options(*loads).limit(per_page).offset(offset)).unique().all()
+        items = [row[0] for row in rows]
+    else:  # the page's ids first, then their rows with what they load (see `paginate`)
+        entity = stmt.column_descriptions[0]["entity"]
+        mapper = sa.inspect(entity)
+        key = mapper.primary_key[0]
+        name = mapper.get_property_by_column(key).key
+        rows = db.session.execute(stmt.with_only_columns(key, count, maintain_column_froms=True)
+                                  .limit(per_page).offset(offset)).all()
+        ids = [row[0] for row in rows]
+        found = {getattr(row, name): row for row in db.session.execute(
+            sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()} if ids else {}
+        items = [found[i] for i in ids if i in found]
+    if not rows:
+        if page > 1:
+            return None
+        return Page(items=[], page=1, per_page=per_page, total=0, capped=False)
+    total = rows[0][-1]
+    return Page(items=items, page=page, per_page=per_page, total=min(total, cap), capped=total > cap)
 
 
 def _requested_page() -> int:
