@@ -177,16 +177,30 @@ def paginate(stmt: sa.Select, per_page: int | None = None, cap: int = COUNT_CAP,
     if not loads or not offset:
         items = db.session.execute(stmt.options(*loads).limit(per_page).offset(offset)).unique().scalars().all()
     else:
-        entity = stmt.column_descriptions[0]["entity"]
-        mapper = sa.inspect(entity)
-        key = mapper.primary_key[0]
-        name = mapper.get_property_by_column(key).key
+        key = _key_of(stmt)
         ids = db.session.execute(stmt.with_only_columns(key, maintain_column_froms=True)
                                  .limit(per_page).offset(offset)).scalars().all()
-        found = {getattr(row, name): row for row in db.session.execute(
-            sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()} if ids else {}
-        items = [found[i] for i in ids if i in found]
+        items = _rows_by_ids(stmt, ids, loads)
     return Page(items=items, page=page, per_page=per_page, total=total, capped=capped)
+
+
+def _key_of(stmt: sa.Select):
+    """The primary key column of the entity a list selects."""
+    return sa.inspect(stmt.column_descriptions[0]["entity"]).primary_key[0]
+
+
+def _rows_by_ids(stmt: sa.Select, ids: list, loads: Sequence[Any]) -> list:
+    """The list's rows of these ids, in their order, with what `loads` loads with them (past the first
+    page, the ids are picked from the list's own index first: see `paginate`)."""
+    if not ids:
+        return []
+    entity = stmt.column_descriptions[0]["entity"]
+    mapper = sa.inspect(entity)
+    key = mapper.primary_key[0]
+    name = mapper.get_property_by_column(key).key
+    found = {getattr(row, name): row for row in db.session.execute(
+        sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()}
+    return [found[i] for i in ids if i in found]
 
 
 def _page_and_count(stmt: sa.Select, per_page: int, cap: int, page: int, loads: Sequence[Any]) -> Page | None:
@@ -199,17 +213,10 @@ def _page_and_count(stmt: sa.Select, per_page: int, cap: int, page: int, loads: 
     if not loads or not offset:
         rows = db.session.execute(stmt.add_columns(count).options(*loads).limit(per_page).offset(offset)).unique().all()
         items = [row[0] for row in rows]
-    else:  # the page's ids first, then their rows with what they load (see `paginate`)
-        entity = stmt.column_descriptions[0]["entity"]
-        mapper = sa.inspect(entity)
-        key = mapper.primary_key[0]
-        name = mapper.get_property_by_column(key).key
-        rows = db.session.execute(stmt.with_only_columns(key, count, maintain_column_froms=True)
+    else:
+        rows = db.session.execute(stmt.with_only_columns(_key_of(stmt), count, maintain_column_froms=True)
                                   .limit(per_page).offset(offset)).all()
-        ids = [row[0] for row in rows]
-        found = {getattr(row, name): row for row in db.session.execute(
-            sa.select(entity).where(key.in_(ids)).options(*loads)).unique().scalars()} if ids else {}
-        items = [found[i] for i in ids if i in found]
+        items = _rows_by_ids(stmt, [row[0] for row in rows], loads)
     if not rows:
         if page > 1:
             return None

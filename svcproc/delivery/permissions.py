@@ -147,8 +147,7 @@ def named_workers(contract, ids, user) -> list:
     from ..registry.models import SocialWorker
     from .models import contract_worker
 
-    ids = sorted({i for i in ids if isinstance(i, int)})
-    user_id = user.id if user is not None and user.is_authenticated else None
+    ids, user_id = _named_by(ids, user)
     asked = g.setdefault("named_workers", {}) if has_request_context() else {}
     key = (contract.id, tuple(ids), user_id)
     if key in asked:
@@ -157,6 +156,12 @@ def named_workers(contract, ids, user) -> list:
         contract_worker, sa.and_(contract_worker.c.social_worker_id == SocialWorker.id,
                                  contract_worker.c.contract_id == contract.id, _named(ids, user_id)))).scalars().all()
     return _remember_named(contract, ids, user_id, rows, asked, key)
+
+
+def _named_by(ids, user) -> tuple[list[int], int | None]:
+    """The worker ids a form names (sorted, each once) and the login's user id."""
+    return (sorted({i for i in ids if isinstance(i, int)}),
+            user.id if user is not None and user.is_authenticated else None)
 
 
 def _named(ids: list[int], user_id: int | None):
@@ -183,8 +188,7 @@ def contract_with_named_workers(contract_id: int, ids, user):
     each worker named or the login's own (the contract alone when there is none)."""
     from ..contracts.models import Contract
 
-    found, workers = _with_named_workers(Contract, Contract.id, contract_id, ids, user)
-    return found, workers
+    return _with_named_workers(Contract, Contract.id, contract_id, ids, user)
 
 
 def entry_with_named_workers(entry_id: int, ids, user, options=()):
@@ -205,8 +209,7 @@ def _with_named_workers(model, contract_column, key, ids, user, options=()):
     from ..registry.models import SocialWorker
     from .models import contract_worker
 
-    ids = sorted({i for i in ids if isinstance(i, int)})
-    user_id = user.id if user is not None and user.is_authenticated else None
+    ids, user_id = _named_by(ids, user)
     team = sa.join(contract_worker, SocialWorker, sa.and_(contract_worker.c.social_worker_id == SocialWorker.id,
                                                           _named(ids, user_id)))
     rows = db.session.execute(sa.select(model, SocialWorker).select_from(model).outerjoin(
