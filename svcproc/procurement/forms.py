@@ -38,9 +38,10 @@ class CheckboxList(SelectMultipleField):
 
     def __init__(self, *args, invalid_message=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # `values`: those refused, as sent.
-        self.invalid_message = invalid_message or _l("Choose only among the options listed (%(values)s is not "
-                                                     "among them).")
+        # `values`: those refused, as sent. Kept lazy (not tested for truth, which would translate it
+        # at every form's making): translated only when a value is refused.
+        self.invalid_message = invalid_message if invalid_message is not None else _l(
+            "Choose only among the options listed (%(values)s is not among them).")
 
     def pre_validate(self, form):
         if not self.validate_choice:

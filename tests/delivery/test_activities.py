@@ -466,25 +466,33 @@ def test_groups_are_listed_in_natural_order_and_the_contracts_communities_first(
     assert own and listed[:len(own)] == own
 
 
+@pytest.mark.parametrize("path", ["new", "edit"])
 @pytest.mark.parametrize("field", ["community_id", "group_id"])
 def test_a_choice_the_form_does_not_offer_is_refused_and_the_form_comes_back_with_every_choice(client, login_as,
-                                                                                              world, field):
+                                                                                              world, field, path):
     """A sent form is checked against the community and group it names only; what the form does not
     offer (a street, another contract's group) is refused under its field as before, nothing is
-    recorded, and the form shown again offers every community and group."""
+    recorded or corrected, and the form shown again offers every community and group."""
     own = services.create_group(world.manager, world.contract, "小组1", 6, [world.people["elder"]])
     foreign = services.create_group(world.users["other_manager"], world.other_contract, "乙组", 6, [])
+    entry = world.record() if path == "edit" else None
     db.session.commit()
     street = world.communities[0].parent
     login_as("worker")
-    before = count(ServiceActivity)
+    before = count(ServiceActivity), count(AuditEvent)
     data = _form(world, type="group_session", group_id=str(own.id), session_number="1", head_count="0")
     data[field] = str(street.id if field == "community_id" else foreign.id)
+    if entry is not None:
+        data.update(reason="更正小组。", version=str(entry.version))
+    url = f"/services/{entry.id}/edit" if entry is not None else f"/contracts/{world.contract.id}/services/new"
 
-    response = client.post(f"/contracts/{world.contract.id}/services/new", data=data)
+    response = client.post(url, data=data)
 
     assert response.status_code == 422
-    assert count(ServiceActivity) == before
+    assert (count(ServiceActivity), count(AuditEvent)) == before
+    if entry is not None:
+        db.session.expire(entry)
+        assert (entry.version, entry.group_id, entry.type) == (1, None, ActivityType.COMMUNITY_EVENT)
     assert f'id="{field}-err"' in response.text
     html = response.text
     communities = html[html.index('id="community_id"'):html.index("</select>", html.index('id="community_id"'))]
@@ -494,18 +502,27 @@ def test_a_choice_the_form_does_not_offer_is_refused_and_the_form_comes_back_wit
     assert f'value="{own.id}"' in groups and f'value="{foreign.id}"' not in groups
 
 
-def test_a_group_session_names_its_group_and_community_as_sent(client, login_as, world):
+@pytest.mark.parametrize("path", ["new", "edit"])
+def test_a_group_session_names_its_group_community_and_people_as_sent(client, login_as, world, path):
     group = services.create_group(world.manager, world.contract, "小组1", 6, [world.people["elder"]])
+    earlier = world.record() if path == "edit" else None
     db.session.commit()
     login_as("worker")
+    people = sorted([world.people["elder"].id, world.people["second"].id])
+    data = _form(world, type="group_session", group_id=str(group.id), session_number="2", head_count="0",
+                 community_id=str(world.communities[1].id), participants=[str(i) for i in people])
+    if earlier is not None:
+        data.update(reason="更正为小组活动。", version=str(earlier.version))
+    url = f"/services/{earlier.id}/edit" if earlier is not None else f"/contracts/{world.contract.id}/services/new"
 
-    response = client.post(f"/contracts/{world.contract.id}/services/new", data=_form(
-        world, type="group_session", group_id=str(group.id), session_number="2", head_count="0",
-        community_id=str(world.communities[1].id)))
+    response = client.post(url, data=data)
 
     assert response.status_code == 303
-    entry = db.session.execute(db.select(ServiceActivity).order_by(ServiceActivity.id.desc())).scalars().first()
+    db.session.expire_all()
+    entry = (db.session.get(ServiceActivity, earlier.id) if earlier is not None else
+             db.session.execute(db.select(ServiceActivity).order_by(ServiceActivity.id.desc())).scalars().first())
     assert (entry.group_id, entry.session_number, entry.community_id) == (group.id, 2, world.communities[1].id)
+    assert sorted(p.id for p in entry.participants) == people
 
 
 @pytest.mark.parametrize("who", ["worker", "manager"])
