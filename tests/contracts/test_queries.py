@@ -38,29 +38,67 @@ def _busy(clock):
     return setup
 
 
+def _a_little(clock):
+    """A contract with some of each collection the page reads: one milestone of two delivered, one
+    amendment."""
+    setup = contract_in(C.IN_PROGRESS, clock, schedule=((30, "50"), ("end", "50")))
+    deliver(setup, setup.milestones[0])
+    workflow.amend_contract(setup.staff, setup.contract, reason="增加服务人数。", amended_on=local_today(),
+                            target_people=650)
+    return setup
+
+
 @pytest.fixture
 def quiet_and_busy(clock):
     quiet = contract_in(C.IN_PROGRESS, clock, schedule=(("end", "100"),))
     return quiet, _busy(clock)
 
 
+def _reads(statements: list[str], table: str) -> int:
+    """How many of the statements read rows of `table` (not those that only ask whether it has any)."""
+    return sum(s.lstrip().startswith(f"SELECT {table}.") for s in statements)
+
+
+def _statements(client, count_queries, url: str) -> list[str]:
+    client.get(url)  # warm up: the first request of a client loads things once
+    with count_queries() as counted:
+        assert client.get(url).status_code == 200
+    return counted.statements
+
+
+@pytest.mark.parametrize("page", ["contract", "notice"])
 @pytest.mark.parametrize("who", ["staff", "manager"])
-def test_the_contract_page(make_client, count_queries, quiet_and_busy, who):
+def test_the_contract_page_and_notice_take_as_many_statements_for_many_rows_as_for_a_few(make_client, count_queries,
+                                                                                        clock, who, page):
     counts = []
-    for setup in quiet_and_busy:
+    for setup in (_a_little(clock), _busy(clock)):
         client = make_client()
-        login(client, getattr(setup, who))
-        counts.append(_queries(client, count_queries, f"/contracts/{setup.contract.id}"))
+        if page == "contract":
+            login(client, getattr(setup, who))
+        url = f"/contracts/{setup.contract.id}" if page == "contract" else f"/notices/contracts/{setup.contract.id}"
+        statements = _statements(client, count_queries, url)
+        counts.append(len(statements))
+        assert (_reads(statements, "contract_amendment"), _reads(statements, "deliverable")) == (1, 1), statements
 
     assert counts[0] == counts[1], counts
 
 
-def test_the_public_notice(client, count_queries, quiet_and_busy):
+@pytest.mark.parametrize("page", ["contract", "notice"])
+def test_a_contract_without_amendments_or_deliverables_is_not_asked_for_them_again(client, count_queries, clock,
+                                                                                   quiet_and_busy, page):
+    """Whether a contract has amendments, deliverables and reopened periods is asked with the contract:
+    a contract with none is not read for them, and its page says it has none."""
     quiet, busy = quiet_and_busy
+    login(client, quiet.staff)
+    path = "/contracts/{}" if page == "contract" else "/notices/contracts/{}"
 
-    counts = [_queries(client, count_queries, f"/notices/contracts/{s.contract.id}") for s in (quiet, busy)]
+    statements = {s.contract.id: _statements(client, count_queries, path.format(s.contract.id)) for s in quiet_and_busy}
+    html = client.get(path.format(quiet.contract.id)).get_data(as_text=True)
 
-    assert counts[0] == counts[1], counts
+    for table in ("contract_amendment", "deliverable", "milestone_period"):
+        assert _reads(statements[quiet.contract.id], table) == 0, (table, statements[quiet.contract.id])
+    assert len(statements[quiet.contract.id]) < len(statements[busy.contract.id])
+    assert "增加服务人数" not in html and "增加服务人数" in client.get(path.format(busy.contract.id)).get_data(as_text=True)
 
 
 def test_the_contract_list_and_the_awards_waiting(client, clock, count_queries):
@@ -137,7 +175,7 @@ def test_the_contract_page_reads_the_payments_once_and_hands_each_milestone_its_
     from svcproc.extensions import db
 
     busy, counted = _busy_page(client, count_queries, clock)
-    assert sum("FROM payment" in s for s in counted.statements) == 1, counted.statements
+    assert _reads(counted.statements, "payment") == 1, counted.statements
 
     expected = {m.id: sorted(p.id for p in m.payments) for m in busy.milestones}
     db.session.expunge_all()
@@ -156,7 +194,7 @@ def test_the_contract_page_reads_the_deliverables_once_and_hands_each_milestone_
     from svcproc.extensions import db
 
     busy, counted = _busy_page(client, count_queries, clock)
-    assert sum("FROM deliverable" in s for s in counted.statements) == 1, counted.statements
+    assert _reads(counted.statements, "deliverable") == 1, counted.statements
 
     milestones, contract_id = [m.id for m in busy.milestones], busy.contract.id
     db.session.expunge_all()

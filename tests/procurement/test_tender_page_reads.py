@@ -27,7 +27,28 @@ def test_the_tender_page_takes_as_many_statements_for_many_bids_as_for_few(clien
 
     assert len(counts[0]) == len(counts[1]), counts
     for table in ("bid", "tender_document", "tender_expert"):
-        assert sum(f"FROM {table} " in s or f"FROM {table}\n" in s for s in counts[1]) == 1, (table, counts[1])
+        assert _reads(counts[1], table) == 1, (table, counts[1])
+
+
+def _reads(statements: list[str], table: str) -> int:
+    """How many of the statements read rows of `table` (not those that only ask whether it has any)."""
+    return sum(s.lstrip().startswith(f"SELECT {table}.") for s in statements)
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_questions_and_objections_are_read_only_for_a_tender_that_has_some(client, clock, count_queries, asked):
+    """Whether a tender has questions and objections is asked with the tender: one without any is
+    not read for them; one with questions reads them once and shows them."""
+    setup = tender_in(TenderStatus.PUBLISHED, clock, questions=("服务对象是否包括低保边缘户？",) if asked else ())
+    login(client, setup.staff)
+    url = f"/procurement/tenders/{setup.tender.id}"
+
+    statements = _statements(client, count_queries, url)
+    page = client.get(url).get_data(as_text=True)
+
+    assert (_reads(statements, "clarification"), _reads(statements, "objection")) == (int(asked), 0), statements
+    assert ("服务对象是否包括低保边缘户" in page) is asked
+    assert _reads(statements, "tender_document") == 1 and "招标文件" in page
 
 
 def test_the_tender_page_shows_each_bid_and_expert_of_the_tender(client, clock):

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from ...core import exports, flow, versions
-from ...core.loading import hand_out
+from ...core.loading import has, hand_out, hand_out_some
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import points
 from ...core.permissions import require
@@ -28,13 +28,21 @@ from .. import permissions as perms
 from .. import workflow
 from ..labels import CONTRACT_STATUS_LABELS
 from ..forms import AmendmentForm, ContractForm, DeliverableForm, EmptyForm, PaymentForm, ReasonForm, ReviewForm, SignForm
-from ..models import Amendment, Contract, ContractStatus, Deliverable, Milestone, Payment, PeriodStatus
+from ..models import (Amendment, Contract, ContractStatus, Deliverable, Milestone, MilestonePeriod, Payment,
+                      PeriodStatus)
 from . import bp
 
 # What the contract page and its notice show, read in a fixed number of statements however many
 # milestones, deliverables, payments and amendments there are, each collection by a statement built
-# once (core/loading.py).
-_PAGE_CONTRACT = (sa.select(Contract).where(Contract.id == sa.bindparam("contract"))
+# once (core/loading.py). Amendments, deliverables and reopened periods, which most contracts have
+# none of, are asked after with the contract and read only when there are some.
+_PAGE_CONTRACT = (sa.select(Contract,
+                            has("amended", Amendment.contract_id == Contract.id),
+                            has("delivered", Deliverable.milestone_id == Milestone.id,
+                                Milestone.contract_id == Contract.id),
+                            has("reopened", MilestonePeriod.milestone_id == Milestone.id,
+                                Milestone.contract_id == Contract.id, MilestonePeriod.status == PeriodStatus.REOPENED))
+                  .where(Contract.id == sa.bindparam("contract"))
                   .options(joinedload(Contract.tender), joinedload(Contract.organization)))
 _PAGE_MILESTONES = (sa.select(Milestone).where(Milestone.contract_id == sa.bindparam("contract"))
                     .order_by(Milestone.position))
@@ -51,20 +59,29 @@ def with_page_loads(contract_id: int) -> Contract | None:
     """The contract as its page and notice show it: its tender and organization, its milestones with
     their deliverables (and files) and payments, its payments and amendments. Each milestone's
     payments are taken from the contract's, in their order, instead of read again."""
+    found = _page_loads(contract_id)
+    return found[0] if found is not None else None
+
+
+def _page_loads(contract_id: int) -> tuple[Contract, bool] | None:
+    """`with_page_loads`, and whether any of the contract's milestones has its entries reopened."""
     session = db.session
-    contract = session.execute(_PAGE_CONTRACT, {"contract": contract_id}).scalar_one_or_none()
-    if contract is None:
-        return None
     ids = {"contract": contract_id}
+    row = session.execute(_PAGE_CONTRACT, ids).one_or_none()
+    if row is None:
+        return None
+    contract = row[0]
     milestones = session.execute(_PAGE_MILESTONES, ids).scalars().all()
     hand_out([contract], "milestones", milestones, "contract_id")
-    hand_out([contract], "amendments", session.execute(_PAGE_AMENDMENTS, ids).scalars(), "contract_id")
+    hand_out_some(row.amended, [contract], "amendments", lambda: session.execute(_PAGE_AMENDMENTS, ids).scalars(),
+                  "contract_id")
     payments = session.execute(_PAGE_PAYMENTS, ids).scalars().all()
     hand_out([contract], "payments", payments, "contract_id")
     if milestones:
-        hand_out(milestones, "deliverables", session.execute(_PAGE_DELIVERABLES, ids).scalars(), "milestone_id")
+        hand_out_some(row.delivered, milestones, "deliverables",
+                      lambda: session.execute(_PAGE_DELIVERABLES, ids).scalars(), "milestone_id")
         hand_out(milestones, "payments", payments, "milestone_id")
-    return contract
+    return contract, row.reopened
 
 
 def _contract(contract_id: int, *options) -> Contract:
@@ -289,9 +306,10 @@ def milestone_row():
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def contract(contract_id: int):
-    item = with_page_loads(contract_id)
-    if item is None:
+    found = _page_loads(contract_id)
+    if found is None:
         abort(404)
+    item, reopened = found
     require(perms.can_view_contract(current_user, item))
     amounts = workflow.tranche_amounts(item)
     timeline = sorted(
@@ -304,7 +322,8 @@ def contract(contract_id: int):
         **deferred(sign_form=SignForm, reason_form=ReasonForm, action_form=EmptyForm, deliverable_form=DeliverableForm,
                    review_form=ReviewForm, payment_form=PaymentForm),
         added=workflow.added_so_far(item),
-        reopened=workflow.reopened_milestones(item.id),  # paid milestones whose entries are reopened
+        # paid milestones whose entries are reopened
+        reopened=workflow.reopened_milestones(item.id) if reopened else set(),
         period_status=PeriodStatus, deadlines=deadlines.of_contract(item))
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...core import clock, exports, flow
 from ...core.errors import DomainError, ValidationError
 from ...core.formatting import fen_to_yuan_text, local_datetime, points
-from ...core.loading import hand_out
+from ...core.loading import has, hand_out_some
 from ...core.permissions import require
 from ...core.web import deferred, first_error, is_htmx, like_pattern, paginate, redirect_to
 from ... import models as _every_model  # noqa: F401  (every mapper, for the page's reads built below)
@@ -105,7 +105,12 @@ def tenders_export():
 # The tender page's reads, built once (core/loading.py): the tender with its plan and its criteria
 # (a handful), then its bids (each with its organization and deposit, one or none), documents and
 # experts, a statement each. Building them configures the mappers: every model is imported above.
-_PAGE_TENDER = (sa.select(Tender).where(Tender.id == sa.bindparam("tender"))
+# Documents, questions and objections, which many tenders have none of, are asked after with the
+# tender and read only when there are some.
+_PAGE_TENDER = (sa.select(Tender, has("documented", TenderDocument.tender_id == Tender.id),
+                          has("asked", Clarification.tender_id == Tender.id),
+                          has("objected", Objection.tender_id == Tender.id))
+                .where(Tender.id == sa.bindparam("tender"))
                 .options(joinedload(Tender.criteria), joinedload(Tender.plan)))
 _PAGE_BIDS = (sa.select(Bid).where(Bid.tender_id == sa.bindparam("tender"))
               .options(joinedload(Bid.organization), joinedload(Bid.deposit)).order_by(Bid.id))
@@ -115,19 +120,27 @@ _PAGE_EXPERTS = (sa.select(TenderExpert).where(TenderExpert.tender_id == sa.bind
                  .options(joinedload(TenderExpert.user)).order_by(TenderExpert.id))
 
 
-def _tender_for_page(tender_id: int) -> Tender:
+def _tender_for_page(tender_id: int) -> tuple[Tender, dict[str, bool]]:
+    """The tender with its collections, and whether it has questions and objections (`asked`,
+    `objected`: read by `_tender_context` only when it has)."""
     ids = {"tender": tender_id}
-    tender = db.session.execute(_PAGE_TENDER, ids).unique().scalar_one_or_none()
-    if tender is None:
+    row = db.session.execute(_PAGE_TENDER, ids).unique().one_or_none()
+    if row is None:
         abort(404)
-    for collection, stmt in (("bids", _PAGE_BIDS), ("documents", _PAGE_DOCUMENTS), ("experts", _PAGE_EXPERTS)):
-        hand_out([tender], collection, db.session.execute(stmt, ids).scalars(), "tender_id")
+    tender = row[0]
+    for collection, stmt, present in (("bids", _PAGE_BIDS, True), ("documents", _PAGE_DOCUMENTS, row.documented),
+                                      ("experts", _PAGE_EXPERTS, True)):
+        hand_out_some(present, [tender], collection, lambda stmt=stmt: db.session.execute(stmt, ids).scalars(),
+                      "tender_id")
     require(perms.can_view_tender(current_user, tender))
-    return tender
+    return tender, {"asked": row.asked, "objected": row.objected}
 
 
-def _tender_context(tender: Tender) -> dict:
+def _tender_context(tender: Tender, present: dict[str, bool] | None = None) -> dict:
+    """What the tender page shows. `present`: whether the tender has questions and objections at
+    all (as `_tender_for_page` found), so that none is looked for when it has none."""
     user = current_user
+    present = present or {"asked": True, "objected": True}
     submitted = [b for b in tender.bids if b.status == BidStatus.SUBMITTED]
     own_bid = None
     own_content = None
@@ -137,12 +150,12 @@ def _tender_context(tender: Tender) -> dict:
             own_content = workflow.own_bid_content(user, own_bid)
     member = perms.panel_member(user, tender)
     questions = db.session.execute(perms.visible_clarifications(user).where(Clarification.tender_id == tender.id)
-                                   .order_by(Clarification.asked_at)).scalars().all()
+                                   .order_by(Clarification.asked_at)).scalars().all() if present["asked"] else []
     objections = db.session.execute(
         perms.visible_objections(user).where(Objection.tender_id == tender.id).order_by(Objection.filed_at, Objection.id)
         .options(joinedload(Objection.organization), selectinload(Objection.documents).joinedload(ObjectionDocument.file),
                  selectinload(Objection.complaint).selectinload(Complaint.documents).joinedload(ComplaintDocument.file))
-    ).unique().scalars().all()
+    ).unique().scalars().all() if present["objected"] else []
     waiting_for = [], []
     if tender.status in (S.SCORED, S.AWARD_PROPOSED, S.IN_PUBLICITY):
         waiting_for = challenges.blocking(tender)
@@ -178,8 +191,8 @@ def _tender_context(tender: Tender) -> dict:
 @bp.route("/tenders/<int:tender_id>")
 @login_required
 def tender(tender_id: int):
-    item = _tender_for_page(tender_id)
-    return render_template("procurement/tender.html", **_tender_context(item))
+    item, present = _tender_for_page(tender_id)
+    return render_template("procurement/tender.html", **_tender_context(item, present))
 
 
 # --- drafting ---------------------------------------------------------------------------------
