@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ...contracts.models import Contract
 from ...contracts.permissions import can_view_contract
+from ...core import versions
 from ...core.permissions import require
 from ...core.web import is_local_url
 from ...extensions import db
@@ -14,12 +15,19 @@ from ...procurement.models import Tender, plan_community
 from ...registry.models import Area, AreaLevel
 
 
+# The district's areas change a few times a year; the community choices of the forms and filters
+# are kept by each process under the areas' version (core/versions.py) instead of read on every page.
+AREAS = "areas"
+versions.watch(AREAS, Area, versions.EVERY_COLUMN)
+_COMMUNITIES = versions.Kept(AREAS, size=1)
+
+
 def communities():
-    """(id, name) of every community, for the forms' and filters' choices: once per request, and as
-    plain rows (a page has two lists of them; nothing else of an area is needed)."""
+    """(id, name) of every community, for the forms' and filters' choices: as plain rows (a page has
+    two lists of them; nothing else of an area is needed), kept until an area changes."""
     if "communities" not in g:
-        g.communities = db.session.execute(sa.select(Area.id, Area.name).where(Area.level == AreaLevel.COMMUNITY)
-                                           .order_by(Area.code)).all()
+        g.communities = _COMMUNITIES.get("communities", lambda: tuple(db.session.execute(
+            sa.select(Area.id, Area.name).where(Area.level == AreaLevel.COMMUNITY).order_by(Area.code)).all()))
     return g.communities
 
 

@@ -1,0 +1,48 @@
+"""The community choices of the service pages are kept by each process under the version of the
+district's areas (delivery/views/common.py): read once, then again only after an area changes, so a
+new or renamed community is offered at the next page."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from svcproc.core import versions
+from svcproc.registry import services as registry
+from svcproc.registry.models import AreaLevel
+
+
+def _community_reads(statements: list[str]) -> int:
+    return sum(s.lstrip().startswith("SELECT area.id, area.name") and "area.level =" in s for s in statements)
+
+
+def _offered(html: str) -> dict[str, str]:
+    select = html[html.index('id="community_id"'):]
+    return dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', select[:select.index("</select>")]))
+
+
+@pytest.mark.parametrize("change", ["created", "renamed"])
+def test_the_community_choices_are_read_again_only_after_an_area_changes(client, login_as, world, count_queries,
+                                                                         change):
+    versions.forget_kept()  # as a server that just started
+    login_as("worker")
+    url = f"/contracts/{world.contract.id}/services/new"
+    with count_queries() as first:
+        before = _offered(client.get(url).text)
+    with count_queries() as again:
+        assert _offered(client.get(url).text) == before
+
+    street = world.communities[0].parent
+    if change == "created":
+        area = registry.create_area(world.users["admin"], level=AreaLevel.COMMUNITY, code="510107999001",
+                                    name="新建测试社区", parent=street)
+    else:
+        area = registry.update_area(world.users["admin"], world.communities[1], code=world.communities[1].code,
+                                    name="更名测试社区", parent=street)
+    with count_queries() as changed:
+        after = _offered(client.get(url).text)
+
+    assert (_community_reads(first.statements), _community_reads(again.statements),
+            _community_reads(changed.statements)) == (1, 0, 1)
+    assert after[str(area.id)] == area.name
+    assert set(after) - set(before) == ({str(area.id)} if change == "created" else set())
