@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import created, diff, record, snapshot
@@ -193,9 +193,16 @@ def same_person_elsewhere(person: Beneficiary) -> int:
     """How many other organizations' registers hold the same person (by keyed hash only)."""
     if not person.id_match_key:
         return 0
-    return db.session.execute(sa.select(sa.func.count(sa.distinct(Beneficiary.organization_id))).where(
-        Beneficiary.id_match_key == person.id_match_key, Beneficiary.organization_id != person.organization_id)
-    ).scalar_one()
+    return db.session.execute(sa.select(elsewhere_count()).where(Beneficiary.id == person.id)).scalar_one()
+
+
+def elsewhere_count() -> sa.ScalarSelect:
+    """`same_person_elsewhere` as a column of a statement reading people (0 for a person without a
+    match key: no one's key equals nothing)."""
+    other = aliased(Beneficiary)
+    return (sa.select(sa.func.count(sa.distinct(other.organization_id)))
+            .where(other.id_match_key == Beneficiary.id_match_key, other.organization_id != Beneficiary.organization_id)
+            .correlate(Beneficiary).scalar_subquery())
 
 
 # --- workers on contracts ---------------------------------------------------------------------

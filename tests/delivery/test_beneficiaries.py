@@ -231,6 +231,23 @@ def test_the_detail_page_says_the_person_is_served_elsewhere(client, login_as, w
     assert world.other_org.name not in shared.text   # which organization stays unsaid
 
 
+@pytest.mark.parametrize("who", ["manager", "procurement"])
+def test_the_persons_page_counts_the_other_registers_with_the_person(client, login_as, world, count_queries, who):
+    """Whether another organization serves the same person is read in the statement that reads the
+    person: as many statements for a person served elsewhere as for one who is not."""
+    login_as(who)
+    counts = {}
+    for name in ("shared", "elder"):
+        url = f"/beneficiaries/{world.people[name].id}"
+        client.get(url)
+        with count_queries() as counted:
+            assert client.get(url).status_code == 200
+        counts[name] = counted.statements
+
+    assert len(counts["shared"]) == len(counts["elder"]), counts
+    assert not [s for s in counts["shared"] if s.lstrip().startswith("SELECT count(DISTINCT")], counts["shared"]
+
+
 # --- who sees whom ----------------------------------------------------------------------------
 
 SEES = {"manager": "own", "worker": "own", "idle_worker": "own", "other_manager": "other", "other_worker": "other",
