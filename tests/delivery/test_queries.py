@@ -109,7 +109,8 @@ def test_the_register_list_reads_no_sealed_number_and_no_whole_organization(clie
                                                                          who):
     """The list shows masked numbers and names: the sealed identity numbers and phones are never
     read for it, nor the organization's other columns (the matched rows are sorted before the page
-    is cut, and would be sorted whole)."""
+    is cut, and would be sorted whole), and only the page's rows are joined to their community and
+    organization."""
     _people(world, 3)
     login_as(who)
     client.get("/beneficiaries?q=服务")
@@ -121,6 +122,8 @@ def test_the_register_list_reads_no_sealed_number_and_no_whole_organization(clie
     assert len(listed) == 1
     assert "id_number_sealed" not in listed[0] and "phone_sealed" not in listed[0]
     assert "credit_code" not in listed[0] and "contact_phone" not in listed[0]
+    # The page is cut from the matches first; only its rows are joined to their community and organization.
+    assert listed[0].index("LIMIT") < listed[0].index("JOIN area") and listed[0].count("JOIN area") == 1
 
 
 def test_a_deep_page_of_the_log_lists_its_slice_in_order_joining_only_its_own_rows(app, client, login_as, world,
