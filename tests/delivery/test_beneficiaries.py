@@ -389,17 +389,20 @@ def test_the_picker_finds_only_the_contracts_own_register(client, login_as, worl
 
 
 def test_the_picker_reads_what_a_result_shows_and_nothing_more(client, login_as, world, count_queries):
-    """Every match is joined and sorted before the twelve results are cut: the sealed numbers and the
-    community's other columns are not read, and what a result shows needs no statement of its own."""
+    """Every match is sorted before the twelve results are cut: the sealed numbers are not read, no
+    area is joined to the matches (the community's name is the kept choices'), and what a result
+    shows needs no statement of its own."""
     login_as("worker")
     url = f"/contracts/{world.contract.id}/people?q=王"
     client.get(url, headers={"HX-Request": "true"})
     with count_queries() as counted:
         response = client.get(url, headers={"HX-Request": "true"})
 
-    assert world.people["elder"].name in response.text and world.people["elder"].register_code in response.text
+    elder = world.people["elder"]
+    assert elder.name in response.text and elder.register_code in response.text
+    assert f"{elder.birth_year} · {elder.community.name} · {elder.id_number_masked}" in response.text
     (search,) = [s for s in counted.statements if "FROM beneficiary" in s]
-    assert "sealed" not in search and "area.level" not in search and "area_1.code" not in search
+    assert "sealed" not in search and "JOIN area" not in search
     assert not [s for s in counted.statements if s.lstrip().startswith("SELECT area.")]
 
 
