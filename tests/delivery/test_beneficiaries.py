@@ -231,6 +231,31 @@ def test_the_detail_page_says_the_person_is_served_elsewhere(client, login_as, w
     assert world.other_org.name not in shared.text   # which organization stays unsaid
 
 
+def test_the_persons_page_lists_their_entries_newest_first_with_each_contracts_title(client, login_as, world):
+    from datetime import date, time
+
+    from svcproc.delivery.labels import ACTIVITY_TYPE_LABELS
+    from svcproc.delivery.models import ActivityType
+
+    person, other = world.people["elder"], world.people["second"]
+    days = [date(2025, 5, 6), date(2025, 5, 20), date(2025, 5, 13)]
+    entries = [world.record(participants=[person], activity_date=day, start_time=time(9, 0), end_time=time(10, 0),
+                            topic=f"探访{n}") for n, day in enumerate(days)]
+    world.record(participants=[other], activity_date=date(2025, 5, 27), start_time=time(9, 0), end_time=time(10, 0))
+    login_as("manager")
+
+    html = client.get(f"/beneficiaries/{person.id}").text
+
+    listed = [(int(i), d) for i, d in re.findall(r'href="/services/(\d+)">([\d-]+) ', html)]
+    mine = sorted(entries, key=lambda e: e.activity_date, reverse=True)
+    ids = {e.id for e in entries}
+    assert [row for row in listed if row[0] in ids] == [(e.id, e.activity_date.isoformat()) for e in mine]
+    assert [d for _i, d in listed] == sorted((d for _i, d in listed), reverse=True)
+    assert "2025-05-27" not in [d for _i, d in listed]   # the other person's entry
+    label = in_page(lambda: str(ACTIVITY_TYPE_LABELS[ActivityType(entries[0].type)]))
+    assert f"{days[0].isoformat()} {label}</a> · {world.contract.title}</li>" in html
+
+
 @pytest.mark.parametrize("who", ["manager", "procurement"])
 def test_the_persons_page_counts_the_other_registers_with_the_person(client, login_as, world, count_queries, who):
     """Whether another organization serves the same person is read in the statement that reads the

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, load_only, raiseload
 
+from ...contracts.models import Contract
 from ...core import exports, flow, search
 from ...core.errors import DomainError, ValidationError
 from ...core.permissions import require
@@ -16,7 +17,7 @@ from ...registry.models import Area, Organization
 from .. import labels, privacy, services
 from .. import permissions as perms
 from ..forms import BeneficiaryForm, EmptyForm
-from ..models import Beneficiary, BeneficiaryView, PersonStatus, ServiceActivity, ViewKind
+from ..models import Beneficiary, BeneficiaryView, PersonStatus, ServiceActivity, ViewKind, activity_participant
 from . import bp
 from .common import communities, contract_or_404
 
@@ -139,10 +140,15 @@ def beneficiary(beneficiary_id: int):
     person, elsewhere = row
     require(perms.can_view_beneficiary(current_user, person))
     privacy.log_view(current_user, person, ViewKind.VIEWED)
+    # The person's newest entries as the page lists them (date, kind, the contract's title), from the
+    # participant index: not whole entries, each joined to its whole contract.
+    A = ServiceActivity
     history = db.session.execute(
-        sa.select(ServiceActivity).join(ServiceActivity.participants).where(Beneficiary.id == person.id)
-        .options(joinedload(ServiceActivity.contract))
-        .order_by(ServiceActivity.activity_date.desc()).limit(50)).unique().scalars().all()
+        sa.select(A.id, A.activity_date, A.type, Contract.title)
+        .join(activity_participant, activity_participant.c.activity_id == A.id)
+        .join(Contract, Contract.id == A.contract_id)
+        .where(activity_participant.c.beneficiary_id == person.id)
+        .order_by(A.activity_date.desc(), A.id.desc()).limit(50)).all()
     views = paginate(privacy.view_log(person).options(joinedload(BeneficiaryView.user))) \
         if perms.can_view_person_log(current_user, person) else None
     return render_template("delivery/beneficiary.html", person=person, history=history, views=views,
