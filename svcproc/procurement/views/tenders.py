@@ -136,11 +136,10 @@ def _tender_for_page(tender_id: int) -> tuple[Tender, dict[str, bool]]:
     return tender, {"asked": row.asked, "objected": row.objected}
 
 
-def _tender_context(tender: Tender, present: dict[str, bool] | None = None) -> dict:
+def _tender_context(tender: Tender, present: dict[str, bool]) -> dict:
     """What the tender page shows. `present`: whether the tender has questions and objections at
     all (as `_tender_for_page` found), so that none is looked for when it has none."""
     user = current_user
-    present = present or {"asked": True, "objected": True}
     submitted = [b for b in tender.bids if b.status == BidStatus.SUBMITTED]
     own_bid = None
     own_content = None
