@@ -196,9 +196,11 @@ def same_person_elsewhere(person: Beneficiary) -> int:
     return db.session.execute(sa.select(elsewhere_count()).where(Beneficiary.id == person.id)).scalar_one()
 
 
+@functools.cache
 def elsewhere_count() -> sa.ScalarSelect:
     """`same_person_elsewhere` as a column of a statement reading people (0 for a person without a
-    match key: no one's key equals nothing)."""
+    match key: no one's key equals nothing). Made once: making the alias takes longer than the
+    person page's statement runs."""
     other = aliased(Beneficiary)
     return (sa.select(sa.func.count(sa.distinct(other.organization_id)))
             .where(other.id_match_key == Beneficiary.id_match_key, other.organization_id != Beneficiary.organization_id)

@@ -1,6 +1,8 @@
 """The beneficiary register, and the participant picker of the activity form."""
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
@@ -32,6 +34,23 @@ def _beneficiary(beneficiary_id: int, *options) -> Beneficiary:
 # (community, street, district), joined in the statement that reads the person.
 _PAGE_LOADS = (joinedload(Beneficiary.organization),
                joinedload(Beneficiary.community).joinedload(Area.parent).joinedload(Area.parent))
+
+
+@functools.cache
+def _person_page() -> sa.Select:
+    """The person with how many other registers hold them (made once, as the statements below)."""
+    return (sa.select(Beneficiary, services.elsewhere_count()).where(Beneficiary.id == sa.bindparam("person"))
+            .options(*_PAGE_LOADS))
+
+
+@functools.cache
+def _person_history() -> sa.Select:
+    A = ServiceActivity
+    return (sa.select(A.id, A.activity_date, A.type, Contract.title)
+            .join(activity_participant, activity_participant.c.activity_id == A.id)
+            .join(Contract, Contract.id == A.contract_id)
+            .where(activity_participant.c.beneficiary_id == sa.bindparam("person"))
+            .order_by(A.activity_date.desc(), A.id.desc()).limit(50))
 
 
 def _registered() -> tuple[sa.Select, str, str, str]:
@@ -133,8 +152,7 @@ def beneficiary_new():
 @login_required
 def beneficiary(beneficiary_id: int):
     # The person with how many other registers hold them, in one statement.
-    row = db.session.execute(sa.select(Beneficiary, services.elsewhere_count()).where(Beneficiary.id == beneficiary_id)
-                             .options(*_PAGE_LOADS)).one_or_none()
+    row = db.session.execute(_person_page(), {"person": beneficiary_id}).one_or_none()
     if row is None:
         abort(404)
     person, elsewhere = row
@@ -142,13 +160,7 @@ def beneficiary(beneficiary_id: int):
     privacy.log_view(current_user, person, ViewKind.VIEWED)
     # The person's newest entries as the page lists them (date, kind, the contract's title), from the
     # participant index: not whole entries, each joined to its whole contract.
-    A = ServiceActivity
-    history = db.session.execute(
-        sa.select(A.id, A.activity_date, A.type, Contract.title)
-        .join(activity_participant, activity_participant.c.activity_id == A.id)
-        .join(Contract, Contract.id == A.contract_id)
-        .where(activity_participant.c.beneficiary_id == person.id)
-        .order_by(A.activity_date.desc(), A.id.desc()).limit(50)).all()
+    history = db.session.execute(_person_history(), {"person": person.id}).all()
     views = paginate(privacy.view_log(person).options(joinedload(BeneficiaryView.user))) \
         if perms.can_view_person_log(current_user, person) else None
     return render_template("delivery/beneficiary.html", person=person, history=history, views=views,
