@@ -152,9 +152,10 @@ def named_workers(contract, ids, user) -> list:
     key = (contract.id, tuple(ids), user_id)
     if key in asked:
         return asked[key]
-    rows = db.session.execute(sa.select(SocialWorker).join(
+    stmt = _named_statement(("team", bool(ids), user_id is not None), lambda: sa.select(SocialWorker).join(
         contract_worker, sa.and_(contract_worker.c.social_worker_id == SocialWorker.id,
-                                 contract_worker.c.contract_id == contract.id, _named(ids, user_id)))).scalars().all()
+                                 contract_worker.c.contract_id == sa.bindparam("contract"), _named(ids, user_id))))
+    rows = db.session.execute(stmt, {"contract": contract.id, **_named_parameters(ids, user_id)}).scalars().all()
     return _remember_named(contract, ids, user_id, rows, asked, key)
 
 
@@ -165,10 +166,29 @@ def _named_by(ids, user) -> tuple[list[int], int | None]:
 
 
 def _named(ids: list[int], user_id: int | None):
+    """Which workers a form names and the login's own, as a criterion with the parameters `named`
+    (the ids, when there are some) and `user` (the login's user id, when it has one): the statements
+    using it are built once per shape (`_named_statement`), not at every sent form."""
     from ..registry.models import SocialWorker
 
-    own = SocialWorker.user_id == user_id if user_id is not None else sa.false()
-    return sa.or_(SocialWorker.id.in_(ids), own) if ids else own
+    own = SocialWorker.user_id == sa.bindparam("user") if user_id is not None else sa.false()
+    return sa.or_(SocialWorker.id.in_(sa.bindparam("named", expanding=True)), own) if ids else own
+
+
+def _named_parameters(ids: list[int], user_id: int | None) -> dict:
+    return {**({"named": ids} if ids else {}), **({"user": user_id} if user_id is not None else {})}
+
+
+_NAMED_STATEMENTS: dict = {}
+
+
+def _named_statement(shape: tuple, build):
+    """A statement of the named workers built once for its shape (which model, whether ids are named
+    and the login has a user id, what else it loads)."""
+    stmt = _NAMED_STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = _NAMED_STATEMENTS[shape] = build()
+    return stmt
 
 
 def _remember_named(contract, ids, user_id, rows, asked, key) -> list:
@@ -191,18 +211,26 @@ def contract_with_named_workers(contract_id: int, ids, user):
     return _with_named_workers(Contract, Contract.id, contract_id, ids, user)
 
 
-def entry_with_named_workers(entry_id: int, ids, user, options=()):
+_ENTRY_LOADS: dict = {}
+
+
+def entry_with_named_workers(entry_id: int, ids, user, options: tuple = ()):
     """The service entry (None if there is none) with its contract and `named_workers` of that
-    contract, in one statement (as `contract_with_named_workers`)."""
+    contract, in one statement (as `contract_with_named_workers`). `options`: what else to load with
+    the entry, a tuple the caller makes once."""
     from sqlalchemy.orm import joinedload
 
     from .models import ServiceActivity
 
-    return _with_named_workers(ServiceActivity, ServiceActivity.contract_id, entry_id, ids, user,
-                               [joinedload(ServiceActivity.contract), *options])
+    loads = _ENTRY_LOADS.get(options)
+    if loads is None:
+        loads = _ENTRY_LOADS[options] = (joinedload(ServiceActivity.contract), *options)
+    return _with_named_workers(ServiceActivity, ServiceActivity.contract_id, entry_id, ids, user, loads)
 
 
 def _with_named_workers(model, contract_column, key, ids, user, options=()):
+    """`options`: the loads of the record read, a tuple made once by the caller (the statement is
+    kept for it)."""
     from flask import g, has_request_context
 
     from ..extensions import db
@@ -210,11 +238,17 @@ def _with_named_workers(model, contract_column, key, ids, user, options=()):
     from .models import contract_worker
 
     ids, user_id = _named_by(ids, user)
-    team = sa.join(contract_worker, SocialWorker, sa.and_(contract_worker.c.social_worker_id == SocialWorker.id,
-                                                          _named(ids, user_id)))
-    rows = db.session.execute(sa.select(model, SocialWorker).select_from(model).outerjoin(
-        team, contract_worker.c.contract_id == contract_column).where(model.id == key).options(*options)
-    ).unique().all()
+
+    def build():
+        team = sa.join(contract_worker, SocialWorker, sa.and_(contract_worker.c.social_worker_id == SocialWorker.id,
+                                                              _named(ids, user_id)))
+        return (sa.select(model, SocialWorker).select_from(model)
+                .outerjoin(team, contract_worker.c.contract_id == contract_column)
+                .where(model.id == sa.bindparam("key")).options(*options))
+
+    shape = (model.__name__, bool(ids), user_id is not None, options)
+    rows = db.session.execute(_named_statement(shape, build), {"key": key, **_named_parameters(ids, user_id)}
+                              ).unique().all()
     if not rows:
         return None, []
     found = rows[0][0]

@@ -124,10 +124,12 @@ def _activity_form(contract: Contract, obj=None) -> ActivityForm:
     return form
 
 
+_GROUPS = sa.select(ServiceGroup).where(ServiceGroup.contract_id == sa.bindparam("contract"))
+
+
 def _all_choices(contract: Contract, form: ActivityForm) -> None:
     """Every choice the form offers: the district's communities, the contract's workers and groups."""
-    groups = db.session.execute(sa.select(ServiceGroup).where(ServiceGroup.contract_id == contract.id)
-                                ).unique().scalars().all()
+    groups = db.session.execute(_GROUPS, {"contract": contract.id}).unique().scalars().all()
     form.fill_choices(communities(), contract.workers, groups, contract_communities(contract))
 
 
@@ -139,6 +141,11 @@ def _posted_id(name: str) -> int | None:
     return _as_id(request.form.get(name, ""))
 
 
+_COMMUNITY_AND_PEOPLE = (sa.select(Area, Beneficiary)
+                         .outerjoin(Beneficiary, Beneficiary.id.in_(sa.bindparam("people", expanding=True)))
+                         .where(Area.id == sa.bindparam("community")))
+
+
 def _posted_choices(contract: Contract, form: ActivityForm) -> None:
     """The choices a sent form is checked against, limited to what it sent: the community and group
     it names (when the form offers them) instead of the whole district's lists. A valid choice stays
@@ -148,8 +155,7 @@ def _posted_choices(contract: Contract, form: ActivityForm) -> None:
     ids = _posted_people()
     if community_id is not None and ids:
         # The community and the people named, in one statement (a row for each person found).
-        rows = db.session.execute(sa.select(Area, Beneficiary).outerjoin(Beneficiary, Beneficiary.id.in_(ids))
-                                  .where(Area.id == community_id)).all()
+        rows = db.session.execute(_COMMUNITY_AND_PEOPLE, {"community": community_id, "people": ids}).all()
         if rows:
             community, people = rows[0][0], [person for _area, person in rows if person is not None]
     elif community_id is not None:
@@ -309,15 +315,17 @@ def activity_edit(activity_id: int):
                        message=_("Entry corrected; the earlier version is kept in its history."))
 
 
+_DELETION_LOADS = (joinedload(ServiceActivity.evidence).joinedload(ActivityEvidence.file),
+                   joinedload(ServiceActivity.revisions))
+
+
 @bp.route("/services/<int:activity_id>/delete", methods=["GET", "POST"])
 @login_required
 def activity_delete(activity_id: int):
     """A pause before an entry goes: what it is, and why it is deleted."""
     # The deletion's audit event keeps the entry's evidence files and earlier versions: read with the
     # entry (it has a few of each at most), not by a statement each.
-    kept = [joinedload(ServiceActivity.evidence).joinedload(ActivityEvidence.file),
-            joinedload(ServiceActivity.revisions)] if request.method == "POST" else []
-    item = _recordable_activity(activity_id, options=kept)
+    item = _recordable_activity(activity_id, options=_DELETION_LOADS if request.method == "POST" else ())
     contract = item.contract
     form = DeleteActivityForm()
 

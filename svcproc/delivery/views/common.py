@@ -31,12 +31,14 @@ def communities():
     return g.communities
 
 
+_CONTRACT_COMMUNITIES = (sa.select(Area.id, Area.name).join(plan_community, plan_community.c.area_id == Area.id)
+                         .join(Tender, Tender.plan_id == plan_community.c.plan_id)
+                         .where(Tender.id == sa.bindparam("tender")).order_by(Area.code))
+
+
 def contract_communities(contract: Contract):
     """(id, name) of the communities the contract's project serves (its plan's), for the entry form."""
-    return db.session.execute(
-        sa.select(Area.id, Area.name).join(plan_community, plan_community.c.area_id == Area.id)
-        .join(Tender, Tender.plan_id == plan_community.c.plan_id).where(Tender.id == contract.tender_id)
-        .order_by(Area.code)).all()
+    return db.session.execute(_CONTRACT_COMMUNITIES, {"tender": contract.tender_id}).all()
 
 
 def contract_or_404(contract_id: int, options=()) -> Contract:
