@@ -2,14 +2,17 @@
 surveys and evidence, scoring and the result, findings and rectification, indicator templates."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint
 from flask_babel import gettext as _, lazy_gettext as _nl
+from sqlalchemy.orm import load_only
 
 from ...contracts.models import Contract
 from ...core import nav, scoping
 from ...core.errors import ValidationError
+from ...extensions import db
 from ...procurement.labels import TARGET_LABELS
-from .. import labels, workflow
+from .. import labels
 from .. import permissions as perms
 from ..models import EvaluationRound, RectificationItem
 
@@ -22,9 +25,18 @@ scoping.register(EvaluationRound, perms.visible_rounds, perms.can_view_round)
 scoping.register(RectificationItem, perms.visible_rectification_items, perms.can_view_rectification_item)
 
 
+# What the contract's page shows of each round (title, state, result), not its computed figures
+# and locked result (JSON decoded for nothing); built once.
+_CONTRACT_ROUNDS = (sa.select(EvaluationRound).where(EvaluationRound.contract_id == sa.bindparam("contract"))
+                    .options(load_only(EvaluationRound.id, EvaluationRound.contract_id, EvaluationRound.title,
+                                       EvaluationRound.status, EvaluationRound.total, EvaluationRound.grade,
+                                       EvaluationRound.scheduled_start))
+                    .order_by(EvaluationRound.scheduled_start, EvaluationRound.id))
+
+
 def contract_rounds(contract: Contract) -> list[EvaluationRound]:
     """The rounds listed on a contract's page."""
-    return workflow.rounds_of(contract)
+    return list(db.session.execute(_CONTRACT_ROUNDS, {"contract": contract.id}).scalars())
 
 
 def require_valid(form) -> None:
