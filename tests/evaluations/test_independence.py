@@ -201,8 +201,18 @@ def test_the_summary_reads_each_of_its_collections_once(client, built, world, co
     client.get(url)
 
     with count_queries() as counted:
-        assert client.get(url).status_code == 200
+        page = client.get(url)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    # Both parties in their order, and both evaluators' scores, from the one statement of the panel.
+    third = html.index("第三方")
+    assert 0 < html.find("区民政局", third) - third < 200, "the bureau's party after the third party"
+    assert all(mark in html for mark in A_SECRETS + B_SECRETS)
 
-    for table in ("evaluation_party", "round_evaluator", "evaluation_score"):
-        assert sum(f"FROM {table}" in s for s in counted.statements) == 1, (table, counted.statements)
-    assert counted.count <= 6, "\n".join(counted.statements)
+    # The parties with their evaluators in one statement, every evaluator's scores in another.
+    panel = [s for s in counted.statements if "FROM evaluation_party" in s]
+    assert len(panel) == 1 and "JOIN round_evaluator" in panel[0], counted.statements
+    assert sum("round_evaluator" in s and "evaluation_score" not in s and s is not panel[0]
+               for s in counted.statements) == 0, counted.statements
+    assert sum("FROM evaluation_score" in s for s in counted.statements) == 1, counted.statements
+    assert counted.count <= 5, "\n".join(counted.statements)

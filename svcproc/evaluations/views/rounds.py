@@ -7,6 +7,7 @@ from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...accounts.models import User
 from ...contracts.forms import EmptyForm, ReasonForm
@@ -73,17 +74,17 @@ _ROUND_EVALUATORS = (sa.select(RoundEvaluator).where(RoundEvaluator.round_id == 
 
 
 # The summary's reads, built once (core/loading.py): the round with its contract (and organization),
-# template version and evaluating organization; then its parties, its evaluators (each with party,
-# login and the login's organization) and every evaluator's scores, a statement each.
+# template version and evaluating organization; then its parties with their evaluators (each with
+# login and the login's organization: a row per evaluator, a party without one on a row of its own),
+# and every evaluator's scores.
 _SUMMARY_ROUND = (sa.select(EvaluationRound).where(EvaluationRound.id == sa.bindparam("round"))
                   .options(joinedload(EvaluationRound.contract).joinedload(Contract.organization),
                            joinedload(EvaluationRound.template_version), joinedload(EvaluationRound.evaluation_org)))
-_SUMMARY_PARTIES = (sa.select(EvaluationParty).where(EvaluationParty.round_id == sa.bindparam("round"))
-                    .order_by(EvaluationParty.position))
-_SUMMARY_EVALUATORS = (sa.select(RoundEvaluator).where(RoundEvaluator.round_id == sa.bindparam("round"))
-                       .options(joinedload(RoundEvaluator.party),
-                                joinedload(RoundEvaluator.user).joinedload(User.organization))
-                       .order_by(RoundEvaluator.id))
+_SUMMARY_PANEL = (sa.select(EvaluationParty, RoundEvaluator)
+                  .outerjoin(RoundEvaluator, RoundEvaluator.party_id == EvaluationParty.id)
+                  .where(EvaluationParty.round_id == sa.bindparam("round"))
+                  .options(joinedload(RoundEvaluator.user).joinedload(User.organization))
+                  .order_by(EvaluationParty.position, EvaluationParty.id, RoundEvaluator.id))
 _SUMMARY_SCORES = (sa.select(EvaluationScore).join(RoundEvaluator, RoundEvaluator.id == EvaluationScore.evaluator_id)
                    .where(RoundEvaluator.round_id == sa.bindparam("round")).order_by(EvaluationScore.id))
 
@@ -93,8 +94,14 @@ def _round_with_scores(round_id: int) -> EvaluationRound:
     round_ = db.session.execute(_SUMMARY_ROUND, ids).scalar_one_or_none()
     if round_ is None:
         abort(404)
-    hand_out([round_], "parties", db.session.execute(_SUMMARY_PARTIES, ids).scalars(), "round_id")
-    evaluators = db.session.execute(_SUMMARY_EVALUATORS, ids).scalars().all()
+    parties, evaluators = {}, []
+    for party, evaluator in db.session.execute(_SUMMARY_PANEL, ids).unique():
+        parties.setdefault(party.id, party)
+        if evaluator is not None:
+            set_committed_value(evaluator, "party", party)
+            evaluators.append(evaluator)
+    evaluators.sort(key=lambda e: e.id)
+    hand_out([round_], "parties", parties.values(), "round_id")
     hand_out([round_], "evaluators", evaluators, "round_id")
     hand_out(evaluators, "scores", db.session.execute(_SUMMARY_SCORES, ids).scalars() if evaluators else (),
              "evaluator_id")
