@@ -386,15 +386,15 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
             read = sorted(ids | actor_ids)
         else:
             read = sorted(ids)
-        for obj in db.session.execute(sa.select(*(getattr(cls, n) for n in columns)).where(cls.id.in_(read))):
+        for obj in db.session.execute(_reading(cls, tuple(columns)), {"ids": read}):
             if obj.id in ids:
                 found[(object_type, obj.id)] = obj
             if object_type == "user" and actors_with_accounts and obj.id in actor_ids:
                 names[obj.id] = obj.full_name
     if actor_ids and "user" in classes and not actors_with_accounts:
         user = classes["user"]
-        names = {uid: full for uid, full in db.session.execute(
-            sa.select(user.id, user.full_name).where(user.id.in_(sorted(actor_ids))))}
+        names = {uid: full for uid, full in db.session.execute(_reading(user, ("id", "full_name")),
+                                                              {"ids": sorted(actor_ids)})}
     # A page of fifty events names a few actions and kinds and links to a few kinds of page: each
     # word is translated once and each kind of address routed once for the page.
     actions = {code: action_label(code) for code in {e.action for e in events}}
@@ -414,6 +414,19 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
         actor = f"{full} ({event.actor_name})" if full and full != event.actor_name else event.actor_name
         out[event.seq] = Described(actions[event.action], kinds[event.object_type], title, href, actor)
     return out
+
+
+_READINGS: dict = {}
+
+
+def _reading(cls, columns: tuple[str, ...]) -> sa.Select:
+    """These columns of the records of these ids (`ids`), a statement built once for each kind and
+    its columns: a page of events names the same few kinds again and again."""
+    stmt = _READINGS.get((cls, columns))
+    if stmt is None:
+        stmt = _READINGS[(cls, columns)] = sa.select(*(getattr(cls, n) for n in columns)).where(
+            cls.id.in_(sa.bindparam("ids", expanding=True)))
+    return stmt
 
 
 def _address(addresses: dict, endpoint: str, values: dict) -> str:
