@@ -203,12 +203,14 @@ def _remember_named(contract, ids, user_id, rows, asked, key) -> list:
     return asked[key]
 
 
-def contract_with_named_workers(contract_id: int, ids, user):
+def contract_with_named_workers(contract_id: int, ids, user, options: tuple = ()):
     """The contract (None if there is none) and `named_workers` of it, in one statement: a row for
-    each worker named or the login's own (the contract alone when there is none)."""
+    each worker named or the login's own (the contract alone when there is none). With no ids, the
+    contract and whether the login is among its workers (`can_record_activity` then reads nothing).
+    `options`: what else to load with the contract, a tuple the caller makes once."""
     from ..contracts.models import Contract
 
-    return _with_named_workers(Contract, Contract.id, contract_id, ids, user)
+    return _with_named_workers(Contract, Contract.id, contract_id, ids, user, options)
 
 
 _ENTRY_LOADS: dict = {}

@@ -212,7 +212,8 @@ def test_a_searched_register_counts_its_matches_beside_its_page(app, client, log
 def test_a_workers_log_reads_the_logins_own_worker_row_not_the_teams(client, login_as, world, count_queries, who,
                                                                      records):
     """Whether the login may record on the contract (the log's "record" button) is answered by its own
-    worker row on the contract; the contract's whole team is read only by the forms that name it."""
+    worker row on the contract, read with the contract; the contract's whole team is read only by
+    the forms that name it."""
     _entries(world, 2)
     login_as(who)
     path = f"/contracts/{world.contract.id}/services"
@@ -220,8 +221,9 @@ def test_a_workers_log_reads_the_logins_own_worker_row_not_the_teams(client, log
     with count_queries() as counted:
         page = client.get(path).get_data(as_text=True)
 
-    read = [s for s in counted.statements if "FROM social_worker" in s]
+    read = [s for s in counted.statements if "social_worker" in s]
     assert len(read) == 1, "\n".join(read)
+    assert "FROM contract" in read[0], "the worker row comes with the contract"
     assert "social_worker.user_id =" in read[0] and "ORDER BY social_worker.name" not in read[0]
     assert (f"/contracts/{world.contract.id}/services/new" in page) is records
     assert client.get(f"/contracts/{world.contract.id}/services/new").status_code == (200 if records else 403)

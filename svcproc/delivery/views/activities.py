@@ -61,6 +61,7 @@ def _logged(contract: Contract) -> tuple[sa.Select, str, str]:
 _COUNTED = versions.Kept(None)
 _LOG_VERSION = with_expression(Contract.service_log_version, sa.select(ContractProgress.log_version).where(
     ContractProgress.contract_id == Contract.id).scalar_subquery())
+_LOG_LOADS = (_LOG_VERSION,)
 
 
 def _counted(contract: Contract, stmt: sa.Select, type_: str, month: str) -> int:
@@ -73,7 +74,12 @@ def _counted(contract: Contract, stmt: sa.Select, type_: str, month: str) -> int
 @bp.route("/contracts/<int:contract_id>/services")
 @login_required
 def activities(contract_id: int):
-    contract = contract_or_404(contract_id, options=[_LOG_VERSION])
+    # The contract with its log's version, and the login's own worker record if it is among the
+    # contract's workers (whether the page offers to record), in one statement.
+    contract, _own = perms.contract_with_named_workers(contract_id, (), current_user, _LOG_LOADS)
+    if contract is None:
+        abort(404)
+    require(can_view_contract(current_user, contract))
     stmt, type_, month = _logged(contract)
     page = paginate(stmt.order_by(*LOG_ORDER), cap=ENTRIES_CAP, total=_counted(contract, stmt, type_, month),
                     loads=(joinedload(ServiceActivity.community), joinedload(ServiceActivity.group)))
