@@ -229,6 +229,23 @@ def test_a_workers_log_reads_the_logins_own_worker_row_not_the_teams(client, log
     assert client.get(f"/contracts/{world.contract.id}/services/new").status_code == (200 if records else 403)
 
 
+@pytest.mark.parametrize("who, status", [("worker", 200), ("idle_worker", 403)])
+def test_the_participant_picker_reads_the_contract_and_the_logins_worker_row_together(
+        client, login_as, world, count_queries, who, status):
+    """Whether the login may pick participants on the contract (it may record on it) comes from its
+    own worker row, read with the contract: a worker not on the contract is refused."""
+    login_as(who)
+    path = f"/contracts/{world.contract.id}/people?q=x"
+    client.get(path)
+    with count_queries() as counted:
+        answer = client.get(path)
+
+    assert answer.status_code == status
+    read = [s for s in counted.statements if "social_worker" in s]
+    assert len(read) == 1 and "FROM contract" in read[0] and "social_worker.user_id =" in read[0], read
+    assert not [s for s in counted.statements if "FROM contract" in s and s is not read[0]]
+
+
 def _counts(counted) -> list[str]:
     return [s for s in counted.statements if "count(" in s.lower() and "FROM service_activity" in s]
 

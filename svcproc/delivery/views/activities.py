@@ -24,7 +24,7 @@ from ..forms import ActivityForm, DeleteActivityForm, GroupForm, WorkersForm
 from ..models import (ActivityEvidence, Beneficiary, ContractProgress, ServiceActivity, ServiceGroup,
                       activity_worker)
 from . import bp
-from .common import communities, contract_communities, contract_or_404
+from .common import communities, contract_communities, contract_or_404, contract_with_own_worker_or_404
 
 # A contract's service log is paged through to its end (a few thousand entries at most, read
 # through the contract's index); the district-wide lists stop at the usual cap.
@@ -76,10 +76,7 @@ def _counted(contract: Contract, stmt: sa.Select, type_: str, month: str) -> int
 def activities(contract_id: int):
     # The contract with its log's version, and the login's own worker record if it is among the
     # contract's workers (whether the page offers to record), in one statement.
-    contract, _own = perms.contract_with_named_workers(contract_id, (), current_user, _LOG_LOADS)
-    if contract is None:
-        abort(404)
-    require(can_view_contract(current_user, contract))
+    contract = contract_with_own_worker_or_404(contract_id, _LOG_LOADS)
     stmt, type_, month = _logged(contract)
     page = paginate(stmt.order_by(*LOG_ORDER), cap=ENTRIES_CAP, total=_counted(contract, stmt, type_, month),
                     loads=(joinedload(ServiceActivity.community), joinedload(ServiceActivity.group)))
@@ -363,7 +360,7 @@ def group_new(contract_id: int):
     """A group created from the entry form: with htmx the new option is added to the form's group
     list, chosen; without, the entry form comes back with the group chosen (what was typed in the
     entry is then typed again: the browser sent it here)."""
-    contract = contract_or_404(contract_id)
+    contract = contract_with_own_worker_or_404(contract_id)
     require(perms.can_record_activity(current_user, contract))
     form = GroupForm(prefix="new_group")
     refused: list[str] = []

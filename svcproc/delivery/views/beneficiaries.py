@@ -21,7 +21,7 @@ from .. import permissions as perms
 from ..forms import BeneficiaryForm, EmptyForm
 from ..models import Beneficiary, BeneficiaryView, PersonStatus, ServiceActivity, ViewKind, activity_participant
 from . import bp
-from .common import communities, contract_or_404
+from .common import communities, contract_with_own_worker_or_404
 
 
 def _beneficiary(beneficiary_id: int, *options) -> Beneficiary:
@@ -210,7 +210,7 @@ def beneficiary_reveal(beneficiary_id: int):
 @login_required
 def participant_search(contract_id: int):
     """The participant picker: people of the contract's organization whose name matches."""
-    contract = contract_or_404(contract_id)
+    contract = contract_with_own_worker_or_404(contract_id)
     require(perms.can_record_activity(current_user, contract))
     q = request.args.get("q", "").strip()
     people = []
@@ -233,7 +233,7 @@ def participant_search(contract_id: int):
 @bp.route("/contracts/<int:contract_id>/people/<int:beneficiary_id>/chip")
 @login_required
 def participant_chip(contract_id: int, beneficiary_id: int):
-    contract = contract_or_404(contract_id)
+    contract = contract_with_own_worker_or_404(contract_id)
     require(perms.can_record_activity(current_user, contract))
     person = db.get_or_404(Beneficiary, beneficiary_id)
     if person.organization_id != contract.organization_id:
@@ -245,7 +245,7 @@ def participant_chip(contract_id: int, beneficiary_id: int):
 @login_required
 def participant_quick_form(contract_id: int):
     """The activity form's fields to add someone new to the register, fetched when its panel opens."""
-    contract = contract_or_404(contract_id)
+    contract = contract_with_own_worker_or_404(contract_id)
     require(perms.can_record_activity(current_user, contract))
     quick = BeneficiaryForm(prefix="new", formdata=None)
     quick.fill_choices(communities())
@@ -257,7 +257,7 @@ def participant_quick_form(contract_id: int):
 @login_required
 def participant_quick_add(contract_id: int):
     """Add someone new to the register from the activity form, and pick them at once."""
-    contract = contract_or_404(contract_id)
+    contract = contract_with_own_worker_or_404(contract_id)
     require(perms.can_record_activity(current_user, contract))
     form = BeneficiaryForm(prefix="new")
     form.fill_choices(communities())

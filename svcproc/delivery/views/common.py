@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import abort, g, request
 from flask_login import current_user
 
 from ...contracts.models import Contract
@@ -39,6 +39,19 @@ _CONTRACT_COMMUNITIES = (sa.select(Area.id, Area.name).join(plan_community, plan
 def contract_communities(contract: Contract):
     """(id, name) of the communities the contract's project serves (its plan's), for the entry form."""
     return db.session.execute(_CONTRACT_COMMUNITIES, {"tender": contract.tender_id}).all()
+
+
+def contract_with_own_worker_or_404(contract_id: int, options: tuple = ()) -> Contract:
+    """The contract the login may open, read with the login's own worker row if it is among the
+    contract's workers (what `can_record_activity` asks), in one statement. `options`: what else
+    to load with the contract, a tuple made once."""
+    from .. import permissions as perms
+
+    contract, _own = perms.contract_with_named_workers(contract_id, (), current_user, options)
+    if contract is None:
+        abort(404)
+    require(can_view_contract(current_user, contract))
+    return contract
 
 
 def contract_or_404(contract_id: int, options=()) -> Contract:
