@@ -476,6 +476,29 @@ def test_the_kept_flag_boxes_follow_a_flag_found_and_one_explained(client, make_
     assert flags.count("<li") == 1 and "1" in flags   # the outside-period flag alone waits now
 
 
+def test_a_workers_home_follows_their_record_made_inactive(client, world, count_queries):
+    """The worker's box finds their worker record by their login inside its statements (it is not
+    read apart), and kept flags follow the record: made inactive, they have no contract to record on
+    and no flag about their work on the next page."""
+    from svcproc.registry import services as registry
+
+    _flag(world.contract, RedFlagKind.WORKER_HOURS, worker_id=world.worker.id)
+    part = _home(client, world.users["worker"])
+    assert f"/contracts/{world.contract.id}/services/new" in part
+    assert _queue(part, "my-flags").count("<li") == 1
+    with count_queries() as counted:
+        client.get("/")
+    assert not [s for s in counted.statements if s.lstrip().startswith("SELECT social_worker.id, social_worker.name")]
+
+    w = world.worker
+    registry.update_worker(world.manager, w, name=w.name, certification_level=w.certification_level,
+                           certificate_number=w.certificate_number, phone=w.phone, active=False)
+    db.session.flush()
+    after = _panels(client.get("/").get_data(as_text=True))
+    assert f"/contracts/{world.contract.id}/services/new" not in after
+    assert "<li" not in _queue(after, "my-flags")
+
+
 def test_a_workers_kept_flags_follow_a_flag_found_and_their_assignment(client, world, count_queries):
     """A social worker's red flags about their work are kept until a flag or an assignment changes:
     a second page reads no flags, a flag found on their contract shows on the next page, and taken

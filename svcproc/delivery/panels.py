@@ -15,7 +15,7 @@ from ..core.permissions import Role, has_permission
 from ..core.queues import ROWS, Queue, Row, fetch, first_rows
 from ..extensions import db
 from ..procurement.labels import TARGET_LABELS
-from ..registry.models import Organization
+from ..registry.models import Organization, SocialWorker
 from . import permissions as perms
 from . import progress
 from .labels import ACTIVITY_TYPE_LABELS, RED_FLAG_LABELS
@@ -31,13 +31,14 @@ CHART_CONTRACTS = 4
 
 # Red flags standing and unexplained, by contract, organization and kind: an organization's box
 # to explain them, a social worker's flags about their work and the auditor's desk are kept until
-# a flag, or a contract's number, organization or social workers, or an organization's name
-# changes (core/versions.py).
+# a flag, or a contract's number, organization or social workers, or an organization's name, or
+# which login a social worker record belongs to and whether it is active, changes (core/versions.py).
 FLAGS = "flags"
 versions.watch(FLAGS, RedFlag, versions.EVERY_COLUMN)
 versions.watch(FLAGS, Contract, "number", "organization_id", "workers")
 versions.watch(FLAGS, Organization, "name")
-# A social worker's flag groups, per organization and worker (the rows only: each page words them).
+versions.watch(FLAGS, SocialWorker, "user_id", "active")
+# A social worker's flag groups, per organization and login (the rows only: each page words them).
 _kept_worker_flags = versions.Kept(FLAGS, size=1024)
 
 
@@ -76,8 +77,9 @@ def organization_flags(user) -> dict:
 def worker_queues(user) -> dict:
     """The contracts the worker is assigned to (a shortcut to record a service on each), the
     entries they made last, and the unexplained red flags about them or their contracts' entries."""
-    worker = perms.worker_record(user)
-    worker_id = worker.id if worker is not None and worker.active else -1
+    # The login's active worker record is found inside each statement (by its login), not read apart.
+    worker_id = (sa.select(SocialWorker.id).where(SocialWorker.user_id == user.id, SocialWorker.active)
+                 .scalar_subquery())
     assigned = sa.select(contract_worker.c.contract_id).where(contract_worker.c.social_worker_id == worker_id)
     contracts, contracts_total = fetch(
         sa.select(Contract.id, Contract.number, Contract.title)
@@ -95,7 +97,7 @@ def worker_queues(user) -> dict:
         sa.and_(RedFlag.kind.in_(ABOUT_A_WORKER), RedFlag.detail["worker_id"].as_integer() == worker_id),
         sa.and_(RedFlag.kind.not_in(ABOUT_A_WORKER), RedFlag.contract_id.in_(assigned)))
     flags, flags_total, flags_shown = _flag_groups(rows=_kept_worker_flags.get(
-        (user.organization_id, worker_id),
+        (user.organization_id, user.id),
         lambda: _flag_group_rows(about_me, Contract.organization_id == user.organization_id)))
     return {"key": "services", "heading": _l("Service delivery"), "queues": [
         Queue("record", _l("Record a service"), total=contracts_total, counted=False,
