@@ -416,17 +416,11 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
     return out
 
 
-_READINGS: dict = {}
-
-
+@functools.cache
 def _reading(cls, columns: tuple[str, ...]) -> sa.Select:
     """These columns of the records of these ids (`ids`), a statement built once for each kind and
     its columns: a page of events names the same few kinds again and again."""
-    stmt = _READINGS.get((cls, columns))
-    if stmt is None:
-        stmt = _READINGS[(cls, columns)] = sa.select(*(getattr(cls, n) for n in columns)).where(
-            cls.id.in_(sa.bindparam("ids", expanding=True)))
-    return stmt
+    return sa.select(*(getattr(cls, n) for n in columns)).where(cls.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def _address(addresses: dict, endpoint: str, values: dict) -> str:

@@ -1,6 +1,8 @@
 """Who sees beneficiaries and service logs, who records them, who may reveal an identity number."""
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from ..contracts.models import Contract
@@ -144,18 +146,14 @@ def named_workers(contract, ids, user) -> list:
     from flask import g, has_request_context
 
     from ..extensions import db
-    from ..registry.models import SocialWorker
-    from .models import contract_worker
 
     ids, user_id = _named_by(ids, user)
     asked = g.setdefault("named_workers", {}) if has_request_context() else {}
     key = (contract.id, tuple(ids), user_id)
     if key in asked:
         return asked[key]
-    stmt = _named_statement(("team", bool(ids), user_id is not None), lambda: sa.select(SocialWorker).join(
-        contract_worker, sa.and_(contract_worker.c.social_worker_id == SocialWorker.id,
-                                 contract_worker.c.contract_id == sa.bindparam("contract"), _named(ids, user_id))))
-    rows = db.session.execute(stmt, {"contract": contract.id, **_named_parameters(ids, user_id)}).scalars().all()
+    rows = db.session.execute(_team_statement(bool(ids), user_id is not None),
+                              {"contract": contract.id, **_named_parameters(ids, user_id)}).scalars().all()
     return _remember_named(contract, ids, user_id, rows, asked, key)
 
 
@@ -165,30 +163,43 @@ def _named_by(ids, user) -> tuple[list[int], int | None]:
             user.id if user is not None and user.is_authenticated else None)
 
 
-def _named(ids: list[int], user_id: int | None):
-    """Which workers a form names and the login's own, as a criterion with the parameters `named`
-    (the ids, when there are some) and `user` (the login's user id, when it has one): the statements
-    using it are built once per shape (`_named_statement`), not at every sent form."""
+def _named(named: bool, own: bool):
+    """Which workers a form names (`named`: it names some) and the login's own (`own`: the login has
+    a user id), as a criterion with the parameters `named` and `user` (`_named_parameters`): the
+    statements using it are built once for each shape, not at every sent form."""
     from ..registry.models import SocialWorker
 
-    own = SocialWorker.user_id == sa.bindparam("user") if user_id is not None else sa.false()
-    return sa.or_(SocialWorker.id.in_(sa.bindparam("named", expanding=True)), own) if ids else own
+    mine = SocialWorker.user_id == sa.bindparam("user") if own else sa.false()
+    return sa.or_(SocialWorker.id.in_(sa.bindparam("named", expanding=True)), mine) if named else mine
 
 
 def _named_parameters(ids: list[int], user_id: int | None) -> dict:
     return {**({"named": ids} if ids else {}), **({"user": user_id} if user_id is not None else {})}
 
 
-_NAMED_STATEMENTS: dict = {}
+@functools.cache
+def _team_statement(named: bool, own: bool) -> sa.Select:
+    """Of the contract's (`contract`) workers, those named and the login's own."""
+    from ..registry.models import SocialWorker
+    from .models import contract_worker
+
+    return sa.select(SocialWorker).join(contract_worker, sa.and_(
+        contract_worker.c.social_worker_id == SocialWorker.id, contract_worker.c.contract_id == sa.bindparam("contract"),
+        _named(named, own)))
 
 
-def _named_statement(shape: tuple, build):
-    """A statement of the named workers built once for its shape (which model, whether ids are named
-    and the login has a user id, what else it loads)."""
-    stmt = _NAMED_STATEMENTS.get(shape)
-    if stmt is None:
-        stmt = _NAMED_STATEMENTS[shape] = build()
-    return stmt
+@functools.cache
+def _record_statement(model, contract_key: str, named: bool, own: bool, options: tuple) -> sa.Select:
+    """The record (`key`) of `model` with the named workers and the login's own of its contract
+    (`contract_key`: the model's column naming the contract), loading `options` with it."""
+    from ..registry.models import SocialWorker
+    from .models import contract_worker
+
+    team = sa.join(contract_worker, SocialWorker, sa.and_(contract_worker.c.social_worker_id == SocialWorker.id,
+                                                          _named(named, own)))
+    return (sa.select(model, SocialWorker).select_from(model)
+            .outerjoin(team, contract_worker.c.contract_id == getattr(model, contract_key))
+            .where(model.id == sa.bindparam("key")).options(*options))
 
 
 def _remember_named(contract, ids, user_id, rows, asked, key) -> list:
@@ -210,51 +221,41 @@ def contract_with_named_workers(contract_id: int, ids, user, options: tuple = ()
     `options`: what else to load with the contract, a tuple the caller makes once."""
     from ..contracts.models import Contract
 
-    return _with_named_workers(Contract, Contract.id, contract_id, ids, user, options)
+    return _with_named_workers(Contract, "id", contract_id, ids, user, options)
 
 
-_ENTRY_LOADS: dict = {}
+@functools.cache
+def _entry_loads(options: tuple) -> tuple:
+    from sqlalchemy.orm import joinedload
+
+    from .models import ServiceActivity
+
+    return (joinedload(ServiceActivity.contract), *options)
 
 
 def entry_with_named_workers(entry_id: int, ids, user, options: tuple = ()):
     """The service entry (None if there is none) with its contract and `named_workers` of that
     contract, in one statement (as `contract_with_named_workers`). `options`: what else to load with
     the entry, a tuple the caller makes once."""
-    from sqlalchemy.orm import joinedload
-
     from .models import ServiceActivity
 
-    loads = _ENTRY_LOADS.get(options)
-    if loads is None:
-        loads = _ENTRY_LOADS[options] = (joinedload(ServiceActivity.contract), *options)
-    return _with_named_workers(ServiceActivity, ServiceActivity.contract_id, entry_id, ids, user, loads)
+    return _with_named_workers(ServiceActivity, "contract_id", entry_id, ids, user, _entry_loads(options))
 
 
-def _with_named_workers(model, contract_column, key, ids, user, options=()):
+def _with_named_workers(model, contract_key: str, key, ids, user, options: tuple = ()):
     """`options`: the loads of the record read, a tuple made once by the caller (the statement is
     kept for it)."""
     from flask import g, has_request_context
 
     from ..extensions import db
-    from ..registry.models import SocialWorker
-    from .models import contract_worker
 
     ids, user_id = _named_by(ids, user)
-
-    def build():
-        team = sa.join(contract_worker, SocialWorker, sa.and_(contract_worker.c.social_worker_id == SocialWorker.id,
-                                                              _named(ids, user_id)))
-        return (sa.select(model, SocialWorker).select_from(model)
-                .outerjoin(team, contract_worker.c.contract_id == contract_column)
-                .where(model.id == sa.bindparam("key")).options(*options))
-
-    shape = (model.__name__, bool(ids), user_id is not None, options)
-    rows = db.session.execute(_named_statement(shape, build), {"key": key, **_named_parameters(ids, user_id)}
-                              ).unique().all()
+    rows = db.session.execute(_record_statement(model, contract_key, bool(ids), user_id is not None, options),
+                              {"key": key, **_named_parameters(ids, user_id)}).unique().all()
     if not rows:
         return None, []
     found = rows[0][0]
-    contract = found if contract_column.key == "id" else found.contract
+    contract = found if contract_key == "id" else found.contract
     asked = g.setdefault("named_workers", {}) if has_request_context() else {}
     return found, _remember_named(contract, ids, user_id, [w for _found, w in rows if w is not None], asked,
                                   (contract.id, tuple(ids), user_id))

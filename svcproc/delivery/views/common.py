@@ -13,6 +13,7 @@ from ...core.web import is_local_url
 from ...extensions import db
 from ...procurement.models import Tender, plan_community
 from ...registry.models import Area, AreaLevel
+from .. import permissions as perms
 
 
 # The district's areas change a few times a year; the community choices of the forms and filters
@@ -45,8 +46,6 @@ def contract_with_own_worker_or_404(contract_id: int, options: tuple = ()) -> Co
     """The contract the login may open, read with the login's own worker row if it is among the
     contract's workers (what `can_record_activity` asks), in one statement. `options`: what else
     to load with the contract, a tuple made once."""
-    from .. import permissions as perms
-
     contract, _own = perms.contract_with_named_workers(contract_id, (), current_user, options)
     if contract is None:
         abort(404)
