@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import created, diff, record, snapshot
@@ -579,23 +580,14 @@ def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people:
                revision: dict | None = None) -> None:
     """Write the entry's workers and people where they changed: the links gone deleted, the new ones
     added (on PostgreSQL all of it in one statement; elsewhere a statement each, only when there are
-    some). The collections are read afresh if asked for. `revision`: the entry's version a correction
-    replaces (ActivityRevision's columns), added with them."""
+    some). The collections are read afresh if asked for. `revision` (elsewhere than on PostgreSQL,
+    where `_write_correction` writes a correction whole): the entry's version a correction replaces
+    (ActivityRevision's columns), added with them."""
     connection = db.session.connection()
-    changes = {}
-    for table, column, before, after in (
-            (activity_worker, activity_worker.c.social_worker_id, set(stored.workers), {w.id for w in workers}),
-            (activity_participant, activity_participant.c.beneficiary_id, set(stored.people),
-             {p.id for p in people})):
-        changes[table.name] = (table, column, sorted(before - after), sorted(after - before))
+    changes = _link_changes(stored, workers, people)
     if connection.dialect.name == "postgresql":
-        if revision is not None or any(gone or new for _t, _c, gone, new in changes.values()):
-            (_w, _wc, gone_workers, new_workers), (_p, _pc, gone_people, new_people) = changes.values()
-            connection.execute(_change_links(revision is not None), {
-                "entry": activity.id, "gone_workers": gone_workers, "new_workers": new_workers,
-                "gone_people": gone_people, "new_people": new_people,
-                **({f"revision_{key}": value for key, value in revision.items() if key != "activity_id"}
-                   if revision is not None else {})})
+        if any(gone or new for _t, _c, gone, new in changes.values()):
+            connection.execute(_change_links(), _link_parameters(activity, changes))
     else:
         if revision is not None:
             db.session.add(ActivityRevision(**revision))
@@ -607,36 +599,99 @@ def _set_links(activity: ServiceActivity, stored: _Links, workers: list, people:
     db.session.expire(activity, ["workers", "participants"])
 
 
+def _link_changes(stored: _Links, workers: list, people: list) -> dict:
+    """table name -> (table, column, ids gone, ids new)."""
+    changes = {}
+    for table, column, before, after in (
+            (activity_worker, activity_worker.c.social_worker_id, set(stored.workers), {w.id for w in workers}),
+            (activity_participant, activity_participant.c.beneficiary_id, set(stored.people),
+             {p.id for p in people})):
+        changes[table.name] = (table, column, sorted(before - after), sorted(after - before))
+    return changes
+
+
+def _link_parameters(activity: ServiceActivity, changes: dict, revision: dict | None = None) -> dict:
+    (_w, _wc, gone_workers, new_workers), (_p, _pc, gone_people, new_people) = changes.values()
+    return {"entry": activity.id, "gone_workers": gone_workers, "new_workers": new_workers,
+            "gone_people": gone_people, "new_people": new_people,
+            **({f"revision_{key}": value for key, value in revision.items() if key != "activity_id"}
+               if revision is not None else {})}
+
+
+# What a correction may change of an entry (with its version): every column but the entry's id,
+# contract, origin and making.
+_CORRECTED = tuple(c.name for c in ServiceActivity.__table__.c
+                   if c.name not in ("id", "contract_id", "import_batch_id", "created_at", "created_by_id"))
+
+
 @functools.cache
-def _change_links(revision: bool = False):
+def _change_links(correction: bool = False):
     """PostgreSQL: an entry's links changed in one statement, each part a data-modifying WITH (the
-    workers and people gone deleted, the new ones added; an empty list changes nothing); with
-    `revision`, the version a correction replaces is added in it too."""
+    workers and people gone deleted, the new ones added; an empty list changes nothing). With
+    `correction`, the entry itself is written first (every corrected column, `entry_<name>`) if it is
+    still at the version read (`was_version`), the links and the version it replaces (`revision_…`)
+    only if it was, and the statement answers how many entries it wrote (0: changed or deleted
+    meanwhile)."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    entry = sa.bindparam("entry", type_=sa.Integer)
+    W, P, A = activity_worker, activity_participant, ServiceActivity.__table__
+    if correction:
+        updated = (sa.update(A).where(A.c.id == sa.bindparam("entry", type_=sa.Integer),
+                                      A.c.version == sa.bindparam("was_version", type_=sa.Integer))
+                   .values({name: sa.bindparam(f"entry_{name}", type_=A.c[name].type) for name in _CORRECTED})
+                   .returning(A.c.id).cte("updated"))
+        entry = sa.select(updated.c.id).scalar_subquery()
+    else:
+        updated, entry = None, sa.bindparam("entry", type_=sa.Integer)
 
     def ids(name: str):
         return sa.bindparam(name, type_=ARRAY(sa.Integer))
 
-    def rows(name: str) -> sa.Select:
-        return sa.select(entry, sa.func.unnest(ids(name)))
+    def rows(*columns) -> sa.Select:
+        """A row for the entry (none if a correction found it changed) with `columns`."""
+        return sa.select(updated.c.id, *columns) if correction else sa.select(entry, *columns)
 
-    W, P = activity_worker, activity_participant
     gone_workers = sa.delete(W).where(W.c.activity_id == entry, W.c.social_worker_id == sa.any_(ids("gone_workers"))
                                       ).cte("gone_workers")
     gone_people = sa.delete(P).where(P.c.activity_id == entry, P.c.beneficiary_id == sa.any_(ids("gone_people"))
                                      ).cte("gone_people")
-    new_workers = sa.insert(W).from_select([W.c.activity_id, W.c.social_worker_id], rows("new_workers")
-                                           ).cte("new_workers")
-    ctes = [gone_workers, gone_people, new_workers]
-    if revision:
-        R = ActivityRevision.__table__
-        ctes.append(sa.insert(R).values(activity_id=entry, **{
-            name: sa.bindparam(f"revision_{name}", type_=R.c[name].type)
-            for name in ("revision", "data", "reason", "replaced_at", "replaced_by_id")}).cte("kept_revision"))
-    return (sa.insert(P).add_cte(*ctes)
-            .from_select([P.c.activity_id, P.c.beneficiary_id], rows("new_people")))
+    new_workers = sa.insert(W).from_select([W.c.activity_id, W.c.social_worker_id],
+                                           rows(sa.func.unnest(ids("new_workers")))).cte("new_workers")
+    new_people = sa.insert(P).from_select([P.c.activity_id, P.c.beneficiary_id], rows(sa.func.unnest(ids("new_people"))))
+    if not correction:
+        return new_people.add_cte(gone_workers, gone_people, new_workers)
+    R = ActivityRevision.__table__
+    kept = ("revision", "data", "reason", "replaced_at", "replaced_by_id")
+    kept_revision = sa.insert(R).from_select(
+        ["activity_id", *kept], rows(*(sa.bindparam(f"revision_{name}", type_=R.c[name].type) for name in kept)))
+    return (sa.select(sa.func.count()).select_from(updated)
+            .add_cte(gone_workers, gone_people, new_workers, new_people.cte("new_people"),
+                     kept_revision.cte("kept_revision")))
+
+
+@functools.cache
+def _corrected_attributes() -> tuple[tuple[str, str], ...]:
+    """(column, attribute) of each column a correction writes."""
+    mapper = sa.inspect(ServiceActivity)
+    return tuple((name, mapper.get_property_by_column(ServiceActivity.__table__.c[name]).key) for name in _CORRECTED)
+
+
+def _write_correction(activity: ServiceActivity, stored: _Links, workers: list, people: list,
+                      revision: dict) -> None:
+    """PostgreSQL: the corrected entry, its changed links and the version it replaces written in one
+    statement, as the version read (a correction or deletion saved meanwhile refuses it, as the
+    session's version check would); the entry is then held as written."""
+    values = {name: getattr(activity, key) for name, key in _corrected_attributes()}
+    was = values["version"]
+    values["version"] = was + 1
+    written = db.session.connection().execute(_change_links(correction=True), {
+        **_link_parameters(activity, _link_changes(stored, workers, people), revision), "was_version": was,
+        **{f"entry_{name}": value for name, value in values.items()}}).scalar_one()
+    if written != 1:
+        raise StaleDataError("The service entry was changed or deleted meanwhile.")
+    for name, key in _corrected_attributes():
+        set_committed_value(activity, key, values[name])
+    db.session.expire(activity, ["workers", "participants"])
 
 
 def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str) -> ServiceActivity:
@@ -660,7 +715,6 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
         if key == "case_id" and value is None and clean["type"] == ActivityType.CASE_WORK:
             value = _case_for(actor, contract, participants[0], clean["activity_date"]).id
         setattr(activity, key, value)
-    _set_links(activity, stored, workers, participants, revision=revision)
     worker_ids, people_ids = [w.id for w in workers], [p.id for p in participants]
     activity.participant_count = len(participants)
     activity.fingerprint = fingerprint(contract.id, activity.type, activity.activity_date, activity.start_time,
@@ -669,7 +723,11 @@ def correct_activity(actor, activity: ServiceActivity, values: dict, reason: str
                                        activity.group_id, activity.session_number)
     activity.revision += 1
     activity.updated_at = clock.now()
-    db.session.flush()
+    if db.session.connection().dialect.name == "postgresql":
+        _write_correction(activity, stored, workers, participants, revision)
+    else:
+        _set_links(activity, stored, workers, participants, revision=revision)
+        db.session.flush()
     after = _activity_snapshot(activity, worker_ids, people_ids)
     changes = diff(before, after)
     changes["reason"] = [None, reason]

@@ -407,6 +407,33 @@ def test_a_stale_correction_is_refused_keeping_what_was_typed(client, login_as, 
     assert activity.topic == "防诈骗知识讲座"
 
 
+def test_a_correction_meeting_one_saved_meanwhile_is_refused_and_writes_nothing(client, login_as, world, monkeypatch):
+    """Another correction is saved after this one read the entry (the version its form sent was
+    current then): the write finds the entry at a newer version and answers 409 with what was typed,
+    keeping none of the entry's new values, links or a revision."""
+    activity = world.record()
+    login_as("worker")
+    before = (count(ActivityRevision), sorted(w.id for w in activity.workers),
+              sorted(p.id for p in activity.participants), activity.topic, activity.revision)
+    entries, real = ServiceActivity.__table__, services._stored_links
+
+    def saved_meanwhile(entry):
+        db.session.execute(sa.update(entries).where(entries.c.id == entry.id).values(version=entries.c.version + 1))
+        return real(entry)
+
+    monkeypatch.setattr(services, "_stored_links", saved_meanwhile)
+    response = client.post(f"/services/{activity.id}/edit", data=_form(
+        world, head_count="9", topic="我刚输入的主题", participants=[str(world.people["second"].id)],
+        reason="人数登记有误", version=str(activity.version)))
+
+    assert response.status_code == 409
+    assert "我刚输入的主题" in response.text
+    db.session.expire_all()
+    entry = db.session.get(ServiceActivity, activity.id)
+    assert (count(ActivityRevision), sorted(w.id for w in entry.workers), sorted(p.id for p in entry.participants),
+            entry.topic, entry.revision) == before
+
+
 def test_a_group_created_without_script_comes_back_chosen_on_the_entry_form(client, login_as, world):
     login_as("worker")
 
