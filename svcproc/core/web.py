@@ -139,6 +139,12 @@ def capped_count(stmt: sa.Select, cap: int = COUNT_CAP) -> int:
     return db.session.execute(_capped_count_stmt(stmt, cap)).scalar_one()
 
 
+def capped_count_column(stmt: sa.Select, cap: int = COUNT_CAP) -> sa.Label:
+    """`capped_count` as a column of another statement (the record a list belongs to, read with how
+    many rows its list has: one statement instead of two)."""
+    return _capped_count_stmt(stmt, cap).scalar_subquery().label("svcproc_total")
+
+
 def _capped_count_stmt(stmt: sa.Select, cap: int) -> sa.Select:
     # Neither part takes the tables of a statement it is put in as its own (`correlate(None)`):
     # beside a page's rows it counts the whole list, not the row beside it.

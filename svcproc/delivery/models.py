@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
 from ..core.types import UTCDateTime, enum_column
 from ..extensions import db
@@ -344,6 +344,12 @@ red_flag_contract = sa.Table(
 )
 
 
+def _social_worker():
+    from ..registry.models import SocialWorker
+
+    return SocialWorker
+
+
 class RedFlag(db.Model):
     __tablename__ = "red_flag"
     audit_type = "red_flag"
@@ -364,6 +370,11 @@ class RedFlag(db.Model):
     contract = relationship("Contract")
     # The other contracts the finding concerns (red_flag_contract).
     other_contracts = relationship("Contract", secondary=red_flag_contract, order_by="Contract.id", viewonly=True)
+    # The social worker a finding names (`detail["worker_id"]`: overlapping entries, hours in a day),
+    # read with a page of flags (joined), never apart.
+    named_worker = relationship(
+        "SocialWorker", viewonly=True, uselist=False, lazy="raise",
+        primaryjoin=lambda: remote(_social_worker().id) == foreign(RedFlag.detail)["worker_id"].as_integer())
 
     @classmethod
     def concerning(cls, contract_id) -> sa.ColumnElement[bool]:

@@ -313,6 +313,25 @@ def test_a_busy_contracts_flags_come_a_page_at_a_time(client, login_as, world, a
     assert statements.count <= 12
 
 
+@pytest.mark.parametrize("path", ["/red-flags?kind=worker_overlap", "/contracts/{contract}/red-flags"])
+def test_a_page_of_flags_names_their_workers_read_with_the_flags(client, login_as, world, count_queries, path):
+    """The worker a flag is about is named on the district's list and the contract's, read in the
+    statement that reads the flags (a flag naming no worker shows none): no statement reads the
+    workers apart, and the contract's page reads the contract with its count of flags."""
+    _overlap(world)
+    _twice(world)
+    login_as("procurement")
+
+    with count_queries() as statements:
+        response = client.get(path.format(contract=world.contract.id))
+
+    assert response.status_code == 200
+    assert f"{world.worker.name} · 2025-06-10" in response.text
+    assert not [s for s in statements.statements if s.lstrip().upper().startswith("SELECT SOCIAL_WORKER")]
+    if "contracts" in path:
+        assert not [s for s in statements.statements if "count(*)" in s and not s.startswith("SELECT contract")]
+
+
 @pytest.mark.parametrize("who", ["procurement", "manager"])
 def test_a_contracts_pages_of_flags_hold_each_flag_once_in_order_filed_there_or_linked(client, login_as, world, app,
                                                                                        clock, who):

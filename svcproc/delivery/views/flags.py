@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from ...contracts.models import Contract
+from ...contracts.permissions import can_view_contract
 from ...core import exports
 from ...core.errors import ValidationError
 from ...core.formatting import local_datetime
 from ...core.loading import point_to
 from ...core.permissions import require
-from ...core.web import capped_count, is_htmx, page_end, paginate, redirect_to
+from ...core.web import capped_count_column, is_htmx, page_end, paginate, redirect_to
 from ...extensions import db
 from ...registry.models import Organization, SocialWorker
 from .. import permissions as perms
@@ -55,7 +56,7 @@ def red_flags():
     # The page's flags first (an index in their order serves it), then their contracts by key: joined,
     # the planner hashed every contract of the district to sort the flags. The contracts' statement is
     # built once (core/loading.py).
-    page = paginate(stmt.order_by(*DISTRICT_ORDER))
+    page = paginate(stmt.order_by(*DISTRICT_ORDER), loads=_FLAG_LOADS)
     contract_ids = sorted({f.contract_id for f in page.items})
     point_to(page.items, "contract", db.session.execute(_CONTRACTS, {"ids": contract_ids}).scalars()
              if contract_ids else (), "contract_id")
@@ -64,14 +65,14 @@ def red_flags():
                            worker_names=_worker_names(page.items))
 
 
+# A page of flags is read with the social workers they name (RedFlag.named_worker).
+_FLAG_LOADS = (joinedload(RedFlag.named_worker),)
+
+
 def _worker_names(flags) -> dict[int, str]:
-    """Names of the social workers the flags are about, in one query."""
-    ids = {f.detail.get("worker_id") for f in flags if f.detail.get("worker_id")}
-    if not ids:
-        return {}
-    workers = db.session.execute(sa.select(SocialWorker.id, SocialWorker.name, SocialWorker.phone)
-                                 .where(SocialWorker.id.in_(ids))).all()
-    return worker_labels(workers)  # namesakes told apart by number and masked phone
+    """Names of the social workers the flags are about, read with them (`_FLAG_LOADS`)."""
+    workers = {f.named_worker.id: f.named_worker for f in flags if f.named_worker is not None}
+    return worker_labels(workers.values())  # namesakes told apart by number and masked phone
 
 
 @bp.route("/red-flags/<int:flag_id>/explain", methods=["POST"])
@@ -90,14 +91,18 @@ def red_flag_explain(flag_id: int):
 @bp.route("/contracts/<int:contract_id>/red-flags")
 @login_required
 def contract_flags(contract_id: int):
-    contract = contract_or_404(contract_id)
     # A busy contract gathers flags without limit: a page at a time, in the order they are read.
-    # Every flag concerning the contract, the ones filed under another contract too.
+    # Every flag concerning the contract, the ones filed under another contract too; the contract is
+    # read with how many there are (capped), in one statement.
     visible = perms.visible_red_flags(current_user)
-    listed = visible.where(RedFlag.concerning(contract.id))
-    total = capped_count(listed)
+    found = db.session.execute(sa.select(Contract, capped_count_column(visible.where(RedFlag.concerning(contract_id))))
+                               .where(Contract.id == contract_id)).one_or_none()
+    if found is None:
+        abort(404)
+    contract, total = found
+    require(can_view_contract(current_user, contract))
     page = paginate(visible.where(RedFlag.id.in_(_concerning_up_to(visible, contract.id, page_end(total))))
-                    .order_by(*CONTRACT_ORDER), total=total, loads=(joinedload(RedFlag.contract),))
+                    .order_by(*CONTRACT_ORDER), total=total, loads=(joinedload(RedFlag.contract), *_FLAG_LOADS))
     template = "delivery/_contract_flag_table.html" if is_htmx() else "delivery/contract_flags.html"
     return render_template(template, contract=contract, page=page, explain_form=ExplainForm(),
                            worker_names=_worker_names(page.items))
