@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Iterable
 
@@ -361,7 +363,8 @@ class Described:
 
 
 def describe(events: Iterable[Any]) -> dict[int, Described]:
-    """Each event's words, by sequence number: one query for the actors and one per object type."""
+    """Each event's words, by sequence number: the actors and the objects of every type on the page
+    in one statement."""
     events = list(events)
     classes = _classes()
     wanted: dict[str, set[int]] = {}
@@ -369,32 +372,36 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
         if event.object_type in KINDS and event.object_type in classes and event.object_id.isdigit():
             wanted.setdefault(event.object_type, set()).add(int(event.object_id))
     actor_ids = {e.actor_id for e in events if e.actor_id is not None}
-    # The actors' names are read with the accounts the events are about, when there are such (a
-    # page of logins names the same people twice): one statement for both.
-    actors_with_accounts = bool(actor_ids) and "user" in wanted
+    # Of each type only the columns its title and link read: a page of service entries' events would
+    # otherwise build fifty whole entries to say "service entry #n". The actors' names are read with
+    # the accounts the events are about (a page of logins names the same people twice).
+    parts: list[tuple[str, tuple[str, ...]]] = []
+    params: dict[str, list[int]] = {}
+    for object_type in sorted(wanted):
+        kind = KINDS[object_type]
+        columns = sorted({n for part in (kind.title, kind.link) if part is not None
+                          for n in getattr(part, "columns", ())} - {"id"})
+        read = wanted[object_type]
+        if kind.title is None and kind.link is None and object_type != "user":
+            continue  # a type its events name by number alone, with no page: nothing to read
+        if object_type == "user" and actor_ids:
+            columns, read = sorted(set(columns) | {"full_name"}), read | actor_ids
+        params[f"ids_{len(parts)}"] = sorted(read)
+        parts.append((object_type, tuple(columns)))
+    if actor_ids and "user" in classes and "user" not in wanted:
+        params[f"ids_{len(parts)}"] = sorted(actor_ids)
+        parts.append(("user", ("full_name",)))
     found: dict[tuple[str, int], Any] = {}
     names: dict[int, str] = {}
-    for object_type, ids in wanted.items():
-        cls = classes[object_type]
-        # Only the columns the kind's title and link read, as rows: a page of service entries'
-        # events would otherwise build fifty whole entries to say "service entry #n".
-        kind = KINDS[object_type]
-        columns = ["id"] + sorted({n for part in (kind.title, kind.link) if part is not None
-                                   for n in getattr(part, "columns", ())} - {"id"})
-        if object_type == "user" and actors_with_accounts:
-            columns += [] if "full_name" in columns else ["full_name"]
-            read = sorted(ids | actor_ids)
-        else:
-            read = sorted(ids)
-        for obj in db.session.execute(_reading(cls, tuple(columns)), {"ids": read}):
-            if obj.id in ids:
-                found[(object_type, obj.id)] = obj
-            if object_type == "user" and actors_with_accounts and obj.id in actor_ids:
-                names[obj.id] = obj.full_name
-    if actor_ids and "user" in classes and not actors_with_accounts:
-        user = classes["user"]
-        names = {uid: full for uid, full in db.session.execute(_reading(user, ("id", "full_name")),
-                                                              {"ids": sorted(actor_ids)})}
+    if parts:
+        stmt, names_read = _reading(tuple(parts))
+        readers = {object_type: _reader(classes[object_type], columns, names_read) for object_type, columns in parts}
+        for object_type, ident, *values in db.session.execute(stmt, params):
+            obj = readers[object_type](ident, values)
+            if ident in wanted.get(object_type, ()):
+                found[(object_type, ident)] = obj
+            if object_type == "user" and ident in actor_ids:
+                names[ident] = obj.full_name
     # A page of fifty events names a few actions and kinds and links to a few kinds of page: each
     # word is translated once and each kind of address routed once for the page.
     actions = {code: action_label(code) for code in {e.action for e in events}}
@@ -416,11 +423,39 @@ def describe(events: Iterable[Any]) -> dict[int, Described]:
     return out
 
 
-@functools.cache
-def _reading(cls, columns: tuple[str, ...]) -> sa.Select:
-    """These columns of the records of these ids (`ids`), a statement built once for each kind and
-    its columns: a page of events names the same few kinds again and again."""
-    return sa.select(*(getattr(cls, n) for n in columns)).where(cls.id.in_(sa.bindparam("ids", expanding=True)))
+@functools.lru_cache(maxsize=256)
+def _reading(parts: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[sa.Select | sa.CompoundSelect, tuple[str, ...]]:
+    """The records of each (object type, its columns) of `parts` whose ids are `ids_<n>`, as rows of
+    (type, id, then the columns every part reads, by name: a part's own as text, the others none),
+    and those columns' names. Built once for each set of types a page of events names."""
+    classes = _classes()
+    names = tuple(sorted({n for _type, columns in parts for n in columns}))
+    selects = []
+    for n, (object_type, columns) in enumerate(parts):
+        cls = classes[object_type]
+        selects.append(sa.select(sa.literal(object_type, sa.String).label("object_type"), cls.id.label("id"), *(
+            sa.cast(getattr(cls, name) if name in columns else sa.null(), sa.String).label(name) for name in names))
+            .where(cls.id.in_(sa.bindparam(f"ids_{n}", expanding=True))))
+    return (selects[0] if len(selects) == 1 else sa.union_all(*selects)), names
+
+
+@functools.lru_cache(maxsize=256)
+def _reader(cls, columns: tuple[str, ...], names: tuple[str, ...]) -> Callable[[int, Sequence], SimpleNamespace]:
+    """A row of `_reading` (the record's id, then the text of the columns `names`) as this type's
+    record: its `columns`, each of its own type again (a whole number, a day, text)."""
+    places = [(name, names.index(name), getattr(cls, name).type.python_type) for name in columns]
+
+    def typed(text, kind):
+        if text is None or kind is str:
+            return text
+        if kind is int:
+            return int(text)
+        if kind is date:
+            return date.fromisoformat(text)
+        return text
+
+    return lambda ident, values: SimpleNamespace(
+        id=ident, **{name: typed(values[place], kind) for name, place, kind in places})
 
 
 def _address(addresses: dict, endpoint: str, values: dict) -> str:
