@@ -122,6 +122,25 @@ def test_only_the_organizations_manager_imports(client, login_as, world, who, st
     assert count(ImportBatch) == before + (status == 200)
 
 
+def test_the_import_page_names_its_earlier_files_in_as_many_statements_however_many_there_are(
+        client, login_as, world, count_queries):
+    login_as("manager")
+
+    def listed(files: int):
+        names = [f"台账{len(_names)}-{n}.csv" for n in range(files)]
+        _names.extend(names)
+        for name in names:
+            ledger.create_batch(world.manager, world.contract, upload(csv_bytes(_valid_rows(world)), name))
+        db.session.flush()
+        with count_queries() as statements:
+            html = client.get(f"/contracts/{world.contract.id}/imports").text
+        assert all(name in html for name in names)
+        return statements.count
+
+    _names: list[str] = []
+    assert listed(1) == listed(3)
+
+
 def test_the_import_creates_each_kind_with_its_people_cases_and_groups(world):
     batch = _check(world, csv_bytes(_valid_rows(world)))
 

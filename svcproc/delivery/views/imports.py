@@ -8,10 +8,12 @@ from flask import Response, abort, flash, render_template, request, send_file, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import defer, joinedload
 
 from ...contracts.models import Contract
 from ...core import exports, files, flow, jobs
 from ...core.errors import ValidationError
+from ...core.files import StoredFile
 from ...core.permissions import require
 from ...core.web import redirect_to
 from ...extensions import db
@@ -24,6 +26,14 @@ from .common import contract_or_404
 
 # Files larger than this are checked and imported in the background with a progress bar.
 INLINE_IMPORT_BYTES = 256 * 1024
+
+
+# A contract's last ledger files as its import page lists them: each with its file's name (joined,
+# not read a statement apart), without its errors, repeats and preview (JSON the list does not show).
+_EARLIER_FILES = (sa.select(ImportBatch).where(ImportBatch.contract_id == sa.bindparam("contract"))
+                  .options(defer(ImportBatch.errors), defer(ImportBatch.repeats), defer(ImportBatch.preview),
+                           joinedload(ImportBatch.file).load_only(StoredFile.original_name))
+                  .order_by(ImportBatch.id.desc()).limit(20))
 
 
 @bp.route("/contracts/<int:contract_id>/imports", methods=["GET", "POST"])
@@ -45,8 +55,7 @@ def imports(contract_id: int):
         return url_for("delivery.import_batch", batch_id=batch.id)
 
     def page(**extra):
-        batches = db.session.execute(sa.select(ImportBatch).where(ImportBatch.contract_id == contract.id)
-                                     .order_by(ImportBatch.id.desc()).limit(20)).unique().scalars().all()
+        batches = db.session.execute(_EARLIER_FILES, {"contract": contract.id}).unique().scalars().all()
         columns = [(str(label), "、".join(other), help) for _key, label, other, help in ledger.COLUMNS]
         return render_template("delivery/imports.html", form=form, contract=contract, batches=batches,
                                columns=columns, type_words=ledger.type_list(), **extra)
