@@ -87,7 +87,7 @@ def init_app(app) -> None:
     app.jinja_env.globals["options"] = lambda labels: [(getattr(k, "value", k), str(v)) for k, v in labels.items()]
     # A table's labels as words in the request's language, translated once for its rows (each lazy
     # label translates itself again wherever it is shown).
-    app.jinja_env.globals["words"] = lambda labels: {k: str(v) for k, v in labels.items()}
+    app.jinja_env.globals["label_words"] = lambda labels: {k: str(v) for k, v in labels.items()}
     # What the domains registered (core/nav.py): their predicates and label helpers.
     app.jinja_env.globals.update(nav.TEMPLATE_GLOBALS)
     from ..extensions import babel
