@@ -168,6 +168,14 @@ def columns() -> list[sa.ScalarSelect]:
     return [column(name).label(f"v_{name}") for name in sorted(WATCHED)]
 
 
+def read_in_request() -> bool:
+    """Whether this request has read the versions (with the login's account; a visitor's page may
+    read them with its first statement instead, `columns()`)."""
+    from flask import g, has_app_context
+
+    return has_app_context() and "data_versions" in g
+
+
 def remember(values) -> None:
     """Keep the versions `columns()` read for the rest of the request."""
     from flask import g

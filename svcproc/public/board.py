@@ -30,6 +30,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.expression import FunctionElement
 
 from ..contracts.models import PUBLIC_CONTRACT_STATUSES, Amendment, Contract
+from ..core import versions
 from ..core.clock import LOCAL_TZ
 from ..core.web import COUNT_CAP, Page
 from ..extensions import db
@@ -294,7 +295,14 @@ def notices_page(filters: Filters, page_number: int, per_page: int | None = None
     per_page = per_page or current_app.config["PAGE_SIZE"]
     stmt = _statement(filters)
     counted = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
-    total = db.session.execute(sa.select(sa.func.count()).select_from(counted)).scalar_one()
+    # A visitor's request has read no versions (no account): they come with the count, so what the
+    # page keeps per version (the filter's areas) is kept for visitors too.
+    read_versions = not versions.read_in_request()
+    found = db.session.execute(sa.select(sa.func.count()).select_from(counted).add_columns(
+        *(versions.columns() if read_versions else ()))).one()
+    if read_versions:
+        versions.remember(found[1:])
+    total = found[0]
     capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
     pages = max(1, math.ceil(total / per_page))
     page_number = min(max(1, page_number), pages)

@@ -9,9 +9,10 @@ from flask import abort, current_app, make_response, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..core import charts, nav
+from ..core import charts, nav, versions
 from ..core.web import is_htmx, paginate
 from ..delivery.labels import ACTIVITY_TYPE_LABELS
+from ..delivery.views.common import AREAS
 from ..evaluations.labels import GRADE_LABELS, ROUND_KIND_LABELS
 from ..extensions import db
 from ..procurement.models import ServiceCategory
@@ -40,10 +41,16 @@ def _day(name: str) -> date | None:
         return None
 
 
-def _streets_and_communities() -> list[Area]:
-    return db.session.execute(
-        sa.select(Area).where(Area.level.in_([AreaLevel.STREET, AreaLevel.COMMUNITY])).order_by(Area.code)
-    ).scalars().all()
+# The board's filter of streets and communities, kept by each process until an area changes (the
+# areas' version is read with the login's account, or for a visitor with the board's count).
+_AREA_CHOICES = versions.Kept(AREAS, size=1)
+
+
+def _streets_and_communities() -> tuple:
+    """(id, name) of every street and community, in the order of their codes."""
+    return _AREA_CHOICES.get("streets and communities", lambda: tuple(db.session.execute(
+        sa.select(Area.id, Area.name).where(Area.level.in_([AreaLevel.STREET, AreaLevel.COMMUNITY]))
+        .order_by(Area.code)).all()))
 
 
 def filters_from_request() -> board.Filters:

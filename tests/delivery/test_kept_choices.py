@@ -46,3 +46,36 @@ def test_the_community_choices_are_read_again_only_after_an_area_changes(client,
             _community_reads(changed.statements)) == (1, 0, 1)
     assert after[str(area.id)] == area.name
     assert set(after) - set(before) == ({str(area.id)} if change == "created" else set())
+
+
+def _board_area_reads(statements: list[str]) -> int:
+    return sum(s.lstrip().startswith("SELECT area.id, area.name") and "area.level IN" in s for s in statements)
+
+
+def _filter_areas(html: str) -> dict[str, str]:
+    select = html[html.index('name="area"'):]
+    return dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', select[:select.index("</select>")]))
+
+
+@pytest.mark.parametrize("who", ["visitor", "procurement"])
+def test_the_notice_boards_areas_are_read_again_only_after_an_area_changes(client, login_as, world, count_queries,
+                                                                           who):
+    """The board's street and community filter is kept likewise, for a visitor too (whose request
+    reads the versions with the board's count, having no account to read them with)."""
+    versions.forget_kept()
+    if who != "visitor":
+        login_as(who)
+    with count_queries() as first:
+        before = _filter_areas(client.get("/notices").text)
+    with count_queries() as again:
+        assert _filter_areas(client.get("/notices").text) == before
+
+    area = registry.update_area(world.users["admin"], world.communities[1], code=world.communities[1].code,
+                                name="更名测试社区", parent=world.communities[1].parent)
+    with count_queries() as changed:
+        after = _filter_areas(client.get("/notices").text)
+
+    assert (_board_area_reads(first.statements), _board_area_reads(again.statements),
+            _board_area_reads(changed.statements)) == (1, 0, 1)
+    assert str(world.communities[0].parent_id) in before
+    assert after[str(area.id)] == "更名测试社区" and before[str(area.id)] != "更名测试社区"
