@@ -12,12 +12,15 @@ from svcproc.registry import services as registry
 from svcproc.registry.models import AreaLevel
 
 
-def _community_reads(statements: list[str]) -> int:
-    return sum(s.lstrip().startswith("SELECT area.id, area.name") and "area.level =" in s for s in statements)
+def _area_reads(statements: list[str], levels: str = "area.level =") -> int:
+    """The statements reading areas' choices (the service pages' communities by default; the board's
+    streets and communities with "area.level IN")."""
+    return sum(s.lstrip().startswith("SELECT area.id, area.name") and levels in s for s in statements)
 
 
-def _offered(html: str) -> dict[str, str]:
-    select = html[html.index('id="community_id"'):]
+def _offered(html: str, select_marker: str = 'id="community_id"') -> dict[str, str]:
+    """The choices of the select the marker finds: id -> name."""
+    select = html[html.index(select_marker):]
     return dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', select[:select.index("</select>")]))
 
 
@@ -42,19 +45,14 @@ def test_the_community_choices_are_read_again_only_after_an_area_changes(client,
     with count_queries() as changed:
         after = _offered(client.get(url).text)
 
-    assert (_community_reads(first.statements), _community_reads(again.statements),
-            _community_reads(changed.statements)) == (1, 0, 1)
+    assert (_area_reads(first.statements), _area_reads(again.statements),
+            _area_reads(changed.statements)) == (1, 0, 1)
     assert after[str(area.id)] == area.name
     assert set(after) - set(before) == ({str(area.id)} if change == "created" else set())
 
 
-def _board_area_reads(statements: list[str]) -> int:
-    return sum(s.lstrip().startswith("SELECT area.id, area.name") and "area.level IN" in s for s in statements)
-
-
 def _filter_areas(html: str) -> dict[str, str]:
-    select = html[html.index('name="area"'):]
-    return dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', select[:select.index("</select>")]))
+    return _offered(html, 'name="area"')
 
 
 @pytest.mark.parametrize("who", ["visitor", "procurement"])
@@ -75,7 +73,6 @@ def test_the_notice_boards_areas_are_read_again_only_after_an_area_changes(clien
     with count_queries() as changed:
         after = _filter_areas(client.get("/notices").text)
 
-    assert (_board_area_reads(first.statements), _board_area_reads(again.statements),
-            _board_area_reads(changed.statements)) == (1, 0, 1)
+    assert [_area_reads(counted.statements, "area.level IN") for counted in (first, again, changed)] == [1, 0, 1]
     assert str(world.communities[0].parent_id) in before
     assert after[str(area.id)] == "更名测试社区" and before[str(area.id)] != "更名测试社区"
