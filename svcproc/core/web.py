@@ -215,7 +215,7 @@ def _page_and_count(stmt: sa.Select, per_page: int, cap: int, page: int, loads: 
     None when the page asked for is past the rows (the caller counts, then shows the last page)."""
     page = min(page, max(1, math.ceil(cap / per_page)))
     offset = (page - 1) * per_page
-    count = _capped_count_stmt(stmt, cap).scalar_subquery().label("svcproc_total")
+    count = capped_count_column(stmt, cap)
     if not loads or not offset:
         rows = db.session.execute(stmt.add_columns(count).options(*loads).limit(per_page).offset(offset)).unique().all()
         items = [row[0] for row in rows]

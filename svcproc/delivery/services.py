@@ -671,9 +671,8 @@ def _change_links(correction: bool = False):
 
 @functools.cache
 def _corrected_attributes() -> tuple[tuple[str, str], ...]:
-    """(column, attribute) of each column a correction writes."""
-    mapper = sa.inspect(ServiceActivity)
-    return tuple((name, mapper.get_property_by_column(ServiceActivity.__table__.c[name]).key) for name in _CORRECTED)
+    """(column, attribute) of each column a correction writes (of those a new entry writes)."""
+    return tuple((name, key) for name, key, _default in _entry_attributes() if name in _CORRECTED)
 
 
 def _write_correction(activity: ServiceActivity, stored: _Links, workers: list, people: list,
