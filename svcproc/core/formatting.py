@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 
 from . import clock
 
@@ -47,13 +48,12 @@ def mask_name(name: str | None) -> str:
 
 
 def points(value) -> str:
-    """Scores and weights without trailing zeros: 30.00 -> 30, 12.50 -> 12.5."""
-    from decimal import Decimal
-
+    """Scores and weights without trailing zeros: 30.00 -> 30, 12.50 -> 12.5. (A summary writes a
+    hundred or more: a stored decimal is normalised as it is, without passing through its text.)"""
     if value is None or value == "":
         return ""
-    number = Decimal(str(value)).normalize()
-    return format(number, "f")
+    number = value if type(value) is Decimal else Decimal(str(value))
+    return format(number.normalize(), "f")
 
 
 def init_app(app) -> None:

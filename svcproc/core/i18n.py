@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from babel import Locale
 from flask import current_app, request
+from flask.globals import _cv_app
 from flask_login import current_user
 
 LANG_COOKIE = "svcproc_lang"
@@ -51,9 +52,8 @@ def _language_territory(code: str) -> tuple[str, str | None]:
 
 def _babel_namespace():
     """Flask-Babel's per-context namespace (where it keeps the chosen locale), read from the app
-    context directly: `flask.g` is a proxy, and a page asks for translations a hundred times."""
-    from flask.globals import _cv_app
-
+    context directly: `flask.g` is a proxy, and a page asks for translations a hundred times (the
+    context variable imported once, not at every call: that import took most of the call's time)."""
     app_ctx = _cv_app.get(None)
     if app_ctx is None:
         return None
