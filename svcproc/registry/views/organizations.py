@@ -1,8 +1,10 @@
 """Organizations: the list, the organization page, its forms and its status."""
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
-from flask import render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -53,12 +55,20 @@ def organizations():
                            kind=kind.value if kind else "")
 
 
+@functools.cache
+def _organization_with_area() -> sa.Select:
+    """The organization with its area, street and district (the page shows its path): a statement
+    made once, where a `get` with these options was built again for every request."""
+    return (sa.select(Organization).where(Organization.id == sa.bindparam("org"))
+            .options(joinedload(Organization.area).joinedload(Area.parent).joinedload(Area.parent)))
+
+
 @bp.route("/organizations/<int:org_id>")
 @login_required
 def organization(org_id: int):
-    # The organization's area with its street and district (the page shows its path).
-    org = db.get_or_404(Organization, org_id, options=[
-        joinedload(Organization.area).joinedload(Area.parent).joinedload(Area.parent)])
+    org = db.session.execute(_organization_with_area(), {"org": org_id}).scalar_one_or_none()
+    if org is None:
+        abort(404)
     require(perms.can_view_organization(current_user, org))
     return _organization_page(org)
 
