@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _nl
 from flask_login import current_user, login_required
 
@@ -103,9 +104,24 @@ def events():
     stmt, args = _filters()
     page = _page(stmt)
     filters = {k: v for k, v in args.items() if v}
-    template = "audit/_event_table.html" if is_htmx() else "audit/events.html"
-    return render_template(template, page=page, args=args, filters=filters, words=labels.describe(page.items),
-                           object_types=[(t, labels.kind_label(t)) for t in known_object_types()])
+    words = labels.describe(page.items)
+    if is_htmx():  # the table alone: the filters' choices stay on the page
+        return render_template("audit/_event_table.html", page=page, args=args, filters=filters, words=words)
+    return render_template("audit/events.html", page=page, args=args, filters=filters, words=words,
+                           object_types=_object_type_choices())
+
+
+_TYPE_CHOICES: dict[str, list[tuple[str, str]]] = {}
+
+
+def _object_type_choices() -> list[tuple[str, str]]:
+    """The filter's object types with their names in the page's language: the same for every page
+    in that language while the process runs, so named once per language, not fifty times a page."""
+    language = str(get_locale())
+    choices = _TYPE_CHOICES.get(language)
+    if choices is None:
+        choices = _TYPE_CHOICES[language] = [(t, labels.kind_label(t)) for t in known_object_types()]
+    return choices
 
 
 @bp.route("/export.<any(csv, xlsx):fmt>")
