@@ -17,6 +17,7 @@ same number of statements, and about the same time, whatever the number of notic
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -85,27 +86,31 @@ def _published_tender():
     return sa.and_(Tender.publish_at.is_not(None), Tender.status != TenderStatus.DRAFT)
 
 
-def _within(column, since: date | None, until: date | None, moment: bool) -> sa.ColumnElement[bool]:
-    """The notice's day within [since, until], said of the column itself so its index serves it: a
-    timestamp (UTC) from the local midnight starting `since` to the one ending `until`."""
-    clauses = []
-    if moment:
-        def midnight(day):
-            return datetime.combine(day, time(0), LOCAL_TZ).astimezone(timezone.utc)
+# The filters' values, bound: each combination of filters is one statement, made once (`_shaped`).
+_SINCE_AT = sa.bindparam("since_at", type_=Tender.__table__.c.publish_at.type)
+_UNTIL_AT = sa.bindparam("until_at", type_=Tender.__table__.c.publish_at.type)
+_SINCE_DAY = sa.bindparam("since_day", type_=sa.Date())
+_UNTIL_DAY = sa.bindparam("until_day", type_=sa.Date())
+_AREA = sa.bindparam("area", type_=sa.Integer())
+_CATEGORY = sa.bindparam("category", type_=ProjectPlan.__table__.c.category.type)
+_DEEPEST = sa.bindparam("deepest", type_=sa.Integer())  # the page's last row, counted from 0
+_PER_PAGE = sa.bindparam("per_page", type_=sa.Integer())
+_SKIP = sa.bindparam("skip", type_=sa.Integer())
 
-        if since is not None:
-            clauses.append(column >= midnight(since))
-        if until is not None:
-            clauses.append(column < midnight(until + timedelta(days=1)))
-    else:
-        if since is not None:
-            clauses.append(column >= since)
-        if until is not None:
-            clauses.append(column <= until)
+
+def _within(column, since: bool, until: bool, moment: bool) -> sa.ColumnElement[bool]:
+    """The notice's day within [since, until] (when the filters name them), said of the column
+    itself so its index serves it: a timestamp (UTC) from the local midnight starting `since` to the
+    one ending `until` (`_params` works the moments out), or a day."""
+    clauses = []
+    if since:
+        clauses.append(column >= (_SINCE_AT if moment else _SINCE_DAY))
+    if until:
+        clauses.append(column < _UNTIL_AT if moment else column <= _UNTIL_DAY)
     return sa.and_(sa.true(), *clauses)
 
 
-def _selects(kinds: set[NoticeKind], since: date | None = None, until: date | None = None
+def _selects(kinds: frozenset[NoticeKind], since: bool = False, until: bool = False
              ) -> list[tuple[sa.Select, Any, bool]]:
     """Each kind's select, with the column its day is read from and whether that is a moment (a
     timestamp) rather than a day."""
@@ -206,31 +211,64 @@ class Notice:
         return f"{self.kind.value}-{self.record.id}"
 
 
+def _shape(filters: Filters, deep: bool) -> tuple:
+    """Which filters are set (not their values): what the statement's text depends on."""
+    return (frozenset(filters.kinds), filters.since is not None, filters.until is not None, filters.area is not None,
+            filters.category is not None, filters.open_only, deep)
+
+
+def _params(filters: Filters, depth: int | None = None) -> dict[str, Any]:
+    """The values the statement of `_shape(filters, …)` binds."""
+    def midnight(day):
+        return datetime.combine(day, time(0), LOCAL_TZ).astimezone(timezone.utc)
+
+    params: dict[str, Any] = {}
+    if filters.since is not None:
+        params.update(since_at=midnight(filters.since), since_day=filters.since)
+    if filters.until is not None:
+        params.update(until_at=midnight(filters.until + timedelta(days=1)), until_day=filters.until)
+    if filters.area is not None:
+        params["area"] = filters.area.id
+    if filters.category is not None:
+        params["category"] = filters.category
+    if depth is not None:
+        params["deepest"] = depth - 1
+    return params
+
+
 def _statement(filters: Filters, depth: int | None = None) -> sa.Select:
-    """The notices the filters pick, newest day first. With `depth`, only as many rows of each kind
-    as the first `depth` notices can hold: each kind's rows from the day of its own `depth`-th newest
-    on (a day is read from its kind's index, so a page reads a few rows of each kind, not every
-    notice of every year). Every notice among the first `depth` is among them: a kind's rows before
-    that day all come after its `depth`-th newest."""
-    branches = _selects(filters.kinds, filters.since, filters.until)
+    """The notices the filters pick, newest day first (bound with `_params(filters, depth)`)."""
+    return _shaped(_shape(filters, depth is not None))
+
+
+@functools.lru_cache(maxsize=256)
+def _shaped(shape: tuple) -> sa.Select:
+    """The notices of one combination of filters, newest day first: made once, where building it
+    took longer than the database took to run it. When deep, only as many rows of each kind as the
+    first `deepest + 1` notices can hold: each kind's rows from the day of its own that-many-th
+    newest on (a day is read from its kind's index, so a page reads a few rows of each kind, not
+    every notice of every year). Every notice among the first ones is among them: a kind's rows
+    before that day all come after its that-many-th newest."""
+    kinds, since, until, area, category, open_only, deep = shape
+    branches = _selects(kinds, since, until)
     if not branches:
         branches = [(sa.select(*_row(NoticeKind.TENDER, Tender.id, local_day(Tender.publish_at), Tender.plan_id, 0))
                      .where(sa.false()), Tender.publish_at, True)]
     plans = None
-    if filters.category is not None:
-        plans = sa.select(ProjectPlan.id).where(ProjectPlan.category == filters.category)
-    if filters.area is not None:
+    if category:
+        plans = sa.select(ProjectPlan.id).where(ProjectPlan.category == _CATEGORY)
+    if area:
         served = (sa.select(plan_community.c.plan_id).join(Area, Area.id == plan_community.c.area_id)
-                  .where(sa.or_(Area.id == filters.area.id, Area.parent_id == filters.area.id)))
+                  .where(sa.or_(Area.id == _AREA, Area.parent_id == _AREA)))
         plans = served if plans is None else plans.where(ProjectPlan.id.in_(served))
     selects = []
     for select, column, moment in branches:
-        if filters.open_only:
+        if open_only:
             select = select.where(Tender.status == TenderStatus.PUBLISHED)
         if plans is not None:
             select = select.where(Tender.plan_id.in_(plans))  # every kind's select reads its tender
-        if depth is not None:
-            deepest = (select.with_only_columns(column).order_by(column.desc()).offset(depth - 1).limit(1)
+        if deep:
+            deepest = (select.with_only_columns(column).order_by(column.desc()).offset(_DEEPEST).limit(1)
                        .correlate(None).scalar_subquery())
             # A moment a day before the deepest one still falls on that day or later: from there on.
             select = select.where(column >= (sa.func.coalesce(_day_before(deepest), _EARLIEST_MOMENT) if moment
@@ -239,6 +277,20 @@ def _statement(filters: Filters, depth: int | None = None) -> sa.Select:
     rows = (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("notice")
     stmt = sa.select(rows.c.kind, rows.c.ref_id, rows.c.day)
     return stmt.order_by(rows.c.day.desc(), rows.c.kind_order, rows.c.ref_id.desc())
+
+
+@functools.lru_cache(maxsize=256)
+def _first(shape: tuple) -> sa.Select:
+    """The first `per_page` notices after `skip`, of a deep shape."""
+    return _shaped(shape).limit(_PER_PAGE).offset(_SKIP)
+
+
+@functools.lru_cache(maxsize=256)
+def _counted(shape: tuple, watched: tuple[str, ...] | None) -> sa.Select:
+    """How many notices (capped), with the versions of `watched` when a request needs them read."""
+    counted = _shaped(shape).order_by(None).limit(COUNT_CAP + 1).subquery()
+    stmt = sa.select(sa.func.count()).select_from(counted)
+    return stmt.add_columns(*versions.columns()) if watched is not None else stmt
 
 
 _EARLIEST_MOMENT = sa.literal(datetime(1, 1, 1), sa.DateTime)
@@ -262,6 +314,25 @@ def _day_before_postgresql(element, compiler, **kw):
     return "(%s - INTERVAL '1 day')" % compiler.process(element.clauses, **kw)
 
 
+_IDS = sa.bindparam("ids", expanding=True)
+
+
+@functools.cache
+def _records() -> dict[str, sa.Select]:
+    """The records of a page's notices, one statement per kind (made once, when first needed: the
+    loading options need every model mapped)."""
+    return {
+        "tenders": sa.select(Tender).where(Tender.id.in_(_IDS)).options(
+            joinedload(Tender.plan), joinedload(Tender.awarded_bid).joinedload(Bid.organization),
+            joinedload(Tender.proposed_bid).joinedload(Bid.organization)),
+        "contracts": sa.select(Contract).where(Contract.id.in_(_IDS)).options(
+            joinedload(Contract.organization), joinedload(Contract.tender)),
+        "amendments": sa.select(Amendment).where(Amendment.id.in_(_IDS)).options(
+            joinedload(Amendment.contract).joinedload(Contract.organization),
+            joinedload(Amendment.contract).joinedload(Contract.tender)),
+    }
+
+
 def _load(rows) -> list[Notice]:
     """The records of the rows, one query per kind present, in the rows' order."""
     wanted: dict[NoticeKind, set[int]] = {}
@@ -271,20 +342,14 @@ def _load(rows) -> list[Notice]:
     tender_ids = set().union(*(wanted.get(k, set()) for k in (NoticeKind.TENDER, NoticeKind.RESULT,
                                                                NoticeKind.TERMINATION)))
     if tender_ids:
-        for t in db.session.execute(sa.select(Tender).where(Tender.id.in_(tender_ids)).options(
-                joinedload(Tender.plan), joinedload(Tender.awarded_bid).joinedload(Bid.organization),
-                joinedload(Tender.proposed_bid).joinedload(Bid.organization))).unique().scalars():
+        for t in db.session.execute(_records()["tenders"], {"ids": sorted(tender_ids)}).unique().scalars():
             for kind in (NoticeKind.TENDER, NoticeKind.RESULT, NoticeKind.TERMINATION):
                 loaded[(kind, t.id)] = t
     if wanted.get(NoticeKind.CONTRACT):
-        for c in db.session.execute(sa.select(Contract).where(Contract.id.in_(wanted[NoticeKind.CONTRACT])).options(
-                joinedload(Contract.organization), joinedload(Contract.tender))).unique().scalars():
+        for c in db.session.execute(_records()["contracts"], {"ids": sorted(wanted[NoticeKind.CONTRACT])}).unique().scalars():
             loaded[(NoticeKind.CONTRACT, c.id)] = c
     if wanted.get(NoticeKind.CORRECTION):
-        for a in db.session.execute(sa.select(Amendment).where(Amendment.id.in_(wanted[NoticeKind.CORRECTION]))
-                                    .options(joinedload(Amendment.contract).joinedload(Contract.organization),
-                                             joinedload(Amendment.contract).joinedload(Contract.tender))
-                                    ).unique().scalars():
+        for a in db.session.execute(_records()["amendments"], {"ids": sorted(wanted[NoticeKind.CORRECTION])}).unique().scalars():
             loaded[(NoticeKind.CORRECTION, a.id)] = a
     return [Notice(NoticeKind(kind), day, loaded[(NoticeKind(kind), ref)]) for kind, ref, day in rows
             if (NoticeKind(kind), ref) in loaded]
@@ -293,27 +358,28 @@ def _load(rows) -> list[Notice]:
 def notices_page(filters: Filters, page_number: int, per_page: int | None = None) -> Page:
     """One page of notices: a capped count, one page of rows, the records of the page."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    stmt = _statement(filters)
-    counted = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
     # A visitor's request has read no versions (no account): they come with the count, so what the
     # page keeps per version (the filter's areas) is kept for visitors too.
     read_versions = not versions.read_in_request()
-    found = db.session.execute(sa.select(sa.func.count()).select_from(counted).add_columns(
-        *(versions.columns() if read_versions else ()))).one()
+    found = db.session.execute(_counted(_shape(filters, False), tuple(sorted(versions.WATCHED)) if read_versions
+                                        else None), _params(filters)).one()
     if read_versions:
         versions.remember(found[1:])
     total = found[0]
     capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
     pages = max(1, math.ceil(total / per_page))
     page_number = min(max(1, page_number), pages)
-    rows = db.session.execute(_statement(filters, depth=page_number * per_page)
-                              .limit(per_page).offset((page_number - 1) * per_page)).all()
+    rows = db.session.execute(_first(_shape(filters, True)), {
+        **_params(filters, depth=page_number * per_page), "per_page": per_page,
+        "skip": (page_number - 1) * per_page}).all()
     return Page(items=_load(rows), page=page_number, per_page=per_page, total=total, capped=capped)
 
 
 def recent(limit: int = 10, filters: Filters | None = None) -> list[Notice]:
-    stmt = _statement(filters or Filters(kinds=set(NoticeKind)), depth=limit)
-    return _load(db.session.execute(stmt.limit(limit)).all())
+    filters = filters or Filters(kinds=set(NoticeKind))
+    rows = db.session.execute(_first(_shape(filters, True)),
+                              {**_params(filters, depth=limit), "per_page": limit, "skip": 0}).all()
+    return _load(rows)
 
 
 def open_calls(limit: int = 5) -> list[Tender]:

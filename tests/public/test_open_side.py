@@ -292,6 +292,21 @@ def test_a_notice_just_after_local_midnight_is_that_days(client, ids):
     assert not shown("2025-05-01", "2025-06-01") and not shown("2025-06-03", "2025-06-30")
 
 
+def test_the_board_makes_the_statement_of_a_combination_of_filters_once_and_binds_their_values(client, ids):
+    """Other days, another page, another community: the same statement with other values bound (the
+    notices found change with them, as the test above shows)."""
+    from svcproc.public import board
+
+    area = db.session.get(Tender, ids["marked"]).plan.communities[0].id
+    _get(client, f"/notices?type=tender&since=2025-06-02&until=2025-06-02&area={area}")
+    made = board._shaped.cache_info().misses
+    _get(client, f"/notices?type=tender&since=2025-05-01&until=2025-06-01&area={area}")
+    _get(client, f"/notices?type=tender&since=2025-06-03&until=2025-06-30&area={area}&page=2")
+    assert board._shaped.cache_info().misses == made
+    _get(client, f"/notices?type=contract&since=2025-06-03&area={area}")
+    assert board._shaped.cache_info().misses > made
+
+
 # Each filter of the board and the columns its order reads, with the index that serves it.
 BOARD_INDEXED = {
     ("tender", "publish_at"), ("tender", "publicity_starts_at"), ("tender", "status_changed_at"),
@@ -340,7 +355,7 @@ def test_each_page_holds_the_notices_the_whole_list_puts_there(app, ids, per_pag
     elif narrowed == "tenders only":
         filters.kinds = {NoticeKind.TENDER, NoticeKind.RESULT}
     with app.test_request_context():
-        whole = [(kind, ref) for kind, ref, _day in db.session.execute(board._statement(filters)).all()]
+        whole = [(kind, ref) for kind, ref, _day in db.session.execute(board._statement(filters), board._params(filters)).all()]
         assert len(whole) >= 3
         pages = [[(n.kind.value, n.record.id) for n in board.notices_page(filters, number, per_page).items]
                  for number in range(1, -(-len(whole) // per_page) + 1)]
