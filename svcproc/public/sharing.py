@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -27,7 +28,7 @@ from ..delivery.models import ActivityType, ServiceActivity, activity_participan
 from ..evaluations.models import EvaluationRound, RoundStatus, SatisfactionSurvey
 from ..extensions import db
 from ..procurement.models import CommunityNeed, NeedStatus, ProjectPlan, Tender, plan_community
-from ..registry.models import Area, AreaLevel
+from ..registry.models import Area, AreaLevel, Organization
 from .models import PublicFigures
 
 
@@ -64,11 +65,19 @@ class Services:
     people: Cell
 
 
+@dataclass(frozen=True)
+class Round:
+    """A finalized evaluation as the results page names it."""
+    kind: str
+    total: Decimal | None
+    grade: str | None
+
+
 @dataclass
 class Project:
-    contract: Contract
+    contract: Any                            # a row of `_projects`: id, title, term, organization_name, category
     services: Services
-    rounds: list[EvaluationRound] = field(default_factory=list)
+    rounds: list[Round] = field(default_factory=list)
     satisfaction: Decimal | None = None      # percent, from finalized rounds' surveys of enough people
     surveyed: Cell | None = None
 
@@ -305,25 +314,36 @@ def communities_of(area: Area) -> sa.Select:
     return sa.select(Area.id).where(Area.parent_id == area.id, Area.level == AreaLevel.COMMUNITY)
 
 
+def _projects(communities: sa.Select) -> sa.Select:
+    """The projects serving the communities, newest first, as the columns the results page shows:
+    a street lists hundreds and the district thousands, which as whole contracts with their
+    organizations, tenders and plans took most of the page's time."""
+    return (sa.select(Contract.id, Contract.title, Contract.start_date, Contract.end_date,
+                      Organization.name.label("organization_name"), ProjectPlan.category)
+            .join(Tender, Tender.id == Contract.tender_id).join(ProjectPlan, ProjectPlan.id == Tender.plan_id)
+            .join(Organization, Organization.id == Contract.organization_id)
+            .where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES),
+                   Tender.plan_id.in_(sa.select(plan_community.c.plan_id)
+                                      .where(plan_community.c.area_id.in_(communities))))
+            .order_by(Contract.start_date.desc(), Contract.id.desc()))
+
+
 def results(area: Area) -> dict:
     """Everything the area's public results page shows."""
     communities = communities_of(area)
-    contracts = db.session.execute(
-        sa.select(Contract).join(Tender, Tender.id == Contract.tender_id)
-        .where(Contract.status.in_(PUBLIC_CONTRACT_STATUSES),
-               Tender.plan_id.in_(sa.select(plan_community.c.plan_id).where(plan_community.c.area_id.in_(communities))))
-        .options(joinedload(Contract.organization), joinedload(Contract.tender).joinedload(Tender.plan))
-        .order_by(Contract.start_date.desc(), Contract.id.desc())).unique().scalars().all()
+    contracts = db.session.execute(_projects(communities)).all()
     contract_ids = [c.id for c in contracts]
     figures = table()
-    rounds: dict[int, list[EvaluationRound]] = {}
+    rounds: dict[int, list[Round]] = {}
     satisfaction: dict[int, tuple[int, int]] = {}
     if contract_ids:
-        for r in db.session.execute(
-                sa.select(EvaluationRound).where(EvaluationRound.contract_id.in_(contract_ids),
-                                                 EvaluationRound.status == RoundStatus.FINALIZED)
-                .order_by(EvaluationRound.finalized_at, EvaluationRound.id)).scalars():
-            rounds.setdefault(r.contract_id, []).append(r)
+        # The finalized rounds' kinds, totals and grades (not their stored computations and results).
+        R = EvaluationRound
+        for contract_id, kind, total, grade in db.session.execute(
+                sa.select(R.contract_id, R.kind, R.total, R.grade)
+                .where(R.contract_id.in_(contract_ids), R.status == RoundStatus.FINALIZED)
+                .order_by(R.finalized_at, R.id)):
+            rounds.setdefault(contract_id, []).append(Round(kind, total, grade))
         for contract_id, surveyed, satisfied in db.session.execute(
                 sa.select(EvaluationRound.contract_id, sa.func.sum(SatisfactionSurvey.surveyed),
                           sa.func.sum(SatisfactionSurvey.satisfied))
