@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
-from ..core import files, flow, nav
+from ..core import files, flow, nav, versions
 from ..extensions import db
 from ..registry.models import Area, AreaLevel
 from . import labels, needs
@@ -74,8 +74,30 @@ def need_track():
     return render_template("public/need_track.html", code=code, need=need, shown=shown, trace=trace), status
 
 
+_TENDER_STATEMENTS: dict[tuple, sa.Select] = {}
+
+
+def _tender_statement(with_versions: bool) -> sa.Select:
+    """The tender with its plan, and for a visitor (who has no account read with the versions) the
+    versions of the kinds of data kept per version, so the notice's deadlines count the bureau's
+    calendar as kept instead of reading it (made once for each)."""
+    key = (with_versions, tuple(sorted(versions.WATCHED)))
+    stmt = _TENDER_STATEMENTS.get(key)
+    if stmt is None:
+        stmt = (sa.select(Tender, *(versions.columns() if with_versions else ()))
+                .where(Tender.id == sa.bindparam("tender")).options(joinedload(Tender.plan)))
+        _TENDER_STATEMENTS[key] = stmt
+    return stmt
+
+
 def _public_tender(tender_id: int) -> Tender:
-    tender = db.get_or_404(Tender, tender_id)
+    read_versions = not versions.read_in_request()
+    row = db.session.execute(_tender_statement(read_versions), {"tender": tender_id}).one_or_none()
+    if row is None:
+        abort(404)
+    tender = row[0]
+    if read_versions:
+        versions.remember(row[1:])
     # A tender cancelled while still a draft was never published: it has no notice.
     if not tender.is_public or tender.publish_at is None:
         abort(404)

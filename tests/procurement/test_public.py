@@ -174,3 +174,26 @@ def test_a_tender_notice_names_the_purchaser_in_the_readers_language(app, client
 
     facts = html[html.index('<dl class="facts">', html.index("<h1>")):]
     assert app.config[setting] in facts[:facts.index("</dl>")]
+
+
+@pytest.mark.parametrize("status", [S.PUBLISHED, S.IN_PUBLICITY])
+def test_a_visitors_tender_notice_counts_its_deadlines_from_the_calendar_as_kept(client, world, count_queries,
+                                                                               status):
+    """A visitor has no account to read the versions with: the notice reads them with the tender, so
+    the second visitor's deadlines come from the bureau's calendar as kept, not read again."""
+    url = f"/notices/tenders/{world[status].tender.id}"
+    first = client.get(url).get_data(as_text=True)
+    with count_queries() as counted:
+        again = client.get(url).get_data(as_text=True)
+
+    assert _without_nonces(again) == _without_nonces(first)
+    if status == S.IN_PUBLICITY:
+        assert "objection-howto" in again  # its deadline worked out from the calendar
+    assert not [s for s in counted.statements if "local_calendar_day" in s]
+    assert "data_version" in counted.statements[0] and "FROM tender" in counted.statements[0]
+
+
+def _without_nonces(html: str) -> str:
+    import re
+
+    return re.sub(r'nonce="[^"]*"', "", html)
