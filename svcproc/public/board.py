@@ -346,10 +346,12 @@ def _load(rows) -> list[Notice]:
             for kind in (NoticeKind.TENDER, NoticeKind.RESULT, NoticeKind.TERMINATION):
                 loaded[(kind, t.id)] = t
     if wanted.get(NoticeKind.CONTRACT):
-        for c in db.session.execute(_records()["contracts"], {"ids": sorted(wanted[NoticeKind.CONTRACT])}).unique().scalars():
+        ids = sorted(wanted[NoticeKind.CONTRACT])
+        for c in db.session.execute(_records()["contracts"], {"ids": ids}).unique().scalars():
             loaded[(NoticeKind.CONTRACT, c.id)] = c
     if wanted.get(NoticeKind.CORRECTION):
-        for a in db.session.execute(_records()["amendments"], {"ids": sorted(wanted[NoticeKind.CORRECTION])}).unique().scalars():
+        ids = sorted(wanted[NoticeKind.CORRECTION])
+        for a in db.session.execute(_records()["amendments"], {"ids": ids}).unique().scalars():
             loaded[(NoticeKind.CORRECTION, a.id)] = a
     return [Notice(NoticeKind(kind), day, loaded[(NoticeKind(kind), ref)]) for kind, ref, day in rows
             if (NoticeKind(kind), ref) in loaded]
@@ -361,8 +363,8 @@ def notices_page(filters: Filters, page_number: int, per_page: int | None = None
     # A visitor's request has read no versions (no account): they come with the count, so what the
     # page keeps per version (the filter's areas) is kept for visitors too.
     read_versions = not versions.read_in_request()
-    found = db.session.execute(_counted(_shape(filters, False), tuple(sorted(versions.WATCHED)) if read_versions
-                                        else None), _params(filters)).one()
+    watched = tuple(sorted(versions.WATCHED)) if read_versions else None
+    found = db.session.execute(_counted(_shape(filters, False), watched), _params(filters)).one()
     if read_versions:
         versions.remember(found[1:])
     total = found[0]
