@@ -322,6 +322,30 @@ def test_the_rounds_list_issues_as_many_queries_for_many_rounds_as_for_one(make_
     assert many.count <= few.count, "\n".join(many.statements)
 
 
+def test_an_evaluators_list_reads_their_part_in_the_listed_rounds_alone_and_keeps_the_column_when_none_match(
+        make_client, world, count_queries):
+    """The "My part" column for an evaluator: read for the page's rounds only (not every round they
+    were ever given); shown on a page no round matches as long as they have a part somewhere, and
+    not for someone with none."""
+    world.round_in(RoundStatus.SCORING, kind=RoundKind.MIDTERM, title="中期评估")
+    client = make_client()
+    login(client, world.user("tp1"))
+    client.get("/evaluations/")
+    with count_queries() as counted:
+        listed = client.get("/evaluations/").get_data(as_text=True)
+    none_match = client.get("/evaluations/?q=没有这样的评估").get_data(as_text=True)
+    stranger = make_client()
+    login(stranger, world.user("tp3"))
+    nothing = stranger.get("/evaluations/").get_data(as_text=True)
+
+    (part,) = [s for s in counted.statements if s.split("FROM", 1)[-1].lstrip().startswith("round_evaluator")
+               and "round_evaluator.user_id" in s]
+    assert "round_evaluator.round_id IN" in part
+    assert in_page(lambda: _("My part")) in listed and in_page(lambda: _("Declare conflicts")) in listed
+    assert in_page(lambda: _("My part")) in none_match and in_page(lambda: _("No evaluations match.")) in none_match
+    assert in_page(lambda: _("My part")) not in nothing and in_page(lambda: _("No evaluations match.")) in nothing
+
+
 MESSAGES = ("Contract", "Score", "Scoring parties", "Evaluators", "Findings and rectification", "Evidence from the organization",
             "Satisfaction surveys")
 

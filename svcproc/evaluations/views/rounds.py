@@ -138,15 +138,23 @@ def rounds():
                            joinedload(EvaluationRound.contract).load_only(Contract.id, Contract.number,
                                                                           Contract.organization_id)
                            .joinedload(Contract.organization).load_only(Organization.id, Organization.name)))
-    mine = {}
+    # An evaluator's part in the listed rounds (an evaluator lists only their own), not in every round
+    # they were ever given: hundreds at district scale, each read whole for a page of 25. The column
+    # shows for anyone with a part in some round; on an empty page that takes a look for one.
+    mine, scoring = {}, False
     if has_permission(current_user, "evaluations.score"):
-        mine = {e.round_id: e for e in db.session.execute(sa.select(RoundEvaluator).where(
-            RoundEvaluator.user_id == current_user.id)).scalars()}
+        listed = [r.id for r in page.items]
+        if listed:
+            mine = {e.round_id: e for e in db.session.execute(sa.select(RoundEvaluator).where(
+                RoundEvaluator.user_id == current_user.id, RoundEvaluator.round_id.in_(listed))).scalars()}
+        scoring = bool(mine) or (not listed and db.session.execute(
+            sa.select(RoundEvaluator.id).where(RoundEvaluator.user_id == current_user.id).limit(1)).first() is not None)
     # Every listed round is one the person sees: whether its result shows is its state's part alone
     # (can_view_result would read each round's evaluators again).
     results = {r.id for r in page.items if ROUND.allows("result", r)}
     template = "evaluations/_round_table.html" if request.headers.get("HX-Request") else "evaluations/rounds.html"
-    return render_template(template, page=page, mine=mine, results=results, statuses=list(RoundStatus))
+    return render_template(template, page=page, mine=mine, scoring=scoring, results=results,
+                           statuses=list(RoundStatus))
 
 
 # --- creating and preparing a round ----------------------------------------------------------------
