@@ -171,3 +171,20 @@ def test_saving_a_score_issues_as_many_statements_among_many_rounds_and_scores_a
         assert client.post(url, data={"points": "12", "comment": "定稿"}, headers=HTMX).status_code == 200
 
     assert busy.count == alone.count <= 12, "\n".join(busy.statements)
+
+
+@pytest.mark.parametrize("page", ["score", "declare"])
+def test_the_scoring_pages_read_the_tree_and_the_panel_not_the_rounds_findings_surveys_or_evidence(
+        client, world, scoring, count_queries, page):
+    """What an evaluator's scoring and declaration pages show: the round's tree and its panel. Its
+    findings, surveys and evidence (the round page's) are not read for them."""
+    round_, _member = scoring
+    ev.add_finding(world.staff, round_, "资料归档不全")  # the round page lists it; these pages do not
+    url = f"/evaluations/rounds/{round_.id}/{page}"
+    client.get(url)
+    with count_queries() as counted:
+        assert client.get(url).status_code == 200
+
+    read = "\n".join(counted.statements)
+    assert "FROM round_evaluator" in read or "JOIN round_evaluator" in read
+    assert not any(f"FROM {table}" in read for table in ("finding", "satisfaction_survey", "evaluation_evidence"))

@@ -33,7 +33,7 @@ def _own_member(round_: EvaluationRound) -> RoundEvaluator:
 @bp.route("/rounds/<int:round_id>/declare", methods=["GET", "POST"])
 @login_required
 def declare(round_id: int):
-    round_ = load_round(round_id)
+    round_ = load_round(round_id, for_scoring=True)
     member = _own_member(round_)
     form = DeclarationForm()
 
@@ -79,7 +79,9 @@ def _scoring_context(round_: EvaluationRound, member: RoundEvaluator) -> dict:
 @bp.route("/rounds/<int:round_id>/score")
 @login_required
 def score(round_id: int):
-    round_ = load_round(round_id)
+    # The tree and the panel: not the round's surveys, evidence and findings, which an evaluator's
+    # scoring page does not show.
+    round_ = load_round(round_id, for_scoring=True)
     member = _own_member(round_)
     if member.declared_at is None:
         return redirect_to(url_for("evaluations.declare", round_id=round_.id))
