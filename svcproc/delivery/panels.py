@@ -114,15 +114,12 @@ def worker_queues(user) -> dict:
 def outputs(user) -> dict:
     """Outputs against targets for the organization's newest running contracts, each chart leading
     to the contract's progress page; the figures are the kept ones (one statement for all that are
-    current)."""
-    contracts = db.session.execute(
-        sa.select(Contract).where(Contract.organization_id == user.organization_id, Contract.status.in_(
-            (*RUNNING, ContractStatus.COMPLETED)))
-        .order_by(Contract.start_date.desc(), Contract.id.desc()).limit(CHART_CONTRACTS)).scalars().all()
+    current, read with the contracts)."""
     items = []
-    figures = progress.kept_of([c.id for c in contracts])
-    for contract in contracts:
-        result = figures[contract.id]
+    for contract, result in progress.with_kept(
+            sa.select(Contract).where(Contract.organization_id == user.organization_id, Contract.status.in_(
+                (*RUNNING, ContractStatus.COMPLETED)))
+            .order_by(Contract.start_date.desc(), Contract.id.desc()).limit(CHART_CONTRACTS)):
         bars = [charts.Bar(str(TARGET_LABELS[name]), actual, target)
                 for name, actual, target in result.against(contract) if target]
         if not bars:

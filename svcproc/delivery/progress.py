@@ -224,18 +224,15 @@ def kept(contract_id: int) -> Progress:
     return result
 
 
-def kept_of(contract_ids) -> dict[int, Progress]:
-    """`kept` for several contracts: the current kept figures of all of them in one statement; only
-    a contract whose figures are missing or out of date is computed (and kept) on its own."""
-    ids = list(dict.fromkeys(contract_ids))
-    current = {}
-    if ids:
-        for row in db.session.execute(
-                sa.select(ContractProgress.contract_id, ContractProgress.log_version, ContractProgress.figures_version,
-                          ContractProgress.figures).where(ContractProgress.contract_id.in_(ids))):
-            if row.figures is not None and row.figures_version == row.log_version:
-                current[row.contract_id] = _from_json(row.figures)
-    return {i: current[i] if i in current else kept(i) for i in ids}
+def with_kept(contracts: sa.Select) -> list[tuple[Contract, Progress]]:
+    """The contracts `contracts` selects, each with its progress: the kept figures read in the same
+    statement (outer-joined), only a contract whose figures are missing or out of date computed (and
+    kept) on its own, as `kept` does."""
+    P = ContractProgress
+    rows = db.session.execute(contracts.add_columns(P.log_version, P.figures_version, P.figures)
+                              .outerjoin(P, P.contract_id == Contract.id)).all()
+    return [(row[0], _from_json(row.figures) if row.figures is not None and row.figures_version == row.log_version
+             else kept(row[0].id)) for row in rows]
 
 
 def profile(contract_id: int) -> dict:

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from svcproc.contracts.models import Contract
 from svcproc.delivery import progress, services
 from svcproc.delivery.models import ActivityType, ContractProgress, ServiceActivity, activity_participant
 from svcproc.extensions import db
@@ -209,23 +210,24 @@ def test_figures_kept_for_an_older_log_are_not_shown(world):
     assert progress.kept(world.contract.id).people == 0
 
 
-def test_the_kept_figures_of_several_contracts_are_read_together_and_only_stale_ones_computed(world, count_queries):
+def test_the_kept_figures_of_contracts_are_read_with_them_and_only_stale_ones_computed(world, count_queries):
     _logs(world)
-    ids = [world.contract.id, world.contract.id]
+    listed = sa.select(Contract).where(Contract.id == world.contract.id)
     progress.kept(world.contract.id)
 
     with count_queries() as current:
-        figures = progress.kept_of(ids)
+        figures = progress.with_kept(listed)
     db.session.execute(sa.update(ContractProgress).where(ContractProgress.contract_id == world.contract.id)
                        .values(log_version=ContractProgress.log_version + 1))
     with count_queries() as stale:
-        again = progress.kept_of(ids)
+        again = progress.with_kept(listed)
 
-    assert _same(figures[world.contract.id], progress.compute(world.contract.id))
-    assert _same(again[world.contract.id], figures[world.contract.id])
-    assert list(figures) == [world.contract.id] and current.count == 1
+    assert [contract.id for contract, _figures in figures] == [world.contract.id]
+    assert _same(figures[0][1], progress.compute(world.contract.id))
+    assert _same(again[0][1], figures[0][1])
+    assert current.count == 1 and "contract_progress" in current.statements[0]
     assert any("GROUP BY" in s for s in stale.statements)
-    assert progress.kept_of([]) == {}
+    assert progress.with_kept(listed.where(sa.false())) == []
 
 
 def test_a_new_identity_number_marks_the_persons_contracts_out_of_date(world):
