@@ -1,6 +1,7 @@
 """Pages anyone can use without an account: submit and follow a need, read public notices."""
 from __future__ import annotations
 
+import functools
 from io import BytesIO
 
 import sqlalchemy as sa
@@ -74,25 +75,19 @@ def need_track():
     return render_template("public/need_track.html", code=code, need=need, shown=shown, trace=trace), status
 
 
-_TENDER_STATEMENTS: dict[tuple, sa.Select] = {}
-
-
-def _tender_statement(with_versions: bool) -> sa.Select:
+@functools.lru_cache(maxsize=16)
+def _tender_statement(watched: tuple[str, ...] | None) -> sa.Select:
     """The tender with its plan, and for a visitor (who has no account read with the versions) the
-    versions of the kinds of data kept per version, so the notice's deadlines count the bureau's
-    calendar as kept instead of reading it (made once for each)."""
-    key = (with_versions, tuple(sorted(versions.WATCHED)))
-    stmt = _TENDER_STATEMENTS.get(key)
-    if stmt is None:
-        stmt = (sa.select(Tender, *(versions.columns() if with_versions else ()))
-                .where(Tender.id == sa.bindparam("tender")).options(joinedload(Tender.plan)))
-        _TENDER_STATEMENTS[key] = stmt
-    return stmt
+    versions of the `watched` kinds of data, so the notice's deadlines count the bureau's calendar as
+    kept instead of reading it (made once, as the notice board's count is)."""
+    return (sa.select(Tender, *(versions.columns() if watched is not None else ()))
+            .where(Tender.id == sa.bindparam("tender")).options(joinedload(Tender.plan)))
 
 
 def _public_tender(tender_id: int) -> Tender:
     read_versions = not versions.read_in_request()
-    row = db.session.execute(_tender_statement(read_versions), {"tender": tender_id}).one_or_none()
+    watched = tuple(sorted(versions.WATCHED)) if read_versions else None
+    row = db.session.execute(_tender_statement(watched), {"tender": tender_id}).one_or_none()
     if row is None:
         abort(404)
     tender = row[0]
